@@ -1,0 +1,33 @@
+/* IPv4/IPv6 addresses as values: parse, format, compare, and turn into socket addresses. */
+#ifndef TR_ADDR_H
+#define TR_ADDR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+struct tr_addr {
+	sa_family_t	family;		/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	};
+};
+
+/* Longest text form plus NUL (an IPv6 address with an embedded IPv4 one). */
+#define TR_ADDR_STRLEN	INET6_ADDRSTRLEN
+
+/* 0 on success; -1 if text is not a literal IPv4 or IPv6 address. */
+int	 addr_parse(const char *text, struct tr_addr *out);
+/* Writes into buf (at least TR_ADDR_STRLEN) and returns it. */
+const char *addr_format(const struct tr_addr *, char *buf, size_t len);
+bool	 addr_equal(const struct tr_addr *, const struct tr_addr *);
+/* A socket address for a (address, port) pair; returns its length. */
+socklen_t addr_to_sockaddr(const struct tr_addr *, uint16_t port,
+	    struct sockaddr_storage *out);
+/* The reverse; IPv4-mapped IPv6 addresses come back as plain IPv4. */
+int	 addr_from_sockaddr(const struct sockaddr *, struct tr_addr *out,
+	    uint16_t *port);
+
+#endif

@@ -1,0 +1,77 @@
+/* BGP-4 (RFC 4271) message header: framing and message types. */
+#ifndef TR_BGP_H
+#define TR_BGP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BGP_HDR_LEN		19
+#define BGP_MAX_MSG_LEN		65535	/* RFC 8654 extended messages; 4096 without */
+
+enum bgp_type {
+	BGP_OPEN = 1,
+	BGP_UPDATE = 2,
+	BGP_NOTIFICATION = 3,
+	BGP_KEEPALIVE = 4,
+	BGP_ROUTE_REFRESH = 5,
+	BGP_TYPE_MAX = 5,
+};
+
+extern const char *const bgp_type_names[BGP_TYPE_MAX + 1];	/* [0] = "unknown" */
+
+/*
+ * Look at the start of a byte stream: 1 with *type and *msg_len when a
+ * header with the all-ones marker and a length valid for its type is there,
+ * 0 when fewer than BGP_HDR_LEN bytes are available, -1 otherwise.
+ */
+int	bgp_frame(const uint8_t *p, size_t len, uint8_t *type,
+	    uint16_t *msg_len);
+
+/* Capability codes the sink and the replay checks care about. */
+#define BGP_CAP_MP		1	/* RFC 4760 multiprotocol */
+#define BGP_CAP_ROUTE_REFRESH	2	/* RFC 2918 */
+#define BGP_CAP_EXT_NEXTHOP	5	/* RFC 8950 */
+#define BGP_CAP_EXT_MESSAGE	6	/* RFC 8654 */
+#define BGP_CAP_GRACEFUL	64	/* RFC 4724 */
+#define BGP_CAP_AS4		65	/* RFC 6793 */
+#define BGP_CAP_ADD_PATH	69	/* RFC 7911 */
+#define BGP_CAP_ENH_REFRESH	70	/* RFC 7313 */
+
+#define BGP_AS_TRANS		23456	/* RFC 6793: the 2-byte stand-in for a 4-byte AS */
+#define BGP_OPEN_MAX_CAPS	64	/* more is not a real speaker; the rest are counted */
+
+struct bgp_cap {
+	uint8_t		 code;
+	uint8_t		 len;
+	const uint8_t	*value;		/* points into the message (or the builder's data) */
+};
+
+struct bgp_open {
+	uint8_t		 version;
+	uint16_t	 my_as;		/* 23456 when the real AS is in the AS4 capability */
+	uint16_t	 hold_time;
+	uint32_t	 bgp_id;	/* host order */
+	bool		 has_as4;
+	uint32_t	 as4;		/* from the 4-byte AS capability */
+	size_t		 ncaps;
+	size_t		 caps_dropped;	/* capabilities past BGP_OPEN_MAX_CAPS */
+	struct bgp_cap	 caps[BGP_OPEN_MAX_CAPS];
+};
+
+/*
+ * Decode one whole OPEN message (header included; RFC 9072 extended optional
+ * parameters understood).  0, or -1 if it is not an OPEN, is truncated, or
+ * is not consumed exactly.  Capability values point into msg.
+ */
+int	bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o);
+
+/*
+ * Encode an OPEN (one capability per optional parameter) or a KEEPALIVE into
+ * buf.  The message length, or -1 (ENOBUFS) if it does not fit in size or
+ * the capabilities exceed the 255-byte parameter area.
+ */
+int	bgp_open_build(uint8_t *buf, size_t size, const struct bgp_open *o);
+int	bgp_keepalive_build(uint8_t *buf, size_t size);
+
+#endif
