@@ -1,0 +1,1652 @@
+/* Loads the YAML config (the older Python tool's schema) with libyaml, validates it, fills in defaults and prints it back. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "log.h"
+
+const char *const section_names[SECTION_COUNT] = {
+	[SECTION_IPFIX] = "ipfix",
+	[SECTION_BMP] = "bmp",
+	[SECTION_BGP] = "bgp",
+	[SECTION_UDP_GENERIC] = "udp_generic",
+	[SECTION_TCP_GENERIC] = "tcp_generic",
+};
+
+static const char *const repeat_pattern_names[] = {
+	[REPEAT_ROUND_ROBIN] = "round-robin",
+	[REPEAT_BULK] = "bulk",
+};
+
+uint8_t
+section_l4proto(enum section_id id)
+{
+	switch (id) {
+	case SECTION_IPFIX:
+	case SECTION_UDP_GENERIC:
+		return IPPROTO_UDP;
+	default:
+		return IPPROTO_TCP;
+	}
+}
+
+/* The pre-processing mode writes this where only the user knows the value. */
+#define MISSING_PARAM		"<MISSING_PARAM>"
+#define KEYPATH_MAX		256
+/* Longest scalar quoted back in a message; longer ones are cut. */
+#define QUOTE_MAX		64
+
+/* Defaults of pcap_processing, the same as the older tool's. */
+#define PP_INITIAL_DELAY	5.0
+#define PP_INTER_PACKET_DELAY	0.001
+#define PP_INTER_PROTOCOL_DELAY	1.0
+#define PP_TCP_PAYLOAD_SIZE	1424
+
+/* Everything one load needs, passed down explicitly (no global state). */
+struct ctx {
+	const char		*file;
+	yaml_document_t		*doc;
+	struct config		*cfg;
+	char			*err;
+	size_t			 errlen;
+	char			 keypath[KEYPATH_MAX];	/* where we are, for messages */
+	size_t			 keylen;
+	enum section_id		 section;	/* the protocol section being walked */
+	yaml_node_t		*repeat_count;	/* for the check against pcap */
+	size_t			 n_repeat_count;
+	yaml_node_t		*tcp_payload_key; /* to refuse both spellings */
+};
+
+/*
+ * One row per key a mapping may hold.  The handler gets the address of the
+ * field at `off` inside the object the mapping fills, and `arg` for what
+ * differs between keys sharing a handler (ranges, nested tables).
+ */
+struct key_rule {
+	const char	*key;
+	int		(*fn)(struct ctx *, yaml_node_t *key, yaml_node_t *val,
+			    void *field, const void *arg);
+	size_t		 off;
+	const void	*arg;
+	bool		 required;
+};
+
+/* A nested mapping that fills the same object as the mapping around it. */
+struct submap {
+	const struct key_rule	*rules;
+	size_t			 n;
+};
+
+struct transport_rule {
+	uint8_t			 proto;
+	const char		*other;		/* the selector to use instead */
+	size_t			 flag_off;	/* bool in struct cfg_select */
+	struct submap		 map;
+};
+
+struct header_rule {
+	enum section_id		 only;
+	struct submap		 map;
+};
+
+struct u32_spec {
+	uint32_t	 lo, hi;
+	uint64_t	 only;		/* if not 0: the values allowed, as bits */
+	const char	*what;		/* "a port from 0 to 65535" */
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define SUBMAP(r)	{ .rules = (r), .n = NELEM(r) }
+
+/* ---- messages and key paths ---- */
+
+static size_t
+path_push(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t
+path_push(struct ctx *c, const char *fmt, ...)
+{
+	size_t	old = c->keylen;
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->keypath + old, sizeof(c->keypath) - old, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	c->keylen = old + (size_t)n;
+	if (c->keylen >= sizeof(c->keypath))
+		c->keylen = sizeof(c->keypath) - 1;
+	return old;
+}
+
+static size_t
+path_push_key(struct ctx *c, const char *key)
+{
+	return path_push(c, "%s%s", c->keylen > 0 ? "." : "", key);
+}
+
+static void
+path_pop(struct ctx *c, size_t old)
+{
+	c->keylen = old;
+	c->keypath[old] = '\0';
+}
+
+static int
+fail(struct ctx *c, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes "FILE:LINE:COL: KEYPATH: message" (libyaml marks are 0-based). */
+static int
+fail(struct ctx *c, const yaml_node_t *node, const char *fmt, ...)
+{
+	char	msg[768];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (node != NULL)
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s%s%s", c->file,
+		    node->start_mark.line + 1, node->start_mark.column + 1,
+		    c->keypath, c->keylen > 0 ? ": " : "", msg);
+	else
+		snprintf(c->err, c->errlen, "%s: %s%s%s", c->file,
+		    c->keypath, c->keylen > 0 ? ": " : "", msg);
+	errno = EINVAL;
+	return -1;
+}
+
+static struct cfg_pos
+node_pos(const yaml_node_t *n)
+{
+	return (struct cfg_pos){
+		.line = (int)n->start_mark.line + 1,
+		.col = (int)n->start_mark.column + 1,
+	};
+}
+
+/* ---- scalars ---- */
+
+static const char *
+scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* YAML 1.1 null: only when unquoted, so that "null" stays a string. */
+static bool
+is_null(const yaml_node_t *n)
+{
+	static const char *const words[] = { "", "~", "null", "Null", "NULL" };
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (size_t i = 0; i < NELEM(words); i++)
+		if (strcmp(scalar(n), words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* How a node looks, for "expected X, got Y". */
+static const char *
+describe(const yaml_node_t *n, char *buf, size_t len)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	if (is_null(n))
+		return "nothing";
+	snprintf(buf, len, "'%.*s%s'", QUOTE_MAX, scalar(n),
+	    strlen(scalar(n)) > QUOTE_MAX ? "..." : "");
+	return buf;
+}
+
+static int
+fail_type(struct ctx *c, const yaml_node_t *n, const char *expected)
+{
+	char	buf[QUOTE_MAX + 8];
+
+	return fail(c, n, "expected %s, got %s", expected,
+	    describe(n, buf, sizeof(buf)));
+}
+
+/*
+ * Every scalar value goes through here, so a placeholder left by the
+ * pre-processing mode is caught whatever type the key has.
+ */
+static int
+get_scalar(struct ctx *c, const yaml_node_t *n, const char *expected,
+    const char **out)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return fail_type(c, n, expected);
+	if (strcmp(scalar(n), MISSING_PARAM) == 0)
+		return fail(c, n, "still " MISSING_PARAM "; fill in %s",
+		    expected);
+	if (strlen(scalar(n)) != n->data.scalar.length)
+		return fail(c, n, "contains a NUL character; expected %s",
+		    expected);
+	*out = scalar(n);
+	return 0;
+}
+
+/* YAML 1.1 booleans as PyYAML reads them, so old configs keep working. */
+static int
+get_bool(struct ctx *c, const yaml_node_t *n, bool *out)
+{
+	static const struct { const char *word; bool value; } words[] = {
+		{ "true", true }, { "True", true }, { "TRUE", true },
+		{ "yes", true }, { "Yes", true }, { "YES", true },
+		{ "on", true }, { "On", true }, { "ON", true },
+		{ "false", false }, { "False", false }, { "FALSE", false },
+		{ "no", false }, { "No", false }, { "NO", false },
+		{ "off", false }, { "Off", false }, { "OFF", false },
+	};
+	const char *s;
+
+	if (get_scalar(c, n, "true or false", &s) == -1)
+		return -1;
+	for (size_t i = 0; i < NELEM(words); i++) {
+		if (strcmp(s, words[i].word) == 0) {
+			*out = words[i].value;
+			return 0;
+		}
+	}
+	return fail_type(c, n, "true or false");
+}
+
+/* A decimal integer; floats such as 1.0 are refused where counts are meant. */
+static int
+get_int(struct ctx *c, const yaml_node_t *n, int64_t lo, int64_t hi,
+    const char *what, int64_t *out)
+{
+	const char	*s;
+	char		*end;
+	long long	 v;
+
+	if (get_scalar(c, n, what, &s) == -1)
+		return -1;
+	if (*s == '\0' || strchr("+-0123456789", *s) == NULL)
+		return fail_type(c, n, "an integer");
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0')
+		return fail_type(c, n, "an integer");
+	if (errno == ERANGE || v < lo || v > hi)
+		return fail(c, n, "%s is out of range: expected %s", s, what);
+	*out = v;
+	return 0;
+}
+
+static int
+get_double(struct ctx *c, const yaml_node_t *n, double lo, const char *what,
+    double *out)
+{
+	const char	*s;
+	char		*end;
+	double		 v;
+
+	if (get_scalar(c, n, what, &s) == -1)
+		return -1;
+	/* strtod would also take "inf", "nan" and leading blanks. */
+	if (*s == '\0' || strchr("+-.0123456789", *s) == NULL)
+		return fail_type(c, n, "a number");
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0')
+		return fail_type(c, n, "a number");
+	if (errno == ERANGE || !isfinite(v) || v < lo)
+		return fail(c, n, "%s is out of range: expected %s", s, what);
+	*out = v;
+	return 0;
+}
+
+/* A string that may be null (stored as NULL) but not empty. */
+static int
+get_string(struct ctx *c, const yaml_node_t *n, const char *expected,
+    bool nullable, char **out)
+{
+	const char *s;
+
+	if (is_null(n)) {
+		if (nullable) {
+			*out = NULL;
+			return 0;
+		}
+		return fail_type(c, n, expected);
+	}
+	if (get_scalar(c, n, expected, &s) == -1)
+		return -1;
+	if (*s == '\0')
+		return fail(c, n, "empty; expected %s", expected);
+	if ((*out = strdup(s)) == NULL)
+		return fail(c, n, "out of memory");
+	return 0;
+}
+
+/* what: the address's role, for a placeholder still to fill in. */
+static int
+get_addr(struct ctx *c, const yaml_node_t *n, const char *what,
+    struct tr_addr *out)
+{
+	char		 expected[160];
+	const char	*s;
+
+	snprintf(expected, sizeof(expected), "%s%sa literal IPv4 or IPv6 "
+	    "address%s", what != NULL ? what : "", what != NULL ? " (" : "",
+	    what != NULL ? ")" : "");
+	if (get_scalar(c, n, expected, &s) == -1)
+		return -1;
+	if (addr_parse(s, out) == -1)
+		return fail(c, n, "'%.*s' is not a literal IPv4 or IPv6 "
+		    "address (hostnames are not accepted here)", QUOTE_MAX, s);
+	return 0;
+}
+
+/* ---- mappings and lists ---- */
+
+static yaml_node_t *
+node_at(struct ctx *c, int index)
+{
+	return yaml_document_get_node(c->doc, index);
+}
+
+/* Edit distance of two short keys, to suggest the one probably meant. */
+static size_t
+key_distance(const char *a, const char *b)
+{
+	size_t	row[33], la = strlen(a), lb = strlen(b);
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = tolower((unsigned char)a[i - 1]) ==
+			    tolower((unsigned char)b[j - 1]) ||
+			    (strchr("-_", a[i - 1]) && strchr("-_", b[j - 1])) ?
+			    0 : 1;
+			size_t best = diag + cost;
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int
+fail_unknown_key(struct ctx *c, const yaml_node_t *key, const char *container,
+    const struct key_rule *rules, size_t n)
+{
+	char		 known[512] = "", hint[96] = "";
+	size_t		 len = 0, best = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = key_distance(scalar(key), rules[i].key);
+
+		if (len < sizeof(known))
+			len += (size_t)snprintf(known + len,
+			    sizeof(known) - len, "%s%s", i > 0 ? ", " : "",
+			    rules[i].key);
+		if (d < best) {
+			best = d;
+			snprintf(hint, sizeof(hint), " (did you mean '%s'?)",
+			    rules[i].key);
+		}
+	}
+	if (*container == '\0')
+		return fail(c, key, "unknown key '%.*s'%s; known keys: %s",
+		    QUOTE_MAX, scalar(key), hint, known);
+	return fail(c, key, "unknown key '%.*s' in '%s'%s; known keys: %s",
+	    QUOTE_MAX, scalar(key), container, hint, known);
+}
+
+/*
+ * Walk a mapping against its table: every key known, none twice, the
+ * required ones present.  A null value counts as an empty mapping, so that
+ * `optimize:` with everything commented out still loads.
+ */
+static int
+walk_mapping(struct ctx *c, yaml_node_t *n, const struct key_rule *rules,
+    size_t nrules, void *obj)
+{
+	char		 container[KEYPATH_MAX];
+	yaml_node_t	*seen[16] = { 0 };	/* the key node, once read */
+
+	if (nrules > NELEM(seen))
+		return fail(c, n, "internal error: key table too long");
+	if (!is_null(n) && n->type != YAML_MAPPING_NODE)
+		return fail_type(c, n, "a mapping (key: value lines)");
+	snprintf(container, sizeof(container), "%s", c->keypath);
+
+	if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		    p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t	*k = node_at(c, p->key);
+			yaml_node_t	*v = node_at(c, p->value);
+			size_t		 i, old;
+			int		 rc;
+
+			if (k->type != YAML_SCALAR_NODE)
+				return fail(c, k, "a key must be a plain "
+				    "word, got %s", k->type ==
+				    YAML_MAPPING_NODE ? "a mapping" : "a list");
+			for (i = 0; i < nrules; i++)
+				if (strcmp(scalar(k), rules[i].key) == 0)
+					break;
+			if (i == nrules) {
+				path_push_key(c, scalar(k));
+				return fail_unknown_key(c, k, container,
+				    rules, nrules);
+			}
+			old = path_push_key(c, rules[i].key);
+			if (seen[i] != NULL) {
+				rc = fail(c, k, "given twice (first at line "
+				    "%zu); keep one",
+				    seen[i]->start_mark.line + 1);
+				path_pop(c, old);
+				return rc;
+			}
+			seen[i] = k;
+			rc = rules[i].fn(c, k, v, (char *)obj + rules[i].off,
+			    rules[i].arg);
+			path_pop(c, old);
+			if (rc == -1)
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < nrules; i++)
+		if (rules[i].required && seen[i] == NULL)
+			return fail(c, n, "missing required key '%s'",
+			    rules[i].key);
+	return 0;
+}
+
+/* The value of `key` in mapping n, or NULL. */
+static yaml_node_t *
+mapping_get(struct ctx *c, const yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	    p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node_at(c, p->key);
+
+		if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), key) == 0)
+			return node_at(c, p->value);
+	}
+	return NULL;
+}
+
+typedef int	(*elem_fn)(struct ctx *, yaml_node_t *, void *slot,
+		    const void *arg);
+
+/*
+ * A list, or a single scalar standing for a list of one (the older tool's
+ * users write both).  The array is handed to the caller before the elements
+ * are read and *count grows with each one, so that config_free() can release
+ * whatever a failure leaves behind.  A null or [] gives count 0.
+ */
+static int
+get_list(struct ctx *c, yaml_node_t *n, size_t esize, elem_fn fn,
+    const void *arg, const char *expected, void **out, size_t *count)
+{
+	size_t	 total;
+	char	*buf;
+
+	*out = NULL;
+	*count = 0;
+	if (n->type == YAML_SEQUENCE_NODE)
+		total = (size_t)(n->data.sequence.items.top -
+		    n->data.sequence.items.start);
+	else if (n->type == YAML_MAPPING_NODE)
+		return fail(c, n, "expected %s or a list of them, got a "
+		    "mapping", expected);
+	else
+		total = is_null(n) ? 0 : 1;
+	if (total == 0)
+		return 0;
+	if ((buf = calloc(total, esize)) == NULL)
+		return fail(c, n, "out of memory");
+	*out = buf;
+	for (size_t i = 0; i < total; i++) {
+		yaml_node_t	*e = n;
+		size_t		 old = c->keylen;
+
+		if (n->type == YAML_SEQUENCE_NODE) {
+			e = node_at(c, n->data.sequence.items.start[i]);
+			old = path_push(c, "[%zu]", i);
+		}
+		if (fn(c, e, buf + i * esize, arg) == -1) {
+			path_pop(c, old);
+			return -1;
+		}
+		path_pop(c, old);
+		*count = i + 1;
+	}
+	return 0;
+}
+
+static int
+fail_empty_list(struct ctx *c, const yaml_node_t *n, const char *expected)
+{
+	return fail(c, n, "empty; give at least one %s or remove the key",
+	    expected);
+}
+
+/* ---- element readers ---- */
+
+static int
+elem_u32(struct ctx *c, yaml_node_t *n, void *slot, const void *arg)
+{
+	const struct u32_spec	*spec = arg;
+	int64_t			 v;
+
+	if (get_int(c, n, spec->lo, spec->hi, spec->what, &v) == -1)
+		return -1;
+	if (spec->only != 0 && (v >= 64 || !(spec->only >> v & 1)))
+		return fail(c, n, "%" PRId64 " is not accepted: expected %s",
+		    v, spec->what);
+	*(uint32_t *)slot = (uint32_t)v;
+	return 0;
+}
+
+static int
+elem_addr(struct ctx *c, yaml_node_t *n, void *slot, const void *arg)
+{
+	(void)arg;
+	return get_addr(c, n, NULL, slot);
+}
+
+static int
+elem_path(struct ctx *c, yaml_node_t *n, void *slot, const void *arg)
+{
+	(void)arg;
+	return get_string(c, n, "a capture file path", false, slot);
+}
+
+/* ---- key handlers (field points into the mapping's object) ---- */
+
+static int
+h_bool(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)k, (void)arg;
+	return get_bool(c, v, field);
+}
+
+/* A duration or factor: a number >= 0; arg says what it means. */
+static int
+h_nonneg(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	char what[128];
+
+	(void)k;
+	snprintf(what, sizeof(what), "a number >= 0 (%s)", (const char *)arg);
+	return get_double(c, v, 0, what, field);
+}
+
+static int
+h_string_or_null(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)k;
+	return get_string(c, v, arg, true, field);
+}
+
+/* A socket buffer size in bytes; null or 0 leaves the system default. */
+static int
+h_bufsize(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	int64_t val;
+
+	(void)k, (void)arg;
+	if (is_null(v)) {
+		*(int *)field = 0;
+		return 0;
+	}
+	if (get_int(c, v, 0, INT_MAX, "a size in bytes from 0 to "
+	    "2147483647, or null for the system default", &val) == -1)
+		return -1;
+	*(int *)field = (int)val;
+	return 0;
+}
+
+static int
+h_u32_list(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	const struct u32_spec	*spec = arg;
+	struct cfg_u32_list	*l = field;
+	char			 expected[96];
+	void			*p;
+	int			 rc;
+
+	(void)k;
+	snprintf(expected, sizeof(expected), "%s", spec->what);
+	l->set = true;
+	rc = get_list(c, v, sizeof(*l->v), elem_u32, spec, expected, &p,
+	    &l->n);
+	l->v = p;
+	if (rc == 0 && l->n == 0)
+		return fail_empty_list(c, v, "value");
+	return rc;
+}
+
+static int
+h_addr_list(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_addr_list	*l = field;
+	void			*p;
+	int			 rc;
+
+	(void)k, (void)arg;
+	l->set = true;
+	rc = get_list(c, v, sizeof(*l->v), elem_addr, NULL,
+	    "a literal IPv4 or IPv6 address", &p, &l->n);
+	l->v = p;
+	if (rc == 0 && l->n == 0)
+		return fail_empty_list(c, v, "address");
+	return rc;
+}
+
+static int
+h_addr(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)k;
+	return get_addr(c, v, arg, field);
+}
+
+/* A nested mapping that fills the same object as its parent. */
+static int
+h_submap(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	const struct submap *m = arg;
+
+	(void)k;
+	return walk_mapping(c, v, m->rules, m->n, field);
+}
+
+static int
+h_pcap(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct config	*cfg = field;
+	void		*p;
+	int		 rc;
+
+	(void)arg;
+	cfg->pcap_pos = node_pos(k);
+	rc = get_list(c, v, sizeof(char *), elem_path, NULL,
+	    "a capture file path", &p, &cfg->n_pcaps);
+	cfg->pcaps = p;
+	if (rc == 0 && cfg->n_pcaps == 0)
+		return fail_empty_list(c, v, "capture file (pcap or pcapng)");
+	return rc;
+}
+
+static int
+h_repeat_count(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	static const struct u32_spec spec = { 0, UINT32_MAX, 0,
+	    "how many times to play that pcap, 0 to 4294967295" };
+	struct config	*cfg = field;
+	void		*p;
+	int		 rc;
+
+	(void)k, (void)arg;
+	c->repeat_count = v;
+	rc = get_list(c, v, sizeof(uint32_t), elem_u32, &spec,
+	    "a repeat count", &p, &c->n_repeat_count);
+	cfg->repeat_count = p;
+	return rc;
+}
+
+static int
+h_repeat_pattern(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	enum repeat_pattern	*pat = field;
+	const char		*s;
+
+	(void)k, (void)arg;
+	if (get_scalar(c, v, "round-robin or bulk", &s) == -1)
+		return -1;
+	for (size_t i = 0; i < NELEM(repeat_pattern_names); i++) {
+		if (strcmp(s, repeat_pattern_names[i]) == 0) {
+			*pat = (enum repeat_pattern)i;
+			return 0;
+		}
+	}
+	return fail_type(c, v, "round-robin or bulk");
+}
+
+static const struct key_rule repeat_rules[] = {
+	{ "count", h_repeat_count, 0, NULL, true },
+	{ "pattern", h_repeat_pattern,
+	    offsetof(struct config, repeat_pattern), NULL, false },
+};
+
+static int
+h_repeat(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct config *cfg = field;
+
+	(void)k, (void)arg;
+	if (is_null(v))
+		return 0;
+	if (walk_mapping(c, v, repeat_rules, NELEM(repeat_rules), cfg) == -1)
+		return -1;
+	cfg->has_repeat = true;
+	return 0;
+}
+
+static const struct key_rule map_entry_rules[] = {
+	{ "src_ip", h_addr, offsetof(struct cfg_map_entry, src_ip),
+	    "the exporter's address as seen in the capture", true },
+	{ "repro_ip", h_addr, offsetof(struct cfg_map_entry, repro_ip),
+	    "an address of this host to replay that exporter from", true },
+};
+
+/*
+ * One exporter per src_ip: the older tool kept the last duplicate silently;
+ * refusing it points the user at a copy-paste slip.  Quadratic, but maps
+ * list one line per exporter, a few hundred at most.
+ */
+static int
+check_duplicate_src(struct ctx *c, yaml_node_t *entry,
+    const struct cfg_map_entry *map, size_t i)
+{
+	char buf[TR_ADDR_STRLEN];
+
+	for (size_t j = 0; j < i; j++) {
+		size_t	old;
+		int	rc;
+
+		if (!addr_equal(&map[j].src_ip, &map[i].src_ip))
+			continue;
+		old = path_push_key(c, "src_ip");
+		rc = fail(c, mapping_get(c, entry, "src_ip"),
+		    "%s is already mapped by network.map[%zu] (line %d); "
+		    "give each src_ip once", addr_format(&map[i].src_ip,
+		    buf, sizeof(buf)), j, map[j].pos.line);
+		path_pop(c, old);
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * arg points at the array get_list() is filling, so that each entry can be
+ * checked against the ones before it.
+ */
+static int
+elem_map_entry(struct ctx *c, yaml_node_t *n, void *slot, const void *arg)
+{
+	const struct cfg_map_entry	*base = *(void *const *)arg;
+	struct cfg_map_entry		*e = slot;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail_type(c, n, "a mapping with src_ip and repro_ip");
+	e->pos = node_pos(n);
+	if (walk_mapping(c, n, map_entry_rules, NELEM(map_entry_rules), e)
+	    == -1)
+		return -1;
+	return check_duplicate_src(c, n, base, (size_t)(e - base));
+}
+
+static int
+h_map(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct config	*cfg = field;
+	void		*p = NULL;
+	int		 rc;
+
+	(void)arg;
+	cfg->map_pos = node_pos(k);
+	if (v->type == YAML_SCALAR_NODE && !is_null(v))
+		return fail_type(c, v, "a list of src_ip/repro_ip pairs");
+	rc = get_list(c, v, sizeof(*cfg->map), elem_map_entry, &p,
+	    "a src_ip/repro_ip pair", &p, &cfg->n_map);
+	cfg->map = p;
+	return rc;
+}
+
+static int
+h_interface(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)k, (void)arg;
+	return get_string(c, v, "a device or VRF name, or null", true, field);
+}
+
+static const struct key_rule network_rules[] = {
+	{ "map", h_map, 0, NULL, false },
+	{ "interface", h_interface, offsetof(struct config, interface), NULL,
+	    false },
+};
+
+static const struct key_rule optimize_network_rules[] = {
+	{ "so_sndbuf", h_bufsize, offsetof(struct config, so_sndbuf), NULL,
+	    false },
+	{ "so_rcvbuf", h_bufsize, offsetof(struct config, so_rcvbuf), NULL,
+	    false },
+};
+
+static const struct submap optimize_network = SUBMAP(optimize_network_rules);
+
+static const struct key_rule optimize_rules[] = {
+	{ "threading", h_bool, offsetof(struct config, threading), NULL,
+	    false },
+	{ "preload", h_bool, offsetof(struct config, preload), NULL, false },
+	{ "network", h_submap, 0, &optimize_network, false },
+};
+
+/* ---- protocol sections ---- */
+
+static const struct u32_spec port_spec = { 0, 65535, 0,
+    "a port from 0 to 65535" };
+
+static const struct key_rule ip_rules[] = {
+	{ "src", h_addr_list, offsetof(struct cfg_select, ip_src), NULL,
+	    false },
+	{ "dst", h_addr_list, offsetof(struct cfg_select, ip_dst), NULL,
+	    false },
+};
+
+static const struct key_rule udp_rules[] = {
+	{ "sport", h_u32_list, offsetof(struct cfg_select, udp_sport),
+	    &port_spec, false },
+	{ "dport", h_u32_list, offsetof(struct cfg_select, udp_dport),
+	    &port_spec, false },
+};
+
+static const struct key_rule tcp_rules[] = {
+	{ "sport", h_u32_list, offsetof(struct cfg_select, tcp_sport),
+	    &port_spec, false },
+	{ "dport", h_u32_list, offsetof(struct cfg_select, tcp_dport),
+	    &port_spec, false },
+};
+
+static const struct u32_spec ipfix_version_spec = { 5, 10,
+    1u << 5 | 1u << 9 | 1u << 10,
+    "5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX)" };
+static const struct u32_spec bmp_type_spec = { 0, 6, 0,
+    "a BMP message type from 0 to 6" };
+static const struct u32_spec bgp_type_spec = { 1, 5, 0,
+    "a BGP message type from 1 to 5" };
+
+static const struct key_rule ipfix_h_rules[] = {
+	{ "version", h_u32_list, offsetof(struct cfg_select, ipfix_version),
+	    &ipfix_version_spec, false },
+};
+
+static const struct key_rule bmp_h_rules[] = {
+	{ "type", h_u32_list, offsetof(struct cfg_select, bmp_type),
+	    &bmp_type_spec, false },
+};
+
+static const struct key_rule bgp_h_rules[] = {
+	{ "type", h_u32_list, offsetof(struct cfg_select, bgp_type),
+	    &bgp_type_spec, false },
+};
+
+static const struct submap ip_map = SUBMAP(ip_rules);
+static const struct transport_rule udp_rule = { IPPROTO_UDP, "tcp",
+    offsetof(struct cfg_select, udp), SUBMAP(udp_rules) };
+static const struct transport_rule tcp_rule = { IPPROTO_TCP, "udp",
+    offsetof(struct cfg_select, tcp), SUBMAP(tcp_rules) };
+static const struct header_rule ipfix_h_rule = { SECTION_IPFIX,
+    SUBMAP(ipfix_h_rules) };
+static const struct header_rule bmp_h_rule = { SECTION_BMP,
+    SUBMAP(bmp_h_rules) };
+static const struct header_rule bgp_h_rule = { SECTION_BGP,
+    SUBMAP(bgp_h_rules) };
+
+/* `udp:` or `tcp:`: only on the transport the section's protocol uses. */
+static int
+h_transport(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	const struct transport_rule *t = arg;
+
+	if (section_l4proto(c->section) != t->proto)
+		return fail(c, k, "'%s' does not apply here: %s rides on %s; "
+		    "select its ports with '%s:'", scalar(k),
+		    section_names[c->section],
+		    t->proto == IPPROTO_UDP ? "TCP" : "UDP", t->other);
+	*(bool *)((char *)field + t->flag_off) = true;
+	return walk_mapping(c, v, t->map.rules, t->map.n, field);
+}
+
+/* `ipfix_h:`, `bmp_h:`, `bgp_h:`: only in the section of that protocol. */
+static int
+h_header(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	const struct header_rule *h = arg;
+
+	if (c->section != h->only)
+		return fail(c, k, "'%s' does not apply here: it selects by "
+		    "the %s header and only belongs in the '%s' section",
+		    scalar(k), section_names[h->only],
+		    section_names[h->only]);
+	return walk_mapping(c, v, h->map.rules, h->map.n, field);
+}
+
+static const struct key_rule select_rules[] = {
+	{ "ip", h_submap, 0, &ip_map, false },
+	{ "udp", h_transport, 0, &udp_rule, false },
+	{ "tcp", h_transport, 0, &tcp_rule, false },
+	{ "ipfix_h", h_header, 0, &ipfix_h_rule, false },
+	{ "bmp_h", h_header, 0, &bmp_h_rule, false },
+	{ "bgp_h", h_header, 0, &bgp_h_rule, false },
+};
+
+static int
+h_select(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_select *s = field;
+
+	(void)k, (void)arg;
+	s->set = true;
+	return walk_mapping(c, v, select_rules, NELEM(select_rules), s);
+}
+
+/* A literal address (normalized) or a hostname resolved at start-up. */
+static int
+h_host(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	char		**out = field;
+	struct tr_addr	  a;
+	char		  buf[TR_ADDR_STRLEN];
+
+	(void)k, (void)arg;
+	if (get_string(c, v, "the collector's address or hostname", false,
+	    out) == -1)
+		return -1;
+	if (strpbrk(*out, " \t\r\n/") != NULL)
+		return fail(c, v, "'%.*s' is neither an IP address nor a "
+		    "hostname", QUOTE_MAX, *out);
+	if (addr_parse(*out, &a) == 0) {
+		addr_format(&a, buf, sizeof(buf));
+		free(*out);
+		if ((*out = strdup(buf)) == NULL)
+			return fail(c, v, "out of memory");
+	}
+	return 0;
+}
+
+static int
+h_port(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	int64_t port;
+
+	(void)k, (void)arg;
+	if (get_int(c, v, 1, 65535, "a port from 1 to 65535",
+	    &port) == -1)
+		return -1;
+	*(uint16_t *)field = (uint16_t)port;
+	return 0;
+}
+
+static const struct key_rule collector_rules[] = {
+	{ "ip", h_host, offsetof(struct cfg_section, collector_host), NULL,
+	    true },
+	{ "port", h_port, offsetof(struct cfg_section, collector_port), NULL,
+	    true },
+};
+
+static int
+h_collector(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_section *sec = field;
+
+	(void)arg;
+	/* The pre-processing output leaves it empty; replay then says so. */
+	if (is_null(v))
+		return 0;
+	sec->has_collector = true;
+	sec->collector_pos = node_pos(k);
+	return walk_mapping(c, v, collector_rules, NELEM(collector_rules), sec);
+}
+
+static const struct key_rule section_rules[] = {
+	{ "select", h_select, offsetof(struct cfg_section, select), NULL,
+	    false },
+	{ "collector", h_collector, 0, NULL, false },
+};
+
+static int
+h_section(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct config	*cfg = field;
+	int		 id;
+
+	(void)arg;
+	for (id = 0; id < SECTION_COUNT; id++)
+		if (strcmp(scalar(k), section_names[id]) == 0)
+			break;
+	if (id == SECTION_COUNT)
+		return fail(c, k, "internal error: no such section");
+	/* An empty section is most likely a slip, not "match everything". */
+	if (v->type != YAML_MAPPING_NODE)
+		return fail_type(c, v, "a mapping with select: and collector:");
+	c->section = (enum section_id)id;
+	cfg->section[id].enabled = true;
+	cfg->section[id].pos = node_pos(k);
+	return walk_mapping(c, v, section_rules, NELEM(section_rules),
+	    &cfg->section[id]);
+}
+
+/* ---- pcap_processing ---- */
+
+static int
+h_tcp_payload(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	int64_t val;
+
+	(void)arg;
+	if (c->tcp_payload_key != NULL)
+		return fail(c, k, "'%s' is given as well (line %zu); they "
+		    "are the same setting, keep one", scalar(c->tcp_payload_key),
+		    c->tcp_payload_key->start_mark.line + 1);
+	c->tcp_payload_key = k;
+	if (get_int(c, v, 1, 65535, "a size from 1 to 65535 bytes", &val) == -1)
+		return -1;
+	*(uint32_t *)field = (uint32_t)val;
+	return 0;
+}
+
+static const struct key_rule pp_rules[] = {
+	{ "initial_delay", h_nonneg,
+	    offsetof(struct cfg_pcap_processing, initial_delay),
+	    "seconds before the first packet", false },
+	{ "inter_packet_delay", h_nonneg,
+	    offsetof(struct cfg_pcap_processing, inter_packet_delay),
+	    "seconds between packets", false },
+	{ "inter_protocol_delay", h_nonneg,
+	    offsetof(struct cfg_pcap_processing, inter_protocol_delay),
+	    "seconds between protocols", false },
+	{ "output_folder", h_string_or_null,
+	    offsetof(struct cfg_pcap_processing, output_folder),
+	    "a folder path, or null", false },
+	{ "desired_tcp_payload_size", h_tcp_payload,
+	    offsetof(struct cfg_pcap_processing, desired_tcp_payload_size),
+	    NULL, false },
+	{ "tcp_payload_size", h_tcp_payload,
+	    offsetof(struct cfg_pcap_processing, desired_tcp_payload_size),
+	    NULL, false },
+	{ "exit", h_bool, offsetof(struct cfg_pcap_processing, exit), NULL,
+	    false },
+};
+
+static int
+h_pcap_processing(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_pcap_processing *pp = field;
+
+	(void)k, (void)arg;
+	pp->set = true;
+	return walk_mapping(c, v, pp_rules, NELEM(pp_rules), pp);
+}
+
+static const struct submap optimize_map = SUBMAP(optimize_rules);
+static const struct submap network_map = SUBMAP(network_rules);
+
+static const struct key_rule top_rules[] = {
+	{ "pcap", h_pcap, 0, NULL, true },
+	{ "repeat", h_repeat, 0, NULL, false },
+	{ "time_factor", h_nonneg, offsetof(struct config, time_factor),
+	    "1 = real time, 0.01 = 100x faster, 0 = as fast as possible",
+	    false },
+	{ "keep_open", h_bool, offsetof(struct config, keep_open), NULL,
+	    false },
+	{ "no_sync", h_bool, offsetof(struct config, no_sync), NULL, false },
+	{ "optimize", h_submap, 0, &optimize_map, false },
+	{ "network", h_submap, 0, &network_map, false },
+	{ "ipfix", h_section, 0, NULL, false },
+	{ "bmp", h_section, 0, NULL, false },
+	{ "bgp", h_section, 0, NULL, false },
+	{ "udp_generic", h_section, 0, NULL, false },
+	{ "tcp_generic", h_section, 0, NULL, false },
+	{ "pcap_processing", h_pcap_processing,
+	    offsetof(struct config, pcap_processing), NULL, false },
+};
+
+/* ---- loading ---- */
+
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->repeat_pattern = REPEAT_ROUND_ROBIN;
+	cfg->time_factor = 1.0;
+	cfg->pcap_processing = (struct cfg_pcap_processing){
+		.initial_delay = PP_INITIAL_DELAY,
+		.inter_packet_delay = PP_INTER_PACKET_DELAY,
+		.inter_protocol_delay = PP_INTER_PROTOCOL_DELAY,
+		.desired_tcp_payload_size = PP_TCP_PAYLOAD_SIZE,
+		.exit = true,
+	};
+}
+
+/* Checks that span keys, once the whole file is read. */
+static int
+check_cross(struct ctx *c)
+{
+	const struct config *cfg = c->cfg;
+
+	if (cfg->has_repeat && c->n_repeat_count != cfg->n_pcaps) {
+		path_push_key(c, "repeat");
+		path_push_key(c, "count");
+		return fail(c, c->repeat_count, "%zu count%s for %zu pcap "
+		    "file%s; give one count per pcap, in the same order",
+		    c->n_repeat_count, c->n_repeat_count == 1 ? "" : "s",
+		    cfg->n_pcaps, cfg->n_pcaps == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+static int
+yaml_failure(struct ctx *c, const yaml_parser_t *p)
+{
+	const char *problem = p->problem != NULL ? p->problem : "unknown error";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return fail(c, NULL, "out of memory reading YAML");
+	case YAML_READER_ERROR:
+		return fail(c, NULL, "cannot read YAML at byte %zu: %s",
+		    p->problem_offset, problem);
+	default:
+		break;
+	}
+	if (p->context != NULL && (p->context_mark.line !=
+	    p->problem_mark.line || p->context_mark.column !=
+	    p->problem_mark.column))
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: "
+		    "%s %s (line %zu, column %zu)", c->file,
+		    p->problem_mark.line + 1, p->problem_mark.column + 1,
+		    problem, p->context, p->context_mark.line + 1,
+		    p->context_mark.column + 1);
+	else
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: "
+		    "%s%s%s", c->file, p->problem_mark.line + 1,
+		    p->problem_mark.column + 1, problem,
+		    p->context != NULL ? " " : "",
+		    p->context != NULL ? p->context : "");
+	errno = EINVAL;
+	return -1;
+}
+
+/* Parse one document; a second one in the file is refused. */
+static int
+load_document(struct ctx *c, FILE *f, yaml_document_t *doc)
+{
+	yaml_parser_t	parser;
+	yaml_document_t	extra;
+	int		rc = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail(c, NULL, "out of memory");
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, doc)) {
+		rc = yaml_failure(c, &parser);
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	if (yaml_document_get_root_node(doc) == NULL) {
+		rc = fail(c, NULL, "empty config; it needs at least "
+		    "'pcap: FILE' and, to replay, a network.map and a "
+		    "protocol section");
+	} else if (!yaml_parser_load(&parser, &extra)) {
+		rc = yaml_failure(c, &parser);
+	} else {
+		yaml_node_t *root = yaml_document_get_root_node(&extra);
+
+		if (root != NULL)
+			rc = fail(c, root, "a second YAML document ('---'); "
+			    "a config holds one");
+		yaml_document_delete(&extra);
+	}
+	if (rc == -1)
+		yaml_document_delete(doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int
+config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct ctx	 c = {
+		.file = path, .cfg = cfg, .err = err, .errlen = errlen,
+	};
+	yaml_document_t	 doc;
+	struct stat	 st;
+	FILE		*f;
+	int		 rc;
+
+	/* On failure the caller gets a zeroed struct, nothing allocated. */
+	memset(cfg, 0, sizeof(*cfg));
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL) {
+		int saved = errno;
+
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	/* fopen() takes a directory; reading it would only say "input error". */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(EISDIR));
+		errno = EISDIR;
+		return -1;
+	}
+	/* A read error surfaces as a libyaml reader error ("input error"). */
+	rc = load_document(&c, f, &doc);
+	fclose(f);
+	config_defaults(cfg);
+	if (rc == -1) {
+		config_free(cfg);
+		return -1;
+	}
+	c.doc = &doc;
+	rc = walk_mapping(&c, yaml_document_get_root_node(&doc), top_rules,
+	    NELEM(top_rules), cfg);
+	if (rc == 0)
+		rc = check_cross(&c);
+	if (rc == 0 && (cfg->path = strdup(path)) == NULL)
+		rc = fail(&c, NULL, "out of memory");
+	yaml_document_delete(&doc);
+	if (rc == -1) {
+		int saved = errno;
+
+		config_free(cfg);
+		errno = saved;
+		return -1;
+	}
+	log_debug("config %s: %zu pcap file(s), %zu exporter(s) mapped",
+	    path, cfg->n_pcaps, cfg->n_map);
+	return 0;
+}
+
+int
+config_check_replay(const struct config *cfg, char *err, size_t errlen)
+{
+	bool any = false;
+
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct cfg_section *sec = &cfg->section[id];
+
+		if (!sec->enabled)
+			continue;
+		any = true;
+		if (!sec->has_collector) {
+			snprintf(err, errlen, "%s:%d:%d: %s: no collector to "
+			    "replay to; add 'collector: {ip: ADDRESS, port: "
+			    "PORT}' to the section", cfg->path, sec->pos.line,
+			    sec->pos.col, section_names[id]);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	if (!any) {
+		snprintf(err, errlen, "%s: no protocol section to replay; add "
+		    "one of ipfix, bmp, bgp, udp_generic, tcp_generic with a "
+		    "select and a collector", cfg->path);
+		errno = EINVAL;
+		return -1;
+	}
+	if (cfg->n_map == 0) {
+		if (cfg->map_pos.line > 0)
+			snprintf(err, errlen, "%s:%d:%d: network.map: empty; "
+			    "add src_ip/repro_ip pairs to %s, one per "
+			    "exporter to replay", cfg->path, cfg->map_pos.line,
+			    cfg->map_pos.col, cfg->path);
+		else
+			snprintf(err, errlen, "%s: network.map: missing; add "
+			    "src_ip/repro_ip pairs to %s, one per exporter to "
+			    "replay", cfg->path, cfg->path);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- printing ---- */
+
+/* Words a plain scalar must not be, or it would read back as another type. */
+static bool
+is_reserved_word(const char *s)
+{
+	static const char *const words[] = {
+		"~", "null", "true", "false", "yes", "no", "on", "off", "y",
+		"n", MISSING_PARAM,
+	};
+	char *end;
+
+	for (size_t i = 0; i < NELEM(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return true;
+	(void)strtod(s, &end);
+	return end != s && *end == '\0';
+}
+
+/*
+ * Whether s can be written unquoted.  Kept conservative: letters, digits and
+ * a few path and address characters; ':' only outside flow lists, where
+ * libyaml would take it as a key separator.
+ */
+static bool
+plain_ok(const char *s, bool flow)
+{
+	if (*s == '\0' || is_reserved_word(s))
+		return false;
+	if (!isalnum((unsigned char)*s) && strchr("._/", *s) == NULL)
+		return false;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (isalnum((unsigned char)*p) || strchr("._/-+@%=~", *p))
+			continue;
+		if (*p == ':' && !flow && p[1] != '\0' && p[1] != ' ')
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static void
+print_str(FILE *out, const char *s, bool flow)
+{
+	if (plain_ok(s, flow)) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+/* The shortest text that reads back as the same double. */
+static void
+print_double(FILE *out, double v)
+{
+	char buf[40];
+
+	/* Whole numbers in plain digits: 100000, not 1e+05. */
+	if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v) {
+		fprintf(out, "%.0f", v);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, out);
+}
+
+static void
+print_u32_list(FILE *out, int indent, const char *key,
+    const struct cfg_u32_list *l)
+{
+	if (!l->set)
+		return;
+	fprintf(out, "%*s%s: [", indent, "", key);
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(out, "%s%" PRIu32, i > 0 ? ", " : "", l->v[i]);
+	fputs("]\n", out);
+}
+
+static void
+print_addr_list(FILE *out, int indent, const char *key,
+    const struct cfg_addr_list *l)
+{
+	char buf[TR_ADDR_STRLEN];
+
+	if (!l->set)
+		return;
+	fprintf(out, "%*s%s: [", indent, "", key);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i > 0 ? ", " : "", out);
+		print_str(out, addr_format(&l->v[i], buf, sizeof(buf)), true);
+	}
+	fputs("]\n", out);
+}
+
+static void
+print_ports(FILE *out, const char *name, bool present,
+    const struct cfg_u32_list *sport, const struct cfg_u32_list *dport)
+{
+	if (!present)
+		return;
+	if (!sport->set && !dport->set) {
+		fprintf(out, "    %s: {}\n", name);
+		return;
+	}
+	fprintf(out, "    %s:\n", name);
+	print_u32_list(out, 6, "sport", sport);
+	print_u32_list(out, 6, "dport", dport);
+}
+
+static void
+print_header(FILE *out, const char *name, const char *key,
+    const struct cfg_u32_list *l)
+{
+	if (!l->set)
+		return;
+	fprintf(out, "    %s:\n", name);
+	print_u32_list(out, 6, key, l);
+}
+
+static void
+print_select(FILE *out, const struct cfg_select *s)
+{
+	bool ip = s->ip_src.set || s->ip_dst.set;
+
+	if (!s->set)
+		return;
+	if (!ip && !s->udp && !s->tcp && !s->ipfix_version.set &&
+	    !s->bmp_type.set && !s->bgp_type.set) {
+		fputs("  select: {}\n", out);
+		return;
+	}
+	fputs("  select:\n", out);
+	if (ip) {
+		fputs("    ip:\n", out);
+		print_addr_list(out, 6, "src", &s->ip_src);
+		print_addr_list(out, 6, "dst", &s->ip_dst);
+	}
+	print_ports(out, "udp", s->udp, &s->udp_sport, &s->udp_dport);
+	print_ports(out, "tcp", s->tcp, &s->tcp_sport, &s->tcp_dport);
+	print_header(out, "ipfix_h", "version", &s->ipfix_version);
+	print_header(out, "bmp_h", "type", &s->bmp_type);
+	print_header(out, "bgp_h", "type", &s->bgp_type);
+}
+
+static void
+print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
+{
+	if (!sec->enabled)
+		return;
+	if (!sec->select.set && !sec->has_collector) {
+		fprintf(out, "%s: {}\n", section_names[id]);
+		return;
+	}
+	fprintf(out, "%s:\n", section_names[id]);
+	print_select(out, &sec->select);
+	if (sec->has_collector) {
+		fputs("  collector:\n    ip: ", out);
+		print_str(out, sec->collector_host, false);
+		fprintf(out, "\n    port: %u\n", sec->collector_port);
+	}
+}
+
+static void
+print_bufsize(FILE *out, const char *key, int v)
+{
+	if (v == 0)
+		fprintf(out, "    %s: null\n", key);
+	else
+		fprintf(out, "    %s: %d\n", key, v);
+}
+
+static void
+print_pcap_processing(FILE *out, const struct cfg_pcap_processing *pp)
+{
+	if (!pp->set)
+		return;
+	fputs("pcap_processing:\n  initial_delay: ", out);
+	print_double(out, pp->initial_delay);
+	fputs("\n  inter_packet_delay: ", out);
+	print_double(out, pp->inter_packet_delay);
+	fputs("\n  inter_protocol_delay: ", out);
+	print_double(out, pp->inter_protocol_delay);
+	fputs("\n  output_folder: ", out);
+	if (pp->output_folder != NULL)
+		print_str(out, pp->output_folder, false);
+	else
+		fputs("null", out);
+	fprintf(out, "\n  desired_tcp_payload_size: %" PRIu32 "\n",
+	    pp->desired_tcp_payload_size);
+	fprintf(out, "  exit: %s\n", pp->exit ? "true" : "false");
+}
+
+void
+config_print(FILE *out, const struct config *cfg)
+{
+	char buf[TR_ADDR_STRLEN];
+
+	fputs("pcap:\n", out);
+	for (size_t i = 0; i < cfg->n_pcaps; i++) {
+		fputs("  - ", out);
+		print_str(out, cfg->pcaps[i], false);
+		fputc('\n', out);
+	}
+	if (cfg->has_repeat) {
+		fputs("repeat:\n  count: [", out);
+		for (size_t i = 0; i < cfg->n_pcaps; i++)
+			fprintf(out, "%s%" PRIu32, i > 0 ? ", " : "",
+			    cfg->repeat_count[i]);
+		fprintf(out, "]\n  pattern: %s\n",
+		    repeat_pattern_names[cfg->repeat_pattern]);
+	}
+	fputs("time_factor: ", out);
+	print_double(out, cfg->time_factor);
+	fprintf(out, "\nkeep_open: %s\n", cfg->keep_open ? "true" : "false");
+	fprintf(out, "no_sync: %s\n", cfg->no_sync ? "true" : "false");
+	fprintf(out, "optimize:\n  threading: %s\n  preload: %s\n"
+	    "  network:\n", cfg->threading ? "true" : "false",
+	    cfg->preload ? "true" : "false");
+	print_bufsize(out, "so_sndbuf", cfg->so_sndbuf);
+	print_bufsize(out, "so_rcvbuf", cfg->so_rcvbuf);
+	fputs("network:\n", out);
+	if (cfg->n_map == 0)
+		fputs("  map: []\n", out);
+	else
+		fputs("  map:\n", out);
+	for (size_t i = 0; i < cfg->n_map; i++) {
+		fputs("    - src_ip: ", out);
+		print_str(out, addr_format(&cfg->map[i].src_ip, buf,
+		    sizeof(buf)), false);
+		fputs("\n      repro_ip: ", out);
+		print_str(out, addr_format(&cfg->map[i].repro_ip, buf,
+		    sizeof(buf)), false);
+		fputc('\n', out);
+	}
+	fputs("  interface: ", out);
+	if (cfg->interface != NULL)
+		print_str(out, cfg->interface, false);
+	else
+		fputs("null", out);
+	fputc('\n', out);
+	for (int id = 0; id < SECTION_COUNT; id++)
+		print_section(out, (enum section_id)id, &cfg->section[id]);
+	print_pcap_processing(out, &cfg->pcap_processing);
+}
+
+static void
+select_free(struct cfg_select *s)
+{
+	free(s->ip_src.v);
+	free(s->ip_dst.v);
+	free(s->udp_sport.v);
+	free(s->udp_dport.v);
+	free(s->tcp_sport.v);
+	free(s->tcp_dport.v);
+	free(s->ipfix_version.v);
+	free(s->bmp_type.v);
+	free(s->bgp_type.v);
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->n_pcaps; i++)
+		free(cfg->pcaps[i]);
+	free(cfg->pcaps);
+	free(cfg->path);
+	free(cfg->repeat_count);
+	free(cfg->map);
+	free(cfg->interface);
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		select_free(&cfg->section[id].select);
+		free(cfg->section[id].collector_host);
+	}
+	free(cfg->pcap_processing.output_folder);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,136 @@
+/* The YAML config (the older Python tool's schema), validated, with every default filled in. */
+#ifndef TR_CONFIG_H
+#define TR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+
+/* Protocol sections, in the order the older tool tries its selectors. */
+enum section_id {
+	SECTION_IPFIX,
+	SECTION_BMP,
+	SECTION_BGP,
+	SECTION_UDP_GENERIC,
+	SECTION_TCP_GENERIC,
+	SECTION_COUNT,
+};
+
+extern const char *const section_names[SECTION_COUNT];	/* "ipfix", ... */
+
+/* The transport a section's traffic rides on (ipfix and udp_generic: UDP). */
+uint8_t	section_l4proto(enum section_id);
+
+enum repeat_pattern {
+	REPEAT_ROUND_ROBIN,
+	REPEAT_BULK,
+};
+
+/* Where a key stood in the file, to point the user at it. */
+struct cfg_pos {
+	int	line;	/* 1-based; 0 when the value is a default */
+	int	col;	/* 1-based */
+};
+
+struct cfg_u32_list {
+	bool		 set;	/* the key was present */
+	uint32_t	*v;
+	size_t		 n;
+};
+
+struct cfg_addr_list {
+	bool		 set;
+	struct tr_addr	*v;
+	size_t		 n;
+};
+
+/* A section's `select`: every key present must match (AND); a list matches any of its values (OR). */
+struct cfg_select {
+	bool			set;		/* `select` present */
+	struct cfg_addr_list	ip_src, ip_dst;
+	bool			udp, tcp;	/* `udp:` / `tcp:` present: the packet must be that transport */
+	struct cfg_u32_list	udp_sport, udp_dport;
+	struct cfg_u32_list	tcp_sport, tcp_dport;
+	struct cfg_u32_list	ipfix_version;	/* ipfix_h.version */
+	struct cfg_u32_list	bmp_type;	/* bmp_h.type */
+	struct cfg_u32_list	bgp_type;	/* bgp_h.type */
+};
+
+struct cfg_section {
+	bool			enabled;	/* the section is in the file */
+	struct cfg_pos		pos;
+	struct cfg_select	select;
+	bool			has_collector;
+	char		       *collector_host;	/* literal address or hostname */
+	uint16_t		collector_port;
+	struct cfg_pos		collector_pos;
+};
+
+struct cfg_map_entry {
+	struct tr_addr	src_ip;
+	struct tr_addr	repro_ip;
+	struct cfg_pos	pos;
+};
+
+struct cfg_pcap_processing {
+	bool	set;
+	double	initial_delay;		/* seconds, default 5 */
+	double	inter_packet_delay;	/* seconds, default 0.001 */
+	double	inter_protocol_delay;	/* seconds, default 1 */
+	char   *output_folder;		/* NULL: the first pcap's path without extension */
+	uint32_t desired_tcp_payload_size; /* default 1424; also read from tcp_payload_size */
+	bool	exit;			/* default true */
+};
+
+struct config {
+	char		       *path;		/* the file it was loaded from */
+	char		      **pcaps;		/* as written (relative to the working directory) */
+	size_t			n_pcaps;
+	struct cfg_pos		pcap_pos;
+
+	bool			has_repeat;
+	uint32_t	       *repeat_count;	/* n_pcaps entries when has_repeat */
+	enum repeat_pattern	repeat_pattern;
+
+	double			time_factor;	/* default 1; 0 = as fast as possible */
+	bool			keep_open;	/* default false */
+	bool			no_sync;	/* default false */
+
+	bool			threading;	/* optimize.threading: accepted, one thread does it all */
+	bool			preload;	/* optimize.preload: accepted, reading streams anyway */
+	int			so_sndbuf;	/* 0 = system default */
+	int			so_rcvbuf;	/* 0 = system default */
+
+	struct cfg_map_entry   *map;
+	size_t			n_map;
+	struct cfg_pos		map_pos;
+	char		       *interface;	/* NULL: none; else VRF or device for SO_BINDTODEVICE */
+
+	struct cfg_section	section[SECTION_COUNT];
+	struct cfg_pcap_processing pcap_processing;
+};
+
+/*
+ * Load and validate a config file.  Every key of the schema is type-checked;
+ * unknown keys, wrong types, bad addresses or ports, and "<MISSING_PARAM>"
+ * placeholders are errors.  On error returns -1 and writes one message of the
+ * form "FILE:LINE:COL: KEY: what is wrong and what to write instead" into err.
+ * Requirements that depend on the mode (a collector per section and a
+ * network.map for replay) are checked by config_check_replay().
+ */
+int	config_load(const char *path, struct config *cfg, char *err,
+	    size_t errlen);
+
+/* For replay: at least one protocol section, each with a collector, and a non-empty network.map. */
+int	config_check_replay(const struct config *cfg, char *err,
+	    size_t errlen);
+
+/* The normalized config as YAML, every default filled in (the -n output). */
+void	config_print(FILE *out, const struct config *cfg);
+
+void	config_free(struct config *cfg);
+
+#endif
