@@ -1,0 +1,201 @@
+/* Report: counts what every stage did and shows it; it never touches the data. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "source.h"
+
+#define TABLE_INTERVAL	(5 * TR_NS_PER_SEC)
+#define BAR_INTERVAL	(200 * TR_NS_PER_MS)
+#define BAR_WIDTH	30
+
+void
+report_init(struct report *r, const struct config *cfg, bool verbose)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+	r->started = tr_mono_now();
+	r->next_table = r->started + TABLE_INTERVAL;
+	r->show_table = verbose;
+	r->show_bar = isatty(STDERR_FILENO) && !verbose;
+}
+
+void
+report_lag(struct report *r, tr_ns lag)
+{
+	if (lag < 0)
+		lag = 0;
+	r->lag_current = lag;
+	if (lag > r->lag_max)
+		r->lag_max = lag;
+	r->lag_sum += lag;
+	r->lag_count++;
+}
+
+void
+report_add_source(struct report *r, const struct source_stats *s)
+{
+	r->frames += s->frames;
+	r->truncated += s->truncated;
+	r->not_ip += s->not_ip;
+	r->other_l4 += s->other_l4;
+	r->malformed += s->malformed;
+	r->fragments += s->fragments;
+	r->reassembled += s->reassembled;
+	r->frag_dropped += s->frag_dropped;
+}
+
+static double
+lag_avg_ms(const struct report *r)
+{
+	if (r->lag_count == 0)
+		return 0;
+	return (double)r->lag_sum / (double)r->lag_count / 1e6;
+}
+
+void
+report_clear_bar(struct report *r)
+{
+	if (r->bar_drawn) {
+		fputs("\r\033[K", stderr);
+		r->bar_drawn = false;
+	}
+}
+
+static void
+draw_bar(struct report *r, tr_ns now, const struct report_progress *p)
+{
+	double frac = p->size ? (double)p->offset / (double)p->size : 0;
+	int filled = (int)(frac * BAR_WIDTH);
+	char bar[BAR_WIDTH + 1];
+	double eta = -1;
+
+	if (frac > 0.001)
+		eta = tr_ns_to_sec(now - p->file_started) * (1 - frac) / frac;
+	for (int i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[BAR_WIDTH] = '\0';
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s [%s] %3.0f%%", p->index, p->total,
+	    p->path, bar, frac * 100);
+	if (eta >= 0)
+		fprintf(stderr, " ETA %02d:%02d", (int)eta / 60, (int)eta % 60);
+	fprintf(stderr, " lag %.3f ms", (double)r->lag_current / 1e6);
+	fflush(stderr);
+	r->bar_drawn = true;
+}
+
+void
+report_tick(struct report *r, tr_ns now, const struct report_progress *p)
+{
+	if (r->show_table && now >= r->next_table) {
+		report_print_table(r, stderr);
+		r->next_table = now + TABLE_INTERVAL;
+	}
+	if (r->show_bar && p != NULL && now >= r->next_bar) {
+		draw_bar(r, now, p);
+		r->next_bar = now + BAR_INTERVAL;
+	}
+}
+
+void
+report_print_table(const struct report *r, FILE *out)
+{
+	fprintf(out, "%-12s %12s %14s %10s %10s %10s\n", "protocol", "sent",
+	    "bytes", "filtered", "refused", "not-sent");
+	for (int i = 0; i < SECTION_COUNT; i++) {
+		const struct report_section *s = &r->section[i];
+
+		if (!r->cfg->section[i].enabled)
+			continue;
+		fprintf(out, "%-12s %12" PRIu64 " %14" PRIu64 " %10" PRIu64
+		    " %10" PRIu64 " %10" PRIu64 "\n", section_names[i], s->sent,
+		    s->bytes, s->filtered, s->refused,
+		    s->dropped + s->not_replayed);
+	}
+	fprintf(out, "unknown peer %" PRIu64 ", unknown protocol %" PRIu64
+	    ", lag current %.3f ms, average %.3f ms, max %.3f ms\n",
+	    r->unknown_peer, r->unknown_proto, (double)r->lag_current / 1e6,
+	    lag_avg_ms(r), (double)r->lag_max / 1e6);
+}
+
+void
+report_print_final(struct report *r, FILE *out, tr_ns now)
+{
+	report_clear_bar(r);
+	fprintf(out, "--- traffic-reproducer summary (%.3f s) ---\n",
+	    tr_ns_to_sec(now - r->started));
+	report_print_table(r, out);
+	fprintf(out, "captures: %" PRIu64 " played, %" PRIu64 " skipped, %"
+	    PRIu64 " damaged; frames %" PRIu64 " (truncated %" PRIu64
+	    ", not IP %" PRIu64 ", other L4 %" PRIu64 ", malformed %" PRIu64
+	    ", fragments %" PRIu64 " -> %" PRIu64 " datagrams, %" PRIu64
+	    " fragments dropped)\n", r->captures_played, r->captures_skipped,
+	    r->captures_damaged, r->frames, r->truncated, r->not_ip,
+	    r->other_l4, r->malformed, r->fragments, r->reassembled,
+	    r->frag_dropped);
+}
+
+static json_t *
+sections_json(const struct report *r)
+{
+	json_t *obj = json_object();
+
+	for (int i = 0; i < SECTION_COUNT; i++) {
+		const struct report_section *s = &r->section[i];
+
+		if (!r->cfg->section[i].enabled)
+			continue;
+		json_object_set_new(obj, section_names[i], json_pack(
+		    "{s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "sent", (json_int_t)s->sent,
+		    "bytes", (json_int_t)s->bytes,
+		    "filtered", (json_int_t)s->filtered,
+		    "not_replayed", (json_int_t)s->not_replayed,
+		    "refused", (json_int_t)s->refused,
+		    "dropped", (json_int_t)s->dropped));
+	}
+	return obj;
+}
+
+int
+report_write_json(const struct report *r, const char *path, tr_ns now)
+{
+	json_t *root;
+	int rc;
+
+	root = json_pack("{s:f, s:o, s:I, s:I, s:{s:f, s:f, s:f}, "
+	    "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "duration_s", tr_ns_to_sec(now - r->started),
+	    "sections", sections_json(r),
+	    "unknown_peer", (json_int_t)r->unknown_peer,
+	    "unknown_protocol", (json_int_t)r->unknown_proto,
+	    "lag_ms",
+	    "current", (double)r->lag_current / 1e6,
+	    "average", lag_avg_ms(r),
+	    "max", (double)r->lag_max / 1e6,
+	    "captures",
+	    "played", (json_int_t)r->captures_played,
+	    "skipped", (json_int_t)r->captures_skipped,
+	    "damaged", (json_int_t)r->captures_damaged,
+	    "frames",
+	    "total", (json_int_t)r->frames,
+	    "truncated", (json_int_t)r->truncated,
+	    "not_ip", (json_int_t)r->not_ip,
+	    "other_l4", (json_int_t)r->other_l4,
+	    "malformed", (json_int_t)r->malformed,
+	    "fragments", (json_int_t)r->fragments,
+	    "reassembled", (json_int_t)r->reassembled,
+	    "fragments_dropped", (json_int_t)r->frag_dropped);
+	if (root == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (rc == -1 && errno == 0)
+		errno = EIO;
+	return rc;
+}

@@ -1,0 +1,69 @@
+/* Report: counters from every stage, lag, a periodic table, a progress bar, the final summary and --stats-json. */
+#ifndef TR_REPORT_H
+#define TR_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "monotime.h"
+
+struct source_stats;
+
+struct report_section {
+	uint64_t	sent;		/* datagrams/messages handed to the transport */
+	uint64_t	bytes;
+	uint64_t	filtered;	/* dropped by a message filter (ipfix_h, bmp_h, bgp_h) */
+	uint64_t	not_replayed;	/* selected, but the section cannot replay yet (TCP) */
+	uint64_t	refused;	/* collector answered ICMP port unreachable */
+	uint64_t	dropped;	/* could not be sent at all */
+};
+
+struct report {
+	struct report_section section[SECTION_COUNT];
+	uint64_t	unknown_peer;	/* selected, but the source address is not in network.map */
+	uint64_t	unknown_proto;	/* UDP/TCP packets no section selected */
+
+	/* Capture-side accounting, summed over every capture played. */
+	uint64_t	frames, truncated, not_ip, other_l4, malformed;
+	uint64_t	fragments, reassembled, frag_dropped;
+
+	uint64_t	captures_played, captures_skipped, captures_damaged;
+
+	/* Lag: how late a packet went out against its deadline (0 when on time). */
+	tr_ns		lag_current, lag_max, lag_sum;
+	uint64_t	lag_count;
+
+	tr_ns		started;	/* CLOCK_MONOTONIC at report_init */
+	tr_ns		next_table;	/* when the periodic table prints next */
+	tr_ns		next_bar;	/* when the progress bar redraws next */
+	bool		show_table;	/* -v or -d */
+	bool		show_bar;	/* stderr is a terminal */
+	bool		bar_drawn;	/* a bar is on screen and must be cleared before other output */
+	const struct config *cfg;
+};
+
+void	report_init(struct report *, const struct config *cfg, bool verbose);
+void	report_lag(struct report *, tr_ns lag);
+void	report_add_source(struct report *, const struct source_stats *);
+
+/* The current capture, for the progress bar. */
+struct report_progress {
+	const char	*path;
+	size_t		 index, total;	/* 1-based position in the play list */
+	uint64_t	 offset, size;	/* bytes read of the capture file */
+	tr_ns		 file_started;	/* CLOCK_MONOTONIC when it started */
+};
+
+/* Called from the replay loop and during long waits; prints only when due. */
+void	report_tick(struct report *, tr_ns now, const struct report_progress *);
+/* Remove the progress bar before other output, so lines do not mix. */
+void	report_clear_bar(struct report *);
+
+void	report_print_table(const struct report *, FILE *out);
+void	report_print_final(struct report *, FILE *out, tr_ns now);
+/* Write the same figures as JSON; 0 or -1 with errno. */
+int	report_write_json(const struct report *, const char *path, tr_ns now);
+
+#endif

@@ -1,0 +1,53 @@
+/* The timeline: play order of captures, absolute deadlines on CLOCK_MONOTONIC, minute sync, precise waits. */
+#ifndef TR_SCHED_H
+#define TR_SCHED_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "monotime.h"
+
+/*
+ * The order in which captures play, as indices into cfg->pcaps: with
+ * repeat, round-robin gives 1-2-3-2-3-3 for counts [1,2,3] and bulk gives
+ * 1-2-2-3-3-3; without it, each capture once.  Returns 0 and a malloc'ed
+ * array (*n may be 0 when every count is 0), or -1 on allocation failure.
+ */
+int	sched_playlist(const struct config *cfg, size_t **order, size_t *n);
+
+/*
+ * One capture's timeline: the packet captured at ts is due at
+ * start + (ts - t0) * factor.  Deadlines are computed from the start, never
+ * from the previous packet, so no error accumulates over hours.
+ */
+struct timeline {
+	tr_ns	start;		/* CLOCK_MONOTONIC time of the first packet */
+	tr_ns	t0;		/* capture time of the first packet */
+	double	factor;		/* time_factor; 0 = every deadline is the start */
+	bool	started;
+};
+
+void	timeline_init(struct timeline *, double factor);
+void	timeline_start(struct timeline *, tr_ns capture_ts, tr_ns mono_now);
+tr_ns	timeline_deadline(const struct timeline *, tr_ns capture_ts);
+
+/*
+ * How long to wait from wall-clock time `now` until the wall clock's
+ * position within its minute equals that of capture time `ts` (both ns since
+ * the epoch): collectors such as pmacct bucket flows per minute, so the
+ * replayed flows must fall where the captured ones did.  In [0, 60 s).
+ */
+tr_ns	sched_minute_sync_delay(tr_ns now, tr_ns ts);
+
+/*
+ * Wait until CLOCK_MONOTONIC reaches deadline: sleep with an absolute
+ * clock_nanosleep up to TR_SPIN_NS before it, then spin, because a sleep
+ * wakes up tens of microseconds late.  Returns 0 at the deadline, or -1
+ * early when *stop became set (a signal interrupts the sleep).
+ */
+#define TR_SPIN_NS	(50 * TR_NS_PER_US)
+int	sched_wait_until(tr_ns deadline, volatile sig_atomic_t *stop);
+
+#endif

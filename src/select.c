@@ -1,0 +1,157 @@
+/* Selection: protocol sections by the older tool's selectors, exporters by network.map. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipfix.h"
+#include "select.h"
+
+/* Map entries sorted by source address, so a lookup is a binary search however many exporters there are. */
+struct exporter_index {
+	struct tr_addr	src;
+	int		map_index;
+};
+
+struct selector {
+	const struct config	*cfg;
+	struct exporter_index	*exporters;
+	size_t			 n_exporters;
+};
+
+static int
+addr_cmp(const struct tr_addr *a, const struct tr_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->family == AF_INET)
+		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+static int
+exporter_cmp(const void *a, const void *b)
+{
+	return addr_cmp(&((const struct exporter_index *)a)->src,
+	    &((const struct exporter_index *)b)->src);
+}
+
+struct selector *
+selector_new(const struct config *cfg)
+{
+	struct selector *sel;
+
+	if ((sel = calloc(1, sizeof(*sel))) == NULL)
+		return NULL;
+	sel->cfg = cfg;
+	if (cfg->n_map > 0) {
+		sel->exporters = calloc(cfg->n_map, sizeof(*sel->exporters));
+		if (sel->exporters == NULL) {
+			free(sel);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_map; i++) {
+		sel->exporters[i].src = cfg->map[i].src_ip;
+		sel->exporters[i].map_index = (int)i;
+	}
+	sel->n_exporters = cfg->n_map;
+	qsort(sel->exporters, sel->n_exporters, sizeof(*sel->exporters),
+	    exporter_cmp);
+	return sel;
+}
+
+void
+selector_free(struct selector *sel)
+{
+	if (sel == NULL)
+		return;
+	free(sel->exporters);
+	free(sel);
+}
+
+static bool
+u32_list_match(const struct cfg_u32_list *list, uint32_t value)
+{
+	if (!list->set)
+		return true;
+	for (size_t i = 0; i < list->n; i++)
+		if (list->v[i] == value)
+			return true;
+	return false;
+}
+
+static bool
+addr_list_match(const struct cfg_addr_list *list, const struct tr_addr *a)
+{
+	if (!list->set)
+		return true;
+	for (size_t i = 0; i < list->n; i++)
+		if (addr_equal(&list->v[i], a))
+			return true;
+	return false;
+}
+
+static bool
+select_match(const struct cfg_select *s, const struct tr_packet *pkt)
+{
+	if (!s->set)
+		return true;
+	if (!addr_list_match(&s->ip_src, &pkt->src) ||
+	    !addr_list_match(&s->ip_dst, &pkt->dst))
+		return false;
+	if (s->udp && (pkt->l4proto != TR_IPPROTO_UDP ||
+	    !u32_list_match(&s->udp_sport, pkt->sport) ||
+	    !u32_list_match(&s->udp_dport, pkt->dport)))
+		return false;
+	if (s->tcp && (pkt->l4proto != TR_IPPROTO_TCP ||
+	    !u32_list_match(&s->tcp_sport, pkt->sport) ||
+	    !u32_list_match(&s->tcp_dport, pkt->dport)))
+		return false;
+	return true;
+}
+
+int
+select_section(const struct selector *sel, const struct tr_packet *pkt)
+{
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct cfg_section *sec = &sel->cfg->section[id];
+
+		if (!sec->enabled ||
+		    section_l4proto((enum section_id)id) != pkt->l4proto)
+			continue;
+		if (select_match(&sec->select, pkt))
+			return id;
+	}
+	return -1;
+}
+
+bool
+select_ipfix_message(const struct cfg_select *s, const uint8_t *payload,
+    size_t len)
+{
+	int version;
+
+	if (!s->ipfix_version.set)
+		return true;
+	if ((version = ipfix_version(payload, len)) < 0)
+		return false;
+	return u32_list_match(&s->ipfix_version, (uint32_t)version);
+}
+
+int
+select_exporter(const struct selector *sel, const struct tr_addr *src)
+{
+	size_t lo = 0, hi = sel->n_exporters;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = addr_cmp(src, &sel->exporters[mid].src);
+
+		if (c == 0)
+			return sel->exporters[mid].map_index;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}

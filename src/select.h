@@ -1,0 +1,32 @@
+/* Selection: which protocol section a packet belongs to, and which exporter sent it. */
+#ifndef TR_SELECT_H
+#define TR_SELECT_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "packet.h"
+
+struct selector;
+
+/* Index the config's selectors and exporter map; NULL only on allocation failure. */
+struct selector	*selector_new(const struct config *cfg);
+void		 selector_free(struct selector *);
+
+/*
+ * The first enabled section (in section_id order, as the older tool tries
+ * them) whose transport and `select` (ip/udp/tcp keys) match; -1 if none.
+ * Message-level keys (ipfix_h, bmp_h, bgp_h) are not looked at here.
+ */
+int		 select_section(const struct selector *,
+		    const struct tr_packet *pkt);
+
+/* Whether a datagram passes the section's ipfix_h filter (true when there is none). */
+bool		 select_ipfix_message(const struct cfg_select *,
+		    const uint8_t *payload, size_t len);
+
+/* The network.map entry (its index) for a captured source address; -1 if unmapped. */
+int		 select_exporter(const struct selector *,
+		    const struct tr_addr *src);
+
+#endif

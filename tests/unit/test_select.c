@@ -1,0 +1,171 @@
+/* Unit tests for selection: section order, ip/udp/tcp selectors, ipfix_h, exporter lookup. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "select.h"
+
+static struct tr_addr
+A(const char *text)
+{
+	struct tr_addr a;
+
+	assert_int_equal(addr_parse(text, &a), 0);
+	return a;
+}
+
+static struct tr_packet
+P(const char *src, const char *dst, uint8_t l4, uint16_t sport,
+    uint16_t dport)
+{
+	struct tr_packet p;
+
+	memset(&p, 0, sizeof(p));
+	p.src = A(src);
+	p.dst = A(dst);
+	p.l4proto = l4;
+	p.sport = sport;
+	p.dport = dport;
+	return p;
+}
+
+static uint32_t ports_9991[] = { 9991 };
+static uint32_t ports_1790[] = { 1790 };
+static uint32_t ports_any_udp[] = { 10003, 10004 };
+static uint32_t versions_9_10[] = { 9, 10 };
+
+static void
+test_section_choice(void **state)
+{
+	struct config cfg;
+	struct tr_addr srcs[] = { A("2001:db8:90::1"), A("198.51.100.44") };
+	struct selector *sel;
+	struct tr_packet p;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	/* ipfix: udp dport 9991 from two sources; bmp: tcp 1790; udp_generic: no select. */
+	cfg.section[SECTION_IPFIX].enabled = true;
+	cfg.section[SECTION_IPFIX].select = (struct cfg_select){
+		.set = true, .udp = true,
+		.ip_src = { .set = true, .v = srcs, .n = 2 },
+		.udp_dport = { .set = true, .v = ports_9991, .n = 1 },
+	};
+	cfg.section[SECTION_BMP].enabled = true;
+	cfg.section[SECTION_BMP].select = (struct cfg_select){
+		.set = true, .tcp = true,
+		.tcp_dport = { .set = true, .v = ports_1790, .n = 1 },
+	};
+	cfg.section[SECTION_UDP_GENERIC].enabled = true;
+	assert_non_null(sel = selector_new(&cfg));
+
+	p = P("198.51.100.44", "192.0.2.9", TR_IPPROTO_UDP, 40000, 9991);
+	assert_int_equal(select_section(sel, &p), SECTION_IPFIX);
+	/* Same port, source not listed: falls through to the catch-all UDP section. */
+	p = P("198.51.100.45", "192.0.2.9", TR_IPPROTO_UDP, 40000, 9991);
+	assert_int_equal(select_section(sel, &p), SECTION_UDP_GENERIC);
+	/* IPv6 source in the list. */
+	p = P("2001:db8:90::1", "2001:db8::9", TR_IPPROTO_UDP, 1, 9991);
+	assert_int_equal(select_section(sel, &p), SECTION_IPFIX);
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_BMP);
+	/* TCP to another port: no TCP section matches. */
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 1790, 50000);
+	assert_int_equal(select_section(sel, &p), -1);
+	selector_free(sel);
+}
+
+static void
+test_udp_selector_keys(void **state)
+{
+	struct config cfg;
+	struct selector *sel;
+	struct tr_packet p;
+	struct tr_addr dsts[] = { A("192.168.100.100") };
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.section[SECTION_UDP_GENERIC].enabled = true;
+	cfg.section[SECTION_UDP_GENERIC].select = (struct cfg_select){
+		.set = true, .udp = true,
+		.ip_dst = { .set = true, .v = dsts, .n = 1 },
+		.udp_dport = { .set = true, .v = ports_any_udp, .n = 2 },
+	};
+	assert_non_null(sel = selector_new(&cfg));
+	p = P("203.0.113.21", "192.168.100.100", TR_IPPROTO_UDP, 5, 10004);
+	assert_int_equal(select_section(sel, &p), SECTION_UDP_GENERIC);
+	p = P("203.0.113.21", "192.168.100.101", TR_IPPROTO_UDP, 5, 10004);
+	assert_int_equal(select_section(sel, &p), -1);
+	p = P("203.0.113.21", "192.168.100.100", TR_IPPROTO_UDP, 5, 10005);
+	assert_int_equal(select_section(sel, &p), -1);
+	selector_free(sel);
+}
+
+static void
+test_ipfix_version_filter(void **state)
+{
+	struct cfg_select s = {
+		.set = true,
+		.ipfix_version = { .set = true, .v = versions_9_10, .n = 2 },
+	};
+	struct cfg_select none = { .set = false };
+	uint8_t v9[20] = { 0, 9, 0, 1 };
+	uint8_t v5[24] = { 0, 5, 0, 0 };
+	uint8_t ipfix[16] = { 0, 10, 0, 16 };
+	uint8_t junk[3] = { 0, 10, 0 };
+
+	(void)state;
+	assert_true(select_ipfix_message(&s, v9, sizeof(v9)));
+	assert_true(select_ipfix_message(&s, ipfix, sizeof(ipfix)));
+	assert_false(select_ipfix_message(&s, v5, sizeof(v5)));
+	assert_false(select_ipfix_message(&s, junk, sizeof(junk)));
+	assert_true(select_ipfix_message(&none, v5, sizeof(v5)));
+}
+
+static void
+test_exporter_lookup(void **state)
+{
+	const char *srcs[] = { "203.0.113.91", "2001:db8:53::1", "10.0.0.1",
+	    "2001:db8:91::1", "203.0.113.53", "192.0.2.61" };
+	struct cfg_map_entry map[6];
+	struct config cfg;
+	struct selector *sel;
+	struct tr_addr a;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(map, 0, sizeof(map));
+	for (size_t i = 0; i < 6; i++) {
+		map[i].src_ip = A(srcs[i]);
+		map[i].repro_ip = A("127.0.0.1");
+	}
+	cfg.map = map;
+	cfg.n_map = 6;
+	assert_non_null(sel = selector_new(&cfg));
+	for (size_t i = 0; i < 6; i++) {
+		a = A(srcs[i]);
+		assert_int_equal(select_exporter(sel, &a), (int)i);
+	}
+	a = A("203.0.113.92");
+	assert_int_equal(select_exporter(sel, &a), -1);
+	/* The same 4 bytes in an IPv6 address are another address. */
+	a = A("::ffff:203.0.113.91");
+	assert_int_equal(select_exporter(sel, &a), -1);
+	selector_free(sel);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_section_choice),
+		cmocka_unit_test(test_udp_selector_keys),
+		cmocka_unit_test(test_ipfix_version_filter),
+		cmocka_unit_test(test_exporter_lookup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
