@@ -54,8 +54,9 @@ selector_new(const struct config *cfg)
 		sel->exporters[i].map_index = (int)i;
 	}
 	sel->n_exporters = cfg->n_map;
-	qsort(sel->exporters, sel->n_exporters, sizeof(*sel->exporters),
-	    exporter_cmp);
+	if (sel->n_exporters > 0)
+		qsort(sel->exporters, sel->n_exporters,
+		    sizeof(*sel->exporters), exporter_cmp);
 	return sel;
 }
 

@@ -1,0 +1,275 @@
+/* BGP-4 (RFC 4271) framing, OPEN decoding, and the OPEN/KEEPALIVE a passive speaker sends. */
+#include <errno.h>
+#include <string.h>
+
+#include "bgp.h"
+#include "cursor.h"
+
+#define BGP_MARKER_LEN		16
+#define BGP_OPEN_MIN_LEN	29
+#define BGP_UPDATE_MIN_LEN	23
+#define BGP_NOTIFICATION_MIN_LEN 21
+#define BGP_ROUTE_REFRESH_LEN	23
+#define BGP_OPT_CAPABILITIES	2	/* optional parameter type (RFC 5492) */
+#define BGP_OPT_EXTENDED	255	/* RFC 9072 extended optional parameters */
+
+_Static_assert(BGP_HDR_LEN == BGP_MARKER_LEN + 3, "marker, length, type");
+
+/* Stable snake_case names: they are JSON keys in the sink's summary and the report. */
+const char *const bgp_type_names[BGP_TYPE_MAX + 1] = {
+	[0] = "unknown",
+	[BGP_OPEN] = "open",
+	[BGP_UPDATE] = "update",
+	[BGP_NOTIFICATION] = "notification",
+	[BGP_KEEPALIVE] = "keepalive",
+	[BGP_ROUTE_REFRESH] = "route_refresh",
+};
+
+/* RFC 4271 4.1 and 6.1: each type has a fixed or minimum length. */
+static bool
+length_ok(uint8_t type, uint16_t len)
+{
+	switch (type) {
+	case BGP_OPEN:
+		return len >= BGP_OPEN_MIN_LEN;
+	case BGP_UPDATE:
+		return len >= BGP_UPDATE_MIN_LEN;
+	case BGP_NOTIFICATION:
+		return len >= BGP_NOTIFICATION_MIN_LEN;
+	case BGP_KEEPALIVE:
+		return len == BGP_HDR_LEN;
+	case BGP_ROUTE_REFRESH:
+		return len == BGP_ROUTE_REFRESH_LEN;
+	default:
+		return false;
+	}
+}
+
+int
+bgp_frame(const uint8_t *p, size_t len, uint8_t *type, uint16_t *msg_len)
+{
+	struct cursor c = cur_init(p, len);
+	uint16_t mlen;
+	uint8_t t;
+
+	if (len < BGP_HDR_LEN)
+		return 0;
+	for (size_t i = 0; i < BGP_MARKER_LEN; i++)
+		if (cur_u8(&c) != 0xff)
+			goto bad;
+	mlen = cur_u16(&c);
+	t = cur_u8(&c);
+	/* BGP_MAX_MSG_LEN is the u16 limit, so only the floor needs a check. */
+	_Static_assert(BGP_MAX_MSG_LEN == UINT16_MAX, "length field is u16");
+	if (!cur_ok(&c) || mlen < BGP_HDR_LEN || !length_ok(t, mlen))
+		goto bad;
+	*type = t;
+	*msg_len = mlen;
+	return 1;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
+
+/* Walk the capabilities inside one capabilities optional parameter. */
+static int
+parse_caps(struct cursor *c, struct bgp_open *o)
+{
+	while (cur_left(c) > 0) {
+		uint8_t code = cur_u8(c);
+		uint8_t clen = cur_u8(c);
+		const uint8_t *val = c->p;
+
+		if (!cur_skip(c, clen))
+			return -1;
+		if (code == BGP_CAP_AS4 && clen == 4) {
+			struct cursor v = cur_init(val, clen);
+
+			o->as4 = cur_u32(&v);
+			o->has_as4 = true;
+		}
+		if (o->ncaps < BGP_OPEN_MAX_CAPS) {
+			o->caps[o->ncaps].code = code;
+			o->caps[o->ncaps].len = clen;
+			o->caps[o->ncaps].value = val;
+			o->ncaps++;
+		} else
+			o->caps_dropped++;
+	}
+	return 0;
+}
+
+/*
+ * Optional parameters: one-byte type and length, or with RFC 9072 (a first
+ * parameter type of 255 in a 255-byte area) a two-byte total and lengths.
+ */
+static int
+parse_params(struct cursor *c, struct bgp_open *o)
+{
+	uint8_t optlen = cur_u8(c);
+	bool extended = false;
+	size_t total = optlen;
+	struct cursor params;
+
+	if (optlen == BGP_OPT_EXTENDED && cur_left(c) > 0 &&
+	    c->p[0] == BGP_OPT_EXTENDED) {
+		(void)cur_u8(c);
+		total = cur_u16(c);
+		extended = true;
+	}
+	params = cur_sub(c, total);
+	if (!cur_ok(c))
+		return -1;
+	while (cur_left(&params) > 0) {
+		uint8_t ptype = cur_u8(&params);
+		size_t plen = extended ? cur_u16(&params) : cur_u8(&params);
+		struct cursor pv = cur_sub(&params, plen);
+
+		if (!cur_ok(&params))
+			return -1;
+		if (ptype == BGP_OPT_CAPABILITIES && parse_caps(&pv, o) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o)
+{
+	uint8_t type;
+	uint16_t mlen;
+	struct cursor c;
+
+	memset(o, 0, sizeof(*o));
+	if (bgp_frame(msg, len, &type, &mlen) != 1 || type != BGP_OPEN ||
+	    mlen > len)
+		goto bad;
+	c = cur_init(msg + BGP_HDR_LEN, mlen - BGP_HDR_LEN);
+	o->version = cur_u8(&c);
+	o->my_as = cur_u16(&c);
+	o->hold_time = cur_u16(&c);
+	o->bgp_id = cur_u32(&c);
+	if (!cur_ok(&c) || parse_params(&c, o) == -1)
+		goto bad;
+	/* Like OpenBGPD's parse_open: the message must be consumed exactly. */
+	if (cur_left(&c) != 0)
+		goto bad;
+	return 0;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
+
+/* A tiny writer: each put reports failure as 1 so callers can sum errors. */
+struct writer {
+	uint8_t	*p;
+	size_t	 size;
+	size_t	 len;
+};
+
+static int
+put_bytes(struct writer *w, const void *src, size_t n)
+{
+	if (w->size - w->len < n)
+		return 1;
+	if (n > 0)
+		memcpy(w->p + w->len, src, n);
+	w->len += n;
+	return 0;
+}
+
+static int
+put_u8(struct writer *w, uint8_t v)
+{
+	return put_bytes(w, &v, 1);
+}
+
+static int
+put_u16(struct writer *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	return put_bytes(w, b, sizeof(b));
+}
+
+static int
+put_u32(struct writer *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v };
+
+	return put_bytes(w, b, sizeof(b));
+}
+
+static int
+put_header(struct writer *w, uint8_t type)
+{
+	static const uint8_t marker[BGP_MARKER_LEN] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	int errs = 0;
+
+	errs += put_bytes(w, marker, sizeof(marker));
+	errs += put_u16(w, 0);		/* patched once the length is known */
+	errs += put_u8(w, type);
+	return errs;
+}
+
+static void
+patch_u16(struct writer *w, size_t at, size_t v)
+{
+	w->p[at] = (uint8_t)(v >> 8);
+	w->p[at + 1] = (uint8_t)v;
+}
+
+int
+bgp_keepalive_build(uint8_t *buf, size_t size)
+{
+	struct writer w = { .p = buf, .size = size };
+
+	if (put_header(&w, BGP_KEEPALIVE) != 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	patch_u16(&w, BGP_MARKER_LEN, w.len);
+	return (int)w.len;
+}
+
+/*
+ * Each capability goes in its own optional parameter, as many speakers do;
+ * the one-byte parameter area (255 bytes) bounds how many fit.
+ */
+int
+bgp_open_build(uint8_t *buf, size_t size, const struct bgp_open *o)
+{
+	struct writer w = { .p = buf, .size = size };
+	size_t optlen_at, params_start, params_len;
+	int errs = 0;
+
+	errs += put_header(&w, BGP_OPEN);
+	errs += put_u8(&w, o->version);
+	errs += put_u16(&w, o->my_as);
+	errs += put_u16(&w, o->hold_time);
+	errs += put_u32(&w, o->bgp_id);
+	optlen_at = w.len;
+	errs += put_u8(&w, 0);
+	params_start = w.len;
+	for (size_t i = 0; i < o->ncaps && i < BGP_OPEN_MAX_CAPS; i++) {
+		const struct bgp_cap *cap = &o->caps[i];
+
+		errs += put_u8(&w, BGP_OPT_CAPABILITIES);
+		errs += put_u8(&w, (uint8_t)(cap->len + 2));
+		errs += put_u8(&w, cap->code);
+		errs += put_u8(&w, cap->len);
+		errs += put_bytes(&w, cap->value, cap->len);
+	}
+	params_len = w.len - params_start;
+	if (errs != 0 || params_len > 254 || w.len > BGP_MAX_MSG_LEN) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	w.p[optlen_at] = (uint8_t)params_len;
+	patch_u16(&w, BGP_MARKER_LEN, w.len);
+	return (int)w.len;
+}

@@ -1,0 +1,2166 @@
+/* The built-in receiving collector: UDP and TCP listeners that count, decode headers and answer BGP. */
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "addr.h"
+#include "bgp.h"
+#include "bmp.h"
+#include "ipfix.h"
+#include "log.h"
+#include "monotime.h"
+#include "sink.h"
+
+#define SINK_DEFAULT_BGP_AS	64512
+#define SINK_MAX_LISTENERS	64
+#define SINK_RCVBUF		(8 * 1024 * 1024)	/* absorbs a replay burst */
+#define SINK_UDP_BATCH		32		/* datagrams per recvmmsg */
+#define SINK_UDP_BUF		65536		/* largest UDP payload fits */
+#define SINK_UDP_PASSES		8		/* recvmmsg calls per socket per loop pass */
+#define SINK_READ_CHUNK		65536
+#define SINK_READS_PER_PASS	16		/* so one busy connection cannot starve others */
+#define SINK_ACCEPTS_PER_PASS	64
+#define SINK_MAX_CONNS		4096
+#define SINK_MAX_EXPORTERS	65536		/* stat entries per transport */
+#define SINK_MAX_NETFLOW	256		/* (version, domain) pairs per exporter */
+#define SINK_MAX_TEMPLATES	4096		/* IPFIX templates per (exporter, domain) */
+#define SINK_MAX_NOTIFICATIONS	64
+#define SINK_MAX_ERRORS		16
+#define SINK_MAX_RAW		(16u * 1024 * 1024)	/* raw bytes kept for one dump line */
+#define SINK_MAX_IN		(BMP_MAX_MSG_LEN + SINK_READ_CHUNK)
+#define SINK_MAX_OUT		(64 * 1024)	/* only OPEN and KEEPALIVEs are queued */
+#define SINK_MAX_EVENTS		64
+#define SINK_TYPE_SLOTS		8		/* BMP 0..6, BGP 1..5 */
+#define SINK_BGP_ID		0x7f000002u	/* 127.0.0.2 */
+#define SINK_V5_RECORD_LEN	48
+
+_Static_assert(BMP_TYPE_COUNT <= SINK_TYPE_SLOTS, "BMP types fit");
+_Static_assert(BGP_TYPE_MAX < SINK_TYPE_SLOTS, "BGP types fit");
+
+/* The only mutable global: signal handlers may do nothing else safely. */
+static volatile sig_atomic_t sink_stop_flag;
+
+enum sink_proto {
+	SINK_PROTO_UNKNOWN,	/* too few bytes seen to tell */
+	SINK_PROTO_BMP,
+	SINK_PROTO_BGP,
+	SINK_PROTO_RAW,
+	SINK_PROTO_COUNT,
+};
+
+static const char *const sink_proto_names[SINK_PROTO_COUNT] = {
+	[SINK_PROTO_UNKNOWN] = "unknown",
+	[SINK_PROTO_BMP] = "bmp",
+	[SINK_PROTO_BGP] = "bgp",
+	[SINK_PROTO_RAW] = "raw",
+};
+
+enum sink_fd_kind {
+	SINK_FD_UDP,
+	SINK_FD_TCP_LISTEN,
+	SINK_FD_CONN,
+};
+
+enum sink_close_why {
+	SINK_CLOSE_EOF,
+	SINK_CLOSE_RESET,
+	SINK_CLOSE_STOP,
+};
+
+/* First member of everything registered with epoll, to tell them apart. */
+struct sink_fd {
+	enum sink_fd_kind	kind;
+	int			fd;
+};
+
+struct sink_port_opt {
+	bool		tcp;
+	uint16_t	port;
+};
+
+struct sink_opts {
+	struct tr_addr		listen;
+	bool			listen_set;
+	struct sink_port_opt	ports[SINK_MAX_LISTENERS];
+	size_t			nports;
+	bool			json;
+	const char		*dump_path;
+	const char		*ready_path;
+	tr_ns			duration;	/* 0: none */
+	tr_ns			idle;		/* 0: none */
+	uint32_t		bgp_as;
+};
+
+struct sink_buf {
+	uint8_t	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+struct sink_listener {
+	struct sink_fd	h;
+	uint16_t	port;		/* really bound */
+	bool		warned;		/* accept errors are logged once */
+};
+
+struct sink_key {
+	struct tr_addr	addr;
+	uint16_t	port;
+	uint8_t		proto;
+};
+
+struct sink_slot {
+	struct sink_key	key;
+	uint32_t	idx;
+	bool		used;
+};
+
+/* Open addressing, so a datagram costs one hash and not a scan of every exporter. */
+struct sink_index {
+	struct sink_slot	*slots;
+	size_t			 cap;	/* a power of two, or 0 */
+	size_t			 n;
+};
+
+struct sink_template {
+	uint16_t	id;
+	uint32_t	record_len;	/* 0: variable length, records not countable */
+};
+
+struct sink_nf {
+	uint16_t		 version;
+	uint32_t		 domain;
+	uint64_t		 messages;
+	uint32_t		 first_seq;
+	uint32_t		 last_seq;
+	uint64_t		 seq_errors;
+	uint64_t		 template_sets;
+	uint64_t		 data_sets;
+	uint64_t		 malformed;
+	bool			 expect_known;
+	uint32_t		 expect;	/* the next message's sequence number */
+	struct sink_template	*tmpl;
+	size_t			 ntmpl;
+	size_t			 tmpl_cap;
+};
+
+struct sink_udp_stat {
+	struct tr_addr	 exporter;
+	uint16_t	 port;
+	uint64_t	 datagrams;
+	uint64_t	 bytes;
+	uint64_t	 undecoded;
+	struct sink_nf	*nf;
+	size_t		 nnf;
+	size_t		 nf_cap;
+};
+
+struct sink_notification {
+	uint8_t	code;
+	uint8_t	subcode;
+};
+
+struct sink_error {
+	uint64_t	offset;
+	const char	*what;		/* a string literal */
+};
+
+struct sink_tcp_stat {
+	struct tr_addr			exporter;
+	uint16_t			port;
+	enum sink_proto			proto;
+	uint64_t			connections;
+	uint64_t			closed;
+	uint64_t			resets;
+	uint64_t			bytes;
+	uint64_t			messages;
+	uint64_t			types[SINK_TYPE_SLOTS];
+	uint64_t			framing_errors;
+	struct sink_error		errors[SINK_MAX_ERRORS];
+	size_t				nerrors;
+	uint64_t			truncated_bytes;
+	uint64_t			opens_answered;
+	struct sink_notification	notes[SINK_MAX_NOTIFICATIONS];
+	size_t				nnotes;
+};
+
+struct sink_conn {
+	struct sink_fd		 h;
+	LIST_ENTRY(sink_conn)	 entry;
+	struct tr_addr		 peer;
+	uint16_t		 peer_port;
+	uint16_t		 local_port;
+	enum sink_proto		 proto;
+	bool			 raw;		/* only counting bytes from now on */
+	bool			 failed;	/* a send failed: close after this pass */
+	size_t			 stat;		/* index into tcp stats, or SIZE_MAX */
+	uint64_t		 bytes;		/* before the protocol was known too */
+	uint64_t		 offset;	/* stream bytes framed so far */
+	struct sink_buf		 in;		/* unframed bytes */
+	struct sink_buf		 rawdump;	/* raw bytes kept for the dump */
+	bool			 raw_capped;
+	struct sink_buf		 out;		/* unsent answer bytes */
+	bool			 want_out;	/* EPOLLOUT is asked for */
+	bool			 answered;	/* our OPEN went out */
+	tr_ns			 ka_interval;	/* 0: no keepalives */
+	tr_ns			 ka_next;
+};
+
+struct sink {
+	struct sink_opts	 opts;
+	int			 epfd;
+	struct sink_listener	 listeners[SINK_MAX_LISTENERS];
+	size_t			 nlisteners;
+	LIST_HEAD(, sink_conn)	 conns;
+	size_t			 nconns;
+	struct sink_udp_stat	*udp;
+	size_t			 nudp;
+	size_t			 udp_cap;
+	struct sink_index	 udp_index;
+	struct sink_tcp_stat	*tcp;
+	size_t			 ntcp;
+	size_t			 tcp_cap;
+	struct sink_index	 tcp_index;
+	uint64_t		 untracked;
+	FILE			*dump;
+	bool			 dump_dirty;
+	tr_ns			 start;
+	tr_ns			 last_rx;
+	bool			 got_any;
+	uint8_t			*udp_bufs;	/* SINK_UDP_BATCH x SINK_UDP_BUF */
+	uint8_t			*scratch;	/* SINK_READ_CHUNK, for raw reads */
+	struct mmsghdr		 msgs[SINK_UDP_BATCH];
+	struct iovec		 iov[SINK_UDP_BATCH];
+	struct sockaddr_storage	 from[SINK_UDP_BATCH];
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int
+buf_reserve(struct sink_buf *b, size_t extra, size_t max)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (extra > max || b->len > max - extra) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	need = b->len + extra;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	if ((p = realloc(b->p, cap)) == NULL)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+buf_append(struct sink_buf *b, const void *src, size_t n, size_t max)
+{
+	if (buf_reserve(b, n, max) == -1)
+		return -1;
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+	return 0;
+}
+
+static void
+buf_consume(struct sink_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+static void
+buf_free(struct sink_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Grow an array of elem-sized items to hold one more, up to max items. */
+static int
+array_grow(void *arrayp, size_t *cap, size_t n, size_t elem, size_t max)
+{
+	void **array = arrayp;
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (n >= max) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	ncap = *cap ? *cap * 2 : 8;
+	if (ncap > max)
+		ncap = max;
+	if ((p = reallocarray(*array, ncap, elem)) == NULL)
+		return -1;
+	*array = p;
+	*cap = ncap;
+	return 0;
+}
+
+static const char *
+fmt_addr(const struct tr_addr *a, char *buf)
+{
+	return addr_format(a, buf, TR_ADDR_STRLEN);
+}
+
+static void
+sink_mark_rx(struct sink *s)
+{
+	s->last_rx = tr_mono_now();
+	s->got_any = true;
+}
+
+/* ---- exporter index --------------------------------------------------- */
+
+static uint64_t
+key_hash(const struct sink_key *k)
+{
+	const uint8_t *a = k->addr.family == AF_INET ?
+	    (const uint8_t *)&k->addr.v4 : (const uint8_t *)&k->addr.v6;
+	size_t alen = k->addr.family == AF_INET ? 4 : 16;
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 1099511628211ULL;
+	h = (h ^ k->port) * 1099511628211ULL;
+	h = (h ^ k->proto) * 1099511628211ULL;
+	return h;
+}
+
+static bool
+key_equal(const struct sink_key *a, const struct sink_key *b)
+{
+	return a->port == b->port && a->proto == b->proto &&
+	    addr_equal(&a->addr, &b->addr);
+}
+
+static struct sink_slot *
+index_slot(struct sink_slot *slots, size_t cap, const struct sink_key *k)
+{
+	size_t i = (size_t)key_hash(k) & (cap - 1);
+
+	while (slots[i].used && !key_equal(&slots[i].key, k))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool
+index_find(const struct sink_index *x, const struct sink_key *k,
+    uint32_t *idx)
+{
+	struct sink_slot *slot;
+
+	if (x->cap == 0)
+		return false;
+	slot = index_slot(x->slots, x->cap, k);
+	if (!slot->used)
+		return false;
+	*idx = slot->idx;
+	return true;
+}
+
+/* Keep the load under one half so probes stay short. */
+static int
+index_grow(struct sink_index *x)
+{
+	size_t ncap = x->cap ? x->cap * 2 : 64;
+	struct sink_slot *slots;
+
+	if ((slots = calloc(ncap, sizeof(*slots))) == NULL)
+		return -1;
+	for (size_t i = 0; i < x->cap; i++)
+		if (x->slots[i].used)
+			*index_slot(slots, ncap, &x->slots[i].key) =
+			    x->slots[i];
+	free(x->slots);
+	x->slots = slots;
+	x->cap = ncap;
+	return 0;
+}
+
+static int
+index_insert(struct sink_index *x, const struct sink_key *k, uint32_t idx)
+{
+	struct sink_slot *slot;
+
+	if ((x->n + 1) * 2 > x->cap && index_grow(x) == -1)
+		return -1;
+	slot = index_slot(x->slots, x->cap, k);
+	slot->key = *k;
+	slot->idx = idx;
+	slot->used = true;
+	x->n++;
+	return 0;
+}
+
+static struct sink_key
+make_key(const struct tr_addr *a, uint16_t port, uint8_t proto)
+{
+	struct sink_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.addr = *a;
+	k.port = port;
+	k.proto = proto;
+	return k;
+}
+
+/* The stats of one (exporter, local port); NULL past the exporter cap. */
+static struct sink_udp_stat *
+udp_stat_get(struct sink *s, const struct tr_addr *a, uint16_t port)
+{
+	struct sink_key k = make_key(a, port, 0);
+	struct sink_udp_stat *u;
+	uint32_t idx;
+
+	if (index_find(&s->udp_index, &k, &idx))
+		return &s->udp[idx];
+	if (array_grow(&s->udp, &s->udp_cap, s->nudp, sizeof(*s->udp),
+	    SINK_MAX_EXPORTERS) == -1 ||
+	    index_insert(&s->udp_index, &k, (uint32_t)s->nudp) == -1)
+		return NULL;
+	u = &s->udp[s->nudp++];
+	memset(u, 0, sizeof(*u));
+	u->exporter = *a;
+	u->port = port;
+	return u;
+}
+
+/* The index of one (exporter, local port, protocol), or SIZE_MAX past the cap. */
+static size_t
+tcp_stat_get(struct sink *s, const struct tr_addr *a, uint16_t port,
+    enum sink_proto proto)
+{
+	struct sink_key k = make_key(a, port, (uint8_t)proto);
+	struct sink_tcp_stat *t;
+	uint32_t idx;
+
+	if (index_find(&s->tcp_index, &k, &idx))
+		return idx;
+	if (array_grow(&s->tcp, &s->tcp_cap, s->ntcp, sizeof(*s->tcp),
+	    SINK_MAX_EXPORTERS) == -1 ||
+	    index_insert(&s->tcp_index, &k, (uint32_t)s->ntcp) == -1)
+		return SIZE_MAX;
+	t = &s->tcp[s->ntcp];
+	memset(t, 0, sizeof(*t));
+	t->exporter = *a;
+	t->port = port;
+	t->proto = proto;
+	return s->ntcp++;
+}
+
+static struct sink_tcp_stat *
+conn_stat(struct sink *s, const struct sink_conn *c)
+{
+	return c->stat == SIZE_MAX ? NULL : &s->tcp[c->stat];
+}
+
+/* ---- dump ------------------------------------------------------------- */
+
+static void
+dump_line(struct sink *s, const char *proto, const struct tr_addr *peer,
+    uint16_t peer_port, uint16_t local_port, const uint8_t *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char abuf[TR_ADDR_STRLEN];
+	char chunk[4096];
+	size_t n = 0;
+
+	if (s->dump == NULL)
+		return;
+	fprintf(s->dump, "%s %s %u %u ", proto, fmt_addr(peer, abuf),
+	    peer_port, local_port);
+	for (size_t i = 0; i < len; i++) {
+		chunk[n++] = hex[p[i] >> 4];
+		chunk[n++] = hex[p[i] & 0xf];
+		if (n == sizeof(chunk)) {
+			fwrite(chunk, 1, n, s->dump);
+			n = 0;
+		}
+	}
+	chunk[n++] = '\n';
+	fwrite(chunk, 1, n, s->dump);
+	s->dump_dirty = true;
+}
+
+/* Tests read the dump while the sink runs: flush once per burst of events. */
+static void
+dump_flush(struct sink *s)
+{
+	if (s->dump == NULL || !s->dump_dirty)
+		return;
+	if (fflush(s->dump) == EOF)
+		log_warn("sink: writing %s", s->opts.dump_path);
+	s->dump_dirty = false;
+}
+
+/* ---- NetFlow / IPFIX accounting --------------------------------------- */
+
+static struct sink_nf *
+nf_get(struct sink_udp_stat *u, uint16_t version, uint32_t domain)
+{
+	struct sink_nf *nf;
+
+	for (size_t i = 0; i < u->nnf; i++)
+		if (u->nf[i].version == version && u->nf[i].domain == domain)
+			return &u->nf[i];
+	if (array_grow(&u->nf, &u->nf_cap, u->nnf, sizeof(*u->nf),
+	    SINK_MAX_NETFLOW) == -1)
+		return NULL;
+	nf = &u->nf[u->nnf++];
+	memset(nf, 0, sizeof(*nf));
+	nf->version = version;
+	nf->domain = domain;
+	return nf;
+}
+
+static struct sink_template *
+nf_template_find(struct sink_nf *nf, uint16_t id)
+{
+	for (size_t i = 0; i < nf->ntmpl; i++)
+		if (nf->tmpl[i].id == id)
+			return &nf->tmpl[i];
+	return NULL;
+}
+
+static void
+nf_template_learn(struct sink_nf *nf, uint16_t set_id,
+    const struct nf_template *t)
+{
+	struct sink_template *st;
+
+	if (t->field_count == 0) {
+		/* A withdrawal: of one template, or (id == set id) of all. */
+		if (t->id == set_id) {
+			nf->ntmpl = 0;
+			return;
+		}
+		if ((st = nf_template_find(nf, t->id)) != NULL)
+			*st = nf->tmpl[--nf->ntmpl];
+		return;
+	}
+	if ((st = nf_template_find(nf, t->id)) == NULL) {
+		if (array_grow(&nf->tmpl, &nf->tmpl_cap, nf->ntmpl,
+		    sizeof(*nf->tmpl), SINK_MAX_TEMPLATES) == -1)
+			return;
+		st = &nf->tmpl[nf->ntmpl++];
+		st->id = t->id;
+	}
+	st->record_len = t->record_len;
+}
+
+/* Learn every template record of a template or options template set. */
+static void
+nf_templates(struct sink_nf *nf, const struct nf_set *set)
+{
+	const uint8_t *p = set->body;
+	size_t left = set->body_len;
+	struct nf_template t;
+
+	/* Fewer than 4 bytes cannot hold a template header: set padding. */
+	while (left >= 4) {
+		if (ipfix_template_parse(nf->version, set->id, p, left, &t) ==
+		    -1)
+			return;
+		nf_template_learn(nf, set->id, &t);
+		p += t.consumed;
+		left -= t.consumed;
+	}
+}
+
+/*
+ * Walk the sets: tally template and data sets and, for IPFIX, count data
+ * records.  Returns the record count, or -1 when some data set's record
+ * length is unknown (its template unseen or variable-length), so the next
+ * sequence number cannot be predicted.  *malformed is set on a bad set.
+ */
+static int64_t
+nf_walk_sets(struct sink_nf *nf, const uint8_t *p, size_t len,
+    bool *malformed)
+{
+	struct nf_set_iter it;
+	struct nf_set set;
+	int64_t records = 0;
+	bool known = true;
+	int rc;
+
+	*malformed = false;
+	if (ipfix_sets_begin(p, len, &it) == -1) {
+		*malformed = true;
+		return -1;
+	}
+	while ((rc = ipfix_set_next(&it, &set)) == 1) {
+		if (ipfix_is_template_set(nf->version, set.id)) {
+			nf->template_sets++;
+			if (nf->version == NF_VERSION_IPFIX)
+				nf_templates(nf, &set);
+		} else if (set.id >= NF_MIN_DATA_SET_ID) {
+			struct sink_template *t;
+
+			nf->data_sets++;
+			t = nf_template_find(nf, set.id);
+			if (t == NULL || t->record_len == 0)
+				known = false;
+			else
+				records += set.body_len / t->record_len;
+		}
+	}
+	if (rc == -1)
+		*malformed = true;
+	return known && !*malformed ? records : -1;
+}
+
+static void
+nf_sequence(struct sink_nf *nf, uint32_t seq)
+{
+	if (nf->messages == 0)
+		nf->first_seq = seq;
+	else if (nf->expect_known && seq != nf->expect)
+		nf->seq_errors++;
+	nf->last_seq = seq;
+	nf->messages++;
+}
+
+/* Decode what we can of a datagram: NetFlow v5/v9/IPFIX or undecoded. */
+static void
+nf_account(struct sink_udp_stat *u, const uint8_t *p, size_t len)
+{
+	struct nf_header h;
+	struct sink_nf *nf;
+	bool malformed = false;
+	int64_t records;
+
+	if (ipfix_parse_header(p, len, &h) == -1 ||
+	    (h.version == NF_VERSION_5 &&
+	    len < h.header_len + (size_t)h.count * SINK_V5_RECORD_LEN) ||
+	    (h.version == NF_VERSION_IPFIX && h.length > len) ||
+	    (nf = nf_get(u, h.version, h.domain)) == NULL) {
+		u->undecoded++;
+		return;
+	}
+	nf_sequence(nf, h.sequence);
+	switch (h.version) {
+	case NF_VERSION_5:
+		nf->expect = h.sequence + h.count;
+		nf->expect_known = true;
+		return;
+	case NF_VERSION_9:
+		(void)nf_walk_sets(nf, p, len, &malformed);
+		nf->expect = h.sequence + 1;
+		nf->expect_known = true;
+		break;
+	default:
+		records = nf_walk_sets(nf, p, len, &malformed);
+		nf->expect = h.sequence + (uint32_t)(records < 0 ? 0 : records);
+		nf->expect_known = records >= 0;
+		break;
+	}
+	if (malformed)
+		nf->malformed++;
+}
+
+/* ---- UDP -------------------------------------------------------------- */
+
+static void
+udp_datagram(struct sink *s, uint16_t local_port,
+    const struct sockaddr *from, const uint8_t *p, size_t len)
+{
+	struct sink_udp_stat *u;
+	struct tr_addr peer;
+	uint16_t peer_port;
+
+	if (addr_from_sockaddr(from, &peer, &peer_port) == -1)
+		return;
+	dump_line(s, "udp", &peer, peer_port, local_port, p, len);
+	if ((u = udp_stat_get(s, &peer, local_port)) == NULL) {
+		s->untracked++;
+		return;
+	}
+	u->datagrams++;
+	u->bytes += len;
+	nf_account(u, p, len);
+}
+
+static void
+udp_read(struct sink *s, struct sink_listener *l)
+{
+	for (int pass = 0; pass < SINK_UDP_PASSES; pass++) {
+		int n;
+
+		for (size_t i = 0; i < SINK_UDP_BATCH; i++) {
+			s->iov[i].iov_base = s->udp_bufs + i * SINK_UDP_BUF;
+			s->iov[i].iov_len = SINK_UDP_BUF;
+			memset(&s->msgs[i], 0, sizeof(s->msgs[i]));
+			s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
+			s->msgs[i].msg_hdr.msg_iovlen = 1;
+			s->msgs[i].msg_hdr.msg_name = &s->from[i];
+			s->msgs[i].msg_hdr.msg_namelen = sizeof(s->from[i]);
+		}
+		n = recvmmsg(l->h.fd, s->msgs, SINK_UDP_BATCH, MSG_DONTWAIT,
+		    NULL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("sink: udp port %u: recvmmsg",
+				    l->port);
+			return;
+		}
+		if (n > 0)
+			sink_mark_rx(s);
+		for (int i = 0; i < n; i++)
+			udp_datagram(s, l->port,
+			    (const struct sockaddr *)&s->from[i],
+			    s->iov[i].iov_base, s->msgs[i].msg_len);
+		if (n < SINK_UDP_BATCH)
+			return;
+	}
+}
+
+/* ---- TCP connections: output and BGP answers --------------------------- */
+
+/* Ask for EPOLLOUT only while something is queued, and only on a change. */
+static void
+conn_want_out(struct sink *s, struct sink_conn *c, bool want)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0),
+		.data.ptr = &c->h,
+	};
+
+	if (c->want_out == want)
+		return;
+	c->want_out = want;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->h.fd, &ev) == -1)
+		log_warn("sink: epoll_ctl");
+}
+
+/* Send what is queued; a failure marks the connection for closing. */
+static void
+conn_flush_out(struct sink *s, struct sink_conn *c)
+{
+	while (c->out.len > 0) {
+		ssize_t n = send(c->h.fd, c->out.p, c->out.len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS) {
+				conn_want_out(s, c, true);
+				return;
+			}
+			c->failed = true;
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	conn_want_out(s, c, false);
+}
+
+static void
+conn_send(struct sink *s, struct sink_conn *c, const uint8_t *p, size_t len)
+{
+	bool idle = c->out.len == 0;
+
+	if (buf_append(&c->out, p, len, SINK_MAX_OUT) == -1) {
+		/* The peer reads nothing we send: it will not miss a keepalive. */
+		log_debug("sink: answer queue full, dropping %zu bytes", len);
+		return;
+	}
+	if (idle)
+		conn_flush_out(s, c);
+}
+
+/* ADD-PATH tuples are AFI(2) SAFI(1) send/receive(1): we receive what it sends. */
+static void
+flip_add_path(const struct bgp_cap *in, uint8_t *val)
+{
+	memcpy(val, in->value, in->len);
+	for (size_t i = 3; i < in->len; i += 4) {
+		uint8_t sr = val[i];
+
+		val[i] = (uint8_t)(((sr & 1) << 1) | ((sr & 2) >> 1));
+	}
+}
+
+static bool
+mirrored_cap(uint8_t code)
+{
+	switch (code) {
+	case BGP_CAP_MP:
+	case BGP_CAP_ROUTE_REFRESH:
+	case BGP_CAP_EXT_NEXTHOP:
+	case BGP_CAP_EXT_MESSAGE:
+	case BGP_CAP_ADD_PATH:
+	case BGP_CAP_ENH_REFRESH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Our OPEN, like pmbgpd's: mirror the peer's families and the capabilities
+ * that let it send what it captured (ADD-PATH flipped to receive), always
+ * with a 4-byte AS capability.  Values point into as4 and addpath.
+ */
+static void
+bgp_answer_open(const struct sink *s, const struct bgp_open *peer,
+    struct bgp_open *mine, uint8_t as4[4], uint8_t addpath[255])
+{
+	uint32_t as = s->opts.bgp_as;
+	size_t room = 254;	/* optional parameter area, one byte length */
+
+	memset(mine, 0, sizeof(*mine));
+	mine->version = 4;
+	mine->my_as = as > UINT16_MAX ? BGP_AS_TRANS : (uint16_t)as;
+	mine->hold_time = peer->hold_time;
+	mine->bgp_id = peer->bgp_id == SINK_BGP_ID ? SINK_BGP_ID + 1 :
+	    SINK_BGP_ID;
+	as4[0] = (uint8_t)(as >> 24);
+	as4[1] = (uint8_t)(as >> 16);
+	as4[2] = (uint8_t)(as >> 8);
+	as4[3] = (uint8_t)as;
+	mine->caps[mine->ncaps++] = (struct bgp_cap){ BGP_CAP_AS4, 4, as4 };
+	room -= 4 + 4;
+	for (size_t i = 0; i < peer->ncaps; i++) {
+		const struct bgp_cap *cap = &peer->caps[i];
+
+		if (!mirrored_cap(cap->code) || (size_t)cap->len + 4 > room ||
+		    mine->ncaps == BGP_OPEN_MAX_CAPS)
+			continue;
+		mine->caps[mine->ncaps] = *cap;
+		if (cap->code == BGP_CAP_ADD_PATH) {
+			flip_add_path(cap, addpath);
+			mine->caps[mine->ncaps].value = addpath;
+		}
+		mine->ncaps++;
+		room -= (size_t)cap->len + 4;
+	}
+}
+
+static void
+conn_bgp_open(struct sink *s, struct sink_conn *c, const uint8_t *msg,
+    size_t len)
+{
+	struct bgp_open peer, mine;
+	uint8_t as4[4], addpath[255], out[4096 + BGP_HDR_LEN];
+	struct sink_tcp_stat *t = conn_stat(s, c);
+	char abuf[TR_ADDR_STRLEN];
+	int n, k;
+
+	/* One BGP session per connection: a second OPEN gets no answer. */
+	if (c->answered)
+		return;
+	if (bgp_open_parse(msg, len, &peer) == -1) {
+		log_warnx("sink: BGP OPEN from %s port %u is malformed; "
+		    "not answering", fmt_addr(&c->peer, abuf), c->peer_port);
+		return;
+	}
+	bgp_answer_open(s, &peer, &mine, as4, addpath);
+	if ((n = bgp_open_build(out, sizeof(out), &mine)) == -1 ||
+	    (k = bgp_keepalive_build(out + n, sizeof(out) - (size_t)n)) == -1) {
+		log_warn("sink: building the BGP OPEN answer");
+		return;
+	}
+	conn_send(s, c, out, (size_t)(n + k));
+	c->answered = true;
+	if (t != NULL)
+		t->opens_answered++;
+	log_info("sink: BGP OPEN from %s port %u (AS %" PRIu32 ", hold %u s)"
+	    " answered", fmt_addr(&c->peer, abuf), c->peer_port,
+	    peer.has_as4 ? peer.as4 : peer.my_as, peer.hold_time);
+	/* RFC 4271 10: keepalives at a third of the hold time, at most 1/s. */
+	if (peer.hold_time > 0) {
+		c->ka_interval = (tr_ns)(peer.hold_time / 3 ? peer.hold_time /
+		    3 : 1) * TR_NS_PER_SEC;
+		c->ka_next = tr_mono_now() + c->ka_interval;
+	}
+}
+
+static void
+conn_keepalive(struct sink *s, struct sink_conn *c, tr_ns now)
+{
+	uint8_t ka[BGP_HDR_LEN];
+	int n;
+
+	if (c->ka_interval == 0 || now < c->ka_next)
+		return;
+	if ((n = bgp_keepalive_build(ka, sizeof(ka))) > 0)
+		conn_send(s, c, ka, (size_t)n);
+	c->ka_next += c->ka_interval;
+	if (c->ka_next <= now)
+		c->ka_next = now + c->ka_interval;
+}
+
+/* ---- TCP connections: input -------------------------------------------- */
+
+/* Which protocol the first bytes of a stream speak, if they say yet. */
+static enum sink_proto
+detect_proto(const uint8_t *p, size_t len)
+{
+	uint8_t type;
+	uint32_t len32;
+	uint16_t len16;
+
+	if (len == 0)
+		return SINK_PROTO_UNKNOWN;
+	if (p[0] == 0xff) {
+		switch (bgp_frame(p, len, &type, &len16)) {
+		case 1:
+			return SINK_PROTO_BGP;
+		case -1:
+			return SINK_PROTO_RAW;
+		default:
+			/* Fewer than 19 bytes: still a marker so far? */
+			for (size_t i = 0; i < len && i < 16; i++)
+				if (p[i] != 0xff)
+					return SINK_PROTO_RAW;
+			return SINK_PROTO_UNKNOWN;
+		}
+	}
+	if (p[0] == BMP_VERSION) {
+		switch (bmp_frame(p, len, &type, &len32)) {
+		case 1:
+			return SINK_PROTO_BMP;
+		case -1:
+			return SINK_PROTO_RAW;
+		default:
+			return SINK_PROTO_UNKNOWN;
+		}
+	}
+	return SINK_PROTO_RAW;
+}
+
+/* Keep raw bytes for the dump line written when the connection ends. */
+static void
+conn_keep_raw(struct sink *s, struct sink_conn *c, const uint8_t *p,
+    size_t len)
+{
+	char abuf[TR_ADDR_STRLEN];
+
+	if (s->dump == NULL || c->raw_capped || len == 0)
+		return;
+	if (buf_append(&c->rawdump, p, len, SINK_MAX_RAW) == -1) {
+		c->raw_capped = true;
+		log_warnx("sink: raw stream from %s port %u passed %u bytes; "
+		    "its dump line stops there", fmt_addr(&c->peer, abuf),
+		    c->peer_port, SINK_MAX_RAW);
+	}
+}
+
+/* From here on only count bytes; what is buffered goes to the raw dump. */
+static void
+conn_go_raw(struct sink *s, struct sink_conn *c, size_t from)
+{
+	c->raw = true;
+	if (from < c->in.len)
+		conn_keep_raw(s, c, c->in.p + from, c->in.len - from);
+	buf_free(&c->in);
+}
+
+static void
+conn_set_proto(struct sink *s, struct sink_conn *c, enum sink_proto proto)
+{
+	struct sink_tcp_stat *t;
+
+	c->proto = proto;
+	c->stat = tcp_stat_get(s, &c->peer, c->local_port, proto);
+	if ((t = conn_stat(s, c)) == NULL)
+		s->untracked++;
+	else {
+		t->connections++;
+		t->bytes += c->bytes;
+	}
+	if (proto == SINK_PROTO_RAW)
+		conn_go_raw(s, c, 0);
+}
+
+static void
+conn_framing_error(struct sink *s, struct sink_conn *c, size_t at)
+{
+	struct sink_tcp_stat *t = conn_stat(s, c);
+	const char *what = c->proto == SINK_PROTO_BMP ?
+	    "bad BMP common header" : "bad BGP header";
+	char abuf[TR_ADDR_STRLEN];
+
+	log_warnx("sink: %s from %s port %u at byte offset %" PRIu64
+	    "; counting the rest of the connection raw", what,
+	    fmt_addr(&c->peer, abuf), c->peer_port, c->offset);
+	if (t != NULL) {
+		t->framing_errors++;
+		if (t->nerrors < SINK_MAX_ERRORS) {
+			t->errors[t->nerrors].offset = c->offset;
+			t->errors[t->nerrors].what = what;
+			t->nerrors++;
+		}
+	}
+	conn_go_raw(s, c, at);
+}
+
+static void
+conn_message(struct sink *s, struct sink_conn *c, uint8_t type,
+    const uint8_t *p, size_t len)
+{
+	struct sink_tcp_stat *t = conn_stat(s, c);
+
+	dump_line(s, "tcp", &c->peer, c->peer_port, c->local_port, p, len);
+	if (t != NULL) {
+		t->messages++;
+		t->types[type]++;
+	}
+	if (c->proto != SINK_PROTO_BGP)
+		return;
+	if (type == BGP_OPEN)
+		conn_bgp_open(s, c, p, len);
+	else if (type == BGP_NOTIFICATION && t != NULL &&
+	    t->nnotes < SINK_MAX_NOTIFICATIONS) {
+		t->notes[t->nnotes].code = p[BGP_HDR_LEN];
+		t->notes[t->nnotes].subcode = p[BGP_HDR_LEN + 1];
+		t->nnotes++;
+	}
+}
+
+/* 1 with the type and length of the message at p, 0 if incomplete, -1 if bad. */
+static int
+conn_frame_one(const struct sink_conn *c, const uint8_t *p, size_t len,
+    uint8_t *type, size_t *mlen)
+{
+	uint32_t len32;
+	uint16_t len16;
+	int rc;
+
+	if (c->proto == SINK_PROTO_BMP) {
+		rc = bmp_frame(p, len, type, &len32);
+		*mlen = len32;
+	} else {
+		rc = bgp_frame(p, len, type, &len16);
+		*mlen = len16;
+	}
+	if (rc == 1 && *mlen > len)
+		return 0;
+	return rc;
+}
+
+/* Frame every complete message in the input buffer; keep the partial rest. */
+static void
+conn_process(struct sink *s, struct sink_conn *c)
+{
+	size_t off = 0;
+
+	if (c->proto == SINK_PROTO_UNKNOWN) {
+		enum sink_proto p = detect_proto(c->in.p, c->in.len);
+
+		if (p == SINK_PROTO_UNKNOWN)
+			return;
+		conn_set_proto(s, c, p);
+	}
+	while (!c->raw) {
+		uint8_t type;
+		size_t mlen;
+		int rc = conn_frame_one(c, c->in.p + off, c->in.len - off,
+		    &type, &mlen);
+
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			conn_framing_error(s, c, off);
+			return;
+		}
+		conn_message(s, c, type, c->in.p + off, mlen);
+		off += mlen;
+		c->offset += mlen;
+	}
+	if (!c->raw)
+		buf_consume(&c->in, off);
+}
+
+static void
+conn_count(struct sink *s, struct sink_conn *c, size_t n)
+{
+	struct sink_tcp_stat *t = conn_stat(s, c);
+
+	c->bytes += n;
+	if (t != NULL)
+		t->bytes += n;
+	sink_mark_rx(s);
+}
+
+static void
+conn_close(struct sink *s, struct sink_conn *c, enum sink_close_why why)
+{
+	struct sink_tcp_stat *t;
+
+	/* A stream too short to recognise still counts, as raw. */
+	if (c->proto == SINK_PROTO_UNKNOWN)
+		conn_set_proto(s, c, SINK_PROTO_RAW);
+	if ((t = conn_stat(s, c)) != NULL) {
+		if (!c->raw)
+			t->truncated_bytes += c->in.len;
+		if (why == SINK_CLOSE_EOF)
+			t->closed++;
+		else if (why == SINK_CLOSE_RESET)
+			t->resets++;
+	}
+	if (c->raw && c->rawdump.len > 0)
+		dump_line(s, "tcp", &c->peer, c->peer_port, c->local_port,
+		    c->rawdump.p, c->rawdump.len);
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->h.fd, NULL);
+	close(c->h.fd);
+	LIST_REMOVE(c, entry);
+	s->nconns--;
+	buf_free(&c->in);
+	buf_free(&c->rawdump);
+	buf_free(&c->out);
+	free(c);
+}
+
+/* Where the next read goes: the frame buffer, or scratch once raw. */
+static uint8_t *
+conn_read_dst(struct sink *s, struct sink_conn *c, size_t *room)
+{
+	if (c->raw) {
+		*room = SINK_READ_CHUNK;
+		return s->scratch;
+	}
+	if (buf_reserve(&c->in, SINK_READ_CHUNK, SINK_MAX_IN) == -1) {
+		/* Framing caps a message below SINK_MAX_IN, so only ENOMEM. */
+		return NULL;
+	}
+	*room = c->in.cap - c->in.len;
+	return c->in.p + c->in.len;
+}
+
+/* Read what is there (bounded per pass); returns how the connection ended, or -1 if open. */
+static int
+conn_read(struct sink *s, struct sink_conn *c)
+{
+	for (int pass = 0; pass < SINK_READS_PER_PASS; pass++) {
+		size_t room;
+		uint8_t *dst = conn_read_dst(s, c, &room);
+		ssize_t n;
+
+		if (dst == NULL) {
+			log_warn("sink: connection buffer");
+			return SINK_CLOSE_RESET;
+		}
+		n = recv(c->h.fd, dst, room, MSG_DONTWAIT);
+		if (n == 0)
+			return SINK_CLOSE_EOF;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return -1;
+			if (errno != ECONNRESET)
+				log_warn("sink: recv");
+			return SINK_CLOSE_RESET;
+		}
+		conn_count(s, c, (size_t)n);
+		if (c->raw)
+			conn_keep_raw(s, c, dst, (size_t)n);
+		else {
+			c->in.len += (size_t)n;
+			conn_process(s, c);
+		}
+		/* A short read means the socket is drained (level-triggered). */
+		if ((size_t)n < room)
+			return -1;
+	}
+	return -1;
+}
+
+static void
+conn_event(struct sink *s, struct sink_conn *c, uint32_t events)
+{
+	int why = -1;
+
+	if (events & EPOLLOUT)
+		conn_flush_out(s, c);
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		why = conn_read(s, c);
+	if (why == -1 && c->failed)
+		why = SINK_CLOSE_RESET;
+	if (why != -1)
+		conn_close(s, c, (enum sink_close_why)why);
+}
+
+static void
+tcp_accept(struct sink *s, struct sink_listener *l)
+{
+	for (int i = 0; i < SINK_ACCEPTS_PER_PASS; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct epoll_event ev;
+		struct sink_conn *c;
+		int fd;
+
+		fd = accept4(l->h.fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    !l->warned) {
+				log_warn("sink: tcp port %u: accept", l->port);
+				l->warned = true;
+			}
+			return;
+		}
+		sink_mark_rx(s);
+		if (s->nconns >= SINK_MAX_CONNS ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			log_warnx("sink: tcp port %u: refusing a connection "
+			    "past %d", l->port, SINK_MAX_CONNS);
+			close(fd);
+			s->untracked++;
+			continue;
+		}
+		c->h.kind = SINK_FD_CONN;
+		c->h.fd = fd;
+		c->local_port = l->port;
+		c->stat = SIZE_MAX;
+		(void)addr_from_sockaddr((struct sockaddr *)&ss, &c->peer,
+		    &c->peer_port);
+		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.data.ptr = &c->h;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			log_warn("sink: epoll_ctl");
+			close(fd);
+			free(c);
+			continue;
+		}
+		LIST_INSERT_HEAD(&s->conns, c, entry);
+		s->nconns++;
+	}
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static void
+set_rcvbuf(int fd)
+{
+	int size = SINK_RCVBUF;
+
+	/* FORCE passes rmem_max when we may; otherwise take what is allowed. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+	    sizeof(size)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+		    sizeof(size));
+}
+
+static bool
+addr_is_any6(const struct tr_addr *a)
+{
+	return a->family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->v6);
+}
+
+static int
+socket_bound_port(int fd, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct tr_addr a;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    addr_from_sockaddr((struct sockaddr *)&ss, &a, port) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+listener_socket(const struct tr_addr *addr, bool tcp, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = addr_to_sockaddr(addr, port, &ss);
+	int fd, off = 0, on = 1;
+
+	fd = socket(addr->family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* "::" takes IPv4 too, whatever net.ipv6.bindv6only says. */
+	if (addr_is_any6(addr) && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	    &off, sizeof(off)) == -1)
+		goto fail;
+	if (tcp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) == -1)
+		goto fail;
+	/* TCP autotunes its window; setting SO_RCVBUF would pin it. */
+	if (!tcp)
+		set_rcvbuf(fd);
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    (tcp && listen(fd, SOMAXCONN) == -1))
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int
+listener_open(struct sink *s, const struct sink_port_opt *po)
+{
+	struct sink_listener *l = &s->listeners[s->nlisteners];
+	struct epoll_event ev;
+	char abuf[TR_ADDR_STRLEN];
+	int fd;
+
+	fd = listener_socket(&s->opts.listen, po->tcp, po->port);
+	if (fd == -1) {
+		log_warn("sink: cannot listen on %s %s port %u",
+		    po->tcp ? "tcp" : "udp", fmt_addr(&s->opts.listen, abuf),
+		    po->port);
+		return -1;
+	}
+	l->h.kind = po->tcp ? SINK_FD_TCP_LISTEN : SINK_FD_UDP;
+	l->h.fd = fd;
+	s->nlisteners++;
+	if (socket_bound_port(fd, &l->port) == -1) {
+		log_warn("sink: getsockname");
+		return -1;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = &l->h;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("sink: epoll_ctl");
+		return -1;
+	}
+	log_info("sink: listening on %s %s port %u", po->tcp ? "tcp" : "udp",
+	    fmt_addr(&s->opts.listen, abuf), l->port);
+	return 0;
+}
+
+/* Without IPv6 in the kernel the default "::" cannot work; use 0.0.0.0. */
+static void
+listen_fallback(struct sink *s)
+{
+	int fd;
+
+	if (s->opts.listen_set)
+		return;
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 && errno == EAFNOSUPPORT) {
+		log_info("sink: no IPv6 here; listening on 0.0.0.0");
+		(void)addr_parse("0.0.0.0", &s->opts.listen);
+	}
+	if (fd != -1)
+		close(fd);
+}
+
+/* Written to a temporary name and renamed, so a reader never sees half of it. */
+static int
+write_ready(const struct sink *s)
+{
+	const char *path = s->opts.ready_path;
+	char *tmp = NULL;
+	FILE *f;
+	int rc = -1;
+
+	if (path == NULL)
+		return 0;
+	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1)
+		return -1;
+	if ((f = fopen(tmp, "w")) == NULL)
+		goto out;
+	for (size_t i = 0; i < s->nlisteners; i++)
+		fprintf(f, "%s %u\n", s->listeners[i].h.kind ==
+		    SINK_FD_UDP ? "udp" : "tcp", s->listeners[i].port);
+	if (fclose(f) == EOF || rename(tmp, path) == -1) {
+		(void)unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		log_warn("sink: writing %s", path);
+	free(tmp);
+	return rc;
+}
+
+static int
+sink_setup(struct sink *s)
+{
+	LIST_INIT(&s->conns);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->udp_bufs = malloc((size_t)SINK_UDP_BATCH * SINK_UDP_BUF);
+	s->scratch = malloc(SINK_READ_CHUNK);
+	if (s->epfd == -1 || s->udp_bufs == NULL || s->scratch == NULL) {
+		log_warn("sink: setup");
+		return -1;
+	}
+	if (s->opts.dump_path != NULL) {
+		if ((s->dump = fopen(s->opts.dump_path, "w")) == NULL) {
+			log_warn("sink: cannot write %s", s->opts.dump_path);
+			return -1;
+		}
+		/* Big buffer, flushed per burst: one write per burst, not per line. */
+		setvbuf(s->dump, NULL, _IOFBF, 1 << 20);
+	}
+	listen_fallback(s);
+	for (size_t i = 0; i < s->opts.nports; i++)
+		if (listener_open(s, &s->opts.ports[i]) == -1)
+			return -1;
+	s->start = tr_mono_now();
+	return write_ready(s);
+}
+
+/* ---- signals and the loop --------------------------------------------- */
+
+static void
+sink_on_signal(int sig)
+{
+	(void)sig;
+	sink_stop_flag = 1;
+}
+
+struct sink_signals {
+	struct sigaction	old_int;
+	struct sigaction	old_term;
+	sigset_t		old_mask;
+	sigset_t		wait_mask;	/* what epoll_pwait unblocks */
+};
+
+/*
+ * SIGINT and SIGTERM stay blocked except inside epoll_pwait, so a signal
+ * that lands between the flag check and the wait still wakes the wait.  The
+ * handler is installed even over an inherited SIG_IGN: bash starts
+ * background jobs with SIGINT ignored, and tests stop the sink with it.
+ */
+static void
+signals_install(struct sink_signals *sg)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	sink_stop_flag = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sink_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &sg->old_mask);
+	sg->wait_mask = sg->old_mask;
+	sigdelset(&sg->wait_mask, SIGINT);
+	sigdelset(&sg->wait_mask, SIGTERM);
+	sigaction(SIGINT, &sa, &sg->old_int);
+	sigaction(SIGTERM, &sa, &sg->old_term);
+}
+
+/* Unblock first: a pending signal then reaches our handler, not the default. */
+static void
+signals_restore(struct sink_signals *sg)
+{
+	sigprocmask(SIG_SETMASK, &sg->old_mask, NULL);
+	sigaction(SIGINT, &sg->old_int, NULL);
+	sigaction(SIGTERM, &sg->old_term, NULL);
+}
+
+/* The earliest deadline: end of duration, idle limit, or a keepalive. */
+static tr_ns
+sink_next_deadline(struct sink *s)
+{
+	tr_ns next = INT64_MAX;
+	struct sink_conn *c;
+
+	if (s->opts.duration > 0)
+		next = s->start + s->opts.duration;
+	if (s->opts.idle > 0 && s->got_any && s->last_rx + s->opts.idle < next)
+		next = s->last_rx + s->opts.idle;
+	LIST_FOREACH(c, &s->conns, entry)
+		if (c->ka_interval > 0 && c->ka_next < next)
+			next = c->ka_next;
+	return next;
+}
+
+static bool
+sink_should_stop(const struct sink *s, tr_ns now)
+{
+	if (sink_stop_flag)
+		return true;
+	if (s->opts.duration > 0 && now >= s->start + s->opts.duration)
+		return true;
+	return s->opts.idle > 0 && s->got_any &&
+	    now >= s->last_rx + s->opts.idle;
+}
+
+static int
+timeout_ms(tr_ns deadline, tr_ns now)
+{
+	tr_ns left;
+
+	if (deadline == INT64_MAX)
+		return -1;
+	if (deadline <= now)
+		return 0;
+	left = (deadline - now + TR_NS_PER_MS - 1) / TR_NS_PER_MS;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static void
+sink_timers(struct sink *s, tr_ns now)
+{
+	struct sink_conn *c, *next;
+
+	for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		conn_keepalive(s, c, now);
+		if (c->failed)
+			conn_close(s, c, SINK_CLOSE_RESET);
+	}
+}
+
+static void
+sink_dispatch(struct sink *s, struct epoll_event *ev)
+{
+	struct sink_fd *h = ev->data.ptr;
+
+	switch (h->kind) {
+	case SINK_FD_UDP:
+		udp_read(s, (struct sink_listener *)h);
+		break;
+	case SINK_FD_TCP_LISTEN:
+		tcp_accept(s, (struct sink_listener *)h);
+		break;
+	case SINK_FD_CONN:
+		conn_event(s, (struct sink_conn *)h, ev->events);
+		break;
+	}
+}
+
+static int
+sink_run(struct sink *s, const sigset_t *wait_mask)
+{
+	struct epoll_event evs[SINK_MAX_EVENTS];
+
+	for (;;) {
+		tr_ns now = tr_mono_now();
+		int n;
+
+		if (sink_should_stop(s, now))
+			return 0;
+		n = epoll_pwait(s->epfd, evs, SINK_MAX_EVENTS,
+		    timeout_ms(sink_next_deadline(s), now), wait_mask);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("sink: epoll_pwait");
+			return -1;
+		}
+		/* Each fd appears once per batch, so closing one is safe here. */
+		for (int i = 0; i < n; i++)
+			sink_dispatch(s, &evs[i]);
+		sink_timers(s, tr_mono_now());
+		dump_flush(s);
+	}
+}
+
+/*
+ * What the kernel already holds when the sink stops still counts: a test
+ * that sends and then signals at once must not lose the last datagrams.
+ * One bounded pass per socket; nothing new is waited for.
+ */
+static void
+sink_drain(struct sink *s)
+{
+	struct sink_conn *c, *next;
+
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		if (s->listeners[i].h.kind == SINK_FD_UDP)
+			udp_read(s, &s->listeners[i]);
+		else
+			tcp_accept(s, &s->listeners[i]);
+	}
+	for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
+		int why = conn_read(s, c);
+
+		next = LIST_NEXT(c, entry);
+		if (why != -1)
+			conn_close(s, c, (enum sink_close_why)why);
+	}
+}
+
+static void
+sink_close_all(struct sink *s)
+{
+	sink_drain(s);
+	while (!LIST_EMPTY(&s->conns))
+		conn_close(s, LIST_FIRST(&s->conns), SINK_CLOSE_STOP);
+	dump_flush(s);
+}
+
+/* ---- summary ---------------------------------------------------------- */
+
+static int
+addr_cmp(const struct tr_addr *a, const struct tr_addr *b)
+{
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	if (a->family == AF_INET)
+		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+static int
+udp_cmp(const void *x, const void *y)
+{
+	const struct sink_udp_stat *a = x, *b = y;
+	int c = addr_cmp(&a->exporter, &b->exporter);
+
+	return c != 0 ? c : (int)a->port - (int)b->port;
+}
+
+static int
+nf_cmp(const void *x, const void *y)
+{
+	const struct sink_nf *a = x, *b = y;
+
+	if (a->version != b->version)
+		return (int)a->version - (int)b->version;
+	return a->domain < b->domain ? -1 : a->domain > b->domain;
+}
+
+static int
+tcp_cmp(const void *x, const void *y)
+{
+	const struct sink_tcp_stat *a = x, *b = y;
+	int c = addr_cmp(&a->exporter, &b->exporter);
+
+	if (c != 0)
+		return c;
+	if (a->port != b->port)
+		return (int)a->port - (int)b->port;
+	return (int)a->proto - (int)b->proto;
+}
+
+/* Sorted output is the same whatever order exporters arrived in. */
+static void
+sink_sort(struct sink *s)
+{
+	if (s->nudp > 0)
+		qsort(s->udp, s->nudp, sizeof(*s->udp), udp_cmp);
+	for (size_t i = 0; i < s->nudp; i++)
+		if (s->udp[i].nnf > 0)
+			qsort(s->udp[i].nf, s->udp[i].nnf,
+			    sizeof(*s->udp[i].nf), nf_cmp);
+	if (s->ntcp > 0)
+		qsort(s->tcp, s->ntcp, sizeof(*s->tcp), tcp_cmp);
+}
+
+static json_t *
+jint(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static json_t *
+json_nf(const struct sink_nf *nf)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "version", jint(nf->version));
+	json_object_set_new(o, "domain", jint(nf->domain));
+	json_object_set_new(o, "messages", jint(nf->messages));
+	json_object_set_new(o, "first_sequence", jint(nf->first_seq));
+	json_object_set_new(o, "last_sequence", jint(nf->last_seq));
+	json_object_set_new(o, "sequence_errors", jint(nf->seq_errors));
+	json_object_set_new(o, "template_sets", jint(nf->template_sets));
+	json_object_set_new(o, "data_sets", jint(nf->data_sets));
+	json_object_set_new(o, "malformed", jint(nf->malformed));
+	return o;
+}
+
+static json_t *
+json_udp(const struct sink_udp_stat *u)
+{
+	char abuf[TR_ADDR_STRLEN];
+	json_t *o = json_object(), *nfs = json_array();
+
+	json_object_set_new(o, "exporter",
+	    json_string(fmt_addr(&u->exporter, abuf)));
+	json_object_set_new(o, "port", jint(u->port));
+	json_object_set_new(o, "datagrams", jint(u->datagrams));
+	json_object_set_new(o, "bytes", jint(u->bytes));
+	json_object_set_new(o, "undecoded", jint(u->undecoded));
+	for (size_t i = 0; i < u->nnf; i++)
+		json_array_append_new(nfs, json_nf(&u->nf[i]));
+	json_object_set_new(o, "netflow", nfs);
+	return o;
+}
+
+/* Every type of the protocol, zeros included, so the shape is stable. */
+static json_t *
+json_types(const struct sink_tcp_stat *t)
+{
+	json_t *o = json_object();
+
+	if (t->proto == SINK_PROTO_BMP)
+		for (int i = 0; i < BMP_TYPE_COUNT; i++)
+			json_object_set_new(o, bmp_type_names[i],
+			    jint(t->types[i]));
+	else if (t->proto == SINK_PROTO_BGP)
+		for (int i = 1; i <= BGP_TYPE_MAX; i++)
+			json_object_set_new(o, bgp_type_names[i],
+			    jint(t->types[i]));
+	return o;
+}
+
+static json_t *
+json_tcp(const struct sink_tcp_stat *t)
+{
+	char abuf[TR_ADDR_STRLEN];
+	json_t *o = json_object(), *errs = json_array(), *notes = json_array();
+
+	json_object_set_new(o, "exporter",
+	    json_string(fmt_addr(&t->exporter, abuf)));
+	json_object_set_new(o, "port", jint(t->port));
+	json_object_set_new(o, "protocol",
+	    json_string(sink_proto_names[t->proto]));
+	json_object_set_new(o, "connections", jint(t->connections));
+	json_object_set_new(o, "closed", jint(t->closed));
+	json_object_set_new(o, "resets", jint(t->resets));
+	json_object_set_new(o, "bytes", jint(t->bytes));
+	json_object_set_new(o, "messages", jint(t->messages));
+	json_object_set_new(o, "types", json_types(t));
+	json_object_set_new(o, "framing_errors", jint(t->framing_errors));
+	for (size_t i = 0; i < t->nerrors; i++)
+		json_array_append_new(errs, json_pack("{s:I, s:s}", "offset",
+		    (json_int_t)t->errors[i].offset, "error",
+		    t->errors[i].what));
+	json_object_set_new(o, "errors", errs);
+	json_object_set_new(o, "truncated_bytes", jint(t->truncated_bytes));
+	json_object_set_new(o, "opens_answered", jint(t->opens_answered));
+	for (size_t i = 0; i < t->nnotes; i++)
+		json_array_append_new(notes, json_pack("{s:i, s:i}", "code",
+		    t->notes[i].code, "subcode", t->notes[i].subcode));
+	json_object_set_new(o, "notifications", notes);
+	return o;
+}
+
+struct sink_totals {
+	uint64_t	datagrams;
+	uint64_t	connections;
+	uint64_t	messages;
+	uint64_t	bytes;
+};
+
+static struct sink_totals
+sink_totals(const struct sink *s)
+{
+	struct sink_totals tot = { 0 };
+
+	for (size_t i = 0; i < s->nudp; i++) {
+		tot.datagrams += s->udp[i].datagrams;
+		tot.bytes += s->udp[i].bytes;
+	}
+	for (size_t i = 0; i < s->ntcp; i++) {
+		tot.connections += s->tcp[i].connections;
+		tot.messages += s->tcp[i].messages;
+		tot.bytes += s->tcp[i].bytes;
+	}
+	return tot;
+}
+
+static int
+summary_json(const struct sink *s, FILE *out)
+{
+	struct sink_totals tot = sink_totals(s);
+	json_t *root = json_object(), *udp = json_array(), *tcp = json_array();
+	json_t *totals = json_object();
+	int rc;
+
+	for (size_t i = 0; i < s->nudp; i++)
+		json_array_append_new(udp, json_udp(&s->udp[i]));
+	for (size_t i = 0; i < s->ntcp; i++)
+		json_array_append_new(tcp, json_tcp(&s->tcp[i]));
+	json_object_set_new(totals, "datagrams", jint(tot.datagrams));
+	json_object_set_new(totals, "tcp_connections", jint(tot.connections));
+	json_object_set_new(totals, "tcp_messages", jint(tot.messages));
+	json_object_set_new(totals, "bytes", jint(tot.bytes));
+	json_object_set_new(totals, "untracked", jint(s->untracked));
+	json_object_set_new(root, "udp", udp);
+	json_object_set_new(root, "tcp", tcp);
+	json_object_set_new(root, "totals", totals);
+	rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+	return rc;
+}
+
+static const char *
+nf_name(uint16_t version)
+{
+	switch (version) {
+	case NF_VERSION_5:
+		return "NetFlow v5";
+	case NF_VERSION_9:
+		return "NetFlow v9";
+	default:
+		return "IPFIX";
+	}
+}
+
+static void
+table_udp(const struct sink_udp_stat *u, FILE *out)
+{
+	char abuf[TR_ADDR_STRLEN];
+
+	fprintf(out, "udp  %-39s %5u %10" PRIu64 " %12" PRIu64
+	    "  undecoded %" PRIu64 "\n", fmt_addr(&u->exporter, abuf),
+	    u->port, u->datagrams, u->bytes, u->undecoded);
+	for (size_t i = 0; i < u->nnf; i++) {
+		const struct sink_nf *nf = &u->nf[i];
+
+		fprintf(out, "     %s domain %" PRIu32 ": %" PRIu64
+		    " messages, sequence %" PRIu32 "..%" PRIu32 ", %" PRIu64
+		    " sequence errors, %" PRIu64 " template sets, %" PRIu64
+		    " data sets, %" PRIu64 " malformed\n", nf_name(nf->version),
+		    nf->domain, nf->messages, nf->first_seq, nf->last_seq,
+		    nf->seq_errors, nf->template_sets, nf->data_sets,
+		    nf->malformed);
+	}
+}
+
+static void
+table_tcp(const struct sink_tcp_stat *t, FILE *out)
+{
+	char abuf[TR_ADDR_STRLEN];
+	const char *sep = "     ";
+
+	fprintf(out, "tcp  %-39s %5u %-4s %6" PRIu64 " conns (%" PRIu64
+	    " closed, %" PRIu64 " reset) %12" PRIu64 " bytes %10" PRIu64
+	    " messages %" PRIu64 " framing errors\n",
+	    fmt_addr(&t->exporter, abuf), t->port, sink_proto_names[t->proto],
+	    t->connections, t->closed, t->resets, t->bytes, t->messages,
+	    t->framing_errors);
+	for (int i = 0; i < SINK_TYPE_SLOTS; i++) {
+		const char *name = t->proto == SINK_PROTO_BMP ?
+		    (i < BMP_TYPE_COUNT ? bmp_type_names[i] : NULL) :
+		    (i <= BGP_TYPE_MAX ? bgp_type_names[i] : NULL);
+
+		if (t->types[i] == 0 || name == NULL)
+			continue;
+		fprintf(out, "%s%s %" PRIu64, sep, name, t->types[i]);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		fputc('\n', out);
+	for (size_t i = 0; i < t->nerrors; i++)
+		fprintf(out, "     error at byte %" PRIu64 ": %s\n",
+		    t->errors[i].offset, t->errors[i].what);
+	for (size_t i = 0; i < t->nnotes; i++)
+		fprintf(out, "     notification %u/%u received\n",
+		    t->notes[i].code, t->notes[i].subcode);
+	if (t->truncated_bytes > 0)
+		fprintf(out, "     %" PRIu64 " bytes of unfinished messages\n",
+		    t->truncated_bytes);
+}
+
+static void
+summary_table(const struct sink *s, FILE *out)
+{
+	struct sink_totals tot = sink_totals(s);
+
+	fprintf(out, "     %-39s %5s\n", "exporter", "port");
+	for (size_t i = 0; i < s->nudp; i++)
+		table_udp(&s->udp[i], out);
+	for (size_t i = 0; i < s->ntcp; i++)
+		table_tcp(&s->tcp[i], out);
+	fprintf(out, "total: %" PRIu64 " datagrams, %" PRIu64
+	    " tcp connections, %" PRIu64 " tcp messages, %" PRIu64 " bytes",
+	    tot.datagrams, tot.connections, tot.messages, tot.bytes);
+	if (s->untracked > 0)
+		fprintf(out, ", %" PRIu64 " untracked (past the exporter cap)",
+		    s->untracked);
+	fputc('\n', out);
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+static void
+sink_usage(FILE *out, bool full)
+{
+	fprintf(out,
+"usage: traffic-reproducer sink [--listen ADDR] [--udp PORT]... [--tcp PORT]...\n"
+"           [--json] [--dump FILE] [--ready FILE] [--duration SEC]\n"
+"           [--idle SEC] [--bgp-as N]\n");
+	if (!full) {
+		fprintf(out, "(traffic-reproducer sink --help for more)\n");
+		return;
+	}
+	fprintf(out,
+"\n"
+"A receiving collector for tests and demos.  Counts UDP datagrams (decoding\n"
+"NetFlow v5/v9 and IPFIX headers and sequence numbers) and TCP messages\n"
+"(framing BMP and BGP, answering a BGP OPEN) per exporter, and prints a\n"
+"summary when it stops: on SIGINT or SIGTERM, after --duration, or --idle.\n"
+"\n"
+"  --listen ADDR   address to listen on (default ::, which takes IPv4 too)\n"
+"  --udp PORT      receive UDP on PORT, 0 for any free port (repeatable)\n"
+"  --tcp PORT      accept TCP on PORT, 0 for any free port (repeatable)\n"
+"  --json          print the summary as JSON instead of a table\n"
+"  --dump FILE     write each datagram and message as a line:\n"
+"                  udp|tcp EXPORTER_ADDR EXPORTER_PORT LOCAL_PORT HEX\n"
+"  --ready FILE    once listening, write \"udp PORT\" / \"tcp PORT\" lines\n"
+"                  (the ports really bound, in option order) to FILE\n"
+"  --duration SEC  stop after SEC seconds\n"
+"  --idle SEC      stop after SEC seconds without data, once data came\n"
+"  --bgp-as N      own AS number in BGP answers (default %d)\n"
+"  -h, --help      show this help\n", SINK_DEFAULT_BGP_AS);
+}
+
+static int
+parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (*s == '\0' || *s == '-')
+		return -1;
+	*out = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *out > max)
+		return -1;
+	return 0;
+}
+
+static int
+parse_seconds(const char *s, tr_ns *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	/* Positive and below ~290 years, so nanoseconds fit in int64. */
+	if (errno != 0 || *end != '\0' || end == s || !(v > 0) || v > 9e9)
+		return -1;
+	*out = tr_ns_from_sec(v);
+	return 0;
+}
+
+static int
+add_port(struct sink_opts *o, bool tcp, const char *arg)
+{
+	unsigned long port;
+
+	if (parse_ulong(arg, UINT16_MAX, &port) == -1) {
+		log_errorx("sink: --%s %s: not a port number",
+		    tcp ? "tcp" : "udp", arg);
+		return -1;
+	}
+	if (o->nports == SINK_MAX_LISTENERS) {
+		log_errorx("sink: at most %d --udp/--tcp options",
+		    SINK_MAX_LISTENERS);
+		return -1;
+	}
+	o->ports[o->nports].tcp = tcp;
+	o->ports[o->nports].port = (uint16_t)port;
+	o->nports++;
+	return 0;
+}
+
+enum {
+	OPT_LISTEN = 256,
+	OPT_UDP,
+	OPT_TCP,
+	OPT_JSON,
+	OPT_DUMP,
+	OPT_READY,
+	OPT_DURATION,
+	OPT_IDLE,
+	OPT_BGP_AS,
+};
+
+static int
+parse_one(struct sink_opts *o, int ch, const char *arg)
+{
+	unsigned long as;
+
+	switch (ch) {
+	case OPT_LISTEN:
+		if (addr_parse(arg, &o->listen) == -1) {
+			log_errorx("sink: --listen %s: not an IP address", arg);
+			return -1;
+		}
+		o->listen_set = true;
+		return 0;
+	case OPT_UDP:
+	case OPT_TCP:
+		return add_port(o, ch == OPT_TCP, arg);
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_DUMP:
+		o->dump_path = arg;
+		return 0;
+	case OPT_READY:
+		o->ready_path = arg;
+		return 0;
+	case OPT_DURATION:
+	case OPT_IDLE:
+		if (parse_seconds(arg, ch == OPT_IDLE ? &o->idle :
+		    &o->duration) == -1) {
+			log_errorx("sink: --%s %s: not a positive number of "
+			    "seconds", ch == OPT_IDLE ? "idle" : "duration",
+			    arg);
+			return -1;
+		}
+		return 0;
+	case OPT_BGP_AS:
+		if (parse_ulong(arg, UINT32_MAX, &as) == -1 || as == 0) {
+			log_errorx("sink: --bgp-as %s: not an AS number", arg);
+			return -1;
+		}
+		o->bgp_as = (uint32_t)as;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* 0 to run, 1 when help was asked for, -1 on a usage error. */
+static int
+sink_parse_args(int argc, char **argv, struct sink_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "udp", required_argument, NULL, OPT_UDP },
+		{ "tcp", required_argument, NULL, OPT_TCP },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "dump", required_argument, NULL, OPT_DUMP },
+		{ "ready", required_argument, NULL, OPT_READY },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "idle", required_argument, NULL, OPT_IDLE },
+		{ "bgp-as", required_argument, NULL, OPT_BGP_AS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	(void)addr_parse("::", &o->listen);
+	o->bgp_as = SINK_DEFAULT_BGP_AS;
+	/* main may have run getopt already: 0 makes glibc start afresh. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch == 'h') {
+			sink_usage(stdout, true);
+			return 1;
+		}
+		if (ch == '?' || parse_one(o, ch, optarg) == -1)
+			goto usage;
+	}
+	if (optind < argc) {
+		log_errorx("sink: unexpected argument %s", argv[optind]);
+		goto usage;
+	}
+	if (o->nports == 0) {
+		log_errorx("sink: give at least one --udp or --tcp port");
+		goto usage;
+	}
+	return 0;
+usage:
+	sink_usage(stderr, false);
+	return -1;
+}
+
+/* ---- entry point ------------------------------------------------------ */
+
+static void
+sink_free(struct sink *s)
+{
+	for (size_t i = 0; i < s->nlisteners; i++)
+		close(s->listeners[i].h.fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->dump != NULL && fclose(s->dump) == EOF)
+		log_warn("sink: writing %s", s->opts.dump_path);
+	for (size_t i = 0; i < s->nudp; i++) {
+		for (size_t j = 0; j < s->udp[i].nnf; j++)
+			free(s->udp[i].nf[j].tmpl);
+		free(s->udp[i].nf);
+	}
+	free(s->udp);
+	free(s->tcp);
+	free(s->udp_index.slots);
+	free(s->tcp_index.slots);
+	free(s->udp_bufs);
+	free(s->scratch);
+	free(s);
+}
+
+int
+sink_main(int argc, char **argv)
+{
+	struct sink_signals sg;
+	struct sink *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("sink");
+		return 1;
+	}
+	s->epfd = -1;
+	LIST_INIT(&s->conns);
+	switch (sink_parse_args(argc, argv, &s->opts)) {
+	case 1:
+		free(s);
+		return 0;
+	case -1:
+		free(s);
+		return 2;
+	}
+	/* Before the ready file exists, so a test's SIGINT is never fatal. */
+	signals_install(&sg);
+	rc = sink_setup(s) == -1 ? 1 : 0;
+	if (rc == 0) {
+		rc = sink_run(s, &sg.wait_mask) == -1 ? 1 : 0;
+		sink_close_all(s);
+		sink_sort(s);
+		if (s->opts.json)
+			summary_json(s, stdout);
+		else
+			summary_table(s, stdout);
+		fflush(stdout);
+	}
+	signals_restore(&sg);
+	sink_free(s);
+	return rc;
+}
