@@ -1,0 +1,1727 @@
+/* tr-pcapgen: writes deterministic test captures of IPFIX, NetFlow v9/v5, generic UDP, BMP and BGP. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "frame.h"
+#include "monotime.h"
+#include "packet.h"
+#include "pcapw.h"
+
+#define MAX_EXPORTERS	4096
+#define MAX_RECORDS	1000	/* keeps every message inside one UDP datagram / one BGP PDU */
+#define NFV5_MAX_RECORDS 30	/* the v5 header's limit */
+#define MSG_CAP		65536
+#define NOISE_EVERY	4	/* one noise frame after every this many messages */
+#define BGP_KEEPALIVE_EVERY 10	/* UPDATEs between KEEPALIVE exchanges */
+#define IPFIX_TEMPLATE_ID 256
+#define BOOT_BEFORE_START 86400	/* v5/v9 exporters booted a day before the capture */
+
+enum gen_proto {
+	PROTO_IPFIX,
+	PROTO_NFV9,
+	PROTO_NFV5,
+	PROTO_UDP,
+	PROTO_BMP,
+	PROTO_BGP,
+	PROTO_COUNT,
+};
+
+static const char *const proto_names[PROTO_COUNT] = {
+	[PROTO_IPFIX] = "ipfix",
+	[PROTO_NFV9] = "nfv9",
+	[PROTO_NFV5] = "nfv5",
+	[PROTO_UDP] = "udp",
+	[PROTO_BMP] = "bmp",
+	[PROTO_BGP] = "bgp",
+};
+
+static const uint16_t proto_default_port[PROTO_COUNT] = {
+	[PROTO_IPFIX] = 4739,
+	[PROTO_NFV9] = 2055,
+	[PROTO_NFV5] = 2055,
+	[PROTO_UDP] = 9999,	/* no Wireshark dissector claims it */
+	[PROTO_BMP] = 1790,
+	[PROTO_BGP] = 179,
+};
+
+struct opts {
+	const char	*out;
+	const char	*expect;
+	enum gen_proto	 proto;
+	bool		 proto_set;
+	uint64_t	 count;
+	struct tr_addr	 exporters[MAX_EXPORTERS];
+	size_t		 n_exporters;
+	struct tr_addr	 coll4, coll6;	/* the collector for each exporter family */
+	uint16_t	 dport;
+	bool		 dport_set;
+	uint16_t	 sport;
+	uint64_t	 gap_us;
+	uint64_t	 start;
+	enum frame_link	 link;
+	uint16_t	 vlan[FRAME_MAX_VLAN];
+	size_t		 n_vlan;
+	uint32_t	 mpls[FRAME_MAX_MPLS];
+	size_t		 n_mpls;
+	bool		 nanosec;
+	uint32_t	 fragment;
+	uint32_t	 segment;
+	uint32_t	 records;
+	bool		 skip_templates;
+	uint64_t	 template_every;
+	bool		 noise;
+};
+
+/* One exporting router: its addresses, counters and (for BMP/BGP) TCP state. */
+struct exporter {
+	size_t		 idx;
+	struct tr_addr	 addr;
+	struct tr_addr	 coll;
+	char		 name[TR_ADDR_STRLEN];
+	uint16_t	 sport;
+	uint32_t	 domain;
+	uint64_t	 share;		/* messages of --count that are this exporter's */
+	uint64_t	 sent;		/* of those, sent so far */
+	uint32_t	 seq;		/* IPFIX: data records; v9: packets; v5: flows */
+	/* TCP */
+	uint32_t	 snd_nxt;	/* exporter's next sequence number */
+	uint32_t	 rcv_nxt;	/* collector's next sequence number */
+	uint8_t		 last_byte;	/* what a keep-alive probe repeats */
+	bool		 last_split;	/* the last message took several segments */
+	bool		 established;
+	int		 phase;
+	uint64_t	 prefixes;	/* announced so far (BMP statistics) */
+};
+
+/* The whole run: output files, the clock, scratch buffers. */
+struct gen {
+	const struct opts *o;
+	struct pcapw	*pw;
+	FILE		*expect;
+	tr_ns		 ts;		/* capture time of the next frame */
+	uint64_t	 frames;	/* frames written */
+	uint64_t	 records;	/* flow records made, for varying their content */
+	uint64_t	 messages;	/* messages made, for interleaving noise */
+	unsigned	 noise_kind;
+	uint8_t		*frame;		/* FRAME_MAX_LEN */
+	uint8_t		*msg;		/* MSG_CAP */
+	struct exporter	*exp;
+	size_t		 n_exp;
+	int		 errs;
+};
+
+/* A message under construction: puts that overflow mark it bad, checked once. */
+struct msgbuf {
+	uint8_t	*p;
+	size_t	 cap;
+	size_t	 len;
+	int	 errs;
+};
+
+static void
+put_bytes(struct msgbuf *m, const void *src, size_t n)
+{
+	if (n > m->cap - m->len) {
+		m->errs++;
+		return;
+	}
+	memcpy(m->p + m->len, src, n);
+	m->len += n;
+}
+
+static void
+put_u8(struct msgbuf *m, uint8_t v)
+{
+	put_bytes(m, &v, 1);
+}
+
+static void
+put_u16(struct msgbuf *m, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	put_bytes(m, b, 2);
+}
+
+static void
+put_u32(struct msgbuf *m, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v };
+
+	put_bytes(m, b, 4);
+}
+
+static void
+put_u64(struct msgbuf *m, uint64_t v)
+{
+	put_u32(m, (uint32_t)(v >> 32));
+	put_u32(m, (uint32_t)v);
+}
+
+static void
+put_addr(struct msgbuf *m, const struct tr_addr *a)
+{
+	if (a->family == AF_INET)
+		put_bytes(m, &a->v4, 4);
+	else
+		put_bytes(m, a->v6.s6_addr, 16);
+}
+
+/* An address in a 16-byte field: IPv4 goes into the last 4 bytes (BMP). */
+static void
+put_addr16(struct msgbuf *m, const struct tr_addr *a)
+{
+	static const uint8_t zero[12];
+
+	if (a->family == AF_INET) {
+		put_bytes(m, zero, 12);
+		put_bytes(m, &a->v4, 4);
+	} else
+		put_bytes(m, a->v6.s6_addr, 16);
+}
+
+/* Fill in a length field once the message is complete. */
+static void
+set_u16(struct msgbuf *m, size_t off, size_t v)
+{
+	m->p[off] = (uint8_t)(v >> 8);
+	m->p[off + 1] = (uint8_t)v;
+}
+
+static void
+set_u32(struct msgbuf *m, size_t off, size_t v)
+{
+	m->p[off] = (uint8_t)(v >> 24);
+	m->p[off + 1] = (uint8_t)(v >> 16);
+	m->p[off + 2] = (uint8_t)(v >> 8);
+	m->p[off + 3] = (uint8_t)v;
+}
+
+static struct msgbuf
+msg_start(struct gen *g)
+{
+	struct msgbuf m = { .p = g->msg, .cap = MSG_CAP };
+	return m;
+}
+
+static struct tr_addr
+addr_v4(uint32_t host_order)
+{
+	struct tr_addr a = { .family = AF_INET };
+
+	a.v4.s_addr = htonl(host_order);
+	return a;
+}
+
+static uint32_t
+secs_of(tr_ns ts)
+{
+	return (uint32_t)(ts / TR_NS_PER_SEC);
+}
+
+/* ---- output: frames, noise, expectations ---- */
+
+static void
+spec_init(const struct gen *g, struct frame_spec *s)
+{
+	const struct opts *o = g->o;
+
+	memset(s, 0, sizeof(*s));
+	s->link = o->link;
+	memcpy(s->vlan, o->vlan, sizeof(s->vlan));
+	s->n_vlan = o->n_vlan;
+	memcpy(s->mpls, o->mpls, sizeof(s->mpls));
+	s->n_mpls = o->n_mpls;
+	/* Vary the IP id so that fragments of different datagrams never mix. */
+	s->ip_id = (uint32_t)(g->frames + 1);
+}
+
+static void
+write_frame(struct gen *g, ssize_t n)
+{
+	if (n < 0) {
+		fprintf(stderr, "tr-pcapgen: cannot build frame %" PRIu64
+		    ": %s\n", g->frames + 1, strerror(errno));
+		g->errs++;
+		return;
+	}
+	if (pcapw_write(g->pw, g->ts, g->frame, (uint32_t)n, (uint32_t)n) == -1)
+		g->errs++;
+	g->frames++;
+	g->ts += (tr_ns)g->o->gap_us * TR_NS_PER_US;
+}
+
+/* One packet as one frame, or as IP fragments when --fragment asks for it. */
+static void
+emit(struct gen *g, const struct frame_spec *s)
+{
+	size_t n = 1;
+
+	if (s->l4proto == FRAME_IPPROTO_UDP && g->o->fragment > 0)
+		n = frame_frag_count(s, g->o->fragment);
+	if (n == 1) {
+		write_frame(g, frame_build(s, g->frame, FRAME_MAX_LEN));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		write_frame(g, frame_build_frag(s, g->o->fragment, i,
+		    g->frame, FRAME_MAX_LEN));
+}
+
+static void
+emit_udp(struct gen *g, const struct exporter *ex, uint16_t dport,
+    const uint8_t *payload, size_t len)
+{
+	struct frame_spec s;
+
+	spec_init(g, &s);
+	s.src = ex->addr;
+	s.dst = ex->coll;
+	s.l4proto = FRAME_IPPROTO_UDP;
+	s.sport = ex->sport;
+	s.dport = dport;
+	s.payload = payload;
+	s.payload_len = len;
+	emit(g, &s);
+}
+
+static void
+noise_arp(struct gen *g, const struct exporter *ex)
+{
+	uint8_t body[28], mac[6];
+	struct tr_addr spa = ex->addr, tpa = ex->coll;
+	struct msgbuf m = { .p = body, .cap = sizeof(body) };
+	struct frame_spec s;
+
+	if (spa.family != AF_INET) {	/* ARP is IPv4's; an IPv6 host still has some */
+		spa = addr_v4(0xc00002fe);	/* 192.0.2.254 */
+		tpa = addr_v4(0xc00002fd);
+	}
+	spec_init(g, &s);
+	s.src = spa;
+	s.dst = tpa;
+	frame_mac(&ex->addr, mac);
+	put_u16(&m, 1);			/* Ethernet */
+	put_u16(&m, 0x0800);
+	put_u8(&m, 6);
+	put_u8(&m, 4);
+	put_u16(&m, 1);			/* request */
+	put_bytes(&m, mac, 6);
+	put_addr(&m, &spa);
+	memset(mac, 0, sizeof(mac));
+	put_bytes(&m, mac, 6);
+	put_addr(&m, &tpa);
+	write_frame(g, frame_build_nonip(&s, 0x0806, body, m.len, g->frame,
+	    FRAME_MAX_LEN));
+}
+
+static void
+noise_icmp(struct gen *g, const struct exporter *ex)
+{
+	uint8_t body[24];
+	struct msgbuf m = { .p = body, .cap = sizeof(body) };
+	struct frame_spec s;
+	bool v4 = ex->addr.family == AF_INET;
+
+	put_u8(&m, v4 ? 8 : 128);	/* echo request */
+	put_u8(&m, 0);
+	put_u16(&m, 0);			/* checksum: frame_build fills it */
+	put_u16(&m, (uint16_t)ex->idx);
+	put_u16(&m, (uint16_t)g->messages);
+	while (m.len < sizeof(body))
+		put_u8(&m, (uint8_t)m.len);
+	spec_init(g, &s);
+	s.src = ex->addr;
+	s.dst = ex->coll;
+	s.l4proto = v4 ? FRAME_IPPROTO_ICMP : FRAME_IPPROTO_ICMPV6;
+	s.payload = body;
+	s.payload_len = m.len;
+	emit(g, &s);
+}
+
+static void
+noise_udp(struct gen *g, const struct exporter *ex)
+{
+	static const char text[] = "<14>tr-pcapgen: unselected UDP noise";
+
+	emit_udp(g, ex, (uint16_t)(g->o->dport + 1), (const uint8_t *)text,
+	    sizeof(text) - 1);
+}
+
+static void tcp_keepalive(struct gen *, struct exporter *);
+
+/* A keep-alive probe on an unrelated TCP connection (port 22). */
+static void
+noise_tcp(struct gen *g, struct exporter *ex)
+{
+	struct frame_spec s;
+	uint8_t stale = 0;
+
+	if (ex->established) {
+		tcp_keepalive(g, ex);
+		return;
+	}
+	spec_init(g, &s);
+	s.src = ex->addr;
+	s.dst = ex->coll;
+	s.l4proto = FRAME_IPPROTO_TCP;
+	s.sport = (uint16_t)(ex->sport + 1);
+	s.dport = 22;
+	s.seq = 0x10000000u + (uint32_t)g->messages - 1;
+	s.ack = 0x20000000u;
+	s.tcp_flags = TR_TCP_ACK;
+	s.payload = &stale;
+	s.payload_len = 1;
+	emit(g, &s);
+}
+
+/* Called after every message: interleave one noise frame now and then. */
+static void
+after_message(struct gen *g, struct exporter *ex)
+{
+	g->messages++;
+	if (!g->o->noise || g->messages % NOISE_EVERY != 0)
+		return;
+	switch (g->noise_kind++ % 4) {
+	case 0:
+		if (g->o->link == FRAME_LINK_RAW || g->o->link == FRAME_LINK_NULL)
+			noise_icmp(g, ex);	/* these links cannot carry ARP */
+		else
+			noise_arp(g, ex);
+		break;
+	case 1:
+		noise_icmp(g, ex);
+		break;
+	case 2:
+		noise_udp(g, ex);
+		break;
+	default:
+		noise_tcp(g, ex);
+		break;
+	}
+}
+
+/* frame: the one carrying the message's last byte. */
+static void
+expect_message(struct gen *g, const struct exporter *ex, int type, size_t len,
+    uint64_t frame)
+{
+	if (g->expect == NULL)
+		return;
+	fprintf(g->expect, "{\"exporter\":\"%s\",\"type\":%d,\"len\":%zu,"
+	    "\"frame\":%" PRIu64 "}\n", ex->name, type, len, frame);
+}
+
+/* ---- flow records: deterministic content from a running counter ---- */
+
+struct flow {
+	struct tr_addr	src, dst;
+	uint16_t	sport, dport;
+	uint8_t		proto;
+	uint64_t	packets, bytes;
+	uint32_t	start, end;	/* Unix seconds */
+};
+
+static void
+flow_make(uint64_t r, int family, uint32_t now, struct flow *f)
+{
+	static const uint16_t dports[] = { 80, 443, 53, 123, 22, 8080 };
+	/* +1 keeps host parts off the all-zeros address. */
+	uint32_t a = 1 + (uint32_t)(r % 0x7ffffe);
+	uint32_t b = 1 + (uint32_t)((r * 97) % 0x7ffffe);
+
+	memset(f, 0, sizeof(*f));
+	if (family == AF_INET) {
+		f->src = addr_v4(0x0a000000u | a);		/* 10.0.0.0/9 */
+		f->dst = addr_v4(0x0a800000u | b);		/* 10.128.0.0/9 */
+	} else {
+		/* 2001:db8:10::/64 and 2001:db8:20::/64 */
+		f->src.family = f->dst.family = AF_INET6;
+		f->src.v6.s6_addr[0] = f->dst.v6.s6_addr[0] = 0x20;
+		f->src.v6.s6_addr[1] = f->dst.v6.s6_addr[1] = 0x01;
+		f->src.v6.s6_addr[2] = f->dst.v6.s6_addr[2] = 0x0d;
+		f->src.v6.s6_addr[3] = f->dst.v6.s6_addr[3] = 0xb8;
+		f->src.v6.s6_addr[5] = 0x10;
+		f->dst.v6.s6_addr[5] = 0x20;
+		for (int i = 0; i < 4; i++) {
+			f->src.v6.s6_addr[15 - i] = (uint8_t)(a >> (8 * i));
+			f->dst.v6.s6_addr[15 - i] = (uint8_t)(b >> (8 * i));
+		}
+	}
+	f->sport = (uint16_t)(1024 + (r * 13) % 64000);
+	f->dport = dports[r % (sizeof(dports) / sizeof(dports[0]))];
+	f->proto = f->dport == 53 || f->dport == 123 ? 17 : 6;
+	f->packets = 1 + r % 100;
+	f->bytes = f->packets * (64 + r % 1400);
+	f->end = now - (uint32_t)(r % 5);
+	f->start = f->end - (uint32_t)(r % 60);
+}
+
+static void
+expect_flow(struct gen *g, const struct exporter *ex, int version,
+    const struct flow *f)
+{
+	char src[TR_ADDR_STRLEN], dst[TR_ADDR_STRLEN];
+
+	if (g->expect == NULL)
+		return;
+	fprintf(g->expect, "{\"exporter\":\"%s\",\"version\":%d,\"domain\":%"
+	    PRIu32 ",\"src_ip\":\"%s\",\"dst_ip\":\"%s\",\"src_port\":%u,"
+	    "\"dst_port\":%u,\"proto\":%u,\"packets\":%" PRIu64 ",\"bytes\":%"
+	    PRIu64 ",\"start\":%" PRIu32 ",\"end\":%" PRIu32 ",\"frame\":%"
+	    PRIu64 "}\n", ex->name, version, ex->domain,
+	    addr_format(&f->src, src, sizeof(src)),
+	    addr_format(&f->dst, dst, sizeof(dst)), f->sport, f->dport,
+	    f->proto, f->packets, f->bytes, f->start, f->end, g->frames);
+}
+
+/* Expectation lines for the records of a message just written, regenerated from their numbers. */
+static void
+expect_flows(struct gen *g, const struct exporter *ex, int version,
+    uint64_t first, uint32_t n, int family, uint32_t now)
+{
+	struct flow f;
+
+	for (uint32_t i = 0; i < n; i++) {
+		flow_make(first + i, family, now, &f);
+		expect_flow(g, ex, version, &f);
+	}
+}
+
+static bool
+template_due(const struct gen *g, const struct exporter *ex)
+{
+	const struct opts *o = g->o;
+
+	if (o->skip_templates)
+		return false;
+	return ex->sent == 0 ||
+	    (o->template_every > 0 && ex->sent % o->template_every == 0);
+}
+
+/* ---- IPFIX (RFC 7011) ---- */
+
+/* Information element ids and lengths of template 256, per address family. */
+struct field {
+	uint16_t	id;
+	uint16_t	len;
+};
+
+static size_t
+ipfix_fields(int family, struct field *f)
+{
+	bool v4 = family == AF_INET;
+	size_t n = 0;
+
+	f[n++] = (struct field){ v4 ? 8 : 27, v4 ? 4 : 16 };	/* sourceIPvXAddress */
+	f[n++] = (struct field){ v4 ? 12 : 28, v4 ? 4 : 16 };	/* destinationIPvXAddress */
+	f[n++] = (struct field){ 7, 2 };	/* sourceTransportPort */
+	f[n++] = (struct field){ 11, 2 };	/* destinationTransportPort */
+	f[n++] = (struct field){ 4, 1 };	/* protocolIdentifier */
+	f[n++] = (struct field){ 2, 8 };	/* packetDeltaCount */
+	f[n++] = (struct field){ 1, 8 };	/* octetDeltaCount */
+	f[n++] = (struct field){ 150, 4 };	/* flowStartSeconds */
+	f[n++] = (struct field){ 151, 4 };	/* flowEndSeconds */
+	return n;
+}
+
+static void
+ipfix_header(struct msgbuf *m, const struct exporter *ex, uint32_t now)
+{
+	put_u16(m, 10);
+	put_u16(m, 0);			/* length, set at the end */
+	put_u32(m, now);
+	put_u32(m, ex->seq);
+	put_u32(m, ex->domain);
+}
+
+static void
+ipfix_template(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	struct field f[9];
+	size_t n = ipfix_fields(ex->addr.family, f);
+
+	ipfix_header(&m, ex, secs_of(g->ts));
+	put_u16(&m, 2);			/* template set */
+	put_u16(&m, (uint16_t)(4 + 4 + 4 * n));
+	put_u16(&m, IPFIX_TEMPLATE_ID);
+	put_u16(&m, (uint16_t)n);
+	for (size_t i = 0; i < n; i++) {
+		put_u16(&m, f[i].id);
+		put_u16(&m, f[i].len);
+	}
+	set_u16(&m, 2, m.len);
+	g->errs += m.errs;
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	after_message(g, ex);
+}
+
+static void
+ipfix_data(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	uint32_t now = secs_of(g->ts), n = g->o->records;
+	uint64_t first = g->records;
+	size_t set_off;
+	struct flow f;
+
+	ipfix_header(&m, ex, now);
+	set_off = m.len;
+	put_u16(&m, IPFIX_TEMPLATE_ID);
+	put_u16(&m, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		flow_make(first + i, ex->addr.family, now, &f);
+		put_addr(&m, &f.src);
+		put_addr(&m, &f.dst);
+		put_u16(&m, f.sport);
+		put_u16(&m, f.dport);
+		put_u8(&m, f.proto);
+		put_u64(&m, f.packets);
+		put_u64(&m, f.bytes);
+		put_u32(&m, f.start);
+		put_u32(&m, f.end);
+	}
+	set_u16(&m, set_off + 2, m.len - set_off);
+	set_u16(&m, 2, m.len);
+	g->errs += m.errs;
+	g->records += n;
+	ex->seq += n;			/* IPFIX counts data records */
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	expect_flows(g, ex, 10, first, n, ex->addr.family, now);
+	after_message(g, ex);
+}
+
+/* ---- NetFlow v9 (RFC 3954) ---- */
+
+static uint32_t
+boot_secs(const struct opts *o)
+{
+	return o->start > BOOT_BEFORE_START ?
+	    (uint32_t)(o->start - BOOT_BEFORE_START) : 0;
+}
+
+static uint32_t
+uptime_ms(const struct opts *o, uint32_t secs)
+{
+	uint32_t boot = boot_secs(o);
+
+	return secs > boot ? (secs - boot) * 1000u : 0;
+}
+
+static size_t
+nfv9_fields(int family, struct field *f)
+{
+	bool v4 = family == AF_INET;
+	size_t n = 0;
+
+	f[n++] = (struct field){ 1, 8 };	/* IN_BYTES */
+	f[n++] = (struct field){ 2, 8 };	/* IN_PKTS */
+	f[n++] = (struct field){ 4, 1 };	/* PROTOCOL */
+	f[n++] = (struct field){ 7, 2 };	/* L4_SRC_PORT */
+	f[n++] = (struct field){ v4 ? 8 : 27, v4 ? 4 : 16 };	/* IPVX_SRC_ADDR */
+	f[n++] = (struct field){ 11, 2 };	/* L4_DST_PORT */
+	f[n++] = (struct field){ v4 ? 12 : 28, v4 ? 4 : 16 };	/* IPVX_DST_ADDR */
+	f[n++] = (struct field){ 21, 4 };	/* LAST_SWITCHED */
+	f[n++] = (struct field){ 22, 4 };	/* FIRST_SWITCHED */
+	return n;
+}
+
+/*
+ * sysUptime is derived from unix_secs (whole seconds) so that a collector
+ * turning FIRST/LAST_SWITCHED back into wall-clock time gets exactly the
+ * seconds written into the expectation file.
+ */
+static void
+nfv9_header(struct msgbuf *m, const struct gen *g, const struct exporter *ex,
+    uint16_t count, uint32_t now)
+{
+	put_u16(m, 9);
+	put_u16(m, count);
+	put_u32(m, uptime_ms(g->o, now));
+	put_u32(m, now);
+	put_u32(m, ex->seq);
+	put_u32(m, ex->domain);
+}
+
+static void
+nfv9_template(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	struct field f[9];
+	size_t n = nfv9_fields(ex->addr.family, f);
+
+	nfv9_header(&m, g, ex, 1, secs_of(g->ts));
+	put_u16(&m, 0);			/* template flowset */
+	put_u16(&m, (uint16_t)(4 + 4 + 4 * n));
+	put_u16(&m, IPFIX_TEMPLATE_ID);
+	put_u16(&m, (uint16_t)n);
+	for (size_t i = 0; i < n; i++) {
+		put_u16(&m, f[i].id);
+		put_u16(&m, f[i].len);
+	}
+	g->errs += m.errs;
+	ex->seq++;			/* v9 counts export packets */
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	after_message(g, ex);
+}
+
+static void
+nfv9_data(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	uint32_t now = secs_of(g->ts), n = g->o->records;
+	uint64_t first = g->records;
+	size_t set_off;
+	struct flow f;
+
+	nfv9_header(&m, g, ex, (uint16_t)n, now);
+	set_off = m.len;
+	put_u16(&m, IPFIX_TEMPLATE_ID);
+	put_u16(&m, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		flow_make(first + i, ex->addr.family, now, &f);
+		put_u64(&m, f.bytes);
+		put_u64(&m, f.packets);
+		put_u8(&m, f.proto);
+		put_u16(&m, f.sport);
+		put_addr(&m, &f.src);
+		put_u16(&m, f.dport);
+		put_addr(&m, &f.dst);
+		put_u32(&m, uptime_ms(g->o, f.end));
+		put_u32(&m, uptime_ms(g->o, f.start));
+	}
+	/* RFC 3954 pads a FlowSet to a 32-bit boundary. */
+	while ((m.len - set_off) % 4 != 0)
+		put_u8(&m, 0);
+	set_u16(&m, set_off + 2, m.len - set_off);
+	g->errs += m.errs;
+	g->records += n;
+	ex->seq++;
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	expect_flows(g, ex, 9, first, n, ex->addr.family, now);
+	after_message(g, ex);
+}
+
+/* ---- NetFlow v5 ---- */
+
+static void
+nfv5_data(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	uint32_t now = secs_of(g->ts), n = g->o->records;
+	uint64_t first = g->records;
+	uint32_t up_ms;
+	struct flow f;
+
+	/* Unlike v9, v5 has nanoseconds, so sysUptime keeps its milliseconds. */
+	up_ms = (uint32_t)((g->ts - (tr_ns)boot_secs(g->o) * TR_NS_PER_SEC) /
+	    TR_NS_PER_MS);
+	put_u16(&m, 5);
+	put_u16(&m, (uint16_t)n);
+	put_u32(&m, up_ms);
+	put_u32(&m, now);
+	put_u32(&m, (uint32_t)(g->ts % TR_NS_PER_SEC));
+	put_u32(&m, ex->seq);
+	put_u8(&m, (uint8_t)(ex->domain >> 8));	/* engine type */
+	put_u8(&m, (uint8_t)ex->domain);	/* engine id */
+	put_u16(&m, 0);				/* not sampled */
+	for (uint32_t i = 0; i < n; i++) {
+		flow_make(first + i, AF_INET, now, &f);
+		put_addr(&m, &f.src);
+		put_addr(&m, &f.dst);
+		put_u32(&m, 0);			/* next hop */
+		put_u16(&m, 1);			/* input ifIndex */
+		put_u16(&m, 2);			/* output ifIndex */
+		put_u32(&m, (uint32_t)f.packets);
+		put_u32(&m, (uint32_t)f.bytes);
+		put_u32(&m, uptime_ms(g->o, f.start));
+		put_u32(&m, uptime_ms(g->o, f.end));
+		put_u16(&m, f.sport);
+		put_u16(&m, f.dport);
+		put_u8(&m, 0);
+		put_u8(&m, f.proto == 6 ? 0x18 : 0);	/* tcp_flags: PSH ACK */
+		put_u8(&m, f.proto);
+		put_u8(&m, 0);			/* tos */
+		put_u16(&m, 0);			/* src_as */
+		put_u16(&m, 0);			/* dst_as */
+		put_u8(&m, 9);			/* src_mask */
+		put_u8(&m, 9);			/* dst_mask */
+		put_u16(&m, 0);
+	}
+	g->errs += m.errs;
+	g->records += n;
+	ex->seq += n;			/* v5 counts flows */
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	expect_flows(g, ex, 5, first, n, AF_INET, now);
+	after_message(g, ex);
+}
+
+/* ---- generic UDP ---- */
+
+static void
+udp_datagram(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	uint64_t i = g->messages;
+	size_t len = 16 + (size_t)((i * 97) % 1185);
+
+	/* A header a receiver can check order with, then a fixed pattern. */
+	put_u32(&m, (uint32_t)ex->sent);
+	put_u32(&m, (uint32_t)ex->idx);
+	put_u64(&m, i);
+	/* Filled in place: this loop writes most of a benchmark capture's bytes. */
+	for (size_t j = m.len; j < len; j++)
+		m.p[j] = (uint8_t)(i + j);
+	m.len = len;
+	g->errs += m.errs;
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	if (g->expect != NULL)
+		fprintf(g->expect, "{\"exporter\":\"%s\",\"len\":%zu,"
+		    "\"frame\":%" PRIu64 "}\n", ex->name, m.len, g->frames);
+	after_message(g, ex);
+}
+
+static void
+run_udp_protocols(struct gen *g)
+{
+	const struct opts *o = g->o;
+
+	for (uint64_t i = 0; i < o->count; i++) {
+		struct exporter *ex = &g->exp[i % g->n_exp];
+
+		switch (o->proto) {
+		case PROTO_IPFIX:
+			if (template_due(g, ex))
+				ipfix_template(g, ex);
+			ipfix_data(g, ex);
+			break;
+		case PROTO_NFV9:
+			if (template_due(g, ex))
+				nfv9_template(g, ex);
+			nfv9_data(g, ex);
+			break;
+		case PROTO_NFV5:
+			nfv5_data(g, ex);
+			break;
+		default:
+			udp_datagram(g, ex);
+			break;
+		}
+		ex->sent++;
+	}
+}
+
+/* ---- TCP sessions ---- */
+
+/* One segment; the sender's sequence number advances by what it carries. */
+static void
+tcp_segment(struct gen *g, struct exporter *ex, bool from_exporter,
+    uint8_t flags, const uint8_t *data, size_t len)
+{
+	struct frame_spec s;
+	uint32_t *snd = from_exporter ? &ex->snd_nxt : &ex->rcv_nxt;
+
+	spec_init(g, &s);
+	s.l4proto = FRAME_IPPROTO_TCP;
+	if (from_exporter) {
+		s.src = ex->addr;
+		s.dst = ex->coll;
+		s.sport = ex->sport;
+		s.dport = g->o->dport;
+		s.ack = ex->rcv_nxt;
+	} else {
+		s.src = ex->coll;
+		s.dst = ex->addr;
+		s.sport = g->o->dport;
+		s.dport = ex->sport;
+		s.ack = ex->snd_nxt;
+	}
+	s.seq = *snd;
+	s.tcp_flags = flags;
+	if (!(flags & TR_TCP_ACK))
+		s.ack = 0;
+	s.payload = data;
+	s.payload_len = len;
+	emit(g, &s);
+	*snd += (uint32_t)len + ((flags & (TR_TCP_SYN | TR_TCP_FIN)) ? 1 : 0);
+	if (from_exporter && len > 0)
+		ex->last_byte = data[len - 1];
+}
+
+/*
+ * A message in segments of at most --segment bytes, then the peer's ACK.
+ * Returns the number of the frame that carried the last byte.
+ */
+static uint64_t
+tcp_send(struct gen *g, struct exporter *ex, bool from_exporter,
+    const uint8_t *data, size_t len)
+{
+	size_t seg = g->o->segment > 0 ? g->o->segment : len;
+	uint64_t last;
+
+	ex->last_split = from_exporter ? len > seg : ex->last_split;
+	for (size_t off = 0; off < len; off += seg) {
+		size_t n = len - off < seg ? len - off : seg;
+
+		tcp_segment(g, ex, from_exporter, TR_TCP_PSH | TR_TCP_ACK,
+		    data + off, n);
+	}
+	last = g->frames;
+	tcp_segment(g, ex, !from_exporter, TR_TCP_ACK, NULL, 0);
+	return last;
+}
+
+static void
+tcp_handshake(struct gen *g, struct exporter *ex)
+{
+	/* Fixed initial sequence numbers keep the output deterministic. */
+	ex->snd_nxt = 1000000u * (uint32_t)(ex->idx + 1);
+	ex->rcv_nxt = 2000000000u + 1000u * (uint32_t)ex->idx;
+	tcp_segment(g, ex, true, TR_TCP_SYN, NULL, 0);
+	tcp_segment(g, ex, false, TR_TCP_SYN | TR_TCP_ACK, NULL, 0);
+	tcp_segment(g, ex, true, TR_TCP_ACK, NULL, 0);
+	ex->established = true;
+}
+
+static void
+tcp_close(struct gen *g, struct exporter *ex)
+{
+	tcp_segment(g, ex, true, TR_TCP_FIN | TR_TCP_ACK, NULL, 0);
+	tcp_segment(g, ex, false, TR_TCP_FIN | TR_TCP_ACK, NULL, 0);
+	tcp_segment(g, ex, true, TR_TCP_ACK, NULL, 0);
+	ex->established = false;
+}
+
+/*
+ * A keep-alive probe (seq = snd_nxt - 1) repeating the last byte already
+ * sent, as Windows does; the peer ACKs it.  After a message that spanned
+ * several segments the probe is empty, as Linux sends it, because Wireshark
+ * reports a stale byte there as a reassembly error and our captures must
+ * decode cleanly.
+ */
+static void
+tcp_keepalive(struct gen *g, struct exporter *ex)
+{
+	uint8_t stale = ex->last_byte;
+	size_t n = ex->last_split ? 0 : 1;
+
+	ex->snd_nxt--;
+	tcp_segment(g, ex, true, TR_TCP_ACK, &stale, n);
+	ex->snd_nxt += 1 - (uint32_t)n;
+	tcp_segment(g, ex, false, TR_TCP_ACK, NULL, 0);
+}
+
+/* ---- BGP (RFC 4271) ---- */
+
+#define BGP_OPEN	1
+#define BGP_UPDATE	2
+#define BGP_NOTIFICATION 3
+#define BGP_KEEPALIVE	4
+#define BGP_HDR_LEN	19
+#define AS_TRANS	23456
+
+static uint32_t
+exporter_as(const struct exporter *ex)
+{
+	return 65001u + (uint32_t)(ex->idx % 500);
+}
+
+/* A BGP identifier: the IPv4 address itself, or one made up for an IPv6 host. */
+static struct tr_addr
+bgp_id(const struct tr_addr *a, size_t idx)
+{
+	if (a->family == AF_INET)
+		return *a;
+	return addr_v4(0xc6120000u + (uint32_t)idx + 1);	/* 198.18.0.0/15 */
+}
+
+static void
+bgp_header(struct msgbuf *m, uint8_t type)
+{
+	static const uint8_t marker[16] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+
+	put_bytes(m, marker, sizeof(marker));
+	put_u16(m, 0);
+	put_u8(m, type);
+}
+
+static void
+bgp_finish(struct msgbuf *m, size_t start)
+{
+	set_u16(m, start + 16, m->len - start);
+}
+
+/* OPEN with the MP IPv4 unicast and 4-byte AS capabilities, hold time 90. */
+static void
+bgp_open(struct msgbuf *m, uint32_t as, const struct tr_addr *id)
+{
+	size_t start = m->len;
+
+	bgp_header(m, BGP_OPEN);
+	put_u8(m, 4);
+	put_u16(m, as > 0xffff ? AS_TRANS : (uint16_t)as);
+	put_u16(m, 90);
+	put_addr(m, id);
+	put_u8(m, 14);			/* optional parameters length */
+	put_u8(m, 2);			/* capabilities */
+	put_u8(m, 12);
+	put_u8(m, 1);			/* multiprotocol */
+	put_u8(m, 4);
+	put_u16(m, 1);			/* IPv4 */
+	put_u8(m, 0);
+	put_u8(m, 1);			/* unicast */
+	put_u8(m, 65);			/* 4-octet AS number */
+	put_u8(m, 4);
+	put_u32(m, as);
+	bgp_finish(m, start);
+}
+
+static void
+bgp_keepalive(struct msgbuf *m)
+{
+	size_t start = m->len;
+
+	bgp_header(m, BGP_KEEPALIVE);
+	bgp_finish(m, start);
+}
+
+/*
+ * An UPDATE announcing `n` /24s out of 100.64.0.0/10 (numbered from
+ * `first`, wrapping) with a 4-byte AS_PATH, as both OPENs agreed.
+ */
+static void
+bgp_update(struct msgbuf *m, uint32_t peer_as, const struct tr_addr *nexthop,
+    uint64_t first, uint32_t n)
+{
+	size_t start = m->len, attr_off;
+
+	bgp_header(m, BGP_UPDATE);
+	put_u16(m, 0);			/* no withdrawn routes */
+	attr_off = m->len;
+	put_u16(m, 0);
+	put_u8(m, 0x40);		/* ORIGIN IGP */
+	put_u8(m, 1);
+	put_u8(m, 1);
+	put_u8(m, 0);
+	put_u8(m, 0x40);		/* AS_PATH: one AS_SEQUENCE of 2 */
+	put_u8(m, 2);
+	put_u8(m, 10);
+	put_u8(m, 2);
+	put_u8(m, 2);
+	put_u32(m, peer_as);
+	put_u32(m, 65500u + (uint32_t)(first % 16));
+	put_u8(m, 0x40);		/* NEXT_HOP */
+	put_u8(m, 3);
+	put_u8(m, 4);
+	put_addr(m, nexthop);
+	put_u8(m, 0x80);		/* MULTI_EXIT_DISC */
+	put_u8(m, 4);
+	put_u8(m, 4);
+	put_u32(m, (uint32_t)(first % 1000));
+	set_u16(m, attr_off, m->len - attr_off - 2);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t p = (first + i) % 16384;
+
+		put_u8(m, 24);
+		put_u8(m, 100);
+		put_u8(m, (uint8_t)(64 + (p >> 8)));
+		put_u8(m, (uint8_t)p);
+	}
+	bgp_finish(m, start);
+}
+
+static void
+bgp_exporter_says(struct gen *g, struct exporter *ex, struct msgbuf *m,
+    int type)
+{
+	uint64_t frame;
+
+	g->errs += m->errs;
+	frame = tcp_send(g, ex, true, m->p, m->len);
+	expect_message(g, ex, type, m->len, frame);
+	after_message(g, ex);
+}
+
+/* One step of a BGP session; false once the session has nothing more to send. */
+static bool
+bgp_step(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
+	struct tr_addr cid = bgp_id(&ex->coll, 0);
+
+	if (ex->phase == 0) {
+		tcp_handshake(g, ex);
+		bgp_open(&m, exporter_as(ex), &id);
+		bgp_exporter_says(g, ex, &m, BGP_OPEN);
+		m = msg_start(g);
+		bgp_open(&m, 64496, &cid);
+		bgp_keepalive(&m);
+		g->errs += m.errs;
+		tcp_send(g, ex, false, m.p, m.len);
+		m = msg_start(g);
+		bgp_keepalive(&m);
+		bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
+		ex->phase = 1;
+		return ex->sent < ex->share;
+	}
+	if (ex->sent >= ex->share)
+		return false;
+	bgp_update(&m, exporter_as(ex), &id, g->records, g->o->records);
+	g->records += g->o->records;
+	bgp_exporter_says(g, ex, &m, BGP_UPDATE);
+	ex->sent++;
+	if (ex->sent % BGP_KEEPALIVE_EVERY == 0) {
+		m = msg_start(g);
+		bgp_keepalive(&m);
+		bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
+		m = msg_start(g);
+		bgp_keepalive(&m);
+		tcp_send(g, ex, false, m.p, m.len);
+	}
+	return ex->sent < ex->share;
+}
+
+/* ---- BMP (RFC 7854) ---- */
+
+#define BMP_ROUTE_MONITORING	0
+#define BMP_STATISTICS		1
+#define BMP_PEER_DOWN		2
+#define BMP_PEER_UP		3
+#define BMP_INITIATION		4
+#define BMP_TERMINATION		5
+#define BMP_ROUTER_AS		64512
+
+/* The one monitored peer of an exporter. */
+static struct tr_addr
+bmp_peer(const struct exporter *ex)
+{
+	return addr_v4(0xcb007100u + (uint32_t)(ex->idx % 254) + 1);	/* 203.0.113.0/24 */
+}
+
+static size_t
+bmp_header(struct msgbuf *m, uint8_t type)
+{
+	size_t start = m->len;
+
+	put_u8(m, 3);
+	put_u32(m, 0);
+	put_u8(m, type);
+	return start;
+}
+
+static void
+bmp_finish(struct msgbuf *m, size_t start)
+{
+	set_u32(m, start + 1, m->len - start);
+}
+
+static void
+bmp_tlv(struct msgbuf *m, uint16_t type, const char *text)
+{
+	size_t len = strlen(text);
+
+	put_u16(m, type);
+	put_u16(m, (uint16_t)len);
+	put_bytes(m, text, len);
+}
+
+/* Per-peer header: global instance peer, IPv4, 4-byte AS_PATHs. */
+static void
+bmp_peer_header(struct msgbuf *m, const struct gen *g,
+    const struct exporter *ex)
+{
+	struct tr_addr peer = bmp_peer(ex);
+
+	put_u8(m, 0);
+	put_u8(m, 0);
+	put_u64(m, 0);
+	put_addr16(m, &peer);
+	put_u32(m, exporter_as(ex));
+	put_addr(m, &peer);
+	put_u32(m, secs_of(g->ts));
+	put_u32(m, (uint32_t)(g->ts % TR_NS_PER_SEC / TR_NS_PER_US));
+}
+
+static void
+bmp_initiation(struct msgbuf *m, const struct exporter *ex)
+{
+	size_t start = bmp_header(m, BMP_INITIATION);
+	char name[32];
+
+	snprintf(name, sizeof(name), "router-%zu", ex->idx + 1);
+	bmp_tlv(m, 1, "tr-pcapgen synthetic router");	/* sysDescr */
+	bmp_tlv(m, 2, name);				/* sysName */
+	bmp_finish(m, start);
+}
+
+static void
+bmp_peer_up(struct msgbuf *m, const struct gen *g, const struct exporter *ex)
+{
+	size_t start = bmp_header(m, BMP_PEER_UP);
+	struct tr_addr local = addr_v4(0xc6336400u + 254);	/* 198.51.100.254 */
+	struct tr_addr rid = bgp_id(&ex->addr, ex->idx);
+	struct tr_addr peer = bmp_peer(ex);
+
+	bmp_peer_header(m, g, ex);
+	put_addr16(m, &local);
+	put_u16(m, 179);
+	put_u16(m, (uint16_t)(40000 + ex->idx % 20000));
+	bgp_open(m, BMP_ROUTER_AS, &rid);		/* sent OPEN */
+	bgp_open(m, exporter_as(ex), &peer);		/* received OPEN */
+	bmp_finish(m, start);
+}
+
+static void
+bmp_route_monitoring(struct msgbuf *m, struct gen *g, struct exporter *ex)
+{
+	size_t start = bmp_header(m, BMP_ROUTE_MONITORING);
+	struct tr_addr peer = bmp_peer(ex);
+
+	bmp_peer_header(m, g, ex);
+	bgp_update(m, exporter_as(ex), &peer, g->records, g->o->records);
+	g->records += g->o->records;
+	ex->prefixes += g->o->records;
+	bmp_finish(m, start);
+}
+
+static void
+bmp_statistics(struct msgbuf *m, const struct gen *g,
+    const struct exporter *ex)
+{
+	size_t start = bmp_header(m, BMP_STATISTICS);
+
+	bmp_peer_header(m, g, ex);
+	put_u32(m, 2);
+	put_u16(m, 0);			/* prefixes rejected by inbound policy */
+	put_u16(m, 4);
+	put_u32(m, 0);
+	put_u16(m, 7);			/* routes in Adj-RIBs-In */
+	put_u16(m, 8);
+	put_u64(m, ex->prefixes);
+	bmp_finish(m, start);
+}
+
+static void
+bmp_peer_down(struct msgbuf *m, const struct gen *g,
+    const struct exporter *ex)
+{
+	size_t start = bmp_header(m, BMP_PEER_DOWN);
+
+	bmp_peer_header(m, g, ex);
+	put_u8(m, 4);			/* remote closed, no data */
+	bmp_finish(m, start);
+}
+
+static void
+bmp_termination(struct msgbuf *m)
+{
+	size_t start = bmp_header(m, BMP_TERMINATION);
+
+	bmp_tlv(m, 0, "tr-pcapgen: end of capture");
+	put_u16(m, 1);			/* reason: administratively closed */
+	put_u16(m, 2);
+	put_u16(m, 0);
+	bmp_finish(m, start);
+}
+
+enum bmp_phase {
+	BMP_PHASE_INIT,
+	BMP_PHASE_PEER_UP,
+	BMP_PHASE_ROUTES,
+	BMP_PHASE_STATS,
+	BMP_PHASE_PEER_DOWN,
+	BMP_PHASE_TERM,
+	BMP_PHASE_DONE,
+};
+
+/* One BMP message of a session per call; false once it is closed. */
+static bool
+bmp_step(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	uint64_t frame;
+	int type;
+
+	switch (ex->phase) {
+	case BMP_PHASE_INIT:
+		tcp_handshake(g, ex);
+		bmp_initiation(&m, ex);
+		type = BMP_INITIATION;
+		ex->phase = BMP_PHASE_PEER_UP;
+		break;
+	case BMP_PHASE_PEER_UP:
+		bmp_peer_up(&m, g, ex);
+		type = BMP_PEER_UP;
+		ex->phase = ex->share > 0 ? BMP_PHASE_ROUTES : BMP_PHASE_STATS;
+		break;
+	case BMP_PHASE_ROUTES:
+		bmp_route_monitoring(&m, g, ex);
+		type = BMP_ROUTE_MONITORING;
+		if (++ex->sent >= ex->share)
+			ex->phase = BMP_PHASE_STATS;
+		break;
+	case BMP_PHASE_STATS:
+		bmp_statistics(&m, g, ex);
+		type = BMP_STATISTICS;
+		ex->phase = BMP_PHASE_PEER_DOWN;
+		break;
+	case BMP_PHASE_PEER_DOWN:
+		bmp_peer_down(&m, g, ex);
+		type = BMP_PEER_DOWN;
+		ex->phase = BMP_PHASE_TERM;
+		break;
+	case BMP_PHASE_TERM:
+		bmp_termination(&m);
+		type = BMP_TERMINATION;
+		ex->phase = BMP_PHASE_DONE;
+		break;
+	default:
+		return false;
+	}
+	g->errs += m.errs;
+	frame = tcp_send(g, ex, true, m.p, m.len);
+	expect_message(g, ex, type, m.len, frame);
+	if (ex->phase == BMP_PHASE_DONE)
+		tcp_close(g, ex);
+	after_message(g, ex);
+	return ex->phase != BMP_PHASE_DONE;
+}
+
+/* Sessions advance in turn, one message each, until all are done. */
+static void
+run_tcp_protocols(struct gen *g)
+{
+	bool busy = true;
+
+	while (busy) {
+		busy = false;
+		for (size_t i = 0; i < g->n_exp; i++) {
+			struct exporter *ex = &g->exp[i];
+			bool more;
+
+			if (ex->phase < 0)
+				continue;
+			more = g->o->proto == PROTO_BMP ? bmp_step(g, ex) :
+			    bgp_step(g, ex);
+			if (more)
+				busy = true;
+			else
+				ex->phase = -1;
+		}
+	}
+}
+
+/* ---- command line ---- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: tr-pcapgen --out FILE --proto ipfix|nfv9|nfv5|udp|bmp|bgp [options]\n"
+"\n"
+"Writes a deterministic capture (same options, same bytes) for tests, demos\n"
+"and benchmarks.  Output is streamed: any --count runs in constant memory.\n"
+"\n"
+"  -o, --out FILE          capture to write (classic pcap)\n"
+"  -p, --proto P           ipfix, nfv9, nfv5, udp (generic payloads), bmp, bgp\n"
+"  -c, --count N           flow/UDP: datagrams (round-robin over exporters);\n"
+"                          bmp: route monitoring messages; bgp: UPDATEs (10)\n"
+"  -e, --exporter ADDR     exporter address, IPv4 or IPv6; repeatable\n"
+"                          (192.0.2.1); exporter i uses source port SPORT+i\n"
+"  -C, --collector ADDR    collector address, one per address family\n"
+"                          (198.51.100.1, 2001:db8:ffff::1)\n"
+"  -d, --dport N           collector port (ipfix 4739, nfv9/nfv5 2055,\n"
+"                          udp 9999, bmp 1790, bgp 179)\n"
+"  -s, --sport N           first exporter's source port (50000)\n"
+"  -g, --gap-us N          capture-time gap between frames in us (1000)\n"
+"  -t, --start SEC         capture start, Unix seconds (1700000000)\n"
+"  -l, --link L            en10mb, sll, sll2, raw, null (en10mb)\n"
+"      --vlan ID           802.1Q tag; repeat to stack (outermost first)\n"
+"      --mpls LABEL        MPLS label; repeat to stack (outermost first)\n"
+"      --nanosec           nanosecond timestamps (default microsecond)\n"
+"      --fragment N        IP-fragment UDP datagrams to at most N payload\n"
+"                          bytes per fragment (a multiple of 8)\n"
+"      --segment N         cut TCP messages into segments of at most N bytes\n"
+"  -r, --records N         flow records per data set / prefixes per UPDATE (5)\n"
+"      --skip-templates    IPFIX/v9: never send templates\n"
+"      --template-every N  IPFIX/v9: resend templates every N data messages\n"
+"                          of an exporter (default: only before the first)\n"
+"      --noise             interleave unselected frames: ARP, ICMP, UDP to\n"
+"                          DPORT+1, TCP keep-alive (in the session for bmp/bgp)\n"
+"      --expect FILE       JSON lines of what was generated: one per flow\n"
+"                          record (frame = the frame completing its datagram),\n"
+"                          per BMP/BGP message sent by an exporter, or per UDP\n"
+"                          datagram\n"
+"  -h, --help              this text\n");
+}
+
+enum {
+	OPT_VLAN = 256,
+	OPT_MPLS,
+	OPT_NANOSEC,
+	OPT_FRAGMENT,
+	OPT_SEGMENT,
+	OPT_SKIP_TEMPLATES,
+	OPT_TEMPLATE_EVERY,
+	OPT_NOISE,
+	OPT_EXPECT,
+};
+
+static const struct option long_opts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "proto", required_argument, NULL, 'p' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "exporter", required_argument, NULL, 'e' },
+	{ "collector", required_argument, NULL, 'C' },
+	{ "dport", required_argument, NULL, 'd' },
+	{ "sport", required_argument, NULL, 's' },
+	{ "gap-us", required_argument, NULL, 'g' },
+	{ "start", required_argument, NULL, 't' },
+	{ "link", required_argument, NULL, 'l' },
+	{ "vlan", required_argument, NULL, OPT_VLAN },
+	{ "mpls", required_argument, NULL, OPT_MPLS },
+	{ "nanosec", no_argument, NULL, OPT_NANOSEC },
+	{ "fragment", required_argument, NULL, OPT_FRAGMENT },
+	{ "segment", required_argument, NULL, OPT_SEGMENT },
+	{ "records", required_argument, NULL, 'r' },
+	{ "skip-templates", no_argument, NULL, OPT_SKIP_TEMPLATES },
+	{ "template-every", required_argument, NULL, OPT_TEMPLATE_EVERY },
+	{ "noise", no_argument, NULL, OPT_NOISE },
+	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+parse_num(const char *opt, const char *text, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' ||
+	    v < min || v > max) {
+		fprintf(stderr, "tr-pcapgen: --%s: '%s' is not a number from %"
+		    PRIu64 " to %" PRIu64 "\n", opt, text, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_proto(const char *text, enum gen_proto *out)
+{
+	for (int i = 0; i < PROTO_COUNT; i++) {
+		if (strcmp(text, proto_names[i]) == 0) {
+			*out = (enum gen_proto)i;
+			return 0;
+		}
+	}
+	fprintf(stderr, "tr-pcapgen: --proto: '%s' is not one of ipfix, nfv9, "
+	    "nfv5, udp, bmp, bgp\n", text);
+	return -1;
+}
+
+static int
+parse_addr(const char *opt, const char *text, struct tr_addr *out)
+{
+	if (addr_parse(text, out) == -1) {
+		fprintf(stderr, "tr-pcapgen: --%s: '%s' is not an IPv4 or IPv6 "
+		    "address\n", opt, text);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+opts_defaults(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->count = 10;
+	o->sport = 50000;
+	o->gap_us = 1000;
+	o->start = 1700000000;
+	o->link = FRAME_LINK_EN10MB;
+	o->records = 5;
+	addr_parse("198.51.100.1", &o->coll4);
+	addr_parse("2001:db8:ffff::1", &o->coll6);
+}
+
+/* One option; 0, or -1 after saying what is wrong. */
+static int
+parse_opt(struct opts *o, int c, const char *arg)
+{
+	uint64_t v;
+	struct tr_addr a;
+
+	switch (c) {
+	case 'o':
+		o->out = arg;
+		return 0;
+	case 'p':
+		o->proto_set = true;
+		return parse_proto(arg, &o->proto);
+	case 'c':
+		return parse_num("count", arg, 0, UINT32_MAX * 16ULL, &o->count);
+	case 'e':
+		if (o->n_exporters == MAX_EXPORTERS) {
+			fprintf(stderr, "tr-pcapgen: at most %d exporters\n",
+			    MAX_EXPORTERS);
+			return -1;
+		}
+		return parse_addr("exporter", arg,
+		    &o->exporters[o->n_exporters++]);
+	case 'C':
+		if (parse_addr("collector", arg, &a) == -1)
+			return -1;
+		if (a.family == AF_INET)
+			o->coll4 = a;
+		else
+			o->coll6 = a;
+		return 0;
+	case 'd':
+		if (parse_num("dport", arg, 1, 65535, &v) == -1)
+			return -1;
+		o->dport = (uint16_t)v;
+		o->dport_set = true;
+		return 0;
+	case 's':
+		if (parse_num("sport", arg, 1, 65535, &v) == -1)
+			return -1;
+		o->sport = (uint16_t)v;
+		return 0;
+	case 'g':
+		return parse_num("gap-us", arg, 0, 3600ULL * 1000000, &o->gap_us);
+	case 't':
+		return parse_num("start", arg, 0, UINT32_MAX - 86400ULL * 365,
+		    &o->start);
+	case 'l':
+		if (frame_link_parse(arg, &o->link) == -1) {
+			fprintf(stderr, "tr-pcapgen: --link: '%s' is not one of "
+			    "en10mb, sll, sll2, raw, null\n", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_VLAN:
+		if (o->n_vlan == FRAME_MAX_VLAN) {
+			fprintf(stderr, "tr-pcapgen: at most %d --vlan\n",
+			    FRAME_MAX_VLAN);
+			return -1;
+		}
+		if (parse_num("vlan", arg, 0, 4095, &v) == -1)
+			return -1;
+		o->vlan[o->n_vlan++] = (uint16_t)v;
+		return 0;
+	case OPT_MPLS:
+		if (o->n_mpls == FRAME_MAX_MPLS) {
+			fprintf(stderr, "tr-pcapgen: at most %d --mpls\n",
+			    FRAME_MAX_MPLS);
+			return -1;
+		}
+		if (parse_num("mpls", arg, 0, 0xfffff, &v) == -1)
+			return -1;
+		o->mpls[o->n_mpls++] = (uint32_t)v;
+		return 0;
+	case OPT_NANOSEC:
+		o->nanosec = true;
+		return 0;
+	case OPT_FRAGMENT:
+		if (parse_num("fragment", arg, 8, 65528, &v) == -1)
+			return -1;
+		if (v % 8 != 0) {
+			fprintf(stderr, "tr-pcapgen: --fragment: %s is not a "
+			    "multiple of 8 (IP fragment offsets count 8-byte "
+			    "units)\n", arg);
+			return -1;
+		}
+		o->fragment = (uint32_t)v;
+		return 0;
+	case OPT_SEGMENT:
+		if (parse_num("segment", arg, 1, 65000, &v) == -1)
+			return -1;
+		o->segment = (uint32_t)v;
+		return 0;
+	case 'r':
+		if (parse_num("records", arg, 1, MAX_RECORDS, &v) == -1)
+			return -1;
+		o->records = (uint32_t)v;
+		return 0;
+	case OPT_SKIP_TEMPLATES:
+		o->skip_templates = true;
+		return 0;
+	case OPT_TEMPLATE_EVERY:
+		return parse_num("template-every", arg, 1, UINT32_MAX,
+		    &o->template_every);
+	case OPT_NOISE:
+		o->noise = true;
+		return 0;
+	case OPT_EXPECT:
+		o->expect = arg;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Checks across options, after all are read. */
+static int
+opts_check(struct opts *o)
+{
+	if (o->out == NULL || !o->proto_set) {
+		fprintf(stderr, "tr-pcapgen: --out and --proto are required\n");
+		return -1;
+	}
+	if ((o->link == FRAME_LINK_RAW || o->link == FRAME_LINK_NULL) &&
+	    (o->n_vlan > 0 || o->n_mpls > 0)) {
+		fprintf(stderr, "tr-pcapgen: --link %s carries no VLAN or MPLS "
+		    "headers; use en10mb, sll or sll2\n",
+		    frame_link_names[o->link]);
+		return -1;
+	}
+	if (o->proto == PROTO_NFV5 && o->records > NFV5_MAX_RECORDS) {
+		fprintf(stderr, "tr-pcapgen: --records: NetFlow v5 carries at "
+		    "most %d records per datagram\n", NFV5_MAX_RECORDS);
+		return -1;
+	}
+	if (o->n_exporters == 0) {
+		addr_parse("192.0.2.1", &o->exporters[0]);
+		o->n_exporters = 1;
+	}
+	if (!o->dport_set)
+		o->dport = proto_default_port[o->proto];
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	opts_defaults(o);
+	while ((c = getopt_long(argc, argv, "o:p:c:e:C:d:s:g:t:l:r:h",
+	    long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (c == '?' || parse_opt(o, c, optarg) == -1)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tr-pcapgen: unexpected argument '%s'\n",
+		    argv[optind]);
+		return -1;
+	}
+	return opts_check(o);
+}
+
+/* ---- run ---- */
+
+static int
+gen_open(struct gen *g, const struct opts *o)
+{
+	char err[512];
+
+	memset(g, 0, sizeof(*g));
+	g->o = o;
+	g->ts = (tr_ns)o->start * TR_NS_PER_SEC;
+	g->n_exp = o->n_exporters;
+	g->frame = malloc(FRAME_MAX_LEN);
+	g->msg = malloc(MSG_CAP);
+	g->exp = calloc(g->n_exp, sizeof(*g->exp));
+	if (g->frame == NULL || g->msg == NULL || g->exp == NULL) {
+		perror("tr-pcapgen");
+		return -1;
+	}
+	for (size_t i = 0; i < g->n_exp; i++) {
+		struct exporter *ex = &g->exp[i];
+
+		ex->idx = i;
+		ex->addr = o->exporters[i];
+		ex->coll = ex->addr.family == AF_INET ? o->coll4 : o->coll6;
+		addr_format(&ex->addr, ex->name, sizeof(ex->name));
+		/* Consecutive ports, wrapping past 65535 to 1 (port 0 is not a port). */
+		ex->sport = (uint16_t)(1 + (o->sport - 1 + i) % 65535);
+		/* v5 has only an 8-bit engine id to tell exporters' streams apart. */
+		ex->domain = (uint32_t)(o->proto == PROTO_NFV5 ?
+		    (i + 1) & 0xff : i + 1);
+		ex->share = o->count / g->n_exp + (i < o->count % g->n_exp);
+	}
+	if ((g->pw = pcapw_open(o->out, frame_link_dlt(o->link), o->nanosec,
+	    err, sizeof(err))) == NULL) {
+		fprintf(stderr, "tr-pcapgen: %s\n", err);
+		return -1;
+	}
+	if (o->expect != NULL && (g->expect = fopen(o->expect, "w")) == NULL) {
+		fprintf(stderr, "tr-pcapgen: %s: %s\n", o->expect,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Close everything; -1 if anything went wrong along the way. */
+static int
+gen_close(struct gen *g)
+{
+	int rc = g->errs ? -1 : 0;
+
+	if (g->pw != NULL && pcapw_close(g->pw) == -1) {
+		fprintf(stderr, "tr-pcapgen: %s: %s\n", g->o->out,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (g->expect != NULL) {
+		if (ferror(g->expect) | fclose(g->expect)) {
+			fprintf(stderr, "tr-pcapgen: %s: write failed\n",
+			    g->o->expect);
+			rc = -1;
+		}
+	}
+	free(g->frame);
+	free(g->msg);
+	free(g->exp);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;	/* 80 KiB with the exporter table: fine on the main stack */
+	struct gen g;
+	int rc;
+
+	if (parse_args(argc, argv, &o) == -1) {
+		fprintf(stderr, "try 'tr-pcapgen --help'\n");
+		return 2;
+	}
+	if (gen_open(&g, &o) == -1) {
+		gen_close(&g);
+		return 1;
+	}
+	if (o.proto == PROTO_BMP || o.proto == PROTO_BGP)
+		run_tcp_protocols(&g);
+	else
+		run_udp_protocols(&g);
+	rc = gen_close(&g);
+	if (rc == -1) {
+		fprintf(stderr, "tr-pcapgen: %s is incomplete\n", o.out);
+		return 1;
+	}
+	return 0;
+}
