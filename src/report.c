@@ -166,9 +166,10 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 	json_t *root;
 	int rc;
 
-	root = json_pack("{s:f, s:o, s:I, s:I, s:{s:f, s:f, s:f}, "
+	root = json_pack("{s:f, s:f, s:o, s:I, s:I, s:{s:f, s:f, s:f}, "
 	    "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "duration_s", tr_ns_to_sec(now - r->started),
+	    "first_sent_unix", tr_ns_to_sec(r->first_sent_wall),
 	    "sections", sections_json(r),
 	    "unknown_peer", (json_int_t)r->unknown_peer,
 	    "unknown_protocol", (json_int_t)r->unknown_proto,

@@ -36,6 +36,7 @@ struct report {
 	uint64_t	lag_count;
 
 	tr_ns		started;	/* CLOCK_MONOTONIC at report_init */
+	tr_ns		first_sent_wall; /* CLOCK_REALTIME when the first packet was due; 0 before */
 	tr_ns		next_table;	/* when the periodic table prints next */
 	tr_ns		next_bar;	/* when the progress bar redraws next */
 	bool		show_table;	/* -v or -d */

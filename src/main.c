@@ -1,0 +1,230 @@
+/* traffic-reproducer: command line parsing and the wiring of the stages; nothing else. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "monotime.h"
+#include "replay.h"
+#include "report.h"
+#include "sink.h"
+
+/* Exit codes, documented in the help text and the README. */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,	/* the run started but could not go on */
+	EXIT_USAGE = 2,		/* bad command line, config or capture path: nothing was sent */
+	EXIT_DAMAGED = 3,	/* played, but a capture was damaged (the message says where) */
+	EXIT_SIGINT = 130,
+};
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_requested = 1;
+	stop_signal = sig;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal must cut a long sleep short. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char usage_text[] =
+"usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
+"                          [--ask-for-input] [--stats-json FILE]\n"
+"       traffic-reproducer -t CFG -n\n"
+"       traffic-reproducer sink [options]     (built-in collector; sink -h)\n"
+"\n"
+"Replays the telemetry in pcap/pcapng captures (IPFIX, NetFlow v9/v5 and any\n"
+"UDP payload) to a collector, from the configured source addresses, with the\n"
+"capture's timing scaled by time_factor.\n"
+"\n"
+"options:\n"
+"  -t, --cfg FILE       YAML config (the older Python tool's schema)\n"
+"  -v, --verbose        log level INFO and a statistics table every 5 s\n"
+"  -d, --debug          log level DEBUG\n"
+"  -p, --pcap-proc      pre-process the captures (not implemented yet)\n"
+"      --no-sync        start at once instead of waiting for the capture's\n"
+"                       second of the minute (OR'ed with no_sync)\n"
+"      --keep-open      after the last capture keep the sockets open until\n"
+"                       SIGINT (OR'ed with keep_open)\n"
+"      --ask-for-input  ask before each capture: 'y' plays it, anything\n"
+"                       else skips it\n"
+"      --stats-json FILE  write the final figures as JSON\n"
+"  -n, --check          load and validate the config, print it with every\n"
+"                       default filled in, and exit\n"
+"      --version        print the version and exit\n"
+"  -h, --help           this text\n"
+"\n"
+"config keys (see README.md for the full reference):\n"
+"  pcap: path or list           repeat: {count: [..], pattern: round-robin|bulk}\n"
+"  time_factor: 1 (2 = twice as slow, 0.01 = 100x faster, 0 = no waits)\n"
+"  keep_open: false             no_sync: false\n"
+"  optimize: {threading, preload, network: {so_sndbuf, so_rcvbuf}}\n"
+"  network: {map: [{src_ip, repro_ip}], interface: VRF or device}\n"
+"  ipfix | bmp | bgp | udp_generic | tcp_generic:\n"
+"    select: {ip: {src, dst}, udp|tcp: {sport, dport},\n"
+"             ipfix_h: {version}, bmp_h: {type}, bgp_h: {type}}\n"
+"    collector: {ip: address or hostname, port}\n"
+"  pcap_processing: {initial_delay, inter_packet_delay, inter_protocol_delay,\n"
+"                    output_folder, desired_tcp_payload_size, exit}\n"
+"\n"
+"exit codes: 0 done, 1 the run failed, 2 bad command line, config or capture\n"
+"path (nothing sent), 3 a capture was damaged (replayed up to the damage),\n"
+"130/143 stopped by SIGINT/SIGTERM.\n";
+
+struct cli {
+	const char	*cfg_path;
+	const char	*stats_json;
+	enum log_level	 level;
+	bool		 pcap_proc, no_sync, keep_open, ask_for_input, check;
+};
+
+static int
+parse_cli(int argc, char **argv, struct cli *cli)
+{
+	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
+	    OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "cfg", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "pcap-proc", no_argument, NULL, 'p' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+		{ "keep-open", no_argument, NULL, OPT_KEEP_OPEN },
+		{ "ask-for-input", no_argument, NULL, OPT_ASK },
+		{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->level = LOG_LEVEL_WARNING;
+	while ((ch = getopt_long(argc, argv, "t:vdpnh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't': cli->cfg_path = optarg; break;
+		/* As in the older tool, -d wins over -v whatever their order. */
+		case 'v':
+			if (cli->level < LOG_LEVEL_INFO)
+				cli->level = LOG_LEVEL_INFO;
+			break;
+		case 'd': cli->level = LOG_LEVEL_DEBUG; break;
+		case 'p': cli->pcap_proc = true; break;
+		case 'n': cli->check = true; break;
+		case OPT_NO_SYNC: cli->no_sync = true; break;
+		case OPT_KEEP_OPEN: cli->keep_open = true; break;
+		case OPT_ASK: cli->ask_for_input = true; break;
+		case OPT_STATS_JSON: cli->stats_json = optarg; break;
+		case OPT_VERSION:
+			printf("traffic-reproducer %s\n", TR_VERSION);
+			exit(EXIT_OK);
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_OK);
+		default:
+			fputs(usage_text, stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		log_errorx("unexpected argument '%s' (see -h)", argv[optind]);
+		return -1;
+	}
+	if (cli->cfg_path == NULL) {
+		log_errorx("the config file is required: -t FILE (see -h)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+exit_code(enum replay_result result)
+{
+	switch (result) {
+	case REPLAY_OK:
+		return EXIT_OK;
+	case REPLAY_DAMAGED:
+		return EXIT_DAMAGED;
+	case REPLAY_SETUP_FAILED:
+		return EXIT_USAGE;
+	case REPLAY_STOPPED:
+		return 128 + (stop_signal ? stop_signal : SIGINT);
+	}
+	return EXIT_RUNTIME;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct replay_opts opts;
+	enum replay_result result;
+	struct report rep;
+	struct config cfg;
+	struct cli cli;
+	char err[1024];
+	int code;
+
+	if (argc > 1 && strcmp(argv[1], "sink") == 0) {
+		install_signals();
+		return sink_main(argc - 1, argv + 1);
+	}
+	if (parse_cli(argc, argv, &cli) == -1)
+		return EXIT_USAGE;
+	log_set_level(cli.level);
+
+	if (config_load(cli.cfg_path, &cfg, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
+	if (cli.check) {
+		config_print(stdout, &cfg);
+		config_free(&cfg);
+		return EXIT_OK;
+	}
+	if (cli.pcap_proc) {
+		config_free(&cfg);
+		fatalx(EXIT_USAGE, "-p (pre-processing) is not implemented yet");
+	}
+	if (config_check_replay(&cfg, err, sizeof(err)) == -1) {
+		config_free(&cfg);
+		fatalx(EXIT_USAGE, "%s", err);
+	}
+
+	install_signals();
+	opts = (struct replay_opts){
+		.no_sync = cli.no_sync,
+		.keep_open = cli.keep_open,
+		.ask_for_input = cli.ask_for_input,
+		.stop = &stop_requested,
+	};
+	report_init(&rep, &cfg, cli.level >= LOG_LEVEL_INFO);
+	result = replay_run(&cfg, &opts, &rep);
+	code = exit_code(result);
+	/* The summary is for a run that started; a setup error already said what to fix. */
+	if (result != REPLAY_SETUP_FAILED) {
+		report_print_final(&rep, stderr, tr_mono_now());
+		if (cli.stats_json != NULL && report_write_json(&rep,
+		    cli.stats_json, tr_mono_now()) == -1) {
+			log_warn("cannot write --stats-json %s", cli.stats_json);
+			code = code == EXIT_OK ? EXIT_RUNTIME : code;
+		}
+	}
+	config_free(&cfg);
+	return code;
+}

@@ -1,0 +1,398 @@
+/* Replay mode: reads each capture in play order and sends its selected UDP payloads on the timeline. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "log.h"
+#include "replay.h"
+#include "sched.h"
+#include "select.h"
+#include "source.h"
+#include "transport.h"
+
+#define ERRLEN	512
+
+/* Slots of the socket table that hold no socket. */
+#define SOCK_NONE		-1	/* the section is not a UDP section */
+#define SOCK_WRONG_FAMILY	-2	/* the collector has no address of the exporter's family */
+#define SOCK_WRONG_FAMILY_TOLD	-3	/* the same, and the user was told */
+
+struct replay {
+	const struct config	*cfg;
+	const struct replay_opts *opts;
+	struct report		*rep;
+	struct selector		*sel;
+	struct transport	*tp;
+	int			*sock;		/* [map index][section] -> transport id or a SOCK_* value */
+	bool			 warned_tcp[SECTION_COUNT];
+	bool			 sync;		/* wait for the minute position before each capture */
+};
+
+static int *
+sock_slot(struct replay *rp, int map_index, int section)
+{
+	return &rp->sock[map_index * SECTION_COUNT + section];
+}
+
+/* Thousands of exporters need thousands of sockets: lift the soft limit to the hard one. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Open every capture once before sending anything, so a typo in a path fails fast. */
+static int
+check_captures(const struct config *cfg)
+{
+	char err[ERRLEN];
+
+	for (size_t i = 0; i < cfg->n_pcaps; i++) {
+		struct source *src = source_open(cfg->pcaps[i], err,
+		    sizeof(err));
+
+		if (src == NULL) {
+			log_errorx("%s:%d:%d: pcap[%zu]: %s%s", cfg->path,
+			    cfg->pcap_pos.line, cfg->pcap_pos.col, i, err,
+			    cfg->pcaps[i][0] == '/' ? "" : " (relative paths "
+			    "resolve against the working directory)");
+			return -1;
+		}
+		source_close(src);
+	}
+	return 0;
+}
+
+static void
+warn_tcp_sections(const struct config *cfg)
+{
+	for (int i = 0; i < SECTION_COUNT; i++) {
+		if (cfg->section[i].enabled &&
+		    section_l4proto((enum section_id)i) == TR_IPPROTO_TCP)
+			log_warnx("%s: TCP replay (bmp, bgp, tcp_generic) is not "
+			    "implemented yet: the packets this section selects "
+			    "are counted as not replayed", section_names[i]);
+	}
+}
+
+/* One UDP socket per (exporter, UDP section), all opened before the first packet is due. */
+static int
+open_sockets(struct replay *rp)
+{
+	const struct config *cfg = rp->cfg;
+	char err[ERRLEN];
+
+	rp->sock = malloc(cfg->n_map * SECTION_COUNT * sizeof(*rp->sock));
+	if (rp->sock == NULL) {
+		log_errorx("out of memory");
+		return -1;
+	}
+	for (size_t m = 0; m < cfg->n_map; m++) {
+		for (int s = 0; s < SECTION_COUNT; s++) {
+			const struct cfg_section *sec = &cfg->section[s];
+			int id = SOCK_NONE;
+
+			if (sec->enabled && section_l4proto((enum section_id)s)
+			    == TR_IPPROTO_UDP) {
+				id = transport_udp_open(rp->tp,
+				    &cfg->map[m].repro_ip, sec->collector_host,
+				    sec->collector_port, err, sizeof(err));
+				/*
+				 * An IPv6 exporter next to an IPv4-only
+				 * collector is fine until that exporter
+				 * has traffic for that section.
+				 */
+				if (id == -1 && errno == EAFNOSUPPORT)
+					id = SOCK_WRONG_FAMILY;
+				else if (id == -1) {
+					log_errorx("%s:%d:%d: network.map[%zu] "
+					    "for %s: %s", cfg->path,
+					    cfg->map[m].pos.line,
+					    cfg->map[m].pos.col, m,
+					    section_names[s], err);
+					return -1;
+				}
+				log_debug("%s: %s", section_names[s],
+				    transport_describe(rp->tp, id));
+			}
+			*sock_slot(rp, (int)m, s) = id;
+		}
+	}
+	return 0;
+}
+
+static bool
+ask_to_play(const char *path)
+{
+	char line[64];
+
+	fprintf(stderr, "Reproduce pcap file '%s'? Enter 'y' to play it, "
+	    "anything else to skip: ", path);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	return (line[0] == 'y' || line[0] == 'Y') &&
+	    (line[1] == '\n' || line[1] == '\0');
+}
+
+/* Wait for the minute position of the capture's first packet, telling the user why. */
+static int
+minute_sync(struct replay *rp, tr_ns first_ts)
+{
+	tr_ns delay = sched_minute_sync_delay(tr_wall_now(), first_ts);
+
+	if (delay > TR_NS_PER_SEC)
+		log_info("waiting %.3f s so the replay lands at second %.3f "
+		    "of the minute, as in the capture (no_sync skips this)",
+		    tr_ns_to_sec(delay),
+		    tr_ns_to_sec(first_ts % (60 * TR_NS_PER_SEC)));
+	return sched_wait_until(tr_mono_now() + delay, rp->opts->stop);
+}
+
+/* Sleep until a deadline while keeping the report alive during long gaps. */
+static int
+wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
+{
+	for (;;) {
+		tr_ns now = tr_mono_now();
+		tr_ns step = deadline;
+
+		report_tick(rp->rep, now, p);
+		if (deadline - now > TR_NS_PER_SEC)
+			step = now + TR_NS_PER_SEC;
+		if (sched_wait_until(step, rp->opts->stop) == -1)
+			return -1;
+		if (step == deadline)
+			return 0;
+	}
+}
+
+/* The socket for (exporter, section), or -1 after counting why there is none. */
+static int
+usable_socket(struct replay *rp, int exporter, int section)
+{
+	int *slot = sock_slot(rp, exporter, section);
+	char repro[TR_ADDR_STRLEN];
+
+	if (*slot >= 0)
+		return *slot;
+	rp->rep->section[section].dropped++;
+	if (*slot == SOCK_WRONG_FAMILY) {
+		*slot = SOCK_WRONG_FAMILY_TOLD;
+		log_errorx("%s: network.map[%d] (repro_ip %s) has packets for "
+		    "collector '%s', which has no address of that family: "
+		    "they are not sent; map the exporter to a repro_ip of "
+		    "the collector's family", section_names[section], exporter,
+		    addr_format(&rp->cfg->map[exporter].repro_ip, repro,
+		    sizeof(repro)), rp->cfg->section[section].collector_host);
+	}
+	return -1;
+}
+
+/*
+ * Decide what happens to one packet: the transport id to send it on, or -1
+ * after counting why it is not sent.
+ */
+static int
+route_packet(struct replay *rp, const struct tr_packet *pkt, int *sectionp)
+{
+	int section, exporter;
+	struct report_section *rs;
+
+	if ((section = select_section(rp->sel, pkt)) < 0) {
+		rp->rep->unknown_proto++;
+		return -1;
+	}
+	rs = &rp->rep->section[section];
+	if ((exporter = select_exporter(rp->sel, &pkt->src)) < 0) {
+		rp->rep->unknown_peer++;
+		return -1;
+	}
+	if (pkt->l4proto == TR_IPPROTO_TCP) {
+		rs->not_replayed++;
+		return -1;
+	}
+	if (section == SECTION_IPFIX && !select_ipfix_message(
+	    &rp->cfg->section[section].select, pkt->payload, pkt->payload_len)) {
+		rs->filtered++;
+		return -1;
+	}
+	*sectionp = section;
+	return usable_socket(rp, exporter, section);
+}
+
+/* Play one capture on its own timeline.  Returns 1 played, 0 damaged (played up to the damage), -1 stopped. */
+static int
+play_capture(struct replay *rp, const char *path, size_t index, size_t total)
+{
+	struct report_progress prog = {
+		.path = path, .index = index, .total = total,
+		.file_started = tr_mono_now(),
+	};
+	char err[ERRLEN];
+	struct timeline tl;
+	struct tr_packet pkt;
+	struct source *src;
+	uint64_t queued = 0;
+	int rc, result = 1;
+
+	if ((src = source_open(path, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		return 0;
+	}
+	timeline_init(&tl, rp->cfg->time_factor);
+	log_info("reproducing '%s' (%zu of %zu)", path, index, total);
+	while ((rc = source_next(src, &pkt)) == 1) {
+		int section, id = route_packet(rp, &pkt, &section);
+		tr_ns deadline, now;
+
+		if (id < 0)
+			continue;
+		if (!tl.started) {
+			if (rp->sync && minute_sync(rp, pkt.ts) == -1) {
+				result = -1;
+				break;
+			}
+			timeline_start(&tl, pkt.ts, tr_mono_now());
+			if (rp->rep->first_sent_wall == 0)
+				rp->rep->first_sent_wall = tr_wall_now();
+		}
+		deadline = timeline_deadline(&tl, pkt.ts);
+		if ((now = tr_mono_now()) < deadline) {
+			source_progress(src, &prog.offset, &prog.size);
+			/* Send what is batched before sleeping: it is due already. */
+			if (transport_flush(rp->tp) == -1 ||
+			    wait_for(rp, deadline, &prog) == -1) {
+				result = -1;
+				break;
+			}
+			now = tr_mono_now();
+		} else if (rp->opts->stop != NULL && *rp->opts->stop) {
+			result = -1;
+			break;
+		}
+		/* With time_factor 0 every packet is due at the start: lag would only measure throughput. */
+		if (tl.factor > 0)
+			report_lag(rp->rep, now - deadline);
+		if (transport_udp_queue(rp->tp, id, pkt.payload,
+		    pkt.payload_len) == -1) {
+			result = -1;
+			break;
+		}
+		rp->rep->section[section].sent++;
+		rp->rep->section[section].bytes += pkt.payload_len;
+		/* Packets sent back to back leave no wait for the report: tick every so often. */
+		if ((++queued & 1023) == 0) {
+			source_progress(src, &prog.offset, &prog.size);
+			report_tick(rp->rep, now, &prog);
+		}
+	}
+	if (transport_flush(rp->tp) == -1)
+		result = -1;
+	if (rc == -1) {
+		report_clear_bar(rp->rep);
+		log_errorx("%s", source_error(src));
+		rp->rep->captures_damaged++;
+		result = result == -1 ? -1 : 0;
+	}
+	report_add_source(rp->rep, source_stats(src));
+	source_close(src);
+	return result;
+}
+
+/* Fold the transport's per-socket outcome into the per-section report. */
+static void
+collect_transport_stats(struct replay *rp)
+{
+	for (size_t m = 0; m < rp->cfg->n_map; m++) {
+		for (int s = 0; s < SECTION_COUNT; s++) {
+			int id = *sock_slot(rp, (int)m, s);
+			const struct transport_udp_stats *st;
+
+			if (id < 0)
+				continue;
+			st = transport_udp_stats(rp->tp, id);
+			rp->rep->section[s].refused += st->refused;
+			rp->rep->section[s].dropped += st->dropped;
+		}
+	}
+}
+
+static void
+wait_keep_open(struct replay *rp)
+{
+	log_warnx("keep_open: all captures played; sockets stay open until "
+	    "SIGINT or SIGTERM");
+	while (!*rp->opts->stop)
+		(void)sched_wait_until(tr_mono_now() + TR_NS_PER_SEC,
+		    rp->opts->stop);
+}
+
+enum replay_result
+replay_run(const struct config *cfg, const struct replay_opts *opts,
+    struct report *rep)
+{
+	struct transport_opts topts = {
+		.interface = cfg->interface,
+		.so_sndbuf = cfg->so_sndbuf,
+		.so_rcvbuf = cfg->so_rcvbuf,
+		.stop = opts->stop,
+	};
+	struct replay rp = {
+		.cfg = cfg, .opts = opts, .rep = rep,
+		.sync = !(opts->no_sync || cfg->no_sync),
+	};
+	enum replay_result result = REPLAY_OK;
+	size_t *order = NULL, n_order = 0;
+
+	raise_fd_limit();
+	if (check_captures(cfg) == -1)
+		return REPLAY_SETUP_FAILED;
+	if (sched_playlist(cfg, &order, &n_order) == -1 ||
+	    (rp.sel = selector_new(cfg)) == NULL ||
+	    (rp.tp = transport_new(&topts)) == NULL) {
+		log_errorx("out of memory");
+		result = REPLAY_SETUP_FAILED;
+		goto done;
+	}
+	warn_tcp_sections(cfg);
+	if (open_sockets(&rp) == -1) {
+		result = REPLAY_SETUP_FAILED;
+		goto done;
+	}
+
+	for (size_t i = 0; i < n_order && !*opts->stop; i++) {
+		const char *path = cfg->pcaps[order[i]];
+		int rc;
+
+		if (opts->ask_for_input && !ask_to_play(path)) {
+			log_info("skipping '%s'", path);
+			rep->captures_skipped++;
+			continue;
+		}
+		rc = play_capture(&rp, path, i + 1, n_order);
+		if (rc == -1)
+			break;
+		rep->captures_played++;
+		if (rc == 0)
+			result = REPLAY_DAMAGED;
+	}
+	if (*opts->stop)
+		result = REPLAY_STOPPED;
+	else if (opts->keep_open || cfg->keep_open)
+		wait_keep_open(&rp);
+	collect_transport_stats(&rp);
+done:
+	free(order);
+	free(rp.sock);
+	transport_free(rp.tp);
+	selector_free(rp.sel);
+	return result;
+}

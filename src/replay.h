@@ -1,0 +1,29 @@
+/* Replay mode: captures -> source -> select -> timeline -> transport, observed by report. */
+#ifndef TR_REPLAY_H
+#define TR_REPLAY_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "report.h"
+
+struct replay_opts {
+	bool			 no_sync;	/* CLI --no-sync (OR'ed with the config's) */
+	bool			 keep_open;	/* CLI --keep-open (OR'ed with the config's) */
+	bool			 ask_for_input;	/* ask before each capture */
+	volatile sig_atomic_t	*stop;		/* set by SIGINT/SIGTERM */
+};
+
+/* How a replay ended, to choose main's exit code. */
+enum replay_result {
+	REPLAY_OK,		/* everything played */
+	REPLAY_STOPPED,		/* a signal stopped it early */
+	REPLAY_DAMAGED,		/* played, but some capture was damaged (said where) */
+	REPLAY_SETUP_FAILED,	/* nothing sent: a capture, address or collector is wrong (said which) */
+};
+
+enum replay_result replay_run(const struct config *cfg,
+		    const struct replay_opts *opts, struct report *rep);
+
+#endif
