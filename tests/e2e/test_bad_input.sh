@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Bad input gets a clear message naming what to fix, the documented exit code, and no crash.
+. "$(dirname "$0")/../lib.sh"
+
+# run_expect NAME CODE PATTERN ARGS...: the command exits with CODE and stderr matches PATTERN.
+run_expect() {
+	local name=$1 code=$2 pattern=$3; shift 3
+	local rc=0
+	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
+	[ "$rc" -eq "$code" ] || { cat "$WORK/$name.err"; fail "$name: exit $rc, expected $code"; }
+	grep -qE -- "$pattern" "$WORK/$name.err" || { cat "$WORK/$name.err"; fail "$name: message does not match /$pattern/"; }
+	note "$name: exit $rc: $(grep -E -- "$pattern" "$WORK/$name.err" | head -1)"
+}
+
+# config PCAP REPRO_IP COLLECTOR_IP PORT [EXTRA_YAML]
+config() {
+	cat <<YAML
+pcap: $1
+time_factor: 0
+no_sync: true
+network:
+  map:
+  - src_ip: 192.0.2.1
+    repro_ip: $2
+ipfix:
+  select:
+    udp:
+      dport: [4739]
+  collector:
+    ip: $3
+    port: $4
+${5:-}
+YAML
+}
+
+"$GEN" --proto ipfix --count 20 --exporter 192.0.2.1 --dport 4739 --out "$WORK/good.pcap"
+
+# A missing capture: the path, and where the config names it.
+config "$WORK/no-such.pcap" 127.0.0.1 127.0.0.1 9 >"$WORK/missing.yml"
+run_expect missing-pcap 2 "missing.yml:1:[0-9]+: pcap\[0\].*no-such.pcap" "$TR" -t "$WORK/missing.yml"
+
+# Not a capture at all.
+echo "this is not a pcap" >"$WORK/text.pcap"
+config "$WORK/text.pcap" 127.0.0.1 127.0.0.1 9 >"$WORK/text.yml"
+run_expect not-a-pcap 2 "text.pcap" "$TR" -t "$WORK/text.yml"
+
+# Unknown key and <MISSING_PARAM>: file:line:col and the key.
+config "$WORK/good.pcap" 127.0.0.1 127.0.0.1 9 "time_factr: 2" >"$WORK/unknown.yml"
+run_expect unknown-key 2 "unknown.yml:[0-9]+:[0-9]+: .*time_factr" "$TR" -t "$WORK/unknown.yml"
+config "$WORK/good.pcap" "<MISSING_PARAM>" 127.0.0.1 9 >"$WORK/placeholder.yml"
+run_expect missing-param 2 "placeholder.yml:7:[0-9]+: network.map\[0\].repro_ip.*MISSING_PARAM" "$TR" -t "$WORK/placeholder.yml"
+run_expect no-config 2 "no-such.yml" "$TR" -t "$WORK/no-such.yml"
+run_expect bad-flag 2 "unrecognized|invalid" "$TR" -t "$WORK/unknown.yml" --frobnicate
+
+# A repro_ip that is not local: which address, and how to add it.  (198.51.100.0/24 is TEST-NET-2.)
+config "$WORK/good.pcap" 198.51.100.77 127.0.0.1 9 >"$WORK/notlocal.yml"
+run_expect repro-not-local 2 "198.51.100.77 is not an address of this host.*ip addr add 198.51.100.77/32 dev lo" "$TR" -t "$WORK/notlocal.yml"
+
+# A collector name that does not resolve (.invalid never does, RFC 6761).
+config "$WORK/good.pcap" 127.0.0.1 collector.invalid 9 >"$WORK/noresolve.yml"
+run_expect unresolvable 2 "collector 'collector.invalid' does not resolve .*fix collector.ip" "$TR" -t "$WORK/noresolve.yml"
+
+# A collector that is down: routers keep exporting, so the replay goes on and counts refusals.
+start_sink down "$TR" sink --udp 0
+DOWN_PORT=$(ready_port "$WORK/down.ready" udp)
+stop_sink		# the port is now closed: datagrams get ICMP port unreachable
+"$GEN" --proto ipfix --count 200 --exporter 192.0.2.1 --dport 4739 --gap-us 2000 --out "$WORK/slow.pcap"
+config "$WORK/slow.pcap" 127.0.0.1 127.0.0.1 "$DOWN_PORT" "time_factor: 1" | sed '/^time_factor: 0$/d' >"$WORK/down.yml"
+run_expect collector-down 0 "refused a datagram .*is it listening" "$TR" -t "$WORK/down.yml" --stats-json "$WORK/down.stats.json"
+[ "$(grep -c 'refused a datagram' "$WORK/collector-down.err")" -eq 1 ] || fail "collector-down: warned more than once per exporter"
+sent=$(json_get "$WORK/down.stats.json" 'd["sections"]["ipfix"]["sent"]')
+refused=$(json_get "$WORK/down.stats.json" 'd["sections"]["ipfix"]["refused"]')
+frames=$(tshark -r "$WORK/slow.pcap" 2>/dev/null | wc -l)
+[ "$sent" -eq "$frames" ] && [ "$refused" -gt 0 ] || fail "collector-down: sent $sent (want $frames), refused $refused (want > 0)"
+
+# A capture cut in the middle of a record: what precedes is replayed, then the damage is named.
+start_sink cut "$TR" sink --udp 0
+CUT_PORT=$(ready_port "$WORK/cut.ready" udp)
+size=$(stat -c %s "$WORK/good.pcap")
+head -c $((size - 30)) "$WORK/good.pcap" >"$WORK/cut.pcap"
+config "$WORK/cut.pcap" 127.0.0.1 127.0.0.1 "$CUT_PORT" >"$WORK/cut.yml"
+intact=$(( $(tshark -r "$WORK/good.pcap" 2>/dev/null | wc -l) - 1 ))
+run_expect damaged-pcap 3 "cut.pcap: damaged after frame $intact .*byte offset" "$TR" -t "$WORK/cut.yml"
+sleep 0.3
+stop_sink
+got=$(json_get "$WORK/cut.json" 'd["totals"]["datagrams"]')
+[ "$got" -eq "$intact" ] || fail "damaged-pcap: $got datagrams arrived, the $intact intact ones expected"
+echo "PASS"

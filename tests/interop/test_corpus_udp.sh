@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Interop tier: every UDP config of the older tool's examples runs unchanged, inside a
+# network namespace that owns its addresses, and every selected datagram arrives byte-exact.
+. "$(dirname "$0")/../lib.sh"
+
+[ -n "${TR_CORPUS:-}" ] || skip "TR_CORPUS is not set: the interop tier needs the corpus of real captures"
+ANCHOR=$TR_CORPUS/anchor
+[ -d "$ANCHOR/examples" ] || fail "TR_CORPUS=$TR_CORPUS has no anchor/examples"
+[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+command -v tshark >/dev/null || skip "tshark is not installed (make test-deps)"
+ip netns add "tr-probe-$$" 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del "tr-probe-$$"
+
+PLAN=$TR_SOURCE_DIR/tests/interop/corpus_plan.py
+NS=""
+cleanup_hooks+=('[ -z "$NS" ] || ip netns del "$NS" 2>/dev/null')
+
+# make_namespace NAME ADDR...: a namespace whose loopback has the given addresses.
+make_namespace() {
+	NS=$1; shift
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	for a in "$@"; do
+		case $a in
+		*:*) ip -n "$NS" -6 addr add "$a/128" dev lo nodad ;;
+		*) ip -n "$NS" addr add "$a/32" dev lo ;;
+		esac
+	done
+}
+
+# expected_datagrams: "PORT REPRO_IP HEX" for every selected datagram, in play order.
+expected_datagrams() {
+	local pcap port dports filter
+	while read -r _ pcap; do
+		while read -r _ _ port dports; do
+			filter="udp.dstport in {${dports//,/ }}"
+			tshark -r "$ANCHOR/$pcap" -Y "$filter && !icmp && !icmpv6" -T fields \
+				-E separator=' ' -e ip.src -e ipv6.src -e udp.payload 2>/dev/null |
+				awk -v port="$port" -v maps="$MAPS" '
+				BEGIN { n = split(maps, m, " "); for (i = 1; i < n; i += 2) repro[m[i]] = m[i + 1] }
+				NF == 2 && ($1 in repro) { print port, repro[$1], $2 }'
+		done < <(grep '^UDP ' "$WORK/plan")
+	done < <(grep '^PLAY ' "$WORK/plan")
+}
+
+# Without no_sync, the first datagram must go out at the capture's second of the minute.
+check_minute_sync() {
+	local name=$1 no_sync first_pcap first_ts sent
+	no_sync=$(awk '$1 == "OPT" && $2 == "no_sync" { print $3 }' "$WORK/plan")
+	[ "$no_sync" = false ] || return 0
+	first_pcap=$(awk '$1 == "PLAY" { print $2; exit }' "$WORK/plan")
+	local dports
+	dports=$(awk '$1 == "UDP" { print $4 }' "$WORK/plan" | tr ',\n' '  ')
+	first_ts=$(tshark -r "$ANCHOR/$first_pcap" -Y "udp.dstport in {$dports}" -T fields -e frame.time_epoch 2>/dev/null | head -1)
+	sent=$(json_get "$WORK/$name.stats.json" 'd["first_sent_unix"]')
+	python3 - "$first_ts" "$sent" <<'PY' || fail "$name: minute sync missed"
+import sys
+want, got = (float(x) % 60 for x in sys.argv[1:3])
+off = min(abs(want - got), 60 - abs(want - got))
+print(f"--- minute sync: capture second {want:.3f}, sent at second {got:.3f} (off by {off * 1000:.1f} ms)")
+sys.exit(0 if off < 0.5 else 1)
+PY
+}
+
+run_config() {
+	local cfg=$1 name
+	name=$(basename "$cfg" .yml)
+	(cd "$ANCHOR" && "$TR" -t "$cfg" -n) | python3 "$PLAN" >"$WORK/plan" ||
+		fail "$name: cannot plan (see above)"
+	MAPS=$(awk '$1 == "MAP" { printf "%s %s ", $2, $3 }' "$WORK/plan")
+	expected_datagrams >"$WORK/$name.expected"
+	local want
+	want=$(wc -l <"$WORK/$name.expected")
+	[ "$want" -gt 0 ] || fail "$name: the capture has no selected datagram: nothing to check"
+
+	make_namespace "tr-interop-$$" $(awk '$1 == "ADDR" { print $2 }' "$WORK/plan")
+	local sink_args=()
+	for port in $(awk '$1 == "UDP" { print $3 }' "$WORK/plan" | sort -u); do sink_args+=(--udp "$port"); done
+	start_sink "$name-sink" ip netns exec "$NS" "$TR" sink "${sink_args[@]}"
+
+	# The config runs unchanged, from the folder its relative paths expect.
+	local keep_open rc=0 started
+	keep_open=$(awk '$1 == "OPT" && $2 == "keep_open" { print $3 }' "$WORK/plan")
+	started=$(date +%s)
+	(cd "$ANCHOR" && exec ip netns exec "$NS" "$TR" -t "$cfg" --stats-json "$WORK/$name.stats.json") \
+		2>"$WORK/$name.log" &
+	local pid=$!
+	# keep_open holds the process after the last capture: stop it once everything arrived.
+	for _ in $(seq 1 1800); do
+		kill -0 $pid 2>/dev/null || break
+		if [ "$keep_open" = true ] && [ "$(grep -c '^udp ' "$WORK/$name-sink.dump" || true)" -ge "$want" ]; then
+			sleep 0.5
+			kill -INT $pid
+		fi
+		sleep 0.1
+	done
+	wait $pid || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$WORK/$name.log"; fail "$name: exit $rc"; }
+	sleep 0.3
+	stop_sink
+	awk '$1 == "udp" { print $4, $2, $5 }' "$WORK/$name-sink.dump" >"$WORK/$name.got"
+
+	for key in $(awk '{ print $1 "/" $2 }' "$WORK/$name.expected" | sort -u); do
+		diff <(awk -v k="$key" '$1 "/" $2 == k' "$WORK/$name.expected") \
+			<(awk -v k="$key" '$1 "/" $2 == k' "$WORK/$name.got") >"$WORK/$name.diff" ||
+			{ head -5 "$WORK/$name.diff"; fail "$name: datagrams to port/from ${key/\// } differ from the capture"; }
+	done
+	[ "$(wc -l <"$WORK/$name.got")" -eq "$want" ] ||
+		fail "$name: $(wc -l <"$WORK/$name.got") datagrams arrived, $want expected"
+	note "$name: $want datagrams byte-exact ($(( $(date +%s) - started )) s)"
+	check_minute_sync "$name"
+	ip netns del "$NS"
+	NS=""
+}
+
+configs=0
+for cfg in "$ANCHOR"/examples/*.yml; do
+	grep -qE '^(ipfix|udp_generic):' "$cfg" || continue
+	run_config "examples/$(basename "$cfg")"
+	configs=$((configs + 1))
+done
+[ "$configs" -gt 0 ] || fail "no UDP config found in $ANCHOR/examples"
+echo "PASS ($configs configs)"

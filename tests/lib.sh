@@ -1,0 +1,71 @@
+# Shared helpers for the end-to-end and interop test scripts (sourced, not run).
+# Exit codes: 0 pass, 77 skip (with the reason printed), anything else fail.
+
+set -euo pipefail
+
+TR_SOURCE_DIR=${TR_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+TR_BUILD_DIR=${TR_BUILD_DIR:-$TR_SOURCE_DIR/build}
+TR=$TR_BUILD_DIR/traffic-reproducer
+GEN=$TR_BUILD_DIR/tr-pcapgen
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-test.XXXXXX")
+SINK_PID=""
+cleanup_hooks=()
+
+on_exit() {
+	local rc=$?
+	for hook in "${cleanup_hooks[@]}"; do eval "$hook" || true; done
+	if [ -n "$SINK_PID" ]; then kill "$SINK_PID" 2>/dev/null || true; fi
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		echo "test failed (exit $rc); work files kept in $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap on_exit EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "--- $*"; }
+
+# start_sink NAME ARGS...: starts the built-in sink with a dump and a ready file.
+# Sets SINK_PID; the sink's JSON summary goes to $WORK/NAME.json.
+start_sink() {
+	local name=$1; shift
+	rm -f "$WORK/$name.ready"
+	"$@" --ready "$WORK/$name.ready" --dump "$WORK/$name.dump" --json \
+		>"$WORK/$name.json" 2>"$WORK/$name.err" &
+	SINK_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$WORK/$name.ready" ] && return 0
+		kill -0 "$SINK_PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; fail "sink exited early"; }
+		sleep 0.05
+	done
+	fail "sink not ready after 5 s"
+}
+
+# The Nth port of a kind (udp|tcp) from a ready file.
+ready_port() { awk -v k="$2" '$1 == k { n++; if (n == '"${3:-1}"') print $2 }' "$1"; }
+
+stop_sink() {
+	[ -n "$SINK_PID" ] || return 0
+	kill -INT "$SINK_PID"
+	wait "$SINK_PID" || fail "sink exited with $?"
+	SINK_PID=""
+}
+
+# Expected datagrams of a capture, by tshark (an independent decoder):
+# lines "SRC HEX" for UDP packets to dport, in capture order.
+tshark_udp_payloads() {
+	local pcap=$1 dport=$2
+	tshark -r "$pcap" -Y "udp.dstport == $dport && !icmp" \
+		-T fields -E separator=' ' -e ip.src -e ipv6.src -e udp.payload 2>/dev/null |
+		awk 'NF == 2 { print $1, $2 } NF == 3 { print $1, $3 }'
+}
+
+# Received datagrams from a sink dump: lines "EXPORTER HEX" for a local port.
+sink_udp_payloads() {
+	awk -v p="$2" '$1 == "udp" && $4 == p { print $2, $5 }' "$1"
+}
+
+json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }
