@@ -122,8 +122,8 @@ glob_files(const char *dir, const char *pattern, glob_t *g)
 {
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, pattern);
-	if (glob(path, 0, NULL, g) != 0) {
+	if (snprintf(path, sizeof(path), "%s/%s", dir, pattern) >=
+	    (int)sizeof(path) || glob(path, 0, NULL, g) != 0) {
 		g->gl_pathc = 0;
 		return 0;
 	}
