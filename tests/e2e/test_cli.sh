@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The command line: help, version, -n, -p, --ask-for-input, --keep-open, signals and their exit codes.
+. "$(dirname "$0")/../lib.sh"
+
+"$TR" -h >"$WORK/help"
+for flag in -t --cfg -v --verbose -d --debug -p --pcap-proc --no-sync --keep-open \
+	--ask-for-input --stats-json -n --check --version; do
+	grep -q -- "$flag" "$WORK/help" || fail "-h does not document $flag"
+done
+"$TR" --version | grep -qE '^traffic-reproducer [0-9]+\.[0-9]+' || fail "--version"
+
+start_sink sink "$TR" sink --udp 0
+PORT=$(ready_port "$WORK/sink.ready" udp)
+"$GEN" --proto ipfix --count 5 --exporter 192.0.2.1 --dport 4739 --start 1700000000 --out "$WORK/a.pcap"
+"$GEN" --proto nfv5 --count 7 --exporter 192.0.2.1 --dport 4739 --start 1700000100 --out "$WORK/b.pcap"
+config() {
+	cat <<YAML
+pcap: [$WORK/a.pcap, $WORK/b.pcap]
+time_factor: ${1:-0}
+no_sync: true
+network:
+  map:
+  - {src_ip: 192.0.2.1, repro_ip: 127.0.0.1}
+ipfix:
+  collector: {ip: 127.0.0.1, port: $PORT}
+YAML
+}
+config >"$WORK/cfg.yml"
+
+# -n prints the normalized config, which loads again and prints the same.
+"$TR" -t "$WORK/cfg.yml" -n >"$WORK/norm.yml"
+grep -q '^time_factor: 0$' "$WORK/norm.yml" && grep -q '^keep_open: false$' "$WORK/norm.yml" ||
+	fail "-n does not show the defaults"
+"$TR" -t "$WORK/norm.yml" -n | diff - "$WORK/norm.yml" || fail "-n output does not round-trip"
+
+rc=0; "$TR" -t "$WORK/cfg.yml" -p 2>"$WORK/p.err" || rc=$?
+[ $rc -eq 2 ] && grep -q "not implemented" "$WORK/p.err" || fail "-p: exit $rc"
+
+# --ask-for-input: 'n' skips the first capture, 'y' plays the second.
+a_frames=$(tshark -r "$WORK/a.pcap" 2>/dev/null | wc -l)
+b_frames=$(tshark -r "$WORK/b.pcap" 2>/dev/null | wc -l)
+printf 'n\ny\n' | "$TR" -t "$WORK/cfg.yml" --ask-for-input --stats-json "$WORK/ask.json" 2>"$WORK/ask.err" ||
+	fail "--ask-for-input: exit $?"
+grep -q "Reproduce pcap file '$WORK/a.pcap'" "$WORK/ask.err" || fail "--ask-for-input did not ask"
+[ "$(json_get "$WORK/ask.json" 'd["captures"]["skipped"]')" -eq 1 ] || fail "--ask-for-input: not one capture skipped"
+[ "$(json_get "$WORK/ask.json" 'd["sections"]["ipfix"]["sent"]')" -eq "$b_frames" ] ||
+	fail "--ask-for-input: sent is not the second capture's $b_frames datagrams"
+
+# --keep-open: the process stays after the last capture, and SIGINT then ends it with 0.
+"$TR" -t "$WORK/cfg.yml" --keep-open --stats-json "$WORK/keep.json" 2>"$WORK/keep.err" &
+pid=$!
+for _ in $(seq 1 50); do grep -q "sockets stay open" "$WORK/keep.err" && break; sleep 0.1; done
+kill -0 $pid 2>/dev/null || fail "--keep-open: the process ended on its own"
+kill -INT $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 0 ] || fail "--keep-open: SIGINT after the last capture exited $rc, expected 0"
+[ "$(json_get "$WORK/keep.json" 'd["sections"]["ipfix"]["sent"]')" -eq $((a_frames + b_frames)) ] ||
+	fail "--keep-open: not every datagram was sent"
+
+# SIGTERM in the middle of a slow replay: stops at once, with the summary, exit 143.
+config 1000 >"$WORK/slow.yml"
+"$TR" -t "$WORK/slow.yml" 2>"$WORK/slow.err" &
+pid=$!
+sleep 0.5
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 143 ] || fail "SIGTERM mid-replay: exit $rc, expected 143"
+grep -q "summary" "$WORK/slow.err" || fail "SIGTERM mid-replay: no final summary"
+stop_sink
+echo PASS
