@@ -12,6 +12,8 @@
  * before anything runs, so it is the one piece of mutable global state.
  */
 static enum log_level current_level = LOG_LEVEL_WARNING;
+static void (*before_output)(void *);
+static void *before_output_arg;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -19,6 +21,13 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
 };
+
+void
+log_set_before_output(void (*fn)(void *), void *arg)
+{
+	before_output = fn;
+	before_output_arg = arg;
+}
 
 void
 log_set_level(enum log_level level)
@@ -47,6 +56,8 @@ vlog(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 		errno = saved;
 		return;
 	}
+	if (before_output != NULL)
+		before_output(before_output_arg);
 	fprintf(stderr, "traffic-reproducer: %s: ", level_names[level]);
 	vfprintf(stderr, fmt, ap);
 	if (suffix != NULL)

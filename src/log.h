@@ -13,6 +13,12 @@ void	log_set_level(enum log_level);
 enum log_level log_get_level(void);
 int	log_enabled(enum log_level);
 
+/*
+ * Called before every message is printed, e.g. to erase a progress bar so the
+ * message does not land in the middle of it; NULL for none.
+ */
+void	log_set_before_output(void (*)(void *), void *);
+
 /* log_warn appends ": strerror(errno)"; the x variants do not.  errno is preserved. */
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

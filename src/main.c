@@ -214,6 +214,7 @@ main(int argc, char **argv)
 		.stop = &stop_requested,
 	};
 	report_init(&rep, &cfg, cli.level >= LOG_LEVEL_INFO);
+	log_set_before_output(report_clear_bar, &rep);
 	result = replay_run(&cfg, &opts, &rep);
 	code = exit_code(result);
 	/* The summary is for a run that started; a setup error already said what to fix. */

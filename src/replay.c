@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "log.h"
@@ -28,6 +29,7 @@ struct replay {
 	int			*sock;		/* [map index][section] -> transport id or a SOCK_* value */
 	bool			 warned_tcp[SECTION_COUNT];
 	bool			 sync;		/* wait for the minute position before each capture */
+	struct sched_waiter	 waiter;
 };
 
 static int *
@@ -153,7 +155,8 @@ minute_sync(struct replay *rp, tr_ns first_ts)
 		    "of the minute, as in the capture (no_sync skips this)",
 		    tr_ns_to_sec(delay),
 		    tr_ns_to_sec(first_ts % (60 * TR_NS_PER_SEC)));
-	return sched_wait_until(tr_mono_now() + delay, rp->opts->stop);
+	return sched_wait_until(&rp->waiter, tr_mono_now() + delay,
+	    rp->opts->stop);
 }
 
 /* Sleep until a deadline while keeping the report alive during long gaps. */
@@ -167,7 +170,7 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 		report_tick(rp->rep, now, p);
 		if (deadline - now > TR_NS_PER_SEC)
 			step = now + TR_NS_PER_SEC;
-		if (sched_wait_until(step, rp->opts->stop) == -1)
+		if (sched_wait_until(&rp->waiter, step, rp->opts->stop) == -1)
 			return -1;
 		if (step == deadline)
 			return 0;
@@ -297,7 +300,6 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	if (transport_flush(rp->tp) == -1)
 		result = -1;
 	if (rc == -1) {
-		report_clear_bar(rp->rep);
 		log_errorx("%s", source_error(src));
 		rp->rep->captures_damaged++;
 		result = result == -1 ? -1 : 0;
@@ -331,8 +333,8 @@ wait_keep_open(struct replay *rp)
 	log_warnx("keep_open: all captures played; sockets stay open until "
 	    "SIGINT or SIGTERM");
 	while (!*rp->opts->stop)
-		(void)sched_wait_until(tr_mono_now() + TR_NS_PER_SEC,
-		    rp->opts->stop);
+		(void)sched_wait_until(&rp->waiter,
+		    tr_mono_now() + TR_NS_PER_SEC, rp->opts->stop);
 }
 
 enum replay_result
@@ -352,7 +354,13 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	enum replay_result result = REPLAY_OK;
 	size_t *order = NULL, n_order = 0;
 
+	sched_waiter_init(&rp.waiter);
 	raise_fd_limit();
+	/*
+	 * The kernel may delay a timer wake-up by the thread's timer slack
+	 * (50 us by default) to batch wake-ups; the timeline wants them on time.
+	 */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	if (check_captures(cfg) == -1)
 		return REPLAY_SETUP_FAILED;
 	if (sched_playlist(cfg, &order, &n_order) == -1 ||
@@ -372,6 +380,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		const char *path = cfg->pcaps[order[i]];
 		int rc;
 
+		report_clear_bar(rep);
 		if (opts->ask_for_input && !ask_to_play(path)) {
 			log_info("skipping '%s'", path);
 			rep->captures_skipped++;

@@ -57,8 +57,10 @@ lag_avg_ms(const struct report *r)
 }
 
 void
-report_clear_bar(struct report *r)
+report_clear_bar(void *report)
 {
+	struct report *r = report;
+
 	if (r->bar_drawn) {
 		fputs("\r\033[K", stderr);
 		r->bar_drawn = false;

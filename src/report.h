@@ -59,8 +59,8 @@ struct report_progress {
 
 /* Called from the replay loop and during long waits; prints only when due. */
 void	report_tick(struct report *, tr_ns now, const struct report_progress *);
-/* Remove the progress bar before other output, so lines do not mix. */
-void	report_clear_bar(struct report *);
+/* Remove the progress bar before other output, so lines do not mix (a log_set_before_output hook). */
+void	report_clear_bar(void *report);
 
 void	report_print_table(const struct report *, FILE *out);
 void	report_print_final(struct report *, FILE *out, tr_ns now);

@@ -99,19 +99,41 @@ sched_minute_sync_delay(tr_ns now, tr_ns ts)
 	return delay;
 }
 
-int
-sched_wait_until(tr_ns deadline, volatile sig_atomic_t *stop)
+void
+sched_waiter_init(struct sched_waiter *w)
 {
-	tr_ns now;
+	w->margin = SCHED_MARGIN_MIN;
+}
 
-	while ((now = tr_mono_now()) < deadline - TR_SPIN_NS) {
-		struct timespec wake = tr_ns_to_timespec(deadline - TR_SPIN_NS);
+/* Learn from one sleep that was meant to end at `target` and ended at `woke`. */
+static void
+learn_oversleep(struct sched_waiter *w, tr_ns target, tr_ns woke)
+{
+	tr_ns late = woke - target, want = late + late / 2;
+
+	if (want > w->margin)
+		w->margin = want < SCHED_MARGIN_MAX ? want : SCHED_MARGIN_MAX;
+	else
+		w->margin -= (w->margin - want) / 64;
+	if (w->margin < SCHED_MARGIN_MIN)
+		w->margin = SCHED_MARGIN_MIN;
+}
+
+int
+sched_wait_until(struct sched_waiter *w, tr_ns deadline,
+    volatile sig_atomic_t *stop)
+{
+	tr_ns target;
+
+	while (tr_mono_now() < (target = deadline - w->margin)) {
+		struct timespec wake = tr_ns_to_timespec(target);
 
 		if (stop != NULL && *stop)
 			return -1;
 		/* EINTR: a signal arrived; the loop rechecks the stop flag. */
-		(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake,
-		    NULL);
+		if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake,
+		    NULL) == 0)
+			learn_oversleep(w, target, tr_mono_now());
 	}
 	while (tr_mono_now() < deadline) {
 		if (stop != NULL && *stop)

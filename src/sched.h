@@ -42,12 +42,27 @@ tr_ns	timeline_deadline(const struct timeline *, tr_ns capture_ts);
 tr_ns	sched_minute_sync_delay(tr_ns now, tr_ns ts);
 
 /*
- * Wait until CLOCK_MONOTONIC reaches deadline: sleep with an absolute
- * clock_nanosleep up to TR_SPIN_NS before it, then spin, because a sleep
- * wakes up tens of microseconds late.  Returns 0 at the deadline, or -1
- * early when *stop became set (a signal interrupts the sleep).
+ * Waits that end on time: sleep with an absolute clock_nanosleep until
+ * `margin` before the deadline, then spin.  A sleep wakes up late by an
+ * amount that depends on the machine (tens of microseconds on a quiet host,
+ * more in a VM), so the margin learns it: it grows at once to cover the
+ * latest oversleep seen and shrinks slowly back, between SCHED_MARGIN_MIN
+ * and SCHED_MARGIN_MAX (spinning costs CPU, so it stays as small as works).
  */
-#define TR_SPIN_NS	(50 * TR_NS_PER_US)
-int	sched_wait_until(tr_ns deadline, volatile sig_atomic_t *stop);
+#define SCHED_MARGIN_MIN	(50 * TR_NS_PER_US)
+#define SCHED_MARGIN_MAX	(1 * TR_NS_PER_MS)
+
+struct sched_waiter {
+	tr_ns	margin;
+};
+
+void	sched_waiter_init(struct sched_waiter *);
+
+/*
+ * Wait until CLOCK_MONOTONIC reaches deadline.  Returns 0 at the deadline,
+ * or -1 early when *stop became set (a signal interrupts the sleep).
+ */
+int	sched_wait_until(struct sched_waiter *, tr_ns deadline,
+	    volatile sig_atomic_t *stop);
 
 #endif
