@@ -1842,8 +1842,8 @@ table_udp(const struct sink_udp_stat *u, FILE *out)
 {
 	char abuf[TR_ADDR_STRLEN];
 
-	fprintf(out, "udp  %-39s %5u %10" PRIu64 " %12" PRIu64
-	    "  undecoded %" PRIu64 "\n", fmt_addr(&u->exporter, abuf),
+	fprintf(out, "udp  %-39s %5u %10" PRIu64 " datagrams %12" PRIu64
+	    " bytes, %" PRIu64 " undecoded\n", fmt_addr(&u->exporter, abuf),
 	    u->port, u->datagrams, u->bytes, u->undecoded);
 	for (size_t i = 0; i < u->nnf; i++) {
 		const struct sink_nf *nf = &u->nf[i];
@@ -1898,7 +1898,7 @@ summary_table(const struct sink *s, FILE *out)
 {
 	struct sink_totals tot = sink_totals(s);
 
-	fprintf(out, "     %-39s %5s\n", "exporter", "port");
+	fprintf(out, "     %-39s %5s\n", "exporter", "local port");
 	for (size_t i = 0; i < s->nudp; i++)
 		table_udp(&s->udp[i], out);
 	for (size_t i = 0; i < s->ntcp; i++)
