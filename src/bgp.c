@@ -1,5 +1,6 @@
 /* BGP-4 (RFC 4271) framing, OPEN decoding, and the OPEN/KEEPALIVE a passive speaker sends. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bgp.h"
@@ -272,4 +273,82 @@ bgp_open_build(uint8_t *buf, size_t size, const struct bgp_open *o)
 	w.p[optlen_at] = (uint8_t)params_len;
 	patch_u16(&w, BGP_MARKER_LEN, w.len);
 	return (int)w.len;
+}
+
+/* RFC 4271 section 4.5 and the IANA registry: the codes a collector sends when it ends a session. */
+static const char *const notification_codes[] = {
+	[1] = "Message Header Error",
+	[2] = "OPEN Message Error",
+	[3] = "UPDATE Message Error",
+	[4] = "Hold Timer Expired",
+	[5] = "Finite State Machine Error",
+	[6] = "Cease",
+	[7] = "ROUTE-REFRESH Message Error",
+};
+
+static const char *const header_subcodes[] = {
+	[1] = "Connection Not Synchronized", [2] = "Bad Message Length",
+	[3] = "Bad Message Type",
+};
+
+static const char *const open_subcodes[] = {
+	[1] = "Unsupported Version Number", [2] = "Bad Peer AS",
+	[3] = "Bad BGP Identifier", [4] = "Unsupported Optional Parameter",
+	[6] = "Unacceptable Hold Time", [7] = "Unsupported Capability",
+	[11] = "Role Mismatch",
+};
+
+static const char *const update_subcodes[] = {
+	[1] = "Malformed Attribute List",
+	[2] = "Unrecognized Well-known Attribute",
+	[3] = "Missing Well-known Attribute", [4] = "Attribute Flags Error",
+	[5] = "Attribute Length Error", [6] = "Invalid ORIGIN Attribute",
+	[8] = "Invalid NEXT_HOP Attribute", [9] = "Optional Attribute Error",
+	[10] = "Invalid Network Field", [11] = "Malformed AS_PATH",
+};
+
+static const char *const cease_subcodes[] = {
+	[1] = "Maximum Number of Prefixes Reached",
+	[2] = "Administrative Shutdown", [3] = "Peer De-configured",
+	[4] = "Administrative Reset", [5] = "Connection Rejected",
+	[6] = "Other Configuration Change",
+	[7] = "Connection Collision Resolution", [8] = "Out of Resources",
+	[9] = "Hard Reset", [10] = "BFD Down",
+};
+
+#define NAME_OR_NULL(table, i) \
+	((size_t)(i) < sizeof(table) / sizeof(table[0]) ? table[i] : NULL)
+
+const char *
+bgp_notification_describe(uint8_t code, uint8_t subcode, char *buf,
+    size_t len)
+{
+	const char *c = NAME_OR_NULL(notification_codes, code), *s = NULL;
+
+	switch (code) {
+	case 1: s = NAME_OR_NULL(header_subcodes, subcode); break;
+	case 2: s = NAME_OR_NULL(open_subcodes, subcode); break;
+	case 3: s = NAME_OR_NULL(update_subcodes, subcode); break;
+	case 6: s = NAME_OR_NULL(cease_subcodes, subcode); break;
+	}
+	snprintf(buf, len, "%s%s%s (code %u, subcode %u)",
+	    c ? c : "unknown error", s ? ": " : "", s ? s : "", code, subcode);
+	return buf;
+}
+
+int
+bgp_notification_build(uint8_t *buf, size_t size, uint8_t code,
+    uint8_t subcode)
+{
+	if (size < BGP_HDR_LEN + 2) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memset(buf, 0xff, 16);
+	buf[16] = 0;
+	buf[17] = BGP_HDR_LEN + 2;
+	buf[18] = BGP_NOTIFICATION;
+	buf[19] = code;
+	buf[20] = subcode;
+	return BGP_HDR_LEN + 2;
 }

@@ -73,5 +73,14 @@ int	bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o);
  */
 int	bgp_open_build(uint8_t *buf, size_t size, const struct bgp_open *o);
 int	bgp_keepalive_build(uint8_t *buf, size_t size);
+int	bgp_notification_build(uint8_t *buf, size_t size, uint8_t code,
+	    uint8_t subcode);
+
+/* A NOTIFICATION's code and subcode in words, e.g. "Cease: Administrative Shutdown (code 6, subcode 2)". */
+const char *bgp_notification_describe(uint8_t code, uint8_t subcode,
+	    char *buf, size_t len);
+
+#define BGP_CEASE		6
+#define BGP_CEASE_ADMIN_SHUTDOWN 2
 
 #endif

@@ -1,4 +1,4 @@
-/* Replay mode: reads each capture in play order and sends its selected UDP payloads on the timeline. */
+/* Replay mode: reads each capture in play order and sends what it selects on the timeline, UDP and TCP. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "replay.h"
 #include "sched.h"
 #include "select.h"
+#include "session.h"
 #include "source.h"
 #include "transport.h"
 
@@ -26,8 +27,8 @@ struct replay {
 	struct report		*rep;
 	struct selector		*sel;
 	struct transport	*tp;
+	struct sessions		*sessions;	/* TCP sections */
 	int			*sock;		/* [map index][section] -> transport id or a SOCK_* value */
-	bool			 warned_tcp[SECTION_COUNT];
 	bool			 sync;		/* wait for the minute position before each capture */
 	struct sched_waiter	 waiter;
 };
@@ -70,18 +71,6 @@ check_captures(const struct config *cfg)
 		source_close(src);
 	}
 	return 0;
-}
-
-static void
-warn_tcp_sections(const struct config *cfg)
-{
-	for (int i = 0; i < SECTION_COUNT; i++) {
-		if (cfg->section[i].enabled &&
-		    section_l4proto((enum section_id)i) == TR_IPPROTO_TCP)
-			log_warnx("%s: TCP replay (bmp, bgp, tcp_generic) is not "
-			    "implemented yet: the packets this section selects "
-			    "are counted as not replayed", section_names[i]);
-	}
 }
 
 /* One UDP socket per (exporter, UDP section), all opened before the first packet is due. */
@@ -144,6 +133,36 @@ ask_to_play(const char *path)
 	    (line[1] == '\n' || line[1] == '\0');
 }
 
+/*
+ * Wait until a deadline while the connections live on: sleep in the
+ * transport's poll (reading what collectors send, writing queued bytes,
+ * BGP KEEPALIVEs when due) up to the learned margin before the deadline,
+ * then spin.  The report ticks at least once a second.
+ */
+static int
+wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
+{
+	for (;;) {
+		tr_ns now = tr_mono_now();
+		tr_ns until = deadline - rp->waiter.margin, timer;
+
+		if (*rp->opts->stop)
+			return -1;
+		report_tick(rp->rep, now, p);
+		timer = sessions_tick(rp->sessions, now);
+		if (now >= until)
+			break;
+		if (until - now > TR_NS_PER_SEC)
+			until = now + TR_NS_PER_SEC;
+		if (timer < until)
+			until = timer;
+		/* A poll that ended without events tells how late this machine wakes up. */
+		if (transport_poll(rp->tp, until) == 0)
+			sched_learn_oversleep(&rp->waiter, until, tr_mono_now());
+	}
+	return sched_spin_until(deadline, rp->opts->stop);
+}
+
 /* Wait for the minute position of the capture's first packet, telling the user why. */
 static int
 minute_sync(struct replay *rp, tr_ns first_ts)
@@ -155,26 +174,7 @@ minute_sync(struct replay *rp, tr_ns first_ts)
 		    "of the minute, as in the capture (no_sync skips this)",
 		    tr_ns_to_sec(delay),
 		    tr_ns_to_sec(first_ts % (60 * TR_NS_PER_SEC)));
-	return sched_wait_until(&rp->waiter, tr_mono_now() + delay,
-	    rp->opts->stop);
-}
-
-/* Sleep until a deadline while keeping the report alive during long gaps. */
-static int
-wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
-{
-	for (;;) {
-		tr_ns now = tr_mono_now();
-		tr_ns step = deadline;
-
-		report_tick(rp->rep, now, p);
-		if (deadline - now > TR_NS_PER_SEC)
-			step = now + TR_NS_PER_SEC;
-		if (sched_wait_until(&rp->waiter, step, rp->opts->stop) == -1)
-			return -1;
-		if (step == deadline)
-			return 0;
-	}
+	return wait_for(rp, tr_mono_now() + delay, NULL);
 }
 
 /* The socket for (exporter, section), or -1 after counting why there is none. */
@@ -199,36 +199,62 @@ usable_socket(struct replay *rp, int exporter, int section)
 	return -1;
 }
 
-/*
- * Decide what happens to one packet: the transport id to send it on, or -1
- * after counting why it is not sent.
- */
-static int
-route_packet(struct replay *rp, const struct tr_packet *pkt, int *sectionp)
-{
-	int section, exporter;
-	struct report_section *rs;
+/* Where a packet goes. */
+struct route {
+	int	section;
+	int	exporter;	/* network.map index */
+	int	udp_sock;	/* UDP: transport id */
+};
 
-	if ((section = select_section(rp->sel, pkt)) < 0) {
+/* Decide what happens to one packet: true to replay it (route filled), false after counting why not. */
+static bool
+route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
+{
+	if ((r->section = select_section(rp->sel, pkt)) < 0) {
 		rp->rep->unknown_proto++;
-		return -1;
+		return false;
 	}
-	rs = &rp->rep->section[section];
-	if ((exporter = select_exporter(rp->sel, &pkt->src)) < 0) {
+	if ((r->exporter = select_exporter(rp->sel, &pkt->src)) < 0) {
 		rp->rep->unknown_peer++;
-		return -1;
+		return false;
 	}
-	if (pkt->l4proto == TR_IPPROTO_TCP) {
-		rs->not_replayed++;
-		return -1;
+	if (pkt->l4proto == TR_IPPROTO_TCP)
+		return true;
+	if (r->section == SECTION_IPFIX && !select_ipfix_message(
+	    &rp->cfg->section[r->section].select, pkt->payload,
+	    pkt->payload_len)) {
+		rp->rep->section[r->section].filtered++;
+		return false;
 	}
-	if (section == SECTION_IPFIX && !select_ipfix_message(
-	    &rp->cfg->section[section].select, pkt->payload, pkt->payload_len)) {
-		rs->filtered++;
-		return -1;
+	return (r->udp_sock = usable_socket(rp, r->exporter, r->section)) >= 0;
+}
+
+/* Hand a TCP segment to its session, waiting while the connection's queue is full (backpressure). */
+static int
+push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
+{
+	while (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1) {
+		if (errno != ENOBUFS) {
+			log_warn("cannot replay TCP segment of frame %llu",
+			    (unsigned long long)pkt->frame);
+			return 0;
+		}
+		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
+			return -1;
 	}
-	*sectionp = section;
-	return usable_socket(rp, exporter, section);
+	return 0;
+}
+
+/* The first packet of a capture starts its timeline, after the minute sync. */
+static int
+start_timeline(struct replay *rp, struct timeline *tl, tr_ns first_ts)
+{
+	if (rp->sync && minute_sync(rp, first_ts) == -1)
+		return -1;
+	timeline_start(tl, first_ts, tr_mono_now());
+	if (rp->rep->first_sent_wall == 0)
+		rp->rep->first_sent_wall = tr_wall_now();
+	return 0;
 }
 
 /* Play one capture on its own timeline.  Returns 1 played, 0 damaged (played up to the damage), -1 stopped. */
@@ -242,8 +268,9 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	char err[ERRLEN];
 	struct timeline tl;
 	struct tr_packet pkt;
+	struct route r;
 	struct source *src;
-	uint64_t queued = 0;
+	uint64_t handled = 0;
 	int rc, result = 1;
 
 	if ((src = source_open(path, err, sizeof(err))) == NULL) {
@@ -253,19 +280,22 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	timeline_init(&tl, rp->cfg->time_factor);
 	log_info("reproducing '%s' (%zu of %zu)", path, index, total);
 	while ((rc = source_next(src, &pkt)) == 1) {
-		int section, id = route_packet(rp, &pkt, &section);
+		bool tcp = pkt.l4proto == TR_IPPROTO_TCP;
 		tr_ns deadline, now;
 
-		if (id < 0)
+		if (!route_packet(rp, &pkt, &r))
 			continue;
-		if (!tl.started) {
-			if (rp->sync && minute_sync(rp, pkt.ts) == -1) {
+		/* A bare ACK sends nothing: no need to wait for its time. */
+		if (tcp && !sessions_needs_deadline(&pkt)) {
+			if (push_tcp(rp, &r, &pkt) == -1) {
 				result = -1;
 				break;
 			}
-			timeline_start(&tl, pkt.ts, tr_mono_now());
-			if (rp->rep->first_sent_wall == 0)
-				rp->rep->first_sent_wall = tr_wall_now();
+			continue;
+		}
+		if (!tl.started && start_timeline(rp, &tl, pkt.ts) == -1) {
+			result = -1;
+			break;
 		}
 		deadline = timeline_deadline(&tl, pkt.ts);
 		if ((now = tr_mono_now()) < deadline) {
@@ -277,28 +307,40 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 				break;
 			}
 			now = tr_mono_now();
-		} else if (rp->opts->stop != NULL && *rp->opts->stop) {
+		} else if (*rp->opts->stop) {
 			result = -1;
 			break;
 		}
 		/* With time_factor 0 every packet is due at the start: lag would only measure throughput. */
 		if (tl.factor > 0)
 			report_lag(rp->rep, now - deadline);
-		if (transport_udp_queue(rp->tp, id, pkt.payload,
-		    pkt.payload_len) == -1) {
-			result = -1;
-			break;
+		if (tcp) {
+			/* UDP batches go out before TCP bytes that come after them in the capture. */
+			if (transport_flush(rp->tp) == -1 ||
+			    push_tcp(rp, &r, &pkt) == -1) {
+				result = -1;
+				break;
+			}
+		} else {
+			if (transport_udp_queue(rp->tp, r.udp_sock, pkt.payload,
+			    pkt.payload_len) == -1) {
+				result = -1;
+				break;
+			}
+			rp->rep->section[r.section].sent++;
+			rp->rep->section[r.section].bytes += pkt.payload_len;
 		}
-		rp->rep->section[section].sent++;
-		rp->rep->section[section].bytes += pkt.payload_len;
 		/* Packets sent back to back leave no wait for the report: tick every so often. */
-		if ((++queued & 1023) == 0) {
+		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
 			report_tick(rp->rep, now, &prog);
+			/* And let the connections breathe: read collectors, write queues. */
+			(void)transport_poll(rp->tp, 0);
 		}
 	}
 	if (transport_flush(rp->tp) == -1)
 		result = -1;
+	sessions_end_of_capture(rp->sessions);
 	if (rc == -1) {
 		log_errorx("%s", source_error(src));
 		rp->rep->captures_damaged++;
@@ -327,14 +369,53 @@ collect_transport_stats(struct replay *rp)
 	}
 }
 
+/* keep_open: the connections stay up (BGP KEEPALIVEs included) until a signal. */
 static void
 wait_keep_open(struct replay *rp)
 {
 	log_warnx("keep_open: all captures played; sockets stay open until "
 	    "SIGINT or SIGTERM");
-	while (!*rp->opts->stop)
-		(void)sched_wait_until(&rp->waiter,
-		    tr_mono_now() + TR_NS_PER_SEC, rp->opts->stop);
+	while (wait_for(rp, tr_mono_now() + TR_NS_PER_SEC, NULL) == 0)
+		;
+}
+
+/*
+ * Let every TCP connection write its queue and close: as long as bytes keep
+ * moving (a collector that stops reading does not hold the run forever), or
+ * for a short grace after a signal; then give the collectors a moment to
+ * answer our FIN before the sockets close.
+ */
+#define DRAIN_IDLE	(10 * TR_NS_PER_SEC)
+#define DRAIN_STOPPED	(2 * TR_NS_PER_SEC)
+#define DRAIN_FIN_WAIT	(1 * TR_NS_PER_SEC)
+
+static void
+drain_connections(struct replay *rp)
+{
+	tr_ns now = tr_mono_now();
+	tr_ns give_up = now + (*rp->opts->stop ? DRAIN_STOPPED : DRAIN_IDLE);
+	tr_ns fin_wait = 0;
+	size_t last_unwritten = SIZE_MAX, unwritten;
+
+	sessions_close_all(rp->sessions);
+	while (sessions_active(rp->sessions) > 0 &&
+	    (now = tr_mono_now()) < give_up) {
+		unwritten = transport_tcp_unwritten(rp->tp);
+		if (unwritten == 0) {
+			if (fin_wait == 0)
+				fin_wait = now + DRAIN_FIN_WAIT;
+			if (now >= fin_wait)
+				return;
+		} else if (unwritten < last_unwritten && !*rp->opts->stop)
+			give_up = now + DRAIN_IDLE;
+		last_unwritten = unwritten;
+		(void)transport_poll(rp->tp, now + 100 * TR_NS_PER_MS);
+	}
+	if (transport_tcp_unwritten(rp->tp) > 0)
+		log_warnx("TCP connections still had %zu bytes to send when "
+		    "the run ended (the collector stopped reading, or never "
+		    "answered a BGP OPEN): they are lost",
+		    transport_tcp_unwritten(rp->tp));
 }
 
 enum replay_result
@@ -363,14 +444,16 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	if (check_captures(cfg) == -1)
 		return REPLAY_SETUP_FAILED;
+	topts.tcp = sessions_tcp_events();
 	if (sched_playlist(cfg, &order, &n_order) == -1 ||
 	    (rp.sel = selector_new(cfg)) == NULL ||
+	    (rp.sessions = sessions_new(cfg, rep)) == NULL ||
 	    (rp.tp = transport_new(&topts)) == NULL) {
 		log_errorx("out of memory");
 		result = REPLAY_SETUP_FAILED;
 		goto done;
 	}
-	warn_tcp_sections(cfg);
+	sessions_attach(rp.sessions, rp.tp);
 	if (open_sockets(&rp) == -1) {
 		result = REPLAY_SETUP_FAILED;
 		goto done;
@@ -397,11 +480,13 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		result = REPLAY_STOPPED;
 	else if (opts->keep_open || cfg->keep_open)
 		wait_keep_open(&rp);
+	drain_connections(&rp);
 	collect_transport_stats(&rp);
 done:
 	free(order);
 	free(rp.sock);
 	transport_free(rp.tp);
+	sessions_free(rp.sessions);
 	selector_free(rp.sel);
 	return result;
 }

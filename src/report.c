@@ -138,6 +138,18 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 	    r->captures_damaged, r->frames, r->truncated, r->not_ip,
 	    r->other_l4, r->malformed, r->fragments, r->reassembled,
 	    r->frag_dropped);
+	if (r->tcp_sessions > 0)
+		fprintf(out, "tcp: %" PRIu64 " sessions, %" PRIu64
+		    " connect failures, %" PRIu64 " closed by the collector; "
+		    "%" PRIu64 " bytes retransmitted in the capture, %" PRIu64
+		    " never captured, %" PRIu64 " skipped to a message boundary, "
+		    "%" PRIu64 " framing errors; bgp: %" PRIu64 " keepalives "
+		    "added, %" PRIu64 " notifications received\n",
+		    r->tcp_sessions, r->tcp_connect_failures,
+		    r->tcp_closed_by_collector, r->tcp_retransmitted,
+		    r->tcp_gap_bytes, r->tcp_skipped_bytes,
+		    r->tcp_framing_errors, r->bgp_keepalives_added,
+		    r->bgp_notifications_received);
 }
 
 static json_t *
@@ -196,6 +208,18 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 		errno = ENOMEM;
 		return -1;
 	}
+	json_object_set_new(root, "tcp", json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "sessions", (json_int_t)r->tcp_sessions,
+	    "connect_failures", (json_int_t)r->tcp_connect_failures,
+	    "closed_by_collector", (json_int_t)r->tcp_closed_by_collector,
+	    "retransmitted_bytes", (json_int_t)r->tcp_retransmitted,
+	    "gap_bytes", (json_int_t)r->tcp_gap_bytes,
+	    "skipped_bytes", (json_int_t)r->tcp_skipped_bytes,
+	    "framing_errors", (json_int_t)r->tcp_framing_errors,
+	    "bgp_keepalives_added", (json_int_t)r->bgp_keepalives_added,
+	    "bgp_notifications_received",
+	    (json_int_t)r->bgp_notifications_received));
 	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (rc == -1 && errno == 0)

@@ -31,6 +31,17 @@ struct report {
 
 	uint64_t	captures_played, captures_skipped, captures_damaged;
 
+	/* TCP sessions (bmp, bgp, tcp_generic). */
+	uint64_t	tcp_sessions;		/* captured sessions replayed */
+	uint64_t	tcp_connect_failures;	/* connections that could not be opened */
+	uint64_t	tcp_closed_by_collector; /* closed or reset by the collector mid-session */
+	uint64_t	tcp_retransmitted;	/* captured bytes dropped as retransmissions/probes */
+	uint64_t	tcp_gap_bytes;		/* bytes never captured (holes in a stream) */
+	uint64_t	tcp_skipped_bytes;	/* bytes skipped to find a message boundary */
+	uint64_t	tcp_framing_errors;	/* impossible BMP/BGP headers */
+	uint64_t	bgp_keepalives_added;	/* KEEPALIVEs sent to keep idle sessions up */
+	uint64_t	bgp_notifications_received;
+
 	/* Lag: how late a packet went out against its deadline (0 when on time). */
 	tr_ns		lag_current, lag_max, lag_sum;
 	uint64_t	lag_count;

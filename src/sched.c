@@ -105,9 +105,8 @@ sched_waiter_init(struct sched_waiter *w)
 	w->margin = SCHED_MARGIN_MIN;
 }
 
-/* Learn from one sleep that was meant to end at `target` and ended at `woke`. */
-static void
-learn_oversleep(struct sched_waiter *w, tr_ns target, tr_ns woke)
+void
+sched_learn_oversleep(struct sched_waiter *w, tr_ns target, tr_ns woke)
 {
 	tr_ns late = woke - target, want = late + late / 2;
 
@@ -133,8 +132,14 @@ sched_wait_until(struct sched_waiter *w, tr_ns deadline,
 		/* EINTR: a signal arrived; the loop rechecks the stop flag. */
 		if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake,
 		    NULL) == 0)
-			learn_oversleep(w, target, tr_mono_now());
+			sched_learn_oversleep(w, target, tr_mono_now());
 	}
+	return sched_spin_until(deadline, stop);
+}
+
+int
+sched_spin_until(tr_ns deadline, volatile sig_atomic_t *stop)
+{
 	while (tr_mono_now() < deadline) {
 		if (stop != NULL && *stop)
 			return -1;

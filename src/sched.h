@@ -58,9 +58,16 @@ struct sched_waiter {
 
 void	sched_waiter_init(struct sched_waiter *);
 
+/* A sleep meant to end at `target` ended at `woke`: adjust the margin. */
+void	sched_learn_oversleep(struct sched_waiter *, tr_ns target, tr_ns woke);
+
+/* Spin until CLOCK_MONOTONIC reaches deadline: 0, or -1 as soon as *stop is set. */
+int	sched_spin_until(tr_ns deadline, volatile sig_atomic_t *stop);
+
 /*
- * Wait until CLOCK_MONOTONIC reaches deadline.  Returns 0 at the deadline,
- * or -1 early when *stop became set (a signal interrupts the sleep).
+ * Wait until deadline with nothing else to do: sleep to the margin before
+ * it, then spin.  Returns 0 at the deadline, or -1 early when *stop became
+ * set (a signal interrupts the sleep).
  */
 int	sched_wait_until(struct sched_waiter *, tr_ns deadline,
 	    volatile sig_atomic_t *stop);

@@ -132,6 +132,7 @@ struct source {
 	char		*path;
 	uint64_t	 frame;		/* frames read so far */
 	uint64_t	 offset;	/* file offset after the last good record */
+	bool		 classic;	/* classic pcap: records are a 16-byte header + caplen */
 	uint64_t	 size;
 	bool		 failed;
 	bool		 at_eof;
@@ -1040,6 +1041,7 @@ source_open(const char *path, char *err, size_t errlen)
 	}
 	s->pcap = p;
 	s->size = (uint64_t)st.st_size;
+	s->classic = pcap_major_version(p) == 2;
 	off = ftell(pcap_file(p));
 	s->offset = off < 0 ? 0 : (uint64_t)off;
 	return s;
@@ -1076,8 +1078,13 @@ source_next(struct source *s, struct tr_packet *pkt)
 			tr_ns ts = (tr_ns)h->ts.tv_sec * TR_NS_PER_SEC +
 			    h->ts.tv_usec;	/* nanoseconds: see source_open */
 
-			off = ftell(pcap_file(s->pcap));
-			if (off >= 0)
+			/*
+			 * ftell costs a system call per frame; classic pcap
+			 * records have a known size, so only pcapng asks.
+			 */
+			if (s->classic)
+				s->offset += 16 + h->caplen;
+			else if ((off = ftell(pcap_file(s->pcap))) >= 0)
 				s->offset = (uint64_t)off;
 			if (source_feed(s, data, h->caplen, h->len, ts, pkt) == 1)
 				return 1;

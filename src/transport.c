@@ -1,4 +1,4 @@
-/* UDP sockets bound to repro_ip and connected to the collector, with sendmmsg batching. */
+/* Sockets bound to repro_ip: UDP connected to the collector with sendmmsg batching, TCP non-blocking on epoll. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,10 +26,33 @@ struct udp_socket {
 	bool			 warned_refused;
 };
 
+enum tcp_state {
+	TCP_CONNECTING,
+	TCP_OPEN,
+	TCP_CLOSING,		/* FIN sent after the queue drained; reading until the collector's FIN */
+	TCP_CLOSED,
+};
+
+struct tcp_conn {
+	int			 fd;
+	enum tcp_state		 state;
+	bool			 close_when_drained;
+	bool			 want_out;	/* EPOLLOUT registered: only while bytes wait */
+	void			*ctx;
+	char			 desc[2 * TR_ADDR_STRLEN + 64];
+	uint8_t			*q;		/* queued bytes are q[head, len) */
+	size_t			 head, len, cap;
+	size_t			 gate;		/* bytes at q[gate..] are held back; SIZE_MAX: none */
+	struct transport_tcp_stats stats;
+};
+
 struct transport {
 	struct transport_opts	 opts;
 	struct udp_socket	*socks;
 	size_t			 n_socks, cap_socks;
+	int			 epfd;
+	struct tcp_conn		*conns;
+	size_t			 n_conns, cap_conns;
 
 	/* The one pending batch, always for a single socket. */
 	int			 batch_sock;
@@ -49,6 +73,11 @@ transport_new(const struct transport_opts *opts)
 		free(t);
 		return NULL;
 	}
+	if ((t->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		free(t->bufs);
+		free(t);
+		return NULL;
+	}
 	t->opts = *opts;
 	t->batch_sock = -1;
 	for (size_t i = 0; i < BATCH_MAX; i++) {
@@ -66,6 +95,13 @@ transport_free(struct transport *t)
 		return;
 	for (size_t i = 0; i < t->n_socks; i++)
 		close(t->socks[i].fd);
+	for (size_t i = 0; i < t->n_conns; i++) {
+		if (t->conns[i].fd != -1)
+			close(t->conns[i].fd);
+		free(t->conns[i].q);
+	}
+	free(t->conns);
+	close(t->epfd);
 	free(t->socks);
 	free(t->bufs);
 	free(t);
@@ -185,26 +221,27 @@ new_slot(struct transport *t)
 	return &t->socks[t->n_socks];
 }
 
-int
-transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
-    const char *host, uint16_t port, char *err, size_t errlen)
+/*
+ * A socket of `type` bound to repro_ip (ephemeral port) and to the
+ * configured device, with the configured buffer sizes, and the collector's
+ * address resolved for repro_ip's family.  Returns the fd or -1 with err set.
+ */
+static int
+bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
+    const char *host, uint16_t port, struct sockaddr_storage *remote,
+    socklen_t *remote_len, char *err, size_t errlen)
 {
-	struct sockaddr_storage local, remote;
-	socklen_t local_len, remote_len;
+	struct sockaddr_storage local;
+	socklen_t local_len;
 	char repro[TR_ADDR_STRLEN];
-	struct udp_socket *slot;
-	int fd;
+	int fd, saved;
 
 	addr_format(repro_ip, repro, sizeof(repro));
-	if ((slot = new_slot(t)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (resolve_collector(host, port, repro_ip->family, remote,
+	    remote_len, err, errlen) == -1)
 		return -1;
-	}
-	if (resolve_collector(host, port, repro_ip->family, &remote,
-	    &remote_len, err, errlen) == -1)
-		return -1;
-	if ((fd = socket(repro_ip->family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
+	if ((fd = socket(repro_ip->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
@@ -218,18 +255,42 @@ transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
 		explain_bind_error(repro, errno, err, errlen);
 		goto fail;
 	}
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
+    const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	char repro[TR_ADDR_STRLEN];
+	struct udp_socket *slot;
+	int fd;
+
+	if ((slot = new_slot(t)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((fd = bound_socket(t, SOCK_DGRAM, repro_ip, host, port, &remote,
+	    &remote_len, err, errlen)) == -1)
+		return -1;
+	addr_format(repro_ip, repro, sizeof(repro));
 	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1) {
 		snprintf(err, errlen, "cannot reach collector %s port %u from "
 		    "%s: %s", host, port, repro, strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
 	slot->fd = fd;
 	snprintf(slot->desc, sizeof(slot->desc), "%s -> %s:%u", repro, host,
 	    port);
 	return (int)t->n_socks++;
-fail:
-	close(fd);
-	return -1;
 }
 
 int
@@ -339,4 +400,360 @@ const char *
 transport_describe(const struct transport *t, int id)
 {
 	return t->socks[id].desc;
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+static struct tcp_conn *
+new_conn(struct transport *t)
+{
+	if (t->n_conns == t->cap_conns) {
+		size_t cap = t->cap_conns ? t->cap_conns * 2 : 16;
+		struct tcp_conn *c = realloc(t->conns, cap * sizeof(*c));
+
+		if (c == NULL)
+			return NULL;
+		t->conns = c;
+		t->cap_conns = cap;
+	}
+	memset(&t->conns[t->n_conns], 0, sizeof(t->conns[0]));
+	t->conns[t->n_conns].fd = -1;
+	t->conns[t->n_conns].gate = SIZE_MAX;
+	return &t->conns[t->n_conns];
+}
+
+/* Ask for EPOLLOUT only while something waits to be written (or the connect completes). */
+static void
+update_interest(struct transport *t, struct tcp_conn *c, int id)
+{
+	size_t writable = (c->gate < c->len ? c->gate : c->len);
+	bool want = c->state == TCP_CONNECTING ||
+	    (c->state == TCP_OPEN && writable > c->head);
+	struct epoll_event ev = {
+		.events = EPOLLIN | (want ? EPOLLOUT : 0),
+		.data.u32 = (uint32_t)id,
+	};
+
+	if (want != c->want_out &&
+	    epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_out = want;
+}
+
+int
+transport_tcp_open(struct transport *t, const struct tr_addr *repro_ip,
+    const char *host, uint16_t port, void *ctx, char *err, size_t errlen)
+{
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	char repro[TR_ADDR_STRLEN];
+	struct tcp_conn *c;
+	struct epoll_event ev;
+	int fd, id;
+
+	if ((c = new_conn(t)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, host, port, &remote,
+	    &remote_len, err, errlen)) == -1)
+		return -1;
+	addr_format(repro_ip, repro, sizeof(repro));
+	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1 &&
+	    errno != EINPROGRESS) {
+		snprintf(err, errlen, "cannot connect to collector %s port %u "
+		    "from %s: %s", host, port, repro, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	id = (int)t->n_conns;
+	ev.events = EPOLLIN | EPOLLOUT;
+	ev.data.u32 = (uint32_t)id;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	c->state = TCP_CONNECTING;
+	c->want_out = true;
+	c->ctx = ctx;
+	snprintf(c->desc, sizeof(c->desc), "%s -> %s:%u (tcp)", repro, host,
+	    port);
+	t->n_conns++;
+	return id;
+}
+
+static void
+conn_gone(struct transport *t, int id, int err)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (c->state == TCP_CLOSED)
+		return;
+	close(c->fd);	/* also removes it from the epoll set */
+	c->fd = -1;
+	c->state = TCP_CLOSED;
+	free(c->q);
+	c->q = NULL;
+	c->head = c->len = c->cap = 0;
+	if (t->opts.tcp.closed != NULL)
+		t->opts.tcp.closed(c->ctx, id, err);
+}
+
+/* Write what the socket takes of the queue, up to the gate. */
+static void
+conn_write(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	while (c->state == TCP_OPEN) {
+		size_t end = c->gate < c->len ? c->gate : c->len;
+		ssize_t n;
+
+		if (end <= c->head)
+			break;
+		n = send(c->fd, c->q + c->head, end - c->head, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->head += (size_t)n;
+			c->stats.bytes_sent += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ENOBUFS))
+			break;
+		conn_gone(t, id, errno);
+		return;
+	}
+	if (c->head == c->len) {
+		c->head = c->len = 0;	/* empty: start again at the front */
+		if (c->gate != SIZE_MAX)
+			c->gate = 0;
+		if (c->close_when_drained && c->state == TCP_OPEN) {
+			shutdown(c->fd, SHUT_WR);
+			c->state = TCP_CLOSING;
+		}
+	}
+	if (c->state != TCP_CLOSED)
+		update_interest(t, c, id);
+}
+
+int
+transport_tcp_send(struct transport *t, int id, const uint8_t *data,
+    size_t len)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (c->state == TCP_CLOSED || c->state == TCP_CLOSING ||
+	    c->close_when_drained) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (c->len - c->head + len > TRANSPORT_TCP_QUEUE_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (c->len + len > c->cap) {
+		/* Slide the unsent bytes to the front before growing. */
+		if (c->head > 0) {
+			memmove(c->q, c->q + c->head, c->len - c->head);
+			c->len -= c->head;
+			if (c->gate != SIZE_MAX)
+				c->gate -= c->head;	/* writes never pass the gate */
+			c->head = 0;
+		}
+		if (c->len + len > c->cap) {
+			size_t cap = c->cap ? c->cap : 65536;
+			uint8_t *q;
+
+			while (cap < c->len + len)
+				cap *= 2;
+			if ((q = realloc(c->q, cap)) == NULL)
+				return -1;
+			c->q = q;
+			c->cap = cap;
+		}
+	}
+	memcpy(c->q + c->len, data, len);
+	c->len += len;
+	conn_write(t, id);
+	return 0;
+}
+
+void
+transport_tcp_hold(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (c->gate == SIZE_MAX)
+		c->gate = c->len;
+}
+
+void
+transport_tcp_release(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	c->gate = SIZE_MAX;
+	conn_write(t, id);
+}
+
+size_t
+transport_tcp_queued(const struct transport *t, int id)
+{
+	return t->conns[id].len - t->conns[id].head;
+}
+
+bool
+transport_tcp_is_open(const struct transport *t, int id)
+{
+	return t->conns[id].state == TCP_OPEN;
+}
+
+void
+transport_tcp_close(struct transport *t, int id, bool now)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (c->state == TCP_CLOSED)
+		return;
+	if (now) {
+		/* SO_LINGER 0: close sends an RST, as a router that gives up does. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		conn_gone(t, id, 0);
+		return;
+	}
+	/* Held bytes stay held: they go out, then the FIN, once released. */
+	c->close_when_drained = true;
+	conn_write(t, id);
+}
+
+const struct transport_tcp_stats *
+transport_tcp_stats(const struct transport *t, int id)
+{
+	return &t->conns[id].stats;
+}
+
+size_t
+transport_tcp_unwritten(const struct transport *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_conns; i++)
+		if (t->conns[i].state == TCP_CONNECTING)
+			n++;
+		else if (t->conns[i].state == TCP_OPEN)
+			n += t->conns[i].len - t->conns[i].head;
+	return n;
+}
+
+size_t
+transport_tcp_active(const struct transport *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_conns; i++)
+		if (t->conns[i].state != TCP_CLOSED)
+			n++;
+	return n;
+}
+
+static void
+conn_connected(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr != 0) {
+		conn_gone(t, id, soerr);
+		return;
+	}
+	c->state = TCP_OPEN;
+	if (t->opts.tcp.connected != NULL)
+		t->opts.tcp.connected(c->ctx, id);
+	conn_write(t, id);	/* what was queued while connecting */
+}
+
+/* Read everything the collector sent, so its window never fills. */
+static void
+conn_read(struct transport *t, int id)
+{
+	uint8_t buf[65536];
+
+	while (t->conns[id].state != TCP_CLOSED) {
+		struct tcp_conn *c = &t->conns[id];
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+		if (n > 0) {
+			c->stats.bytes_received += (uint64_t)n;
+			if (t->opts.tcp.received != NULL)
+				t->opts.tcp.received(c->ctx, id, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			conn_gone(t, id, 0);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			conn_gone(t, id, errno);
+		return;
+	}
+}
+
+int
+transport_poll(struct transport *t, tr_ns until)
+{
+	struct epoll_event evs[64];
+	tr_ns wait = until - tr_mono_now();
+	struct timespec ts;
+	int n;
+
+	if (wait < 0)
+		wait = 0;
+	ts = tr_ns_to_timespec(wait);
+	n = epoll_pwait2(t->epfd, evs, 64, &ts, NULL);
+	if (n == -1)
+		return errno == EINTR ? 0 : -1;
+	/* Callbacks may open connections (the array can move): index, never keep pointers. */
+	for (int i = 0; i < n; i++) {
+		int id = (int)evs[i].data.u32;
+
+		if (t->conns[id].state == TCP_CLOSED)
+			continue;
+		if (t->conns[id].state == TCP_CONNECTING) {
+			if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+				conn_connected(t, id);
+			continue;
+		}
+		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			conn_read(t, id);
+		if (t->conns[id].state == TCP_OPEN &&
+		    (evs[i].events & EPOLLOUT))
+			conn_write(t, id);
+	}
+	return n;
+}
+
+const char *
+transport_tcp_describe(const struct transport *t, int id)
+{
+	return t->conns[id].desc;
+}
+
+uint64_t
+transport_tcp_bytes_sent(const struct transport *t)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < t->n_conns; i++)
+		n += t->conns[i].stats.bytes_sent;
+	return n;
 }

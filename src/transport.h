@@ -1,4 +1,4 @@
-/* Sockets to the collector: one per (exporter, protocol section), bound to repro_ip, batched sends. */
+/* Sockets to the collector, bound to repro_ip: UDP with batched sends, non-blocking TCP on one epoll loop. */
 #ifndef TR_TRANSPORT_H
 #define TR_TRANSPORT_H
 
@@ -8,14 +8,25 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "monotime.h"
 
 struct transport;
+
+/* What the owner of TCP connections hears about them, from transport_poll(). */
+struct transport_tcp_events {
+	void	(*connected)(void *ctx, int id);
+	/* Bytes the collector sent; they are always read, so its window never fills. */
+	void	(*received)(void *ctx, int id, const uint8_t *data, size_t len);
+	/* The connection is gone: err 0 when the collector closed it, else an errno. */
+	void	(*closed)(void *ctx, int id, int err);
+};
 
 struct transport_opts {
 	const char	*interface;	/* SO_BINDTODEVICE (a VRF or a device); NULL for none */
 	int		 so_sndbuf;	/* 0 = system default */
 	int		 so_rcvbuf;	/* 0 = system default */
 	volatile sig_atomic_t *stop;	/* a set flag ends waits for buffer space */
+	struct transport_tcp_events tcp; /* callbacks; ctx is the one given to transport_tcp_open */
 };
 
 /* What happened to one socket's datagrams. */
@@ -53,6 +64,56 @@ int		 transport_flush(struct transport *);
 
 const struct transport_udp_stats *transport_udp_stats(const struct transport *,
 		    int id);
+
+/*
+ * TCP: one connection per captured session, from repro_ip to the
+ * collector, non-blocking.  Bytes are queued and written as the socket
+ * takes them; the queue of one connection is capped at TRANSPORT_TCP_QUEUE_MAX.
+ */
+#define TRANSPORT_TCP_QUEUE_MAX	(64u * 1024 * 1024)
+
+struct transport_tcp_stats {
+	uint64_t	bytes_sent;	/* written to the socket */
+	uint64_t	bytes_received;
+};
+
+/* Start connecting; returns the connection id, or -1 with a message in err. */
+int		 transport_tcp_open(struct transport *,
+		    const struct tr_addr *repro_ip, const char *host,
+		    uint16_t port, void *ctx, char *err, size_t errlen);
+/*
+ * Queue bytes; 0, or -1 with errno ENOBUFS when the queue is full (wait
+ * with transport_poll until transport_tcp_queued() drops) or ENOTCONN when
+ * the connection is closed.
+ */
+int		 transport_tcp_send(struct transport *, int id,
+		    const uint8_t *data, size_t len);
+/*
+ * Hold back every byte queued from now on until transport_tcp_release():
+ * BGP must not send past its OPEN before the collector's OPEN arrived.
+ */
+void		 transport_tcp_hold(struct transport *, int id);
+void		 transport_tcp_release(struct transport *, int id);
+size_t		 transport_tcp_queued(const struct transport *, int id);
+bool		 transport_tcp_is_open(const struct transport *, int id);
+/* Close once the queue is written (FIN), or at once with an RST when `now`. */
+void		 transport_tcp_close(struct transport *, int id, bool now);
+const struct transport_tcp_stats *transport_tcp_stats(const struct transport *,
+		    int id);
+const char	*transport_tcp_describe(const struct transport *, int id);
+/* Bytes written on every TCP connection so far (to tell a drain that makes progress). */
+uint64_t	 transport_tcp_bytes_sent(const struct transport *);
+/* Bytes still queued on open connections, plus one per connection still connecting. */
+size_t		 transport_tcp_unwritten(const struct transport *);
+/* Connections not yet fully closed (queue not written, or FIN not answered). */
+size_t		 transport_tcp_active(const struct transport *);
+
+/*
+ * Wait for socket events until CLOCK_MONOTONIC reaches `until` (or the
+ * first event), and handle them: connects, writes, reads, closes.
+ * Returns the number of events handled, or -1 on an epoll failure.
+ */
+int		 transport_poll(struct transport *, tr_ns until);
 /* Text for logs: "192.0.2.1 -> 198.51.100.1:4739". */
 const char	*transport_describe(const struct transport *, int id);
 

@@ -1,0 +1,701 @@
+/* TCP sessions: reassembly, message framing, bmp_h/bgp_h filters and BGP session behaviour, per captured session. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bgp.h"
+#include "bmp.h"
+#include "log.h"
+#include "session.h"
+#include "stream.h"
+
+/* Out-of-order bytes held per stream before a hole is declared lost. */
+#define STREAM_MAX_HELD		(8u * 1024 * 1024)
+/* A partial message never grows past the largest message of its protocol; generic TCP is passed on at once. */
+#define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
+
+enum framing {
+	FRAMING_BMP,
+	FRAMING_BGP,
+	FRAMING_RAW,
+};
+
+enum bgp_phase {
+	BGP_IDLE,		/* no OPEN sent yet */
+	BGP_OPEN_SENT,		/* our OPEN is out; the rest is held until the collector's OPEN */
+	BGP_ESTABLISHED,
+};
+
+struct session {
+	struct sessions	*table;
+	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
+	int		 section;
+	int		 exporter;
+	struct tr_addr	 src, dst;
+	uint16_t	 sport, dport;
+	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
+
+	struct stream	*stream;
+	bool		 captured_end;	/* FIN or RST captured */
+	bool		 synced;	/* framing found a message boundary */
+	uint64_t	 skipped;	/* bytes skipped looking for a boundary */
+
+	enum framing	 framing;
+	uint8_t		*buf;		/* bytes of a message not yet complete */
+	size_t		 buf_len, buf_cap;
+
+	int		 conn;		/* transport id, -1 before/after */
+	bool		 conn_dead;	/* the collector closed or refused it */
+	uint64_t	 not_sent;
+
+	enum bgp_phase	 bgp;
+	uint16_t	 hold_time;	/* seconds: the exporter's OPEN, then the negotiated one */
+	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
+	uint8_t		*rx;		/* what the collector sent, framed as BGP */
+	size_t		 rx_len, rx_cap;
+	struct session	*next;		/* hash chain */
+};
+
+#define TABLE_BUCKETS	4096
+
+struct sessions {
+	const struct config	*cfg;
+	struct report		*rep;
+	struct transport	*tp;
+	struct session		*buckets[TABLE_BUCKETS];
+	struct session	       **all;
+	size_t			 n_all, cap_all;
+	uint64_t		 capture_gen;
+};
+
+struct sessions *
+sessions_new(const struct config *cfg, struct report *rep)
+{
+	struct sessions *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->cfg = cfg;
+	t->rep = rep;
+	return t;
+}
+
+void
+sessions_attach(struct sessions *t, struct transport *tp)
+{
+	t->tp = tp;
+}
+
+void
+sessions_free(struct sessions *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n_all; i++) {
+		stream_free(t->all[i]->stream);
+		free(t->all[i]->buf);
+		free(t->all[i]->rx);
+		free(t->all[i]);
+	}
+	free(t->all);
+	free(t);
+}
+
+static uint32_t
+hash_bytes(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;	/* FNV-1a */
+	return h;
+}
+
+static uint32_t
+session_hash(int section, const struct tr_packet *pkt)
+{
+	uint32_t h = 2166136261u;
+	size_t alen = pkt->src.family == AF_INET ? 4 : 16;
+
+	h = hash_bytes(h, &section, sizeof(section));
+	h = hash_bytes(h, &pkt->src.v6, alen);
+	h = hash_bytes(h, &pkt->dst.v6, alen);
+	h = hash_bytes(h, &pkt->sport, sizeof(pkt->sport));
+	h = hash_bytes(h, &pkt->dport, sizeof(pkt->dport));
+	return h % TABLE_BUCKETS;
+}
+
+static bool
+session_matches(const struct session *s, int section,
+    const struct tr_packet *pkt)
+{
+	return s->section == section && s->sport == pkt->sport &&
+	    s->dport == pkt->dport && addr_equal(&s->src, &pkt->src) &&
+	    addr_equal(&s->dst, &pkt->dst);
+}
+
+static enum framing
+section_framing(int section)
+{
+	if (section == SECTION_BMP)
+		return FRAMING_BMP;
+	if (section == SECTION_BGP)
+		return FRAMING_BGP;
+	return FRAMING_RAW;
+}
+
+static struct session *
+session_new(struct sessions *t, int section, int exporter,
+    const struct tr_packet *pkt, uint32_t bucket)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	if ((s->stream = stream_new(STREAM_MAX_HELD)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	if (t->n_all == t->cap_all) {
+		size_t cap = t->cap_all ? t->cap_all * 2 : 64;
+		struct session **all = realloc(t->all, cap * sizeof(*all));
+
+		if (all == NULL) {
+			stream_free(s->stream);
+			free(s);
+			return NULL;
+		}
+		t->all = all;
+		t->cap_all = cap;
+	}
+	t->all[t->n_all++] = s;
+	s->table = t;
+	s->section = section;
+	s->exporter = exporter;
+	s->src = pkt->src;
+	s->dst = pkt->dst;
+	s->sport = pkt->sport;
+	s->dport = pkt->dport;
+	s->capture_gen = t->capture_gen;
+	s->framing = section_framing(section);
+	s->conn = -1;
+	s->next = t->buckets[bucket];
+	t->buckets[bucket] = s;
+	t->rep->tcp_sessions++;
+	return s;
+}
+
+/* Unhook a session replaced by a new one on the same ports (it stays in `all`, for its connection). */
+static void
+session_unlink(struct sessions *t, struct session *s, uint32_t bucket)
+{
+	struct session **pp = &t->buckets[bucket];
+
+	while (*pp != NULL && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp == s)
+		*pp = s->next;
+	s->next = NULL;
+}
+
+static void
+describe(const struct session *s, char *buf, size_t len)
+{
+	char src[TR_ADDR_STRLEN];
+
+	snprintf(buf, len, "%s session %s:%u -> port %u",
+	    section_names[s->section], addr_format(&s->src, src, sizeof(src)),
+	    s->sport, s->dport);
+}
+
+static int
+open_connection(struct session *s)
+{
+	struct sessions *t = s->table;
+	const struct cfg_section *sec = &t->cfg->section[s->section];
+	char err[512], what[128];
+
+	s->conn = transport_tcp_open(t->tp, &t->cfg->map[s->exporter].repro_ip,
+	    sec->collector_host, sec->collector_port, s, err, sizeof(err));
+	if (s->conn == -1) {
+		describe(s, what, sizeof(what));
+		log_errorx("%s: %s", what, err);
+		s->conn_dead = true;
+		t->rep->tcp_connect_failures++;
+		return -1;
+	}
+	return 0;
+}
+
+/* Queue bytes on the session's connection; the message is counted as sent or as not sent. */
+static int
+session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
+{
+	struct report_section *rs = &s->table->rep->section[s->section];
+
+	if (s->conn_dead || s->conn == -1) {
+		rs->dropped++;
+		s->not_sent++;
+		return 0;
+	}
+	if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
+		if (errno == ENOBUFS)
+			return -1;
+		rs->dropped++;
+		s->not_sent++;
+		return 0;
+	}
+	rs->sent++;
+	rs->bytes += len;
+	s->last_sent = now;
+	return 0;
+}
+
+static bool
+type_selected(const struct cfg_u32_list *list, uint8_t type)
+{
+	if (!list->set)
+		return true;
+	for (size_t i = 0; i < list->n; i++)
+		if (list->v[i] == type)
+			return true;
+	return false;
+}
+
+/* One whole BMP or BGP message: filter, BGP bookkeeping, send. */
+static int
+deliver_message(struct session *s, const uint8_t *msg, size_t len,
+    uint8_t type, tr_ns now)
+{
+	const struct cfg_select *sel =
+	    &s->table->cfg->section[s->section].select;
+	const struct cfg_u32_list *filter = s->framing == FRAMING_BMP ?
+	    &sel->bmp_type : &sel->bgp_type;
+	bool is_open = s->framing == FRAMING_BGP && type == BGP_OPEN;
+
+	if (!type_selected(filter, type)) {
+		s->table->rep->section[s->section].filtered++;
+		return 0;
+	}
+	if (is_open) {
+		struct bgp_open o;
+
+		if (bgp_open_parse(msg, len, &o) == 0)
+			s->hold_time = o.hold_time;
+	}
+	if (session_send(s, msg, len, now) == -1)
+		return -1;
+	/*
+	 * After our OPEN, the collector must answer with its own before it
+	 * gets anything else: hold the rest in the connection's queue.
+	 */
+	if (is_open && s->conn >= 0 && !s->conn_dead) {
+		s->bgp = BGP_OPEN_SENT;
+		transport_tcp_hold(s->table->tp, s->conn);
+	}
+	return 0;
+}
+
+/* Look for the next plausible message start from offset `from`; returns its offset or buf_len. */
+static size_t
+find_boundary(const struct session *s, size_t from)
+{
+	for (size_t i = from; i < s->buf_len; i++) {
+		const uint8_t *p = s->buf + i;
+		size_t left = s->buf_len - i;
+		uint8_t type;
+		uint32_t blen;
+		uint16_t glen;
+		int rc = s->framing == FRAMING_BMP ?
+		    bmp_frame(p, left, &type, &blen) :
+		    bgp_frame(p, left, &type, &glen);
+
+		/* A header that is plausible, or too short yet to judge. */
+		if (rc == 1 || (rc == 0 && (s->framing == FRAMING_BGP ?
+		    p[0] == 0xff : p[0] == BMP_VERSION)))
+			return i;
+	}
+	return s->buf_len;
+}
+
+static void
+consume(struct session *s, size_t n)
+{
+	memmove(s->buf, s->buf + n, s->buf_len - n);
+	s->buf_len -= n;
+}
+
+static void
+note_skipped(struct session *s, size_t n, const char *why)
+{
+	char what[128];
+
+	if (n == 0)
+		return;
+	s->skipped += n;
+	s->table->rep->tcp_skipped_bytes += n;
+	describe(s, what, sizeof(what));
+	log_warnx("%s: skipped %zu bytes %s", what, n, why);
+}
+
+/* Send every whole message at the front of the buffer; keep a partial one. */
+static int
+frame_messages(struct session *s, tr_ns now)
+{
+	for (;;) {
+		uint8_t type;
+		uint32_t blen = 0;
+		uint16_t glen = 0;
+		size_t mlen;
+		int rc;
+
+		if (!s->synced) {
+			size_t at = find_boundary(s, 0);
+
+			note_skipped(s, at, "looking for a message boundary (a "
+			    "capture that starts mid-stream, or lost bytes)");
+			consume(s, at);
+			if (s->buf_len == 0)
+				return 0;
+			s->synced = true;
+		}
+		rc = s->framing == FRAMING_BMP ?
+		    bmp_frame(s->buf, s->buf_len, &type, &blen) :
+		    bgp_frame(s->buf, s->buf_len, &type, &glen);
+		if (rc == 0)
+			return 0;
+		if (rc == -1) {
+			/* An impossible header: resynchronise on the next plausible one. */
+			s->table->rep->tcp_framing_errors++;
+			s->synced = false;
+			consume(s, 1);
+			s->skipped++;
+			s->table->rep->tcp_skipped_bytes++;
+			continue;
+		}
+		mlen = s->framing == FRAMING_BMP ? blen : glen;
+		if (s->buf_len < mlen)
+			return 0;
+		if (deliver_message(s, s->buf, mlen, type, now) == -1)
+			return -1;
+		consume(s, mlen);
+	}
+}
+
+static int
+buffer_append(struct session *s, const uint8_t *p, size_t len)
+{
+	if (s->buf_len + len > s->buf_cap) {
+		size_t cap = s->buf_cap ? s->buf_cap : 65536;
+		uint8_t *b;
+
+		while (cap < s->buf_len + len)
+			cap *= 2;
+		if ((b = realloc(s->buf, cap)) == NULL)
+			return -1;
+		s->buf = b;
+		s->buf_cap = cap;
+	}
+	memcpy(s->buf + s->buf_len, p, len);
+	s->buf_len += len;
+	return 0;
+}
+
+/* Bytes from reassembly: generic TCP passes them on, BMP/BGP frame them first. */
+static int
+feed(struct session *s, const struct stream_chunk *c, tr_ns now)
+{
+	if (c->gap_before) {
+		char what[128];
+
+		describe(s, what, sizeof(what));
+		log_warnx("%s: %llu bytes were never captured: the stream "
+		    "resumes at the next message boundary", what,
+		    (unsigned long long)c->gap_bytes);
+		s->table->rep->tcp_gap_bytes += c->gap_bytes;
+		if (s->framing != FRAMING_RAW) {
+			note_skipped(s, s->buf_len, "of a message cut by the gap");
+			s->buf_len = 0;
+			s->synced = false;
+		}
+	}
+	if (c->len == 0)
+		return 0;
+	if (s->framing == FRAMING_RAW)
+		return session_send(s, c->data, c->len, now);
+	if (s->buf_len + c->len > FRAME_BUF_MAX) {
+		/* Cannot be a real message: drop the partial one and look again. */
+		note_skipped(s, s->buf_len, "of a message longer than possible");
+		s->buf_len = 0;
+		s->synced = false;
+	}
+	if (buffer_append(s, c->data, c->len) == -1)
+		return -1;
+	return frame_messages(s, now);
+}
+
+/* A fresh stream for a new capture file: the older tool's multi-file sessions restart sequence numbers in each file. */
+static int
+renew_stream(struct session *s)
+{
+	struct stream *fresh = stream_new(STREAM_MAX_HELD);
+
+	if (fresh == NULL)
+		return -1;
+	stream_free(s->stream);
+	s->stream = fresh;
+	s->capture_gen = s->table->capture_gen;
+	return 0;
+}
+
+/* The captured session ended: its connection closes once its queue is written. */
+static void
+end_session(struct sessions *t, struct session *s)
+{
+	s->captured_end = true;
+	if (s->conn >= 0 && !s->conn_dead)
+		transport_tcp_close(t->tp, s->conn, false);
+}
+
+bool
+sessions_needs_deadline(const struct tr_packet *pkt)
+{
+	return pkt->payload_len > 0 ||
+	    (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_FIN | TR_TCP_RST));
+}
+
+int
+sessions_push(struct sessions *t, int section, int exporter,
+    const struct tr_packet *pkt)
+{
+	uint32_t bucket = session_hash(section, pkt);
+	struct session *s = t->buckets[bucket];
+	struct stream_chunk chunks[2];
+	tr_ns now = tr_mono_now();
+	bool syn = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) == TR_TCP_SYN;
+	int n;
+
+	while (s != NULL && !session_matches(s, section, pkt))
+		s = s->next;
+	/*
+	 * A SYN within the same capture starts a new session on the same
+	 * ports; in a new capture file it continues the session, as in the
+	 * older tool's pre-processed lists, whose every file opens with a SYN.
+	 */
+	if (s != NULL && syn && (s->captured_end ||
+	    (s->capture_gen == t->capture_gen &&
+	    stream_stats(s->stream)->bytes > 0))) {
+		if (!s->captured_end)
+			end_session(t, s);
+		session_unlink(t, s, bucket);
+		s = NULL;
+	}
+	if (s == NULL) {
+		if ((s = session_new(t, section, exporter, pkt, bucket)) == NULL)
+			return -1;
+		(void)open_connection(s);
+	} else if (s->capture_gen != t->capture_gen && renew_stream(s) == -1)
+		return -1;
+
+	if ((n = stream_push(s->stream, pkt, chunks)) == -1)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (feed(s, &chunks[i], now) == -1)
+			return -1;
+	/* Segments after the end (the last ACKs) stay with the ended session. */
+	if (stream_closed(s->stream) && !s->captured_end)
+		end_session(t, s);
+	return 0;
+}
+
+static void
+send_keepalive(struct session *s, tr_ns now)
+{
+	uint8_t ka[BGP_HDR_LEN];
+
+	if (bgp_keepalive_build(ka, sizeof(ka)) > 0 &&
+	    transport_tcp_send(s->table->tp, s->conn, ka, sizeof(ka)) == 0) {
+		s->last_sent = now;
+		s->table->rep->bgp_keepalives_added++;
+	}
+}
+
+tr_ns
+sessions_tick(struct sessions *t, tr_ns now)
+{
+	tr_ns next = INT64_MAX;
+
+	for (size_t i = 0; i < t->n_all; i++) {
+		struct session *s = t->all[i];
+		tr_ns every, due;
+
+		if (s->bgp != BGP_ESTABLISHED || s->conn_dead ||
+		    s->hold_time == 0 || s->captured_end)
+			continue;
+		/* A third of the hold time, as RFC 4271 suggests for KEEPALIVEs. */
+		every = (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
+		due = s->last_sent + every;
+		if (due <= now) {
+			send_keepalive(s, now);
+			due = now + every;
+		}
+		if (due < next)
+			next = due;
+	}
+	return next;
+}
+
+void
+sessions_end_of_capture(struct sessions *t)
+{
+	tr_ns now = tr_mono_now();
+
+	/* What reassembly still holds after a hole goes out now, after the gap. */
+	for (size_t i = 0; i < t->n_all; i++) {
+		struct session *s = t->all[i];
+		struct stream_chunk chunks[2];
+		int n;
+
+		if (s->capture_gen != t->capture_gen)
+			continue;
+		while ((n = stream_finish(s->stream, chunks)) > 0)
+			for (int k = 0; k < n; k++)
+				(void)feed(s, &chunks[k], now);
+		t->rep->tcp_retransmitted +=
+		    stream_stats(s->stream)->retransmitted;
+	}
+	t->capture_gen++;
+}
+
+void
+sessions_close_all(struct sessions *t)
+{
+	for (size_t i = 0; i < t->n_all; i++) {
+		struct session *s = t->all[i];
+
+		if (s->conn < 0 || s->conn_dead ||
+		    !transport_tcp_is_open(t->tp, s->conn))
+			continue;
+		/*
+		 * Cease, so the collector frees the peer at once instead of
+		 * waiting out the hold time (queued behind anything held).
+		 */
+		if (s->bgp != BGP_IDLE) {
+			uint8_t msg[BGP_HDR_LEN + 2];
+
+			if (bgp_notification_build(msg, sizeof(msg), BGP_CEASE,
+			    BGP_CEASE_ADMIN_SHUTDOWN) > 0)
+				(void)transport_tcp_send(t->tp, s->conn, msg,
+				    sizeof(msg));
+		}
+		transport_tcp_close(t->tp, s->conn, false);
+	}
+}
+
+size_t
+sessions_active(const struct sessions *t)
+{
+	return t->tp != NULL ? transport_tcp_active(t->tp) : 0;
+}
+
+/* ---- what the transport tells about a connection ---------------------- */
+
+static void
+on_connected(void *ctx, int id)
+{
+	struct session *s = ctx;
+	char what[128];
+
+	(void)id;
+	describe(s, what, sizeof(what));
+	log_debug("%s: connected to the collector", what);
+}
+
+/* Parse what a BGP collector says: its OPEN releases our held messages; a NOTIFICATION is reported. */
+static void
+bgp_received(struct session *s, const uint8_t *data, size_t len)
+{
+	char what[128], why[160];
+	uint8_t type;
+	uint16_t mlen;
+
+	if (s->rx_len + len > s->rx_cap) {
+		size_t cap = s->rx_cap ? s->rx_cap * 2 : 4096;
+		uint8_t *b;
+
+		while (cap < s->rx_len + len)
+			cap *= 2;
+		if (cap > 2 * BGP_MAX_MSG_LEN || (b = realloc(s->rx, cap)) == NULL) {
+			s->rx_len = 0;	/* garbage from the collector: drop it */
+			return;
+		}
+		s->rx = b;
+		s->rx_cap = cap;
+	}
+	memcpy(s->rx + s->rx_len, data, len);
+	s->rx_len += len;
+	describe(s, what, sizeof(what));
+	while (bgp_frame(s->rx, s->rx_len, &type, &mlen) == 1 &&
+	    mlen <= s->rx_len) {
+		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT) {
+			struct bgp_open o;
+
+			if (bgp_open_parse(s->rx, mlen, &o) == 0 &&
+			    o.hold_time < s->hold_time)
+				s->hold_time = o.hold_time;
+			s->bgp = BGP_ESTABLISHED;
+			s->last_sent = tr_mono_now();
+			transport_tcp_release(s->table->tp, s->conn);
+			log_info("%s: the collector answered the OPEN; hold "
+			    "time %u s", what, s->hold_time);
+		} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
+			log_warnx("%s: the collector sent a NOTIFICATION: %s",
+			    what, bgp_notification_describe(s->rx[19],
+			    s->rx[20], why, sizeof(why)));
+			s->table->rep->bgp_notifications_received++;
+		}
+		memmove(s->rx, s->rx + mlen, s->rx_len - mlen);
+		s->rx_len -= mlen;
+	}
+}
+
+static void
+on_received(void *ctx, int id, const uint8_t *data, size_t len)
+{
+	struct session *s = ctx;
+
+	(void)id;
+	if (s->framing == FRAMING_BGP)
+		bgp_received(s, data, len);
+}
+
+static void
+on_closed(void *ctx, int id, int err)
+{
+	struct session *s = ctx;
+	char what[128];
+
+	(void)id;
+	s->conn_dead = true;
+	if (s->captured_end && err == 0)
+		return;		/* the end the capture asked for */
+	describe(s, what, sizeof(what));
+	s->table->rep->tcp_closed_by_collector++;
+	if (err == 0)
+		log_warnx("%s: the collector closed the connection; what "
+		    "follows in this session is not sent", what);
+	else
+		log_warnx("%s: connection to the collector failed: %s; what "
+		    "follows in this session is not sent", what, strerror(err));
+}
+
+struct transport_tcp_events
+sessions_tcp_events(void)
+{
+	struct transport_tcp_events ev = {
+		.connected = on_connected,
+		.received = on_received,
+		.closed = on_closed,
+	};
+	return ev;
+}

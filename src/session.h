@@ -1,0 +1,56 @@
+/* TCP sessions: each captured exporter session replayed over its own connection, message by message. */
+#ifndef TR_SESSION_H
+#define TR_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "monotime.h"
+#include "packet.h"
+#include "report.h"
+#include "transport.h"
+
+struct sessions;
+
+/*
+ * The table of sessions.  It registers itself for the transport's TCP
+ * events, so it must exist before the transport: create the table, then the
+ * transport with sessions_tcp_events(), then attach it.
+ */
+struct sessions	*sessions_new(const struct config *cfg, struct report *rep);
+struct transport_tcp_events sessions_tcp_events(void);
+void		 sessions_attach(struct sessions *, struct transport *tp);
+void		 sessions_free(struct sessions *);
+
+/*
+ * One captured segment from exporter (a network.map index) for a TCP
+ * section.  Reassembles it into the session's stream, frames whole BMP/BGP
+ * messages (or passes generic TCP bytes), applies bmp_h/bgp_h, and queues
+ * what is due on the session's connection (opened on the session's first
+ * segment).  Returns 0, or -1 with errno ENOBUFS when the connection's
+ * queue is full (poll the transport, then push the same segment again:
+ * nothing of it was taken).
+ */
+int		 sessions_push(struct sessions *, int section, int exporter,
+		    const struct tr_packet *pkt);
+
+/* A segment with no payload and no SYN/FIN/RST needs no deadline: nothing is sent for it. */
+bool		 sessions_needs_deadline(const struct tr_packet *pkt);
+
+/*
+ * Timers: BGP KEEPALIVEs while a session is idle longer than a third of its
+ * hold time.  Returns when it wants to be called next (INT64_MAX: never).
+ */
+tr_ns		 sessions_tick(struct sessions *, tr_ns now);
+
+/* A capture file ended: reassembly starts afresh in the next one; connections stay. */
+void		 sessions_end_of_capture(struct sessions *);
+
+/* End of the run: BGP sessions send a Cease NOTIFICATION; every connection closes after its queue. */
+void		 sessions_close_all(struct sessions *);
+
+/* Connections still sending or closing. */
+size_t		 sessions_active(const struct sessions *);
+
+#endif
