@@ -46,6 +46,7 @@ struct session {
 
 	int		 conn;		/* transport id, -1 before/after */
 	bool		 conn_dead;	/* the collector closed or refused it */
+	bool		 closing;	/* we asked the connection to close */
 	uint64_t	 not_sent;
 
 	enum bgp_phase	 bgp;
@@ -453,6 +454,7 @@ static void
 end_session(struct sessions *t, struct session *s)
 {
 	s->captured_end = true;
+	s->closing = true;
 	if (s->conn >= 0 && !s->conn_dead)
 		transport_tcp_close(t->tp, s->conn, false);
 }
@@ -574,7 +576,7 @@ sessions_close_all(struct sessions *t)
 		struct session *s = t->all[i];
 
 		if (s->conn < 0 || s->conn_dead ||
-		    !transport_tcp_is_open(t->tp, s->conn))
+		    !transport_tcp_can_send(t->tp, s->conn))
 			continue;
 		/*
 		 * Cease, so the collector frees the peer at once instead of
@@ -588,6 +590,7 @@ sessions_close_all(struct sessions *t)
 				(void)transport_tcp_send(t->tp, s->conn, msg,
 				    sizeof(msg));
 		}
+		s->closing = true;
 		transport_tcp_close(t->tp, s->conn, false);
 	}
 }
@@ -677,8 +680,8 @@ on_closed(void *ctx, int id, int err)
 
 	(void)id;
 	s->conn_dead = true;
-	if (s->captured_end && err == 0)
-		return;		/* the end the capture asked for */
+	if (s->closing && err == 0)
+		return;		/* the end we asked for */
 	describe(s, what, sizeof(what));
 	s->table->rep->tcp_closed_by_collector++;
 	if (err == 0)

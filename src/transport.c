@@ -606,9 +606,12 @@ transport_tcp_queued(const struct transport *t, int id)
 }
 
 bool
-transport_tcp_is_open(const struct transport *t, int id)
+transport_tcp_can_send(const struct transport *t, int id)
 {
-	return t->conns[id].state == TCP_OPEN;
+	const struct tcp_conn *c = &t->conns[id];
+
+	return (c->state == TCP_CONNECTING || c->state == TCP_OPEN) &&
+	    !c->close_when_drained;
 }
 
 void

@@ -95,7 +95,8 @@ int		 transport_tcp_send(struct transport *, int id,
 void		 transport_tcp_hold(struct transport *, int id);
 void		 transport_tcp_release(struct transport *, int id);
 size_t		 transport_tcp_queued(const struct transport *, int id);
-bool		 transport_tcp_is_open(const struct transport *, int id);
+/* Connecting or open, and not asked to close: bytes queued now will be sent. */
+bool		 transport_tcp_can_send(const struct transport *, int id);
 /* Close once the queue is written (FIN), or at once with an RST when `now`. */
 void		 transport_tcp_close(struct transport *, int id, bool now);
 const struct transport_tcp_stats *transport_tcp_stats(const struct transport *,

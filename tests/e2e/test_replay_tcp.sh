@@ -44,9 +44,10 @@ received_stream() {
 	awk -v p="$2" -v e="$3" '$1 == "tcp" && $4 == p && $2 == e { printf "%s", $5 }' "$1"
 }
 
+# check_stream NAME PCAP DPORT PORT SRC REPRO [HEX_APPENDED_BY_THE_REPLAY]
 check_stream() {
 	local name=$1 pcap=$2 dport=$3 port=$4 src=$5 repro=$6 want got
-	want=$(expected_stream "$pcap" "$dport" "$src")
+	want=$(expected_stream "$pcap" "$dport" "$src")${7:-}
 	[ -n "$want" ] || fail "$name: tshark found no stream from $src"
 	for _ in $(seq 1 30); do
 		got=$(received_stream "$WORK/sink.dump" "$port" "$repro")
@@ -74,7 +75,8 @@ check_stream bmp-segmented "$WORK/bmp-seg.pcap" 1790 "$BMP_PORT" 2001:db8::1 ::1
 "$GEN" --proto bgp --count 30 --exporter 192.0.2.2 --noise --out "$WORK/bgp.pcap"
 config "$WORK/bgp.pcap" >"$WORK/bgp.yml"
 "$TR" -t "$WORK/bgp.yml" --stats-json "$WORK/bgp.json" 2>"$WORK/bgp.log" || { cat "$WORK/bgp.log"; fail "bgp: exit $?"; }
-check_stream bgp "$WORK/bgp.pcap" 179 "$BGP_PORT" 192.0.2.2 127.0.0.3
+# The capture ends without closing the session: the replay ends it with a Cease NOTIFICATION.
+check_stream bgp "$WORK/bgp.pcap" 179 "$BGP_PORT" 192.0.2.2 127.0.0.3 ffffffffffffffffffffffffffffffff0015030602
 
 # 4. bmp_h filters at replay time: only route monitoring (0) and initiation (4).
 config "$WORK/bmp.pcap" >"$WORK/bmp-filter.yml"
