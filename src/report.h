@@ -39,6 +39,7 @@ struct report {
 	uint64_t	tcp_gap_bytes;		/* bytes never captured (holes in a stream) */
 	uint64_t	tcp_skipped_bytes;	/* bytes skipped to find a message boundary */
 	uint64_t	tcp_framing_errors;	/* impossible BMP/BGP headers */
+	uint64_t	tcp_unfinished_bytes;	/* a message cut by the end of the captures, not sent */
 	uint64_t	bgp_keepalives_added;	/* KEEPALIVEs sent to keep idle sessions up */
 	uint64_t	bgp_notifications_received;
 

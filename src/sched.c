@@ -113,28 +113,9 @@ sched_learn_oversleep(struct sched_waiter *w, tr_ns target, tr_ns woke)
 	if (want > w->margin)
 		w->margin = want < SCHED_MARGIN_MAX ? want : SCHED_MARGIN_MAX;
 	else
-		w->margin -= (w->margin - want) / 64;
+		w->margin -= (w->margin - want) / 16;
 	if (w->margin < SCHED_MARGIN_MIN)
 		w->margin = SCHED_MARGIN_MIN;
-}
-
-int
-sched_wait_until(struct sched_waiter *w, tr_ns deadline,
-    volatile sig_atomic_t *stop)
-{
-	tr_ns target;
-
-	while (tr_mono_now() < (target = deadline - w->margin)) {
-		struct timespec wake = tr_ns_to_timespec(target);
-
-		if (stop != NULL && *stop)
-			return -1;
-		/* EINTR: a signal arrived; the loop rechecks the stop flag. */
-		if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake,
-		    NULL) == 0)
-			sched_learn_oversleep(w, target, tr_mono_now());
-	}
-	return sched_spin_until(deadline, stop);
 }
 
 int

@@ -42,15 +42,15 @@ tr_ns	timeline_deadline(const struct timeline *, tr_ns capture_ts);
 tr_ns	sched_minute_sync_delay(tr_ns now, tr_ns ts);
 
 /*
- * Waits that end on time: sleep with an absolute clock_nanosleep until
- * `margin` before the deadline, then spin.  A sleep wakes up late by an
+ * Waits that end on time: sleep (the replay sleeps in the transport's poll)
+ * until `margin` before the deadline, then spin.  A sleep wakes up late by an
  * amount that depends on the machine (tens of microseconds on a quiet host,
  * more in a VM), so the margin learns it: it grows at once to cover the
  * latest oversleep seen and shrinks slowly back, between SCHED_MARGIN_MIN
  * and SCHED_MARGIN_MAX (spinning costs CPU, so it stays as small as works).
  */
 #define SCHED_MARGIN_MIN	(50 * TR_NS_PER_US)
-#define SCHED_MARGIN_MAX	(1 * TR_NS_PER_MS)
+#define SCHED_MARGIN_MAX	(500 * TR_NS_PER_US)
 
 struct sched_waiter {
 	tr_ns	margin;
@@ -64,12 +64,5 @@ void	sched_learn_oversleep(struct sched_waiter *, tr_ns target, tr_ns woke);
 /* Spin until CLOCK_MONOTONIC reaches deadline: 0, or -1 as soon as *stop is set. */
 int	sched_spin_until(tr_ns deadline, volatile sig_atomic_t *stop);
 
-/*
- * Wait until deadline with nothing else to do: sleep to the margin before
- * it, then spin.  Returns 0 at the deadline, or -1 early when *stop became
- * set (a signal interrupts the sleep).
- */
-int	sched_wait_until(struct sched_waiter *, tr_ns deadline,
-	    volatile sig_atomic_t *stop);
 
 #endif

@@ -575,6 +575,16 @@ sessions_close_all(struct sessions *t)
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
 
+		if (s->buf_len > 0) {
+			char what[128];
+
+			describe(s, what, sizeof(what));
+			log_warnx("%s: the captures end inside a message: its "
+			    "%zu bytes were not sent", what, s->buf_len);
+			t->rep->tcp_unfinished_bytes += s->buf_len;
+			s->buf_len = 0;
+		}
+
 		if (s->conn < 0 || s->conn_dead ||
 		    !transport_tcp_can_send(t->tp, s->conn))
 			continue;

@@ -6,6 +6,7 @@ interop test can act on without a YAML library:
     ADDR <address to put on the namespace's loopback>
     MAP <src_ip> <repro_ip>
     UDP <section> <collector port> <dport,dport,...>
+    TCP <section> <collector port> <dport,dport,...>
     PLAY <pcap path, in play order with repeats expanded>
 
 It refuses (exit 3) selectors this test cannot turn into an expectation,
@@ -96,12 +97,11 @@ for a in sorted(addrs):
 for s, r in maps:
     print("MAP", s, r)
 for name, sec in sections.items():
-    if name not in UDP_SECTIONS:
-        continue
     if sec["other"] or not sec["dport"]:
-        print(f"corpus_plan: {name}: selectors {sec['other'] or 'without udp.dport'} "
+        print(f"corpus_plan: {name}: selectors {sec['other'] or 'without a dport'} "
               "are not handled by this test", file=sys.stderr)
         sys.exit(3)
-    print("UDP", name, sec["port"], ",".join(sec["dport"]))
+    kind = "UDP" if name in UDP_SECTIONS else "TCP"
+    print(kind, name, sec["port"], ",".join(sec["dport"]))
 for p in play:
     print("PLAY", p)

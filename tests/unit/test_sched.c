@@ -104,26 +104,42 @@ test_minute_sync(void **state)
 }
 
 static void
-test_wait_until(void **state)
+test_oversleep_margin(void **state)
 {
-	volatile sig_atomic_t stop = 0;
 	struct sched_waiter w;
 
 	(void)state;
 	sched_waiter_init(&w);
-	for (int i = 0; i < 20; i++) {
-		tr_ns deadline = tr_mono_now() + 2 * TR_NS_PER_MS;
+	assert_int_equal(w.margin, SCHED_MARGIN_MIN);
+	/* A sleep 200 us late: the margin covers it at once, with room. */
+	sched_learn_oversleep(&w, 0, 200 * TR_NS_PER_US);
+	assert_int_equal(w.margin, 300 * TR_NS_PER_US);
+	/* An outlier is capped: spinning that long would burn a core. */
+	sched_learn_oversleep(&w, 0, 50 * TR_NS_PER_MS);
+	assert_int_equal(w.margin, SCHED_MARGIN_MAX);
+	/* Punctual wake-ups bring it back down slowly, never below the floor. */
+	for (int i = 0; i < 1000; i++)
+		sched_learn_oversleep(&w, 0, 1 * TR_NS_PER_US);
+	assert_int_equal(w.margin, SCHED_MARGIN_MIN);
+	sched_learn_oversleep(&w, 0, 60 * TR_NS_PER_US);
+	assert_int_equal(w.margin, 90 * TR_NS_PER_US);
+	sched_learn_oversleep(&w, 0, 60 * TR_NS_PER_US);
+	assert_int_equal(w.margin, 90 * TR_NS_PER_US);
+}
 
-		assert_int_equal(sched_wait_until(&w, deadline, &stop), 0);
-		/* Never early (being late is what a loaded machine does; it is not asserted). */
-		assert_true(tr_mono_now() >= deadline);
-		assert_true(w.margin >= SCHED_MARGIN_MIN);
-		assert_true(w.margin <= SCHED_MARGIN_MAX);
-	}
+static void
+test_spin_until(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	tr_ns deadline = tr_mono_now() + 300 * TR_NS_PER_US;
 
+	(void)state;
+	assert_int_equal(sched_spin_until(deadline, &stop), 0);
+	/* Never early (being late is what a loaded machine does; it is not asserted). */
+	assert_true(tr_mono_now() >= deadline);
 	stop = 1;
-	assert_int_equal(sched_wait_until(&w, tr_mono_now() +
-	    10 * TR_NS_PER_SEC, &stop), -1);
+	assert_int_equal(sched_spin_until(tr_mono_now() + 10 * TR_NS_PER_SEC,
+	    &stop), -1);
 }
 
 int
@@ -133,7 +149,8 @@ main(void)
 		cmocka_unit_test(test_playlist_patterns),
 		cmocka_unit_test(test_deadlines),
 		cmocka_unit_test(test_minute_sync),
-		cmocka_unit_test(test_wait_until),
+		cmocka_unit_test(test_oversleep_margin),
+		cmocka_unit_test(test_spin_until),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

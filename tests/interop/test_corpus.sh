@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interop tier: every UDP config of the older tool's examples runs unchanged, inside a
-# network namespace that owns its addresses, and every selected datagram arrives byte-exact.
+# Interop tier: every config of the older tool's examples runs unchanged, inside a network
+# namespace that owns its addresses: every selected datagram arrives byte-exact, and every
+# TCP session arrives as the exact byte stream the exporter sent (BGP: plus our closing Cease).
 . "$(dirname "$0")/../lib.sh"
 
 [ -n "${TR_CORPUS:-}" ] || skip "TR_CORPUS is not set: the interop tier needs the corpus of real captures"
@@ -51,6 +52,7 @@ check_minute_sync() {
 	first_pcap=$(awk '$1 == "PLAY" { print $2; exit }' "$WORK/plan")
 	local dports
 	dports=$(awk '$1 == "UDP" { print $4 }' "$WORK/plan" | tr ',\n' '  ')
+	[ -n "${dports// /}" ] || return 0
 	first_ts=$(tshark -r "$ANCHOR/$first_pcap" -Y "udp.dstport in {$dports}" -T fields -e frame.time_epoch 2>/dev/null | head -1)
 	sent=$(json_get "$WORK/$name.stats.json" 'd["first_sent_unix"]')
 	python3 - "$first_ts" "$sent" <<'PY' || fail "$name: minute sync missed"
@@ -62,20 +64,77 @@ sys.exit(0 if off < 0.5 else 1)
 PY
 }
 
+# expected_streams: "PORT REPRO HEX" per selected TCP session of each capture, in play order,
+# from tshark's reassembly (follow,tcp,raw) of the exporter's side.
+CEASE=ffffffffffffffffffffffffffffffff0015030602
+expected_streams() {
+	local pcap section port dports stream src
+	while read -r _ pcap; do
+		while read -r _ section port dports; do
+			tshark -r "$ANCHOR/$pcap" -Y "tcp.dstport in {${dports//,/ }} && tcp.len > 0" -T fields \
+				-E separator=' ' -e tcp.stream -e ip.src -e ipv6.src 2>/dev/null | awk '!seen[$1]++' |
+			while read -r stream src; do
+				local repro
+				repro=$(awk -v s="$src" '$1 == "MAP" && $2 == s { print $3 }' "$WORK/plan")
+				[ -n "$repro" ] || continue
+				tshark -r "$ANCHOR/$pcap" -q -z "follow,tcp,raw,$stream" 2>/dev/null | awk -v src="$src" -v port="$port" -v repro="$repro" '
+					/^Node 0: / { split($3, a, ":"); node0 = substr($3, 1, length($3) - length(a[length(a)]) - 1) }
+					/^=+$/ { n++; next }
+					n == 1 && /^\t[0-9a-f]+$/ && node0 != src { sub(/^\t/, ""); printf "%s", $0; got = 1 }
+					n == 1 && /^[0-9a-f]+$/ && node0 == src { printf "%s", $0; got = 1 }
+					END { if (got) printf "\n" }' | sed "s/^/$port $repro /"
+			done
+		done < <(grep '^TCP ' "$WORK/plan")
+	done < <(grep '^PLAY ' "$WORK/plan")
+}
+
+# join_streams: "PORT REPRO HEX" lines -> one line per (PORT, REPRO), concatenated in order.
+join_streams() {
+	awk '{ k = $1 " " $2; if (!(k in s)) order[n++] = k; s[k] = s[k] $3 }
+		END { for (i = 0; i < n; i++) print order[i], s[order[i]] }'
+}
+
+# A config that names a capture that does not exist must say which, before sending anything.
+check_missing_capture() {
+	local cfg=$1 name=$2 missing=$3 rc=0
+	(cd "$ANCHOR" && "$TR" -t "$cfg") >/dev/null 2>"$WORK/$name.log" || rc=$?
+	[ $rc -eq 2 ] && grep -q "$missing: cannot open: No such file" "$WORK/$name.log" ||
+		{ cat "$WORK/$name.log"; fail "$name: names the missing $missing: exit $rc"; }
+	note "$name: exit 2: $(head -1 "$WORK/$name.log")"
+}
+
 run_config() {
 	local cfg=$1 name
 	name=$(basename "$cfg" .yml)
 	(cd "$ANCHOR" && "$TR" -t "$cfg" -n) | python3 "$PLAN" >"$WORK/plan" ||
 		fail "$name: cannot plan (see above)"
 	MAPS=$(awk '$1 == "MAP" { printf "%s %s ", $2, $3 }' "$WORK/plan")
+	local pcap
+	for pcap in $(awk '$1 == "PLAY" { print $2 }' "$WORK/plan" | sort -u); do
+		if [ ! -e "$ANCHOR/$pcap" ]; then
+			check_missing_capture "$cfg" "$name" "$pcap"
+			return 0
+		fi
+	done
 	expected_datagrams >"$WORK/$name.expected"
-	local want
+	local bmp_ports bgp_ports
+	bmp_ports=$(awk '$1 == "TCP" && $2 == "bmp" { printf "%s,", $3 }' "$WORK/plan")
+	bgp_ports=$(awk '$1 == "TCP" && $2 == "bgp" { printf "%s,", $3 }' "$WORK/plan")
+	expected_streams | join_streams |
+		python3 "$TR_SOURCE_DIR/tests/interop/complete_messages.py" "$bmp_ports" "$bgp_ports" >"$WORK/$name.expected-tcp"
+	# BGP sessions the capture leaves open are closed by the replay with a Cease.
+	local bgp_port
+	bgp_port=$(awk '$1 == "TCP" && $2 == "bgp" { print $3 }' "$WORK/plan")
+	[ -z "$bgp_port" ] || sed -i "/^$bgp_port /s/\$/$CEASE/" "$WORK/$name.expected-tcp"
+	local want want_tcp_bytes
 	want=$(wc -l <"$WORK/$name.expected")
-	[ "$want" -gt 0 ] || fail "$name: the capture has no selected datagram: nothing to check"
+	want_tcp_bytes=$(awk '{ n += length($3) / 2 } END { print n + 0 }' "$WORK/$name.expected-tcp")
+	[ "$want" -gt 0 ] || [ "$want_tcp_bytes" -gt 0 ] || fail "$name: the capture has nothing selected: nothing to check"
 
 	make_namespace "tr-interop-$$" $(awk '$1 == "ADDR" { print $2 }' "$WORK/plan")
 	local sink_args=()
 	for port in $(awk '$1 == "UDP" { print $3 }' "$WORK/plan" | sort -u); do sink_args+=(--udp "$port"); done
+	for port in $(awk '$1 == "TCP" { print $3 }' "$WORK/plan" | sort -u); do sink_args+=(--tcp "$port"); done
 	start_sink "$name-sink" ip netns exec "$NS" "$TR" sink "${sink_args[@]}"
 
 	# The config runs unchanged, from the folder its relative paths expect.
@@ -88,7 +147,8 @@ run_config() {
 	# keep_open holds the process after the last capture: stop it once everything arrived.
 	for _ in $(seq 1 1800); do
 		kill -0 $pid 2>/dev/null || break
-		if [ "$keep_open" = true ] && [ "$(grep -c '^udp ' "$WORK/$name-sink.dump" || true)" -ge "$want" ]; then
+		if [ "$keep_open" = true ] && [ "$(grep -c '^udp ' "$WORK/$name-sink.dump" || true)" -ge "$want" ] &&
+			[ "$(awk '$1 == "tcp" { n += length($5) / 2 } END { print n + 0 }' "$WORK/$name-sink.dump")" -ge "$want_tcp_bytes" ]; then
 			sleep 0.5
 			kill -INT $pid
 		fi
@@ -107,7 +167,13 @@ run_config() {
 	done
 	[ "$(wc -l <"$WORK/$name.got")" -eq "$want" ] ||
 		fail "$name: $(wc -l <"$WORK/$name.got") datagrams arrived, $want expected"
-	note "$name: $want datagrams byte-exact ($(( $(date +%s) - started )) s)"
+	awk '$1 == "tcp" { print $4, $2, $5 }' "$WORK/$name-sink.dump" | join_streams >"$WORK/$name.got-tcp"
+	diff <(sort "$WORK/$name.expected-tcp") <(sort "$WORK/$name.got-tcp") >/dev/null || {
+		awk '{ print "expected", $1, $2, length($3) / 2, "bytes" }' "$WORK/$name.expected-tcp"
+		awk '{ print "received", $1, $2, length($3) / 2, "bytes" }' "$WORK/$name.got-tcp"
+		fail "$name: the TCP streams differ from the capture's"
+	}
+	note "$name: $want datagrams and $want_tcp_bytes TCP bytes in $(wc -l <"$WORK/$name.expected-tcp") streams byte-exact ($(( $(date +%s) - started )) s)"
 	check_minute_sync "$name"
 	ip netns del "$NS"
 	NS=""
@@ -115,9 +181,8 @@ run_config() {
 
 configs=0
 for cfg in "$ANCHOR"/examples/*.yml; do
-	grep -qE '^(ipfix|udp_generic):' "$cfg" || continue
 	run_config "examples/$(basename "$cfg")"
 	configs=$((configs + 1))
 done
-[ "$configs" -gt 0 ] || fail "no UDP config found in $ANCHOR/examples"
+[ "$configs" -gt 0 ] || fail "no config found in $ANCHOR/examples"
 echo "PASS ($configs configs)"
