@@ -67,6 +67,8 @@ struct sessions {
 	struct session	       **all;
 	size_t			 n_all, cap_all;
 	uint64_t		 capture_gen;
+	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
+	tr_ns			 next_keepalive;
 };
 
 struct sessions *
@@ -78,6 +80,7 @@ sessions_new(const struct config *cfg, struct report *rep)
 		return NULL;
 	t->cfg = cfg;
 	t->rep = rep;
+	t->next_keepalive = INT64_MAX;
 	return t;
 }
 
@@ -527,6 +530,9 @@ sessions_tick(struct sessions *t, tr_ns now)
 {
 	tr_ns next = INT64_MAX;
 
+	if (now < t->next_keepalive)
+		return t->next_keepalive;
+
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
 		tr_ns every, due;
@@ -544,7 +550,21 @@ sessions_tick(struct sessions *t, tr_ns now)
 		if (due < next)
 			next = due;
 	}
+	t->next_keepalive = next;
 	return next;
+}
+
+/* The hold-time clock of an established session starts: its first KEEPALIVE may be due before any other. */
+static void
+keepalive_clock_starts(struct session *s)
+{
+	tr_ns due;
+
+	if (s->hold_time == 0)
+		return;
+	due = s->last_sent + (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
+	if (due < s->table->next_keepalive)
+		s->table->next_keepalive = due;
 }
 
 void
@@ -658,6 +678,7 @@ bgp_received(struct session *s, const uint8_t *data, size_t len)
 				s->hold_time = o.hold_time;
 			s->bgp = BGP_ESTABLISHED;
 			s->last_sent = tr_mono_now();
+			keepalive_clock_starts(s);
 			transport_tcp_release(s->table->tp, s->conn);
 			log_info("%s: the collector answered the OPEN; hold "
 			    "time %u s", what, s->hold_time);

@@ -72,6 +72,7 @@ struct opts {
 	bool		 nanosec;
 	uint32_t	 fragment;
 	uint32_t	 segment;
+	uint16_t	 hold_time;	/* BGP OPENs (both sides) */
 	uint32_t	 records;
 	bool		 skip_templates;
 	uint64_t	 template_every;
@@ -962,16 +963,17 @@ bgp_finish(struct msgbuf *m, size_t start)
 	set_u16(m, start + 16, m->len - start);
 }
 
-/* OPEN with the MP IPv4 unicast and 4-byte AS capabilities, hold time 90. */
+/* OPEN with the MP IPv4 unicast and 4-byte AS capabilities. */
 static void
-bgp_open(struct msgbuf *m, uint32_t as, const struct tr_addr *id)
+bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
+    const struct tr_addr *id)
 {
 	size_t start = m->len;
 
 	bgp_header(m, BGP_OPEN);
 	put_u8(m, 4);
 	put_u16(m, as > 0xffff ? AS_TRANS : (uint16_t)as);
-	put_u16(m, 90);
+	put_u16(m, hold_time);
 	put_addr(m, id);
 	put_u8(m, 14);			/* optional parameters length */
 	put_u8(m, 2);			/* capabilities */
@@ -1063,10 +1065,10 @@ bgp_step(struct gen *g, struct exporter *ex)
 
 	if (ex->phase == 0) {
 		tcp_handshake(g, ex);
-		bgp_open(&m, exporter_as(ex), &id);
+		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id);
 		bgp_exporter_says(g, ex, &m, BGP_OPEN);
 		m = msg_start(g);
-		bgp_open(&m, 64496, &cid);
+		bgp_open(&m, 64496, g->o->hold_time, &cid);
 		bgp_keepalive(&m);
 		g->errs += m.errs;
 		tcp_send(g, ex, false, m.p, m.len);
@@ -1178,8 +1180,8 @@ bmp_peer_up(struct msgbuf *m, const struct gen *g, const struct exporter *ex)
 	put_addr16(m, &local);
 	put_u16(m, 179);
 	put_u16(m, (uint16_t)(40000 + ex->idx % 20000));
-	bgp_open(m, BMP_ROUTER_AS, &rid);		/* sent OPEN */
-	bgp_open(m, exporter_as(ex), &peer);		/* received OPEN */
+	bgp_open(m, BMP_ROUTER_AS, 90, &rid);		/* sent OPEN */
+	bgp_open(m, exporter_as(ex), 90, &peer);	/* received OPEN */
 	bmp_finish(m, start);
 }
 
@@ -1354,6 +1356,7 @@ usage(FILE *f)
 "      --fragment N        IP-fragment UDP datagrams to at most N payload\n"
 "                          bytes per fragment (a multiple of 8)\n"
 "      --segment N         cut TCP messages into segments of at most N bytes\n"
+"      --hold-time N       BGP: the hold time both OPENs offer (90)\n"
 "  -r, --records N         flow records per data set / prefixes per UPDATE (5)\n"
 "      --skip-templates    IPFIX/v9: never send templates\n"
 "      --template-every N  IPFIX/v9: resend templates every N data messages\n"
@@ -1373,6 +1376,7 @@ enum {
 	OPT_NANOSEC,
 	OPT_FRAGMENT,
 	OPT_SEGMENT,
+	OPT_HOLD_TIME,
 	OPT_SKIP_TEMPLATES,
 	OPT_TEMPLATE_EVERY,
 	OPT_NOISE,
@@ -1395,6 +1399,7 @@ static const struct option long_opts[] = {
 	{ "nanosec", no_argument, NULL, OPT_NANOSEC },
 	{ "fragment", required_argument, NULL, OPT_FRAGMENT },
 	{ "segment", required_argument, NULL, OPT_SEGMENT },
+	{ "hold-time", required_argument, NULL, OPT_HOLD_TIME },
 	{ "records", required_argument, NULL, 'r' },
 	{ "skip-templates", no_argument, NULL, OPT_SKIP_TEMPLATES },
 	{ "template-every", required_argument, NULL, OPT_TEMPLATE_EVERY },
@@ -1458,6 +1463,7 @@ opts_defaults(struct opts *o)
 	o->start = 1700000000;
 	o->link = FRAME_LINK_EN10MB;
 	o->records = 5;
+	o->hold_time = 90;
 	addr_parse("198.51.100.1", &o->coll4);
 	addr_parse("2001:db8:ffff::1", &o->coll6);
 }
@@ -1555,6 +1561,17 @@ parse_opt(struct opts *o, int c, const char *arg)
 		if (parse_num("segment", arg, 1, 65000, &v) == -1)
 			return -1;
 		o->segment = (uint32_t)v;
+		return 0;
+	case OPT_HOLD_TIME:
+		/* RFC 4271: 0, or at least 3 seconds. */
+		if (parse_num("hold-time", arg, 0, 65535, &v) == -1)
+			return -1;
+		if (v == 1 || v == 2) {
+			fprintf(stderr, "tr-pcapgen: --hold-time is 0 or at "
+			    "least 3 (RFC 4271)\n");
+			return -1;
+		}
+		o->hold_time = (uint16_t)v;
 		return 0;
 	case 'r':
 		if (parse_num("records", arg, 1, MAX_RECORDS, &v) == -1)

@@ -92,13 +92,25 @@ filtered=$(json_get "$WORK/bmp-filter.json" 'd["sections"]["bmp"]["filtered"]')
 [ "$filtered" -gt 0 ] || fail "bmp_h filter: nothing counted as filtered"
 note "bmp_h filter: $want messages of types 0 and 4 arrived, $filtered filtered"
 
+# 5. A BGP session idle longer than a third of its hold time (3 s) gets KEEPALIVEs added.
+"$GEN" --proto bgp --count 3 --exporter 192.0.2.1 --hold-time 3 --gap-us 1500000 --out "$WORK/idle.pcap"
+config "$WORK/idle.pcap" | sed 's/^time_factor: 0$/time_factor: 1/' >"$WORK/idle.yml"
+"$TR" -t "$WORK/idle.yml" --stats-json "$WORK/idle.json" 2>"$WORK/idle.log" || { cat "$WORK/idle.log"; fail "idle bgp: exit $?"; }
+added=$(json_get "$WORK/idle.json" 'd["tcp"]["bgp_keepalives_added"]')
+captured=$(tshark -r "$WORK/idle.pcap" -Y 'ip.src == 192.0.2.1' -T fields -e bgp.type 2>/dev/null | tr ',' '\n' | grep -c '^4$')
+[ "$added" -ge 2 ] || fail "idle bgp: $added KEEPALIVEs added over about 5 s idle with hold time 3 s"
+note "idle bgp: $added KEEPALIVEs added to the $captured captured ones"
+
 stop_sink
-python3 - "$WORK/sink.json" <<'PY' || fail "sink summary"
+python3 - "$WORK/sink.json" "$((added + captured))" <<'PY' || fail "sink summary"
 import json, sys
 d = json.load(open(sys.argv[1]))
 bgp = [t for t in d["tcp"] if t["protocol"] == "bgp"]
 assert bgp and bgp[0]["opens_answered"] >= 1, "the sink answered no OPEN"
 assert {"code": 6, "subcode": 2} in bgp[0]["notifications"], "no Cease (administrative shutdown) at the end"
+idle = [t for t in d["tcp"] if t["protocol"] == "bgp" and t["exporter"] == "127.0.0.2"]
+assert idle and idle[0]["types"]["keepalive"] == int(sys.argv[2]), \
+    f"keepalives at the sink: {idle and idle[0]['types']['keepalive']}, expected {sys.argv[2]}"
 assert all(t["framing_errors"] == 0 for t in d["tcp"]), "framing errors at the sink"
 PY
 echo PASS
