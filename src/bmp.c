@@ -29,10 +29,11 @@ bmp_frame(const uint8_t *p, size_t len, uint8_t *type, uint32_t *msg_len)
 	t = cur_u8(&c);
 	/*
 	 * Judge the length before anyone buffers that much: it must cover the
-	 * common header and stay under the cap.  RFC 9069 (Loc-RIB) adds no
-	 * message type, so types past route mirroring are not BMP v3.
+	 * common header and stay under the cap.  The type is not judged:
+	 * routers send types past RFC 7854's (e.g. 100, route policy and
+	 * attribute trace, which pmacct decodes), and the length frames them.
 	 */
-	if (!cur_ok(&c) || version != BMP_VERSION || t >= BMP_TYPE_COUNT ||
+	if (!cur_ok(&c) || version != BMP_VERSION ||
 	    mlen < BMP_COMMON_HDR_LEN || mlen > BMP_MAX_MSG_LEN) {
 		errno = EBADMSG;
 		return -1;
@@ -40,4 +41,10 @@ bmp_frame(const uint8_t *p, size_t len, uint8_t *type, uint32_t *msg_len)
 	*type = t;
 	*msg_len = mlen;
 	return 1;
+}
+
+bool
+bmp_type_known(uint8_t type)
+{
+	return type < BMP_TYPE_COUNT || type == BMP_RPAT;
 }

@@ -2,6 +2,7 @@
 #ifndef TR_BMP_H
 #define TR_BMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,7 @@ enum bmp_type {
 	BMP_TERMINATION = 5,
 	BMP_ROUTE_MIRRORING = 6,
 	BMP_TYPE_COUNT,
+	BMP_RPAT = 100,		/* route policy and attribute trace (draft-xu-grow-bmp-route-policy-attr-trace) */
 };
 
 extern const char *const bmp_type_names[BMP_TYPE_COUNT];
@@ -26,9 +28,16 @@ extern const char *const bmp_type_names[BMP_TYPE_COUNT];
  * Look at the start of a byte stream: 1 with *type and *msg_len (the whole
  * message, header included) when a sane common header is there, 0 when fewer
  * than BMP_COMMON_HDR_LEN bytes are available, -1 when the bytes cannot be a
- * BMP header (version, type or length impossible).
+ * BMP header (version or length impossible).  Any type is framed: the length
+ * says where the message ends, whatever the type.
  */
 int	bmp_frame(const uint8_t *p, size_t len, uint8_t *type,
 	    uint32_t *msg_len);
+
+/*
+ * A type some specification defines (RFC 7854, RPAT): looking for a message
+ * boundary in the middle of a stream, only these make a header plausible.
+ */
+bool	bmp_type_known(uint8_t type);
 
 #endif

@@ -84,9 +84,10 @@ static const char usage_text[] =
 "  pcap_processing: {initial_delay, inter_packet_delay, inter_protocol_delay,\n"
 "                    output_folder, desired_tcp_payload_size, exit}\n"
 "\n"
-"exit codes: 0 done, 1 the run failed, 2 bad command line, config or capture\n"
-"path (nothing sent), 3 a capture was damaged (replayed up to the damage),\n"
-"130/143 stopped by SIGINT/SIGTERM.\n";
+"exit codes: 0 done, 1 the run failed (e.g. a TCP collector refused or closed\n"
+"a session, so messages were lost), 2 bad command line, config or capture path\n"
+"(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
+"stopped by SIGINT/SIGTERM.\n";
 
 struct cli {
 	const char	*cfg_path;
@@ -163,6 +164,8 @@ exit_code(enum replay_result result)
 		return EXIT_OK;
 	case REPLAY_DAMAGED:
 		return EXIT_DAMAGED;
+	case REPLAY_INCOMPLETE:
+		return EXIT_RUNTIME;
 	case REPLAY_SETUP_FAILED:
 		return EXIT_USAGE;
 	case REPLAY_STOPPED:

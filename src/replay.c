@@ -73,7 +73,30 @@ check_captures(const struct config *cfg)
 	return 0;
 }
 
-/* One UDP socket per (exporter, UDP section), all opened before the first packet is due. */
+/* What to do about a socket that cannot be set up; 0 to go on, -1 to stop. */
+static int
+socket_error(struct replay *rp, size_t m, int s, const char *err)
+{
+	const struct config *cfg = rp->cfg;
+
+	/*
+	 * An IPv6 exporter next to an IPv4-only collector is fine until that
+	 * exporter has traffic for that section.
+	 */
+	if (errno == EAFNOSUPPORT)
+		return 0;
+	log_errorx("%s:%d:%d: network.map[%zu] for %s: %s", cfg->path,
+	    cfg->map[m].pos.line, cfg->map[m].pos.col, m, section_names[s],
+	    err);
+	return -1;
+}
+
+/*
+ * One UDP socket per (exporter, UDP section), all opened before the first
+ * packet is due; TCP connections open when their sessions start, but
+ * whether they can is checked now, so a wrong address stops the run before
+ * anything is sent.
+ */
 static int
 open_sockets(struct replay *rp)
 {
@@ -88,31 +111,31 @@ open_sockets(struct replay *rp)
 	for (size_t m = 0; m < cfg->n_map; m++) {
 		for (int s = 0; s < SECTION_COUNT; s++) {
 			const struct cfg_section *sec = &cfg->section[s];
+			const struct tr_addr *repro = &cfg->map[m].repro_ip;
 			int id = SOCK_NONE;
 
-			if (sec->enabled && section_l4proto((enum section_id)s)
-			    == TR_IPPROTO_UDP) {
-				id = transport_udp_open(rp->tp,
-				    &cfg->map[m].repro_ip, sec->collector_host,
-				    sec->collector_port, err, sizeof(err));
-				/*
-				 * An IPv6 exporter next to an IPv4-only
-				 * collector is fine until that exporter
-				 * has traffic for that section.
-				 */
-				if (id == -1 && errno == EAFNOSUPPORT)
-					id = SOCK_WRONG_FAMILY;
-				else if (id == -1) {
-					log_errorx("%s:%d:%d: network.map[%zu] "
-					    "for %s: %s", cfg->path,
-					    cfg->map[m].pos.line,
-					    cfg->map[m].pos.col, m,
-					    section_names[s], err);
+			*sock_slot(rp, (int)m, s) = SOCK_NONE;
+			if (!sec->enabled)
+				continue;
+			if (section_l4proto((enum section_id)s) ==
+			    TR_IPPROTO_TCP) {
+				if (transport_check_bind(rp->tp, repro,
+				    sec->collector_host, sec->collector_port,
+				    err, sizeof(err)) == -1 &&
+				    socket_error(rp, m, s, err) == -1)
 					return -1;
-				}
+				continue;
+			}
+			id = transport_udp_open(rp->tp, repro,
+			    sec->collector_host, sec->collector_port, err,
+			    sizeof(err));
+			if (id == -1) {
+				if (socket_error(rp, m, s, err) == -1)
+					return -1;
+				id = SOCK_WRONG_FAMILY;
+			} else
 				log_debug("%s: %s", section_names[s],
 				    transport_describe(rp->tp, id));
-			}
 			*sock_slot(rp, (int)m, s) = id;
 		}
 	}
@@ -418,6 +441,17 @@ drain_connections(struct replay *rp)
 		    transport_tcp_unwritten(rp->tp));
 }
 
+/* Whether a TCP collector missed anything (routers would have retried; the run did not deliver). */
+static bool
+tcp_lost_anything(const struct report *rep)
+{
+	for (int i = 0; i < SECTION_COUNT; i++)
+		if (section_l4proto((enum section_id)i) == TR_IPPROTO_TCP &&
+		    rep->section[i].dropped > 0)
+			return true;
+	return rep->tcp_lost_bytes > 0;
+}
+
 enum replay_result
 replay_run(const struct config *cfg, const struct replay_opts *opts,
     struct report *rep)
@@ -482,6 +516,8 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		wait_keep_open(&rp);
 	drain_connections(&rp);
 	collect_transport_stats(&rp);
+	if (result == REPLAY_OK && tcp_lost_anything(rep))
+		result = REPLAY_INCOMPLETE;
 done:
 	free(order);
 	free(rp.sock);

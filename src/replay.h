@@ -20,6 +20,7 @@ enum replay_result {
 	REPLAY_OK,		/* everything played */
 	REPLAY_STOPPED,		/* a signal stopped it early */
 	REPLAY_DAMAGED,		/* played, but some capture was damaged (said where) */
+	REPLAY_INCOMPLETE,	/* played, but TCP messages could not be delivered (said why) */
 	REPLAY_SETUP_FAILED,	/* nothing sent: a capture, address or collector is wrong (said which) */
 };
 

@@ -40,6 +40,7 @@ struct report {
 	uint64_t	tcp_skipped_bytes;	/* bytes skipped to find a message boundary */
 	uint64_t	tcp_framing_errors;	/* impossible BMP/BGP headers */
 	uint64_t	tcp_unfinished_bytes;	/* a message cut by the end of the captures, not sent */
+	uint64_t	tcp_lost_bytes;		/* queued, but the connection went away first */
 	uint64_t	bgp_keepalives_added;	/* KEEPALIVEs sent to keep idle sessions up */
 	uint64_t	bgp_notifications_received;
 

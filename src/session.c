@@ -45,6 +45,8 @@ struct session {
 	size_t		 buf_len, buf_cap;
 
 	int		 conn;		/* transport id, -1 before/after */
+	uint64_t	 msgs_queued;	/* counted as sent when queued ... */
+	uint64_t	 bytes_queued;	/* ... and taken back if none was written */
 	bool		 conn_dead;	/* the collector closed or refused it */
 	bool		 closing;	/* we asked the connection to close */
 	uint64_t	 not_sent;
@@ -251,6 +253,8 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	}
 	rs->sent++;
 	rs->bytes += len;
+	s->msgs_queued++;
+	s->bytes_queued += len;
 	s->last_sent = now;
 	return 0;
 }
@@ -315,8 +319,10 @@ find_boundary(const struct session *s, size_t from)
 		    bgp_frame(p, left, &type, &glen);
 
 		/* A header that is plausible, or too short yet to judge. */
-		if (rc == 1 || (rc == 0 && (s->framing == FRAMING_BGP ?
-		    p[0] == 0xff : p[0] == BMP_VERSION)))
+		if ((rc == 1 && (s->framing == FRAMING_BGP ||
+		    bmp_type_known(type))) || (rc == 0 &&
+		    (s->framing == FRAMING_BGP ? p[0] == 0xff :
+		    p[0] == BMP_VERSION)))
 			return i;
 	}
 	return s->buf_len;
@@ -703,24 +709,57 @@ on_received(void *ctx, int id, const uint8_t *data, size_t len)
 		bgp_received(s, data, len);
 }
 
+/*
+ * What a closed connection took with it: a connection that never wrote a
+ * byte sent none of its messages; otherwise the bytes left in its queue are
+ * lost (mid-message, so they are counted in bytes).
+ */
+static void
+account_loss(struct session *s, const struct transport_tcp_stats *st,
+    const char *what)
+{
+	struct report_section *rs = &s->table->rep->section[s->section];
+
+	if (st->bytes_sent == 0 && s->msgs_queued > 0) {
+		rs->sent -= s->msgs_queued;
+		rs->bytes -= s->bytes_queued;
+		rs->dropped += s->msgs_queued;
+		log_warnx("%s: none of its %llu messages reached the collector",
+		    what, (unsigned long long)s->msgs_queued);
+	} else if (st->bytes_lost > 0) {
+		s->table->rep->tcp_lost_bytes += st->bytes_lost;
+		log_warnx("%s: %llu queued bytes never reached the collector",
+		    what, (unsigned long long)st->bytes_lost);
+	}
+	s->msgs_queued = s->bytes_queued = 0;
+}
+
 static void
 on_closed(void *ctx, int id, int err)
 {
 	struct session *s = ctx;
+	const struct transport_tcp_stats *st =
+	    transport_tcp_stats(s->table->tp, id);
 	char what[128];
 
-	(void)id;
 	s->conn_dead = true;
-	if (s->closing && err == 0)
-		return;		/* the end we asked for */
 	describe(s, what, sizeof(what));
-	s->table->rep->tcp_closed_by_collector++;
-	if (err == 0)
-		log_warnx("%s: the collector closed the connection; what "
-		    "follows in this session is not sent", what);
-	else
-		log_warnx("%s: connection to the collector failed: %s; what "
-		    "follows in this session is not sent", what, strerror(err));
+	if (!st->established) {
+		s->table->rep->tcp_connect_failures++;
+		log_warnx("%s: cannot connect to the collector: %s", what,
+		    strerror(err ? err : ECONNREFUSED));
+	} else if (!(s->closing && err == 0)) {
+		/* Not the end we asked for. */
+		s->table->rep->tcp_closed_by_collector++;
+		if (err == 0)
+			log_warnx("%s: the collector closed the connection; "
+			    "what follows in this session is not sent", what);
+		else
+			log_warnx("%s: the connection to the collector failed: "
+			    "%s; what follows in this session is not sent",
+			    what, strerror(err));
+	}
+	account_loss(s, st, what);
 }
 
 struct transport_tcp_events

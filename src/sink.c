@@ -193,6 +193,7 @@ struct sink_tcp_stat {
 	uint64_t			bytes;
 	uint64_t			messages;
 	uint64_t			types[SINK_TYPE_SLOTS];
+	uint64_t			other_types;	/* BMP types past RFC 7854 (e.g. 100, RPAT) */
 	uint64_t			framing_errors;
 	struct sink_error		errors[SINK_MAX_ERRORS];
 	size_t				nerrors;
@@ -1043,7 +1044,10 @@ conn_message(struct sink *s, struct sink_conn *c, uint8_t type,
 	dump_line(s, "tcp", &c->peer, c->peer_port, c->local_port, p, len);
 	if (t != NULL) {
 		t->messages++;
-		t->types[type]++;
+		if (type < SINK_TYPE_SLOTS)
+			t->types[type]++;
+		else
+			t->other_types++;
 	}
 	if (c->proto != SINK_PROTO_BGP)
 		return;
@@ -1731,10 +1735,12 @@ json_types(const struct sink_tcp_stat *t)
 {
 	json_t *o = json_object();
 
-	if (t->proto == SINK_PROTO_BMP)
+	if (t->proto == SINK_PROTO_BMP) {
 		for (int i = 0; i < BMP_TYPE_COUNT; i++)
 			json_object_set_new(o, bmp_type_names[i],
 			    jint(t->types[i]));
+		json_object_set_new(o, "other", jint(t->other_types));
+	}
 	else if (t->proto == SINK_PROTO_BGP)
 		for (int i = 1; i <= BGP_TYPE_MAX; i++)
 			json_object_set_new(o, bgp_type_names[i],

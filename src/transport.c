@@ -264,6 +264,21 @@ fail:
 }
 
 int
+transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
+    const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	int fd;
+
+	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, host, port, &remote,
+	    &remote_len, err, errlen)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int
 transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
     const char *host, uint16_t port, char *err, size_t errlen)
 {
@@ -493,6 +508,7 @@ conn_gone(struct transport *t, int id, int err)
 	close(c->fd);	/* also removes it from the epoll set */
 	c->fd = -1;
 	c->state = TCP_CLOSED;
+	c->stats.bytes_lost += c->len - c->head;
 	free(c->q);
 	c->q = NULL;
 	c->head = c->len = c->cap = 0;
@@ -678,6 +694,7 @@ conn_connected(struct transport *t, int id)
 		return;
 	}
 	c->state = TCP_OPEN;
+	c->stats.established = true;
 	if (t->opts.tcp.connected != NULL)
 		t->opts.tcp.connected(c->ctx, id);
 	conn_write(t, id);	/* what was queued while connecting */

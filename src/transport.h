@@ -53,6 +53,16 @@ int		 transport_udp_open(struct transport *,
 		    uint16_t port, char *err, size_t errlen);
 
 /*
+ * Whether a TCP connection from repro_ip to the collector could be set up
+ * (the address is local, the device exists, the name resolves for that
+ * family): 0, or -1 with errno and a message as transport_udp_open's.
+ * Connections are opened when sessions start; this finds errors first.
+ */
+int		 transport_check_bind(struct transport *,
+		    const struct tr_addr *repro_ip, const char *host,
+		    uint16_t port, char *err, size_t errlen);
+
+/*
  * Queue one datagram on socket id; datagrams are sent in sendmmsg batches.
  * The batch goes out when it is full, when a datagram for another socket
  * is queued, or at transport_flush().  The bytes are copied.
@@ -75,6 +85,8 @@ const struct transport_udp_stats *transport_udp_stats(const struct transport *,
 struct transport_tcp_stats {
 	uint64_t	bytes_sent;	/* written to the socket */
 	uint64_t	bytes_received;
+	uint64_t	bytes_lost;	/* still queued (or held) when the connection went away */
+	bool		established;	/* the connect completed */
 };
 
 /* Start connecting; returns the connection id, or -1 with a message in err. */

@@ -73,6 +73,35 @@ refused=$(json_get "$WORK/down.stats.json" 'd["sections"]["ipfix"]["refused"]')
 frames=$(tshark -r "$WORK/slow.pcap" 2>/dev/null | wc -l)
 [ "$sent" -eq "$frames" ] && [ "$refused" -gt 0 ] || fail "collector-down: sent $sent (want $frames), refused $refused (want > 0)"
 
+# TCP: a repro_ip that is not local stops the run before anything is sent, as for UDP.
+"$GEN" --proto bmp --count 5 --exporter 192.0.2.1 --out "$WORK/bmp.pcap"
+bmp_config() {
+	cat <<YAML
+pcap: $WORK/bmp.pcap
+time_factor: 0
+no_sync: true
+network:
+  map:
+  - {src_ip: 192.0.2.1, repro_ip: $1}
+bmp:
+  collector: {ip: 127.0.0.1, port: $2}
+YAML
+}
+bmp_config 198.51.100.77 9 >"$WORK/bmp-notlocal.yml"
+run_expect tcp-repro-not-local 2 "198.51.100.77 is not an address of this host" "$TR" -t "$WORK/bmp-notlocal.yml"
+
+# TCP: a collector that refuses the connection: said, counted as not sent, exit 1 (messages were lost).
+bmp_config 127.0.0.1 "$DOWN_PORT" >"$WORK/bmp-down.yml"
+run_expect tcp-collector-down 1 "cannot connect to the collector: Connection refused" "$TR" -t "$WORK/bmp-down.yml" --stats-json "$WORK/bmp-down.json"
+msgs=$(tshark -r "$WORK/bmp.pcap" -d tcp.port==1790,bmp -Y 'ip.src == 192.0.2.1' -T fields -e bmp.type 2>/dev/null | tr ',' '\n' | grep -c .)
+python3 - "$WORK/bmp-down.json" "$msgs" <<'PY' || fail "tcp-collector-down: the figures do not say what was lost"
+import json, sys
+d = json.load(open(sys.argv[1]))
+bmp = d["sections"]["bmp"]
+assert bmp["sent"] == 0 and bmp["dropped"] == int(sys.argv[2]), bmp
+assert d["tcp"]["connect_failures"] == 1, d["tcp"]
+PY
+
 # A capture cut in the middle of a record: what precedes is replayed, then the damage is named.
 start_sink cut "$TR" sink --udp 0
 CUT_PORT=$(ready_port "$WORK/cut.ready" udp)

@@ -291,8 +291,10 @@ test_bmp_frame(void **state)
 		{ { 3, 0, 0, 0, 14, 4 }, 5, 0, 0, 0 },	/* partial header */
 		{ { 3, 0, 0, 0, 14, 4 }, 0, 0, 0, 0 },
 		{ { 2, 0, 0, 0, 14, 4 }, 6, -1, 0, 0 },	/* BMP v2 */
-		{ { 3, 0, 0, 0, 14, 7 }, 6, -1, 0, 0 },	/* type 7 */
-		{ { 3, 0, 0, 0, 14, 255 }, 6, -1, 0, 0 },
+		/* Types past RFC 7854 are framed by their length (RPAT is 100). */
+		{ { 3, 0, 0, 0, 14, 7 }, 6, 1, 7, 14 },
+		{ { 3, 0, 0, 0, 99, BMP_RPAT }, 6, 1, BMP_RPAT, 99 },
+		{ { 3, 0, 0, 0, 14, 255 }, 6, 1, 255, 14 },
 		{ { 3, 0, 0, 0, 5, 4 }, 6, -1, 0, 0 },	/* shorter than header */
 		{ { 3, 1, 0, 0, 1, 0 }, 6, -1, 0, 0 },	/* over the cap */
 		{ { 3, 0xff, 0xff, 0xff, 0xff, 0 }, 6, -1, 0, 0 },
@@ -311,6 +313,9 @@ test_bmp_frame(void **state)
 		}
 	}
 	assert_string_equal(bmp_type_names[BMP_PEER_UP], "peer_up");
+	assert_true(bmp_type_known(BMP_ROUTE_MIRRORING));
+	assert_true(bmp_type_known(BMP_RPAT));
+	assert_false(bmp_type_known(7));
 }
 
 /* A header alone is enough to frame: the caller waits for msg_len bytes. */
