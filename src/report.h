@@ -15,7 +15,7 @@ struct report_section {
 	uint64_t	sent;		/* datagrams/messages handed to the transport */
 	uint64_t	bytes;
 	uint64_t	filtered;	/* dropped by a message filter (ipfix_h, bmp_h, bgp_h) */
-	uint64_t	not_replayed;	/* selected, but the section cannot replay yet (TCP) */
+	uint64_t	not_replayed;	/* selected, but no collector would take it (BGP before an OPEN) */
 	uint64_t	refused;	/* collector answered ICMP port unreachable */
 	uint64_t	dropped;	/* could not be sent at all */
 };

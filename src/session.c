@@ -285,6 +285,22 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 		s->table->rep->section[s->section].filtered++;
 		return 0;
 	}
+	/*
+	 * A BGP speaker rejects anything before an OPEN (a capture that
+	 * starts mid-session): such messages cannot be replayed.
+	 */
+	if (s->framing == FRAMING_BGP && s->bgp == BGP_IDLE && !is_open) {
+		if (s->not_sent++ == 0) {
+			char what[128];
+
+			describe(s, what, sizeof(what));
+			log_warnx("%s: the capture has no OPEN for this session: "
+			    "its messages are not sent (a collector would reject "
+			    "them)", what);
+		}
+		s->table->rep->section[s->section].not_replayed++;
+		return 0;
+	}
 	if (is_open) {
 		struct bgp_open o;
 
@@ -505,8 +521,10 @@ sessions_push(struct sessions *t, int section, int exporter,
 		if ((s = session_new(t, section, exporter, pkt, bucket)) == NULL)
 			return -1;
 		(void)open_connection(s);
-	} else if (s->capture_gen != t->capture_gen && renew_stream(s) == -1)
-		return -1;
+	} else if ((s->capture_gen != t->capture_gen ||
+	    (syn && stream_stats(s->stream)->bytes == 0)) &&
+	    renew_stream(s) == -1)
+		return -1;	/* a new file, or a SYN retried with a new ISN before any data */
 
 	if ((n = stream_push(s->stream, pkt, chunks)) == -1)
 		return -1;

@@ -10,7 +10,10 @@ join the pieces per (PORT, REPRO) and print "PORT REPRO BYTES SHA256" per stream
   (a fourth field "open" marks one the capture does not close): cut it to the
   messages the replay sends, from the first message boundary from which
   framing holds to the end, and its last complete message; --append-bgp
-  applies to open sessions only.
+  applies to open sessions only.  BGP sessions start at their first OPEN.  Sessions are summarised one by one (not
+  joined), sorted, empty ones left out: sessions of one exporter may overlap.
+--connections: REPRO is "ADDRESS/PORT" (one connection); join per connection
+  and summarise it as ADDRESS, sorted, to compare with --sessions.
 """
 import argparse
 import hashlib
@@ -20,6 +23,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--complete", nargs=2, metavar=("BMP_PORTS", "BGP_PORTS"))
 ap.add_argument("--append-bgp", default="")
 ap.add_argument("--sessions", nargs=2, metavar=("BMP_PORTS", "BGP_PORTS"))
+ap.add_argument("--connections", action="store_true")
 args = ap.parse_args()
 
 bmp_ports, bgp_ports = set(), set()
@@ -65,6 +69,14 @@ def framed(data, length_at, header):
     return b""
 
 
+def from_open(data):
+    """A BGP session's messages from its first OPEN: nothing before it can be replayed."""
+    at = 0
+    while at + 19 <= len(data) and data[at + 18] != 1:
+        at += bgp_length(data, at)
+    return data[at:]
+
+
 pieces = {}
 for line in sys.stdin:
     fields = line.split()
@@ -74,20 +86,25 @@ for line in sys.stdin:
         if port in bmp_ports:
             data = framed(data, bmp_length, 6)
         elif port in bgp_ports:
-            data = framed(data, bgp_length, 19)
-            if fields[3:] == ["open"] and args.append_bgp:
+            data = from_open(framed(data, bgp_length, 19))
+            if data and fields[3:] == ["open"] and args.append_bgp:
                 data += bytes.fromhex(args.append_bgp)
+        if data:
+            print(port, repro, len(data), hashlib.sha256(data).hexdigest())
+        continue
     pieces.setdefault((port, repro), []).append(data)
 
 
 for (port, repro), parts in pieces.items():
     data = b"".join(parts)
     if not args.complete:
-        pass
+        pass  # the stream as it is
     elif port in bmp_ports:
         data = complete_prefix(data, lambda d, a: int.from_bytes(d[a + 1:a + 5], "big"), 6)
     elif port in bgp_ports:
         data = complete_prefix(data, lambda d, a: int.from_bytes(d[a + 16:a + 18], "big"), 19)
     if port in bgp_ports and args.append_bgp and not args.sessions:
         data += bytes.fromhex(args.append_bgp)
+    if args.connections:
+        repro = repro.split("/")[0]
     print(port, repro, len(data), hashlib.sha256(data).hexdigest())

@@ -79,13 +79,13 @@ for pcap in "$RAW"/*.pcap; do
 		[ "$got" -ge "$want" ] && break
 		sleep 0.1
 	done
-	tail -n +"$((before + 1))" "$WORK/sink.dump" | awk '$1 == "tcp" { print $4, $2, $5 }' |
-		python3 "$STREAMS" >"$WORK/$name.got"
+	tail -n +"$((before + 1))" "$WORK/sink.dump" | awk '$1 == "tcp" { print $4, $2 "/" $3, $5 }' |
+		python3 "$STREAMS" --connections >"$WORK/$name.got"
 	diff <(sort "$WORK/$name.expected") <(sort "$WORK/$name.got") || {
-		echo "(lines: PORT EXPORTER BYTES SHA256; < expected, > received)"
+		echo "(lines, one per session: PORT EXPORTER BYTES SHA256; < expected, > received)"
 		fail "$name: the replayed streams are not the captured ones"
 	}
-	note "$name: $(wc -l <"$WORK/$name.expected") exporters, $want bytes byte-exact; $(json_get "$WORK/$name.stats.json" 'd["tcp"]')"
+	note "$name: $(wc -l <"$WORK/$name.expected") sessions, $want bytes byte-exact; $(json_get "$WORK/$name.stats.json" 'd["tcp"]')"
 	checked=$((checked + 1))
 done
 stop_sink
