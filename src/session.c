@@ -54,6 +54,8 @@ struct session {
 	enum bgp_phase	 bgp;
 	uint16_t	 hold_time;	/* seconds: the exporter's OPEN, then the negotiated one */
 	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
+	uint8_t		*open_msg;	/* the exporter's captured OPEN, to compare capabilities */
+	size_t		 open_len;
 	uint8_t		*rx;		/* what the collector sent, framed as BGP */
 	size_t		 rx_len, rx_cap;
 	struct session	*next;		/* hash chain */
@@ -101,6 +103,7 @@ sessions_free(struct sessions *t)
 		stream_free(t->all[i]->stream);
 		free(t->all[i]->buf);
 		free(t->all[i]->rx);
+		free(t->all[i]->open_msg);
 		free(t->all[i]);
 	}
 	free(t->all);
@@ -303,9 +306,15 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	}
 	if (is_open) {
 		struct bgp_open o;
+		uint8_t *copy;
 
 		if (bgp_open_parse(msg, len, &o) == 0)
 			s->hold_time = o.hold_time;
+		if ((copy = realloc(s->open_msg, len)) != NULL) {
+			memcpy(copy, msg, len);
+			s->open_msg = copy;
+			s->open_len = len;
+		}
 	}
 	if (session_send(s, msg, len, now) == -1)
 		return -1;
@@ -668,6 +677,94 @@ on_connected(void *ctx, int id)
 	log_debug("%s: connected to the collector", what);
 }
 
+static const struct bgp_cap *
+find_cap(const struct bgp_open *o, uint8_t code)
+{
+	for (size_t i = 0; i < o->ncaps; i++)
+		if (o->caps[i].code == code)
+			return &o->caps[i];
+	return NULL;
+}
+
+/* Whether a multiprotocol capability lists AFI/SAFI. */
+static bool
+has_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	for (size_t i = 0; i < o->ncaps; i++) {
+		const struct bgp_cap *c = &o->caps[i];
+
+		if (c->code == BGP_CAP_MP && c->len == 4 &&
+		    (c->value[0] << 8 | c->value[1]) == afi && c->value[3] == safi)
+			return true;
+	}
+	return false;
+}
+
+/* The ADD-PATH send/receive flags an OPEN gives AFI/SAFI (RFC 7911: 1 receive, 2 send, 3 both). */
+static uint8_t
+add_path_mode(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	const struct bgp_cap *c = find_cap(o, BGP_CAP_ADD_PATH);
+
+	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4)
+		if ((c->value[at] << 8 | c->value[at + 1]) == afi &&
+		    c->value[at + 2] == safi)
+			return c->value[at + 3];
+	return 0;
+}
+
+/*
+ * The captured UPDATEs are encoded for what the original session
+ * negotiated; the collector answered with its own capabilities.  Say, by
+ * name and with the setting that fixes it, where they would be misread.
+ */
+static void
+compare_capabilities(struct session *s, const struct bgp_open *live,
+    const char *what)
+{
+	struct bgp_open mine;
+	const struct bgp_cap *ap;
+
+	if (s->open_msg == NULL ||
+	    bgp_open_parse(s->open_msg, s->open_len, &mine) == -1)
+		return;
+	if (mine.has_as4 && !live->has_as4)
+		log_warnx("%s: the collector does not advertise 4-byte AS "
+		    "numbers (RFC 6793), which the exporter did: the replayed "
+		    "UPDATEs carry 4-byte AS_PATHs and will be misread; enable "
+		    "4-byte AS support on the collector", what);
+	for (size_t i = 0; i < mine.ncaps; i++) {
+		const struct bgp_cap *c = &mine.caps[i];
+		uint16_t afi;
+
+		if (c->code != BGP_CAP_MP || c->len != 4)
+			continue;
+		afi = (uint16_t)(c->value[0] << 8 | c->value[1]);
+		if (!has_family(live, afi, c->value[3]))
+			log_warnx("%s: the collector does not advertise AFI %u "
+			    "SAFI %u, which the exporter's UPDATEs may carry: "
+			    "it may ignore or reject them; configure that "
+			    "family on the collector", what, afi, c->value[3]);
+	}
+	ap = find_cap(&mine, BGP_CAP_ADD_PATH);
+	for (size_t at = 0; ap != NULL && at + 4 <= ap->len; at += 4) {
+		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
+		    ap->value[at + 1]);
+		uint8_t safi = ap->value[at + 2];
+
+		if ((ap->value[at + 3] & 2) &&
+		    !(add_path_mode(live, afi, safi) & 1))
+			log_warnx("%s: the exporter could send ADD-PATH (RFC "
+			    "7911) for AFI %u SAFI %u but the collector does not "
+			    "receive it: if the captured session negotiated it, "
+			    "the UPDATEs carry path identifiers the collector "
+			    "will misread; enable ADD-PATH receive for that "
+			    "family on the collector (gobgpd: add-paths receive "
+			    "in the neighbor's afi-safi; pmacct mirrors the "
+			    "peer's capabilities)", what, afi, safi);
+	}
+}
+
 /* Parse what a BGP collector says: its OPEN releases our held messages; a NOTIFICATION is reported. */
 static void
 bgp_received(struct session *s, const uint8_t *data, size_t len)
@@ -697,9 +794,11 @@ bgp_received(struct session *s, const uint8_t *data, size_t len)
 		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT) {
 			struct bgp_open o;
 
-			if (bgp_open_parse(s->rx, mlen, &o) == 0 &&
-			    o.hold_time < s->hold_time)
-				s->hold_time = o.hold_time;
+			if (bgp_open_parse(s->rx, mlen, &o) == 0) {
+				if (o.hold_time < s->hold_time)
+					s->hold_time = o.hold_time;
+				compare_capabilities(s, &o, what);
+			}
 			s->bgp = BGP_ESTABLISHED;
 			s->last_sent = tr_mono_now();
 			keepalive_clock_starts(s);

@@ -107,6 +107,7 @@ struct sink_opts {
 	tr_ns			duration;	/* 0: none */
 	tr_ns			idle;		/* 0: none */
 	uint32_t		bgp_as;
+	bool			bgp_bare;	/* answer OPENs with no capability at all */
 };
 
 struct sink_buf {
@@ -858,6 +859,9 @@ bgp_answer_open(const struct sink *s, const struct bgp_open *peer,
 	as4[1] = (uint8_t)(as >> 16);
 	as4[2] = (uint8_t)(as >> 8);
 	as4[3] = (uint8_t)as;
+	/* --bgp-bare plays an old speaker, to show what the replay says about it. */
+	if (s->opts.bgp_bare)
+		return;
 	mine->caps[mine->ncaps++] = (struct bgp_cap){ BGP_CAP_AS4, 4, as4 };
 	room -= 4 + 4;
 	for (size_t i = 0; i < peer->ncaps; i++) {
@@ -1926,7 +1930,7 @@ sink_usage(FILE *out, bool full)
 	fprintf(out,
 "usage: traffic-reproducer sink [--listen ADDR] [--udp PORT]... [--tcp PORT]...\n"
 "           [--json] [--dump FILE] [--ready FILE] [--duration SEC]\n"
-"           [--idle SEC] [--bgp-as N]\n");
+"           [--idle SEC] [--bgp-as N] [--bgp-bare]\n");
 	if (!full) {
 		fprintf(out, "(traffic-reproducer sink --help for more)\n");
 		return;
@@ -1949,6 +1953,7 @@ sink_usage(FILE *out, bool full)
 "  --duration SEC  stop after SEC seconds\n"
 "  --idle SEC      stop after SEC seconds without data, once data came\n"
 "  --bgp-as N      own AS number in BGP answers (default %d)\n"
+"  --bgp-bare      answer OPENs with no capability (an old speaker)\n"
 "  -h, --help      show this help\n", SINK_DEFAULT_BGP_AS);
 }
 
@@ -2012,6 +2017,7 @@ enum {
 	OPT_DURATION,
 	OPT_IDLE,
 	OPT_BGP_AS,
+	OPT_BGP_BARE,
 };
 
 static int
@@ -2049,6 +2055,9 @@ parse_one(struct sink_opts *o, int ch, const char *arg)
 			return -1;
 		}
 		return 0;
+	case OPT_BGP_BARE:
+		o->bgp_bare = true;
+		return 0;
 	case OPT_BGP_AS:
 		if (parse_ulong(arg, UINT32_MAX, &as) == -1 || as == 0) {
 			log_errorx("sink: --bgp-as %s: not an AS number", arg);
@@ -2075,6 +2084,7 @@ sink_parse_args(int argc, char **argv, struct sink_opts *o)
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "idle", required_argument, NULL, OPT_IDLE },
 		{ "bgp-as", required_argument, NULL, OPT_BGP_AS },
+		{ "bgp-bare", no_argument, NULL, OPT_BGP_BARE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
