@@ -601,6 +601,18 @@ h_bool(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return get_bool(c, v, field);
 }
 
+/* reconnect: its default follows keep_open, so remember whether it was given. */
+static int
+h_reconnect(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct config *cfg = field;
+
+	(void)k, (void)arg;
+	cfg->reconnect_set = true;
+	return get_bool(c, v, &cfg->reconnect);
+}
+
 /* A duration or factor: a number >= 0; arg says what it means. */
 static int
 h_nonneg(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
@@ -1144,6 +1156,7 @@ static const struct key_rule top_rules[] = {
 	{ "keep_open", h_bool, offsetof(struct config, keep_open), NULL,
 	    false },
 	{ "no_sync", h_bool, offsetof(struct config, no_sync), NULL, false },
+	{ "reconnect", h_reconnect, 0, NULL, false },
 	{ "optimize", h_submap, 0, &optimize_map, false },
 	{ "network", h_submap, 0, &network_map, false },
 	{ "ipfix", h_section, 0, NULL, false },
@@ -1587,6 +1600,8 @@ config_print(FILE *out, const struct config *cfg)
 	print_double(out, cfg->time_factor);
 	fprintf(out, "\nkeep_open: %s\n", cfg->keep_open ? "true" : "false");
 	fprintf(out, "no_sync: %s\n", cfg->no_sync ? "true" : "false");
+	fprintf(out, "reconnect: %s\n", config_reconnect(cfg, false) ?
+	    "true" : "false");
 	fprintf(out, "optimize:\n  threading: %s\n  preload: %s\n"
 	    "  network:\n", cfg->threading ? "true" : "false",
 	    cfg->preload ? "true" : "false");
@@ -1649,4 +1664,12 @@ config_free(struct config *cfg)
 	}
 	free(cfg->pcap_processing.output_folder);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+bool
+config_reconnect(const struct config *cfg, bool cli_keep_open)
+{
+	if (cfg->reconnect_set)
+		return cfg->reconnect;
+	return cfg->keep_open || cli_keep_open;
 }

@@ -98,6 +98,8 @@ struct config {
 	double			time_factor;	/* default 1; 0 = as fast as possible */
 	bool			keep_open;	/* default false */
 	bool			no_sync;	/* default false */
+	bool			reconnect;	/* reconnect TCP sessions the collector closed */
+	bool			reconnect_set;	/* given; else it follows keep_open */
 
 	bool			threading;	/* optimize.threading: accepted, one thread does it all */
 	bool			preload;	/* optimize.preload: accepted, reading streams anyway */
@@ -132,5 +134,8 @@ int	config_check_replay(const struct config *cfg, char *err,
 void	config_print(FILE *out, const struct config *cfg);
 
 void	config_free(struct config *cfg);
+
+/* Whether TCP sessions reconnect: as configured, else on when kept open (config or --keep-open). */
+bool	config_reconnect(const struct config *cfg, bool cli_keep_open);
 
 #endif

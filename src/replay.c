@@ -481,7 +481,8 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	topts.tcp = sessions_tcp_events();
 	if (sched_playlist(cfg, &order, &n_order) == -1 ||
 	    (rp.sel = selector_new(cfg)) == NULL ||
-	    (rp.sessions = sessions_new(cfg, rep)) == NULL ||
+	    (rp.sessions = sessions_new(cfg,
+	    config_reconnect(cfg, opts->keep_open), rep)) == NULL ||
 	    (rp.tp = transport_new(&topts)) == NULL) {
 		log_errorx("out of memory");
 		result = REPLAY_SETUP_FAILED;

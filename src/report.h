@@ -35,6 +35,7 @@ struct report {
 	uint64_t	tcp_sessions;		/* captured sessions replayed */
 	uint64_t	tcp_connect_failures;	/* connections that could not be opened */
 	uint64_t	tcp_closed_by_collector; /* closed or reset by the collector mid-session */
+	uint64_t	tcp_reconnects;		/* sessions connected again after that */
 	uint64_t	tcp_retransmitted;	/* captured bytes dropped as retransmissions/probes */
 	uint64_t	tcp_gap_bytes;		/* bytes never captured (holes in a stream) */
 	uint64_t	tcp_skipped_bytes;	/* bytes skipped to find a message boundary */

@@ -54,12 +54,31 @@ struct session {
 	enum bgp_phase	 bgp;
 	uint16_t	 hold_time;	/* seconds: the exporter's OPEN, then the negotiated one */
 	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
-	uint8_t		*open_msg;	/* the exporter's captured OPEN, to compare capabilities */
+	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
 	size_t		 open_len;
+	/* BMP prologue: what a collector must hear first on a new connection. */
+	uint8_t		*init_msg;	/* the Initiation */
+	size_t		 init_len;
+	struct peer_up	*peer_ups;	/* the Peer Up of every peer now up */
+	size_t		 n_peer_ups, cap_peer_ups;
+	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
+	tr_ns		 backoff;
 	uint8_t		*rx;		/* what the collector sent, framed as BGP */
 	size_t		 rx_len, rx_cap;
 	struct session	*next;		/* hash chain */
 };
+
+/* A BMP peer is known by its type, distinguisher and address (per-peer header, RFC 7854 4.2). */
+#define BMP_PEER_KEY_OFF	6	/* after the common header */
+#define BMP_PEER_KEY_LEN	26	/* type, flags, distinguisher, address */
+
+struct peer_up {
+	uint8_t	*msg;
+	size_t	 len;
+};
+
+#define BACKOFF_FIRST	(1 * TR_NS_PER_SEC)
+#define BACKOFF_MAX	(30 * TR_NS_PER_SEC)
 
 #define TABLE_BUCKETS	4096
 
@@ -67,16 +86,17 @@ struct sessions {
 	const struct config	*cfg;
 	struct report		*rep;
 	struct transport	*tp;
+	bool			 reconnect;
 	struct session		*buckets[TABLE_BUCKETS];
 	struct session	       **all;
 	size_t			 n_all, cap_all;
 	uint64_t		 capture_gen;
 	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
-	tr_ns			 next_keepalive;
+	tr_ns			 next_timer;
 };
 
 struct sessions *
-sessions_new(const struct config *cfg, struct report *rep)
+sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 {
 	struct sessions *t = calloc(1, sizeof(*t));
 
@@ -84,7 +104,8 @@ sessions_new(const struct config *cfg, struct report *rep)
 		return NULL;
 	t->cfg = cfg;
 	t->rep = rep;
-	t->next_keepalive = INT64_MAX;
+	t->reconnect = reconnect;
+	t->next_timer = INT64_MAX;
 	return t;
 }
 
@@ -104,6 +125,10 @@ sessions_free(struct sessions *t)
 		free(t->all[i]->buf);
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
+		free(t->all[i]->init_msg);
+		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
+			free(t->all[i]->peer_ups[k].msg);
+		free(t->all[i]->peer_ups);
 		free(t->all[i]);
 	}
 	free(t->all);
@@ -273,6 +298,64 @@ type_selected(const struct cfg_u32_list *list, uint8_t type)
 	return false;
 }
 
+static uint8_t *
+copy_bytes(const uint8_t *p, size_t len)
+{
+	uint8_t *c = malloc(len);
+
+	if (c != NULL)
+		memcpy(c, p, len);
+	return c;
+}
+
+static bool
+same_peer(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen >= BMP_PEER_KEY_OFF + BMP_PEER_KEY_LEN &&
+	    blen >= BMP_PEER_KEY_OFF + BMP_PEER_KEY_LEN &&
+	    a[BMP_PEER_KEY_OFF] == b[BMP_PEER_KEY_OFF] &&
+	    memcmp(a + BMP_PEER_KEY_OFF + 2, b + BMP_PEER_KEY_OFF + 2,
+	    BMP_PEER_KEY_LEN - 2) == 0;
+}
+
+/*
+ * Keep what a new connection must start with, as the router would send it:
+ * the Initiation, and the Peer Up of each peer still up (a Peer Down drops it).
+ * Without memory for it, a reconnect just has a shorter prologue.
+ */
+static void
+remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
+    uint8_t type)
+{
+	if (type == BMP_INITIATION) {
+		free(s->init_msg);
+		s->init_len = (s->init_msg = copy_bytes(msg, len)) ? len : 0;
+		return;
+	}
+	if (type != BMP_PEER_UP && type != BMP_PEER_DOWN)
+		return;
+	for (size_t i = 0; i < s->n_peer_ups; i++) {
+		if (!same_peer(s->peer_ups[i].msg, s->peer_ups[i].len, msg, len))
+			continue;
+		free(s->peer_ups[i].msg);
+		s->peer_ups[i] = s->peer_ups[--s->n_peer_ups];
+		break;
+	}
+	if (type == BMP_PEER_DOWN)
+		return;
+	if (s->n_peer_ups == s->cap_peer_ups) {
+		size_t cap = s->cap_peer_ups ? s->cap_peer_ups * 2 : 8;
+		struct peer_up *p = realloc(s->peer_ups, cap * sizeof(*p));
+
+		if (p == NULL)
+			return;
+		s->peer_ups = p;
+		s->cap_peer_ups = cap;
+	}
+	if ((s->peer_ups[s->n_peer_ups].msg = copy_bytes(msg, len)) != NULL)
+		s->peer_ups[s->n_peer_ups++].len = len;
+}
+
 /* One whole BMP or BGP message: filter, BGP bookkeeping, send. */
 static int
 deliver_message(struct session *s, const uint8_t *msg, size_t len,
@@ -318,6 +401,8 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	}
 	if (session_send(s, msg, len, now) == -1)
 		return -1;
+	if (s->framing == FRAMING_BMP)
+		remember_bmp_state(s, msg, len, type);
 	/*
 	 * After our OPEN, the collector must answer with its own before it
 	 * gets anything else: hold the rest in the connection's queue.
@@ -558,18 +643,90 @@ send_keepalive(struct session *s, tr_ns now)
 	}
 }
 
+/* Start a new connection and send the prologue the collector must hear first. */
+static void
+reconnect(struct session *s, tr_ns now)
+{
+	struct sessions *t = s->table;
+	char what[128];
+
+	s->reconnect_at = 0;
+	s->conn_dead = false;
+	s->msgs_queued = s->bytes_queued = 0;
+	if (open_connection(s) == -1)
+		return;
+	t->rep->tcp_reconnects++;
+	describe(s, what, sizeof(what));
+	if (s->framing == FRAMING_BMP) {
+		size_t n = 0;
+
+		if (s->init_msg != NULL &&
+		    transport_tcp_send(t->tp, s->conn, s->init_msg,
+		    s->init_len) == 0)
+			n++;
+		for (size_t i = 0; i < s->n_peer_ups; i++)
+			if (transport_tcp_send(t->tp, s->conn,
+			    s->peer_ups[i].msg, s->peer_ups[i].len) == 0)
+				n++;
+		log_warnx("%s: reconnecting; %zu messages re-sent first "
+		    "(Initiation and the Peer Up of each peer up)", what, n);
+	} else if (s->framing == FRAMING_BGP && s->open_msg != NULL) {
+		if (transport_tcp_send(t->tp, s->conn, s->open_msg,
+		    s->open_len) == 0) {
+			s->bgp = BGP_OPEN_SENT;
+			transport_tcp_hold(t->tp, s->conn);
+		}
+		log_warnx("%s: reconnecting; the OPEN is sent again and the "
+		    "session goes on once the collector answers", what);
+	} else
+		log_warnx("%s: reconnecting", what);
+	s->last_sent = now;
+}
+
+/*
+ * The collector closed or refused a session the capture still has: try
+ * again after a backoff that doubles up to BACKOFF_MAX, or past the BGP hold
+ * time (pmacct refuses a peer whose old session's hold time still runs).
+ */
+static void
+schedule_reconnect(struct session *s, const char *what)
+{
+	tr_ns now = tr_mono_now(), cap = BACKOFF_MAX;
+
+	if (s->framing == FRAMING_BGP && s->hold_time > 0 &&
+	    (tr_ns)(s->hold_time + 1) * TR_NS_PER_SEC > cap)
+		cap = (tr_ns)(s->hold_time + 1) * TR_NS_PER_SEC;
+	s->backoff = s->backoff == 0 ? BACKOFF_FIRST : s->backoff * 2;
+	if (s->backoff > cap)
+		s->backoff = cap;
+	s->reconnect_at = now + s->backoff;
+	if (s->reconnect_at < s->table->next_timer)
+		s->table->next_timer = s->reconnect_at;
+	log_warnx("%s: reconnecting in %.0f s%s", what,
+	    tr_ns_to_sec(s->backoff), s->framing == FRAMING_BGP &&
+	    s->backoff == cap && cap > BACKOFF_MAX ? " (past the BGP hold "
+	    "time, after which the collector accepts the peer again)" : "");
+}
+
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
 	tr_ns next = INT64_MAX;
 
-	if (now < t->next_keepalive)
-		return t->next_keepalive;
+	if (now < t->next_timer)
+		return t->next_timer;
 
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
 		tr_ns every, due;
 
+		if (s->reconnect_at != 0) {
+			if (s->reconnect_at <= now)
+				reconnect(s, now);
+			else if (s->reconnect_at < next)
+				next = s->reconnect_at;
+			continue;
+		}
 		if (s->bgp != BGP_ESTABLISHED || s->conn_dead ||
 		    s->hold_time == 0 || s->captured_end)
 			continue;
@@ -583,7 +740,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 		if (due < next)
 			next = due;
 	}
-	t->next_keepalive = next;
+	t->next_timer = next;
 	return next;
 }
 
@@ -596,8 +753,8 @@ keepalive_clock_starts(struct session *s)
 	if (s->hold_time == 0)
 		return;
 	due = s->last_sent + (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
-	if (due < s->table->next_keepalive)
-		s->table->next_keepalive = due;
+	if (due < s->table->next_timer)
+		s->table->next_timer = due;
 }
 
 void
@@ -675,6 +832,9 @@ on_connected(void *ctx, int id)
 	(void)id;
 	describe(s, what, sizeof(what));
 	log_debug("%s: connected to the collector", what);
+	/* Only BGP has an answer to wait for before the connection counts as good. */
+	if (s->framing != FRAMING_BGP)
+		s->backoff = 0;
 }
 
 static const struct bgp_cap *
@@ -800,6 +960,7 @@ bgp_received(struct session *s, const uint8_t *data, size_t len)
 				compare_capabilities(s, &o, what);
 			}
 			s->bgp = BGP_ESTABLISHED;
+			s->backoff = 0;
 			s->last_sent = tr_mono_now();
 			keepalive_clock_starts(s);
 			transport_tcp_release(s->table->tp, s->conn);
@@ -877,6 +1038,8 @@ on_closed(void *ctx, int id, int err)
 			    what, strerror(err));
 	}
 	account_loss(s, st, what);
+	if (s->table->reconnect && !s->closing && !s->captured_end)
+		schedule_reconnect(s, what);
 }
 
 struct transport_tcp_events

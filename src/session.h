@@ -18,7 +18,9 @@ struct sessions;
  * events, so it must exist before the transport: create the table, then the
  * transport with sessions_tcp_events(), then attach it.
  */
-struct sessions	*sessions_new(const struct config *cfg, struct report *rep);
+/* reconnect: reopen sessions the collector closed (see config_reconnect). */
+struct sessions	*sessions_new(const struct config *cfg, bool reconnect,
+		    struct report *rep);
 struct transport_tcp_events sessions_tcp_events(void);
 void		 sessions_attach(struct sessions *, struct transport *tp);
 void		 sessions_free(struct sessions *);
@@ -40,7 +42,8 @@ bool		 sessions_needs_deadline(const struct tr_packet *pkt);
 
 /*
  * Timers: BGP KEEPALIVEs while a session is idle longer than a third of its
- * hold time.  Returns when it wants to be called next (INT64_MAX: never).
+ * hold time, and reconnects after their backoff.  Returns when it wants to
+ * be called next (INT64_MAX: never).
  */
 tr_ns		 sessions_tick(struct sessions *, tr_ns now);
 

@@ -356,7 +356,7 @@ static const struct inline_case inline_cases[] = {
 	    "25: invalid leading UTF-8 octet" },
 	{ "pcap: a.pcap\nNo_Sync: true\n",
 	    "2:1: No_Sync: unknown key 'No_Sync' (did you mean 'no_sync'?); "
-	    "known keys: pcap, repeat, time_factor, keep_open, no_sync, "
+	    "known keys: pcap, repeat, time_factor, keep_open, no_sync, reconnect, "
 	    "optimize, network, ipfix, bmp, bgp, udp_generic, tcp_generic, "
 	    "pcap_processing" },
 };
