@@ -75,6 +75,7 @@ static const char usage_text[] =
 "  pcap: path or list           repeat: {count: [..], pattern: round-robin|bulk}\n"
 "  time_factor: 1 (2 = twice as slow, 0.01 = 100x faster, 0 = no waits)\n"
 "  keep_open: false             no_sync: false\n"
+"  reconnect: (keep_open)       TCP: reconnect sessions the collector closed\n"
 "  optimize: {threading, preload, network: {so_sndbuf, so_rcvbuf}}\n"
 "  network: {map: [{src_ip, repro_ip}], interface: VRF or device}\n"
 "  ipfix | bmp | bgp | udp_generic | tcp_generic:\n"
