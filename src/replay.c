@@ -229,12 +229,39 @@ struct route {
 	int	udp_sock;	/* UDP: transport id */
 };
 
+/*
+ * A TCP segment from the captured collector to a selected exporter session:
+ * never replayed, but a BGP session learns from it what the original
+ * collector negotiated.  True when it was one.
+ */
+static bool
+collector_side(struct replay *rp, const struct tr_packet *pkt)
+{
+	struct tr_packet rev;
+	int section, exporter;
+
+	if (pkt->l4proto != TR_IPPROTO_TCP)
+		return false;
+	rev = *pkt;
+	rev.src = pkt->dst;
+	rev.dst = pkt->src;
+	rev.sport = pkt->dport;
+	rev.dport = pkt->sport;
+	if ((section = select_section(rp->sel, &rev)) < 0 ||
+	    (exporter = select_exporter(rp->sel, &rev.src)) < 0)
+		return false;
+	rp->rep->tcp_collector_segments++;
+	sessions_push_collector(rp->sessions, section, pkt);
+	return true;
+}
+
 /* Decide what happens to one packet: true to replay it (route filled), false after counting why not. */
 static bool
 route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 {
 	if ((r->section = select_section(rp->sel, pkt)) < 0) {
-		rp->rep->unknown_proto++;
+		if (!collector_side(rp, pkt))
+			rp->rep->unknown_proto++;
 		return false;
 	}
 	if ((r->exporter = select_exporter(rp->sel, &pkt->src)) < 0) {

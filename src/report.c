@@ -141,7 +141,8 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 	if (r->tcp_sessions > 0)
 		fprintf(out, "tcp: %" PRIu64 " sessions, %" PRIu64
 		    " connect failures, %" PRIu64 " closed by the collector, %"
-		    PRIu64 " reconnects; "
+		    PRIu64 " reconnects, %" PRIu64 " captured collector segments "
+		    "read; "
 		    "%" PRIu64 " bytes retransmitted in the capture, %" PRIu64
 		    " never captured, %" PRIu64 " skipped to a message boundary, "
 		    "%" PRIu64 " framing errors, %" PRIu64 " bytes of an "
@@ -150,7 +151,7 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 		    "added, %" PRIu64 " notifications received\n",
 		    r->tcp_sessions, r->tcp_connect_failures,
 		    r->tcp_closed_by_collector, r->tcp_reconnects,
-		    r->tcp_retransmitted,
+		    r->tcp_collector_segments, r->tcp_retransmitted,
 		    r->tcp_gap_bytes, r->tcp_skipped_bytes,
 		    r->tcp_framing_errors, r->tcp_unfinished_bytes,
 		    r->tcp_lost_bytes, r->bgp_keepalives_added,
@@ -214,11 +215,12 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 		return -1;
 	}
 	json_object_set_new(root, "tcp", json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "sessions", (json_int_t)r->tcp_sessions,
 	    "connect_failures", (json_int_t)r->tcp_connect_failures,
 	    "closed_by_collector", (json_int_t)r->tcp_closed_by_collector,
 	    "reconnects", (json_int_t)r->tcp_reconnects,
+	    "collector_segments", (json_int_t)r->tcp_collector_segments,
 	    "retransmitted_bytes", (json_int_t)r->tcp_retransmitted,
 	    "gap_bytes", (json_int_t)r->tcp_gap_bytes,
 	    "skipped_bytes", (json_int_t)r->tcp_skipped_bytes,

@@ -36,6 +36,7 @@ struct report {
 	uint64_t	tcp_connect_failures;	/* connections that could not be opened */
 	uint64_t	tcp_closed_by_collector; /* closed or reset by the collector mid-session */
 	uint64_t	tcp_reconnects;		/* sessions connected again after that */
+	uint64_t	tcp_collector_segments;	/* the captured collector's side: read, never sent */
 	uint64_t	tcp_retransmitted;	/* captured bytes dropped as retransmissions/probes */
 	uint64_t	tcp_gap_bytes;		/* bytes never captured (holes in a stream) */
 	uint64_t	tcp_skipped_bytes;	/* bytes skipped to find a message boundary */

@@ -56,6 +56,12 @@ struct session {
 	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
 	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
 	size_t		 open_len;
+	/* The captured collector's side, BGP only, until its OPEN is found. */
+	struct stream	*peer_stream;
+	uint8_t		*peer_buf;
+	size_t		 peer_len;
+	uint8_t		*peer_open;	/* the captured collector's OPEN */
+	size_t		 peer_open_len;
 	/* BMP prologue: what a collector must hear first on a new connection. */
 	uint8_t		*init_msg;	/* the Initiation */
 	size_t		 init_len;
@@ -125,6 +131,9 @@ sessions_free(struct sessions *t)
 		free(t->all[i]->buf);
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
+		stream_free(t->all[i]->peer_stream);
+		free(t->all[i]->peer_buf);
+		free(t->all[i]->peer_open);
 		free(t->all[i]->init_msg);
 		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
 			free(t->all[i]->peer_ups[k].msg);
@@ -578,6 +587,60 @@ end_session(struct sessions *t, struct session *s)
 		transport_tcp_close(t->tp, s->conn, false);
 }
 
+/* Look for the captured collector's OPEN in what it sent; stop once found. */
+static void
+peer_bytes(struct session *s, const struct stream_chunk *c)
+{
+	uint8_t type;
+	uint16_t mlen;
+	uint8_t *b;
+
+	if (c->gap_before)
+		s->peer_len = 0;
+	if (c->len == 0 || s->peer_len + c->len > 2 * BGP_MAX_MSG_LEN ||
+	    (b = realloc(s->peer_buf, s->peer_len + c->len)) == NULL)
+		return;
+	s->peer_buf = b;
+	memcpy(b + s->peer_len, c->data, c->len);
+	s->peer_len += c->len;
+	while (bgp_frame(s->peer_buf, s->peer_len, &type, &mlen) == 1 &&
+	    mlen <= s->peer_len) {
+		if (type == BGP_OPEN) {
+			s->peer_open = copy_bytes(s->peer_buf, mlen);
+			s->peer_open_len = s->peer_open ? mlen : 0;
+			return;
+		}
+		memmove(s->peer_buf, s->peer_buf + mlen, s->peer_len - mlen);
+		s->peer_len -= mlen;
+	}
+}
+
+void
+sessions_push_collector(struct sessions *t, int section,
+    const struct tr_packet *pkt)
+{
+	struct tr_packet rev = *pkt;
+	struct stream_chunk chunks[2];
+	struct session *s;
+	int n;
+
+	rev.src = pkt->dst;
+	rev.dst = pkt->src;
+	rev.sport = pkt->dport;
+	rev.dport = pkt->sport;
+	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
+		if (session_matches(s, section, &rev))
+			break;
+	if (s == NULL || s->framing != FRAMING_BGP || s->peer_open != NULL)
+		return;
+	if (s->peer_stream == NULL &&
+	    (s->peer_stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+		return;
+	if ((n = stream_push(s->peer_stream, pkt, chunks)) > 0)
+		for (int i = 0; i < n; i++)
+			peer_bytes(s, &chunks[i]);
+}
+
 bool
 sessions_needs_deadline(const struct tr_packet *pkt)
 {
@@ -874,6 +937,34 @@ add_path_mode(const struct bgp_open *o, uint16_t afi, uint8_t safi)
 }
 
 /*
+ * What a session negotiates, from the exporter's OPEN and a collector's:
+ * both must offer 4-byte AS and a family; ADD-PATH when the exporter may send
+ * and the collector receive.  With no collector OPEN (the capture does not
+ * have the original collector's side), the exporter's offer stands for it.
+ */
+static bool
+nego_as4(const struct bgp_open *mine, const struct bgp_open *peer)
+{
+	return mine->has_as4 && (peer == NULL || peer->has_as4);
+}
+
+static bool
+nego_family(const struct bgp_open *mine, const struct bgp_open *peer,
+    uint16_t afi, uint8_t safi)
+{
+	return has_family(mine, afi, safi) &&
+	    (peer == NULL || has_family(peer, afi, safi));
+}
+
+static bool
+nego_add_path(const struct bgp_open *mine, const struct bgp_open *peer,
+    uint16_t afi, uint8_t safi)
+{
+	return (add_path_mode(mine, afi, safi) & 2) &&
+	    (peer == NULL || (add_path_mode(peer, afi, safi) & 1));
+}
+
+/*
  * The captured UPDATEs are encoded for what the original session
  * negotiated; the collector answered with its own capabilities.  Say, by
  * name and with the setting that fixes it, where they would be misread.
@@ -882,17 +973,23 @@ static void
 compare_capabilities(struct session *s, const struct bgp_open *live,
     const char *what)
 {
-	struct bgp_open mine;
+	struct bgp_open mine, orig_peer, *orig = NULL;
 	const struct bgp_cap *ap;
 
 	if (s->open_msg == NULL ||
 	    bgp_open_parse(s->open_msg, s->open_len, &mine) == -1)
 		return;
-	if (mine.has_as4 && !live->has_as4)
-		log_warnx("%s: the collector does not advertise 4-byte AS "
-		    "numbers (RFC 6793), which the exporter did: the replayed "
-		    "UPDATEs carry 4-byte AS_PATHs and will be misread; enable "
-		    "4-byte AS support on the collector", what);
+	if (s->peer_open != NULL &&
+	    bgp_open_parse(s->peer_open, s->peer_open_len, &orig_peer) == 0)
+		orig = &orig_peer;
+	if (nego_as4(&mine, orig) != nego_as4(&mine, live))
+		log_warnx("%s: the captured session %s 4-byte AS numbers "
+		    "(RFC 6793) but this one %s: the replayed UPDATEs' "
+		    "AS_PATHs will be misread; %s 4-byte AS support on the "
+		    "collector", what, nego_as4(&mine, orig) ? "negotiated" :
+		    "did not negotiate", nego_as4(&mine, live) ? "does" :
+		    "does not (the collector does not advertise it)",
+		    nego_as4(&mine, orig) ? "enable" : "disable");
 	for (size_t i = 0; i < mine.ncaps; i++) {
 		const struct bgp_cap *c = &mine.caps[i];
 		uint16_t afi;
@@ -900,10 +997,11 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 		if (c->code != BGP_CAP_MP || c->len != 4)
 			continue;
 		afi = (uint16_t)(c->value[0] << 8 | c->value[1]);
-		if (!has_family(live, afi, c->value[3]))
+		if (nego_family(&mine, orig, afi, c->value[3]) &&
+		    !nego_family(&mine, live, afi, c->value[3]))
 			log_warnx("%s: the collector does not advertise AFI %u "
-			    "SAFI %u, which the exporter's UPDATEs may carry: "
-			    "it may ignore or reject them; configure that "
+			    "SAFI %u, which the captured session used: it may "
+			    "ignore or reject those UPDATEs; configure that "
 			    "family on the collector", what, afi, c->value[3]);
 	}
 	ap = find_cap(&mine, BGP_CAP_ADD_PATH);
@@ -911,17 +1009,18 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
 		    ap->value[at + 1]);
 		uint8_t safi = ap->value[at + 2];
+		bool was = nego_add_path(&mine, orig, afi, safi);
 
-		if ((ap->value[at + 3] & 2) &&
-		    !(add_path_mode(live, afi, safi) & 1))
-			log_warnx("%s: the exporter could send ADD-PATH (RFC "
-			    "7911) for AFI %u SAFI %u but the collector does not "
-			    "receive it: if the captured session negotiated it, "
-			    "the UPDATEs carry path identifiers the collector "
-			    "will misread; enable ADD-PATH receive for that "
-			    "family on the collector (gobgpd: add-paths receive "
-			    "in the neighbor's afi-safi; pmacct mirrors the "
-			    "peer's capabilities)", what, afi, safi);
+		if (was != nego_add_path(&mine, live, afi, safi))
+			log_warnx("%s: ADD-PATH (RFC 7911) for AFI %u SAFI %u "
+			    "was %snegotiated in the captured session but is%s "
+			    "now: the UPDATEs %s path identifiers the collector "
+			    "will misread; %s ADD-PATH receive for that family "
+			    "on the collector (gobgpd: add-paths in the "
+			    "neighbor's afi-safi; pmacct mirrors the peer's "
+			    "capabilities)", what, afi, safi, was ? "" : "not ",
+			    was ? " not" : "", was ? "carry" : "lack",
+			    was ? "enable" : "disable");
 	}
 }
 

@@ -37,6 +37,14 @@ void		 sessions_free(struct sessions *);
 int		 sessions_push(struct sessions *, int section, int exporter,
 		    const struct tr_packet *pkt);
 
+/*
+ * A segment the captured collector sent on a session (pkt as captured, its
+ * destination the exporter).  BGP sessions read the collector's OPEN from
+ * it, to know what the original session negotiated; nothing is sent.
+ */
+void		 sessions_push_collector(struct sessions *, int section,
+		    const struct tr_packet *pkt);
+
 /* A segment with no payload and no SYN/FIN/RST needs no deadline: nothing is sent for it. */
 bool		 sessions_needs_deadline(const struct tr_packet *pkt);
 
