@@ -68,4 +68,14 @@ sink_udp_payloads() {
 	awk -v p="$2" '$1 == "udp" && $4 == p { print $2, $5 }' "$1"
 }
 
+# free_port udp|tcp [ADDR]: a port free on ADDR (default 127.0.0.1) right now; the caller
+# retries, or checks that it stayed its own, since another process may take it meanwhile.
+free_port() {
+	python3 -c 'import socket, sys
+kind, a = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET,
+    socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+s.bind((a, 0)); print(s.getsockname()[1])' "$1" "${2:-127.0.0.1}"
+}
+
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }

@@ -27,11 +27,6 @@ go_cleanup() {
 }
 cleanup_hooks+=(go_cleanup)
 
-free_tcp_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 go_died() {
 	echo "--- last lines of $WORK/gobgpd.log:" >&2
 	tail -n 15 "$WORK/gobgpd.log" >&2 || true
@@ -53,7 +48,7 @@ for e in "${!REPRO[@]}"; do
 done
 
 for attempt in 1 2 3; do
-	BGP_PORT=$(free_tcp_port) API_PORT=$(free_tcp_port)
+	BGP_PORT=$(free_port tcp) API_PORT=$(free_port tcp)
 	{
 		printf '[global.config]\n  as = 64999\n  router-id = "127.0.0.1"\n  port = %s\n' "$BGP_PORT"
 		printf '  local-address-list = ["127.0.0.1"]\n'

@@ -31,13 +31,6 @@ nfacctd_cleanup() {
 }
 cleanup_hooks+=(nfacctd_cleanup)
 
-# A UDP port free on ADDR right now (the caller retries if it is taken meanwhile).
-free_udp_port() {
-	python3 -c 'import socket, sys
-a = sys.argv[1]
-s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((a, 0)); print(s.getsockname()[1])' "$1"
-}
 
 # nfacctd_died NAME WHAT: a dead collector is reported as such, never as a wrong decode.
 nfacctd_died() {
@@ -71,7 +64,7 @@ nfacctd_oracle() {
 nfacctd_listen() {
 	local name=$1 addr=$2 attempt
 	for attempt in 1 2 3; do
-		NF_PORT=$(free_udp_port "$addr")
+		NF_PORT=$(free_port udp "$addr")
 		{
 			cat "$COLLECTORS/nfacctd-print.conf"
 			echo "debug: true"

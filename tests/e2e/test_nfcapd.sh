@@ -16,13 +16,6 @@ CMP=(python3 "$TR_SOURCE_DIR/tests/e2e/collectors/flowcmp.py")
 NC_PID=""
 cleanup_hooks+=('[ -z "$NC_PID" ] || kill "$NC_PID" 2>/dev/null')
 
-# A UDP port free on ADDR right now (the caller retries if it is taken meanwhile).
-free_udp_port() {
-	python3 -c 'import socket, sys
-a = sys.argv[1]
-s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((a, 0)); print(s.getsockname()[1])' "$1"
-}
 
 # nfcapd_died NAME WHAT: a dead collector is reported as such, never as a wrong decode.
 nfcapd_died() {
@@ -38,7 +31,7 @@ nfcapd_listen() {
 	case $addr in *:*) family=-6 ;; esac
 	rm -rf "$WORK/$name.d" && mkdir "$WORK/$name.d"
 	for attempt in 1 2 3; do
-		NC_PORT=$(free_udp_port "$addr")
+		NC_PORT=$(free_port udp "$addr")
 		nfcapd "$family" -b "$addr" -p "$NC_PORT" -w "$WORK/$name.d" -t 86400 >"$WORK/$name.log" 2>&1 &
 		NC_PID=$!
 		for _ in $(seq 1 100); do

@@ -19,13 +19,6 @@ pm_cleanup() {
 }
 cleanup_hooks+=(pm_cleanup)
 
-# A TCP port free on ADDR right now (pm_start checks that it stayed ours).
-free_tcp_port() {
-	python3 -c 'import socket, sys
-a = sys.argv[1]
-s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM)
-s.bind((a, 0)); print(s.getsockname()[1])' "$1"
-}
 
 # pm_died WHAT: a dead or broken collector is reported as such, never as a wrong decode.
 pm_died() {
@@ -47,7 +40,7 @@ pm_start() {
 	upper=$(echo "$kind" | tr a-z A-Z)
 	PM_NAME=$name
 	for attempt in 1 2 3; do
-		PM_PORT=$(free_tcp_port "$addr")
+		PM_PORT=$(free_port tcp "$addr")
 		{
 			cat "$conf"
 			echo "daemonize: false"
