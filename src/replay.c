@@ -279,19 +279,20 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 	return (r->udp_sock = usable_socket(rp, r->exporter, r->section)) >= 0;
 }
 
-/* Hand a TCP segment to its session, waiting while the connection's queue is full (backpressure). */
+/*
+ * Hand a TCP segment to its session; then, while the collectors have more
+ * than TRANSPORT_TCP_QUEUE_MAX bytes to take, wait for them (backpressure:
+ * the timeline falls behind and the lag says so; nothing is dropped).
+ */
 static int
 push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 {
-	while (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1) {
-		if (errno != ENOBUFS) {
-			log_warn("cannot replay TCP segment of frame %llu",
-			    (unsigned long long)pkt->frame);
-			return 0;
-		}
+	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
+		log_warn("cannot replay the TCP segment of frame %llu",
+		    (unsigned long long)pkt->frame);
+	while (transport_tcp_queued_total(rp->tp) > TRANSPORT_TCP_QUEUE_MAX)
 		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
 			return -1;
-	}
 	return 0;
 }
 
@@ -318,7 +319,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	char err[ERRLEN];
 	struct timeline tl;
 	struct tr_packet pkt;
-	struct route r;
+	struct route r = { .udp_sock = -1 };
 	struct source *src;
 	uint64_t handled = 0;
 	int rc, result = 1;

@@ -282,7 +282,7 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		return 0;
 	}
 	if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
-		if (errno == ENOBUFS)
+		if (errno == ENOMEM)
 			return -1;
 		rs->dropped++;
 		s->not_sent++;

@@ -30,9 +30,8 @@ void		 sessions_free(struct sessions *);
  * section.  Reassembles it into the session's stream, frames whole BMP/BGP
  * messages (or passes generic TCP bytes), applies bmp_h/bgp_h, and queues
  * what is due on the session's connection (opened on the session's first
- * segment).  Returns 0, or -1 with errno ENOBUFS when the connection's
- * queue is full (poll the transport, then push the same segment again:
- * nothing of it was taken).
+ * segment).  Returns 0, or -1 when out of memory.  Queues grow: the caller
+ * waits while transport_tcp_queued_total() is over its cap.
  */
 int		 sessions_push(struct sessions *, int section, int exporter,
 		    const struct tr_packet *pkt);

@@ -53,6 +53,7 @@ struct transport {
 	int			 epfd;
 	struct tcp_conn		*conns;
 	size_t			 n_conns, cap_conns;
+	size_t			 queued_total;	/* bytes queued on every connection */
 
 	/* The one pending batch, always for a single socket. */
 	int			 batch_sock;
@@ -509,6 +510,7 @@ conn_gone(struct transport *t, int id, int err)
 	c->fd = -1;
 	c->state = TCP_CLOSED;
 	c->stats.bytes_lost += c->len - c->head;
+	t->queued_total -= c->len - c->head;
 	free(c->q);
 	c->q = NULL;
 	c->head = c->len = c->cap = 0;
@@ -532,6 +534,7 @@ conn_write(struct transport *t, int id)
 		if (n > 0) {
 			c->head += (size_t)n;
 			c->stats.bytes_sent += (uint64_t)n;
+			t->queued_total -= (size_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -566,10 +569,6 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 		errno = ENOTCONN;
 		return -1;
 	}
-	if (c->len - c->head + len > TRANSPORT_TCP_QUEUE_MAX) {
-		errno = ENOBUFS;
-		return -1;
-	}
 	if (c->len + len > c->cap) {
 		/* Slide the unsent bytes to the front before growing. */
 		if (c->head > 0) {
@@ -593,6 +592,7 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	}
 	memcpy(c->q + c->len, data, len);
 	c->len += len;
+	t->queued_total += len;
 	conn_write(t, id);
 	return 0;
 }
@@ -619,6 +619,12 @@ size_t
 transport_tcp_queued(const struct transport *t, int id)
 {
 	return t->conns[id].len - t->conns[id].head;
+}
+
+size_t
+transport_tcp_queued_total(const struct transport *t)
+{
+	return t->queued_total;
 }
 
 bool

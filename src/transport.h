@@ -78,7 +78,9 @@ const struct transport_udp_stats *transport_udp_stats(const struct transport *,
 /*
  * TCP: one connection per captured session, from repro_ip to the
  * collector, non-blocking.  Bytes are queued and written as the socket
- * takes them; the queue of one connection is capped at TRANSPORT_TCP_QUEUE_MAX.
+ * takes them.  Queues are not capped here, so nothing queued is ever
+ * refused; the caller keeps transport_tcp_queued_total() under
+ * TRANSPORT_TCP_QUEUE_MAX by waiting (backpressure).
  */
 #define TRANSPORT_TCP_QUEUE_MAX	(64u * 1024 * 1024)
 
@@ -93,11 +95,7 @@ struct transport_tcp_stats {
 int		 transport_tcp_open(struct transport *,
 		    const struct tr_addr *repro_ip, const char *host,
 		    uint16_t port, void *ctx, char *err, size_t errlen);
-/*
- * Queue bytes; 0, or -1 with errno ENOBUFS when the queue is full (wait
- * with transport_poll until transport_tcp_queued() drops) or ENOTCONN when
- * the connection is closed.
- */
+/* Queue bytes; 0, or -1 with errno ENOTCONN (the connection is closed or closing) or ENOMEM. */
 int		 transport_tcp_send(struct transport *, int id,
 		    const uint8_t *data, size_t len);
 /*
@@ -107,6 +105,8 @@ int		 transport_tcp_send(struct transport *, int id,
 void		 transport_tcp_hold(struct transport *, int id);
 void		 transport_tcp_release(struct transport *, int id);
 size_t		 transport_tcp_queued(const struct transport *, int id);
+/* Bytes queued on every TCP connection together. */
+size_t		 transport_tcp_queued_total(const struct transport *);
 /* Connecting or open, and not asked to close: bytes queued now will be sent. */
 bool		 transport_tcp_can_send(const struct transport *, int id);
 /* Close once the queue is written (FIN), or at once with an RST when `now`. */
