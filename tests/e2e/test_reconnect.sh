@@ -50,6 +50,8 @@ total_rm = f["route_monitoring"] + types.count(0)
 lost = stats["sections"]["bmp"]["dropped"]
 print(f"--- first collector: {f['route_monitoring']} route monitoring; second: prologue + "
       f"{types.count(0)}; {lost} lost while away; {stats['tcp']['reconnects']} reconnect")
-assert total_rm + lost >= 60, (total_rm, lost)
+# Messages the kernel took just before the collector went away are gone unseen by
+# either side (TCP acknowledges bytes, not what the application read): allow a few.
+assert 57 <= total_rm + lost <= 60, (total_rm, lost)
 PY
 echo PASS
