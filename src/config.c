@@ -1061,10 +1061,63 @@ h_collector(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return walk_mapping(c, v, collector_rules, NELEM(collector_rules), sec);
 }
 
+static int
+h_bgp_id(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_bgp_open *o = field;
+
+	(void)k, (void)arg;
+	if (get_addr(c, v, "the BGP identifier", &o->bgp_id) == -1)
+		return -1;
+	if (o->bgp_id.family != AF_INET)
+		return fail(c, v, "a BGP identifier is written as an IPv4 "
+		    "address");
+	o->has_bgp_id = true;
+	return 0;
+}
+
+static int
+h_hold_time(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_bgp_open *o = field;
+	int64_t val;
+
+	(void)k, (void)arg;
+	if (get_int(c, v, 0, 65535, "a hold time in seconds", &val) == -1)
+		return -1;
+	if (val == 1 || val == 2)
+		return fail(c, v, "a hold time is 0 or at least 3 seconds "
+		    "(RFC 4271)");
+	o->hold_time = (uint16_t)val;
+	o->has_hold_time = true;
+	return 0;
+}
+
+static const struct key_rule bgp_open_rules[] = {
+	{ "bgp_id", h_bgp_id, 0, NULL, false },
+	{ "hold_time", h_hold_time, 0, NULL, false },
+};
+
+static int
+h_bgp_open(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)arg;
+	if (c->section != SECTION_BGP)
+		return fail(c, k, "'open' rewrites a BGP OPEN: it belongs in "
+		    "the bgp section only");
+	return walk_mapping(c, v, bgp_open_rules, NELEM(bgp_open_rules),
+	    field);
+}
+
 static const struct key_rule section_rules[] = {
 	{ "select", h_select, offsetof(struct cfg_section, select), NULL,
 	    false },
 	{ "collector", h_collector, 0, NULL, false },
+	{ "open", h_bgp_open, offsetof(struct cfg_section, open), NULL,
+	    false },
 };
 
 static int
@@ -1544,6 +1597,17 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 		fputs("  collector:\n    ip: ", out);
 		print_str(out, sec->collector_host, false);
 		fprintf(out, "\n    port: %u\n", sec->collector_port);
+	}
+	if (sec->open.has_bgp_id || sec->open.has_hold_time) {
+		char bgp_id[TR_ADDR_STRLEN];
+
+		fputs("  open:\n", out);
+		if (sec->open.has_bgp_id)
+			fprintf(out, "    bgp_id: %s\n", addr_format(
+			    &sec->open.bgp_id, bgp_id, sizeof(bgp_id)));
+		if (sec->open.has_hold_time)
+			fprintf(out, "    hold_time: %u\n",
+			    sec->open.hold_time);
 	}
 }
 

@@ -59,6 +59,14 @@ struct cfg_select {
 	struct cfg_u32_list	bgp_type;	/* bgp_h.type */
 };
 
+/* bgp.open: rewrites of the replayed OPEN (the captured one is sent as it is otherwise). */
+struct cfg_bgp_open {
+	bool		has_bgp_id;
+	struct tr_addr	bgp_id;		/* an IPv4 address: the BGP identifier */
+	bool		has_hold_time;
+	uint16_t	hold_time;	/* seconds: 0 or at least 3 (RFC 4271) */
+};
+
 struct cfg_section {
 	bool			enabled;	/* the section is in the file */
 	struct cfg_pos		pos;
@@ -67,6 +75,7 @@ struct cfg_section {
 	char		       *collector_host;	/* literal address or hostname */
 	uint16_t		collector_port;
 	struct cfg_pos		collector_pos;
+	struct cfg_bgp_open	open;		/* bgp only */
 };
 
 struct cfg_map_entry {

@@ -82,6 +82,7 @@ static const char usage_text[] =
 "    select: {ip: {src, dst}, udp|tcp: {sport, dport},\n"
 "             ipfix_h: {version}, bmp_h: {type}, bgp_h: {type}}\n"
 "    collector: {ip: address or hostname, port}\n"
+"    open: {bgp_id, hold_time}   (bgp only: rewrite the replayed OPEN)\n"
 "  pcap_processing: {initial_delay, inter_packet_delay, inter_protocol_delay,\n"
 "                    output_folder, desired_tcp_payload_size, exit}\n"
 "\n"

@@ -365,6 +365,31 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 		s->peer_ups[s->n_peer_ups++].len = len;
 }
 
+/* Where RFC 4271 puts the OPEN's fields after the 19-byte header and the version. */
+#define OPEN_HOLD_TIME_OFF	22
+#define OPEN_BGP_ID_OFF		24
+
+/* Store the exporter's OPEN with bgp.open's rewrites (BGP identifier, hold time) applied. */
+static int
+keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
+{
+	const struct cfg_bgp_open *rw = &s->table->cfg->section[SECTION_BGP].open;
+	uint8_t *copy;
+
+	if (len < BGP_HDR_LEN + 10 || (copy = copy_bytes(msg, len)) == NULL)
+		return -1;
+	if (rw->has_hold_time) {
+		copy[OPEN_HOLD_TIME_OFF] = (uint8_t)(rw->hold_time >> 8);
+		copy[OPEN_HOLD_TIME_OFF + 1] = (uint8_t)rw->hold_time;
+	}
+	if (rw->has_bgp_id)
+		memcpy(copy + OPEN_BGP_ID_OFF, &rw->bgp_id.v4, 4);
+	free(s->open_msg);
+	s->open_msg = copy;
+	s->open_len = len;
+	return 0;
+}
+
 /* One whole BMP or BGP message: filter, BGP bookkeeping, send. */
 static int
 deliver_message(struct session *s, const uint8_t *msg, size_t len,
@@ -398,15 +423,14 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	}
 	if (is_open) {
 		struct bgp_open o;
-		uint8_t *copy;
 
+		/* Keep it (capabilities, the reconnect prologue), rewritten as configured, and send that. */
+		if (keep_open_msg(s, msg, len) == 0) {
+			msg = s->open_msg;
+			len = s->open_len;
+		}
 		if (bgp_open_parse(msg, len, &o) == 0)
 			s->hold_time = o.hold_time;
-		if ((copy = realloc(s->open_msg, len)) != NULL) {
-			memcpy(copy, msg, len);
-			s->open_msg = copy;
-			s->open_len = len;
-		}
 	}
 	if (session_send(s, msg, len, now) == -1)
 		return -1;

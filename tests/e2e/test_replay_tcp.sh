@@ -123,4 +123,20 @@ grep -q "does not advertise AFI 1 SAFI 1" "$WORK/bare.log" || { cat "$WORK/bare.
 # And none against a collector that mirrors the exporter (the sink's default, like pmbgpd).
 grep -qE "does not advertise|negotiated" "$WORK/bgp.log" && fail "capability warnings against a mirroring collector"
 note "capabilities: warned about 4-byte AS and IPv4 unicast with a bare collector, not with a mirroring one"
+
+# 7. bgp.open rewrites the replayed OPEN's identifier and hold time; the rest is as captured.
+start_sink rewrite "$TR" sink --tcp 0
+{ sed "s/port: $BGP_PORT}/port: $(ready_port "$WORK/rewrite.ready" tcp 1)}/" "$WORK/bgp.yml"
+  printf '  open:\n    bgp_id: 10.9.8.7\n    hold_time: 30\n'; } >"$WORK/rewrite.yml"
+"$TR" -t "$WORK/rewrite.yml" -n | grep -q "bgp_id: 10.9.8.7" || fail "bgp.open did not load"
+"$TR" -t "$WORK/rewrite.yml" 2>"$WORK/rewrite.log" || { cat "$WORK/rewrite.log"; fail "rewrite: exit $?"; }
+stop_sink
+sent_open=$(awk '$1 == "tcp" { print $5; exit }' "$WORK/rewrite.dump")
+captured_open=$(awk '$1 == "tcp" && $2 == "127.0.0.3" { print $5; exit }' "$WORK/sink.dump")
+[ "${sent_open:36:2}" = 01 ] || fail "rewrite: the first message is not an OPEN"
+[ "${sent_open:44:4}" = 001e ] && [ "${sent_open:48:8}" = 0a090807 ] ||
+	fail "rewrite: hold time ${sent_open:44:4} and identifier ${sent_open:48:8}, expected 001e and 0a090807"
+[ "${sent_open:0:44}${sent_open:56}" = "${captured_open:0:44}${captured_open:56}" ] ||
+	fail "rewrite: more than the hold time and identifier changed"
+note "bgp.open: the OPEN went out with hold time 30 and identifier 10.9.8.7, the rest as captured"
 echo PASS
