@@ -491,11 +491,20 @@ note_skipped(struct session *s, size_t n, const char *why)
 	log_warnx("%s: skipped %zu bytes %s", what, n, why);
 }
 
-/* Send every whole message at the front of the buffer; keep a partial one. */
+/*
+ * Send every whole message at the front of the buffer; keep a partial one.
+ * The buffer is compacted once at the end, not after each message: a
+ * 64 KiB segment can hold hundreds of small messages.
+ */
 static int
 frame_messages(struct session *s, tr_ns now)
 {
+	size_t off = 0;
+	int result = 0;
+
 	for (;;) {
+		const uint8_t *p = s->buf + off;
+		size_t left = s->buf_len - off;
 		uint8_t type;
 		uint32_t blen = 0;
 		uint16_t glen = 0;
@@ -503,36 +512,41 @@ frame_messages(struct session *s, tr_ns now)
 		int rc;
 
 		if (!s->synced) {
-			size_t at = find_boundary(s, 0);
+			size_t at = find_boundary(s, off);
 
-			note_skipped(s, at, "looking for a message boundary (a "
-			    "capture that starts mid-stream, or lost bytes)");
-			consume(s, at);
-			if (s->buf_len == 0)
-				return 0;
+			note_skipped(s, at - off, "looking for a message "
+			    "boundary (a capture that starts mid-stream, or "
+			    "lost bytes)");
+			off = at;
+			if (off == s->buf_len)
+				break;
 			s->synced = true;
+			continue;
 		}
-		rc = s->framing == FRAMING_BMP ?
-		    bmp_frame(s->buf, s->buf_len, &type, &blen) :
-		    bgp_frame(s->buf, s->buf_len, &type, &glen);
+		rc = s->framing == FRAMING_BMP ? bmp_frame(p, left, &type,
+		    &blen) : bgp_frame(p, left, &type, &glen);
 		if (rc == 0)
-			return 0;
+			break;
 		if (rc == -1) {
 			/* An impossible header: resynchronise on the next plausible one. */
 			s->table->rep->tcp_framing_errors++;
 			s->synced = false;
-			consume(s, 1);
+			off++;
 			s->skipped++;
 			s->table->rep->tcp_skipped_bytes++;
 			continue;
 		}
 		mlen = s->framing == FRAMING_BMP ? blen : glen;
-		if (s->buf_len < mlen)
-			return 0;
-		if (deliver_message(s, s->buf, mlen, type, now) == -1)
-			return -1;
-		consume(s, mlen);
+		if (left < mlen)
+			break;
+		if (deliver_message(s, p, mlen, type, now) == -1) {
+			result = -1;
+			break;
+		}
+		off += mlen;
 	}
+	consume(s, off);
+	return result;
 }
 
 static int
