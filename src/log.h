@@ -10,7 +10,6 @@ enum log_level {
 };
 
 void	log_set_level(enum log_level);
-enum log_level log_get_level(void);
 int	log_enabled(enum log_level);
 
 /*

@@ -89,6 +89,8 @@ draw_bar(struct report *r, tr_ns now, const struct report_progress *p)
 	r->bar_drawn = true;
 }
 
+static void report_print_table(const struct report *, FILE *);
+
 void
 report_tick(struct report *r, tr_ns now, const struct report_progress *p)
 {
@@ -102,7 +104,7 @@ report_tick(struct report *r, tr_ns now, const struct report_progress *p)
 	}
 }
 
-void
+static void
 report_print_table(const struct report *r, FILE *out)
 {
 	fprintf(out, "%-12s %12s %14s %10s %10s %10s\n", "protocol", "sent",

@@ -77,7 +77,6 @@ void	report_tick(struct report *, tr_ns now, const struct report_progress *);
 /* Remove the progress bar before other output, so lines do not mix (a log_set_before_output hook). */
 void	report_clear_bar(void *report);
 
-void	report_print_table(const struct report *, FILE *out);
 void	report_print_final(struct report *, FILE *out, tr_ns now);
 /* Write the same figures as JSON; 0 or -1 with errno. */
 int	report_write_json(const struct report *, const char *path, tr_ns now);

@@ -615,11 +615,6 @@ transport_tcp_release(struct transport *t, int id)
 	conn_write(t, id);
 }
 
-size_t
-transport_tcp_queued(const struct transport *t, int id)
-{
-	return t->conns[id].len - t->conns[id].head;
-}
 
 size_t
 transport_tcp_queued_total(const struct transport *t)
@@ -768,18 +763,4 @@ transport_poll(struct transport *t, tr_ns until)
 	return n;
 }
 
-const char *
-transport_tcp_describe(const struct transport *t, int id)
-{
-	return t->conns[id].desc;
-}
 
-uint64_t
-transport_tcp_bytes_sent(const struct transport *t)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < t->n_conns; i++)
-		n += t->conns[i].stats.bytes_sent;
-	return n;
-}

@@ -104,7 +104,6 @@ int		 transport_tcp_send(struct transport *, int id,
  */
 void		 transport_tcp_hold(struct transport *, int id);
 void		 transport_tcp_release(struct transport *, int id);
-size_t		 transport_tcp_queued(const struct transport *, int id);
 /* Bytes queued on every TCP connection together. */
 size_t		 transport_tcp_queued_total(const struct transport *);
 /* Connecting or open, and not asked to close: bytes queued now will be sent. */
@@ -113,9 +112,6 @@ bool		 transport_tcp_can_send(const struct transport *, int id);
 void		 transport_tcp_close(struct transport *, int id, bool now);
 const struct transport_tcp_stats *transport_tcp_stats(const struct transport *,
 		    int id);
-const char	*transport_tcp_describe(const struct transport *, int id);
-/* Bytes written on every TCP connection so far (to tell a drain that makes progress). */
-uint64_t	 transport_tcp_bytes_sent(const struct transport *);
 /* Bytes still queued on open connections, plus one per connection still connecting. */
 size_t		 transport_tcp_unwritten(const struct transport *);
 /* Connections not yet fully closed (queue not written, or FIN not answered). */
