@@ -7,7 +7,7 @@ JOBS       ?= 2
 
 # Build dependencies, and the real collectors and tools the tests run against.
 BUILD_DEPS = cmake gcc make pkg-config libpcap-dev libyaml-dev libjansson-dev libcmocka-dev
-TEST_DEPS  = pmacct nfdump tshark tcpdump iproute2 python3 procps
+TEST_DEPS  = pmacct nfdump gobgpd tshark tcpdump iproute2 python3 procps
 
 .PHONY: all build deps test-deps demo test test-asan bench check clean
 
