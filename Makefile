@@ -9,7 +9,13 @@ JOBS       ?= 2
 BUILD_DEPS = cmake gcc make pkg-config libpcap-dev libyaml-dev libjansson-dev libcmocka-dev
 TEST_DEPS  = pmacct nfdump gobgpd tshark tcpdump iproute2 python3 procps
 
-.PHONY: all build deps test-deps demo test test-asan bench check clean
+FUZZ_DEPS  = clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+# One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp).
+FUZZERS = source config protocols stream
+
+.PHONY: all build deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
 
 all: build
 
@@ -37,6 +43,30 @@ test-asan: deps test-deps
 
 bench: build
 	./bench/run.sh $(BUILD)
+
+# libFuzzer with ASan+UBSan: every harness for FUZZ_SECONDS; a crash stops with
+# the reproducer saved in $(FUZZ_BUILD)/ (rerun: $(FUZZ_BUILD)/fuzz_NAME FILE).
+fuzz:
+	@./scripts/apt-ensure $(BUILD_DEPS) $(FUZZ_DEPS)
+	@mkdir -p $(FUZZ_BUILD)
+	@for f in $(FUZZERS); do \
+		case $$f in protocols) mods="src/ipfix.c src/bmp.c src/bgp.c" ;; *) mods=src/$$f.c ;; esac; \
+		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+			-fno-sanitize-recover=undefined -Isrc fuzz/fuzz_$$f.c src/log.c src/addr.c \
+			$$mods -lpcap -lyaml -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
+	done
+	@for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+		(cd $(FUZZ_BUILD) && ./fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-print_final_stats=1 corpus-$$f 2>fuzz_$$f.log) || \
+			{ tail -40 $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
+		grep -h "stat::number_of_executed_units" $(FUZZ_BUILD)/fuzz_$$f.log; \
+	done
+
+# A short pass for CI: catches what a change breaks right away.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
