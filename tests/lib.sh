@@ -78,4 +78,25 @@ s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET,
 s.bind((a, 0)); print(s.getsockname()[1])' "$1" "${2:-127.0.0.1}"
 }
 
+# replay_flows NAME DPORT COLLECTOR PORT SRC=REPRO...: replay $WORK/NAME.pcap's UDP to DPORT
+# through an ipfix section (config in the older tool's schema) to COLLECTOR:PORT, and
+# check that something was sent, nothing refused, no peer unknown. Sets REPLAY_SENT.
+replay_flows() {
+	local name=$1 dport=$2 coll=$3 port=$4 m; shift 4
+	{
+		printf 'pcap: %s\ntime_factor: 0\nno_sync: true\nnetwork:\n  map:\n' "$WORK/$name.pcap"
+		for m in "$@"; do
+			printf '  - src_ip: %s\n    repro_ip: %s\n' "${m%%=*}" "${m#*=}"
+		done
+		printf 'ipfix:\n  select:\n    udp:\n      dport: [%s]\n' "$dport"
+		printf '  collector:\n    ip: %s\n    port: %s\n' "$coll" "$port"
+	} >"$WORK/$name.yml"
+	timeout 60 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" ||
+		{ cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $?"; }
+	REPLAY_SENT=$(json_get "$WORK/$name.stats.json" 'd["sections"]["ipfix"]["sent"]')
+	[ "$REPLAY_SENT" -gt 0 ] || fail "$name: the replay sent nothing"
+	[ "$(json_get "$WORK/$name.stats.json" 'd["sections"]["ipfix"]["refused"] + d["unknown_peer"]')" -eq 0 ] ||
+		fail "$name: datagrams refused or from unknown peers: $(cat "$WORK/$name.stats.json")"
+}
+
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }

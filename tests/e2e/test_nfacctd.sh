@@ -151,33 +151,8 @@ round() {
 
 	# The replay, in the older tool's schema.
 	nfacctd_listen "$name-live" "$coll"
-	{
-		cat <<-YAML
-			pcap: $WORK/$name.pcap
-			time_factor: 0
-			no_sync: true
-			network:
-			  map:
-		YAML
-		for m in "${maps[@]}"; do
-			printf '  - src_ip: %s\n    repro_ip: %s\n' "${m%%=*}" "${m#*=}"
-		done
-		cat <<-YAML
-			ipfix:
-			  select:
-			    udp:
-			      dport: [$dport]
-			  collector:
-			    ip: $coll
-			    port: $NF_PORT
-		YAML
-	} >"$WORK/$name.yml"
-	timeout 60 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" ||
-		{ cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $?"; }
-	sent=$(json_get "$WORK/$name.stats.json" 'd["sections"]["ipfix"]["sent"]')
-	[ "$sent" -gt 0 ] || fail "$name: the replay sent nothing"
-	[ "$(json_get "$WORK/$name.stats.json" 'd["sections"]["ipfix"]["refused"] + d["unknown_peer"]')" -eq 0 ] ||
-		fail "$name: datagrams refused or from unknown peers: $(cat "$WORK/$name.stats.json")"
+	replay_flows "$name" "$dport" "$coll" "$NF_PORT" "${maps[@]}"
+	sent=$REPLAY_SENT
 	nfacctd_drain "$name-live" "$sent"
 	nfacctd_stop "$name-live"
 

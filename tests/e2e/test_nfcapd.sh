@@ -113,33 +113,8 @@ round() {
 	[ "$n" -gt 0 ] || fail "$name: the generator wrote no flow records"
 
 	nfcapd_listen "$name" "$coll"
-	{
-		cat <<-YAML
-			pcap: $WORK/$name.pcap
-			time_factor: 0
-			no_sync: true
-			network:
-			  map:
-		YAML
-		for m in "${maps[@]}"; do
-			printf '  - src_ip: %s\n    repro_ip: %s\n' "${m%%=*}" "${m#*=}"
-		done
-		cat <<-YAML
-			ipfix:
-			  select:
-			    udp:
-			      dport: [$dport]
-			  collector:
-			    ip: $coll
-			    port: $NC_PORT
-		YAML
-	} >"$WORK/$name.yml"
-	timeout 60 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" ||
-		{ cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $?"; }
-	sent=$(json_get "$WORK/$name.stats.json" 'd["sections"]["ipfix"]["sent"]')
-	[ "$sent" -gt 0 ] || fail "$name: the replay sent nothing"
-	[ "$(json_get "$WORK/$name.stats.json" 'd["sections"]["ipfix"]["refused"] + d["unknown_peer"]')" -eq 0 ] ||
-		fail "$name: datagrams refused or from unknown peers: $(cat "$WORK/$name.stats.json")"
+	replay_flows "$name" "$dport" "$coll" "$NC_PORT" "${maps[@]}"
+	sent=$REPLAY_SENT
 	nfcapd_drain "$name"
 	nfcapd_stop "$name"
 
