@@ -28,6 +28,22 @@ static const char *const repeat_pattern_names[] = {
 	[REPEAT_BULK] = "bulk",
 };
 
+const char *const templates_names[3] = {
+	[TEMPLATES_PRIME] = "prime",
+	[TEMPLATES_AS_CAPTURED] = "as-captured",
+	[TEMPLATES_DROP_ORPHANS] = "drop-orphans",
+};
+
+const char *const sequence_names[2] = {
+	[SEQUENCE_AS_CAPTURED] = "as-captured",
+	[SEQUENCE_CONTINUE] = "continue",
+};
+
+const char *const timestamps_names[2] = {
+	[TIMESTAMPS_AS_CAPTURED] = "as-captured",
+	[TIMESTAMPS_SHIFT] = "shift",
+};
+
 uint8_t
 section_l4proto(enum section_id id)
 {
@@ -922,9 +938,15 @@ static const struct u32_spec bmp_type_spec = { 0, 6, 0,
 static const struct u32_spec bgp_type_spec = { 1, 5, 0,
     "a BGP message type from 1 to 5" };
 
+static const struct u32_spec domain_spec = { 0, UINT32_MAX, 0,
+    "an observation domain id (IPFIX) or source id (NetFlow v9), "
+    "0 to 4294967295" };
+
 static const struct key_rule ipfix_h_rules[] = {
 	{ "version", h_u32_list, offsetof(struct cfg_select, ipfix_version),
 	    &ipfix_version_spec, false },
+	{ "domain", h_u32_list, offsetof(struct cfg_select, ipfix_domain),
+	    &domain_spec, false },
 };
 
 static const struct key_rule bmp_h_rules[] = {
@@ -1112,12 +1134,82 @@ h_bgp_open(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	    field);
 }
 
+/* One word out of a fixed set, stored as the enum value of its position. */
+struct choice {
+	const char *const	*names;
+	size_t			 n;
+	const char		*what;	/* "prime, as-captured or drop-orphans" */
+};
+
+static const struct choice templates_choice = { templates_names,
+    NELEM(templates_names), "prime, as-captured or drop-orphans" };
+static const struct choice sequence_choice = { sequence_names,
+    NELEM(sequence_names), "continue or as-captured" };
+static const struct choice timestamps_choice = { timestamps_names,
+    NELEM(timestamps_names), "as-captured or shift" };
+
+/* templates, sequence, timestamps, preserve_src_port: flow exports only. */
+static int
+ipfix_only(struct ctx *c, yaml_node_t *k)
+{
+	if (c->section == SECTION_IPFIX)
+		return 0;
+	return fail(c, k, "'%s' applies to NetFlow/IPFIX exports: it belongs "
+	    "in the ipfix section only", scalar(k));
+}
+
+static int
+h_flow_choice(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	const struct choice *ch = arg;
+	const char *s;
+
+	if (ipfix_only(c, k) == -1 || get_scalar(c, v, ch->what, &s) == -1)
+		return -1;
+	for (size_t i = 0; i < ch->n; i++) {
+		if (strcmp(s, ch->names[i]) == 0) {
+			*(int *)field = (int)i;
+			return 0;
+		}
+	}
+	return fail_type(c, v, ch->what);
+}
+
+static int
+h_sequence(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	struct cfg_flow_fidelity *f = field;
+
+	f->sequence_set = true;
+	return h_flow_choice(c, k, v, &f->sequence, arg);
+}
+
+static int
+h_flow_bool(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)arg;
+	if (ipfix_only(c, k) == -1)
+		return -1;
+	return get_bool(c, v, field);
+}
+
 static const struct key_rule section_rules[] = {
 	{ "select", h_select, offsetof(struct cfg_section, select), NULL,
 	    false },
 	{ "collector", h_collector, 0, NULL, false },
 	{ "open", h_bgp_open, offsetof(struct cfg_section, open), NULL,
 	    false },
+	{ "templates", h_flow_choice, offsetof(struct cfg_section,
+	    flow.templates), &templates_choice, false },
+	{ "sequence", h_sequence, offsetof(struct cfg_section, flow),
+	    &sequence_choice, false },
+	{ "timestamps", h_flow_choice, offsetof(struct cfg_section,
+	    flow.timestamps), &timestamps_choice, false },
+	{ "preserve_src_port", h_flow_bool, offsetof(struct cfg_section,
+	    flow.preserve_src_port), NULL, false },
 };
 
 static int
@@ -1238,7 +1330,25 @@ config_defaults(struct config *cfg)
 	};
 }
 
-/* Checks that span keys, once the whole file is read. */
+/*
+ * A capture played more than once (or a list) restarts its sequence numbers
+ * each time: a collector sees that as loss or a reset, so continue them.
+ */
+static void
+flow_sequence_default(struct config *cfg)
+{
+	struct cfg_flow_fidelity *f = &cfg->section[SECTION_IPFIX].flow;
+	bool played_again = cfg->n_pcaps > 1;
+
+	for (size_t i = 0; cfg->has_repeat && i < cfg->n_pcaps; i++)
+		if (cfg->repeat_count[i] > 1)
+			played_again = true;
+	if (!f->sequence_set)
+		f->sequence = played_again ? SEQUENCE_CONTINUE :
+		    SEQUENCE_AS_CAPTURED;
+}
+
+/* Checks that span keys, once the whole file is read; and defaults that depend on several. */
 static int
 check_cross(struct ctx *c)
 {
@@ -1252,6 +1362,7 @@ check_cross(struct ctx *c)
 		    c->n_repeat_count, c->n_repeat_count == 1 ? "" : "s",
 		    cfg->n_pcaps, cfg->n_pcaps == 1 ? "" : "s");
 	}
+	flow_sequence_default(c->cfg);
 	return 0;
 }
 
@@ -1565,6 +1676,7 @@ print_select(FILE *out, const struct cfg_select *s)
 	if (!s->set)
 		return;
 	if (!ip && !s->udp && !s->tcp && !s->ipfix_version.set &&
+	    !s->ipfix_domain.set &&
 	    !s->bmp_type.set && !s->bgp_type.set) {
 		fputs("  select: {}\n", out);
 		return;
@@ -1577,7 +1689,11 @@ print_select(FILE *out, const struct cfg_select *s)
 	}
 	print_ports(out, "udp", s->udp, &s->udp_sport, &s->udp_dport);
 	print_ports(out, "tcp", s->tcp, &s->tcp_sport, &s->tcp_dport);
-	print_header(out, "ipfix_h", "version", &s->ipfix_version);
+	if (s->ipfix_version.set || s->ipfix_domain.set) {
+		fputs("    ipfix_h:\n", out);
+		print_u32_list(out, 6, "version", &s->ipfix_version);
+		print_u32_list(out, 6, "domain", &s->ipfix_domain);
+	}
 	print_header(out, "bmp_h", "type", &s->bmp_type);
 	print_header(out, "bgp_h", "type", &s->bgp_type);
 }
@@ -1587,7 +1703,7 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 {
 	if (!sec->enabled)
 		return;
-	if (!sec->select.set && !sec->has_collector) {
+	if (!sec->select.set && !sec->has_collector && id != SECTION_IPFIX) {
 		fprintf(out, "%s: {}\n", section_names[id]);
 		return;
 	}
@@ -1609,6 +1725,13 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 			fprintf(out, "    hold_time: %u\n",
 			    sec->open.hold_time);
 	}
+	if (id == SECTION_IPFIX)
+		fprintf(out, "  templates: %s\n  sequence: %s\n"
+		    "  timestamps: %s\n  preserve_src_port: %s\n",
+		    templates_names[sec->flow.templates],
+		    sequence_names[sec->flow.sequence],
+		    timestamps_names[sec->flow.timestamps],
+		    sec->flow.preserve_src_port ? "true" : "false");
 }
 
 static void
@@ -1706,6 +1829,7 @@ select_free(struct cfg_select *s)
 	free(s->tcp_sport.v);
 	free(s->tcp_dport.v);
 	free(s->ipfix_version.v);
+	free(s->ipfix_domain.v);
 	free(s->bmp_type.v);
 	free(s->bgp_type.v);
 }

@@ -20,6 +20,9 @@ enum section_id {
 };
 
 extern const char *const section_names[SECTION_COUNT];	/* "ipfix", ... */
+extern const char *const templates_names[3];	/* "prime", "as-captured", "drop-orphans" */
+extern const char *const sequence_names[2];
+extern const char *const timestamps_names[2];
 
 /* The transport a section's traffic rides on (ipfix and udp_generic: UDP). */
 uint8_t	section_l4proto(enum section_id);
@@ -55,6 +58,7 @@ struct cfg_select {
 	struct cfg_u32_list	udp_sport, udp_dport;
 	struct cfg_u32_list	tcp_sport, tcp_dport;
 	struct cfg_u32_list	ipfix_version;	/* ipfix_h.version */
+	struct cfg_u32_list	ipfix_domain;	/* ipfix_h.domain: IPFIX observation domain, v9 source id */
 	struct cfg_u32_list	bmp_type;	/* bmp_h.type */
 	struct cfg_u32_list	bgp_type;	/* bgp_h.type */
 };
@@ -67,6 +71,31 @@ struct cfg_bgp_open {
 	uint16_t	hold_time;	/* seconds: 0 or at least 3 (RFC 4271) */
 };
 
+/* ipfix: how flow exports are made acceptable to a collector (see flowfix.h). */
+enum cfg_templates {
+	TEMPLATES_PRIME,	/* send a template before data the collector has no template for */
+	TEMPLATES_AS_CAPTURED,
+	TEMPLATES_DROP_ORPHANS,	/* remove data sets sent before their template */
+};
+
+enum cfg_sequence {
+	SEQUENCE_AS_CAPTURED,
+	SEQUENCE_CONTINUE,	/* no gaps or restarts across repeats, files and removed data */
+};
+
+enum cfg_timestamps {
+	TIMESTAMPS_AS_CAPTURED,
+	TIMESTAMPS_SHIFT,	/* the first export time becomes now; every absolute time moves with it */
+};
+
+struct cfg_flow_fidelity {
+	enum cfg_templates	templates;	/* default prime */
+	enum cfg_sequence	sequence;	/* default continue when repeated or a list, else as-captured */
+	bool			sequence_set;	/* given in the file; else the default above */
+	enum cfg_timestamps	timestamps;	/* default as-captured */
+	bool			preserve_src_port; /* bind the captured source port when it is free */
+};
+
 struct cfg_section {
 	bool			enabled;	/* the section is in the file */
 	struct cfg_pos		pos;
@@ -76,6 +105,7 @@ struct cfg_section {
 	uint16_t		collector_port;
 	struct cfg_pos		collector_pos;
 	struct cfg_bgp_open	open;		/* bgp only */
+	struct cfg_flow_fidelity flow;		/* ipfix only */
 };
 
 struct cfg_map_entry {

@@ -10,8 +10,6 @@
 #define NF_IPFIX_HDR_LEN	16
 #define NF_SET_HDR_LEN		4
 
-/* IPFIX variable-length fields announce this length in the template. */
-#define IPFIX_VARLEN		65535
 #define IPFIX_ENTERPRISE_BIT	0x8000
 
 _Static_assert(NF_SET_HDR_LEN == 4, "set header is id + length");
@@ -222,29 +220,37 @@ ipfix_is_template_set(uint16_t version, uint16_t set_id)
 }
 
 /*
- * Sum the field lengths of n field specifiers; a variable-length field makes
- * the record length unknowable from the template (0).  IPFIX specifiers with
- * the enterprise bit carry a 4-byte enterprise number; v9 has no such bit.
+ * Sum the field lengths of the template's field specifiers: the record
+ * length, 0 when a variable-length field makes it depend on the record,
+ * and the shortest record possible (a variable field takes at least its
+ * one length byte).  IPFIX specifiers with the enterprise bit carry a
+ * 4-byte enterprise number; v9 has neither that bit nor variable lengths.
  */
-static uint32_t
-sum_fields(struct cursor *c, uint16_t version, unsigned n)
+static void
+sum_fields(struct cursor *c, struct nf_template *t)
 {
-	uint32_t total = 0;
+	uint32_t total = 0, min = 0;
 	bool varlen = false;
 
-	for (unsigned i = 0; i < n; i++) {
+	t->specs = c->p;
+	for (unsigned i = 0; i < t->field_count; i++) {
 		uint16_t type = cur_u16(c);
 		uint16_t flen = cur_u16(c);
 
-		if (version == NF_VERSION_IPFIX) {
+		if (t->version == NF_VERSION_IPFIX) {
 			if (type & IPFIX_ENTERPRISE_BIT)
 				(void)cur_u32(c);
-			if (flen == IPFIX_VARLEN)
+			if (flen == IPFIX_VARLEN) {
 				varlen = true;
+				min += 1;
+				continue;
+			}
 		}
 		total += flen;
+		min += flen;
 	}
-	return varlen ? 0 : total;
+	t->record_len = varlen ? 0 : total;
+	t->min_record_len = min;
 }
 
 /* v9 options templates give the scope and option parts as byte lengths. */
@@ -256,8 +262,9 @@ template_v9_options(struct cursor *c, struct nf_template *t)
 
 	if (!cur_ok(c) || scope_bytes % 4 != 0 || opt_bytes % 4 != 0)
 		return -1;
+	t->scope_count = scope_bytes / 4;
 	t->field_count = (uint16_t)((scope_bytes + opt_bytes) / 4);
-	t->record_len = sum_fields(c, NF_VERSION_9, t->field_count);
+	sum_fields(c, t);
 	return 0;
 }
 
@@ -269,6 +276,7 @@ ipfix_template_parse(uint16_t version, uint16_t set_id, const uint8_t *p,
 	bool options = set_id == NF9_OPTIONS_SET || set_id == IPFIX_OPTIONS_SET;
 
 	memset(t, 0, sizeof(*t));
+	t->version = version;
 	t->id = cur_u16(&c);
 	if (version == NF_VERSION_9 && options) {
 		if (template_v9_options(&c, t) == -1)
@@ -277,9 +285,14 @@ ipfix_template_parse(uint16_t version, uint16_t set_id, const uint8_t *p,
 		t->field_count = cur_u16(&c);
 		/* A field count of 0 withdraws the template (RFC 7011 8.1). */
 		if (t->field_count != 0 && options && version ==
-		    NF_VERSION_IPFIX)
-			(void)cur_u16(&c);	/* scope field count */
-		t->record_len = sum_fields(&c, version, t->field_count);
+		    NF_VERSION_IPFIX) {
+			t->scope_count = cur_u16(&c);
+			/* RFC 7011 3.4.2.2: at least one scope field, and no more than fields. */
+			if (t->scope_count == 0 ||
+			    t->scope_count > t->field_count)
+				goto bad;
+		}
+		sum_fields(&c, t);
 	}
 	if (!cur_ok(&c))
 		goto bad;
@@ -295,4 +308,53 @@ ipfix_template_parse(uint16_t version, uint16_t set_id, const uint8_t *p,
 bad:
 	errno = EBADMSG;
 	return -1;
+}
+
+void
+ipfix_template_fields(const struct nf_template *t, struct nf_field *f)
+{
+	/* The specifiers were bounds-checked by ipfix_template_parse. */
+	struct cursor c = cur_init(t->specs, t->consumed);
+
+	for (unsigned i = 0; i < t->field_count; i++) {
+		uint16_t type = cur_u16(&c);
+
+		f[i].len = cur_u16(&c);
+		f[i].pen = 0;
+		f[i].ie = type;
+		if (t->version == NF_VERSION_IPFIX &&
+		    (type & IPFIX_ENTERPRISE_BIT)) {
+			f[i].ie = type & ~IPFIX_ENTERPRISE_BIT;
+			f[i].pen = cur_u32(&c);
+		}
+	}
+}
+
+/* RFC 7011 7: one length byte, or 255 and then two. */
+static bool
+skip_varlen(struct cursor *c)
+{
+	uint16_t n = cur_u8(c);
+
+	if (n == 255)
+		n = cur_u16(c);
+	return cur_skip(c, n);
+}
+
+size_t
+ipfix_record_len(uint16_t version, const struct nf_field *f, size_t n,
+    const uint8_t *p, size_t len, uint32_t *off)
+{
+	struct cursor c = cur_init(p, len);
+
+	for (size_t i = 0; i < n; i++) {
+		if (off != NULL)
+			off[i] = (uint32_t)(len - cur_left(&c));
+		if (version == NF_VERSION_IPFIX && f[i].len == IPFIX_VARLEN) {
+			if (!skip_varlen(&c))
+				return 0;
+		} else if (!cur_skip(&c, f[i].len))
+			return 0;
+	}
+	return len - cur_left(&c);
 }

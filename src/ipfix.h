@@ -72,10 +72,14 @@ int	ipfix_set_next(struct nf_set_iter *it, struct nf_set *set);
 bool	ipfix_is_template_set(uint16_t version, uint16_t set_id);
 
 struct nf_template {
-	uint16_t	id;		/* >= 256; an IPFIX withdraw-all names the set id */
-	uint16_t	field_count;	/* 0: a withdrawal (IPFIX) */
-	uint32_t	record_len;	/* bytes per data record; 0 if variable or withdrawn */
-	size_t		consumed;	/* bytes of this template record */
+	uint16_t	 id;		/* >= 256; an IPFIX withdraw-all names the set id */
+	uint16_t	 field_count;	/* 0: a withdrawal (IPFIX) */
+	uint16_t	 scope_count;	/* options templates: how many leading fields are scope */
+	uint32_t	 record_len;	/* bytes per data record; 0 if variable or withdrawn */
+	uint32_t	 min_record_len; /* the shortest record it allows (variable fields empty) */
+	size_t		 consumed;	/* bytes of this template record */
+	const uint8_t	*specs;		/* its field specifiers, in the caller's bytes */
+	uint16_t	 version;
 };
 
 /*
@@ -86,5 +90,25 @@ struct nf_template {
  */
 int	ipfix_template_parse(uint16_t version, uint16_t set_id,
 	    const uint8_t *p, size_t len, struct nf_template *t);
+
+/* One field of a template: information element, length, enterprise number (0: IETF). */
+struct nf_field {
+	uint16_t	ie;		/* without the enterprise bit */
+	uint16_t	len;		/* IPFIX_VARLEN: the record says */
+	uint32_t	pen;
+};
+
+#define IPFIX_VARLEN		65535
+
+/* The fields of a parsed template, into f (t->field_count entries). */
+void	ipfix_template_fields(const struct nf_template *t, struct nf_field *f);
+
+/*
+ * The length of the data record at the start of p, laid out by the fields
+ * (variable-length IPFIX fields read from the record), and each field's
+ * offset into off when it is not NULL; 0 when the record does not fit in len.
+ */
+size_t	ipfix_record_len(uint16_t version, const struct nf_field *f,
+	    size_t n, const uint8_t *p, size_t len, uint32_t *off);
 
 #endif

@@ -231,6 +231,7 @@ main(int argc, char **argv)
 			code = code == EXIT_OK ? EXIT_RUNTIME : code;
 		}
 	}
+	report_free(&rep);
 	config_free(&cfg);
 	return code;
 }

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "flowfix.h"
 #include "log.h"
 #include "replay.h"
 #include "sched.h"
@@ -16,10 +17,27 @@
 
 #define ERRLEN	512
 
-/* Slots of the socket table that hold no socket. */
+/* What a UDP slot of the socket table can send through. */
 #define SOCK_NONE		-1	/* the section is not a UDP section */
 #define SOCK_WRONG_FAMILY	-2	/* the collector has no address of the exporter's family */
 #define SOCK_WRONG_FAMILY_TOLD	-3	/* the same, and the user was told */
+#define SOCK_READY		0	/* sockets open per captured source port */
+
+/*
+ * Collectors key flow templates and sequence numbers by exporter address
+ * and source port, so each captured source port of an exporter (line cards)
+ * gets a socket of its own.  Beyond this many, they share the last one.
+ */
+#define PORTS_PER_EXPORTER	64
+
+struct udp_streams {
+	int		 state;		/* SOCK_* */
+	int		 spare;		/* opened at start-up for the first captured port; -1 once given */
+	size_t		 n;
+	uint16_t	 sport[PORTS_PER_EXPORTER];
+	int		 id[PORTS_PER_EXPORTER];	/* transport id, -1 if it could not be opened */
+	bool		 warned_full;
+};
 
 struct replay {
 	const struct config	*cfg;
@@ -28,15 +46,23 @@ struct replay {
 	struct selector		*sel;
 	struct transport	*tp;
 	struct sessions		*sessions;	/* TCP sections */
-	int			*sock;		/* [map index][section] -> transport id or a SOCK_* value */
+	struct flowfix		*flowfix;	/* the ipfix section */
+	struct udp_streams	*udp;		/* [map index][section] */
 	bool			 sync;		/* wait for the minute position before each capture */
 	struct sched_waiter	 waiter;
 };
 
-static int *
-sock_slot(struct replay *rp, int map_index, int section)
+static struct udp_streams *
+udp_slot(struct replay *rp, int map_index, int section)
 {
-	return &rp->sock[map_index * SECTION_COUNT + section];
+	return &rp->udp[map_index * SECTION_COUNT + section];
+}
+
+static bool
+preserve_src_port(const struct replay *rp, int section)
+{
+	return section == SECTION_IPFIX &&
+	    rp->cfg->section[section].flow.preserve_src_port;
 }
 
 /* Thousands of exporters need thousands of sockets: lift the soft limit to the hard one. */
@@ -92,10 +118,11 @@ socket_error(struct replay *rp, size_t m, int s, const char *err)
 }
 
 /*
- * One UDP socket per (exporter, UDP section), all opened before the first
- * packet is due; TCP connections open when their sessions start, but
- * whether they can is checked now, so a wrong address stops the run before
- * anything is sent.
+ * One UDP socket per (exporter, UDP section) opened before the first packet
+ * is due (more open when other captured source ports show up; with
+ * preserve_src_port all of them, on the captured ports); TCP connections
+ * open when their sessions start.  Whether they all can is checked now, so
+ * a wrong address stops the run before anything is sent.
  */
 static int
 open_sockets(struct replay *rp)
@@ -103,8 +130,8 @@ open_sockets(struct replay *rp)
 	const struct config *cfg = rp->cfg;
 	char err[ERRLEN];
 
-	rp->sock = malloc(cfg->n_map * SECTION_COUNT * sizeof(*rp->sock));
-	if (rp->sock == NULL) {
+	rp->udp = calloc(cfg->n_map * SECTION_COUNT, sizeof(*rp->udp));
+	if (rp->udp == NULL) {
 		log_errorx("out of memory");
 		return -1;
 	}
@@ -112,31 +139,29 @@ open_sockets(struct replay *rp)
 		for (int s = 0; s < SECTION_COUNT; s++) {
 			const struct cfg_section *sec = &cfg->section[s];
 			const struct tr_addr *repro = &cfg->map[m].repro_ip;
-			int id = SOCK_NONE;
+			struct udp_streams *u = udp_slot(rp, (int)m, s);
+			bool udp = section_l4proto((enum section_id)s) ==
+			    TR_IPPROTO_UDP;
+			int rc;
 
-			*sock_slot(rp, (int)m, s) = SOCK_NONE;
+			u->state = SOCK_NONE;
+			u->spare = -1;
 			if (!sec->enabled)
 				continue;
-			if (section_l4proto((enum section_id)s) ==
-			    TR_IPPROTO_TCP) {
-				if (transport_check_bind(rp->tp, repro,
+			if (!udp || preserve_src_port(rp, s))
+				rc = transport_check_bind(rp->tp, repro,
 				    sec->collector_host, sec->collector_port,
-				    err, sizeof(err)) == -1 &&
-				    socket_error(rp, m, s, err) == -1)
-					return -1;
-				continue;
-			}
-			id = transport_udp_open(rp->tp, repro,
-			    sec->collector_host, sec->collector_port, err,
-			    sizeof(err));
-			if (id == -1) {
-				if (socket_error(rp, m, s, err) == -1)
-					return -1;
-				id = SOCK_WRONG_FAMILY;
-			} else
+				    err, sizeof(err));
+			else if ((rc = u->spare = transport_udp_open(rp->tp,
+			    repro, 0, sec->collector_host, sec->collector_port,
+			    err, sizeof(err))) >= 0)
 				log_debug("%s: %s", section_names[s],
-				    transport_describe(rp->tp, id));
-			*sock_slot(rp, (int)m, s) = id;
+				    transport_describe(rp->tp, u->spare));
+			if (rc == -1 && socket_error(rp, m, s, err) == -1)
+				return -1;
+			if (udp)
+				u->state = rc == -1 ? SOCK_WRONG_FAMILY :
+				    SOCK_READY;
 		}
 	}
 	return 0;
@@ -200,18 +225,77 @@ minute_sync(struct replay *rp, tr_ns first_ts)
 	return wait_for(rp, tr_mono_now() + delay, NULL);
 }
 
-/* The socket for (exporter, section), or -1 after counting why there is none. */
+/* A socket for another captured source port: on that port with preserve_src_port, if it is free. */
 static int
-usable_socket(struct replay *rp, int exporter, int section)
+open_stream(struct replay *rp, int exporter, int section, uint16_t sport)
 {
-	int *slot = sock_slot(rp, exporter, section);
-	char repro[TR_ADDR_STRLEN];
+	const struct cfg_section *sec = &rp->cfg->section[section];
+	const struct tr_addr *repro = &rp->cfg->map[exporter].repro_ip;
+	char err[ERRLEN], addr[TR_ADDR_STRLEN];
+	uint16_t local = preserve_src_port(rp, section) ? sport : 0;
+	int id;
 
-	if (*slot >= 0)
-		return *slot;
+	id = transport_udp_open(rp->tp, repro, local, sec->collector_host,
+	    sec->collector_port, err, sizeof(err));
+	if (id == -1 && local != 0 && errno == EADDRINUSE) {
+		log_warnx("%s: preserve_src_port: port %u is in use at "
+		    "repro_ip %s; sending from another port", section_names[
+		    section], sport, addr_format(repro, addr, sizeof(addr)));
+		id = transport_udp_open(rp->tp, repro, 0, sec->collector_host,
+		    sec->collector_port, err, sizeof(err));
+	}
+	if (id == -1)
+		log_errorx("%s: network.map[%d]: %s", section_names[section],
+		    exporter, err);
+	else
+		log_debug("%s: captured port %u: %s", section_names[section],
+		    sport, transport_describe(rp->tp, id));
+	return id;
+}
+
+/* The socket of a captured source port: the spare for the first one, else a new one. */
+static int
+stream_socket(struct replay *rp, struct udp_streams *u, int exporter,
+    int section, uint16_t sport)
+{
+	int id;
+
+	for (size_t i = u->n; i-- > 0;)
+		if (u->sport[i] == sport)
+			return u->id[i];
+	if (u->n == PORTS_PER_EXPORTER) {
+		if (!u->warned_full)
+			log_warnx("%s: network.map[%d] has more than %d captured "
+			    "source ports; the others share one socket",
+			    section_names[section], exporter,
+			    PORTS_PER_EXPORTER);
+		u->warned_full = true;
+		return u->id[u->n - 1];
+	}
+	if (u->spare >= 0) {
+		id = u->spare;
+		u->spare = -1;
+	} else
+		id = open_stream(rp, exporter, section, sport);
+	u->sport[u->n] = sport;
+	u->id[u->n++] = id;
+	return id;
+}
+
+/* The socket for (exporter, section, captured port), or -1 after counting why there is none. */
+static int
+usable_socket(struct replay *rp, int exporter, int section, uint16_t sport)
+{
+	struct udp_streams *u = udp_slot(rp, exporter, section);
+	char repro[TR_ADDR_STRLEN];
+	int id;
+
+	if (u->state == SOCK_READY &&
+	    (id = stream_socket(rp, u, exporter, section, sport)) >= 0)
+		return id;
 	rp->rep->section[section].dropped++;
-	if (*slot == SOCK_WRONG_FAMILY) {
-		*slot = SOCK_WRONG_FAMILY_TOLD;
+	if (u->state == SOCK_WRONG_FAMILY) {
+		u->state = SOCK_WRONG_FAMILY_TOLD;
 		log_errorx("%s: network.map[%d] (repro_ip %s) has packets for "
 		    "collector '%s', which has no address of that family: "
 		    "they are not sent; map the exporter to a repro_ip of "
@@ -276,7 +360,8 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 		rp->rep->section[r->section].filtered++;
 		return false;
 	}
-	return (r->udp_sock = usable_socket(rp, r->exporter, r->section)) >= 0;
+	return (r->udp_sock = usable_socket(rp, r->exporter, r->section,
+	    pkt->sport)) >= 0;
 }
 
 /*
@@ -294,6 +379,80 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
 			return -1;
 	return 0;
+}
+
+/* Queue a datagram as captured, or (ipfix) as flow fidelity rewrites it. */
+static int
+send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
+{
+	struct report_section *rs = &rp->rep->section[r->section];
+	struct ff_origin o = {
+		.exporter = (uint32_t)r->exporter, .sport = pkt->sport,
+		.stream = (uint32_t)r->udp_sock, .frame = pkt->frame,
+	};
+	struct ff_out out = {
+		.n = 1, .msg = { pkt->payload }, .len = { pkt->payload_len },
+	};
+
+	if (r->section == SECTION_IPFIX && rp->flowfix != NULL)
+		flowfix_message(rp->flowfix, &o, pkt->payload,
+		    pkt->payload_len, tr_wall_now() / TR_NS_PER_SEC, &out);
+	for (size_t i = 0; i < out.n; i++) {
+		if (transport_udp_queue(rp->tp, r->udp_sock, out.msg[i],
+		    out.len[i]) == -1)
+			return -1;
+		rs->sent++;
+		rs->bytes += out.len[i];
+	}
+	return 0;
+}
+
+/*
+ * templates: prime needs each template's first definition before the data
+ * that uses it is sent, and the capture may show it only later: read the
+ * captures once for their templates (nothing else is kept).
+ */
+static int
+prescan_templates(struct replay *rp)
+{
+	const struct config *cfg = rp->cfg;
+	tr_ns started = tr_mono_now();
+	char err[ERRLEN];
+
+	for (size_t i = 0; i < cfg->n_pcaps; i++) {
+		struct source *src;
+		struct tr_packet pkt;
+		int exporter;
+
+		/* A list may name a capture twice: once is enough. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->pcaps[j], cfg->pcaps[i]) == 0)
+				goto next;
+		if ((src = source_open(cfg->pcaps[i], err, sizeof(err))) ==
+		    NULL) {
+			log_errorx("%s", err);
+			return -1;
+		}
+		while (!*rp->opts->stop && source_next(src, &pkt) == 1) {
+			struct ff_origin o = { .sport = pkt.sport };
+
+			if (pkt.l4proto != TR_IPPROTO_UDP ||
+			    select_section(rp->sel, &pkt) != SECTION_IPFIX ||
+			    (exporter = select_exporter(rp->sel, &pkt.src)) < 0 ||
+			    !select_ipfix_message(&cfg->section[SECTION_IPFIX].
+			    select, pkt.payload, pkt.payload_len))
+				continue;
+			o.exporter = (uint32_t)exporter;
+			flowfix_learn(rp->flowfix, &o, pkt.payload,
+			    pkt.payload_len);
+		}
+		/* Damage is reported when the capture plays. */
+		source_close(src);
+next:		;
+	}
+	log_debug("templates pre-scan: %.3f s", tr_ns_to_sec(tr_mono_now() -
+	    started));
+	return *rp->opts->stop ? -1 : 0;
 }
 
 /* The first packet of a capture starts its timeline, after the minute sync. */
@@ -329,6 +488,8 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		return 0;
 	}
 	timeline_init(&tl, rp->cfg->time_factor);
+	if (rp->flowfix != NULL)
+		flowfix_capture_start(rp->flowfix);
 	log_info("reproducing '%s' (%zu of %zu)", path, index, total);
 	while ((rc = source_next(src, &pkt)) == 1) {
 		bool tcp = pkt.l4proto == TR_IPPROTO_TCP;
@@ -372,14 +533,9 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 				result = -1;
 				break;
 			}
-		} else {
-			if (transport_udp_queue(rp->tp, r.udp_sock, pkt.payload,
-			    pkt.payload_len) == -1) {
-				result = -1;
-				break;
-			}
-			rp->rep->section[r.section].sent++;
-			rp->rep->section[r.section].bytes += pkt.payload_len;
+		} else if (send_udp(rp, &r, &pkt) == -1) {
+			result = -1;
+			break;
 		}
 		/* Packets sent back to back leave no wait for the report: tick every so often. */
 		if ((++handled & 1023) == 0) {
@@ -408,14 +564,17 @@ collect_transport_stats(struct replay *rp)
 {
 	for (size_t m = 0; m < rp->cfg->n_map; m++) {
 		for (int s = 0; s < SECTION_COUNT; s++) {
-			int id = *sock_slot(rp, (int)m, s);
-			const struct transport_udp_stats *st;
+			const struct udp_streams *u = udp_slot(rp, (int)m, s);
 
-			if (id < 0)
-				continue;
-			st = transport_udp_stats(rp->tp, id);
-			rp->rep->section[s].refused += st->refused;
-			rp->rep->section[s].dropped += st->dropped;
+			for (size_t i = 0; i < u->n; i++) {
+				const struct transport_udp_stats *st;
+
+				if (u->id[i] < 0)
+					continue;
+				st = transport_udp_stats(rp->tp, u->id[i]);
+				rp->rep->section[s].refused += st->refused;
+				rp->rep->section[s].dropped += st->dropped;
+			}
 		}
 	}
 }
@@ -521,6 +680,20 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		result = REPLAY_SETUP_FAILED;
 		goto done;
 	}
+	if (cfg->section[SECTION_IPFIX].enabled) {
+		if ((rp.flowfix = flowfix_new(&cfg->section[SECTION_IPFIX].flow,
+		    rep)) == NULL) {
+			log_errorx("out of memory");
+			result = REPLAY_SETUP_FAILED;
+			goto done;
+		}
+		if (cfg->section[SECTION_IPFIX].flow.templates ==
+		    TEMPLATES_PRIME && prescan_templates(&rp) == -1) {
+			result = *opts->stop ? REPLAY_STOPPED :
+			    REPLAY_SETUP_FAILED;
+			goto done;
+		}
+	}
 
 	for (size_t i = 0; i < n_order && !*opts->stop; i++) {
 		const char *path = cfg->pcaps[order[i]];
@@ -549,7 +722,8 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		result = REPLAY_INCOMPLETE;
 done:
 	free(order);
-	free(rp.sock);
+	free(rp.udp);
+	flowfix_free(rp.flowfix);
 	transport_free(rp.tp);
 	sessions_free(rp.sessions);
 	selector_free(rp.sel);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,13 @@ report_init(struct report *r, const struct config *cfg, bool verbose)
 	r->next_table = r->started + TABLE_INTERVAL;
 	r->show_table = verbose;
 	r->show_bar = isatty(STDERR_FILENO) && !verbose;
+}
+
+void
+report_free(struct report *r)
+{
+	free(r->flows.domains);
+	r->flows.domains = NULL;
 }
 
 void
@@ -125,6 +133,68 @@ report_print_table(const struct report *r, FILE *out)
 	    lag_avg_ms(r), (double)r->lag_max / 1e6);
 }
 
+static const char *
+nf_version_name(uint16_t v)
+{
+	return v == 10 ? "IPFIX" : v == 9 ? "NetFlow v9" : "NetFlow v5";
+}
+
+/* Flow exports: messages per version and domain, and what was changed to make them look live. */
+static void
+print_flows(const struct report_flows *f, FILE *out)
+{
+	for (size_t i = 0; i < f->n_domains; i++) {
+		const struct report_nf_domain *d = &f->domains[i];
+
+		fprintf(out, "%s domain %" PRIu32 ": %" PRIu64 " messages",
+		    nf_version_name(d->version), d->domain, d->messages);
+		if (d->version != 5)
+			fprintf(out, ", %" PRIu64 " template sets, %" PRIu64
+			    " data sets", d->template_sets, d->data_sets);
+		fputc('\n', out);
+	}
+	if (f->n_domains == 0)
+		return;
+	fprintf(out, "flows: %" PRIu64 " templates primed in %" PRIu64
+	    " messages, %" PRIu64 " orphan data sets dropped, %" PRIu64
+	    " sent before their template, %" PRIu64 " messages left empty, %"
+	    PRIu64 " malformed (sent as captured), %" PRIu64 " sequence "
+	    "numbers rewritten", f->templates_primed, f->primed_messages,
+	    f->orphan_sets_dropped, f->orphan_sets_sent, f->messages_emptied,
+	    f->malformed, f->sequence_rewritten);
+	if (f->shifted)
+		fprintf(out, ", times shifted by %+" PRId64 " s", f->shift_secs);
+	fputc('\n', out);
+}
+
+static json_t *
+flows_json(const struct report_flows *f)
+{
+	json_t *domains = json_array();
+
+	for (size_t i = 0; i < f->n_domains; i++) {
+		const struct report_nf_domain *d = &f->domains[i];
+
+		json_array_append_new(domains, json_pack(
+		    "{s:i, s:I, s:I, s:I, s:I}",
+		    "version", (int)d->version,
+		    "domain", (json_int_t)d->domain,
+		    "messages", (json_int_t)d->messages,
+		    "template_sets", (json_int_t)d->template_sets,
+		    "data_sets", (json_int_t)d->data_sets));
+	}
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "domains", domains,
+	    "templates_primed", (json_int_t)f->templates_primed,
+	    "primed_messages", (json_int_t)f->primed_messages,
+	    "orphan_sets_dropped", (json_int_t)f->orphan_sets_dropped,
+	    "orphan_sets_sent", (json_int_t)f->orphan_sets_sent,
+	    "messages_emptied", (json_int_t)f->messages_emptied,
+	    "malformed", (json_int_t)f->malformed,
+	    "sequence_rewritten", (json_int_t)f->sequence_rewritten,
+	    "shift_s", (json_int_t)f->shift_secs);
+}
+
 void
 report_print_final(struct report *r, FILE *out, tr_ns now)
 {
@@ -158,6 +228,7 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 		    r->tcp_framing_errors, r->tcp_unfinished_bytes,
 		    r->tcp_lost_bytes, r->bgp_keepalives_added,
 		    r->bgp_notifications_received);
+	print_flows(&r->flows, out);
 }
 
 static json_t *
@@ -232,6 +303,7 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 	    "bgp_keepalives_added", (json_int_t)r->bgp_keepalives_added,
 	    "bgp_notifications_received",
 	    (json_int_t)r->bgp_notifications_received));
+	json_object_set_new(root, "flows", flows_json(&r->flows));
 	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (rc == -1 && errno == 0)

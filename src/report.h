@@ -20,6 +20,30 @@ struct report_section {
 	uint64_t	dropped;	/* could not be sent at all */
 };
 
+/* NetFlow/IPFIX messages of one version and observation domain (v9 source id, v5 engine). */
+struct report_nf_domain {
+	uint16_t	version;
+	uint32_t	domain;
+	uint64_t	messages;
+	uint64_t	template_sets;	/* template and options template sets */
+	uint64_t	data_sets;
+};
+
+/* What the flow fidelity layer saw and changed (flowfix.h). */
+struct report_flows {
+	struct report_nf_domain *domains;	/* in order of first appearance */
+	size_t		n_domains, cap_domains;
+	uint64_t	templates_primed;	/* template records sent ahead of data that needed them */
+	uint64_t	primed_messages;	/* the messages that carried them */
+	uint64_t	orphan_sets_dropped;	/* drop-orphans: data sets without a template sent before */
+	uint64_t	orphan_sets_sent;	/* data sets sent before their template reached the collector */
+	uint64_t	messages_emptied;	/* every set removed: the message was not sent */
+	uint64_t	malformed;		/* sets that could not be walked: sent as captured */
+	uint64_t	sequence_rewritten;	/* messages sent with another sequence number */
+	bool		shifted;		/* timestamps: shift applied */
+	int64_t		shift_secs;		/* the last delta applied */
+};
+
 struct report {
 	struct report_section section[SECTION_COUNT];
 	uint64_t	unknown_peer;	/* selected, but the source address is not in network.map */
@@ -46,6 +70,8 @@ struct report {
 	uint64_t	bgp_keepalives_added;	/* KEEPALIVEs sent to keep idle sessions up */
 	uint64_t	bgp_notifications_received;
 
+	struct report_flows flows;
+
 	/* Lag: how late a packet went out against its deadline (0 when on time). */
 	tr_ns		lag_current, lag_max, lag_sum;
 	uint64_t	lag_count;
@@ -61,6 +87,7 @@ struct report {
 };
 
 void	report_init(struct report *, const struct config *cfg, bool verbose);
+void	report_free(struct report *);
 void	report_lag(struct report *, tr_ns lag);
 void	report_add_source(struct report *, const struct source_stats *);
 

@@ -129,13 +129,18 @@ bool
 select_ipfix_message(const struct cfg_select *s, const uint8_t *payload,
     size_t len)
 {
-	int version;
+	struct nf_header h;
 
-	if (!s->ipfix_version.set)
+	if (!s->ipfix_version.set && !s->ipfix_domain.set)
 		return true;
-	if ((version = ipfix_version(payload, len)) < 0)
+	if (ipfix_parse_header(payload, len, &h) == -1)
 		return false;
-	return u32_list_match(&s->ipfix_version, (uint32_t)version);
+	if (s->ipfix_version.set &&
+	    !u32_list_match(&s->ipfix_version, h.version))
+		return false;
+	/* v5 has no domain; its engine type and id stand in for one. */
+	return !s->ipfix_domain.set ||
+	    u32_list_match(&s->ipfix_domain, h.domain);
 }
 
 int

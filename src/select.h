@@ -21,7 +21,7 @@ void		 selector_free(struct selector *);
 int		 select_section(const struct selector *,
 		    const struct tr_packet *pkt);
 
-/* Whether a datagram passes the section's ipfix_h filter (true when there is none). */
+/* Whether a datagram passes the section's ipfix_h filter, version and domain (true when there is none). */
 bool		 select_ipfix_message(const struct cfg_select *,
 		    const uint8_t *payload, size_t len);
 

@@ -175,6 +175,9 @@ explain_bind_error(const char *repro, int saved, char *err, size_t errlen)
 		    "the exporter to a local address", repro, repro,
 		    strchr(repro, ':') ? "128" : "32",
 		    strchr(repro, ':') ? " nodad" : "");
+	else if (saved == EADDRINUSE)
+		snprintf(err, errlen, "the port is in use at repro_ip %s",
+		    repro);
 	else
 		snprintf(err, errlen, "cannot bind to repro_ip %s: %s", repro,
 		    strerror(saved));
@@ -229,8 +232,9 @@ new_slot(struct transport *t)
  */
 static int
 bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
-    const char *host, uint16_t port, struct sockaddr_storage *remote,
-    socklen_t *remote_len, char *err, size_t errlen)
+    uint16_t local_port, const char *host, uint16_t port,
+    struct sockaddr_storage *remote, socklen_t *remote_len, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage local;
 	socklen_t local_len;
@@ -251,7 +255,7 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 		goto fail;
 	set_buffer(fd, SO_SNDBUF, t->opts.so_sndbuf, "so_sndbuf");
 	set_buffer(fd, SO_RCVBUF, t->opts.so_rcvbuf, "so_rcvbuf");
-	local_len = addr_to_sockaddr(repro_ip, 0, &local);
+	local_len = addr_to_sockaddr(repro_ip, local_port, &local);
 	if (bind(fd, (struct sockaddr *)&local, local_len) == -1) {
 		explain_bind_error(repro, errno, err, errlen);
 		goto fail;
@@ -272,7 +276,7 @@ transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
 	socklen_t remote_len;
 	int fd;
 
-	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, host, port, &remote,
+	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, 0, host, port, &remote,
 	    &remote_len, err, errlen)) == -1)
 		return -1;
 	close(fd);
@@ -281,7 +285,8 @@ transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
 
 int
 transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
-    const char *host, uint16_t port, char *err, size_t errlen)
+    uint16_t local_port, const char *host, uint16_t port, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
@@ -293,8 +298,8 @@ transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((fd = bound_socket(t, SOCK_DGRAM, repro_ip, host, port, &remote,
-	    &remote_len, err, errlen)) == -1)
+	if ((fd = bound_socket(t, SOCK_DGRAM, repro_ip, local_port, host, port,
+	    &remote, &remote_len, err, errlen)) == -1)
 		return -1;
 	addr_format(repro_ip, repro, sizeof(repro));
 	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1) {
@@ -304,8 +309,12 @@ transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
 		return -1;
 	}
 	slot->fd = fd;
-	snprintf(slot->desc, sizeof(slot->desc), "%s -> %s:%u", repro, host,
-	    port);
+	if (local_port != 0)
+		snprintf(slot->desc, sizeof(slot->desc), "%s port %u -> %s:%u",
+		    repro, local_port, host, port);
+	else
+		snprintf(slot->desc, sizeof(slot->desc), "%s -> %s:%u", repro,
+		    host, port);
 	return (int)t->n_socks++;
 }
 
@@ -470,7 +479,7 @@ transport_tcp_open(struct transport *t, const struct tr_addr *repro_ip,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, host, port, &remote,
+	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, 0, host, port, &remote,
 	    &remote_len, err, errlen)) == -1)
 		return -1;
 	addr_format(repro_ip, repro, sizeof(repro));

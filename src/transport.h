@@ -41,7 +41,8 @@ struct transport *transport_new(const struct transport_opts *opts);
 void		 transport_free(struct transport *);
 
 /*
- * Open a UDP socket bound to repro_ip (ephemeral port) and connected to the
+ * Open a UDP socket bound to repro_ip (local_port, or an ephemeral port
+ * when 0; errno EADDRINUSE when it is taken) and connected to the
  * collector host:port, resolved for repro_ip's address family.  Returns the
  * socket's id (>= 0) or -1 with a message in err that says what to fix
  * (an address that is not local, a name that does not resolve, a missing
@@ -49,8 +50,8 @@ void		 transport_free(struct transport *);
  * name has addresses, but none of repro_ip's family.
  */
 int		 transport_udp_open(struct transport *,
-		    const struct tr_addr *repro_ip, const char *host,
-		    uint16_t port, char *err, size_t errlen);
+		    const struct tr_addr *repro_ip, uint16_t local_port,
+		    const char *host, uint16_t port, char *err, size_t errlen);
 
 /*
  * Whether a TCP connection from repro_ip to the collector could be set up

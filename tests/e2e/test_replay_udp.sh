@@ -33,6 +33,8 @@ ipfix:
   collector:
     ip: localhost
     port: $PORT
+  # Byte-exact checks: a list would otherwise continue sequence numbers.
+  sequence: as-captured
 udp_generic:
   select:
     udp:

@@ -1,0 +1,935 @@
+/* Flow fidelity: primed templates, orphan removal, continued sequence numbers and shifted export times. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flowfix.h"
+#include "ipfix.h"
+#include "log.h"
+
+#define DGRAM_MAX	65535
+#define SET_HDR_LEN	4
+
+/*
+ * One table type for every piece of state: open addressing, linear
+ * probing, never shrinks.  The key names what the state belongs to; which
+ * fields are used depends on the table.
+ */
+struct ff_key {
+	uint32_t	who;		/* exporter (templates) or stream (sent, sequence) */
+	uint32_t	domain;
+	uint16_t	sport;		/* templates only */
+	uint16_t	version;
+	uint16_t	tid;		/* templates and sent only */
+	uint16_t	pad;		/* zero: keys compare as bytes */
+};
+
+struct ff_slot {
+	struct ff_key	key;
+	bool		used;
+	void		*val;
+};
+
+struct ff_table {
+	struct ff_slot	*slots;
+	size_t		 cap, n;	/* cap: 0 or a power of two */
+};
+
+/* A template as the collector would learn it. */
+struct ff_template {
+	uint16_t	 id;
+	uint16_t	 set_id;	/* the set it came in: template or options template */
+	uint16_t	 field_count;
+	uint32_t	 record_len;	/* 0: variable */
+	uint32_t	 min_record_len;
+	struct nf_field	*fields;
+	uint8_t		*record;	/* the template record's bytes, for priming */
+	size_t		 record_bytes;
+};
+
+/* Sequence numbers of one (stream, version, domain). */
+struct ff_sequence {
+	uint32_t	next;
+};
+
+struct flowfix {
+	struct cfg_flow_fidelity opts;
+	struct report_flows	*rep;
+	struct ff_table		 first;		/* (exporter, sport, version, domain, tid): first definition in the captures */
+	struct ff_table		 current;	/* the same key: the definition in force as the replay goes */
+	struct ff_table		 sent;		/* (stream, version, domain, tid): the collector has it (val non-NULL) */
+	struct ff_table		 seq;		/* (stream, version, domain) */
+	bool			 anchored;	/* the shift of this capture is known */
+	int64_t			 shift;		/* seconds added to every absolute time */
+	uint32_t		 last_export;	/* the latest export time sent, so repeats move forward */
+	uint8_t			 buf[FF_MAX_OUT][DGRAM_MAX];
+	struct nf_set		*sets;		/* the sets of the message at hand */
+	bool			*keep;
+	size_t			 sets_cap;
+	const struct ff_template **need; /* templates to prime for the message at hand */
+	size_t			 n_need;
+	uint32_t		 field_off[DGRAM_MAX / 4]; /* where each field of a record starts */
+};
+
+/* ---- tables ---- */
+
+static uint64_t
+key_hash(const struct ff_key *k)
+{
+	uint64_t h = (uint64_t)k->who << 32 ^ k->domain;
+
+	h ^= (uint64_t)k->sport << 48 ^ (uint64_t)k->version << 32 ^
+	    (uint64_t)k->tid << 16;
+	/* splitmix64 finalizer: every key bit moves every slot bit. */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+static struct ff_slot *
+table_slot(const struct ff_table *t, const struct ff_key *k)
+{
+	size_t i = (size_t)key_hash(k) & (t->cap - 1);
+
+	while (t->slots[i].used && memcmp(&t->slots[i].key, k, sizeof(*k)) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slots[i];
+}
+
+static void *
+table_get(const struct ff_table *t, const struct ff_key *k)
+{
+	struct ff_slot *s;
+
+	if (t->cap == 0)
+		return NULL;
+	s = table_slot(t, k);
+	return s->used ? s->val : NULL;
+}
+
+static int
+table_grow(struct ff_table *t)
+{
+	struct ff_table bigger = { .cap = t->cap ? t->cap * 2 : 64 };
+
+	if ((bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots))) == NULL)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (t->slots[i].used) {
+			*table_slot(&bigger, &t->slots[i].key) = t->slots[i];
+			bigger.n++;
+		}
+	}
+	free(t->slots);
+	*t = bigger;
+	return 0;
+}
+
+/* The slot for k, created empty (val NULL) if new; NULL when out of memory. */
+static struct ff_slot *
+table_put(struct ff_table *t, const struct ff_key *k)
+{
+	struct ff_slot *s;
+
+	if ((t->n + 1) * 2 > t->cap && table_grow(t) == -1)
+		return NULL;
+	s = table_slot(t, k);
+	if (!s->used) {
+		s->used = true;
+		s->key = *k;
+		s->val = NULL;
+		t->n++;
+	}
+	return s;
+}
+
+static void
+table_free(struct ff_table *t, void (*free_val)(void *))
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].used && free_val != NULL)
+			free_val(t->slots[i].val);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
+template_free(void *v)
+{
+	struct ff_template *t = v;
+
+	if (t == NULL)
+		return;
+	free(t->fields);
+	free(t->record);
+	free(t);
+}
+
+/* ---- set up ---- */
+
+struct flowfix *
+flowfix_new(const struct cfg_flow_fidelity *opts, struct report *rep)
+{
+	struct flowfix *ff = calloc(1, sizeof(*ff));
+
+	if (ff == NULL)
+		return NULL;
+	ff->opts = *opts;
+	ff->rep = &rep->flows;
+	return ff;
+}
+
+void
+flowfix_free(struct flowfix *ff)
+{
+	if (ff == NULL)
+		return;
+	table_free(&ff->first, template_free);
+	table_free(&ff->current, template_free);
+	table_free(&ff->sent, NULL);
+	table_free(&ff->seq, free);
+	free(ff->sets);
+	free(ff->keep);
+	free(ff->need);
+	free(ff);
+}
+
+void
+flowfix_capture_start(struct flowfix *ff)
+{
+	ff->anchored = false;
+}
+
+/* ---- templates ---- */
+
+static struct ff_template *
+template_new(uint16_t set_id, const struct nf_template *t, const uint8_t *rec)
+{
+	struct ff_template *ft = calloc(1, sizeof(*ft));
+
+	if (ft == NULL)
+		return NULL;
+	ft->id = t->id;
+	ft->set_id = set_id;
+	ft->field_count = t->field_count;
+	ft->record_len = t->record_len;
+	ft->min_record_len = t->min_record_len;
+	ft->record_bytes = t->consumed;
+	ft->fields = calloc(t->field_count ? t->field_count : 1,
+	    sizeof(*ft->fields));
+	ft->record = malloc(t->consumed);
+	if (ft->fields == NULL || ft->record == NULL) {
+		template_free(ft);
+		return NULL;
+	}
+	ipfix_template_fields(t, ft->fields);
+	memcpy(ft->record, rec, t->consumed);
+	return ft;
+}
+
+static struct ff_key
+template_key(const struct ff_origin *o, const struct nf_header *h, uint16_t tid)
+{
+	struct ff_key k = { .who = o->exporter, .domain = h->domain,
+	    .sport = o->sport, .version = h->version, .tid = tid };
+
+	return k;
+}
+
+static struct ff_key
+stream_key(const struct ff_origin *o, const struct nf_header *h, uint16_t tid)
+{
+	struct ff_key k = { .who = o->stream, .domain = h->domain,
+	    .version = h->version, .tid = tid };
+
+	return k;
+}
+
+/* Out of memory while keeping state: say it once; the replay goes on without that state. */
+static void
+no_memory(void)
+{
+	static bool told;
+
+	if (!told)
+		log_warnx("flow fidelity: out of memory; templates and "
+		    "sequence numbers may be sent as captured");
+	told = true;
+}
+
+/* Store a definition in table t: replaces what is there unless keep_first. */
+static void
+template_store(struct ff_table *t, const struct ff_key *k, uint16_t set_id,
+    const struct nf_template *nt, const uint8_t *rec, bool keep_first)
+{
+	struct ff_slot *s = table_put(t, k);
+	struct ff_template *ft;
+
+	if (s == NULL) {
+		no_memory();
+		return;
+	}
+	if (s->val != NULL && keep_first)
+		return;
+	if ((ft = template_new(set_id, nt, rec)) == NULL) {
+		no_memory();
+		return;
+	}
+	template_free(s->val);
+	s->val = ft;
+}
+
+/* The template a data set is read with: the one in force, else the first definition. */
+static const struct ff_template *
+template_for(const struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, uint16_t tid)
+{
+	struct ff_key k = template_key(o, h, tid);
+	const struct ff_template *t = table_get(&ff->current, &k);
+
+	return t != NULL ? t : table_get(&ff->first, &k);
+}
+
+/* Calls fn for each template record of a template set; false on a malformed record. */
+typedef void (*template_fn)(struct flowfix *, const struct ff_origin *,
+    const struct nf_header *, const struct nf_set *,
+    const struct nf_template *, const uint8_t *);
+
+static bool
+each_template(struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, const struct nf_set *set, template_fn fn,
+    size_t *records)
+{
+	const uint8_t *p = set->body;
+	size_t left = set->body_len;
+	struct nf_template t;
+
+	/* Fewer than 4 bytes left is padding (RFC 7011 3.3.1). */
+	while (left >= 4) {
+		if (ipfix_template_parse(h->version, set->id, p, left, &t) == -1)
+			return false;
+		fn(ff, o, h, set, &t, p);
+		p += t.consumed;
+		left -= t.consumed;
+		if (records != NULL)
+			(*records)++;
+	}
+	return true;
+}
+
+static void
+learn_one(struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, const struct nf_set *set,
+    const struct nf_template *t, const uint8_t *rec)
+{
+	struct ff_key k = template_key(o, h, t->id);
+
+	if (t->field_count > 0)
+		template_store(&ff->first, &k, set->id, t, rec, true);
+}
+
+void
+flowfix_learn(struct flowfix *ff, const struct ff_origin *o,
+    const uint8_t *p, size_t len)
+{
+	struct nf_set_iter it;
+	struct nf_header h;
+	struct nf_set set;
+
+	if (ff->opts.templates != TEMPLATES_PRIME ||
+	    ipfix_parse_header(p, len, &h) == -1 ||
+	    ipfix_sets_begin(p, len, &it) == -1)
+		return;
+	while (ipfix_set_next(&it, &set) == 1)
+		if (ipfix_is_template_set(h.version, set.id))
+			(void)each_template(ff, o, &h, &set, learn_one, NULL);
+}
+
+/* The collector has (or no longer has) template tid on this stream. */
+static void
+mark_sent(struct flowfix *ff, const struct ff_key *k, bool has)
+{
+	struct ff_slot *s = table_put(&ff->sent, k);
+
+	if (s == NULL)
+		no_memory();
+	else
+		s->val = has ? (void *)1 : NULL;
+}
+
+/* An IPFIX withdrawal of every template of one kind (RFC 7011 8.1): template id = set id. */
+static void
+withdraw_all(struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, uint16_t set_id)
+{
+	for (size_t i = 0; i < ff->sent.cap; i++) {
+		struct ff_slot *s = &ff->sent.slots[i];
+		struct ff_key tk;
+		const struct ff_template *t;
+
+		if (!s->used || s->key.who != o->stream ||
+		    s->key.version != h->version || s->key.domain != h->domain)
+			continue;
+		tk = template_key(o, h, s->key.tid);
+		t = table_get(&ff->current, &tk);
+		if (t == NULL || t->set_id == set_id)
+			s->val = NULL;
+	}
+}
+
+/* A template record replayed as captured: it is in force, and the collector has it. */
+static void
+apply_one(struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, const struct nf_set *set,
+    const struct nf_template *t, const uint8_t *rec)
+{
+	struct ff_key tk = template_key(o, h, t->id);
+	struct ff_key sk = stream_key(o, h, t->id);
+
+	if (t->field_count == 0) {
+		if (t->id == set->id)
+			withdraw_all(ff, o, h, set->id);
+		else
+			mark_sent(ff, &sk, false);
+		return;
+	}
+	template_store(&ff->current, &tk, set->id, t, rec, false);
+	mark_sent(ff, &sk, true);
+}
+
+/* ---- data records ---- */
+
+/* Absolute times (IANA IPFIX registry, type dateTime*): moved by the shift. */
+enum time_unit { T_NONE, T_SECONDS, T_MILLISECONDS, T_NTP };
+
+static enum time_unit
+time_unit(const struct nf_field *f)
+{
+	if (f->pen != 0)
+		return T_NONE;
+	switch (f->ie) {
+	case 150: case 151:		/* flowStart/EndSeconds */
+	case 260: case 261:		/* maxExportSeconds, maxFlowEndSeconds */
+	case 264: case 265:		/* minExportSeconds, minFlowStartSeconds */
+	case 322:			/* observationTimeSeconds */
+		return f->len == 4 ? T_SECONDS : T_NONE;
+	case 152: case 153:		/* flowStart/EndMilliseconds */
+	case 160:			/* systemInitTimeMilliseconds */
+	case 258:			/* collectionTimeMilliseconds */
+	case 269: case 272:		/* maxFlowEnd/minFlowStartMilliseconds */
+	case 323:			/* observationTimeMilliseconds */
+	case 359: case 360:		/* monitoringIntervalStart/EndMilliSeconds */
+		return f->len == 8 ? T_MILLISECONDS : T_NONE;
+	case 154: case 155:		/* flowStart/EndMicroseconds */
+	case 156: case 157:		/* flowStart/EndNanoseconds */
+	case 268: case 270:		/* maxFlowEndMicro/Nanoseconds */
+	case 271: case 273:		/* minFlowStartMicro/Nanoseconds */
+	case 324: case 325:		/* observationTimeMicro/Nanoseconds */
+		/* NTP format: seconds since 1900 in the first 32 bits (RFC 7011 6.1.9). */
+		return f->len == 8 ? T_NTP : T_NONE;
+	default:
+		return T_NONE;
+	}
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static void
+shift_field(uint8_t *p, enum time_unit u, int64_t secs)
+{
+	switch (u) {
+	case T_SECONDS:
+		put32(p, (uint32_t)((int64_t)get32(p) + secs));
+		break;
+	case T_MILLISECONDS:
+		put64(p, (uint64_t)((int64_t)get64(p) + secs * 1000));
+		break;
+	case T_NTP:
+		put32(p, (uint32_t)((int64_t)get32(p) + secs));
+		break;
+	case T_NONE:
+		break;
+	}
+}
+
+/*
+ * Walk the records of a data set (in place: p may be written when shift is
+ * not 0): their count, or 0 when the set holds none that fit.  What is left
+ * shorter than the shortest record is padding.
+ */
+static size_t
+data_records(struct flowfix *ff, const struct ff_template *t,
+    uint16_t version, uint8_t *p, size_t len, int64_t shift)
+{
+	uint32_t *off = ff->field_off;
+	bool any_time = false;
+	size_t n = 0, rlen;
+
+	if (t->min_record_len == 0)
+		return 0;
+	if (shift != 0)
+		for (unsigned i = 0; i < t->field_count; i++)
+			if (time_unit(&t->fields[i]) != T_NONE)
+				any_time = true;
+	if (t->record_len > 0 && !any_time)
+		return len / t->record_len;
+	while (len >= t->min_record_len &&
+	    (rlen = ipfix_record_len(version, t->fields, t->field_count, p,
+	    len, off)) > 0) {
+		for (unsigned i = 0; any_time && i < t->field_count; i++)
+			shift_field(p + off[i], time_unit(&t->fields[i]), shift);
+		p += rlen;
+		len -= rlen;
+		n++;
+	}
+	return n;
+}
+
+/* ---- per message ---- */
+
+static struct report_nf_domain *
+domain_counters(struct report_flows *r, const struct nf_header *h)
+{
+	struct report_nf_domain *d;
+
+	/* Linear: a replay has a handful of (version, domain) pairs, and the last one is most likely. */
+	for (size_t i = r->n_domains; i-- > 0;)
+		if (r->domains[i].version == h->version &&
+		    r->domains[i].domain == h->domain)
+			return &r->domains[i];
+	if (r->n_domains == r->cap_domains) {
+		size_t cap = r->cap_domains ? r->cap_domains * 2 : 8;
+
+		if ((d = realloc(r->domains, cap * sizeof(*d))) == NULL)
+			return NULL;
+		r->domains = d;
+		r->cap_domains = cap;
+	}
+	d = &r->domains[r->n_domains++];
+	memset(d, 0, sizeof(*d));
+	d->version = h->version;
+	d->domain = h->domain;
+	return d;
+}
+
+static int
+reserve_sets(struct flowfix *ff, size_t n)
+{
+	struct nf_set *sets;
+	bool *keep;
+	const struct ff_template **need;
+
+	if (n <= ff->sets_cap)
+		return 0;
+	n = n < 64 ? 64 : n * 2;
+	if ((sets = realloc(ff->sets, n * sizeof(*sets))) == NULL)
+		return -1;
+	ff->sets = sets;
+	if ((keep = realloc(ff->keep, n * sizeof(*keep))) == NULL)
+		return -1;
+	ff->keep = keep;
+	if ((need = realloc(ff->need, n * sizeof(*need))) == NULL)
+		return -1;
+	ff->need = need;
+	ff->sets_cap = n;
+	return 0;
+}
+
+/* The sets of a v9/IPFIX message into ff->sets; their count, or -1 if malformed. */
+static long
+collect_sets(struct flowfix *ff, const uint8_t *p, size_t len)
+{
+	struct nf_set_iter it;
+	struct nf_set set;
+	size_t n = 0;
+	int rc;
+
+	if (ipfix_sets_begin(p, len, &it) == -1)
+		return -1;
+	while ((rc = ipfix_set_next(&it, &set)) == 1) {
+		if (reserve_sets(ff, n + 1) == -1) {
+			no_memory();
+			return -1;
+		}
+		ff->sets[n++] = set;
+	}
+	return rc == -1 ? -1 : (long)n;
+}
+
+/* What the message at hand turns into. */
+struct msg_plan {
+	struct nf_header h;
+	size_t		 n_sets;
+	size_t		 kept;		/* sets that stay */
+	bool		 changed;	/* sets removed: rebuild */
+	size_t		 records;	/* v9 header count / IPFIX data records, of the sets kept */
+	size_t		 data_records;
+	uint32_t	 export_secs;	/* after the shift */
+};
+
+static bool
+need_listed(const struct flowfix *ff, const struct ff_template *t)
+{
+	for (size_t i = 0; i < ff->n_need; i++)
+		if (ff->need[i] == t)
+			return true;
+	return false;
+}
+
+/*
+ * Decide each set's fate: templates are applied (the collector will have
+ * them), data sets without a template at the collector are primed, dropped
+ * or sent as they are.  Records are counted for the v9 header and IPFIX
+ * sequence numbers.
+ */
+static void
+plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
+{
+	const struct nf_header *h = &m->h;
+
+	ff->n_need = 0;
+	for (size_t i = 0; i < m->n_sets; i++) {
+		const struct nf_set *set = &ff->sets[i];
+		const struct ff_template *t;
+		struct ff_key sk;
+		size_t n = 0;
+
+		ff->keep[i] = true;
+		if (ipfix_is_template_set(h->version, set->id)) {
+			if (!each_template(ff, o, h, set, apply_one, &n))
+				ff->rep->malformed++;
+			m->records += n;
+			m->kept++;
+			continue;
+		}
+		if (set->id < NF_MIN_DATA_SET_ID) {
+			m->kept++;	/* reserved set ids: not ours to judge */
+			continue;
+		}
+		sk = stream_key(o, h, set->id);
+		t = template_for(ff, o, h, set->id);
+		if (table_get(&ff->sent, &sk) == NULL) {
+			if (ff->opts.templates == TEMPLATES_DROP_ORPHANS) {
+				ff->keep[i] = false;
+				ff->rep->orphan_sets_dropped++;
+				m->changed = true;
+				continue;
+			}
+			if (ff->opts.templates == TEMPLATES_PRIME && t != NULL) {
+				if (!need_listed(ff, t))
+					ff->need[ff->n_need++] = t;
+			} else
+				ff->rep->orphan_sets_sent++;
+		}
+		/* With no shift the records are only counted, not written. */
+		if (t != NULL)
+			n = data_records(ff, t, h->version,
+			    (uint8_t *)set->body, set->body_len, 0);
+		m->records += n;
+		m->data_records += n;
+		m->kept++;
+	}
+}
+
+/* Reserve the sequence number(s) of a message: IPFIX counts data records, v9 messages, v5 flows. */
+static uint32_t
+next_sequence(struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, uint32_t advance)
+{
+	struct ff_key k = stream_key(o, h, 0);
+	struct ff_slot *s = table_put(&ff->seq, &k);
+	struct ff_sequence *q;
+	uint32_t v;
+
+	if (s == NULL) {
+		no_memory();
+		return h->sequence;
+	}
+	if ((q = s->val) == NULL) {
+		if ((q = malloc(sizeof(*q))) == NULL) {
+			no_memory();
+			return h->sequence;
+		}
+		/* The first message keeps its number: a single play is unchanged. */
+		q->next = h->sequence;
+		s->val = q;
+	}
+	v = q->next;
+	q->next += advance;
+	return v;
+}
+
+/* The shift for this capture, fixed by its first message: now, and never before what was sent. */
+static void
+anchor_shift(struct flowfix *ff, uint32_t export_secs, int64_t now_secs)
+{
+	if (ff->anchored || ff->opts.timestamps != TIMESTAMPS_SHIFT)
+		return;
+	ff->shift = now_secs - (int64_t)export_secs;
+	if (ff->rep->shifted &&
+	    (int64_t)export_secs + ff->shift < (int64_t)ff->last_export)
+		ff->shift = (int64_t)ff->last_export - (int64_t)export_secs;
+	ff->anchored = true;
+	ff->rep->shifted = true;
+	ff->rep->shift_secs = ff->shift;
+}
+
+static uint32_t
+shifted_export(struct flowfix *ff, uint32_t export_secs)
+{
+	uint32_t v = (uint32_t)((int64_t)export_secs + ff->shift);
+
+	if (ff->opts.timestamps == TIMESTAMPS_SHIFT &&
+	    (int32_t)(v - ff->last_export) > 0)
+		ff->last_export = v;
+	return v;
+}
+
+/* Header fields after the version: sequence and export time differ per format. */
+static void
+write_header(uint8_t *b, const struct nf_header *h, uint16_t count_or_len,
+    uint32_t export_secs, uint32_t sequence)
+{
+	put16(b, h->version);
+	put16(b + 2, count_or_len);
+	if (h->version == NF_VERSION_IPFIX) {
+		put32(b + 4, export_secs);
+		put32(b + 8, sequence);
+	} else {	/* v9: sysUptime stays as captured */
+		put32(b + 8, export_secs);
+		put32(b + 12, sequence);
+	}
+}
+
+/* One message with the templates the data of this message needs, ahead of it. */
+static size_t
+build_prime(struct flowfix *ff, const struct ff_origin *o,
+    const struct msg_plan *m, const uint8_t *orig, uint8_t *b,
+    uint32_t sequence)
+{
+	size_t len = m->h.header_len, records = 0;
+
+	memcpy(b, orig, m->h.header_len);
+	/* Templates first, then options templates: one set of each kind at most. */
+	for (int kind = 0; kind < 2; kind++) {
+		size_t set_off = len;
+		uint16_t set_id = 0;
+		bool any = false;
+		struct ff_key sk;
+
+		for (size_t i = 0; i < ff->n_need; i++) {
+			const struct ff_template *t = ff->need[i];
+			bool options = t->set_id == NF9_OPTIONS_SET ||
+			    t->set_id == IPFIX_OPTIONS_SET;
+
+			if (options != (kind == 1))
+				continue;
+			if (len == set_off)
+				len += SET_HDR_LEN;
+			if (len + t->record_bytes > DGRAM_MAX) {
+				/* No room (16k-field templates): that data stays an orphan. */
+				ff->rep->orphan_sets_sent++;
+				continue;
+			}
+			sk = stream_key(o, &m->h, t->id);
+			mark_sent(ff, &sk, true);
+			memcpy(b + len, t->record, t->record_bytes);
+			len += t->record_bytes;
+			set_id = t->set_id;
+			any = true;
+			records++;
+			ff->rep->templates_primed++;
+		}
+		if (any) {
+			put16(b + set_off, set_id);
+			put16(b + set_off + 2, (uint16_t)(len - set_off));
+		} else
+			len = set_off;
+	}
+	write_header(b, &m->h, (uint16_t)(m->h.version == NF_VERSION_IPFIX ?
+	    len : records), m->export_secs, sequence);
+	ff->rep->primed_messages++;
+	return len;
+}
+
+/* Copy the kept sets after the header; the new length. */
+static size_t
+copy_kept(const struct flowfix *ff, const struct msg_plan *m,
+    const uint8_t *orig, uint8_t *b)
+{
+	size_t len = m->h.header_len;
+
+	memcpy(b, orig, m->h.header_len);
+	for (size_t i = 0; i < m->n_sets; i++) {
+		if (!ff->keep[i])
+			continue;
+		memcpy(b + len, orig + ff->sets[i].offset, ff->sets[i].length);
+		len += ff->sets[i].length;
+	}
+	return len;
+}
+
+/* Shift the absolute times in the kept data sets of the copy in b. */
+static void
+shift_records(struct flowfix *ff, const struct ff_origin *o,
+    const struct msg_plan *m, uint8_t *b)
+{
+	size_t off = m->h.header_len;
+
+	for (size_t i = 0; i < m->n_sets; i++) {
+		const struct nf_set *set = &ff->sets[i];
+		const struct ff_template *t;
+
+		if (!ff->keep[i])
+			continue;
+		if (set->id >= NF_MIN_DATA_SET_ID &&
+		    (t = template_for(ff, o, &m->h, set->id)) != NULL)
+			(void)data_records(ff, t, m->h.version,
+			    b + off + SET_HDR_LEN, set->body_len, ff->shift);
+		off += set->length;
+	}
+}
+
+static void
+emit(struct ff_out *out, const uint8_t *p, size_t len)
+{
+	out->msg[out->n] = p;
+	out->len[out->n] = len;
+	out->n++;
+}
+
+/* NetFlow v5: no templates; the sequence counts flows. */
+static void
+message_v5(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m,
+    const uint8_t *p, size_t len, struct ff_out *out)
+{
+	uint8_t *b = ff->buf[0];
+	uint32_t seq = m->h.sequence;
+
+	if (ff->opts.sequence == SEQUENCE_CONTINUE)
+		seq = next_sequence(ff, o, &m->h, m->h.count);
+	if (seq == m->h.sequence && m->export_secs == m->h.export_secs) {
+		emit(out, p, len);
+		return;
+	}
+	if (seq != m->h.sequence)
+		ff->rep->sequence_rewritten++;
+	memcpy(b, p, len);
+	put32(b + 8, m->export_secs);
+	put32(b + 16, seq);
+	emit(out, b, len);
+}
+
+void
+flowfix_message(struct flowfix *ff, const struct ff_origin *o,
+    const uint8_t *p, size_t len, int64_t now_secs, struct ff_out *out)
+{
+	struct msg_plan m = { .changed = false };
+	struct report_nf_domain *d;
+	uint32_t seq, prime_seq = 0;
+	long n_sets = 0;
+	size_t n_prime = 0, blen;
+	uint8_t *b;
+
+	out->n = 0;
+	if (ipfix_parse_header(p, len, &m.h) == -1 ||
+	    (m.h.version != NF_VERSION_5 &&
+	    (n_sets = collect_sets(ff, p, len)) < 0)) {
+		/* Nothing to rewrite safely: the collector gets the bytes. */
+		ff->rep->malformed++;
+		log_debug("frame %llu: malformed NetFlow/IPFIX message: sent "
+		    "as captured", (unsigned long long)o->frame);
+		emit(out, p, len);
+		return;
+	}
+	if ((d = domain_counters(ff->rep, &m.h)) != NULL)
+		d->messages++;
+	anchor_shift(ff, m.h.export_secs, now_secs);
+	m.export_secs = shifted_export(ff, m.h.export_secs);
+	if (m.h.version == NF_VERSION_5) {
+		message_v5(ff, o, &m, p, len, out);
+		return;
+	}
+	m.n_sets = (size_t)n_sets;
+	plan_sets(ff, o, &m);
+	for (size_t i = 0; d != NULL && i < m.n_sets; i++) {
+		if (ipfix_is_template_set(m.h.version, ff->sets[i].id))
+			d->template_sets++;
+		else if (ff->sets[i].id >= NF_MIN_DATA_SET_ID)
+			d->data_sets++;
+	}
+	if (m.n_sets > 0 && m.kept == 0) {
+		ff->rep->messages_emptied++;
+		return;		/* nothing left: no message, no sequence number */
+	}
+
+	/* Sequence numbers: v9 counts messages (a primed one too), IPFIX data records. */
+	seq = m.h.sequence;
+	if (ff->opts.sequence == SEQUENCE_CONTINUE) {
+		if (m.h.version == NF_VERSION_9) {
+			if (ff->n_need > 0)
+				prime_seq = next_sequence(ff, o, &m.h, 1);
+			seq = next_sequence(ff, o, &m.h, 1);
+		} else {
+			seq = next_sequence(ff, o, &m.h,
+			    (uint32_t)m.data_records);
+			prime_seq = seq;
+		}
+	} else
+		prime_seq = seq;
+	if (ff->n_need > 0) {
+		blen = build_prime(ff, o, &m, p, ff->buf[0], prime_seq);
+		emit(out, ff->buf[0], blen);
+		n_prime = 1;
+	}
+	if (!m.changed && seq == m.h.sequence &&
+	    m.export_secs == m.h.export_secs) {
+		emit(out, p, len);
+		return;
+	}
+	if (seq != m.h.sequence)
+		ff->rep->sequence_rewritten++;
+	b = ff->buf[n_prime];
+	blen = copy_kept(ff, &m, p, b);
+	if (m.export_secs != m.h.export_secs)
+		shift_records(ff, o, &m, b);
+	write_header(b, &m.h, (uint16_t)(m.h.version == NF_VERSION_IPFIX ?
+	    blen : (m.changed ? m.records : m.h.count)), m.export_secs, seq);
+	emit(out, b, blen);
+}

@@ -1,0 +1,60 @@
+/*
+ * Flow fidelity: what makes replayed NetFlow v5/v9 and IPFIX look live to a
+ * collector.  Templates sent before the data that needs them (prime) or
+ * orphan data removed (drop-orphans), sequence numbers that continue across
+ * repeats and files, and export times shifted to now.  Works per datagram,
+ * with state per exporter, captured source port, observation domain and
+ * the socket the datagram leaves by (the collector's transport session).
+ */
+#ifndef TR_FLOWFIX_H
+#define TR_FLOWFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "report.h"
+
+struct flowfix;
+
+/* Where a datagram came from and where it goes. */
+struct ff_origin {
+	uint32_t	exporter;	/* network.map index */
+	uint16_t	sport;		/* captured source port */
+	uint32_t	stream;		/* the socket it leaves by: template and sequence state live there */
+	uint64_t	frame;		/* for messages about malformed sets */
+};
+
+/* At most this many datagrams come out of one: primed templates, then the message. */
+#define FF_MAX_OUT	4
+
+struct ff_out {
+	size_t		 n;
+	const uint8_t	*msg[FF_MAX_OUT];
+	size_t		 len[FF_MAX_OUT];
+};
+
+/* NULL on allocation failure.  Counters go into rep->flows. */
+struct flowfix	*flowfix_new(const struct cfg_flow_fidelity *, struct report *rep);
+void		 flowfix_free(struct flowfix *);
+
+/*
+ * Pre-scan: remember the first definition of each template in a captured
+ * datagram, so prime can send a template before data that comes first.
+ */
+void		 flowfix_learn(struct flowfix *, const struct ff_origin *,
+		    const uint8_t *p, size_t len);
+
+/* A capture starts playing: its first message anchors the timestamp shift. */
+void		 flowfix_capture_start(struct flowfix *);
+
+/*
+ * What to send for one captured datagram: out->n datagrams (0 when every
+ * set was removed), valid until the next call.  now_secs is the wall clock
+ * (Unix seconds) used by the timestamp shift.
+ */
+void		 flowfix_message(struct flowfix *, const struct ff_origin *,
+		    const uint8_t *p, size_t len, int64_t now_secs,
+		    struct ff_out *out);
+
+#endif
