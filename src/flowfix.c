@@ -68,6 +68,9 @@ struct flowfix {
 	const struct ff_template **need; /* templates to prime for the message at hand */
 	size_t			 n_need;
 	uint32_t		 field_off[DGRAM_MAX / 4]; /* where each field of a record starts */
+	bool			(*read_ahead)(void *); /* NULL once the captures are read to the end */
+	void			*read_ahead_ctx;
+	size_t			 learned;	/* first definitions found so far */
 };
 
 /* ---- tables ---- */
@@ -259,26 +262,38 @@ no_memory(void)
 	told = true;
 }
 
-/* Store a definition in table t: replaces what is there unless keep_first. */
-static void
+/* Store a definition in table t: replaces what is there unless keep_first; true when it is new. */
+static bool
 template_store(struct ff_table *t, const struct ff_key *k, uint16_t set_id,
     const struct nf_template *nt, const uint8_t *rec, bool keep_first)
 {
 	struct ff_slot *s = table_put(t, k);
-	struct ff_template *ft;
+	struct ff_template *ft, *old;
 
 	if (s == NULL) {
 		no_memory();
-		return;
+		return false;
 	}
 	if (s->val != NULL && keep_first)
-		return;
+		return false;
 	if ((ft = template_new(set_id, nt, rec)) == NULL) {
 		no_memory();
-		return;
+		return false;
 	}
-	template_free(s->val);
-	s->val = ft;
+	if (s->val == NULL) {
+		s->val = ft;
+		return true;
+	}
+	/*
+	 * A redefinition: replace the contents, keep the object, which the
+	 * message at hand may already list for priming.
+	 */
+	old = s->val;
+	free(old->fields);
+	free(old->record);
+	*old = *ft;
+	free(ft);
+	return false;
 }
 
 /* The template a data set is read with: the one in force, else the first definition. */
@@ -290,6 +305,28 @@ template_for(const struct flowfix *ff, const struct ff_origin *o,
 	const struct ff_template *t = table_get(&ff->current, &k);
 
 	return t != NULL ? t : table_get(&ff->first, &k);
+}
+
+/* The same, reading ahead in the captures for its first definition when it is not known yet. */
+static const struct ff_template *
+template_ahead(struct flowfix *ff, const struct ff_origin *o,
+    const struct nf_header *h, uint16_t tid)
+{
+	const struct ff_template *t;
+
+	while ((t = template_for(ff, o, h, tid)) == NULL &&
+	    ff->read_ahead != NULL)
+		if (!ff->read_ahead(ff->read_ahead_ctx))
+			ff->read_ahead = NULL;
+	return t;
+}
+
+void
+flowfix_set_lookahead(struct flowfix *ff, bool (*read_ahead)(void *ctx),
+    void *ctx)
+{
+	ff->read_ahead = read_ahead;
+	ff->read_ahead_ctx = ctx;
 }
 
 /* Calls fn for each template record of a template set; false on a malformed record. */
@@ -326,25 +363,27 @@ learn_one(struct flowfix *ff, const struct ff_origin *o,
 {
 	struct ff_key k = template_key(o, h, t->id);
 
-	if (t->field_count > 0)
-		template_store(&ff->first, &k, set->id, t, rec, true);
+	if (t->field_count > 0 &&
+	    template_store(&ff->first, &k, set->id, t, rec, true))
+		ff->learned++;
 }
 
-void
+size_t
 flowfix_learn(struct flowfix *ff, const struct ff_origin *o,
     const uint8_t *p, size_t len)
 {
 	struct nf_set_iter it;
 	struct nf_header h;
 	struct nf_set set;
+	size_t before = ff->learned;
 
-	if (ff->opts.templates != TEMPLATES_PRIME ||
-	    ipfix_parse_header(p, len, &h) == -1 ||
+	if (ipfix_parse_header(p, len, &h) == -1 ||
 	    ipfix_sets_begin(p, len, &it) == -1)
-		return;
+		return 0;
 	while (ipfix_set_next(&it, &set) == 1)
 		if (ipfix_is_template_set(h.version, set.id))
 			(void)each_template(ff, o, &h, &set, learn_one, NULL);
+	return ff->learned - before;
 }
 
 /* The collector has (or no longer has) template tid on this stream. */
@@ -643,7 +682,12 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 			continue;
 		}
 		sk = stream_key(o, h, set->id);
-		t = template_for(ff, o, h, set->id);
+		if (table_get(&ff->sent, &sk) != NULL)
+			t = template_for(ff, o, h, set->id);
+		else if (ff->opts.templates == TEMPLATES_PRIME)
+			t = template_ahead(ff, o, h, set->id);
+		else
+			t = template_for(ff, o, h, set->id);
 		if (table_get(&ff->sent, &sk) == NULL) {
 			if (ff->opts.templates == TEMPLATES_DROP_ORPHANS) {
 				ff->keep[i] = false;

@@ -9,6 +9,7 @@
 #ifndef TR_FLOWFIX_H
 #define TR_FLOWFIX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,11 +40,22 @@ struct flowfix	*flowfix_new(const struct cfg_flow_fidelity *, struct report *rep
 void		 flowfix_free(struct flowfix *);
 
 /*
- * Pre-scan: remember the first definition of each template in a captured
+ * Look-ahead: remember the first definition of each template in a captured
  * datagram, so prime can send a template before data that comes first.
+ * Returns how many definitions were new.
  */
-void		 flowfix_learn(struct flowfix *, const struct ff_origin *,
+size_t		 flowfix_learn(struct flowfix *, const struct ff_origin *,
 		    const uint8_t *p, size_t len);
+
+/*
+ * With prime, data whose template is not known yet makes flowfix ask for
+ * more of the look-ahead: read_ahead(ctx) feeds flowfix_learn() with what
+ * comes next in the captures (at least one new definition, or to the end)
+ * and returns false once there is nothing more.  So captures whose
+ * templates come first cost no second read.
+ */
+void		 flowfix_set_lookahead(struct flowfix *,
+		    bool (*read_ahead)(void *ctx), void *ctx);
 
 /* A capture starts playing: its first message anchors the timestamp shift. */
 void		 flowfix_capture_start(struct flowfix *);

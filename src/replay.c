@@ -408,51 +408,58 @@ send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 }
 
 /*
- * templates: prime needs each template's first definition before the data
- * that uses it is sent, and the capture may show it only later: read the
- * captures once for their templates (nothing else is kept).
+ * templates: prime needs a template's first definition before the data that
+ * uses it, and the capture may show it only later.  This second reader
+ * goes through the capture list only as far as flowfix asks (data whose
+ * template is not known yet), keeping nothing but templates.
  */
-static int
-prescan_templates(struct replay *rp)
+struct lookahead {
+	struct replay	*rp;
+	size_t		 next;		/* the capture to open next */
+	struct source	*src;		/* the one being read, or NULL */
+};
+
+static bool
+lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 {
-	const struct config *cfg = rp->cfg;
-	tr_ns started = tr_mono_now();
+	struct replay *rp = la->rp;
+	struct ff_origin o = { .sport = pkt->sport };
+	int exporter;
+
+	if (pkt->l4proto != TR_IPPROTO_UDP ||
+	    select_section(rp->sel, pkt) != SECTION_IPFIX ||
+	    (exporter = select_exporter(rp->sel, &pkt->src)) < 0 ||
+	    !select_ipfix_message(&rp->cfg->section[SECTION_IPFIX].select,
+	    pkt->payload, pkt->payload_len))
+		return false;
+	o.exporter = (uint32_t)exporter;
+	return flowfix_learn(rp->flowfix, &o, pkt->payload,
+	    pkt->payload_len) > 0;
+}
+
+/* Read on until a new template definition turns up; false at the end of the list. */
+static bool
+lookahead_read(void *ctx)
+{
+	struct lookahead *la = ctx;
+	const struct config *cfg = la->rp->cfg;
 	char err[ERRLEN];
+	struct tr_packet pkt;
 
-	for (size_t i = 0; i < cfg->n_pcaps; i++) {
-		struct source *src;
-		struct tr_packet pkt;
-		int exporter;
-
-		/* A list may name a capture twice: once is enough. */
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(cfg->pcaps[j], cfg->pcaps[i]) == 0)
-				goto next;
-		if ((src = source_open(cfg->pcaps[i], err, sizeof(err))) ==
-		    NULL) {
-			log_errorx("%s", err);
-			return -1;
+	for (;;) {
+		while (la->src == NULL) {
+			if (la->next == cfg->n_pcaps)
+				return false;
+			/* Damage and missing files are reported when the capture plays. */
+			la->src = source_open(cfg->pcaps[la->next++], err,
+			    sizeof(err));
 		}
-		while (!*rp->opts->stop && source_next(src, &pkt) == 1) {
-			struct ff_origin o = { .sport = pkt.sport };
-
-			if (pkt.l4proto != TR_IPPROTO_UDP ||
-			    select_section(rp->sel, &pkt) != SECTION_IPFIX ||
-			    (exporter = select_exporter(rp->sel, &pkt.src)) < 0 ||
-			    !select_ipfix_message(&cfg->section[SECTION_IPFIX].
-			    select, pkt.payload, pkt.payload_len))
-				continue;
-			o.exporter = (uint32_t)exporter;
-			flowfix_learn(rp->flowfix, &o, pkt.payload,
-			    pkt.payload_len);
-		}
-		/* Damage is reported when the capture plays. */
-		source_close(src);
-next:		;
+		while (source_next(la->src, &pkt) == 1)
+			if (lookahead_pkt(la, &pkt))
+				return true;
+		source_close(la->src);
+		la->src = NULL;
 	}
-	log_debug("templates pre-scan: %.3f s", tr_ns_to_sec(tr_mono_now() -
-	    started));
-	return *rp->opts->stop ? -1 : 0;
 }
 
 /* The first packet of a capture starts its timeline, after the minute sync. */
@@ -655,6 +662,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	};
 	enum replay_result result = REPLAY_OK;
 	size_t *order = NULL, n_order = 0;
+	struct lookahead ahead = { .rp = &rp };
 
 	sched_waiter_init(&rp.waiter);
 	raise_fd_limit();
@@ -688,11 +696,8 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 			goto done;
 		}
 		if (cfg->section[SECTION_IPFIX].flow.templates ==
-		    TEMPLATES_PRIME && prescan_templates(&rp) == -1) {
-			result = *opts->stop ? REPLAY_STOPPED :
-			    REPLAY_SETUP_FAILED;
-			goto done;
-		}
+		    TEMPLATES_PRIME)
+			flowfix_set_lookahead(rp.flowfix, lookahead_read, &ahead);
 	}
 
 	for (size_t i = 0; i < n_order && !*opts->stop; i++) {
@@ -724,6 +729,8 @@ done:
 	free(order);
 	free(rp.udp);
 	flowfix_free(rp.flowfix);
+	if (ahead.src != NULL)
+		source_close(ahead.src);
 	transport_free(rp.tp);
 	sessions_free(rp.sessions);
 	selector_free(rp.sel);

@@ -3,6 +3,7 @@
 interop test can act on without a YAML library:
 
     OPT keep_open true|false     OPT no_sync true|false
+    OPT sequence continue|as-captured (the ipfix section's)
     ADDR <address to put on the namespace's loopback>
     MAP <src_ip> <repro_ip>
     UDP <section> <collector port> <dport,dport,...>
@@ -58,7 +59,9 @@ for raw in lines:
         sec = sections[top]
         sub = sub[: indent // 2 - 1] + [key]
         path = ".".join(sub)
-        if path.endswith("dport") and "select" in path:
+        if top == "ipfix" and path == "sequence":
+            opts["sequence"] = value
+        elif path.endswith("dport") and "select" in path:
             sec["dport"] = re.findall(r"\d+", value)
         elif path == "collector.ip":
             sec["ip"] = value.strip('"')

@@ -14,6 +14,7 @@ ip netns del "tr-probe-$$"
 
 PLAN=$TR_SOURCE_DIR/tests/interop/corpus_plan.py
 STREAMS=$TR_SOURCE_DIR/tests/interop/streams.py
+FLOWSEQ=$TR_SOURCE_DIR/tests/interop/flowseq.py
 NS=""
 cleanup_hooks+=('[ -z "$NS" ] || ip netns del "$NS" 2>/dev/null')
 
@@ -30,17 +31,25 @@ make_namespace() {
 	done
 }
 
-# expected_datagrams: "PORT REPRO_IP HEX" for every selected datagram, in play order.
+# expected_datagrams: "PORT REPRO_IP HEX" for every selected datagram, in play order,
+# NetFlow/IPFIX sequence numbers as `sequence` (OPT in the plan) makes them.
 expected_datagrams() {
+	local sequence
+	sequence=$(awk '$1 == "OPT" && $2 == "sequence" { print $3 }' "$WORK/plan")
+	captured_datagrams | python3 "$FLOWSEQ" ${sequence:+--$sequence}
+}
+
+# captured_datagrams: "PORT REPRO_IP HEX SPORT" for every selected datagram, in play order.
+captured_datagrams() {
 	local pcap port dports filter
 	while read -r _ pcap; do
 		while read -r _ _ port dports; do
 			filter="udp.dstport in {${dports//,/ }}"
 			tshark -r "$ANCHOR/$pcap" -Y "$filter && !icmp && !icmpv6" -T fields \
-				-E separator=' ' -e ip.src -e ipv6.src -e udp.payload 2>/dev/null </dev/null |
+				-E separator=' ' -e ip.src -e ipv6.src -e udp.payload -e udp.srcport 2>/dev/null </dev/null |
 				awk -v port="$port" -v maps="$MAPS" '
 				BEGIN { n = split(maps, m, " "); for (i = 1; i < n; i += 2) repro[m[i]] = m[i + 1] }
-				NF == 2 && ($1 in repro) { print port, repro[$1], $2 }'
+				NF == 3 && ($1 in repro) { print port, repro[$1], $2, $3 }'
 		done < <(grep '^UDP ' "$WORK/plan")
 	done < <(grep '^PLAY ' "$WORK/plan")
 }

@@ -230,6 +230,98 @@ test_prime_before_data(void **state)
 	fixture_free(f);
 }
 
+/* A look-ahead that has one template message to give, then nothing. */
+struct ahead {
+	struct flowfix	*ff;
+	struct msg	 tmpl;
+	int		 calls;
+};
+
+static bool
+read_ahead(void *ctx)
+{
+	struct ahead *a = ctx;
+
+	if (a->calls++ > 0)
+		return false;
+	assert_int_equal(flowfix_learn(a->ff, &origin, a->tmpl.b,
+	    a->tmpl.len), 1);
+	return true;
+}
+
+static void
+test_prime_reads_ahead_only_when_needed(void **state)
+{
+	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_AS_CAPTURED,
+	    TIMESTAMPS_AS_CAPTURED);
+	struct ahead a = { .ff = f->ff };
+	struct msg m, other;
+	struct ff_out out;
+
+	(void)state;
+	ipfix_start(&a.tmpl, 0);
+	template_256(&a.tmpl, IPFIX_TEMPLATE_SET);
+	msg_end(&a.tmpl);
+	flowfix_set_lookahead(f->ff, read_ahead, &a);
+
+	/* Template and data in one message: no need to look ahead. */
+	ipfix_start(&m, 0);
+	template_256(&m, IPFIX_TEMPLATE_SET);
+	data_256(&m, 1);
+	msg_end(&m);
+	origin.stream = 5;
+	play(f, &m, &out);
+	origin.stream = 0;
+	assert_int_equal(a.calls, 0);
+
+	/* Data first on another stream: its template is known from the stream already. */
+	ipfix_start(&m, 0);
+	data_256(&m, 1);
+	msg_end(&m);
+	play(f, &m, &out);
+	assert_int_equal(a.calls, 0);
+	assert_int_equal(out.n, 2);
+
+	/*
+	 * A template never defined: the look-ahead is read to its end (a call
+	 * that finds another template, one that finds nothing), and only once.
+	 */
+	ipfix_start(&other, 0);
+	set_begin(&other, 999);
+	u32(&other, 1);
+	set_end(&other);
+	msg_end(&other);
+	play(f, &other, &out);
+	play(f, &other, &out);
+	assert_int_equal(a.calls, 2);
+	assert_int_equal(out.n, 1);
+	fixture_free(f);
+}
+
+static void
+test_prime_from_lookahead(void **state)
+{
+	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_AS_CAPTURED,
+	    TIMESTAMPS_AS_CAPTURED);
+	struct ahead a = { .ff = f->ff };
+	struct msg m;
+	struct ff_out out;
+
+	(void)state;
+	ipfix_start(&a.tmpl, 0);
+	template_256(&a.tmpl, IPFIX_TEMPLATE_SET);
+	msg_end(&a.tmpl);
+	flowfix_set_lookahead(f->ff, read_ahead, &a);
+	ipfix_start(&m, 0);
+	data_256(&m, 1);
+	msg_end(&m);
+	play(f, &m, &out);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(out.n, 2);
+	assert_memory_equal(out.msg[0] + 16, a.tmpl.b + 16, 20);
+	fixture_free(f);
+}
+
 static void
 test_prime_without_definition(void **state)
 {
@@ -551,6 +643,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prime_before_data),
 		cmocka_unit_test(test_prime_without_definition),
+		cmocka_unit_test(test_prime_reads_ahead_only_when_needed),
+		cmocka_unit_test(test_prime_from_lookahead),
 		cmocka_unit_test(test_template_in_stream_is_not_primed),
 		cmocka_unit_test(test_drop_orphans),
 		cmocka_unit_test(test_withdrawal),
