@@ -119,6 +119,31 @@ tail -n +"$((before + 1))" "$WORK/sink.dump" | sink_udp_payloads /dev/stdin "$PO
 diff "$WORK/repeat.expected" "$WORK/repeat.got" >/dev/null || fail "repeat: play order A, B, B not respected"
 note "repeat: A, B, B arrived in order"
 
+# 6. One exporter, two captured source ports (line cards): a socket each, so the
+#    collector sees two transport sessions; preserve_src_port sends from the captured ports.
+"$GEN" --proto ipfix --count 8 --exporter 192.0.2.1 --exporter 192.0.2.1 --dport 4739 --out "$WORK/ports.pcap"
+captured_ports=$(tshark -r "$WORK/ports.pcap" -T fields -e udp.srcport 2>/dev/null | sort -u | tr '\n' ' ')
+[ "$captured_ports" = "50000 50001 " ] || fail "ports: the generator wrote source ports '$captured_ports'"
+for preserve in false true; do
+	write_config "$WORK/ports-$preserve.yml" "$WORK/ports.pcap"
+	sed -i "s/^  sequence: as-captured/  preserve_src_port: $preserve/" "$WORK/ports-$preserve.yml"
+	before=$(wc -l <"$WORK/sink.dump")
+	"$TR" -t "$WORK/ports-$preserve.yml" 2>"$WORK/ports-$preserve.log" ||
+		{ cat "$WORK/ports-$preserve.log"; fail "ports ($preserve): exit $?"; }
+	sleep 0.3
+	# Each captured port's datagrams leave by one port of their own, in capture order.
+	tail -n +"$((before + 1))" "$WORK/sink.dump" | awk '$1 == "udp" { print $3 }' | uniq >"$WORK/ports-$preserve.got"
+	tshark -r "$WORK/ports.pcap" -T fields -e udp.srcport 2>/dev/null | uniq >"$WORK/ports.captured"
+	[ "$(wc -l <"$WORK/ports-$preserve.got")" -eq "$(wc -l <"$WORK/ports.captured")" ] ||
+		fail "ports ($preserve): source port changes $(wc -l <"$WORK/ports-$preserve.got") times, the capture's $(wc -l <"$WORK/ports.captured")"
+	[ "$(sort -u "$WORK/ports-$preserve.got" | wc -l)" -eq 2 ] || fail "ports ($preserve): not two sockets: $(sort -u "$WORK/ports-$preserve.got" | tr '\n' ' ')"
+	if [ "$preserve" = true ]; then
+		diff "$WORK/ports.captured" "$WORK/ports-$preserve.got" >/dev/null ||
+			fail "ports: preserve_src_port did not send from the captured ports"
+	fi
+done
+note "ports: two captured source ports -> two sockets; preserve_src_port keeps 50000 and 50001"
+
 stop_sink
 total=$(json_get "$WORK/sink.json" 'd["totals"]["datagrams"]')
 [ "$total" -eq "$(wc -l <"$WORK/sink.dump")" ] || fail "sink summary ($total) disagrees with its dump"
