@@ -562,6 +562,17 @@ data_records(struct flowfix *ff, const struct ff_template *t,
 
 /* ---- per message ---- */
 
+/* Say where the first malformed message is (the rest are counted), so the user can look at it. */
+static void
+note_malformed(struct flowfix *ff, const struct ff_origin *o, const char *what)
+{
+	if (ff->rep->malformed++ == 0)
+		log_warnx("frame %llu: %s (further malformed messages are only "
+		    "counted)", (unsigned long long)o->frame, what);
+	else
+		log_debug("frame %llu: %s", (unsigned long long)o->frame, what);
+}
+
 static struct report_nf_domain *
 domain_counters(struct report_flows *r, const struct nf_header *h)
 {
@@ -672,7 +683,9 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 		ff->keep[i] = true;
 		if (ipfix_is_template_set(h->version, set->id)) {
 			if (!each_template(ff, o, h, set, apply_one, &n))
-				ff->rep->malformed++;
+				note_malformed(ff, o, "a template record is "
+				    "truncated or names an impossible id: the "
+				    "rest of its set is not learned");
 			m->records += n;
 			m->kept++;
 			continue;
@@ -916,9 +929,8 @@ flowfix_message(struct flowfix *ff, const struct ff_origin *o,
 	    (m.h.version != NF_VERSION_5 &&
 	    (n_sets = collect_sets(ff, p, len)) < 0)) {
 		/* Nothing to rewrite safely: the collector gets the bytes. */
-		ff->rep->malformed++;
-		log_debug("frame %llu: malformed NetFlow/IPFIX message: sent "
-		    "as captured", (unsigned long long)o->frame);
+		note_malformed(ff, o, "a NetFlow/IPFIX header or set length is "
+		    "impossible: sent as captured");
 		emit(out, p, len);
 		return;
 	}
