@@ -938,42 +938,6 @@ on_connected(void *ctx, int id)
 		s->backoff = 0;
 }
 
-static const struct bgp_cap *
-find_cap(const struct bgp_open *o, uint8_t code)
-{
-	for (size_t i = 0; i < o->ncaps; i++)
-		if (o->caps[i].code == code)
-			return &o->caps[i];
-	return NULL;
-}
-
-/* Whether a multiprotocol capability lists AFI/SAFI. */
-static bool
-has_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
-{
-	for (size_t i = 0; i < o->ncaps; i++) {
-		const struct bgp_cap *c = &o->caps[i];
-
-		if (c->code == BGP_CAP_MP && c->len == 4 &&
-		    (c->value[0] << 8 | c->value[1]) == afi && c->value[3] == safi)
-			return true;
-	}
-	return false;
-}
-
-/* The ADD-PATH send/receive flags an OPEN gives AFI/SAFI (RFC 7911: 1 receive, 2 send, 3 both). */
-static uint8_t
-add_path_mode(const struct bgp_open *o, uint16_t afi, uint8_t safi)
-{
-	const struct bgp_cap *c = find_cap(o, BGP_CAP_ADD_PATH);
-
-	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4)
-		if ((c->value[at] << 8 | c->value[at + 1]) == afi &&
-		    c->value[at + 2] == safi)
-			return c->value[at + 3];
-	return 0;
-}
-
 /*
  * What a session negotiates, from the exporter's OPEN and a collector's:
  * both must offer 4-byte AS and a family; ADD-PATH when the exporter may send
@@ -990,16 +954,16 @@ static bool
 nego_family(const struct bgp_open *mine, const struct bgp_open *peer,
     uint16_t afi, uint8_t safi)
 {
-	return has_family(mine, afi, safi) &&
-	    (peer == NULL || has_family(peer, afi, safi));
+	return bgp_open_has_family(mine, afi, safi) &&
+	    (peer == NULL || bgp_open_has_family(peer, afi, safi));
 }
 
 static bool
 nego_add_path(const struct bgp_open *mine, const struct bgp_open *peer,
     uint16_t afi, uint8_t safi)
 {
-	return (add_path_mode(mine, afi, safi) & 2) &&
-	    (peer == NULL || (add_path_mode(peer, afi, safi) & 1));
+	return (bgp_open_add_path_mode(mine, afi, safi) & 2) &&
+	    (peer == NULL || (bgp_open_add_path_mode(peer, afi, safi) & 1));
 }
 
 /*
@@ -1042,7 +1006,7 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 			    "ignore or reject those UPDATEs; configure that "
 			    "family on the collector", what, afi, c->value[3]);
 	}
-	ap = find_cap(&mine, BGP_CAP_ADD_PATH);
+	ap = bgp_open_find_cap(&mine, BGP_CAP_ADD_PATH);
 	for (size_t at = 0; ap != NULL && at + 4 <= ap->len; at += 4) {
 		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
 		    ap->value[at + 1]);
