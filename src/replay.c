@@ -234,6 +234,19 @@ struct route {
  * never replayed, but a BGP session learns from it what the original
  * collector negotiated.  True when it was one.
  */
+/* The same segment as the other side sent it: addresses and ports swapped. */
+static struct tr_packet
+reverse_packet(const struct tr_packet *pkt)
+{
+	struct tr_packet rev = *pkt;
+
+	rev.src = pkt->dst;
+	rev.dst = pkt->src;
+	rev.sport = pkt->dport;
+	rev.dport = pkt->sport;
+	return rev;
+}
+
 static bool
 collector_side(struct replay *rp, const struct tr_packet *pkt)
 {
@@ -242,11 +255,7 @@ collector_side(struct replay *rp, const struct tr_packet *pkt)
 
 	if (pkt->l4proto != TR_IPPROTO_TCP)
 		return false;
-	rev = *pkt;
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
+	rev = reverse_packet(pkt);
 	if ((section = select_section(rp->sel, &rev)) < 0 ||
 	    (exporter = select_exporter(rp->sel, &rev.src)) < 0)
 		return false;
@@ -294,6 +303,54 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
 			return -1;
 	return 0;
+}
+
+/* A TCP segment of a selected BGP session: 1 from the exporter, 2 from the captured collector, else 0. */
+static int
+bgp_side(struct replay *rp, const struct tr_packet *pkt)
+{
+	struct tr_packet rev;
+	int section;
+
+	if (pkt->l4proto != TR_IPPROTO_TCP)
+		return 0;
+	/* As route_packet does: the collector's side is what selects only reversed. */
+	if ((section = select_section(rp->sel, pkt)) >= 0)
+		return section == SECTION_BGP &&
+		    select_exporter(rp->sel, &pkt->src) >= 0 ? 1 : 0;
+	rev = reverse_packet(pkt);
+	return select_section(rp->sel, &rev) == SECTION_BGP &&
+	    select_exporter(rp->sel, &rev.src) >= 0 ? 2 : 0;
+}
+
+/*
+ * bgp.open.trim_capabilities needs the captured collector's OPEN when the
+ * exporter's OPEN is due, but the capture has it after: read the captures
+ * once before the replay (streaming, as the replay does) for those OPENs.
+ * A capture that fails here fails again in the replay, which reports it.
+ */
+static void
+prescan_captures(struct replay *rp)
+{
+	char err[ERRLEN];
+	struct tr_packet pkt;
+	tr_ns started = tr_mono_now();
+
+	for (size_t i = 0; i < rp->cfg->n_pcaps && !*rp->opts->stop; i++) {
+		struct source *src = source_open(rp->cfg->pcaps[i], err,
+		    sizeof(err));
+		int side;
+
+		if (src == NULL)
+			continue;
+		while (!*rp->opts->stop && source_next(src, &pkt) == 1)
+			if ((side = bgp_side(rp, &pkt)) != 0)
+				sessions_prescan(rp->sessions, &pkt, side == 2);
+		source_close(src);
+	}
+	sessions_prescan_done(rp->sessions);
+	log_info("bgp.open.trim_capabilities: the captures' BGP OPENs read "
+	    "in %.3f s", tr_ns_to_sec(tr_mono_now() - started));
 }
 
 /* The first packet of a capture starts its timeline, after the minute sync. */
@@ -521,6 +578,9 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		result = REPLAY_SETUP_FAILED;
 		goto done;
 	}
+	if (cfg->section[SECTION_BGP].enabled &&
+	    cfg->section[SECTION_BGP].open.trim_capabilities)
+		prescan_captures(&rp);
 
 	for (size_t i = 0; i < n_order && !*opts->stop; i++) {
 		const char *path = cfg->pcaps[order[i]];

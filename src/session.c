@@ -26,6 +26,20 @@ enum bgp_phase {
 	BGP_ESTABLISHED,
 };
 
+/*
+ * Reads one captured direction of a BGP session until its OPEN: the
+ * captured collector's, to know what the original session negotiated.
+ * Reassembly state is freed once the OPEN is found.
+ */
+struct open_finder {
+	struct stream	*stream;
+	uint8_t		*buf;
+	size_t		 len;
+	uint8_t		*open;		/* the OPEN, once found */
+	size_t		 open_len;
+	bool		 seen;		/* any segment of this direction */
+};
+
 struct session {
 	struct sessions	*table;
 	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
@@ -56,12 +70,7 @@ struct session {
 	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
 	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
 	size_t		 open_len;
-	/* The captured collector's side, BGP only, until its OPEN is found. */
-	struct stream	*peer_stream;
-	uint8_t		*peer_buf;
-	size_t		 peer_len;
-	uint8_t		*peer_open;	/* the captured collector's OPEN */
-	size_t		 peer_open_len;
+	struct open_finder peer;	/* the captured collector's OPEN, BGP only */
 	/* BMP prologue: what a collector must hear first on a new connection. */
 	uint8_t		*init_msg;	/* the Initiation */
 	size_t		 init_len;
@@ -99,7 +108,111 @@ struct sessions {
 	uint64_t		 capture_gen;
 	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
 	tr_ns			 next_timer;
+	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
 };
+
+/* A BGP session the look-ahead saw, keyed like a session (the exporter's side as source). */
+struct prescan_entry {
+	struct tr_addr		 src, dst;
+	uint16_t		 sport, dport;
+	struct open_finder	 collector;
+	struct prescan_entry	*next;
+};
+
+struct prescan {
+	struct prescan_entry	*buckets[TABLE_BUCKETS];
+	size_t			 n;
+};
+
+static void	prescan_adopt(struct sessions *, struct session *,
+		    const struct tr_packet *);
+static void	prescan_free(struct prescan *);
+
+static uint8_t *
+copy_bytes(const uint8_t *p, size_t len)
+{
+	uint8_t *c = malloc(len);
+
+	if (c != NULL)
+		memcpy(c, p, len);
+	return c;
+}
+
+static void
+finder_free(struct open_finder *f)
+{
+	stream_free(f->stream);
+	free(f->buf);
+	free(f->open);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Frame what reassembly delivered; keep the first OPEN and let go of the rest. */
+static void
+finder_bytes(struct open_finder *f, const struct stream_chunk *c)
+{
+	uint8_t type;
+	uint16_t mlen;
+	uint8_t *b;
+
+	if (c->gap_before)
+		f->len = 0;
+	if (c->len == 0 || f->len + c->len > 2 * BGP_MAX_MSG_LEN ||
+	    (b = realloc(f->buf, f->len + c->len)) == NULL)
+		return;
+	f->buf = b;
+	memcpy(b + f->len, c->data, c->len);
+	f->len += c->len;
+	while (bgp_frame(f->buf, f->len, &type, &mlen) == 1 &&
+	    mlen <= f->len) {
+		if (type == BGP_OPEN) {
+			if ((f->open = copy_bytes(f->buf, mlen)) != NULL)
+				f->open_len = mlen;
+			return;
+		}
+		memmove(f->buf, f->buf + mlen, f->len - mlen);
+		f->len -= mlen;
+	}
+}
+
+/* One captured segment of the direction read; nothing more is read once the OPEN is found. */
+static void
+finder_push(struct open_finder *f, const struct tr_packet *pkt)
+{
+	struct stream_chunk chunks[2];
+	int n;
+
+	f->seen = true;
+	if (f->open != NULL)
+		return;
+	if (f->stream == NULL &&
+	    (f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+		return;
+	n = stream_push(f->stream, pkt, chunks);
+	for (int i = 0; i < n && f->open == NULL; i++)
+		finder_bytes(f, &chunks[i]);
+	if (f->open != NULL) {
+		stream_free(f->stream);
+		free(f->buf);
+		f->stream = NULL;
+		f->buf = NULL;
+		f->len = 0;
+	}
+}
+
+/* The same segment as the other side sent it: addresses and ports swapped. */
+static struct tr_packet
+reversed(const struct tr_packet *pkt)
+{
+	struct tr_packet rev = *pkt;
+
+	rev.src = pkt->dst;
+	rev.dst = pkt->src;
+	rev.sport = pkt->dport;
+	rev.dport = pkt->sport;
+	return rev;
+}
+
 
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
@@ -131,9 +244,7 @@ sessions_free(struct sessions *t)
 		free(t->all[i]->buf);
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
-		stream_free(t->all[i]->peer_stream);
-		free(t->all[i]->peer_buf);
-		free(t->all[i]->peer_open);
+		finder_free(&t->all[i]->peer);
 		free(t->all[i]->init_msg);
 		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
 			free(t->all[i]->peer_ups[k].msg);
@@ -141,6 +252,7 @@ sessions_free(struct sessions *t)
 		free(t->all[i]);
 	}
 	free(t->all);
+	prescan_free(t->pre);
 	free(t);
 }
 
@@ -225,6 +337,7 @@ session_new(struct sessions *t, int section, int exporter,
 	s->next = t->buckets[bucket];
 	t->buckets[bucket] = s;
 	t->rep->tcp_sessions++;
+	prescan_adopt(t, s, pkt);
 	return s;
 }
 
@@ -307,16 +420,6 @@ type_selected(const struct cfg_u32_list *list, uint8_t type)
 	return false;
 }
 
-static uint8_t *
-copy_bytes(const uint8_t *p, size_t len)
-{
-	uint8_t *c = malloc(len);
-
-	if (c != NULL)
-		memcpy(c, p, len);
-	return c;
-}
-
 static bool
 same_peer(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
@@ -369,7 +472,41 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 #define OPEN_HOLD_TIME_OFF	22
 #define OPEN_BGP_ID_OFF		24
 
-/* Store the exporter's OPEN with bgp.open's rewrites (BGP identifier, hold time) applied. */
+/*
+ * bgp.open.trim_capabilities: the OPEN loses what the captured collector
+ * did not offer, so the live collector negotiates what the original
+ * session did and reads the captured UPDATEs as it did.  Without the
+ * collector's OPEN (not in the captures) it stays as captured.
+ */
+static void
+trim_open(struct session *s, uint8_t *msg, size_t *len)
+{
+	struct bgp_open peer;
+	char removed[512], what[128];
+	uint8_t *out;
+	int n;
+
+	if (s->peer.open == NULL ||
+	    bgp_open_parse(s->peer.open, s->peer.open_len, &peer) == -1)
+		return;
+	describe(s, what, sizeof(what));
+	/* Trimming only shrinks: the result fits in the input's length. */
+	if ((out = malloc(*len)) == NULL || (n = bgp_open_trim(msg, *len,
+	    &peer, out, *len, removed, sizeof(removed))) == -1) {
+		log_warn("%s: the OPEN cannot be trimmed; it is sent as "
+		    "captured", what);
+		free(out);
+		return;
+	}
+	memcpy(msg, out, (size_t)n);
+	free(out);
+	*len = (size_t)n;
+	if (removed[0] != '\0')
+		log_info("%s: trim_capabilities: removed from the OPEN what the "
+		    "captured collector did not offer: %s", what, removed);
+}
+
+/* Store the exporter's OPEN with bgp.open's rewrites (BGP identifier, hold time, trimming) applied. */
 static int
 keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 {
@@ -384,6 +521,8 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 	}
 	if (rw->has_bgp_id)
 		memcpy(copy + OPEN_BGP_ID_OFF, &rw->bgp_id.v4, 4);
+	if (rw->trim_capabilities)
+		trim_open(s, copy, &len);
 	free(s->open_msg);
 	s->open_msg = copy;
 	s->open_len = len;
@@ -625,58 +764,119 @@ end_session(struct sessions *t, struct session *s)
 		transport_tcp_close(t->tp, s->conn, false);
 }
 
-/* Look for the captured collector's OPEN in what it sent; stop once found. */
-static void
-peer_bytes(struct session *s, const struct stream_chunk *c)
-{
-	uint8_t type;
-	uint16_t mlen;
-	uint8_t *b;
-
-	if (c->gap_before)
-		s->peer_len = 0;
-	if (c->len == 0 || s->peer_len + c->len > 2 * BGP_MAX_MSG_LEN ||
-	    (b = realloc(s->peer_buf, s->peer_len + c->len)) == NULL)
-		return;
-	s->peer_buf = b;
-	memcpy(b + s->peer_len, c->data, c->len);
-	s->peer_len += c->len;
-	while (bgp_frame(s->peer_buf, s->peer_len, &type, &mlen) == 1 &&
-	    mlen <= s->peer_len) {
-		if (type == BGP_OPEN) {
-			s->peer_open = copy_bytes(s->peer_buf, mlen);
-			s->peer_open_len = s->peer_open ? mlen : 0;
-			return;
-		}
-		memmove(s->peer_buf, s->peer_buf + mlen, s->peer_len - mlen);
-		s->peer_len -= mlen;
-	}
-}
-
 void
 sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
-	struct tr_packet rev = *pkt;
-	struct stream_chunk chunks[2];
+	struct tr_packet rev = reversed(pkt);
 	struct session *s;
-	int n;
 
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
 	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
 		if (session_matches(s, section, &rev))
 			break;
-	if (s == NULL || s->framing != FRAMING_BGP || s->peer_open != NULL)
+	if (s != NULL && s->framing == FRAMING_BGP)
+		finder_push(&s->peer, pkt);
+}
+
+/* ---- look-ahead: the captured collectors' OPENs, before the replay ----- */
+
+/* The look-ahead's entry for a session (pkt from the exporter's side), made when create is set. */
+static struct prescan_entry *
+prescan_find(struct prescan *pre, const struct tr_packet *pkt, bool create)
+{
+	uint32_t bucket = session_hash(SECTION_BGP, pkt);
+	struct prescan_entry *e;
+
+	for (e = pre->buckets[bucket]; e != NULL; e = e->next)
+		if (e->sport == pkt->sport && e->dport == pkt->dport &&
+		    addr_equal(&e->src, &pkt->src) &&
+		    addr_equal(&e->dst, &pkt->dst))
+			return e;
+	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->src = pkt->src;
+	e->dst = pkt->dst;
+	e->sport = pkt->sport;
+	e->dport = pkt->dport;
+	e->next = pre->buckets[bucket];
+	pre->buckets[bucket] = e;
+	pre->n++;
+	return e;
+}
+
+void
+sessions_prescan(struct sessions *t, const struct tr_packet *pkt,
+    bool from_collector)
+{
+	struct tr_packet rev;
+	struct prescan_entry *e;
+
+	if (t->pre == NULL && (t->pre = calloc(1, sizeof(*t->pre))) == NULL)
 		return;
-	if (s->peer_stream == NULL &&
-	    (s->peer_stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+	if (from_collector)
+		rev = reversed(pkt);
+	if ((e = prescan_find(t->pre, from_collector ? &rev : pkt, true)) ==
+	    NULL)
 		return;
-	if ((n = stream_push(s->peer_stream, pkt, chunks)) > 0)
-		for (int i = 0; i < n; i++)
-			peer_bytes(s, &chunks[i]);
+	if (from_collector)
+		finder_push(&e->collector, pkt);
+}
+
+void
+sessions_prescan_done(struct sessions *t)
+{
+	size_t missing = 0;
+
+	if (t->pre == NULL)
+		return;
+	for (size_t b = 0; b < TABLE_BUCKETS; b++)
+		for (struct prescan_entry *e = t->pre->buckets[b]; e != NULL;
+		    e = e->next)
+			if (e->collector.open == NULL)
+				missing++;
+	if (missing > 0)
+		log_warnx("bgp.open.trim_capabilities: %zu of %zu BGP sessions "
+		    "in the captures have no OPEN from the collector (the "
+		    "captures hold only the exporter's side): there is nothing "
+		    "to trim their OPENs to, they are sent as captured",
+		    missing, t->pre->n);
+}
+
+static void
+prescan_free(struct prescan *pre)
+{
+	if (pre == NULL)
+		return;
+	for (size_t b = 0; b < TABLE_BUCKETS; b++) {
+		struct prescan_entry *e = pre->buckets[b], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->next;
+			finder_free(&e->collector);
+			free(e);
+		}
+	}
+	free(pre);
+}
+
+/*
+ * A new BGP session starts knowing the captured collector's OPEN, which
+ * the capture only shows after the exporter's.  Later sessions on the same
+ * addresses and ports get the first one's: the look-ahead keeps one per key.
+ */
+static void
+prescan_adopt(struct sessions *t, struct session *s,
+    const struct tr_packet *pkt)
+{
+	struct prescan_entry *e;
+
+	if (t->pre == NULL || s->framing != FRAMING_BGP ||
+	    (e = prescan_find(t->pre, pkt, false)) == NULL ||
+	    e->collector.open == NULL)
+		return;
+	if ((s->peer.open = copy_bytes(e->collector.open,
+	    e->collector.open_len)) != NULL)
+		s->peer.open_len = e->collector.open_len;
 }
 
 bool
@@ -981,8 +1181,8 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 	if (s->open_msg == NULL ||
 	    bgp_open_parse(s->open_msg, s->open_len, &mine) == -1)
 		return;
-	if (s->peer_open != NULL &&
-	    bgp_open_parse(s->peer_open, s->peer_open_len, &orig_peer) == 0)
+	if (s->peer.open != NULL &&
+	    bgp_open_parse(s->peer.open, s->peer.open_len, &orig_peer) == 0)
 		orig = &orig_peer;
 	if (nego_as4(&mine, orig) != nego_as4(&mine, live))
 		log_warnx("%s: the captured session %s 4-byte AS numbers "

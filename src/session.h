@@ -44,6 +44,18 @@ int		 sessions_push(struct sessions *, int section, int exporter,
 void		 sessions_push_collector(struct sessions *, int section,
 		    const struct tr_packet *pkt);
 
+/*
+ * The look-ahead for bgp.open.trim_capabilities, before the replay: every
+ * captured segment of a selected BGP session, sent by the exporter or (from_collector,
+ * pkt as captured) by the captured collector.  It keeps the collector's OPEN
+ * per session (exporter and collector address and port), reading no
+ * further once it has it; sessions created afterwards start knowing it.
+ */
+void		 sessions_prescan(struct sessions *, const struct tr_packet *pkt,
+		    bool from_collector);
+/* End of the look-ahead: says once how many sessions have no collector OPEN to trim to. */
+void		 sessions_prescan_done(struct sessions *);
+
 /* A segment with no payload and no SYN/FIN/RST needs no deadline: nothing is sent for it. */
 bool		 sessions_needs_deadline(const struct tr_packet *pkt);
 
