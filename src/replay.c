@@ -289,9 +289,11 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 }
 
 /*
- * Hand a TCP segment to its session; then, while the collectors have more
- * than TRANSPORT_TCP_QUEUE_MAX bytes to take, wait for them (backpressure:
- * the timeline falls behind and the lag says so; nothing is dropped).
+ * Hand a TCP segment to its session.  A slow collector holds back only its
+ * own sessions (session.c); but when the collectors have more than
+ * TRANSPORT_TCP_QUEUE_MAX bytes to take, queued and held together, wait
+ * for them, so memory stays bounded: the whole timeline falls behind and
+ * the lag says so; nothing is dropped.
  */
 static int
 push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
@@ -299,7 +301,8 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
 		log_warn("cannot replay the TCP segment of frame %llu",
 		    (unsigned long long)pkt->frame);
-	while (transport_tcp_queued_total(rp->tp) > TRANSPORT_TCP_QUEUE_MAX)
+	while (transport_tcp_queued_total(rp->tp) +
+	    sessions_held_bytes(rp->sessions) > TRANSPORT_TCP_QUEUE_MAX)
 		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
 			return -1;
 	return 0;
@@ -442,8 +445,9 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
 			report_tick(rp->rep, now, &prog);
-			/* And let the connections breathe: read collectors, write queues. */
+			/* And let the connections breathe: read collectors, write queues, release held messages. */
 			(void)transport_poll(rp->tp, 0);
+			(void)sessions_tick(rp->sessions, tr_mono_now());
 		}
 	}
 	if (transport_flush(rp->tp) == -1)
@@ -519,11 +523,14 @@ drain_connections(struct replay *rp)
 		last_unwritten = unwritten;
 		(void)transport_poll(rp->tp, now + 100 * TR_NS_PER_MS);
 	}
-	if (transport_tcp_unwritten(rp->tp) > 0)
+	if (transport_tcp_unwritten(rp->tp) > 0) {
 		log_warnx("TCP connections still had %zu bytes to send when "
 		    "the run ended (the collector stopped reading, or never "
 		    "answered a BGP OPEN): they are lost",
 		    transport_tcp_unwritten(rp->tp));
+		/* Reset them, so their loss is counted (and the exit code says so). */
+		sessions_abort_all(rp->sessions);
+	}
 }
 
 /* Whether a TCP collector missed anything (routers would have retried; the run did not deliver). */

@@ -40,6 +40,15 @@ struct open_finder {
 	bool		 seen;		/* any segment of this direction */
 };
 
+/* Bytes held up to `end` (counted in held_in) have waited since `since`. */
+struct held_mark {
+	uint64_t	 end;
+	tr_ns		 since;
+};
+
+/* Marks closer together than this share one: the lag needs no finer grain. */
+#define HELD_MARK_GRAIN	TR_NS_PER_MS
+
 struct session {
 	struct sessions	*table;
 	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
@@ -59,6 +68,18 @@ struct session {
 	size_t		 buf_len, buf_cap;
 
 	int		 conn;		/* transport id, -1 before/after */
+	/*
+	 * Backpressure: while the connection's queue is over its bound, the
+	 * session's messages wait here, in order (held[head, len)); marks
+	 * say since when, for the lag.
+	 */
+	uint8_t		*held;
+	size_t		 held_head, held_len, held_cap;
+	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
+	struct held_mark *marks;
+	size_t		 marks_head, n_marks, cap_marks;
+	size_t		 held_slot;	/* index + 1 in the table's held list; 0: not in it */
+	tr_ns		 held_lag_max;
 	uint64_t	 msgs_queued;	/* counted as sent when queued ... */
 	uint64_t	 bytes_queued;	/* ... and taken back if none was written */
 	bool		 conn_dead;	/* the collector closed or refused it */
@@ -109,6 +130,9 @@ struct sessions {
 	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
 	tr_ns			 next_timer;
 	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
+	struct session	       **held;	/* sessions with messages held back */
+	size_t			 n_held, cap_held;
+	size_t			 held_bytes;	/* in all of them */
 };
 
 /* A BGP session the look-ahead saw, keyed like a session (the exporter's side as source). */
@@ -245,6 +269,8 @@ sessions_free(struct sessions *t)
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
 		finder_free(&t->all[i]->peer);
+		free(t->all[i]->held);
+		free(t->all[i]->marks);
 		free(t->all[i]->init_msg);
 		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
 			free(t->all[i]->peer_ups[k].msg);
@@ -252,6 +278,7 @@ sessions_free(struct sessions *t)
 		free(t->all[i]);
 	}
 	free(t->all);
+	free(t->held);
 	prescan_free(t->pre);
 	free(t);
 }
@@ -383,7 +410,174 @@ open_connection(struct session *s)
 	return 0;
 }
 
-/* Queue bytes on the session's connection; the message is counted as sent or as not sent. */
+/* ---- per-session backpressure ------------------------------------------ */
+
+static void
+held_list_add(struct sessions *t, struct session *s)
+{
+	if (s->held_slot != 0)
+		return;
+	if (t->n_held == t->cap_held) {
+		size_t cap = t->cap_held ? t->cap_held * 2 : 16;
+		struct session **h = realloc(t->held, cap * sizeof(*h));
+
+		if (h == NULL)
+			return;	/* released at the end instead (sessions_close_all) */
+		t->held = h;
+		t->cap_held = cap;
+	}
+	t->held[t->n_held++] = s;
+	s->held_slot = t->n_held;
+}
+
+static void
+held_list_remove(struct sessions *t, struct session *s)
+{
+	size_t i = s->held_slot - 1;
+
+	if (s->held_slot == 0)
+		return;
+	t->held[i] = t->held[--t->n_held];
+	t->held[i]->held_slot = i + 1;
+	s->held_slot = 0;
+}
+
+/* Keep a message back, behind those already held. */
+static int
+hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
+{
+	struct sessions *t = s->table;
+	char what[128];
+
+	if (s->held_len + len > s->held_cap) {
+		if (s->held_head > 0) {
+			memmove(s->held, s->held + s->held_head,
+			    s->held_len - s->held_head);
+			s->held_len -= s->held_head;
+			s->held_head = 0;
+		}
+		if (s->held_len + len > s->held_cap) {
+			size_t cap = s->held_cap ? s->held_cap : 65536;
+			uint8_t *b;
+
+			while (cap < s->held_len + len)
+				cap *= 2;
+			if ((b = realloc(s->held, cap)) == NULL)
+				return -1;
+			s->held = b;
+			s->held_cap = cap;
+		}
+	}
+	if (s->n_marks > s->marks_head &&
+	    now - s->marks[s->n_marks - 1].since < HELD_MARK_GRAIN)
+		s->marks[s->n_marks - 1].end = s->held_in + len;
+	else {
+		if (s->n_marks == s->cap_marks) {
+			size_t cap = s->cap_marks ? s->cap_marks * 2 : 16;
+			struct held_mark *m = realloc(s->marks,
+			    cap * sizeof(*m));
+
+			if (m == NULL)
+				return -1;
+			s->marks = m;
+			s->cap_marks = cap;
+		}
+		s->marks[s->n_marks++] = (struct held_mark){
+		    .end = s->held_in + len, .since = now };
+	}
+	if (s->held_in == s->held_out && s->held_in == 0) {
+		t->rep->tcp_sessions_held++;
+		describe(s, what, sizeof(what));
+		log_warnx("%s: the collector takes the session's bytes slower "
+		    "than the capture has them (%u MiB queued): its messages "
+		    "wait in order, nothing is dropped, the other sessions go "
+		    "on; the lag says how late they are",
+		    what, TRANSPORT_TCP_CONN_QUEUE_MAX >> 20);
+	}
+	memcpy(s->held + s->held_len, p, len);
+	s->held_len += len;
+	s->held_in += len;
+	t->held_bytes += len;
+	held_list_add(t, s);
+	return 0;
+}
+
+/* The marks of bytes now released: how long they waited. */
+static void
+held_lag(struct session *s, tr_ns now)
+{
+	struct report *rep = s->table->rep;
+
+	while (s->marks_head < s->n_marks &&
+	    s->marks[s->marks_head].end <= s->held_out) {
+		tr_ns lag = now - s->marks[s->marks_head++].since;
+
+		if (lag > s->held_lag_max)
+			s->held_lag_max = lag;
+		if (lag > rep->tcp_held_lag_max)
+			rep->tcp_held_lag_max = lag;
+		/* With time_factor 0 nothing has a deadline to be late for. */
+		if (s->table->cfg->time_factor > 0)
+			report_lag(rep, lag);
+	}
+	if (s->marks_head == s->n_marks)
+		s->marks_head = s->n_marks = 0;
+}
+
+/* Nothing held any more: released, or lost with the connection. */
+static void
+held_empty(struct session *s)
+{
+	s->table->held_bytes -= s->held_len - s->held_head;
+	s->held_out = s->held_in;
+	s->held_head = s->held_len = 0;
+	s->marks_head = s->n_marks = 0;
+	held_list_remove(s->table, s);
+}
+
+/*
+ * Move held messages to the connection as its queue empties: once under
+ * half its bound, up to the bound (all of them when `all`: the session
+ * ends, and its connection closes after its queue).
+ */
+static void
+release_held(struct session *s, tr_ns now, bool all)
+{
+	struct sessions *t = s->table;
+	size_t queued, n = s->held_len - s->held_head;
+	char what[128];
+
+	if (n == 0 || s->conn < 0 || s->conn_dead)
+		return;
+	queued = transport_tcp_queued(t->tp, s->conn);
+	if (!all) {
+		if (queued >= TRANSPORT_TCP_CONN_QUEUE_MAX / 2)
+			return;
+		if (n > TRANSPORT_TCP_CONN_QUEUE_MAX - queued)
+			n = TRANSPORT_TCP_CONN_QUEUE_MAX - queued;
+	}
+	if (transport_tcp_send(t->tp, s->conn, s->held + s->held_head, n) ==
+	    -1)
+		return;	/* out of memory: try again later; closed: on_closed accounts */
+	s->held_head += n;
+	s->held_out += n;
+	t->held_bytes -= n;
+	held_lag(s, now);
+	if (s->held_head < s->held_len)
+		return;
+	held_empty(s);
+	describe(s, what, sizeof(what));
+	log_info("%s: the collector caught up; messages waited up to %.3f s",
+	    what, tr_ns_to_sec(s->held_lag_max));
+}
+
+size_t
+sessions_held_bytes(const struct sessions *t)
+{
+	return t->held_bytes;
+}
+
+/* Queue bytes on the session's connection, or hold them (backpressure); the message is counted as sent or as not sent. */
 static int
 session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 {
@@ -394,7 +588,11 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		s->not_sent++;
 		return 0;
 	}
-	if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
+	if (s->held_len > s->held_head || transport_tcp_queued(s->table->tp,
+	    s->conn) >= TRANSPORT_TCP_CONN_QUEUE_MAX) {
+		if (hold_message(s, p, len, now) == -1)
+			return -1;
+	} else if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
 		if (errno == ENOMEM)
 			return -1;
 		rs->dropped++;
@@ -760,6 +958,7 @@ end_session(struct sessions *t, struct session *s)
 {
 	s->captured_end = true;
 	s->closing = true;
+	release_held(s, tr_mono_now(), true);
 	if (s->conn >= 0 && !s->conn_dead)
 		transport_tcp_close(t->tp, s->conn, false);
 }
@@ -1014,6 +1213,9 @@ sessions_tick(struct sessions *t, tr_ns now)
 {
 	tr_ns next = INT64_MAX;
 
+	/* Backwards: a session that empties leaves the list by a swap with the last. */
+	for (size_t i = t->n_held; i > 0; i--)
+		release_held(t->held[i - 1], now, false);
 	if (now < t->next_timer)
 		return t->next_timer;
 
@@ -1099,6 +1301,8 @@ sessions_close_all(struct sessions *t)
 		if (s->conn < 0 || s->conn_dead ||
 		    !transport_tcp_can_send(t->tp, s->conn))
 			continue;
+		/* What backpressure held goes on the queue, written before the end. */
+		release_held(s, tr_mono_now(), true);
 		/*
 		 * Cease, so the collector frees the peer at once instead of
 		 * waiting out the hold time (queued behind anything held).
@@ -1113,6 +1317,19 @@ sessions_close_all(struct sessions *t)
 		}
 		s->closing = true;
 		transport_tcp_close(t->tp, s->conn, false);
+	}
+}
+
+void
+sessions_abort_all(struct sessions *t)
+{
+	for (size_t i = 0; i < t->n_all; i++) {
+		struct session *s = t->all[i];
+
+		if (s->conn >= 0 && !s->conn_dead) {
+			s->closing = true;
+			transport_tcp_close(t->tp, s->conn, true);
+		}
 	}
 }
 
@@ -1305,11 +1522,14 @@ account_loss(struct session *s, const struct transport_tcp_stats *st,
 		rs->dropped += s->msgs_queued;
 		log_warnx("%s: none of its %llu messages reached the collector",
 		    what, (unsigned long long)s->msgs_queued);
-	} else if (st->bytes_lost > 0) {
-		s->table->rep->tcp_lost_bytes += st->bytes_lost;
+	} else if (st->bytes_lost + (s->held_len - s->held_head) > 0) {
+		uint64_t lost = st->bytes_lost + (s->held_len - s->held_head);
+
+		s->table->rep->tcp_lost_bytes += lost;
 		log_warnx("%s: %llu queued bytes never reached the collector",
-		    what, (unsigned long long)st->bytes_lost);
+		    what, (unsigned long long)lost);
 	}
+	held_empty(s);
 	s->msgs_queued = s->bytes_queued = 0;
 }
 

@@ -615,6 +615,11 @@ transport_tcp_release(struct transport *t, int id)
 	conn_write(t, id);
 }
 
+size_t
+transport_tcp_queued(const struct transport *t, int id)
+{
+	return t->conns[id].len - t->conns[id].head;
+}
 
 size_t
 transport_tcp_queued_total(const struct transport *t)
