@@ -183,6 +183,8 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 		if (transport_poll(rp->tp, until) == 0)
 			sched_learn_oversleep(&rp->waiter, until, tr_mono_now());
 	}
+	/* What the timers queued goes out before the spin, not after it. */
+	transport_tcp_flush(rp->tp);
 	return sched_spin_until(deadline, rp->opts->stop);
 }
 
@@ -412,6 +414,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		if ((now = tr_mono_now()) < deadline) {
 			source_progress(src, &prog.offset, &prog.size);
 			/* Send what is batched before sleeping: it is due already. */
+			transport_tcp_flush(rp->tp);
 			if (transport_flush(rp->tp) == -1 ||
 			    wait_for(rp, deadline, &prog) == -1) {
 				result = -1;
@@ -453,6 +456,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	if (transport_flush(rp->tp) == -1)
 		result = -1;
 	sessions_end_of_capture(rp->sessions);
+	transport_tcp_flush(rp->tp);
 	if (rc == -1) {
 		log_errorx("%s", source_error(src));
 		rp->rep->captures_damaged++;

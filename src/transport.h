@@ -99,9 +99,16 @@ struct transport_tcp_stats {
 int		 transport_tcp_open(struct transport *,
 		    const struct tr_addr *repro_ip, const char *host,
 		    uint16_t port, void *ctx, char *err, size_t errlen);
-/* Queue bytes; 0, or -1 with errno ENOTCONN (the connection is closed or closing) or ENOMEM. */
+/*
+ * Queue bytes; 0, or -1 with errno ENOTCONN (the connection is closed or
+ * closing) or ENOMEM.  They are written with what is queued after them:
+ * at transport_tcp_flush(), before transport_poll() sleeps, before a UDP
+ * datagram is queued, or once enough is queued.
+ */
 int		 transport_tcp_send(struct transport *, int id,
 		    const uint8_t *data, size_t len);
+/* Write what transport_tcp_send() queued, as far as the sockets take it. */
+void		 transport_tcp_flush(struct transport *);
 /*
  * Hold back every byte queued from now on until transport_tcp_release():
  * BGP must not send past its OPEN before the collector's OPEN arrived.
