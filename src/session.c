@@ -1208,10 +1208,20 @@ schedule_reconnect(struct session *s, const char *what)
 	    "time, after which the collector accepts the peer again)" : "");
 }
 
+/*
+ * A scan of every session runs each time the earliest timer is due; with
+ * thousands of BGP sessions whose KEEPALIVEs fall due one after another,
+ * that is one scan per KEEPALIVE.  So a scan also serves every timer due
+ * within TIMER_SLACK (a KEEPALIVE that much early is still well inside a
+ * hold time of at least 3 s; a reconnect backoff is at least 1 s): at most
+ * one scan per TIMER_SLACK, whatever the number of sessions.
+ */
+#define TIMER_SLACK	(100 * TR_NS_PER_MS)
+
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
-	tr_ns next = INT64_MAX;
+	tr_ns next = INT64_MAX, soon = now + TIMER_SLACK;
 
 	/* Backwards: a session that empties leaves the list by a swap with the last. */
 	for (size_t i = t->n_held; i > 0; i--)
@@ -1224,7 +1234,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 		tr_ns every, due;
 
 		if (s->reconnect_at != 0) {
-			if (s->reconnect_at <= now)
+			if (s->reconnect_at <= soon)
 				reconnect(s, now);
 			else if (s->reconnect_at < next)
 				next = s->reconnect_at;
@@ -1236,7 +1246,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 		/* A third of the hold time, as RFC 4271 suggests for KEEPALIVEs. */
 		every = (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
 		due = s->last_sent + every;
-		if (due <= now) {
+		if (due <= soon) {
 			send_keepalive(s, now);
 			due = now + every;
 		}
