@@ -231,11 +231,6 @@ struct route {
 	int	udp_sock;	/* UDP: transport id */
 };
 
-/*
- * A TCP segment from the captured collector to a selected exporter session:
- * never replayed, but a BGP session learns from it what the original
- * collector negotiated.  True when it was one.
- */
 /* The same segment as the other side sent it: addresses and ports swapped. */
 static struct tr_packet
 reverse_packet(const struct tr_packet *pkt)
@@ -249,6 +244,11 @@ reverse_packet(const struct tr_packet *pkt)
 	return rev;
 }
 
+/*
+ * A TCP segment from the captured collector to a selected exporter session:
+ * never replayed, but a BGP session learns from it what the original
+ * collector negotiated.  True when it was one.
+ */
 static bool
 collector_side(struct replay *rp, const struct tr_packet *pkt)
 {

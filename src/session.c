@@ -37,7 +37,6 @@ struct open_finder {
 	size_t		 len;
 	uint8_t		*open;		/* the OPEN, once found */
 	size_t		 open_len;
-	bool		 seen;		/* any segment of this direction */
 };
 
 /* Bytes held up to `end` (counted in held_in) have waited since `since`. */
@@ -206,7 +205,6 @@ finder_push(struct open_finder *f, const struct tr_packet *pkt)
 	struct stream_chunk chunks[2];
 	int n;
 
-	f->seen = true;
 	if (f->open != NULL)
 		return;
 	if (f->stream == NULL &&
@@ -236,7 +234,6 @@ reversed(const struct tr_packet *pkt)
 	rev.dport = pkt->sport;
 	return rev;
 }
-
 
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
@@ -485,7 +482,7 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		s->marks[s->n_marks++] = (struct held_mark){
 		    .end = s->held_in + len, .since = now };
 	}
-	if (s->held_in == s->held_out && s->held_in == 0) {
+	if (s->held_in == 0) {	/* the first time this session is held */
 		t->rep->tcp_sessions_held++;
 		describe(s, what, sizeof(what));
 		log_warnx("%s: the collector takes the session's bytes slower "
