@@ -102,13 +102,15 @@ replay_flows() {
 # replay_session SECTION DPORT PORT NAME PCAP TIME_FACTOR CAPTURED=REPRO...: replay PCAP's
 # TCP sessions to DPORT through SECTION (bmp or bgp; config in the older tool's schema) to
 # 127.0.0.1:PORT, and check one session per exporter, none refused or failed to connect;
-# for BGP also none closed by the collector and no message lost to framing.
+# for BGP also none closed by the collector and no message lost to framing.  REPLAY_OPEN,
+# when set, is the section's bgp.open mapping (e.g. "trim_capabilities: true").
 replay_session() {
 	local section=$1 dport=$2 port=$3 name=$4 pcap=$5 tf=$6 m rc=0 failed; shift 6
 	{
 		printf 'pcap: %s\ntime_factor: %s\nno_sync: true\nnetwork:\n  map:\n' "$pcap" "$tf"
 		for m in "$@"; do printf '  - {src_ip: %s, repro_ip: %s}\n' "${m%%=*}" "${m#*=}"; done
 		printf '%s:\n  select: {tcp: {dport: [%s]}}\n  collector: {ip: 127.0.0.1, port: %s}\n' "$section" "$dport" "$port"
+		[ -z "${REPLAY_OPEN:-}" ] || printf '  open: {%s}\n' "$REPLAY_OPEN"
 	} >"$WORK/$name.yml"
 	timeout 60 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" || rc=$?
 	[ $rc -eq 0 ] || { cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $rc"; }

@@ -63,6 +63,13 @@ generated() {
 
 generated bgp
 generated bgp-seg7 --segment 7
+# The exporter's captured OPEN offers ADD-PATH, the captured collector's does not, so the
+# UPDATEs carry no path identifiers.  pmbgpd mirrors its peer: offered ADD-PATH, it would
+# negotiate it and misread every UPDATE.  bgp.open.trim_capabilities takes it out of the
+# replayed OPEN: every prefix decodes, and the replay sees no ADD-PATH mismatch to warn of.
+REPLAY_OPEN="trim_capabilities: true" generated bgp-addpath-trim --add-path
+grep -q "ADD-PATH" "$WORK/bgp-addpath-trim.tr.log" &&
+	{ cat "$WORK/bgp-addpath-trim.tr.log"; fail "bgp-addpath-trim: ADD-PATH still differs from the captured session"; }
 
 if [ -n "${TR_CORPUS:-}" ]; then
 	pcap=$TR_CORPUS/anchor/examples/pcaps/bgp-traffic.pcap
