@@ -9,7 +9,7 @@
 # Environment: BENCH_COUNT (datagrams of the throughput capture, 1000000),
 # BENCH_REPS (repetitions of each throughput run, 3), BENCH_TIMING_REPS
 # (repetitions of each timing run, 5; medians are reported),
-# CC (cc).
+# CC (cc); and bench/tcp_sessions.sh's (part 3).
 set -euo pipefail
 export LC_ALL=C
 
@@ -265,6 +265,9 @@ for b in ("sleep", "sleep+spin"):
         print("   RATIO replay/%-12s %9.2f %7.2f %8.2f |%21.2f %6.2f %7.2f" % (b, *r))
 print("   target: replay p99 < 50 us (the older Python tool: ~10 ms)")
 EOF
+
+echo
+"$HERE/tcp_sessions.sh" "$BUILD"
 
 echo
 echo "== done"

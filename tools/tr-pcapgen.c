@@ -73,6 +73,7 @@ struct opts {
 	uint32_t	 fragment;
 	uint32_t	 segment;
 	uint16_t	 hold_time;	/* BGP OPENs (both sides) */
+	bool		 add_path;	/* BGP: the exporter's OPEN alone offers ADD-PATH */
 	uint32_t	 records;
 	bool		 skip_templates;
 	uint64_t	 template_every;
@@ -963,10 +964,13 @@ bgp_finish(struct msgbuf *m, size_t start)
 	set_u16(m, start + 16, m->len - start);
 }
 
-/* OPEN with the MP IPv4 unicast and 4-byte AS capabilities. */
+/*
+ * OPEN with the MP IPv4 unicast and 4-byte AS capabilities, and with
+ * add_path ADD-PATH send/receive for IPv4 unicast (RFC 7911).
+ */
 static void
 bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
-    const struct tr_addr *id)
+    const struct tr_addr *id, bool add_path)
 {
 	size_t start = m->len;
 
@@ -975,9 +979,9 @@ bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
 	put_u16(m, as > 0xffff ? AS_TRANS : (uint16_t)as);
 	put_u16(m, hold_time);
 	put_addr(m, id);
-	put_u8(m, 14);			/* optional parameters length */
+	put_u8(m, add_path ? 20 : 14);	/* optional parameters length */
 	put_u8(m, 2);			/* capabilities */
-	put_u8(m, 12);
+	put_u8(m, add_path ? 18 : 12);
 	put_u8(m, 1);			/* multiprotocol */
 	put_u8(m, 4);
 	put_u16(m, 1);			/* IPv4 */
@@ -986,6 +990,13 @@ bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
 	put_u8(m, 65);			/* 4-octet AS number */
 	put_u8(m, 4);
 	put_u32(m, as);
+	if (add_path) {
+		put_u8(m, 69);		/* ADD-PATH */
+		put_u8(m, 4);
+		put_u16(m, 1);		/* IPv4 */
+		put_u8(m, 1);		/* unicast */
+		put_u8(m, 3);		/* send/receive */
+	}
 	bgp_finish(m, start);
 }
 
@@ -1065,10 +1076,11 @@ bgp_step(struct gen *g, struct exporter *ex)
 
 	if (ex->phase == 0) {
 		tcp_handshake(g, ex);
-		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id);
+		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id,
+		    g->o->add_path);
 		bgp_exporter_says(g, ex, &m, BGP_OPEN);
 		m = msg_start(g);
-		bgp_open(&m, 64496, g->o->hold_time, &cid);
+		bgp_open(&m, 64496, g->o->hold_time, &cid, false);
 		bgp_keepalive(&m);
 		g->errs += m.errs;
 		tcp_send(g, ex, false, m.p, m.len);
@@ -1180,8 +1192,8 @@ bmp_peer_up(struct msgbuf *m, const struct gen *g, const struct exporter *ex)
 	put_addr16(m, &local);
 	put_u16(m, 179);
 	put_u16(m, (uint16_t)(40000 + ex->idx % 20000));
-	bgp_open(m, BMP_ROUTER_AS, 90, &rid);		/* sent OPEN */
-	bgp_open(m, exporter_as(ex), 90, &peer);	/* received OPEN */
+	bgp_open(m, BMP_ROUTER_AS, 90, &rid, false);		/* sent OPEN */
+	bgp_open(m, exporter_as(ex), 90, &peer, false);	/* received OPEN */
 	bmp_finish(m, start);
 }
 
@@ -1357,6 +1369,9 @@ usage(FILE *f)
 "                          bytes per fragment (a multiple of 8)\n"
 "      --segment N         cut TCP messages into segments of at most N bytes\n"
 "      --hold-time N       BGP: the hold time both OPENs offer (90)\n"
+"      --add-path          BGP: the exporter's OPEN also offers ADD-PATH\n"
+"                          (IPv4 unicast, send/receive), the collector's\n"
+"                          does not: not negotiated, UPDATEs carry no path ids\n"
 "  -r, --records N         flow records per data set / prefixes per UPDATE (5)\n"
 "      --skip-templates    IPFIX/v9: never send templates\n"
 "      --template-every N  IPFIX/v9: resend templates every N data messages\n"
@@ -1377,6 +1392,7 @@ enum {
 	OPT_FRAGMENT,
 	OPT_SEGMENT,
 	OPT_HOLD_TIME,
+	OPT_ADD_PATH,
 	OPT_SKIP_TEMPLATES,
 	OPT_TEMPLATE_EVERY,
 	OPT_NOISE,
@@ -1400,6 +1416,7 @@ static const struct option long_opts[] = {
 	{ "fragment", required_argument, NULL, OPT_FRAGMENT },
 	{ "segment", required_argument, NULL, OPT_SEGMENT },
 	{ "hold-time", required_argument, NULL, OPT_HOLD_TIME },
+	{ "add-path", no_argument, NULL, OPT_ADD_PATH },
 	{ "records", required_argument, NULL, 'r' },
 	{ "skip-templates", no_argument, NULL, OPT_SKIP_TEMPLATES },
 	{ "template-every", required_argument, NULL, OPT_TEMPLATE_EVERY },
@@ -1572,6 +1589,9 @@ parse_opt(struct opts *o, int c, const char *arg)
 			return -1;
 		}
 		o->hold_time = (uint16_t)v;
+		return 0;
+	case OPT_ADD_PATH:
+		o->add_path = true;
 		return 0;
 	case 'r':
 		if (parse_num("records", arg, 1, MAX_RECORDS, &v) == -1)
