@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # End to end, IPFIX/NetFlow fidelity (the ipfix section's templates, sequence and
 # timestamps keys, and select ipfix_h.domain) against real collectors, nfacctd and
-# nfcapd: what they decode and what they count as sequence errors, for generated
-# IPFIX, NetFlow v9 and v5 captures (the generator's --expect file is the oracle).
+# nfcapd, and the built-in sink (its dump decoded by collectors/flowdump.py, a strict
+# decoder of every IPFIX time field): what they decode and what they count as sequence
+# errors, for generated IPFIX, NetFlow v9 and v5 captures (the generator's --expect
+# file is the oracle).
 #
 #   templates   a capture that starts after the templates (tr-pcapgen
-#               --first-template-after): as-captured, the collector loses exactly the
-#               records before the first template; prime (and the default), none.
+#               --first-template-after, with sampling options templates): as-captured,
+#               the collector loses exactly the records before the first template;
+#               drop-orphans, the same, and the sink gets no data set before its
+#               template; prime (and the default), nothing is lost.
 #   sequence    the capture repeated 5 times: as-captured, the collector counts
-#               sequence errors; continue (and the default when repeating), none;
-#               every repetition's records arrive either way.
+#               sequence errors; continue (and the default when repeating), none, also
+#               for the capture 3 times in a list; every play's records arrive.
 #   timestamps  as-captured, the collector stores the generated times; shift, the
 #               generated times moved by one whole-second delta that puts the first
 #               message's export time at the replay's wall clock (within 10 s),
-#               durations intact.
+#               durations intact (the sink: also the export time itself; IPFIX
+#               seconds, milliseconds, and for the sink micro- and nanoseconds).
 #   domain      two observation domains (source ids) of one exporter: without a
 #               selection the collector gets both; with ipfix_h.domain only one.
 #
@@ -46,7 +51,9 @@
 #   FILE` one line per exporter ("SysID: 1, IP: 127.0.0.2, version: 9, ID: 1,
 #   Sequence failures: 4, packets: 110, flows: 400"), and nfcapd logs the total when it
 #   stops ("Ident: 'none' Flows: 400, ..., Sequence Errors: 4, Bad Packets: 0"). A
-#   capture played 5 times as captured: 4 per exporter and domain.
+#   capture played 5 times as captured: 4 per exporter and domain. Its IPFIX count
+#   leaves options data records out (RFC 7011 counts all data records): every datagram
+#   after an options data set counts as a failure, even in an untouched capture.
 # - nfacctd checks sequence numbers only with `nfacctd_disable_checks: false` (the
 #   default is true: no check); no debug needed. It logs, at INFO, one line per bad
 #   datagram: "INFO ( default/core ): expecting flow '80' but received '0'
@@ -79,17 +86,18 @@ case $("$GEN" --help) in *--first-template-after*) ;; *) fail "$GEN predates --f
 PARTS=${FIDELITY_PARTS:-templates sequence timestamps domain}
 PROTOS=${FIDELITY_PROTOS:-ipfix nfv9 nfv5}
 COLLS=""
-for c in ${FIDELITY_COLLECTORS:-nfacctd nfcapd}; do
+for c in ${FIDELITY_COLLECTORS:-nfacctd nfcapd sink}; do
 	case $c in
+	sink) COLLS+=" sink" ;;
 	nfacctd)
 		if command -v nfacctd >/dev/null; then COLLS+=" nfacctd"; else note "nfacctd (pmacct) is not installed: not tested"; fi ;;
 	nfcapd)
 		if command -v nfcapd >/dev/null && command -v nfdump >/dev/null; then COLLS+=" nfcapd"
 		else note "nfcapd/nfdump are not installed: not tested"; fi ;;
-	*) fail "FIDELITY_COLLECTORS: unknown collector '$c' (nfacctd, nfcapd)" ;;
+	*) fail "FIDELITY_COLLECTORS: unknown collector '$c' (nfacctd, nfcapd, sink)" ;;
 	esac
 done
-[ -n "$COLLS" ] || skip "neither nfacctd nor nfcapd is installed (make test-deps)"
+[ -n "$COLLS" ] || skip "none of FIDELITY_COLLECTORS is installed (make test-deps)"
 
 COLLECTORS=$TR_SOURCE_DIR/tests/e2e/collectors
 . "$COLLECTORS/flowcoll.sh"
@@ -197,9 +205,10 @@ config() {
 # REF_ARGS (the generator's arguments, when REF_SHIFT says to regenerate REF_PCAP with
 # --start at the replay's start).
 reference() {
-	local name=$1 pcap=$2 proto=$3 repeat=$4 kv args=(); shift 4
+	local name=$1 pcap=$2 proto=$3 repeat=$4 kv args=() words=(); shift 4
 	REF_PCAP=$pcap REF_REPEAT=$repeat REF_KEYS=() REF_SHIFT=0
-	mapfile -t args <"${pcap%.pcap}.args"
+	read -ra words <<<"$pcap"
+	mapfile -t args <"${words[0]%.pcap}.args"
 	REF_ARGS=("${args[@]}")
 	for kv in "$@"; do
 		case $kv in
@@ -208,10 +217,19 @@ reference() {
 				fail "$name: reference capture"
 			REF_PCAP=$WORK/$name.ref.pcap ;;
 		sequence=continue | default=sequence)
-			python3 "$COLLECTORS/seqcont.py" "$REF_PCAP" "$repeat" "$WORK/$name.ref" ||
+			# A list of one capture (several words) or a repeated capture: N plays.
+			read -ra words <<<"$REF_PCAP"
+			[ ${#words[@]} -eq 1 ] || repeat=${#words[@]}
+			python3 "$COLLECTORS/seqcont.py" "${words[0]}" "$repeat" "$WORK/$name.ref" ||
 				fail "$name: seqcont.py failed"
 			REF_PCAP=$(seq -f "$WORK/$name.ref.%g.pcap" 1 "$repeat" | tr '\n' ' ')
 			REF_PCAP=${REF_PCAP% } REF_REPEAT=1 ;;
+		templates=drop-orphans)
+			# The datagrams of orphan records, by the frame the generator wrote them in.
+			tshark -r "$REF_PCAP" -Y "!(frame.number in {$(sed -n 's/.*"frame":\([0-9]*\),"orphan":true.*/\1/p' \
+				"${pcap%.pcap}.expect" | sort -u | paste -sd,)})" -w "$WORK/$name.ref.pcap" 2>/dev/null ||
+				fail "$name: tshark could not drop the orphans"
+			REF_PCAP=$WORK/$name.ref.pcap ;;
 		timestamps=shift) REF_SHIFT=1 REF_PCAP=$WORK/$name.ref.pcap ;;
 		domain=*)
 			tshark -r "$REF_PCAP" -Y "cflow.od_id == ${kv#*=} || cflow.source_id == ${kv#*=}" \
@@ -315,8 +333,25 @@ part_templates() {
 		pass "$base-as: templates as-captured: the $orphans records before the templates are lost, the $kept others decoded"
 		differs "$base-as" "$WORK/$base.expect" "$n" --ms
 	fi
+	if [ "$coll" = sink ] && [ -e "$WORK/$base-as-c.stat.json" ]; then
+		[ "$(fc_stat "$base-as-c" orphan_sets)" -eq 4 ] ||
+			fail "$base-as: templates as-captured: the sink got $(fc_stat "$base-as-c" orphan_sets) data sets before their template, 4 expected"
+		pass "$base-as: the sink got the 4 data sets before their template"
+	fi
+	if run "$base-drop" "$coll" "$WORK/$base.pcap" "$proto" 1 templates=drop-orphans; then
+		same "$base-drop" "$WORK/$base.kept.expect" "$kept" --ms
+		if [ "$coll" = sink ]; then
+			[ "$(fc_stat "$base-drop-c" orphan_sets)" -eq 0 ] ||
+				fail "$base-drop: templates drop-orphans: the sink got $(fc_stat "$base-drop-c" orphan_sets) data sets before their template"
+		fi
+		pass "$base-drop: templates drop-orphans: no data set before its template; the $kept others decoded"
+	fi
 	if run "$base-prime" "$coll" "$WORK/$base.pcap" "$proto" 1 templates=prime; then
 		same "$base-prime" "$WORK/$base.expect" "$n" --ms
+		if [ "$coll" = sink ]; then
+			[ "$(fc_stat "$base-prime-c" orphan_sets)" -eq 0 ] ||
+				fail "$base-prime: templates prime: the sink got $(fc_stat "$base-prime-c" orphan_sets) data sets before their template"
+		fi
 		pass "$base-prime: templates prime: all $n records decoded"
 		# Not asserted: a primed message needs a sequence number that fits (v9 counts
 		# packets), which sequence: as-captured cannot always give.
@@ -334,7 +369,10 @@ part_templates() {
 part_sequence() {
 	local coll=$1 proto=$2 n packets got errs extra=()
 	local base="seq-$proto-$coll"
-	[ "$proto" = nfv5 ] || extra=(--template-every 3)
+	# Sampling options too (their records count in IPFIX sequence numbers), except for
+	# nfcapd's IPFIX: it leaves options records out of its count (see the top).
+	[ "$proto" = nfv5 ] || extra=(--template-every 3 --options-template)
+	[ "$coll/$proto" != nfcapd/ipfix ] || extra=(--template-every 3)
 	time_args "$proto"
 	gen "$base" "$proto" --count 8 --records 4 --exporter 192.0.2.1 "${extra[@]}" "${TIME_ARGS[@]}"
 	n=$N
@@ -362,6 +400,15 @@ part_sequence() {
 	if seq_run "$base-cont" sequence=continue; then
 		[ "$errs" -eq 0 ] || fail "$base-cont: sequence continue, 5 plays: $coll counted $errs sequence errors"
 		pass "$base-cont: sequence continue, 5 plays: no sequence error, all records"
+	fi
+	# The same capture three times as a list, rather than repeated.
+	if run "$base-list" "$coll" "$WORK/$base.pcap $WORK/$base.pcap $WORK/$base.pcap" "$proto" 1 sequence=continue; then
+		got=$(records_packets "$REC")
+		[ "${got#* }" -eq $((3 * packets)) ] ||
+			fail "$base-list: the collector counted ${got#* } packets, 3 plays of $packets expected"
+		errs=$(fc_seq_errors "$base-list-c")
+		[ "$errs" -eq 0 ] || fail "$base-list: sequence continue, a list of 3: $coll counted $errs sequence errors"
+		pass "$base-list: sequence continue, the capture 3 times in a list: no sequence error, all records"
 	fi
 	if known sequence=continue; then
 		seq_run "$base-default" default=sequence
@@ -397,6 +444,9 @@ part_timestamps() {
 		if [ $((first + delta)) -lt $((T0 - 10)) ] || [ $((first + delta)) -gt $((T1 + 10)) ]; then
 			fail "$base-shift: timestamps shift: times moved by $delta s, putting the first export time at $((first + delta)), not at the replay's wall clock $T0..$T1"
 		fi
+		if [ "$coll" = sink ] && [ "$(fc_stat "$base-shift-c" first_export min)" -ne $((first + delta)) ]; then
+			fail "$base-shift: timestamps shift: the flow times moved by $delta s, the first export time to $(fc_stat "$base-shift-c" first_export min), not $((first + delta))"
+		fi
 		pass "$base-shift: timestamps shift: every time moved by $delta s (first export time -> $((first + delta)), replay at $T0..$T1), durations intact"
 	fi
 }
@@ -431,8 +481,12 @@ for coll in $COLLS; do
 		if has "$PARTS" sequence; then part_sequence "$coll" "$proto"; fi
 		if has "$PARTS" timestamps; then
 			if [ "$proto" = ipfix ]; then part_timestamps "$coll" ipfix msec; else part_timestamps "$coll" "$proto"; fi
-			# flowStart/EndSeconds too where the collector decodes them.
-			if [ "$proto" = ipfix ] && [ "$coll" = nfacctd ]; then part_timestamps "$coll" ipfix sec; fi
+			# The other IPFIX time fields where the collector decodes them.
+			if [ "$proto" = ipfix ] && [ "$coll" != nfcapd ]; then part_timestamps "$coll" ipfix sec; fi
+			if [ "$proto" = ipfix ] && [ "$coll" = sink ]; then
+				part_timestamps "$coll" ipfix usec
+				part_timestamps "$coll" ipfix nsec
+			fi
 		fi
 		if has "$PARTS" domain && [ "$proto" != nfv5 ]; then part_domain "$coll" "$proto"; fi
 	done

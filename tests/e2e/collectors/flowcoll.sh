@@ -1,7 +1,8 @@
-# Start, drain, stop and read nfacctd (pmacct 1.7.7) and nfcapd (nfdump 1.7.1) for the
-# end-to-end tests that replay flows to them (sourced after tests/lib.sh).
+# Start, drain, stop and read nfacctd (pmacct 1.7.7), nfcapd (nfdump 1.7.1) or the
+# built-in sink (its dump decoded by flowdump.py) for the end-to-end tests that replay
+# flows to them (sourced after tests/lib.sh).
 #
-# fc_listen NAME KIND ADDR [NFACCTD_CONF_LINE...]   KIND: nfacctd | nfcapd; sets FC_PORT
+# fc_listen NAME KIND ADDR [NFACCTD_CONF_LINE...]   KIND: nfacctd|nfcapd|sink; sets FC_PORT
 # fc_drain NAME SENT                                 wait until the collector read SENT datagrams
 # fc_stop NAME                                       stop it; its records in $WORK/NAME.json
 #                                                    (flowcmp kind in FC_KIND), its log $WORK/NAME.log
@@ -34,6 +35,22 @@ fc_listen() {
 	local name=$1 kind=$2 addr=$3 attempt family=-4 line; shift 3
 	FC_KIND_RUNNING=$kind
 	case $addr in *:*) family=-6 ;; esac
+	if [ "$kind" = sink ]; then
+		# The sink binds a port of its own choosing (0) and says which: no race.
+		rm -f "$WORK/$name.ready" "$WORK/$name.dump"
+		"$TR" sink --listen "$addr" --udp 0 --ready "$WORK/$name.ready" --dump "$WORK/$name.dump" \
+			--json >"$WORK/$name.sink.json" 2>"$WORK/$name.log" &
+		FC_PID=$!
+		for _ in $(seq 1 100); do
+			if [ -s "$WORK/$name.ready" ]; then
+				FC_PORT=$(ready_port "$WORK/$name.ready" udp)
+				return 0
+			fi
+			kill -0 "$FC_PID" 2>/dev/null || fc_died "$name" "exited at start-up"
+			sleep 0.05
+		done
+		fc_died "$name" "was not listening after 5 s"
+	fi
 	for attempt in 1 2 3; do
 		FC_PORT=$(free_port udp "$addr")
 		if [ "$kind" = nfacctd ]; then
@@ -94,14 +111,17 @@ fc_drain() {
 		if [ "$FC_KIND_RUNNING" = nfacctd ]; then
 			got=$(grep -c "Received NetFlow\(/IPFIX\)\? packet from" "$WORK/$name.log" || true)
 			[ "$got" -lt "$want" ] || return 0
+		elif [ "$FC_KIND_RUNNING" = sink ]; then
+			got=$(grep -c "^udp " "$WORK/$name.dump" || true)
+			[ "$got" -lt "$want" ] || return 0
 		else
 			got=$(fc_udp_rx_queue "$FC_PORT")
 			[ "$got" -ne 0 ] || { sleep 0.2; return 0; }	# read; a moment to store them
 		fi
 		sleep 0.1
 	done
-	[ "$FC_KIND_RUNNING" = nfacctd ] || fail "$name: nfcapd's socket still holds $got bytes after 10 s"
-	fail "$name: nfacctd read $got of the $want datagrams sent within 10 s"
+	[ "$FC_KIND_RUNNING" != nfcapd ] || fail "$name: nfcapd's socket still holds $got bytes after 10 s"
+	fail "$name: $FC_KIND_RUNNING read $got of the $want datagrams sent within 10 s"
 }
 
 # fc_stop NAME: nfacctd writes its cache on SIGINT; nfcapd closes its file on SIGTERM and
@@ -109,7 +129,7 @@ fc_drain() {
 # the JSON) and its statistics into $WORK/NAME.stat.
 fc_stop() {
 	local name=$1 rc=0 sig=INT
-	[ "$FC_KIND_RUNNING" = nfacctd ] || sig=TERM
+	[ "$FC_KIND_RUNNING" != nfcapd ] || sig=TERM
 	kill -0 "$FC_PID" 2>/dev/null || fc_died "$name" "is gone before it was stopped"
 	kill -"$sig" "$FC_PID"
 	for _ in $(seq 1 100); do
@@ -123,7 +143,11 @@ fc_stop() {
 	wait "$FC_PID" || rc=$?
 	FC_PID="" FC_PLUGINS=""
 	[ $rc -eq 0 ] || fc_died "$name" "exited with $rc on SIG$sig"
-	if [ "$FC_KIND_RUNNING" = nfacctd ]; then
+	if [ "$FC_KIND_RUNNING" = sink ]; then
+		python3 "$TR_SOURCE_DIR/tests/e2e/collectors/flowdump.py" "$WORK/$name.dump" \
+			"$WORK/$name.json" "$WORK/$name.stat.json" || fail "$name: flowdump.py could not decode the sink's dump"
+		FC_KIND=expect
+	elif [ "$FC_KIND_RUNNING" = nfacctd ]; then
 		! grep -q "connection lost to" "$WORK/$name.log" || fc_died "$name" "lost its print plugin"
 		# No record at all is a valid outcome for some cases: an empty file, not a missing one.
 		touch "$WORK/$name.json"
@@ -142,11 +166,22 @@ fc_stop() {
 
 # fc_seq_errors NAME: nfacctd: its "expecting flow 'X' but received 'Y'" log lines (one per
 # datagram whose sequence number is not the previous one plus what that one carried);
-# nfcapd: the "Sequence failures" of nfdump -I (the sum over exporters and domains).
+# nfcapd: the "Sequence failures" of nfdump -I (the sum over exporters and domains);
+# sink: flowdump.py's strict count (RFC 7011: IPFIX options records count too).
 fc_seq_errors() {
-	if [ "$FC_KIND" = nfacctd ]; then
+	if [ "$FC_KIND" = expect ]; then
+		fc_stat "$1" seq_errors
+	elif [ "$FC_KIND" = nfacctd ]; then
 		grep -c "expecting flow '[0-9]*' but received '[0-9]*'" "$WORK/$1.log" || true
 	else
 		awk -F': *' '$1 == "Sequence failures" { print $2 }' "$WORK/$1.stat"
 	fi
+}
+
+# fc_stat NAME FIELD [min]: sink only, flowdump.py's FIELD summed over the streams (min:
+# the smallest value instead).
+fc_stat() {
+	python3 -c 'import json, sys
+v = [s[sys.argv[2]] for s in json.load(open(sys.argv[1])).values()]
+print(min(v) if sys.argv[3:] == ["min"] else sum(v))' "$WORK/$1.stat.json" "$2" "${3:-}"
 }
