@@ -213,9 +213,15 @@ reference() {
 	for kv in "$@"; do
 		case $kv in
 		templates=prime | default=templates)
-			"$GEN" "${args[@]}" --first-template-after 0 --out "$WORK/$name.ref.pcap" ||
-				fail "$name: reference capture"
-			REF_PCAP=$WORK/$name.ref.pcap ;;
+			# Each capture of the list again, with its templates first.
+			read -ra words <<<"$REF_PCAP"
+			REF_PCAP=""
+			for i in "${!words[@]}"; do
+				mapfile -t args < <(grep -vx -- --skip-templates "${words[$i]%.pcap}.args")
+				"$GEN" "${args[@]}" --first-template-after 0 \
+					--out "$WORK/$name.ref$i.pcap" || fail "$name: reference capture"
+				REF_PCAP+="${REF_PCAP:+ }$WORK/$name.ref$i.pcap"
+			done ;;
 		sequence=continue | default=sequence)
 			# A list of one capture (several words) or a repeated capture: N plays.
 			read -ra words <<<"$REF_PCAP"
@@ -356,6 +362,20 @@ part_templates() {
 		# Not asserted: a primed message needs a sequence number that fits (v9 counts
 		# packets), which sequence: as-captured cannot always give.
 		note "$base-prime: (information) $coll counted $(fc_seq_errors "$base-prime-c") sequence errors"
+	fi
+	# A list whose first capture has no template at all: the second one's, found by the
+	# pre-scan, must be primed (same exporters and domains). Other times: other records.
+	gen "$base-nt" "$proto" --count 12 --records 4 --exporter 192.0.2.1 --exporter 192.0.2.2 \
+		--skip-templates --start $((START + 100)) "${TIME_ARGS[@]}"
+	cat "$WORK/$base-nt.expect" "$WORK/$base.expect" >"$WORK/$base.list.expect"
+	grep -v '"orphan":true' "$WORK/$base.list.expect" >"$WORK/$base.list-kept.expect"
+	if run "$base-list-as" "$coll" "$WORK/$base-nt.pcap $WORK/$base.pcap" "$proto" 1 templates=as-captured; then
+		same "$base-list-as" "$WORK/$base.list-kept.expect" "$kept" --ms
+		pass "$base-list-as: templates as-captured, a list whose first capture has no template: its 48 records lost"
+	fi
+	if run "$base-list-prime" "$coll" "$WORK/$base-nt.pcap $WORK/$base.pcap" "$proto" 1 templates=prime; then
+		same "$base-list-prime" "$WORK/$base.list.expect" $((n + 48)) --ms
+		pass "$base-list-prime: templates prime, a list whose first capture has no template: all $((n + 48)) records, primed from the second capture"
 	fi
 	if known templates=prime; then
 		run "$base-default" "$coll" "$WORK/$base.pcap" "$proto" 1 default=templates
