@@ -72,8 +72,9 @@
 #   millisecond) but not 154-157 (start falls back to the export time, end is 0);
 #   v9/v5 times come from sysUptime and unix_secs (v5: + unix_nsecs).
 #   nfdump -o json prints "first"/"last" in the local zone to the millisecond (run
-#   it with TZ=UTC); nfcapd does not decode IPFIX 150/151 (stored as the epoch), so
-#   IPFIX captures here carry flowStart/EndMilliseconds (--time-fields msec).
+#   it with TZ=UTC); of the IPFIX time fields nfcapd decodes only 152/153 (150/151 and
+#   154-157 come out as the epoch), so IPFIX captures here carry flowStart/End-
+#   Milliseconds (--time-fields msec); the sink's decoder (flowdump.py) does them all.
 # - nfacctd aggregates: records equal in every printed field (a repetition's) fold
 #   into one line with the packets and bytes added; sums are compared, not lines.
 . "$(dirname "$0")/../lib.sh"
