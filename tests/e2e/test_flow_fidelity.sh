@@ -30,16 +30,18 @@
 #                         generator is always BUILD's tr-pcapgen (it has the options)
 #   FIDELITY_PARTS="templates sequence timestamps domain"   a subset to run
 #   FIDELITY_PROTOS="ipfix nfv9 nfv5"                         a subset to run
-#   FIDELITY_COLLECTORS="nfacctd nfcapd"                      a subset to run
+#   FIDELITY_COLLECTORS="nfacctd nfcapd sink"                 a subset to run
 #   FIDELITY_REQUIRE=1    a key the tool does not know fails the test (default: the
 #                         checks that need it are reported pending, exit 77 = skipped)
 #   FIDELITY_REFERENCE=1  a self-test of these checks, for a tool without the keys:
 #                         each new mode is played by the tool as captured from a
 #                         reference capture of what the mode must send (prime: the
-#                         capture regenerated with its templates first; continue: the
-#                         plays rewritten by collectors/seqcont.py; shift: the capture
-#                         regenerated with --start now; domain: tshark's filter), so
-#                         the same assertions must pass
+#                         captures regenerated with their templates first;
+#                         drop-orphans: tshark drops the orphans' datagrams; continue:
+#                         the plays renumbered by collectors/seqcont.py; shift: the
+#                         capture regenerated with --start now; domain: tshark's
+#                         filter), so the same assertions must pass; and the checks of
+#                         the new modes must fail on the as-captured runs' records
 # A tool that predates the keys rejects them as unknown: the as-captured runs then
 # leave their key out (as-captured is what such a tool does) and every config is
 # checked to fail on nothing but the new keys.
@@ -399,7 +401,7 @@ part_sequence() {
 	n=$N
 	packets=$(python3 -c 'import json, sys; print(sum(json.loads(l)["packets"] for l in open(sys.argv[1])))' "$WORK/$base.expect")
 
-	# seq_run NAME WHAT KEY=VALUE...: 5 plays; every play's records arrive. Sets errs.
+	# seq_run NAME [KEY=VALUE...]: 5 plays; every play's records arrive. Sets errs.
 	seq_run() {
 		local name=$1; shift
 		run "$name" "$coll" "$WORK/$base.pcap" "$proto" 5 "$@" || return 1
