@@ -31,20 +31,6 @@
 #   FIDELITY_PARTS="templates sequence timestamps domain"   a subset to run
 #   FIDELITY_PROTOS="ipfix nfv9 nfv5"                         a subset to run
 #   FIDELITY_COLLECTORS="nfacctd nfcapd sink"                 a subset to run
-#   FIDELITY_REQUIRE=1    a key the tool does not know fails the test (default: the
-#                         checks that need it are reported pending, exit 77 = skipped)
-#   FIDELITY_REFERENCE=1  a self-test of these checks, for a tool without the keys:
-#                         each new mode is played by the tool as captured from a
-#                         reference capture of what the mode must send (prime: the
-#                         captures regenerated with their templates first;
-#                         drop-orphans: tshark drops the orphans' datagrams; continue:
-#                         the plays renumbered by collectors/seqcont.py; shift: the
-#                         capture regenerated with --start now; domain: tshark's
-#                         filter), so the same assertions must pass; and the checks of
-#                         the new modes must fail on the as-captured runs' records
-# A tool that predates the keys rejects them as unknown: the as-captured runs then
-# leave their key out (as-captured is what such a tool does) and every config is
-# checked to fail on nothing but the new keys.
 #
 # What the collectors do (found by experiment, nfacctd 1.7.7, nfdump/nfcapd 1.7.1):
 # - nfcapd counts sequence failures per exporter and domain, one per datagram whose
@@ -108,8 +94,7 @@ CMP=(python3 "$COLLECTORS/flowcmp.py")
 MAP=(192.0.2.1=127.0.0.2 192.0.2.2=127.0.0.3)
 MAP_ARGS=(--map 192.0.2.1=127.0.0.2 --map 192.0.2.2=127.0.0.3)
 START=1700000000	# the captures' first export time (tr-pcapgen --start)
-PENDING=() PASSED=0
-REFERENCE=${FIDELITY_REFERENCE:-0}
+PASSED=0
 
 has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 dport_of() { [ "$1" = ipfix ] && echo 4739 || echo 2055; }
@@ -118,25 +103,6 @@ dport_of() { [ "$1" = ipfix ] && echo 4739 || echo 2055; }
 pass() { PASSED=$((PASSED + 1)); note "ok: $*"; }
 
 # ---- configs ----
-
-# A key of the feature, KEY=VALUE: is it known to the tool under test? (cached)
-declare -A KNOWN=()
-known() {
-	local key=${1%%=*} val=${1#*=} err
-	[ "$REFERENCE" != 1 ] || return 0
-	if [ -z "${KNOWN[$key]:-}" ]; then
-		write_config "probe-$key" "$WORK/none.pcap" 4739 9 1 "$key=$val"
-		: >"$WORK/none.pcap"
-		if err=$("$TR" -t "$WORK/probe-$key.yml" -n 2>&1 >/dev/null); then
-			KNOWN[$key]=1
-		elif grep -q "unknown key '$key'" <<<"$err"; then
-			KNOWN[$key]=0
-		else
-			fail "probing ipfix $key: the tool refused the config for another reason: $err"
-		fi
-	fi
-	[ "${KNOWN[$key]}" = 1 ]
-}
 
 # write_config NAME PCAP DPORT PORT REPEAT [KEY=VALUE...]: $WORK/NAME.yml, the older
 # tool's schema plus the ipfix section's new keys: templates, sequence, timestamps, and
@@ -168,107 +134,25 @@ write_config() {
 }
 
 # config NAME PCAP DPORT PORT REPEAT [KEY=VALUE...]: writes the config and checks it.
-# A key the tool does not know must be its only fault: such keys are taken out one by one
-# and the rest must pass `-n`. Without them the run still means something when they asked
-# for as-captured (what a tool without them does): then 0. A run that needs a new mode the
-# tool lacks: 1, and the case is recorded as pending.
 config() {
-	local name=$1 kv err key val missing=()
+	local name=$1 err
 	write_config "$@"
-	shift 5
-	while ! err=$("$TR" -t "$WORK/$name.yml" -n 2>&1 >/dev/null); do
-		key=$(sed -n "s/.*unknown key '\(templates\|sequence\|timestamps\|domain\)'.*/\1/p" <<<"$err" | head -n 1)
-		[ -n "$key" ] || fail "$name: the tool refused the config for something else than a new key: $err"
-		has "${missing[*]:-}" "$key" && fail "$name: key $key still refused after taking it out: $err"
-		missing+=("$key")
-		if [ "$key" = domain ]; then
-			sed -i '/^    ipfix_h:$/,/^      domain:/d' "$WORK/$name.yml"
-		else
-			sed -i "/^  $key: /d" "$WORK/$name.yml"
-		fi
-	done
-	[ ${#missing[@]} -gt 0 ] || return 0
-	for kv in "$@"; do
-		key=${kv%%=*} val=${kv#*=}
-		has "${missing[*]}" "$key" || continue
-		if [ "$val" != as-captured ]; then
-			PENDING+=("$name (ipfix $key: $val)")
-			note "PENDING $name: the tool does not know ipfix $key (config otherwise valid): not run"
-			return 1
-		fi
-	done
-	note "$name: the tool does not know ${missing[*]}: left out (it replays as captured anyway)"
-	return 0
+	err=$("$TR" -t "$WORK/$name.yml" -n 2>&1 >/dev/null) || fail "$name: the tool refused the config: $err"
 }
 
 # ---- one replay to one collector ----
 
-# reference NAME PCAP PROTO REPEAT KEY=VALUE...: FIDELITY_REFERENCE's stand-in for the
-# tool's new modes. Sets REF_PCAP, REF_REPEAT, REF_KEYS (the keys left for the tool) and
-# REF_ARGS (the generator's arguments, when REF_SHIFT says to regenerate REF_PCAP with
-# --start at the replay's start).
-reference() {
-	local name=$1 pcap=$2 proto=$3 repeat=$4 kv args=() words=(); shift 4
-	REF_PCAP=$pcap REF_REPEAT=$repeat REF_KEYS=() REF_SHIFT=0
-	read -ra words <<<"$pcap"
-	mapfile -t args <"${words[0]%.pcap}.args"
-	REF_ARGS=("${args[@]}")
-	for kv in "$@"; do
-		case $kv in
-		templates=prime | default=templates)
-			# Each capture of the list again, with its templates first.
-			read -ra words <<<"$REF_PCAP"
-			REF_PCAP=""
-			for i in "${!words[@]}"; do
-				mapfile -t args < <(grep -vx -- --skip-templates "${words[$i]%.pcap}.args")
-				"$GEN" "${args[@]}" --first-template-after 0 \
-					--out "$WORK/$name.ref$i.pcap" || fail "$name: reference capture"
-				REF_PCAP+="${REF_PCAP:+ }$WORK/$name.ref$i.pcap"
-			done ;;
-		sequence=continue | default=sequence)
-			# A list of one capture (several words) or a repeated capture: N plays.
-			read -ra words <<<"$REF_PCAP"
-			[ ${#words[@]} -eq 1 ] || repeat=${#words[@]}
-			python3 "$COLLECTORS/seqcont.py" "${words[0]}" "$repeat" "$WORK/$name.ref" ||
-				fail "$name: seqcont.py failed"
-			REF_PCAP=$(seq -f "$WORK/$name.ref.%g.pcap" 1 "$repeat" | tr '\n' ' ')
-			REF_PCAP=${REF_PCAP% } REF_REPEAT=1 ;;
-		templates=drop-orphans)
-			# The datagrams of orphan records, by the frame the generator wrote them in.
-			tshark -r "$REF_PCAP" -Y "!(frame.number in {$(sed -n 's/.*"frame":\([0-9]*\),"orphan":true.*/\1/p' \
-				"${pcap%.pcap}.expect" | sort -u | paste -sd,)})" -w "$WORK/$name.ref.pcap" 2>/dev/null ||
-				fail "$name: tshark could not drop the orphans"
-			REF_PCAP=$WORK/$name.ref.pcap ;;
-		timestamps=shift) REF_SHIFT=1 REF_PCAP=$WORK/$name.ref.pcap ;;
-		domain=*)
-			tshark -r "$REF_PCAP" -Y "cflow.od_id == ${kv#*=} || cflow.source_id == ${kv#*=}" \
-				-w "$WORK/$name.ref.pcap" 2>/dev/null || fail "$name: tshark could not filter the domain"
-			REF_PCAP=$WORK/$name.ref.pcap ;;
-		*) REF_KEYS+=("$kv") ;;
-		esac
-	done
-}
-
 # run NAME COLLECTOR PCAP PROTO REPEAT [KEY=VALUE...]: config, collector, replay, stop.
-# 1 if pending (nothing run). Sets SENT, T0 and T1 (wall clock just before and after
-# the replay, Unix seconds), and the collector's records ($FC_KIND:$WORK/NAME.json).
-# KEY default=templates|sequence writes no key: with FIDELITY_REFERENCE, it names the
-# default mode the reference must stand in for.
+# Sets SENT, T0 and T1 (wall clock just before and after the replay, Unix seconds),
+# and the collector's records ($FC_KIND:$WORK/NAME.json). KEY default=templates|sequence
+# writes no key: the default mode.
 run() {
 	local name=$1 coll=$2 pcap=$3 proto=$4 repeat=$5 dport; shift 5
 	dport=$(dport_of "$proto")
-	if [ "$REFERENCE" = 1 ]; then
-		reference "$name" "$pcap" "$proto" "$repeat" "$@"
-		pcap=$REF_PCAP repeat=$REF_REPEAT
-		set -- "${REF_KEYS[@]}"
-	fi
-	config "$name" "$pcap" "$dport" 9 "$repeat" "$@" || return 1
+	config "$name" "$pcap" "$dport" 9 "$repeat" "$@"
 	fc_listen "$name-c" "$coll" 127.0.0.1
 	sed -i "s/^    port: 9$/    port: $FC_PORT/" "$WORK/$name.yml"
 	T0=$(date +%s)
-	if [ "$REFERENCE" = 1 ] && [ "$REF_SHIFT" = 1 ]; then
-		"$GEN" "${REF_ARGS[@]}" --start "$T0" --out "$pcap" || fail "$name: reference capture"
-	fi
 	timeout 120 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" ||
 		{ cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $?"; }
 	T1=$(( $(date +%s) + 1 ))
@@ -279,7 +163,6 @@ run() {
 	fc_drain "$name-c" "$SENT"
 	fc_stop "$name-c"
 	REC="$FC_KIND:$WORK/$name-c.json"
-	return 0
 }
 
 # gen NAME PROTO ARGS...: a capture and its oracle; N = records generated.
@@ -287,8 +170,6 @@ gen() {
 	local name=$1 proto=$2; shift 2
 	"$GEN" --proto "$proto" --dport "$(dport_of "$proto")" --start "$START" "$@" \
 		--out "$WORK/$name.pcap" --expect "$WORK/$name.expect" || fail "$name: tr-pcapgen failed"
-	# For FIDELITY_REFERENCE: the same capture again, with some options changed.
-	printf '%s\n' --proto "$proto" --dport "$(dport_of "$proto")" --start "$START" "$@" >"$WORK/$name.args"
 	N=$(wc -l <"$WORK/$name.expect")
 	[ "$N" -gt 0 ] || fail "$name: the generator wrote no flow records"
 }
@@ -303,11 +184,10 @@ same() {
 		{ cat "$WORK/$name.cmp" >&2; fail "$name: the collector's records are not the $n expected"; }
 }
 
-# differs NAME EXPECT N [FLOWCMP_ARGS...]: FIDELITY_REFERENCE's check that a new mode's
-# assertion fails on the as-captured run's records (so that it can fail at all).
+# differs NAME EXPECT N [FLOWCMP_ARGS...]: a new mode's assertion fails on the
+# as-captured run's records (so that it can fail at all).
 differs() {
 	local name=$1 expect=$2 n=$3; shift 3
-	[ "$REFERENCE" = 1 ] || return 0
 	if "${CMP[@]}" "expect:$expect" "$REC" "${MAP_ARGS[@]}" --count "$n" "$@" >"$WORK/$name.neg.cmp" 2>&1; then
 		fail "$name: the new mode's check passes on the as-captured records too"
 	fi
@@ -380,13 +260,9 @@ part_templates() {
 		same "$base-list-prime" "$WORK/$base.list.expect" $((n + 48)) --ms
 		pass "$base-list-prime: templates prime, a list whose first capture has no template: all $((n + 48)) records, primed from the second capture"
 	fi
-	if known templates=prime; then
-		run "$base-default" "$coll" "$WORK/$base.pcap" "$proto" 1 default=templates
-		same "$base-default" "$WORK/$base.expect" "$n" --ms
-		pass "$base-default: no templates key (default prime): all $n records decoded"
-	else
-		PENDING+=("$base-default (ipfix templates: default prime)")
-	fi
+	run "$base-default" "$coll" "$WORK/$base.pcap" "$proto" 1 default=templates
+	same "$base-default" "$WORK/$base.expect" "$n" --ms
+	pass "$base-default: no templates key (default prime): all $n records decoded"
 }
 
 part_sequence() {
@@ -433,13 +309,9 @@ part_sequence() {
 		[ "$errs" -eq 0 ] || fail "$base-list: sequence continue, a list of 3: $coll counted $errs sequence errors"
 		pass "$base-list: sequence continue, the capture 3 times in a list: no sequence error, all records"
 	fi
-	if known sequence=continue; then
-		seq_run "$base-default" default=sequence
-		[ "$errs" -eq 0 ] || fail "$base-default: no sequence key, 5 plays (default continue): $coll counted $errs sequence errors"
-		pass "$base-default: no sequence key, 5 plays (default continue): no sequence error"
-	else
-		PENDING+=("$base-default (ipfix sequence: default continue when repeating)")
-	fi
+	seq_run "$base-default" default=sequence
+	[ "$errs" -eq 0 ] || fail "$base-default: no sequence key, 5 plays (default continue): $coll counted $errs sequence errors"
+	pass "$base-default: no sequence key, 5 plays (default continue): no sequence error"
 }
 
 part_timestamps() {
@@ -453,12 +325,10 @@ part_timestamps() {
 		same "$base-as" "$WORK/$base.expect" "$n" "${ms[@]}"
 		pass "$base-as: timestamps as-captured: the generated start/end times (to the ms)"
 		# The shift check on these: a delta of 0, far from the wall clock.
-		if [ "$REFERENCE" = 1 ]; then
-			same "$base-as-neg" "$WORK/$base.expect" "$n" "${ms[@]}" --shifted
-			delta=$(sed -n 's/^shift: //p' "$WORK/$base-as-neg.cmp")
-			[ $((first + delta)) -lt $((T0 - 10)) ] || fail "$base-as: the shift check passes on the as-captured records too"
-			pass "$base-as: the shift check fails on the as-captured records (delta $delta)"
-		fi
+		same "$base-as-neg" "$WORK/$base.expect" "$n" "${ms[@]}" --shifted
+		delta=$(sed -n 's/^shift: //p' "$WORK/$base-as-neg.cmp")
+		[ $((first + delta)) -lt $((T0 - 10)) ] || fail "$base-as: the shift check passes on the as-captured records too"
+		pass "$base-as: the shift check fails on the as-captured records (delta $delta)"
 	fi
 	if run "$base-shift" "$coll" "$WORK/$base.pcap" "$proto" 1 timestamps=shift; then
 		same "$base-shift" "$WORK/$base.expect" "$n" "${ms[@]}" --shifted
@@ -516,10 +386,4 @@ for coll in $COLLS; do
 done
 
 echo "$PASSED checks passed"
-[ "$REFERENCE" != 1 ] || echo "FIDELITY_REFERENCE: the new modes' checks ran on reference captures replayed as captured, not on the tool's feature"
-if [ ${#PENDING[@]} -gt 0 ]; then
-	printf 'pending (the tool under test lacks the key): %s\n' "${PENDING[@]}"
-	[ "${FIDELITY_REQUIRE:-0}" != 1 ] || fail "${#PENDING[@]} checks need keys the tool does not know (FIDELITY_REQUIRE=1)"
-	skip "${#PENDING[@]} checks pending: the tool does not know their keys yet; everything else passed"
-fi
 echo "PASS"
