@@ -17,20 +17,8 @@ if [ ! -x "$TR" ] || [ ! -x "$GEN" ]; then fail "$TR and $GEN must be built firs
 
 COLLECTORS=$TR_SOURCE_DIR/tests/e2e/collectors
 CMP=(python3 "$COLLECTORS/flowcmp.py")
-NF_PID="" NF_PLUGINS=""
-
-# On exit: stop a still-running nfacctd core, and its plugin processes, which
-# outlive a core that crashed or was killed (only those still named nfacctd).
-nfacctd_cleanup() {
-	local p
-	[ -z "$NF_PID" ] || kill "$NF_PID" 2>/dev/null || true
-	for p in $NF_PLUGINS; do
-		grep -q '^nfacctd' "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-	done
-	return 0
-}
-cleanup_hooks+=(nfacctd_cleanup)
-
+# Listening, draining and stopping nfacctd: the same helpers as the other flow tests.
+. "$COLLECTORS/flowcoll.sh"
 
 # nfacctd_died NAME WHAT: a dead collector is reported as such, never as a wrong decode.
 nfacctd_died() {
@@ -58,75 +46,6 @@ nfacctd_oracle() {
 	[ -s "$WORK/$name.json" ] || nfacctd_died "$name" "wrote no records"
 }
 
-# nfacctd_listen NAME ADDR: nfacctd listens on ADDR and a free port (NF_PORT), records to
-# $WORK/NAME.json. debug is on for its one line per datagram received: nfacctd_drain
-# waits on those rather than on a fixed delay.
-nfacctd_listen() {
-	local name=$1 addr=$2 attempt
-	for attempt in 1 2 3; do
-		NF_PORT=$(free_port udp "$addr")
-		{
-			cat "$COLLECTORS/nfacctd-print.conf"
-			echo "debug: true"
-			echo "nfacctd_ip: $addr"
-			echo "nfacctd_port: $NF_PORT"
-			echo "print_output_file[flows]: $WORK/$name.json"
-		} >"$WORK/$name.conf"
-		nfacctd -f "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
-		NF_PID=$!
-		for _ in $(seq 1 100); do
-			if grep -q "waiting for NetFlow/IPFIX data on" "$WORK/$name.log"; then
-				NF_PLUGINS=$(pgrep -P "$NF_PID" | tr '\n' ' ' || true)
-				return 0
-			fi
-			kill -0 "$NF_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		if kill -0 "$NF_PID" 2>/dev/null; then
-			nfacctd_died "$name" "was not listening after 5 s"
-		fi
-		wait "$NF_PID" || true
-		NF_PID=""
-		# Another process took the port between the probe and nfacctd's bind: try another.
-		grep -q "bind() to .* failed" "$WORK/$name.log" || nfacctd_died "$name" "exited at start-up"
-		note "$name: port $NF_PORT was taken (attempt $attempt), retrying"
-	done
-	fail "$name: no free UDP port found for nfacctd after 3 attempts"
-}
-
-# nfacctd_drain NAME N: wait (at most 10 s) until nfacctd has read N datagrams.
-nfacctd_drain() {
-	local name=$1 want=$2 got=0
-	for _ in $(seq 1 100); do
-		kill -0 "$NF_PID" 2>/dev/null || nfacctd_died "$name" "is gone after the replay"
-		got=$(grep -c "Received NetFlow/IPFIX packet" "$WORK/$name.log" || true)
-		[ "$got" -lt "$want" ] || return 0
-		sleep 0.1
-	done
-	fail "$name: nfacctd read $got of the $want datagrams sent within 10 s"
-}
-
-# nfacctd_stop NAME: SIGINT writes the cache; a collector that does not exit cleanly fails the test.
-nfacctd_stop() {
-	local name=$1 rc=0
-	kill -0 "$NF_PID" 2>/dev/null || nfacctd_died "$name" "is gone before it was stopped"
-	kill -INT "$NF_PID"
-	for _ in $(seq 1 100); do
-		kill -0 "$NF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$NF_PID" 2>/dev/null; then
-		kill -KILL "$NF_PID"
-		nfacctd_died "$name" "did not exit within 10 s of SIGINT"
-	fi
-	wait "$NF_PID" || rc=$?
-	NF_PID=""
-	[ $rc -eq 0 ] || nfacctd_died "$name" "exited with $rc on SIGINT"
-	! grep -q "connection lost to" "$WORK/$name.log" || nfacctd_died "$name" "lost its print plugin"
-	[ -s "$WORK/$name.json" ] || nfacctd_died "$name" "wrote no records"
-	NF_PLUGINS=""
-}
-
 # round NAME PROTO DPORT COLLECTOR_ADDR CAPTURED=REPRO...: one capture, both oracles, one replay.
 round() {
 	local name=$1 proto=$2 dport=$3 coll=$4; shift 4
@@ -150,11 +69,12 @@ round() {
 		fail "$name: nfacctd reading the capture disagrees with the generator (oracle broken?)"
 
 	# The replay, in the older tool's schema.
-	nfacctd_listen "$name-live" "$coll"
-	replay_flows "$name" "$dport" "$coll" "$NF_PORT" "${maps[@]}"
+	fc_listen "$name-live" nfacctd "$coll"
+	replay_flows "$name" "$dport" "$coll" "$FC_PORT" "${maps[@]}"
 	sent=$REPLAY_SENT
-	nfacctd_drain "$name-live" "$sent"
-	nfacctd_stop "$name-live"
+	fc_drain "$name-live" "$sent"
+	fc_stop "$name-live"
+	[ -s "$WORK/$name-live.json" ] || fail "$name: nfacctd decoded no record from the replay"
 
 	# What nfacctd decoded from the replay = what the generator wrote, from the repro addresses ...
 	"${CMP[@]}" "expect:$WORK/$name.expect" "nfacctd:$WORK/$name-live.json" "${map_args[@]}" --count "$n" ||
