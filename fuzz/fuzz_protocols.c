@@ -15,7 +15,6 @@ walk_ipfix(const uint8_t *data, size_t size)
 	struct nf_set set;
 	uint16_t ids[8];
 
-	(void)ipfix_version(data, size);
 	if (ipfix_parse_header(data, size, &h) == -1)
 		return;
 	(void)ipfix_set_ids(data, size, ids, 8);

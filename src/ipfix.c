@@ -29,20 +29,6 @@ nf_header_len(uint16_t version)
 	}
 }
 
-int
-ipfix_version(const uint8_t *p, size_t len)
-{
-	struct cursor c = cur_init(p, len);
-	uint16_t version = cur_u16(&c);
-	size_t hlen;
-
-	if (!cur_ok(&c) || (hlen = nf_header_len(version)) == 0 || len < hlen) {
-		errno = EINVAL;
-		return -1;
-	}
-	return version;
-}
-
 static void
 parse_v5(struct cursor *c, struct nf_header *h)
 {

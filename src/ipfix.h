@@ -30,9 +30,6 @@ struct nf_header {
 	size_t		header_len;	/* 24 (v5), 20 (v9), 16 (IPFIX) */
 };
 
-/* The version field of a datagram if it is 5, 9 or 10 and the header fits; else -1. */
-int	ipfix_version(const uint8_t *p, size_t len);
-
 /* Decode the message header: 0, or -1 if this is not a NetFlow/IPFIX header. */
 int	ipfix_parse_header(const uint8_t *p, size_t len, struct nf_header *h);
 
