@@ -161,6 +161,68 @@ bad:
 	return -1;
 }
 
+const struct bgp_cap *
+bgp_open_cap(const struct bgp_open *o, uint8_t code)
+{
+	for (size_t i = 0; i < o->ncaps; i++)
+		if (o->caps[i].code == code)
+			return &o->caps[i];
+	return NULL;
+}
+
+bool
+bgp_open_has_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	for (size_t i = 0; i < o->ncaps; i++) {
+		const struct bgp_cap *c = &o->caps[i];
+
+		if (c->code == BGP_CAP_MP && c->len == 4 &&
+		    (c->value[0] << 8 | c->value[1]) == afi && c->value[3] == safi)
+			return true;
+	}
+	return false;
+}
+
+uint8_t
+bgp_open_add_path(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	const struct bgp_cap *c = bgp_open_cap(o, BGP_CAP_ADD_PATH);
+
+	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4)
+		if ((c->value[at] << 8 | c->value[at + 1]) == afi &&
+		    c->value[at + 2] == safi)
+			return c->value[at + 3];
+	return 0;
+}
+
+bool
+bgp_add_path_negotiated(const struct bgp_open *sender,
+    const struct bgp_open *receiver, uint16_t afi, uint8_t safi)
+{
+	return (bgp_open_add_path(sender, afi, safi) & 2) &&
+	    (receiver == NULL || (bgp_open_add_path(receiver, afi, safi) & 1));
+}
+
+/* The IANA capability codes registry's names, as short stable keys. */
+static const char *const cap_names[] = {
+	[1] = "multiprotocol", [2] = "route-refresh",
+	[3] = "outbound-route-filtering", [5] = "extended-nexthop",
+	[6] = "extended-message", [7] = "bgpsec", [8] = "multiple-labels",
+	[9] = "role", [64] = "graceful-restart", [65] = "4-octet-as",
+	[67] = "dynamic", [68] = "multisession", [69] = "add-path",
+	[70] = "enhanced-route-refresh", [71] = "long-lived-graceful-restart",
+	[72] = "routing-policy-distribution", [73] = "fqdn",
+	[74] = "bfd", [75] = "software-version", [128] = "route-refresh-cisco",
+	[131] = "multisession-cisco",
+};
+
+const char *
+bgp_cap_name(uint8_t code)
+{
+	return code < sizeof(cap_names) / sizeof(cap_names[0]) ?
+	    cap_names[code] : NULL;
+}
+
 /* A tiny writer: each put reports failure as 1 so callers can sum errors. */
 struct writer {
 	uint8_t	*p;

@@ -66,6 +66,25 @@ struct bgp_open {
  */
 int	bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o);
 
+/* The first capability with this code in a parsed OPEN, or NULL. */
+const struct bgp_cap *bgp_open_cap(const struct bgp_open *o, uint8_t code);
+/* Whether a multiprotocol capability lists AFI/SAFI. */
+bool	bgp_open_has_family(const struct bgp_open *o, uint16_t afi,
+	    uint8_t safi);
+/* The ADD-PATH send/receive flags an OPEN gives AFI/SAFI (RFC 7911: 1 receive, 2 send, 3 both; 0 none). */
+uint8_t	bgp_open_add_path(const struct bgp_open *o, uint16_t afi,
+	    uint8_t safi);
+/*
+ * Whether UPDATEs from `sender` to `receiver` carry ADD-PATH path
+ * identifiers for AFI/SAFI: the sender may send and the receiver receive.
+ * With no receiver OPEN (a capture without that side), the sender's offer
+ * stands for the negotiation.
+ */
+bool	bgp_add_path_negotiated(const struct bgp_open *sender,
+	    const struct bgp_open *receiver, uint16_t afi, uint8_t safi);
+/* A capability code's name ("multiprotocol", "4-octet-as", ...), NULL if unassigned here. */
+const char *bgp_cap_name(uint8_t code);
+
 /*
  * Encode an OPEN (one capability per optional parameter) or a KEEPALIVE into
  * buf.  The message length, or -1 (ENOBUFS) if it does not fit in size or
