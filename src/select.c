@@ -18,19 +18,9 @@ struct selector {
 };
 
 static int
-addr_cmp(const struct tr_addr *a, const struct tr_addr *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if (a->family == AF_INET)
-		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
-	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
-}
-
-static int
 exporter_cmp(const void *a, const void *b)
 {
-	return addr_cmp(&((const struct exporter_index *)a)->src,
+	return addr_compare(&((const struct exporter_index *)a)->src,
 	    &((const struct exporter_index *)b)->src);
 }
 
@@ -150,7 +140,7 @@ select_exporter(const struct selector *sel, const struct tr_addr *src)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = addr_cmp(src, &sel->exporters[mid].src);
+		int c = addr_compare(src, &sel->exporters[mid].src);
 
 		if (c == 0)
 			return sel->exporters[mid].map_index;
