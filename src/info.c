@@ -2078,10 +2078,11 @@ info_json(struct info *inf)
 	    (json_int_t)((inf->last_ts - inf->first_ts) / TR_NS_PER_US)));
 	exps = json_exporters(inf, totals);
 	json_object_set_new(root, "totals", json_pack("{s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "frames", (json_int_t)frames, "packets", (json_int_t)inf->packets,
 	    "udp_packets", (json_int_t)inf->udp_packets,
 	    "tcp_segments", (json_int_t)inf->tcp_segments,
+	    "collector_segments", (json_int_t)inf->drop.collector_segments,
 	    "payload_bytes", (json_int_t)inf->payload_bytes,
 	    "exporters", (json_int_t)inf->n_exporters,
 	    "flow_messages", (json_int_t)totals[0],
