@@ -3,9 +3,10 @@
 dissectors (cflow, bmp, bgp) on the same capture, and/or tr-pcapgen's --expect oracle.
 
 usage: info_check.py INFO_JSON PCAP [--flow-port P]... [--bmp-port P]... [--expect FILE]
-                     [--no-tshark] [--no-bmp]
+                     [--no-tshark] [--no-bmp] [--follow-bmp PORT]
 
 Compared, per exporter (the packets' source address):
+  generic UDP: datagrams that are not NetFlow/IPFIX;
   NetFlow/IPFIX: messages, template / options template / data sets per version and domain
                  (v5: messages and flow records per engine);
   BMP: messages per type; route monitoring per monitored peer; prefixes per peer;
@@ -16,10 +17,12 @@ unicast, multicast, labelled, VPN) and IPv6 (unicast, multicast, labelled).  Pee
 whose messages tshark or --info found malformed, or that use ADD-PATH, are left out of the
 prefix comparison (tshark misreads ADD-PATH NLRI) and listed.  --no-bmp leaves BMP out of the
 tshark comparison: tshark loses BMP sessions in raw captures whose keep-alive probes carry a
-stale byte.  Exit 0 when all agree.
+stale byte; --follow-bmp PORT counts them instead from tshark's follow,tcp of each session
+(framed here from the first boundary two headers in a row confirm).  Exit 0 when all agree.
 """
 import argparse
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -65,8 +68,11 @@ class Ours:
         self.bgp_prefix = defaultdict(Counter)
         self.bgp_skip = set()
         self.records = Counter()
+        self.udp_generic = Counter()
         for e in d["exporters"]:
             a = e["address"]
+            if e["udp_generic"]["packets"]:
+                self.udp_generic[a] = e["udp_generic"]["packets"]
             for dom in e["flows"]["domains"]:
                 if dom["version"] == 5:
                     key = (a, 5, dom["engine_type"] << 8 | dom["engine_id"])
@@ -112,6 +118,7 @@ class Tshark:
         self.bgp_types = defaultdict(Counter)
         self.bgp_prefix = defaultdict(Counter)
         self.bgp_skip = set()
+        self.udp_generic = Counter()
         cmd = ["tshark", "-r", pcap, "-o", "gui.max_tree_depth:100000", "-T", "pdml"]
         for p in flow_ports:
             cmd += ["-d", f"udp.port=={p},cflow"]
@@ -135,26 +142,29 @@ class Tshark:
             if f.get("name") in ("ip.src", "ipv6.src"):
                 src = f.get("show")
         bad = any(p.get("name") == "_ws.malformed" for p in pkt.iter("proto"))
+        flow = False
         for proto in pkt.findall("proto"):
             name = proto.get("name")
             if name == "cflow":
-                self.cflow(src, proto)
+                flow |= self.cflow(src, proto)
             elif name == "bmp":
                 self.bmp(src, proto, bad)
             elif name == "bgp":
                 self.bgp(src, proto, bad)
+        if not flow and any(p.get("name") == "udp" for p in pkt.findall("proto")):
+            self.udp_generic[src] += 1
 
     def cflow(self, src, proto):
         version = self.fields(proto, "cflow.version")
         if not version or int(version[0]) not in (5, 9, 10):
-            return
+            return False
         v = int(version[0])
         if v == 5:
             dom = int(self.fields(proto, "cflow.engine_type")[0]) << 8 | int(self.fields(proto, "cflow.engine_id")[0])
             c = self.flows[(src, 5, dom)]
             c["messages"] += 1
             c["records"] += int(self.fields(proto, "cflow.count")[0])
-            return
+            return True
         dom = int((self.fields(proto, "cflow.source_id") or self.fields(proto, "cflow.od_id"))[0])
         c = self.flows[(src, v, dom)]
         c["messages"] += 1
@@ -167,6 +177,7 @@ class Tshark:
                 c["options_template_sets"] += 1
             elif sid >= 256:
                 c["data_sets"] += 1
+        return True
 
     def prefixes(self, proto):
         c = Counter()
@@ -198,6 +209,63 @@ class Tshark:
             self.bgp_skip.add(src)
 
 
+def bmp_header(d, a):
+    """The length of a plausible BMP message at d[a:], else 0."""
+    if len(d) - a < 6 or d[a] != 3 or not (d[a + 5] <= 6 or d[a + 5] == 100):
+        return 0
+    n = int.from_bytes(d[a + 1:a + 5], "big")
+    return n if n >= 6 else 0
+
+
+def frame_bmp(d):
+    """Message types in a BMP stream, framed from the first boundary two headers in a row confirm."""
+    types, a, synced = Counter(), 0, False
+    while a < len(d):
+        n = bmp_header(d, a)
+        if not synced:
+            if n and (a + n >= len(d) or bmp_header(d, a + n)):
+                synced = True
+            else:
+                a += 1
+            continue
+        if not n:
+            synced = False
+            a += 1
+            continue
+        if a + n > len(d):
+            break
+        types[d[a + 5]] += 1
+        a += n
+    return types
+
+
+def follow_bmp(pcap, port):
+    """BMP message types per exporter from tshark's follow,tcp of each session to port."""
+    out = subprocess.run(["tshark", "-r", pcap, "-Y", f"tcp.dstport == {port} && tcp.len > 0", "-T", "fields",
+                          "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src"],
+                         capture_output=True, text=True, check=True).stdout
+    senders = {}
+    for line in out.splitlines():
+        f = line.split("\t")
+        senders.setdefault(f[0], f[1] or f[2])
+    per = defaultdict(Counter)
+    for stream, src in senders.items():
+        text = subprocess.run(["tshark", "-r", pcap, "-q", "-z", f"follow,tcp,raw,{stream}"],
+                              capture_output=True, text=True, check=True).stdout
+        node0, sep, data = None, 0, []
+        for line in text.splitlines():
+            if line.startswith("Node 0: "):
+                node0 = line.split()[2].rsplit(":", 1)[0].strip("[]")
+            elif line.startswith("====="):
+                sep += 1
+            elif sep == 1 and re.fullmatch(r"\t?[0-9a-f]+", line):
+                from_node1 = line.startswith("\t")
+                if from_node1 == (node0 != src):
+                    data.append(line.strip())
+        per[src] += frame_bmp(bytes.fromhex("".join(data)))
+    return per
+
+
 class Report:
     def __init__(self):
         self.compared = Counter()
@@ -210,6 +278,8 @@ class Report:
 
 
 def compare_tshark(r, ours, ts, bmp=True):
+    for src in sorted(set(ours.udp_generic) | set(ts.udp_generic)):
+        r.eq(f"udp_generic {src} packets", ours.udp_generic[src], ts.udp_generic[src])
     for key in sorted(set(ours.flows) | set(ts.flows)):
         o, t = ours.flows.get(key, {}), ts.flows.get(key, Counter())
         for k in sorted(set(o) | set(t)):
@@ -255,12 +325,18 @@ def main():
     ap.add_argument("--expect")
     ap.add_argument("--no-tshark", action="store_true")
     ap.add_argument("--no-bmp", action="store_true")
+    ap.add_argument("--follow-bmp", type=int, metavar="PORT",
+                    help="BMP messages per exporter from tshark's follow,tcp of each session to PORT")
     a = ap.parse_args()
     with open(a.info) as f:
         ours = Ours(json.load(f))
     r = Report()
     if not a.no_tshark:
         compare_tshark(r, ours, Tshark(a.pcap, a.flow_port, a.bmp_port), not a.no_bmp)
+    if a.follow_bmp:
+        per = follow_bmp(a.pcap, a.follow_bmp)
+        for src in sorted(set(per) | set(ours.bmp_types)):
+            r.eq(f"follow_bmp {src} types", dict(ours.bmp_types.get(src, {})), dict(per[src]))
     if a.expect:
         compare_expect(r, ours, a.expect)
     print("--- compared: " + ", ".join(f"{k} {v}" for k, v in sorted(r.compared.items())))
