@@ -1387,6 +1387,15 @@ info_add_capture(struct info *inf, const char *path, char *err,
 
 /* ---- JSON ----------------------------------------------------------------- */
 
+/* qsort, but an empty array may be NULL (qsort's pointer must never be). */
+static void
+sort_items(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /*
  * Text from the wire as a JSON string: sysDescr can hold anything.  Valid
  * UTF-8 is kept (jansson escapes quotes and control characters); each byte
@@ -1571,7 +1580,7 @@ json_families(struct families *fs, const struct bgp_addpath *ap)
 {
 	json_t *a = json_array();
 
-	qsort(fs->f, fs->n, sizeof(fs->f[0]), family_cmp);
+	sort_items(fs->f, fs->n, sizeof(fs->f[0]), family_cmp);
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct family *f = &fs->f[i];
 
@@ -1761,7 +1770,7 @@ json_bmp_dir(const struct info *inf, struct dir *d)
 	    json_text(m->sys_descr, m->sys_descr_len) : json_null());
 	json_object_set_new(o, "messages", json_counts(bmp_msg_names, m->msgs,
 	    BMP_IDX_COUNT));
-	qsort(m->peers, m->np, sizeof(m->peers[0]), peer_cmp);
+	sort_items(m->peers, m->np, sizeof(m->peers[0]), peer_cmp);
 	for (size_t i = 0; i < m->np; i++)
 		json_array_append_new(peers, json_bmp_peer(inf, &m->peers[i]));
 	json_object_set_new(o, "peers", peers);
@@ -1880,7 +1889,7 @@ json_domain(struct flow_domain *d)
 		    "engine_type", d->domain >> 8, "engine_id", d->domain & 0xff,
 		    "messages", (json_int_t)d->messages,
 		    "records", (json_int_t)d->records);
-	qsort(d->t, d->nt, sizeof(d->t[0]), tmpl_cmp);
+	sort_items(d->t, d->nt, sizeof(d->t[0]), tmpl_cmp);
 	for (size_t i = 0; i < d->nt; i++) {
 		json_array_append_new(tmpls, json_template(&d->t[i]));
 		records += d->t[i].data_records;
@@ -1904,7 +1913,7 @@ json_flows(struct exporter *e, uint64_t *messages)
 	json_t *versions = json_array(), *domains = json_array();
 	int last = -1;
 
-	qsort(e->dom, e->nd, sizeof(e->dom[0]), domain_cmp);
+	sort_items(e->dom, e->nd, sizeof(e->dom[0]), domain_cmp);
 	for (size_t i = 0; i < e->nd; i++) {
 		if (e->dom[i].version != last)
 			json_array_append_new(versions,
@@ -1979,7 +1988,7 @@ sorted_conns(struct info *inf, size_t *n)
 			break;
 		v[(*n)++] = c;
 	}
-	qsort(v, *n, sizeof(*v), conn_cmp);
+	sort_items(v, *n, sizeof(*v), conn_cmp);
 	return v;
 }
 
@@ -1994,7 +2003,7 @@ sorted_exporters(struct info *inf)
 	for (size_t i = 0; i < EXPORTER_BUCKETS; i++)
 		for (struct exporter *e = inf->exp_buckets[i]; e; e = e->next)
 			v[n++] = e;
-	qsort(v, n, sizeof(*v), exporter_cmp);
+	sort_items(v, n, sizeof(*v), exporter_cmp);
 	return v;
 }
 
