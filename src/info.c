@@ -1881,14 +1881,15 @@ json_template(const struct tmpl *t)
 static json_t *
 json_domain(struct flow_domain *d)
 {
-	json_t *tmpls = json_array();
 	uint64_t records = d->records;
+	json_t *tmpls;
 
 	if (d->version == NF_VERSION_5)
 		return json_pack("{s:i, s:i, s:i, s:I, s:I}", "version", 5,
 		    "engine_type", d->domain >> 8, "engine_id", d->domain & 0xff,
 		    "messages", (json_int_t)d->messages,
 		    "records", (json_int_t)d->records);
+	tmpls = json_array();
 	sort_items(d->t, d->nt, sizeof(d->t[0]), tmpl_cmp);
 	for (size_t i = 0; i < d->nt; i++) {
 		json_array_append_new(tmpls, json_template(&d->t[i]));

@@ -23,7 +23,8 @@ static void
 put(struct buf *m, const void *p, size_t n)
 {
 	assert_true(m->len + n <= sizeof(m->b));
-	memcpy(m->b + m->len, p, n);
+	if (n > 0)
+		memcpy(m->b + m->len, p, n);
 	m->len += n;
 }
 
