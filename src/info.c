@@ -246,17 +246,6 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 	return true;
 }
 
-static bool
-type_selected(const struct cfg_u32_list *list, uint8_t type)
-{
-	if (!list->set)
-		return true;
-	for (size_t i = 0; i < list->n; i++)
-		if (list->v[i] == type)
-			return true;
-	return false;
-}
-
 /* ---- life cycle --------------------------------------------------------- */
 
 struct info *
@@ -681,7 +670,7 @@ bgp_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 			b->open_len = len;
 	}
 	/* The config's bgp_h filter applies to the exporter's side; the OPENs count for ADD-PATH anyway. */
-	if (d->side == 0 && d->conn->section >= 0 && !type_selected(
+	if (d->side == 0 && d->conn->section >= 0 && !select_u32_match(
 	    &inf->cfg->section[d->conn->section].select.bgp_type, type)) {
 		inf->drop.filtered++;
 		return 0;
@@ -859,7 +848,7 @@ bmp_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	struct cursor c = cur_init(msg + BMP_COMMON_HDR_LEN,
 	    len - BMP_COMMON_HDR_LEN);
 
-	if (d->conn->section >= 0 && !type_selected(
+	if (d->conn->section >= 0 && !select_u32_match(
 	    &inf->cfg->section[d->conn->section].select.bmp_type, type)) {
 		inf->drop.filtered++;
 		return 0;
@@ -1258,23 +1247,6 @@ tcp_packet(struct info *inf, const struct tr_packet *pkt, int section,
 
 /* ---- packets and captures ----------------------------------------------- */
 
-/* A segment the captured collector sent on a selected exporter's session (-t): true when it was one. */
-static bool
-collector_side(struct info *inf, const struct tr_packet *pkt, int *section)
-{
-	struct tr_packet rev;
-
-	if (pkt->l4proto != TR_IPPROTO_TCP)
-		return false;
-	rev = *pkt;
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
-	return (*section = select_section(inf->sel, &rev)) >= 0 &&
-	    select_exporter(inf->sel, &rev.src) >= 0;
-}
-
 int
 info_packet(struct info *inf, const struct tr_packet *pkt)
 {
@@ -1292,7 +1264,9 @@ info_packet(struct info *inf, const struct tr_packet *pkt)
 		inf->files[inf->nfiles - 1].packets++;
 	if (inf->sel != NULL) {
 		if ((section = select_section(inf->sel, pkt)) < 0) {
-			if (!collector_side(inf, pkt, &section)) {
+			/* The captured collector's side of a selected session: BGP reads its OPEN. */
+			if ((section = select_collector_side(inf->sel,
+			    pkt)) < 0) {
 				inf->drop.not_selected++;
 				return 0;
 			}

@@ -321,18 +321,9 @@ struct route {
 static bool
 collector_side(struct replay *rp, const struct tr_packet *pkt)
 {
-	struct tr_packet rev;
-	int section, exporter;
+	int section = select_collector_side(rp->sel, pkt);
 
-	if (pkt->l4proto != TR_IPPROTO_TCP)
-		return false;
-	rev = *pkt;
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
-	if ((section = select_section(rp->sel, &rev)) < 0 ||
-	    (exporter = select_exporter(rp->sel, &rev.src)) < 0)
+	if (section < 0)
 		return false;
 	rp->rep->tcp_collector_segments++;
 	sessions_push_collector(rp->sessions, section, pkt);

@@ -5,8 +5,9 @@
 
 #include "bgp.h"
 #include "bmp.h"
-#include "log.h"
 #include "framer.h"
+#include "log.h"
+#include "select.h"
 #include "session.h"
 #include "stream.h"
 
@@ -299,17 +300,6 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	return 0;
 }
 
-static bool
-type_selected(const struct cfg_u32_list *list, uint8_t type)
-{
-	if (!list->set)
-		return true;
-	for (size_t i = 0; i < list->n; i++)
-		if (list->v[i] == type)
-			return true;
-	return false;
-}
-
 static uint8_t *
 copy_bytes(const uint8_t *p, size_t len)
 {
@@ -404,7 +394,7 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	    &sel->bmp_type : &sel->bgp_type;
 	bool is_open = s->framing == FRAMING_BGP && type == BGP_OPEN;
 
-	if (!type_selected(filter, type)) {
+	if (!select_u32_match(filter, type)) {
 		s->table->rep->section[s->section].filtered++;
 		return 0;
 	}
@@ -553,15 +543,11 @@ void
 sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
-	struct tr_packet rev = *pkt;
+	struct tr_packet rev = tr_packet_reversed(pkt);
 	struct stream_chunk chunks[2];
 	struct session *s;
 	int n;
 
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
 	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
 		if (session_matches(s, section, &rev))
 			break;

@@ -57,9 +57,11 @@ def peer_key(ptype, addr):
     return (int(ptype), "" if int(ptype) == 3 else addr)
 
 
-class Ours:
-    def __init__(self, d):
-        self.flows = {}
+class Counts:
+    """What both sides count: per exporter, per BMP peer (exporter, type, address), per BGP sender."""
+    def __init__(self):
+        self.flows = defaultdict(Counter)
+        self.udp_generic = Counter()
         self.bmp_types = defaultdict(Counter)
         self.bmp_rm = Counter()
         self.bmp_prefix = defaultdict(Counter)
@@ -67,8 +69,12 @@ class Ours:
         self.bgp_types = defaultdict(Counter)
         self.bgp_prefix = defaultdict(Counter)
         self.bgp_skip = set()
+
+
+class Ours(Counts):
+    def __init__(self, d):
+        super().__init__()
         self.records = Counter()
-        self.udp_generic = Counter()
         for e in d["exporters"]:
             a = e["address"]
             if e["udp_generic"]["packets"]:
@@ -76,12 +82,12 @@ class Ours:
             for dom in e["flows"]["domains"]:
                 if dom["version"] == 5:
                     key = (a, 5, dom["engine_type"] << 8 | dom["engine_id"])
-                    self.flows[key] = {"messages": dom["messages"], "records": dom["records"]}
+                    self.flows[key] = Counter({"messages": dom["messages"], "records": dom["records"]})
                     self.records[key] += dom["records"]
                 else:
                     key = (a, dom["version"], dom["domain"])
-                    self.flows[key] = {k: dom[k] for k in
-                                       ("messages", "template_sets", "options_template_sets", "data_sets")}
+                    self.flows[key] = Counter({k: dom[k] for k in
+                                               ("messages", "template_sets", "options_template_sets", "data_sets")})
                     self.records[key] += dom["data_records"]
             for s in e["bmp"]:
                 for name, n in s["messages"].items():
@@ -108,17 +114,9 @@ class Ours:
                     self.bgp_skip.add(a)
 
 
-class Tshark:
+class Tshark(Counts):
     def __init__(self, pcap, flow_ports, bmp_ports):
-        self.flows = defaultdict(Counter)
-        self.bmp_types = defaultdict(Counter)
-        self.bmp_rm = Counter()
-        self.bmp_prefix = defaultdict(Counter)
-        self.bmp_skip = set()
-        self.bgp_types = defaultdict(Counter)
-        self.bgp_prefix = defaultdict(Counter)
-        self.bgp_skip = set()
-        self.udp_generic = Counter()
+        super().__init__()
         cmd = ["tshark", "-r", pcap, "-o", "gui.max_tree_depth:100000", "-T", "pdml"]
         for p in flow_ports:
             cmd += ["-d", f"udp.port=={p},cflow"]
