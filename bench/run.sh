@@ -9,7 +9,7 @@
 # Environment: BENCH_COUNT (datagrams of the throughput capture, 1000000),
 # BENCH_REPS (repetitions of each throughput run, 3), BENCH_TIMING_REPS
 # (repetitions of each timing run, 5; medians are reported),
-# CC (cc).
+# CC (cc); and bench/tcp_sessions.sh's (part 3).
 set -euo pipefail
 export LC_ALL=C
 
@@ -152,6 +152,31 @@ printf '   median: baseline %.0f dgram/s, replay %.0f dgram/s (process wall cloc
 printf '   RATIO replay/baseline: %.3f (wall clock), %.3f (replay duration_s)   target >= 0.90\n' \
 	"$(calc "$T/$B")" "$(calc "$TI/$B")"
 
+# Flow fidelity: every message rewritten (sequence numbers continued, every
+# record's times shifted) against bytes as captured, same capture, same run.
+echo "   flow fidelity cost: sequence continue + timestamps shift vs templates/sequence as-captured"
+plain_rates=() fixed_rates=()
+for r in $(seq "$REPS"); do
+	for mode in plain fixed; do
+		write_cfg "$TMP/big.pcap" "$PORT" 0 >"$TMP/ff.yml"
+		if [[ $mode == plain ]]; then
+			printf '  templates: as-captured\n  sequence: as-captured\n' >>"$TMP/ff.yml"
+		else
+			printf '  sequence: continue\n  timestamps: shift\n' >>"$TMP/ff.yml"
+		fi
+		start_receiver --first
+		t0=${EPOCHREALTIME/./}
+		timeout 120 "$TR" -t "$TMP/ff.yml" --stats-json "$TMP/ff.json" >"$TMP/ff.log" 2>&1 ||
+			{ echo "replay failed:"; cat "$TMP/ff.log"; exit 1; }
+		t1=${EPOCHREALTIME/./}
+		stop_receiver
+		rate=$(calc "$(json_get "$TMP/ff.json" "['sections']['ipfix']['sent']")/(($t1-$t0)/1e6)")
+		if [[ $mode == plain ]]; then plain_rates+=("$rate"); else fixed_rates+=("$rate"); fi
+	done
+	printf '   run %d: as-captured %8.0f dgram/s   rewritten %8.0f dgram/s\n' "$r" "${plain_rates[-1]}" "${fixed_rates[-1]}"
+done
+printf '   RATIO rewritten/as-captured: %.3f\n' "$(calc "$(median "${fixed_rates[@]}")/$(median "${plain_rates[@]}")")"
+
 # Peak RSS: wait4() rusage of one replay (bench/peak_rss.c).
 start_receiver --first
 write_cfg "$TMP/big.pcap" "$PORT" 0 >"$TMP/rss_big.yml"
@@ -240,6 +265,9 @@ for b in ("sleep", "sleep+spin"):
         print("   RATIO replay/%-12s %9.2f %7.2f %8.2f |%21.2f %6.2f %7.2f" % (b, *r))
 print("   target: replay p99 < 50 us (the older Python tool: ~10 ms)")
 EOF
+
+echo
+"$HERE/tcp_sessions.sh" "$BUILD"
 
 echo
 echo "== done"

@@ -1,6 +1,7 @@
 /* libFuzzer harness: NetFlow/IPFIX headers, sets and templates; BMP and BGP framing; BGP OPEN. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "bgp.h"
 #include "bmp.h"
@@ -35,6 +36,31 @@ walk_ipfix(const uint8_t *data, size_t size)
 	}
 }
 
+/*
+ * A well-formed OPEN trimmed against itself and against a peer with no
+ * capability stays a well-formed OPEN, never longer than it was.
+ */
+static void
+trim_open(const uint8_t *data, size_t size, const struct bgp_open *self)
+{
+	static const struct bgp_open bare;
+	const struct bgp_open *peers[] = { self, &bare };
+	static uint8_t out[BGP_MAX_MSG_LEN];
+	size_t mlen = (size_t)(data[16] << 8 | data[17]);
+	struct bgp_open back;
+	char removed[256];
+
+	(void)size;
+	for (size_t i = 0; i < 2; i++) {
+		int n = bgp_open_trim(data, size, peers[i], out, sizeof(out),
+		    removed, sizeof(removed));
+
+		if (n < 0 || (size_t)n > mlen ||
+		    bgp_open_parse(out, (size_t)n, &back) == -1)
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -46,6 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	walk_ipfix(data, size);
 	(void)bmp_frame(data, size, &type, &blen);
 	(void)bgp_frame(data, size, &type, &glen);
-	(void)bgp_open_parse(data, size, &o);
+	if (bgp_open_parse(data, size, &o) == 0)
+		trim_open(data, size, &o);
 	return 0;
 }

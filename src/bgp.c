@@ -1,5 +1,6 @@
-/* BGP-4 (RFC 4271) framing, OPEN decoding, and the OPEN/KEEPALIVE a passive speaker sends. */
+/* BGP-4 (RFC 4271) framing, OPEN decoding and trimming, and the OPEN/KEEPALIVE a passive speaker sends. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -161,68 +162,6 @@ bad:
 	return -1;
 }
 
-const struct bgp_cap *
-bgp_open_cap(const struct bgp_open *o, uint8_t code)
-{
-	for (size_t i = 0; i < o->ncaps; i++)
-		if (o->caps[i].code == code)
-			return &o->caps[i];
-	return NULL;
-}
-
-bool
-bgp_open_has_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
-{
-	for (size_t i = 0; i < o->ncaps; i++) {
-		const struct bgp_cap *c = &o->caps[i];
-
-		if (c->code == BGP_CAP_MP && c->len == 4 &&
-		    (c->value[0] << 8 | c->value[1]) == afi && c->value[3] == safi)
-			return true;
-	}
-	return false;
-}
-
-uint8_t
-bgp_open_add_path(const struct bgp_open *o, uint16_t afi, uint8_t safi)
-{
-	const struct bgp_cap *c = bgp_open_cap(o, BGP_CAP_ADD_PATH);
-
-	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4)
-		if ((c->value[at] << 8 | c->value[at + 1]) == afi &&
-		    c->value[at + 2] == safi)
-			return c->value[at + 3];
-	return 0;
-}
-
-bool
-bgp_add_path_negotiated(const struct bgp_open *sender,
-    const struct bgp_open *receiver, uint16_t afi, uint8_t safi)
-{
-	return (bgp_open_add_path(sender, afi, safi) & 2) &&
-	    (receiver == NULL || (bgp_open_add_path(receiver, afi, safi) & 1));
-}
-
-/* The IANA capability codes registry's names, as short stable keys. */
-static const char *const cap_names[] = {
-	[1] = "multiprotocol", [2] = "route-refresh",
-	[3] = "outbound-route-filtering", [5] = "extended-nexthop",
-	[6] = "extended-message", [7] = "bgpsec", [8] = "multiple-labels",
-	[9] = "role", [64] = "graceful-restart", [65] = "4-octet-as",
-	[67] = "dynamic", [68] = "multisession", [69] = "add-path",
-	[70] = "enhanced-route-refresh", [71] = "long-lived-graceful-restart",
-	[72] = "routing-policy-distribution", [73] = "fqdn",
-	[74] = "bfd", [75] = "software-version", [128] = "route-refresh-cisco",
-	[131] = "multisession-cisco",
-};
-
-const char *
-bgp_cap_name(uint8_t code)
-{
-	return code < sizeof(cap_names) / sizeof(cap_names[0]) ?
-	    cap_names[code] : NULL;
-}
-
 /* A tiny writer: each put reports failure as 1 so callers can sum errors. */
 struct writer {
 	uint8_t	*p;
@@ -284,6 +223,293 @@ patch_u16(struct writer *w, size_t at, size_t v)
 {
 	w->p[at] = (uint8_t)(v >> 8);
 	w->p[at + 1] = (uint8_t)v;
+}
+
+const struct bgp_cap *
+bgp_open_find_cap(const struct bgp_open *o, uint8_t code)
+{
+	for (size_t i = 0; i < o->ncaps; i++)
+		if (o->caps[i].code == code)
+			return &o->caps[i];
+	return NULL;
+}
+
+bool
+bgp_open_has_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	for (size_t i = 0; i < o->ncaps; i++) {
+		const struct bgp_cap *c = &o->caps[i];
+
+		if (c->code == BGP_CAP_MP && c->len == 4 &&
+		    (c->value[0] << 8 | c->value[1]) == afi && c->value[3] == safi)
+			return true;
+	}
+	return false;
+}
+
+uint8_t
+bgp_open_add_path_mode(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	const struct bgp_cap *c = bgp_open_find_cap(o, BGP_CAP_ADD_PATH);
+
+	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4)
+		if ((c->value[at] << 8 | c->value[at + 1]) == afi &&
+		    c->value[at + 2] == safi)
+			return c->value[at + 3];
+	return 0;
+}
+
+bool
+bgp_add_path_negotiated(const struct bgp_open *sender,
+    const struct bgp_open *receiver, uint16_t afi, uint8_t safi)
+{
+	return (bgp_open_add_path_mode(sender, afi, safi) & 2) &&
+	    (receiver == NULL || (bgp_open_add_path_mode(receiver, afi, safi) & 1));
+}
+
+/* The IANA capability codes registry's names as short stable keys, for JSON (cap_name below has words for messages). */
+static const char *const cap_names[] = {
+	[1] = "multiprotocol", [2] = "route-refresh",
+	[3] = "outbound-route-filtering", [5] = "extended-nexthop",
+	[6] = "extended-message", [7] = "bgpsec", [8] = "multiple-labels",
+	[9] = "role", [64] = "graceful-restart", [65] = "4-octet-as",
+	[67] = "dynamic", [68] = "multisession", [69] = "add-path",
+	[70] = "enhanced-route-refresh", [71] = "long-lived-graceful-restart",
+	[72] = "routing-policy-distribution", [73] = "fqdn",
+	[74] = "bfd", [75] = "software-version", [128] = "route-refresh-cisco",
+	[131] = "multisession-cisco",
+};
+
+const char *
+bgp_cap_name(uint8_t code)
+{
+	return code < sizeof(cap_names) / sizeof(cap_names[0]) ?
+	    cap_names[code] : NULL;
+}
+
+/* ---- trimming an OPEN to what a peer offered --------------------------- */
+
+static const char *
+cap_name(uint8_t code)
+{
+	switch (code) {
+	case BGP_CAP_MP:		return "multiprotocol";
+	case BGP_CAP_ROUTE_REFRESH:	return "route refresh";
+	case BGP_CAP_EXT_NEXTHOP:	return "extended next hop";
+	case BGP_CAP_EXT_MESSAGE:	return "extended message";
+	case BGP_CAP_GRACEFUL:		return "graceful restart";
+	case BGP_CAP_AS4:		return "4-byte AS";
+	case BGP_CAP_ADD_PATH:		return "ADD-PATH";
+	case BGP_CAP_ENH_REFRESH:	return "enhanced route refresh";
+	default:			return "capability";
+	}
+}
+
+/* Append one removal to the description, comma separated; a full buffer just stops growing. */
+static void
+note_removed(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+note_removed(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, size);
+	va_list ap;
+
+	if (used + 3 >= size)
+		return;
+	if (used > 0) {
+		memcpy(buf + used, ", ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+static const char *const add_path_dirs[4] = {
+	"", "receive", "send", "send/receive",
+};
+
+/*
+ * ADD-PATH keeps, per family, the directions the peer completes: ours to
+ * send needs its receive (1), ours to receive needs its send (2).
+ */
+static int
+trim_add_path(struct writer *w, const uint8_t *v, uint8_t len,
+    const struct bgp_open *peer, char *removed, size_t rlen)
+{
+	size_t start = w->len;
+	int errs = 0;
+
+	errs += put_u8(w, BGP_CAP_ADD_PATH);
+	errs += put_u8(w, 0);
+	for (size_t at = 0; at + 4 <= len; at += 4) {
+		uint16_t afi = (uint16_t)(v[at] << 8 | v[at + 1]);
+		uint8_t safi = v[at + 2], mine = v[at + 3] & 3;
+		uint8_t theirs = bgp_open_add_path_mode(peer, afi, safi);
+		uint8_t keep = (uint8_t)(((mine & 2) && (theirs & 1) ? 2 : 0) |
+		    ((mine & 1) && (theirs & 2) ? 1 : 0));
+
+		if (keep != mine)
+			note_removed(removed, rlen, "ADD-PATH (69) AFI %u SAFI "
+			    "%u %s", afi, safi, add_path_dirs[mine & ~keep]);
+		if (keep == 0)
+			continue;
+		errs += put_bytes(w, v + at, 3);
+		errs += put_u8(w, keep);
+	}
+	if (errs == 0 && w->len == start + 2)
+		w->len = start;		/* no family left: no capability */
+	else if (errs == 0)
+		w->p[start + 1] = (uint8_t)(w->len - start - 2);
+	return errs;
+}
+
+/* One capability of ours: copied, trimmed, or left out. */
+static int
+trim_cap(struct writer *w, uint8_t code, const uint8_t *v, uint8_t len,
+    const struct bgp_open *peer, char *removed, size_t rlen)
+{
+	int errs = 0;
+
+	if (bgp_open_find_cap(peer, code) == NULL) {
+		note_removed(removed, rlen, "%s (%u)", cap_name(code), code);
+		return 0;
+	}
+	if (code == BGP_CAP_MP && len == 4) {
+		uint16_t afi = (uint16_t)(v[0] << 8 | v[1]);
+
+		if (!bgp_open_has_family(peer, afi, v[3])) {
+			note_removed(removed, rlen, "multiprotocol (1) AFI %u "
+			    "SAFI %u", afi, v[3]);
+			return 0;
+		}
+	}
+	if (code == BGP_CAP_ADD_PATH && len % 4 == 0)
+		return trim_add_path(w, v, len, peer, removed, rlen);
+	errs += put_u8(w, code);
+	errs += put_u8(w, len);
+	errs += put_bytes(w, v, len);
+	return errs;
+}
+
+/* The capabilities of one optional parameter, trimmed. */
+static int
+trim_caps(struct writer *w, struct cursor *c, const struct bgp_open *peer,
+    char *removed, size_t rlen)
+{
+	int errs = 0;
+
+	while (cur_left(c) > 0) {
+		uint8_t code = cur_u8(c);
+		uint8_t clen = cur_u8(c);
+		const uint8_t *val = c->p;
+
+		if (!cur_skip(c, clen))
+			return -1;
+		errs += trim_cap(w, code, val, clen, peer, removed, rlen);
+	}
+	return errs;
+}
+
+/*
+ * The optional parameters, written in the format they came in (RFC 9072's
+ * extended one included); a capabilities parameter left empty is dropped.
+ */
+static int
+trim_params(struct writer *w, struct cursor *c, const struct bgp_open *peer,
+    char *removed, size_t rlen)
+{
+	uint8_t optlen = cur_u8(c);
+	bool extended = false;
+	size_t total = optlen, len_at, start;
+	struct cursor params;
+	int errs = 0;
+
+	if (optlen == BGP_OPT_EXTENDED && cur_left(c) > 0 &&
+	    c->p[0] == BGP_OPT_EXTENDED) {
+		(void)cur_u8(c);
+		total = cur_u16(c);
+		extended = true;
+	}
+	params = cur_sub(c, total);
+	if (!cur_ok(c))
+		return -1;
+	errs += put_u8(w, extended ? BGP_OPT_EXTENDED : 0);
+	if (extended) {
+		errs += put_u8(w, BGP_OPT_EXTENDED);
+		errs += put_u16(w, 0);
+	}
+	len_at = w->len - (extended ? 2 : 1);
+	start = w->len;
+	while (cur_left(&params) > 0 && errs == 0) {
+		uint8_t ptype = cur_u8(&params);
+		size_t plen = extended ? cur_u16(&params) : cur_u8(&params);
+		struct cursor pv = cur_sub(&params, plen);
+		size_t pstart = w->len, vstart;
+		int rc;
+
+		if (!cur_ok(&params))
+			return -1;
+		errs += put_u8(w, ptype);
+		errs += extended ? put_u16(w, 0) : put_u8(w, 0);
+		vstart = w->len;
+		if (ptype != BGP_OPT_CAPABILITIES) {
+			errs += put_bytes(w, pv.p, cur_left(&pv));
+		} else if ((rc = trim_caps(w, &pv, peer, removed, rlen)) != 0) {
+			if (rc == -1)
+				return -1;
+			errs += rc;
+		} else if (w->len == vstart) {
+			w->len = pstart;	/* nothing left in it */
+			continue;
+		}
+		if (errs != 0)
+			break;
+		if (extended)
+			patch_u16(w, vstart - 2, w->len - vstart);
+		else
+			w->p[vstart - 1] = (uint8_t)(w->len - vstart);
+	}
+	if (errs != 0)
+		return errs;
+	/* Trimming only shrinks: the total fits where the original's did. */
+	if (extended)
+		patch_u16(w, len_at, w->len - start);
+	else
+		w->p[len_at] = (uint8_t)(w->len - start);
+	return 0;
+}
+
+int
+bgp_open_trim(const uint8_t *msg, size_t len, const struct bgp_open *peer,
+    uint8_t *out, size_t size, char *removed, size_t removed_len)
+{
+	struct writer w = { .p = out, .size = size };
+	struct bgp_open check;
+	struct cursor c;
+	int rc;
+
+	if (removed_len > 0)
+		removed[0] = '\0';
+	if (bgp_open_parse(msg, len, &check) == -1)
+		return -1;
+	len = (size_t)(msg[BGP_MARKER_LEN] << 8 | msg[BGP_MARKER_LEN + 1]);
+	c = cur_init(msg + BGP_HDR_LEN + 9, len - BGP_HDR_LEN - 9);
+	if (put_bytes(&w, msg, BGP_HDR_LEN + 9) != 0)
+		goto nobufs;
+	if ((rc = trim_params(&w, &c, peer, removed, removed_len)) == -1) {
+		errno = EBADMSG;
+		return -1;
+	}
+	if (rc != 0)
+		goto nobufs;
+	patch_u16(&w, BGP_MARKER_LEN, w.len);
+	return (int)w.len;
+nobufs:
+	errno = ENOBUFS;
+	return -1;
 }
 
 int
@@ -429,7 +655,7 @@ void
 bgp_addpath_from_opens(const struct bgp_open *sender,
     const struct bgp_open *receiver, struct bgp_addpath *ap)
 {
-	const struct bgp_cap *c = bgp_open_cap(sender, BGP_CAP_ADD_PATH);
+	const struct bgp_cap *c = bgp_open_find_cap(sender, BGP_CAP_ADD_PATH);
 
 	ap->n = 0;
 	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4) {

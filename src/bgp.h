@@ -66,14 +66,29 @@ struct bgp_open {
  */
 int	bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o);
 
-/* The first capability with this code in a parsed OPEN, or NULL. */
-const struct bgp_cap *bgp_open_cap(const struct bgp_open *o, uint8_t code);
+/* The first capability with code, or NULL. */
+const struct bgp_cap *bgp_open_find_cap(const struct bgp_open *o, uint8_t code);
 /* Whether a multiprotocol capability lists AFI/SAFI. */
 bool	bgp_open_has_family(const struct bgp_open *o, uint16_t afi,
 	    uint8_t safi);
-/* The ADD-PATH send/receive flags an OPEN gives AFI/SAFI (RFC 7911: 1 receive, 2 send, 3 both; 0 none). */
-uint8_t	bgp_open_add_path(const struct bgp_open *o, uint16_t afi,
+/* The ADD-PATH flags offered for AFI/SAFI (RFC 7911: 1 receive, 2 send, 3 both); 0 for none. */
+uint8_t	bgp_open_add_path_mode(const struct bgp_open *o, uint16_t afi,
 	    uint8_t safi);
+
+/*
+ * Copy the OPEN msg into out (at least len bytes) without what the session
+ * with peer would not have negotiated: a capability whose code peer does
+ * not offer, a multiprotocol family peer does not list, and per ADD-PATH
+ * family only the directions peer completes (our send with its receive,
+ * our receive with its send).  Other optional parameters, the capabilities
+ * kept and their order stay as they were; the optional parameters length
+ * and the message length are recomputed.  What was removed is described in
+ * removed ("" for nothing).  Returns the new length, or -1 (EBADMSG) if msg
+ * is not a well-formed OPEN, or ENOBUFS if out is too small.
+ */
+int	bgp_open_trim(const uint8_t *msg, size_t len,
+	    const struct bgp_open *peer, uint8_t *out, size_t size,
+	    char *removed, size_t removed_len);
 /*
  * Whether UPDATEs from `sender` to `receiver` carry ADD-PATH path
  * identifiers for AFI/SAFI: the sender may send and the receiver receive.

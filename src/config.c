@@ -1120,6 +1120,8 @@ h_hold_time(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 static const struct key_rule bgp_open_rules[] = {
 	{ "bgp_id", h_bgp_id, 0, NULL, false },
 	{ "hold_time", h_hold_time, 0, NULL, false },
+	{ "trim_capabilities", h_bool,
+	    offsetof(struct cfg_bgp_open, trim_capabilities), NULL, false },
 };
 
 static int
@@ -1714,7 +1716,8 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 		print_str(out, sec->collector_host, false);
 		fprintf(out, "\n    port: %u\n", sec->collector_port);
 	}
-	if (sec->open.has_bgp_id || sec->open.has_hold_time) {
+	if (sec->open.has_bgp_id || sec->open.has_hold_time ||
+	    sec->open.trim_capabilities) {
 		char bgp_id[TR_ADDR_STRLEN];
 
 		fputs("  open:\n", out);
@@ -1724,6 +1727,8 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 		if (sec->open.has_hold_time)
 			fprintf(out, "    hold_time: %u\n",
 			    sec->open.hold_time);
+		fprintf(out, "    trim_capabilities: %s\n",
+		    sec->open.trim_capabilities ? "true" : "false");
 	}
 	if (id == SECTION_IPFIX)
 		fprintf(out, "  templates: %s\n  sequence: %s\n"

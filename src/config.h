@@ -69,6 +69,7 @@ struct cfg_bgp_open {
 	struct tr_addr	bgp_id;		/* an IPv4 address: the BGP identifier */
 	bool		has_hold_time;
 	uint16_t	hold_time;	/* seconds: 0 or at least 3 (RFC 4271) */
+	bool		trim_capabilities; /* drop what the captured collector did not offer */
 };
 
 /* ipfix: how flow exports are made acceptable to a collector (see flowfix.h). */

@@ -57,7 +57,7 @@ struct flowfix {
 	struct ff_table		 first;		/* (exporter, sport, version, domain, tid): first definition in the captures */
 	struct ff_table		 current;	/* the same key: the definition in force as the replay goes */
 	struct ff_table		 sent;		/* (stream, version, domain, tid): the collector has it (val non-NULL) */
-	struct ff_table		 seq;		/* (stream, version, domain) */
+	struct ff_table		 seq;		/* (exporter, version, domain) */
 	bool			 anchored;	/* the shift of this capture is known */
 	int64_t			 shift;		/* seconds added to every absolute time */
 	uint32_t		 last_export;	/* the latest export time sent, so repeats move forward */
@@ -724,12 +724,19 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 	}
 }
 
-/* Reserve the sequence number(s) of a message: IPFIX counts data records, v9 messages, v5 flows. */
+/*
+ * Reserve the sequence number(s) of a message: IPFIX counts data records,
+ * v9 messages, v5 flows.  Numbers run per exporter and domain, not per
+ * captured source port: an exporter that restarted with another port in
+ * the capture goes on counting where it was, which collectors that key
+ * sequences by address and domain (nfacctd, nfcapd) expect.
+ */
 static uint32_t
 next_sequence(struct flowfix *ff, const struct ff_origin *o,
     const struct nf_header *h, uint32_t advance)
 {
-	struct ff_key k = stream_key(o, h, 0);
+	struct ff_key k = { .who = o->exporter, .domain = h->domain,
+	    .version = h->version };
 	struct ff_slot *s = table_put(&ff->seq, &k);
 	struct ff_sequence *q;
 	uint32_t v;

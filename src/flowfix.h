@@ -26,8 +26,8 @@ struct ff_origin {
 	uint64_t	frame;		/* for messages about malformed sets */
 };
 
-/* At most this many datagrams come out of one: primed templates, then the message. */
-#define FF_MAX_OUT	4
+/* At most this many datagrams come out of one: the primed templates, then the message. */
+#define FF_MAX_OUT	2
 
 struct ff_out {
 	size_t		 n;

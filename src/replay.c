@@ -208,6 +208,8 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 		if (transport_poll(rp->tp, until) == 0)
 			sched_learn_oversleep(&rp->waiter, until, tr_mono_now());
 	}
+	/* What the timers queued goes out before the spin, not after it. */
+	transport_tcp_flush(rp->tp);
 	return sched_spin_until(deadline, rp->opts->stop);
 }
 
@@ -356,9 +358,11 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 }
 
 /*
- * Hand a TCP segment to its session; then, while the collectors have more
- * than TRANSPORT_TCP_QUEUE_MAX bytes to take, wait for them (backpressure:
- * the timeline falls behind and the lag says so; nothing is dropped).
+ * Hand a TCP segment to its session.  A slow collector holds back only its
+ * own sessions (session.c); but when the collectors have more than
+ * TRANSPORT_TCP_QUEUE_MAX bytes to take, queued and held together, wait
+ * for them, so memory stays bounded: the whole timeline falls behind and
+ * the lag says so; nothing is dropped.
  */
 static int
 push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
@@ -366,7 +370,8 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
 		log_warn("cannot replay the TCP segment of frame %llu",
 		    (unsigned long long)pkt->frame);
-	while (transport_tcp_queued_total(rp->tp) > TRANSPORT_TCP_QUEUE_MAX)
+	while (transport_tcp_queued_total(rp->tp) +
+	    sessions_held_bytes(rp->sessions) > TRANSPORT_TCP_QUEUE_MAX)
 		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
 			return -1;
 	return 0;
@@ -453,6 +458,51 @@ lookahead_read(void *ctx)
 	}
 }
 
+/* A TCP segment of a selected BGP session: 1 from the exporter, 2 from the captured collector, else 0. */
+static int
+bgp_side(struct replay *rp, const struct tr_packet *pkt)
+{
+	int section;
+
+	if (pkt->l4proto != TR_IPPROTO_TCP)
+		return 0;
+	/* As route_packet does: the collector's side is what selects only reversed. */
+	if ((section = select_section(rp->sel, pkt)) >= 0)
+		return section == SECTION_BGP &&
+		    select_exporter(rp->sel, &pkt->src) >= 0 ? 1 : 0;
+	return select_collector_side(rp->sel, pkt) == SECTION_BGP ? 2 : 0;
+}
+
+/*
+ * bgp.open.trim_capabilities needs the captured collector's OPEN when the
+ * exporter's OPEN is due, but the capture has it after: read the captures
+ * once before the replay (streaming, as the replay does) for those OPENs.
+ * A capture that fails here fails again in the replay, which reports it.
+ */
+static void
+prescan_captures(struct replay *rp)
+{
+	char err[ERRLEN];
+	struct tr_packet pkt;
+	tr_ns started = tr_mono_now();
+
+	for (size_t i = 0; i < rp->cfg->n_pcaps && !*rp->opts->stop; i++) {
+		struct source *src = source_open(rp->cfg->pcaps[i], err,
+		    sizeof(err));
+		int side;
+
+		if (src == NULL)
+			continue;
+		while (!*rp->opts->stop && source_next(src, &pkt) == 1)
+			if ((side = bgp_side(rp, &pkt)) != 0)
+				sessions_prescan(rp->sessions, &pkt, side == 2);
+		source_close(src);
+	}
+	sessions_prescan_done(rp->sessions);
+	log_info("bgp.open.trim_capabilities: the captures' BGP OPENs read "
+	    "in %.3f s", tr_ns_to_sec(tr_mono_now() - started));
+}
+
 /* The first packet of a capture starts its timeline, after the minute sync. */
 static int
 start_timeline(struct replay *rp, struct timeline *tl, tr_ns first_ts)
@@ -511,6 +561,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		if ((now = tr_mono_now()) < deadline) {
 			source_progress(src, &prog.offset, &prog.size);
 			/* Send what is batched before sleeping: it is due already. */
+			transport_tcp_flush(rp->tp);
 			if (transport_flush(rp->tp) == -1 ||
 			    wait_for(rp, deadline, &prog) == -1) {
 				result = -1;
@@ -539,13 +590,15 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
 			report_tick(rp->rep, now, &prog);
-			/* And let the connections breathe: read collectors, write queues. */
+			/* And let the connections breathe: read collectors, write queues, release held messages. */
 			(void)transport_poll(rp->tp, 0);
+			(void)sessions_tick(rp->sessions, tr_mono_now());
 		}
 	}
 	if (transport_flush(rp->tp) == -1)
 		result = -1;
 	sessions_end_of_capture(rp->sessions);
+	transport_tcp_flush(rp->tp);
 	if (rc == -1) {
 		log_errorx("%s", source_error(src));
 		rp->rep->captures_damaged++;
@@ -619,11 +672,14 @@ drain_connections(struct replay *rp)
 		last_unwritten = unwritten;
 		(void)transport_poll(rp->tp, now + 100 * TR_NS_PER_MS);
 	}
-	if (transport_tcp_unwritten(rp->tp) > 0)
+	if (transport_tcp_unwritten(rp->tp) > 0) {
 		log_warnx("TCP connections still had %zu bytes to send when "
 		    "the run ended (the collector stopped reading, or never "
 		    "answered a BGP OPEN): they are lost",
 		    transport_tcp_unwritten(rp->tp));
+		/* Reset them, so their loss is counted (and the exit code says so). */
+		sessions_abort_all(rp->sessions);
+	}
 }
 
 /* Whether a TCP collector missed anything (routers would have retried; the run did not deliver). */
@@ -690,6 +746,9 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		    TEMPLATES_PRIME)
 			flowfix_set_lookahead(rp.flowfix, lookahead_read, &ahead);
 	}
+	if (cfg->section[SECTION_BGP].enabled &&
+	    cfg->section[SECTION_BGP].open.trim_capabilities)
+		prescan_captures(&rp);
 
 	for (size_t i = 0; i < n_order && !*opts->stop; i++) {
 		const char *path = cfg->pcaps[order[i]];

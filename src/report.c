@@ -219,14 +219,16 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 		    " never captured, %" PRIu64 " skipped to a message boundary, "
 		    "%" PRIu64 " framing errors, %" PRIu64 " bytes of an "
 		    "unfinished last message, %" PRIu64 " queued bytes lost "
-		    "with their connection; bgp: %" PRIu64 " keepalives "
-		    "added, %" PRIu64 " notifications received\n",
+		    "with their connection, %" PRIu64 " sessions held back by "
+		    "a slow collector (longest wait %.3f s); bgp: %" PRIu64
+		    " keepalives added, %" PRIu64 " notifications received\n",
 		    r->tcp_sessions, r->tcp_connect_failures,
 		    r->tcp_closed_by_collector, r->tcp_reconnects,
 		    r->tcp_collector_segments, r->tcp_retransmitted,
 		    r->tcp_gap_bytes, r->tcp_skipped_bytes,
 		    r->tcp_framing_errors, r->tcp_unfinished_bytes,
-		    r->tcp_lost_bytes, r->bgp_keepalives_added,
+		    r->tcp_lost_bytes, r->tcp_sessions_held,
+		    tr_ns_to_sec(r->tcp_held_lag_max), r->bgp_keepalives_added,
 		    r->bgp_notifications_received);
 	print_flows(&r->flows, out);
 }
@@ -288,7 +290,8 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 		return -1;
 	}
 	json_object_set_new(root, "tcp", json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
+	    "s:I, s:I}",
 	    "sessions", (json_int_t)r->tcp_sessions,
 	    "connect_failures", (json_int_t)r->tcp_connect_failures,
 	    "closed_by_collector", (json_int_t)r->tcp_closed_by_collector,
@@ -300,6 +303,8 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 	    "framing_errors", (json_int_t)r->tcp_framing_errors,
 	    "unfinished_bytes", (json_int_t)r->tcp_unfinished_bytes,
 	    "lost_bytes", (json_int_t)r->tcp_lost_bytes,
+	    "sessions_held", (json_int_t)r->tcp_sessions_held,
+	    "held_lag_max_s", tr_ns_to_sec(r->tcp_held_lag_max),
 	    "bgp_keepalives_added", (json_int_t)r->bgp_keepalives_added,
 	    "bgp_notifications_received",
 	    (json_int_t)r->bgp_notifications_received));

@@ -67,6 +67,8 @@ struct report {
 	uint64_t	tcp_framing_errors;	/* impossible BMP/BGP headers */
 	uint64_t	tcp_unfinished_bytes;	/* a message cut by the end of the captures, not sent */
 	uint64_t	tcp_lost_bytes;		/* queued, but the connection went away first */
+	uint64_t	tcp_sessions_held;	/* sessions held back by a slow collector (backpressure) */
+	tr_ns		tcp_held_lag_max;	/* the longest a held message waited */
 	uint64_t	bgp_keepalives_added;	/* KEEPALIVEs sent to keep idle sessions up */
 	uint64_t	bgp_notifications_received;
 

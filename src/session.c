@@ -26,6 +26,28 @@ enum bgp_phase {
 	BGP_ESTABLISHED,
 };
 
+/*
+ * Reads one captured direction of a BGP session until its OPEN: the
+ * captured collector's, to know what the original session negotiated.
+ * Reassembly state is freed once the OPEN is found.
+ */
+struct open_finder {
+	struct stream	*stream;
+	uint8_t		*buf;
+	size_t		 len;
+	uint8_t		*open;		/* the OPEN, once found */
+	size_t		 open_len;
+};
+
+/* Bytes held up to `end` (counted in held_in) have waited since `since`. */
+struct held_mark {
+	uint64_t	 end;
+	tr_ns		 since;
+};
+
+/* Marks closer together than this share one: the lag needs no finer grain. */
+#define HELD_MARK_GRAIN	TR_NS_PER_MS
+
 struct session {
 	struct sessions	*table;
 	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
@@ -43,6 +65,18 @@ struct session {
 	tr_ns		 now;		/* when the bytes being framed are due */
 
 	int		 conn;		/* transport id, -1 before/after */
+	/*
+	 * Backpressure: while the connection's queue is over its bound, the
+	 * session's messages wait here, in order (held[head, len)); marks
+	 * say since when, for the lag.
+	 */
+	uint8_t		*held;
+	size_t		 held_head, held_len, held_cap;
+	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
+	struct held_mark *marks;
+	size_t		 marks_head, n_marks, cap_marks;
+	size_t		 held_slot;	/* index + 1 in the table's held list; 0: not in it */
+	tr_ns		 held_lag_max;
 	uint64_t	 msgs_queued;	/* counted as sent when queued ... */
 	uint64_t	 bytes_queued;	/* ... and taken back if none was written */
 	bool		 conn_dead;	/* the collector closed or refused it */
@@ -54,12 +88,7 @@ struct session {
 	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
 	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
 	size_t		 open_len;
-	/* The captured collector's side, BGP only, until its OPEN is found. */
-	struct stream	*peer_stream;
-	uint8_t		*peer_buf;
-	size_t		 peer_len;
-	uint8_t		*peer_open;	/* the captured collector's OPEN */
-	size_t		 peer_open_len;
+	struct open_finder peer;	/* the captured collector's OPEN, BGP only */
 	/* BMP prologue: what a collector must hear first on a new connection. */
 	uint8_t		*init_msg;	/* the Initiation */
 	size_t		 init_len;
@@ -97,7 +126,99 @@ struct sessions {
 	uint64_t		 capture_gen;
 	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
 	tr_ns			 next_timer;
+	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
+	struct session	       **held;	/* sessions with messages held back */
+	size_t			 n_held, cap_held;
+	size_t			 held_bytes;	/* in all of them */
 };
+
+/* A BGP session the look-ahead saw, keyed like a session (the exporter's side as source). */
+struct prescan_entry {
+	struct tr_addr		 src, dst;
+	uint16_t		 sport, dport;
+	struct open_finder	 collector;
+	struct prescan_entry	*next;
+};
+
+struct prescan {
+	struct prescan_entry	*buckets[TABLE_BUCKETS];
+	size_t			 n;
+};
+
+static void	prescan_adopt(struct sessions *, struct session *,
+		    const struct tr_packet *);
+static void	prescan_free(struct prescan *);
+
+static uint8_t *
+copy_bytes(const uint8_t *p, size_t len)
+{
+	uint8_t *c = malloc(len);
+
+	if (c != NULL)
+		memcpy(c, p, len);
+	return c;
+}
+
+static void
+finder_free(struct open_finder *f)
+{
+	stream_free(f->stream);
+	free(f->buf);
+	free(f->open);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Frame what reassembly delivered; keep the first OPEN and let go of the rest. */
+static void
+finder_bytes(struct open_finder *f, const struct stream_chunk *c)
+{
+	uint8_t type;
+	uint16_t mlen;
+	uint8_t *b;
+
+	if (c->gap_before)
+		f->len = 0;
+	if (c->len == 0 || f->len + c->len > 2 * BGP_MAX_MSG_LEN ||
+	    (b = realloc(f->buf, f->len + c->len)) == NULL)
+		return;
+	f->buf = b;
+	memcpy(b + f->len, c->data, c->len);
+	f->len += c->len;
+	while (bgp_frame(f->buf, f->len, &type, &mlen) == 1 &&
+	    mlen <= f->len) {
+		if (type == BGP_OPEN) {
+			if ((f->open = copy_bytes(f->buf, mlen)) != NULL)
+				f->open_len = mlen;
+			return;
+		}
+		memmove(f->buf, f->buf + mlen, f->len - mlen);
+		f->len -= mlen;
+	}
+}
+
+/* One captured segment of the direction read; nothing more is read once the OPEN is found. */
+static void
+finder_push(struct open_finder *f, const struct tr_packet *pkt)
+{
+	struct stream_chunk chunks[2];
+	int n;
+
+	if (f->open != NULL)
+		return;
+	if (f->stream == NULL &&
+	    (f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+		return;
+	n = stream_push(f->stream, pkt, chunks);
+	for (int i = 0; i < n && f->open == NULL; i++)
+		finder_bytes(f, &chunks[i]);
+	if (f->open != NULL) {
+		stream_free(f->stream);
+		free(f->buf);
+		f->stream = NULL;
+		f->buf = NULL;
+		f->len = 0;
+	}
+}
 
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
@@ -129,9 +250,9 @@ sessions_free(struct sessions *t)
 		framer_free(&t->all[i]->fr);
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
-		stream_free(t->all[i]->peer_stream);
-		free(t->all[i]->peer_buf);
-		free(t->all[i]->peer_open);
+		finder_free(&t->all[i]->peer);
+		free(t->all[i]->held);
+		free(t->all[i]->marks);
 		free(t->all[i]->init_msg);
 		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
 			free(t->all[i]->peer_ups[k].msg);
@@ -139,6 +260,8 @@ sessions_free(struct sessions *t)
 		free(t->all[i]);
 	}
 	free(t->all);
+	free(t->held);
+	prescan_free(t->pre);
 	free(t);
 }
 
@@ -229,6 +352,7 @@ session_new(struct sessions *t, int section, int exporter,
 	s->next = t->buckets[bucket];
 	t->buckets[bucket] = s;
 	t->rep->tcp_sessions++;
+	prescan_adopt(t, s, pkt);
 	return s;
 }
 
@@ -274,7 +398,174 @@ open_connection(struct session *s)
 	return 0;
 }
 
-/* Queue bytes on the session's connection; the message is counted as sent or as not sent. */
+/* ---- per-session backpressure ------------------------------------------ */
+
+static void
+held_list_add(struct sessions *t, struct session *s)
+{
+	if (s->held_slot != 0)
+		return;
+	if (t->n_held == t->cap_held) {
+		size_t cap = t->cap_held ? t->cap_held * 2 : 16;
+		struct session **h = realloc(t->held, cap * sizeof(*h));
+
+		if (h == NULL)
+			return;	/* released at the end instead (sessions_close_all) */
+		t->held = h;
+		t->cap_held = cap;
+	}
+	t->held[t->n_held++] = s;
+	s->held_slot = t->n_held;
+}
+
+static void
+held_list_remove(struct sessions *t, struct session *s)
+{
+	size_t i = s->held_slot - 1;
+
+	if (s->held_slot == 0)
+		return;
+	t->held[i] = t->held[--t->n_held];
+	t->held[i]->held_slot = i + 1;
+	s->held_slot = 0;
+}
+
+/* Keep a message back, behind those already held. */
+static int
+hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
+{
+	struct sessions *t = s->table;
+	char what[128];
+
+	if (s->held_len + len > s->held_cap) {
+		if (s->held_head > 0) {
+			memmove(s->held, s->held + s->held_head,
+			    s->held_len - s->held_head);
+			s->held_len -= s->held_head;
+			s->held_head = 0;
+		}
+		if (s->held_len + len > s->held_cap) {
+			size_t cap = s->held_cap ? s->held_cap : 65536;
+			uint8_t *b;
+
+			while (cap < s->held_len + len)
+				cap *= 2;
+			if ((b = realloc(s->held, cap)) == NULL)
+				return -1;
+			s->held = b;
+			s->held_cap = cap;
+		}
+	}
+	if (s->n_marks > s->marks_head &&
+	    now - s->marks[s->n_marks - 1].since < HELD_MARK_GRAIN)
+		s->marks[s->n_marks - 1].end = s->held_in + len;
+	else {
+		if (s->n_marks == s->cap_marks) {
+			size_t cap = s->cap_marks ? s->cap_marks * 2 : 16;
+			struct held_mark *m = realloc(s->marks,
+			    cap * sizeof(*m));
+
+			if (m == NULL)
+				return -1;
+			s->marks = m;
+			s->cap_marks = cap;
+		}
+		s->marks[s->n_marks++] = (struct held_mark){
+		    .end = s->held_in + len, .since = now };
+	}
+	if (s->held_in == 0) {	/* the first time this session is held */
+		t->rep->tcp_sessions_held++;
+		describe(s, what, sizeof(what));
+		log_warnx("%s: the collector takes the session's bytes slower "
+		    "than the capture has them (%u MiB queued): its messages "
+		    "wait in order, nothing is dropped, the other sessions go "
+		    "on; the lag says how late they are",
+		    what, TRANSPORT_TCP_CONN_QUEUE_MAX >> 20);
+	}
+	memcpy(s->held + s->held_len, p, len);
+	s->held_len += len;
+	s->held_in += len;
+	t->held_bytes += len;
+	held_list_add(t, s);
+	return 0;
+}
+
+/* The marks of bytes now released: how long they waited. */
+static void
+held_lag(struct session *s, tr_ns now)
+{
+	struct report *rep = s->table->rep;
+
+	while (s->marks_head < s->n_marks &&
+	    s->marks[s->marks_head].end <= s->held_out) {
+		tr_ns lag = now - s->marks[s->marks_head++].since;
+
+		if (lag > s->held_lag_max)
+			s->held_lag_max = lag;
+		if (lag > rep->tcp_held_lag_max)
+			rep->tcp_held_lag_max = lag;
+		/* With time_factor 0 nothing has a deadline to be late for. */
+		if (s->table->cfg->time_factor > 0)
+			report_lag(rep, lag);
+	}
+	if (s->marks_head == s->n_marks)
+		s->marks_head = s->n_marks = 0;
+}
+
+/* Nothing held any more: released, or lost with the connection. */
+static void
+held_empty(struct session *s)
+{
+	s->table->held_bytes -= s->held_len - s->held_head;
+	s->held_out = s->held_in;
+	s->held_head = s->held_len = 0;
+	s->marks_head = s->n_marks = 0;
+	held_list_remove(s->table, s);
+}
+
+/*
+ * Move held messages to the connection as its queue empties: once under
+ * half its bound, up to the bound (all of them when `all`: the session
+ * ends, and its connection closes after its queue).
+ */
+static void
+release_held(struct session *s, tr_ns now, bool all)
+{
+	struct sessions *t = s->table;
+	size_t queued, n = s->held_len - s->held_head;
+	char what[128];
+
+	if (n == 0 || s->conn < 0 || s->conn_dead)
+		return;
+	queued = transport_tcp_queued(t->tp, s->conn);
+	if (!all) {
+		if (queued >= TRANSPORT_TCP_CONN_QUEUE_MAX / 2)
+			return;
+		if (n > TRANSPORT_TCP_CONN_QUEUE_MAX - queued)
+			n = TRANSPORT_TCP_CONN_QUEUE_MAX - queued;
+	}
+	if (transport_tcp_send(t->tp, s->conn, s->held + s->held_head, n) ==
+	    -1)
+		return;	/* out of memory: try again later; closed: on_closed accounts */
+	s->held_head += n;
+	s->held_out += n;
+	t->held_bytes -= n;
+	held_lag(s, now);
+	if (s->held_head < s->held_len)
+		return;
+	held_empty(s);
+	describe(s, what, sizeof(what));
+	log_info("%s: the collector caught up; messages waited up to %.3f s",
+	    what, tr_ns_to_sec(s->held_lag_max));
+}
+
+size_t
+sessions_held_bytes(const struct sessions *t)
+{
+	return t->held_bytes;
+}
+
+/* Queue bytes on the session's connection, or hold them (backpressure); the message is counted as sent or as not sent. */
 static int
 session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 {
@@ -285,7 +576,11 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		s->not_sent++;
 		return 0;
 	}
-	if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
+	if (s->held_len > s->held_head || transport_tcp_queued(s->table->tp,
+	    s->conn) >= TRANSPORT_TCP_CONN_QUEUE_MAX) {
+		if (hold_message(s, p, len, now) == -1)
+			return -1;
+	} else if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
 		if (errno == ENOMEM)
 			return -1;
 		rs->dropped++;
@@ -298,16 +593,6 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	s->bytes_queued += len;
 	s->last_sent = now;
 	return 0;
-}
-
-static uint8_t *
-copy_bytes(const uint8_t *p, size_t len)
-{
-	uint8_t *c = malloc(len);
-
-	if (c != NULL)
-		memcpy(c, p, len);
-	return c;
 }
 
 static bool
@@ -362,7 +647,41 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 #define OPEN_HOLD_TIME_OFF	22
 #define OPEN_BGP_ID_OFF		24
 
-/* Store the exporter's OPEN with bgp.open's rewrites (BGP identifier, hold time) applied. */
+/*
+ * bgp.open.trim_capabilities: the OPEN loses what the captured collector
+ * did not offer, so the live collector negotiates what the original
+ * session did and reads the captured UPDATEs as it did.  Without the
+ * collector's OPEN (not in the captures) it stays as captured.
+ */
+static void
+trim_open(struct session *s, uint8_t *msg, size_t *len)
+{
+	struct bgp_open peer;
+	char removed[512], what[128];
+	uint8_t *out;
+	int n;
+
+	if (s->peer.open == NULL ||
+	    bgp_open_parse(s->peer.open, s->peer.open_len, &peer) == -1)
+		return;
+	describe(s, what, sizeof(what));
+	/* Trimming only shrinks: the result fits in the input's length. */
+	if ((out = malloc(*len)) == NULL || (n = bgp_open_trim(msg, *len,
+	    &peer, out, *len, removed, sizeof(removed))) == -1) {
+		log_warn("%s: the OPEN cannot be trimmed; it is sent as "
+		    "captured", what);
+		free(out);
+		return;
+	}
+	memcpy(msg, out, (size_t)n);
+	free(out);
+	*len = (size_t)n;
+	if (removed[0] != '\0')
+		log_info("%s: trim_capabilities: removed from the OPEN what the "
+		    "captured collector did not offer: %s", what, removed);
+}
+
+/* Store the exporter's OPEN with bgp.open's rewrites (BGP identifier, hold time, trimming) applied. */
 static int
 keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 {
@@ -377,6 +696,8 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 	}
 	if (rw->has_bgp_id)
 		memcpy(copy + OPEN_BGP_ID_OFF, &rw->bgp_id.v4, 4);
+	if (rw->trim_capabilities)
+		trim_open(s, copy, &len);
 	free(s->open_msg);
 	s->open_msg = copy;
 	s->open_len = len;
@@ -507,36 +828,9 @@ end_session(struct sessions *t, struct session *s)
 {
 	s->captured_end = true;
 	s->closing = true;
+	release_held(s, tr_mono_now(), true);
 	if (s->conn >= 0 && !s->conn_dead)
 		transport_tcp_close(t->tp, s->conn, false);
-}
-
-/* Look for the captured collector's OPEN in what it sent; stop once found. */
-static void
-peer_bytes(struct session *s, const struct stream_chunk *c)
-{
-	uint8_t type;
-	uint16_t mlen;
-	uint8_t *b;
-
-	if (c->gap_before)
-		s->peer_len = 0;
-	if (c->len == 0 || s->peer_len + c->len > 2 * BGP_MAX_MSG_LEN ||
-	    (b = realloc(s->peer_buf, s->peer_len + c->len)) == NULL)
-		return;
-	s->peer_buf = b;
-	memcpy(b + s->peer_len, c->data, c->len);
-	s->peer_len += c->len;
-	while (bgp_frame(s->peer_buf, s->peer_len, &type, &mlen) == 1 &&
-	    mlen <= s->peer_len) {
-		if (type == BGP_OPEN) {
-			s->peer_open = copy_bytes(s->peer_buf, mlen);
-			s->peer_open_len = s->peer_open ? mlen : 0;
-			return;
-		}
-		memmove(s->peer_buf, s->peer_buf + mlen, s->peer_len - mlen);
-		s->peer_len -= mlen;
-	}
 }
 
 void
@@ -544,21 +838,114 @@ sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
 	struct tr_packet rev = tr_packet_reversed(pkt);
-	struct stream_chunk chunks[2];
 	struct session *s;
-	int n;
 
 	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
 		if (session_matches(s, section, &rev))
 			break;
-	if (s == NULL || s->framing != FRAMING_BGP || s->peer_open != NULL)
+	if (s != NULL && s->framing == FRAMING_BGP)
+		finder_push(&s->peer, pkt);
+}
+
+/* ---- look-ahead: the captured collectors' OPENs, before the replay ----- */
+
+/* The look-ahead's entry for a session (pkt from the exporter's side), made when create is set. */
+static struct prescan_entry *
+prescan_find(struct prescan *pre, const struct tr_packet *pkt, bool create)
+{
+	uint32_t bucket = session_hash(SECTION_BGP, pkt);
+	struct prescan_entry *e;
+
+	for (e = pre->buckets[bucket]; e != NULL; e = e->next)
+		if (e->sport == pkt->sport && e->dport == pkt->dport &&
+		    addr_equal(&e->src, &pkt->src) &&
+		    addr_equal(&e->dst, &pkt->dst))
+			return e;
+	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->src = pkt->src;
+	e->dst = pkt->dst;
+	e->sport = pkt->sport;
+	e->dport = pkt->dport;
+	e->next = pre->buckets[bucket];
+	pre->buckets[bucket] = e;
+	pre->n++;
+	return e;
+}
+
+void
+sessions_prescan(struct sessions *t, const struct tr_packet *pkt,
+    bool from_collector)
+{
+	struct tr_packet rev;
+	struct prescan_entry *e;
+
+	if (t->pre == NULL && (t->pre = calloc(1, sizeof(*t->pre))) == NULL)
 		return;
-	if (s->peer_stream == NULL &&
-	    (s->peer_stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+	if (from_collector)
+		rev = tr_packet_reversed(pkt);
+	if ((e = prescan_find(t->pre, from_collector ? &rev : pkt, true)) ==
+	    NULL)
 		return;
-	if ((n = stream_push(s->peer_stream, pkt, chunks)) > 0)
-		for (int i = 0; i < n; i++)
-			peer_bytes(s, &chunks[i]);
+	if (from_collector)
+		finder_push(&e->collector, pkt);
+}
+
+void
+sessions_prescan_done(struct sessions *t)
+{
+	size_t missing = 0;
+
+	if (t->pre == NULL)
+		return;
+	for (size_t b = 0; b < TABLE_BUCKETS; b++)
+		for (struct prescan_entry *e = t->pre->buckets[b]; e != NULL;
+		    e = e->next)
+			if (e->collector.open == NULL)
+				missing++;
+	if (missing > 0)
+		log_warnx("bgp.open.trim_capabilities: %zu of %zu BGP sessions "
+		    "in the captures have no OPEN from the collector (the "
+		    "captures hold only the exporter's side): there is nothing "
+		    "to trim their OPENs to, they are sent as captured",
+		    missing, t->pre->n);
+}
+
+static void
+prescan_free(struct prescan *pre)
+{
+	if (pre == NULL)
+		return;
+	for (size_t b = 0; b < TABLE_BUCKETS; b++) {
+		struct prescan_entry *e = pre->buckets[b], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->next;
+			finder_free(&e->collector);
+			free(e);
+		}
+	}
+	free(pre);
+}
+
+/*
+ * A new BGP session starts knowing the captured collector's OPEN, which
+ * the capture only shows after the exporter's.  Later sessions on the same
+ * addresses and ports get the first one's: the look-ahead keeps one per key.
+ */
+static void
+prescan_adopt(struct sessions *t, struct session *s,
+    const struct tr_packet *pkt)
+{
+	struct prescan_entry *e;
+
+	if (t->pre == NULL || s->framing != FRAMING_BGP ||
+	    (e = prescan_find(t->pre, pkt, false)) == NULL ||
+	    e->collector.open == NULL)
+		return;
+	if ((s->peer.open = copy_bytes(e->collector.open,
+	    e->collector.open_len)) != NULL)
+		s->peer.open_len = e->collector.open_len;
 }
 
 bool
@@ -691,11 +1078,24 @@ schedule_reconnect(struct session *s, const char *what)
 	    "time, after which the collector accepts the peer again)" : "");
 }
 
+/*
+ * A scan of every session runs each time the earliest timer is due; with
+ * thousands of BGP sessions whose KEEPALIVEs fall due one after another,
+ * that is one scan per KEEPALIVE.  So a scan also serves every timer due
+ * within TIMER_SLACK (a KEEPALIVE that much early is still well inside a
+ * hold time of at least 3 s; a reconnect backoff is at least 1 s): at most
+ * one scan per TIMER_SLACK, whatever the number of sessions.
+ */
+#define TIMER_SLACK	(100 * TR_NS_PER_MS)
+
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
-	tr_ns next = INT64_MAX;
+	tr_ns next = INT64_MAX, soon = now + TIMER_SLACK;
 
+	/* Backwards: a session that empties leaves the list by a swap with the last. */
+	for (size_t i = t->n_held; i > 0; i--)
+		release_held(t->held[i - 1], now, false);
 	if (now < t->next_timer)
 		return t->next_timer;
 
@@ -704,7 +1104,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 		tr_ns every, due;
 
 		if (s->reconnect_at != 0) {
-			if (s->reconnect_at <= now)
+			if (s->reconnect_at <= soon)
 				reconnect(s, now);
 			else if (s->reconnect_at < next)
 				next = s->reconnect_at;
@@ -716,7 +1116,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 		/* A third of the hold time, as RFC 4271 suggests for KEEPALIVEs. */
 		every = (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
 		due = s->last_sent + every;
-		if (due <= now) {
+		if (due <= soon) {
 			send_keepalive(s, now);
 			due = now + every;
 		}
@@ -782,6 +1182,8 @@ sessions_close_all(struct sessions *t)
 		if (s->conn < 0 || s->conn_dead ||
 		    !transport_tcp_can_send(t->tp, s->conn))
 			continue;
+		/* What backpressure held goes on the queue, written before the end. */
+		release_held(s, tr_mono_now(), true);
 		/*
 		 * Cease, so the collector frees the peer at once instead of
 		 * waiting out the hold time (queued behind anything held).
@@ -796,6 +1198,19 @@ sessions_close_all(struct sessions *t)
 		}
 		s->closing = true;
 		transport_tcp_close(t->tp, s->conn, false);
+	}
+}
+
+void
+sessions_abort_all(struct sessions *t)
+{
+	for (size_t i = 0; i < t->n_all; i++) {
+		struct session *s = t->all[i];
+
+		if (s->conn >= 0 && !s->conn_dead) {
+			s->closing = true;
+			transport_tcp_close(t->tp, s->conn, true);
+		}
 	}
 }
 
@@ -856,8 +1271,8 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 	if (s->open_msg == NULL ||
 	    bgp_open_parse(s->open_msg, s->open_len, &mine) == -1)
 		return;
-	if (s->peer_open != NULL &&
-	    bgp_open_parse(s->peer_open, s->peer_open_len, &orig_peer) == 0)
+	if (s->peer.open != NULL &&
+	    bgp_open_parse(s->peer.open, s->peer.open_len, &orig_peer) == 0)
 		orig = &orig_peer;
 	if (nego_as4(&mine, orig) != nego_as4(&mine, live))
 		log_warnx("%s: the captured session %s 4-byte AS numbers "
@@ -881,7 +1296,7 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 			    "ignore or reject those UPDATEs; configure that "
 			    "family on the collector", what, afi, c->value[3]);
 	}
-	ap = bgp_open_cap(&mine, BGP_CAP_ADD_PATH);
+	ap = bgp_open_find_cap(&mine, BGP_CAP_ADD_PATH);
 	for (size_t at = 0; ap != NULL && at + 4 <= ap->len; at += 4) {
 		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
 		    ap->value[at + 1]);
@@ -980,11 +1395,14 @@ account_loss(struct session *s, const struct transport_tcp_stats *st,
 		rs->dropped += s->msgs_queued;
 		log_warnx("%s: none of its %llu messages reached the collector",
 		    what, (unsigned long long)s->msgs_queued);
-	} else if (st->bytes_lost > 0) {
-		s->table->rep->tcp_lost_bytes += st->bytes_lost;
+	} else if (st->bytes_lost + (s->held_len - s->held_head) > 0) {
+		uint64_t lost = st->bytes_lost + (s->held_len - s->held_head);
+
+		s->table->rep->tcp_lost_bytes += lost;
 		log_warnx("%s: %llu queued bytes never reached the collector",
-		    what, (unsigned long long)st->bytes_lost);
+		    what, (unsigned long long)lost);
 	}
+	held_empty(s);
 	s->msgs_queued = s->bytes_queued = 0;
 }
 

@@ -30,8 +30,12 @@ void		 sessions_free(struct sessions *);
  * section.  Reassembles it into the session's stream, frames whole BMP/BGP
  * messages (or passes generic TCP bytes), applies bmp_h/bgp_h, and queues
  * what is due on the session's connection (opened on the session's first
- * segment).  Returns 0, or -1 when out of memory.  Queues grow: the caller
- * waits while transport_tcp_queued_total() is over its cap.
+ * segment).  A connection whose queue is over TRANSPORT_TCP_CONN_QUEUE_MAX
+ * (a slow collector) has the session's further messages held, in order,
+ * and given to it as it takes them (sessions_tick); nothing is dropped.
+ * Returns 0, or -1 when out of memory.  Memory grows: the caller waits
+ * while transport_tcp_queued_total() and sessions_held_bytes() together
+ * are over TRANSPORT_TCP_QUEUE_MAX.
  */
 int		 sessions_push(struct sessions *, int section, int exporter,
 		    const struct tr_packet *pkt);
@@ -44,13 +48,30 @@ int		 sessions_push(struct sessions *, int section, int exporter,
 void		 sessions_push_collector(struct sessions *, int section,
 		    const struct tr_packet *pkt);
 
+/*
+ * The look-ahead for bgp.open.trim_capabilities, before the replay: every
+ * captured segment of a selected BGP session, sent by the exporter or (from_collector,
+ * pkt as captured) by the captured collector.  It keeps the collector's OPEN
+ * per session (exporter and collector address and port), reading no
+ * further once it has it; sessions created afterwards start knowing it.
+ */
+void		 sessions_prescan(struct sessions *, const struct tr_packet *pkt,
+		    bool from_collector);
+/* End of the look-ahead: says once how many sessions have no collector OPEN to trim to. */
+void		 sessions_prescan_done(struct sessions *);
+
 /* A segment with no payload and no SYN/FIN/RST needs no deadline: nothing is sent for it. */
 bool		 sessions_needs_deadline(const struct tr_packet *pkt);
 
+/* Bytes held back by per-session backpressure, in every session. */
+size_t		 sessions_held_bytes(const struct sessions *);
+
 /*
  * Timers: BGP KEEPALIVEs while a session is idle longer than a third of its
- * hold time, and reconnects after their backoff.  Returns when it wants to
- * be called next (INT64_MAX: never).
+ * hold time, and reconnects after their backoff; and held messages handed
+ * to connections whose queues emptied.  Returns when it wants to be called
+ * next (INT64_MAX: never; held messages wait for socket events, so a
+ * poll's return is reason enough to call again).
  */
 tr_ns		 sessions_tick(struct sessions *, tr_ns now);
 
@@ -59,6 +80,9 @@ void		 sessions_end_of_capture(struct sessions *);
 
 /* End of the run: BGP sessions send a Cease NOTIFICATION; every connection closes after its queue. */
 void		 sessions_close_all(struct sessions *);
+
+/* Give up on every connection still open: an RST each, and what they still had is counted as lost. */
+void		 sessions_abort_all(struct sessions *);
 
 /* Connections still sending or closing. */
 size_t		 sessions_active(const struct sessions *);

@@ -146,9 +146,14 @@ struct sink_template {
 	uint32_t	record_len;	/* 0: variable length, records not countable */
 };
 
+/*
+ * One exporter's NetFlow/IPFIX transport session (RFC 7011 8.4: templates
+ * and sequence numbers live per source port and domain).
+ */
 struct sink_nf {
 	uint16_t		 version;
 	uint32_t		 domain;
+	uint16_t		 sport;
 	uint64_t		 messages;
 	uint32_t		 first_seq;
 	uint32_t		 last_seq;
@@ -533,12 +538,14 @@ dump_flush(struct sink *s)
 /* ---- NetFlow / IPFIX accounting --------------------------------------- */
 
 static struct sink_nf *
-nf_get(struct sink_udp_stat *u, uint16_t version, uint32_t domain)
+nf_get(struct sink_udp_stat *u, uint16_t version, uint32_t domain,
+    uint16_t sport)
 {
 	struct sink_nf *nf;
 
 	for (size_t i = 0; i < u->nnf; i++)
-		if (u->nf[i].version == version && u->nf[i].domain == domain)
+		if (u->nf[i].version == version &&
+		    u->nf[i].domain == domain && u->nf[i].sport == sport)
 			return &u->nf[i];
 	if (array_grow(&u->nf, &u->nf_cap, u->nnf, sizeof(*u->nf),
 	    SINK_MAX_NETFLOW) == -1)
@@ -547,6 +554,7 @@ nf_get(struct sink_udp_stat *u, uint16_t version, uint32_t domain)
 	memset(nf, 0, sizeof(*nf));
 	nf->version = version;
 	nf->domain = domain;
+	nf->sport = sport;
 	return nf;
 }
 
@@ -659,7 +667,8 @@ nf_sequence(struct sink_nf *nf, uint32_t seq)
 
 /* Decode what we can of a datagram: NetFlow v5/v9/IPFIX or undecoded. */
 static void
-nf_account(struct sink_udp_stat *u, const uint8_t *p, size_t len)
+nf_account(struct sink_udp_stat *u, uint16_t sport, const uint8_t *p,
+    size_t len)
 {
 	struct nf_header h;
 	struct sink_nf *nf;
@@ -670,7 +679,7 @@ nf_account(struct sink_udp_stat *u, const uint8_t *p, size_t len)
 	    (h.version == NF_VERSION_5 &&
 	    len < h.header_len + (size_t)h.count * SINK_V5_RECORD_LEN) ||
 	    (h.version == NF_VERSION_IPFIX && h.length > len) ||
-	    (nf = nf_get(u, h.version, h.domain)) == NULL) {
+	    (nf = nf_get(u, h.version, h.domain, sport)) == NULL) {
 		u->undecoded++;
 		return;
 	}
@@ -714,7 +723,7 @@ udp_datagram(struct sink *s, uint16_t local_port,
 	}
 	u->datagrams++;
 	u->bytes += len;
-	nf_account(u, p, len);
+	nf_account(u, peer_port, p, len);
 }
 
 static void
@@ -1652,7 +1661,9 @@ nf_cmp(const void *x, const void *y)
 
 	if (a->version != b->version)
 		return (int)a->version - (int)b->version;
-	return a->domain < b->domain ? -1 : a->domain > b->domain;
+	if (a->domain != b->domain)
+		return a->domain < b->domain ? -1 : 1;
+	return (int)a->sport - (int)b->sport;
 }
 
 static int
@@ -1695,6 +1706,7 @@ json_nf(const struct sink_nf *nf)
 
 	json_object_set_new(o, "version", jint(nf->version));
 	json_object_set_new(o, "domain", jint(nf->domain));
+	json_object_set_new(o, "source_port", jint(nf->sport));
 	json_object_set_new(o, "messages", jint(nf->messages));
 	json_object_set_new(o, "first_sequence", jint(nf->first_seq));
 	json_object_set_new(o, "last_sequence", jint(nf->last_seq));
@@ -1848,11 +1860,11 @@ table_udp(const struct sink_udp_stat *u, FILE *out)
 	for (size_t i = 0; i < u->nnf; i++) {
 		const struct sink_nf *nf = &u->nf[i];
 
-		fprintf(out, "     %s domain %" PRIu32 ": %" PRIu64
-		    " messages, sequence %" PRIu32 "..%" PRIu32 ", %" PRIu64
-		    " sequence errors, %" PRIu64 " template sets, %" PRIu64
-		    " data sets, %" PRIu64 " malformed\n", nf_name(nf->version),
-		    nf->domain, nf->messages, nf->first_seq, nf->last_seq,
+		fprintf(out, "     %s domain %" PRIu32 " from port %u: %"
+		    PRIu64 " messages, sequence %" PRIu32 "..%" PRIu32 ", %"
+		    PRIu64 " sequence errors, %" PRIu64 " template sets, %"
+		    PRIu64 " data sets, %" PRIu64 " malformed\n",
+		    nf_name(nf->version), nf->domain, nf->sport, nf->messages, nf->first_seq, nf->last_seq,
 		    nf->seq_errors, nf->template_sets, nf->data_sets,
 		    nf->malformed);
 	}

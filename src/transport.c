@@ -19,6 +19,13 @@
 #define BATCH_MAX	64
 #define DGRAM_MAX	65535
 
+/*
+ * TCP bytes queued while packets are due back to back are written together
+ * (one send for many messages) before the next wait, or sooner once a
+ * connection has this many unwritten, or all of them together 16 times it.
+ */
+#define TCP_WRITE_BATCH	(64u * 1024)
+
 struct udp_socket {
 	int			 fd;
 	char			 desc[2 * TR_ADDR_STRLEN + 64];
@@ -38,6 +45,7 @@ struct tcp_conn {
 	enum tcp_state		 state;
 	bool			 close_when_drained;
 	bool			 want_out;	/* EPOLLOUT registered: only while bytes wait */
+	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	void			*ctx;
 	char			 desc[2 * TR_ADDR_STRLEN + 64];
 	uint8_t			*q;		/* queued bytes are q[head, len) */
@@ -54,6 +62,9 @@ struct transport {
 	struct tcp_conn		*conns;
 	size_t			 n_conns, cap_conns;
 	size_t			 queued_total;	/* bytes queued on every connection */
+	int			*dirty;		/* connections with bytes not yet tried */
+	size_t			 n_dirty, cap_dirty;
+	size_t			 dirty_bytes;	/* queued on them since */
 
 	/* The one pending batch, always for a single socket. */
 	int			 batch_sock;
@@ -102,6 +113,7 @@ transport_free(struct transport *t)
 		free(t->conns[i].q);
 	}
 	free(t->conns);
+	free(t->dirty);
 	close(t->epfd);
 	free(t->socks);
 	free(t->bufs);
@@ -322,6 +334,8 @@ int
 transport_udp_queue(struct transport *t, int id, const uint8_t *data,
     size_t len)
 {
+	/* TCP bytes queued before this datagram go first, as in the capture. */
+	transport_tcp_flush(t);
 	if (len > DGRAM_MAX) {
 		/* Reassembled captures cannot hold more; count rather than truncate. */
 		t->socks[id].stats.dropped++;
@@ -602,8 +616,42 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	memcpy(c->q + c->len, data, len);
 	c->len += len;
 	t->queued_total += len;
-	conn_write(t, id);
+	/* Write later, with what follows, unless enough waits already. */
+	if (!c->dirty) {
+		if (t->n_dirty == t->cap_dirty) {
+			size_t cap = t->cap_dirty ? t->cap_dirty * 2 : 64;
+			int *d = realloc(t->dirty, cap * sizeof(*d));
+
+			if (d == NULL) {
+				conn_write(t, id);
+				return 0;
+			}
+			t->dirty = d;
+			t->cap_dirty = cap;
+		}
+		t->dirty[t->n_dirty++] = id;
+		c->dirty = true;
+	}
+	t->dirty_bytes += len;
+	if (t->dirty_bytes >= 16 * TCP_WRITE_BATCH)
+		transport_tcp_flush(t);
+	else if (c->len - c->head >= TCP_WRITE_BATCH)
+		conn_write(t, id);
 	return 0;
+}
+
+void
+transport_tcp_flush(struct transport *t)
+{
+	/* By index: a write that fails closes a connection, never moves the table. */
+	for (size_t i = 0; i < t->n_dirty; i++) {
+		int id = t->dirty[i];
+
+		t->conns[id].dirty = false;
+		conn_write(t, id);
+	}
+	t->n_dirty = 0;
+	t->dirty_bytes = 0;
 }
 
 void
@@ -624,6 +672,11 @@ transport_tcp_release(struct transport *t, int id)
 	conn_write(t, id);
 }
 
+size_t
+transport_tcp_queued(const struct transport *t, int id)
+{
+	return t->conns[id].len - t->conns[id].head;
+}
 
 size_t
 transport_tcp_queued_total(const struct transport *t)
@@ -748,6 +801,9 @@ transport_poll(struct transport *t, tr_ns until)
 
 	if (wait < 0)
 		wait = 0;
+	/* Nothing waits in a queue while this process sleeps. */
+	if (wait > 0)
+		transport_tcp_flush(t);
 	ts = tr_ns_to_timespec(wait);
 	n = epoll_pwait2(t->epfd, evs, 64, &ts, NULL);
 	if (n == -1)

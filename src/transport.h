@@ -80,10 +80,14 @@ const struct transport_udp_stats *transport_udp_stats(const struct transport *,
  * TCP: one connection per captured session, from repro_ip to the
  * collector, non-blocking.  Bytes are queued and written as the socket
  * takes them.  Queues are not capped here, so nothing queued is ever
- * refused; the caller keeps transport_tcp_queued_total() under
- * TRANSPORT_TCP_QUEUE_MAX by waiting (backpressure).
+ * refused.  The caller bounds them (backpressure): it queues on a
+ * connection only while transport_tcp_queued() is under
+ * TRANSPORT_TCP_CONN_QUEUE_MAX and keeps the rest of that session back,
+ * and waits while everything kept in memory for TCP passes
+ * TRANSPORT_TCP_QUEUE_MAX (a safety net for memory).
  */
-#define TRANSPORT_TCP_QUEUE_MAX	(64u * 1024 * 1024)
+#define TRANSPORT_TCP_CONN_QUEUE_MAX	(4u * 1024 * 1024)
+#define TRANSPORT_TCP_QUEUE_MAX		(64u * 1024 * 1024)
 
 struct transport_tcp_stats {
 	uint64_t	bytes_sent;	/* written to the socket */
@@ -96,16 +100,24 @@ struct transport_tcp_stats {
 int		 transport_tcp_open(struct transport *,
 		    const struct tr_addr *repro_ip, const char *host,
 		    uint16_t port, void *ctx, char *err, size_t errlen);
-/* Queue bytes; 0, or -1 with errno ENOTCONN (the connection is closed or closing) or ENOMEM. */
+/*
+ * Queue bytes; 0, or -1 with errno ENOTCONN (the connection is closed or
+ * closing) or ENOMEM.  They are written with what is queued after them:
+ * at transport_tcp_flush(), before transport_poll() sleeps, before a UDP
+ * datagram is queued, or once enough is queued.
+ */
 int		 transport_tcp_send(struct transport *, int id,
 		    const uint8_t *data, size_t len);
+/* Write what transport_tcp_send() queued, as far as the sockets take it. */
+void		 transport_tcp_flush(struct transport *);
 /*
  * Hold back every byte queued from now on until transport_tcp_release():
  * BGP must not send past its OPEN before the collector's OPEN arrived.
  */
 void		 transport_tcp_hold(struct transport *, int id);
 void		 transport_tcp_release(struct transport *, int id);
-/* Bytes queued on every TCP connection together. */
+/* Bytes queued on one TCP connection (held back ones included), and on every one together. */
+size_t		 transport_tcp_queued(const struct transport *, int id);
 size_t		 transport_tcp_queued_total(const struct transport *);
 /* Connecting or open, and not asked to close: bytes queued now will be sent. */
 bool		 transport_tcp_can_send(const struct transport *, int id);

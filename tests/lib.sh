@@ -99,4 +99,30 @@ replay_flows() {
 		fail "$name: datagrams refused or from unknown peers: $(cat "$WORK/$name.stats.json")"
 }
 
+# replay_session SECTION DPORT PORT NAME PCAP TIME_FACTOR CAPTURED=REPRO...: replay PCAP's
+# TCP sessions to DPORT through SECTION (bmp or bgp; config in the older tool's schema) to
+# 127.0.0.1:PORT, and check one session per exporter, none refused or failed to connect;
+# for BGP also none closed by the collector and no message lost to framing.  REPLAY_OPEN,
+# when set, is the section's bgp.open mapping (e.g. "trim_capabilities: true").
+replay_session() {
+	local section=$1 dport=$2 port=$3 name=$4 pcap=$5 tf=$6 m rc=0 failed; shift 6
+	{
+		printf 'pcap: %s\ntime_factor: %s\nno_sync: true\nnetwork:\n  map:\n' "$pcap" "$tf"
+		for m in "$@"; do printf '  - {src_ip: %s, repro_ip: %s}\n' "${m%%=*}" "${m#*=}"; done
+		printf '%s:\n  select: {tcp: {dport: [%s]}}\n  collector: {ip: 127.0.0.1, port: %s}\n' "$section" "$dport" "$port"
+		[ -z "${REPLAY_OPEN:-}" ] || printf '  open: {%s}\n' "$REPLAY_OPEN"
+	} >"$WORK/$name.yml"
+	timeout 60 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" || rc=$?
+	[ $rc -eq 0 ] || { cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $rc"; }
+	[ "$(json_get "$WORK/$name.stats.json" 'd["tcp"]["sessions"]')" -eq $# ] ||
+		fail "$name: not one TCP session per exporter: $(cat "$WORK/$name.stats.json")"
+	failed='d["tcp"]["connect_failures"] + d["sections"]["'$section'"]["refused"]'
+	[ "$section" != bgp ] || failed="$failed"' + d["tcp"]["closed_by_collector"]'
+	[ "$(json_get "$WORK/$name.stats.json" "$failed")" -eq 0 ] ||
+		fail "$name: the collector refused or closed a session: $(cat "$WORK/$name.stats.json")"
+	[ "$section" != bgp ] ||
+		[ "$(json_get "$WORK/$name.stats.json" 'd["tcp"]["framing_errors"] + d["tcp"]["skipped_bytes"]')" -eq 0 ] ||
+		fail "$name: the replay lost BGP messages: $(cat "$WORK/$name.stats.json")"
+}
+
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }

@@ -20,6 +20,8 @@
 #define NOISE_EVERY	4	/* one noise frame after every this many messages */
 #define BGP_KEEPALIVE_EVERY 10	/* UPDATEs between KEEPALIVE exchanges */
 #define IPFIX_TEMPLATE_ID 256
+#define OPTIONS_TEMPLATE_ID 257	/* --options-template: sampling options */
+#define MAX_DOMAINS	16
 #define BOOT_BEFORE_START 86400	/* v5/v9 exporters booted a day before the capture */
 
 enum gen_proto {
@@ -39,6 +41,22 @@ static const char *const proto_names[PROTO_COUNT] = {
 	[PROTO_UDP] = "udp",
 	[PROTO_BMP] = "bmp",
 	[PROTO_BGP] = "bgp",
+};
+
+/* --time-fields: the IPFIX information elements carrying flow start/end. */
+enum time_fields {
+	TIME_SEC,	/* flowStartSeconds/flowEndSeconds (150/151), u32 */
+	TIME_MSEC,	/* flowStart/EndMilliseconds (152/153), u64 ms since 1970 */
+	TIME_USEC,	/* flowStart/EndMicroseconds (154/155), NTP 64-bit */
+	TIME_NSEC,	/* flowStart/EndNanoseconds (156/157), NTP 64-bit */
+	TIME_COUNT,
+};
+
+static const char *const time_field_names[TIME_COUNT] = {
+	[TIME_SEC] = "sec",
+	[TIME_MSEC] = "msec",
+	[TIME_USEC] = "usec",
+	[TIME_NSEC] = "nsec",
 };
 
 static const uint16_t proto_default_port[PROTO_COUNT] = {
@@ -73,9 +91,15 @@ struct opts {
 	uint32_t	 fragment;
 	uint32_t	 segment;
 	uint16_t	 hold_time;	/* BGP OPENs (both sides) */
+	bool		 add_path;	/* BGP: the exporter's OPEN alone offers ADD-PATH */
 	uint32_t	 records;
 	bool		 skip_templates;
 	uint64_t	 template_every;
+	uint64_t	 first_template_after;	/* data messages before the first template */
+	enum time_fields time_fields;
+	bool		 options_template;
+	uint32_t	 domains[MAX_DOMAINS];	/* --domain: streams per exporter */
+	size_t		 n_domains;
 	bool		 noise;
 };
 
@@ -90,6 +114,7 @@ struct exporter {
 	uint64_t	 share;		/* messages of --count that are this exporter's */
 	uint64_t	 sent;		/* of those, sent so far */
 	uint32_t	 seq;		/* IPFIX: data records; v9: packets; v5: flows */
+	bool		 templated;	/* a template was sent: later records are not orphans */
 	/* TCP */
 	uint32_t	 snd_nxt;	/* exporter's next sequence number */
 	uint32_t	 rcv_nxt;	/* collector's next sequence number */
@@ -427,11 +452,17 @@ struct flow {
 	uint16_t	sport, dport;
 	uint8_t		proto;
 	uint64_t	packets, bytes;
-	uint32_t	start, end;	/* Unix seconds */
+	uint32_t	start, end;	/* Unix seconds: start_ms, end_ms rounded down */
+	uint64_t	start_ms, end_ms;	/* Unix milliseconds */
 };
 
+/*
+ * Record r of a message exported at now.  With subsec (the IPFIX millisecond,
+ * microsecond and nanosecond time fields) the times carry milliseconds, the
+ * duration too, and the end is still no later than now.
+ */
 static void
-flow_make(uint64_t r, int family, uint32_t now, struct flow *f)
+flow_make(uint64_t r, int family, uint32_t now, bool subsec, struct flow *f)
 {
 	static const uint16_t dports[] = { 80, 443, 53, 123, 22, 8080 };
 	/* +1 keeps host parts off the all-zeros address. */
@@ -463,6 +494,15 @@ flow_make(uint64_t r, int family, uint32_t now, struct flow *f)
 	f->bytes = f->packets * (64 + r % 1400);
 	f->end = now - (uint32_t)(r % 5);
 	f->start = f->end - (uint32_t)(r % 60);
+	f->start_ms = (uint64_t)f->start * 1000;
+	f->end_ms = (uint64_t)f->end * 1000;
+	if (subsec) {
+		f->end_ms -= (r * 53) % 1000;
+		f->start_ms = f->end_ms - (uint64_t)(f->end - f->start) * 1000 -
+		    (r * 37) % 1000;
+		f->start = (uint32_t)(f->start_ms / 1000);
+		f->end = (uint32_t)(f->end_ms / 1000);
+	}
 }
 
 static void
@@ -476,11 +516,21 @@ expect_flow(struct gen *g, const struct exporter *ex, int version,
 	fprintf(g->expect, "{\"exporter\":\"%s\",\"version\":%d,\"domain\":%"
 	    PRIu32 ",\"src_ip\":\"%s\",\"dst_ip\":\"%s\",\"src_port\":%u,"
 	    "\"dst_port\":%u,\"proto\":%u,\"packets\":%" PRIu64 ",\"bytes\":%"
-	    PRIu64 ",\"start\":%" PRIu32 ",\"end\":%" PRIu32 ",\"frame\":%"
-	    PRIu64 "}\n", ex->name, version, ex->domain,
+	    PRIu64 ",\"start\":%" PRIu32 ",\"end\":%" PRIu32 ",\"start_ms\":%"
+	    PRIu64 ",\"end_ms\":%" PRIu64 ",\"frame\":%" PRIu64 "%s}\n",
+	    ex->name, version, ex->domain,
 	    addr_format(&f->src, src, sizeof(src)),
 	    addr_format(&f->dst, dst, sizeof(dst)), f->sport, f->dport,
-	    f->proto, f->packets, f->bytes, f->start, f->end, g->frames);
+	    f->proto, f->packets, f->bytes, f->start, f->end, f->start_ms,
+	    f->end_ms, g->frames, ex->templated || version == 5 ? "" :
+	    ",\"orphan\":true");
+}
+
+/* Flow times with milliseconds: only the IPFIX time fields finer than seconds carry them. */
+static bool
+subsec(const struct gen *g)
+{
+	return g->o->proto == PROTO_IPFIX && g->o->time_fields != TIME_SEC;
 }
 
 /* Expectation lines for the records of a message just written, regenerated from their numbers. */
@@ -491,20 +541,25 @@ expect_flows(struct gen *g, const struct exporter *ex, int version,
 	struct flow f;
 
 	for (uint32_t i = 0; i < n; i++) {
-		flow_make(first + i, family, now, &f);
+		flow_make(first + i, family, now, subsec(g), &f);
 		expect_flow(g, ex, version, &f);
 	}
 }
 
+/*
+ * Templates go before data message --first-template-after (0: the first) of
+ * an exporter, then again every --template-every data messages.
+ */
 static bool
 template_due(const struct gen *g, const struct exporter *ex)
 {
 	const struct opts *o = g->o;
+	uint64_t first = o->first_template_after;
 
-	if (o->skip_templates)
+	if (o->skip_templates || ex->sent < first)
 		return false;
-	return ex->sent == 0 ||
-	    (o->template_every > 0 && ex->sent % o->template_every == 0);
+	return ex->sent == first || (o->template_every > 0 &&
+	    (ex->sent - first) % o->template_every == 0);
 }
 
 /* ---- IPFIX (RFC 7011) ---- */
@@ -516,7 +571,7 @@ struct field {
 };
 
 static size_t
-ipfix_fields(int family, struct field *f)
+ipfix_fields(int family, enum time_fields tf, struct field *f)
 {
 	bool v4 = family == AF_INET;
 	size_t n = 0;
@@ -528,9 +583,44 @@ ipfix_fields(int family, struct field *f)
 	f[n++] = (struct field){ 4, 1 };	/* protocolIdentifier */
 	f[n++] = (struct field){ 2, 8 };	/* packetDeltaCount */
 	f[n++] = (struct field){ 1, 8 };	/* octetDeltaCount */
-	f[n++] = (struct field){ 150, 4 };	/* flowStartSeconds */
-	f[n++] = (struct field){ 151, 4 };	/* flowEndSeconds */
+	if (tf == TIME_SEC) {
+		f[n++] = (struct field){ 150, 4 };	/* flowStartSeconds */
+		f[n++] = (struct field){ 151, 4 };	/* flowEndSeconds */
+	} else {
+		/* 152/153 milliseconds, 154/155 microseconds, 156/157 nanoseconds */
+		uint16_t id = (uint16_t)(152 + 2 * (tf - TIME_MSEC));
+
+		f[n++] = (struct field){ id, 8 };	/* flowStart... */
+		f[n++] = (struct field){ (uint16_t)(id + 1), 8 };	/* flowEnd... */
+	}
 	return n;
+}
+
+#define NTP_UNIX_OFFSET 2208988800ULL	/* seconds from 1900 to 1970 */
+
+/*
+ * A flow time in the element size of --time-fields.  The NTP fraction is
+ * rounded up, so that a collector rounding it down gets the milliseconds back.
+ */
+static void
+ipfix_put_time(struct msgbuf *m, enum time_fields tf, uint64_t ms)
+{
+	uint64_t frac = ((ms % 1000) << 32) / 1000;
+
+	if (((frac * 1000) >> 32) < ms % 1000)
+		frac++;
+	switch (tf) {
+	case TIME_SEC:
+		put_u32(m, (uint32_t)(ms / 1000));
+		break;
+	case TIME_MSEC:
+		put_u64(m, ms);
+		break;
+	default:
+		put_u32(m, (uint32_t)(ms / 1000 + NTP_UNIX_OFFSET));
+		put_u32(m, (uint32_t)frac);
+		break;
+	}
 }
 
 static void
@@ -548,7 +638,7 @@ ipfix_template(struct gen *g, struct exporter *ex)
 {
 	struct msgbuf m = msg_start(g);
 	struct field f[9];
-	size_t n = ipfix_fields(ex->addr.family, f);
+	size_t n = ipfix_fields(ex->addr.family, g->o->time_fields, f);
 
 	ipfix_header(&m, ex, secs_of(g->ts));
 	put_u16(&m, 2);			/* template set */
@@ -559,8 +649,42 @@ ipfix_template(struct gen *g, struct exporter *ex)
 		put_u16(&m, f[i].id);
 		put_u16(&m, f[i].len);
 	}
+	if (g->o->options_template) {
+		/* Sampling options, scoped to the observation domain (RFC 7011 3.4.2.2). */
+		put_u16(&m, 3);		/* options template set */
+		put_u16(&m, 4 + 6 + 3 * 4);
+		put_u16(&m, OPTIONS_TEMPLATE_ID);
+		put_u16(&m, 3);		/* field count */
+		put_u16(&m, 1);		/* scope field count */
+		put_u16(&m, 149);	/* observationDomainId (scope) */
+		put_u16(&m, 4);
+		put_u16(&m, 34);	/* samplingInterval */
+		put_u16(&m, 4);
+		put_u16(&m, 35);	/* samplingAlgorithm */
+		put_u16(&m, 1);
+	}
 	set_u16(&m, 2, m.len);
 	g->errs += m.errs;
+	ex->templated = true;
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	after_message(g, ex);
+}
+
+/* The options record of --options-template: sampling 1 in 1, so no counter changes. */
+static void
+ipfix_options_data(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+
+	ipfix_header(&m, ex, secs_of(g->ts));
+	put_u16(&m, OPTIONS_TEMPLATE_ID);
+	put_u16(&m, 4 + 9);
+	put_u32(&m, ex->domain);
+	put_u32(&m, 1);			/* samplingInterval */
+	put_u8(&m, 1);			/* samplingAlgorithm: deterministic */
+	set_u16(&m, 2, m.len);
+	g->errs += m.errs;
+	ex->seq++;			/* an options record is a data record */
 	emit_udp(g, ex, g->o->dport, m.p, m.len);
 	after_message(g, ex);
 }
@@ -579,7 +703,7 @@ ipfix_data(struct gen *g, struct exporter *ex)
 	put_u16(&m, IPFIX_TEMPLATE_ID);
 	put_u16(&m, 0);
 	for (uint32_t i = 0; i < n; i++) {
-		flow_make(first + i, ex->addr.family, now, &f);
+		flow_make(first + i, ex->addr.family, now, subsec(g), &f);
 		put_addr(&m, &f.src);
 		put_addr(&m, &f.dst);
 		put_u16(&m, f.sport);
@@ -587,8 +711,8 @@ ipfix_data(struct gen *g, struct exporter *ex)
 		put_u8(&m, f.proto);
 		put_u64(&m, f.packets);
 		put_u64(&m, f.bytes);
-		put_u32(&m, f.start);
-		put_u32(&m, f.end);
+		ipfix_put_time(&m, g->o->time_fields, f.start_ms);
+		ipfix_put_time(&m, g->o->time_fields, f.end_ms);
 	}
 	set_u16(&m, set_off + 2, m.len - set_off);
 	set_u16(&m, 2, m.len);
@@ -659,7 +783,7 @@ nfv9_template(struct gen *g, struct exporter *ex)
 	struct field f[9];
 	size_t n = nfv9_fields(ex->addr.family, f);
 
-	nfv9_header(&m, g, ex, 1, secs_of(g->ts));
+	nfv9_header(&m, g, ex, g->o->options_template ? 2 : 1, secs_of(g->ts));
 	put_u16(&m, 0);			/* template flowset */
 	put_u16(&m, (uint16_t)(4 + 4 + 4 * n));
 	put_u16(&m, IPFIX_TEMPLATE_ID);
@@ -668,8 +792,44 @@ nfv9_template(struct gen *g, struct exporter *ex)
 		put_u16(&m, f[i].id);
 		put_u16(&m, f[i].len);
 	}
+	if (g->o->options_template) {
+		/* Sampling options scoped to the system (RFC 3954 6.1), padded to 32 bits. */
+		put_u16(&m, 1);		/* options template flowset */
+		put_u16(&m, 24);
+		put_u16(&m, OPTIONS_TEMPLATE_ID);
+		put_u16(&m, 4);		/* option scope length: one field */
+		put_u16(&m, 8);		/* option length: two fields */
+		put_u16(&m, 1);		/* scope: System */
+		put_u16(&m, 4);
+		put_u16(&m, 34);	/* SAMPLING_INTERVAL */
+		put_u16(&m, 4);
+		put_u16(&m, 35);	/* SAMPLING_ALGORITHM */
+		put_u16(&m, 1);
+		put_u16(&m, 0);		/* padding */
+	}
 	g->errs += m.errs;
 	ex->seq++;			/* v9 counts export packets */
+	ex->templated = true;
+	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	after_message(g, ex);
+}
+
+/* The options record of --options-template: sampling 1 in 1, so no counter changes. */
+static void
+nfv9_options_data(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+
+	nfv9_header(&m, g, ex, 1, secs_of(g->ts));
+	put_u16(&m, OPTIONS_TEMPLATE_ID);
+	put_u16(&m, 16);
+	put_u32(&m, ex->domain);	/* scope: the system, by its source id */
+	put_u32(&m, 1);			/* SAMPLING_INTERVAL */
+	put_u8(&m, 1);			/* SAMPLING_ALGORITHM: deterministic */
+	put_u8(&m, 0);			/* padding to 32 bits */
+	put_u16(&m, 0);
+	g->errs += m.errs;
+	ex->seq++;
 	emit_udp(g, ex, g->o->dport, m.p, m.len);
 	after_message(g, ex);
 }
@@ -688,7 +848,7 @@ nfv9_data(struct gen *g, struct exporter *ex)
 	put_u16(&m, IPFIX_TEMPLATE_ID);
 	put_u16(&m, 0);
 	for (uint32_t i = 0; i < n; i++) {
-		flow_make(first + i, ex->addr.family, now, &f);
+		flow_make(first + i, ex->addr.family, now, false, &f);
 		put_u64(&m, f.bytes);
 		put_u64(&m, f.packets);
 		put_u8(&m, f.proto);
@@ -735,7 +895,7 @@ nfv5_data(struct gen *g, struct exporter *ex)
 	put_u8(&m, (uint8_t)ex->domain);	/* engine id */
 	put_u16(&m, 0);				/* not sampled */
 	for (uint32_t i = 0; i < n; i++) {
-		flow_make(first + i, AF_INET, now, &f);
+		flow_make(first + i, AF_INET, now, false, &f);
 		put_addr(&m, &f.src);
 		put_addr(&m, &f.dst);
 		put_u32(&m, 0);			/* next hop */
@@ -800,13 +960,19 @@ run_udp_protocols(struct gen *g)
 
 		switch (o->proto) {
 		case PROTO_IPFIX:
-			if (template_due(g, ex))
+			if (template_due(g, ex)) {
 				ipfix_template(g, ex);
+				if (o->options_template)
+					ipfix_options_data(g, ex);
+			}
 			ipfix_data(g, ex);
 			break;
 		case PROTO_NFV9:
-			if (template_due(g, ex))
+			if (template_due(g, ex)) {
 				nfv9_template(g, ex);
+				if (o->options_template)
+					nfv9_options_data(g, ex);
+			}
 			nfv9_data(g, ex);
 			break;
 		case PROTO_NFV5:
@@ -963,10 +1129,13 @@ bgp_finish(struct msgbuf *m, size_t start)
 	set_u16(m, start + 16, m->len - start);
 }
 
-/* OPEN with the MP IPv4 unicast and 4-byte AS capabilities. */
+/*
+ * OPEN with the MP IPv4 unicast and 4-byte AS capabilities, and with
+ * add_path ADD-PATH send/receive for IPv4 unicast (RFC 7911).
+ */
 static void
 bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
-    const struct tr_addr *id)
+    const struct tr_addr *id, bool add_path)
 {
 	size_t start = m->len;
 
@@ -975,9 +1144,9 @@ bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
 	put_u16(m, as > 0xffff ? AS_TRANS : (uint16_t)as);
 	put_u16(m, hold_time);
 	put_addr(m, id);
-	put_u8(m, 14);			/* optional parameters length */
+	put_u8(m, add_path ? 20 : 14);	/* optional parameters length */
 	put_u8(m, 2);			/* capabilities */
-	put_u8(m, 12);
+	put_u8(m, add_path ? 18 : 12);
 	put_u8(m, 1);			/* multiprotocol */
 	put_u8(m, 4);
 	put_u16(m, 1);			/* IPv4 */
@@ -986,6 +1155,13 @@ bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
 	put_u8(m, 65);			/* 4-octet AS number */
 	put_u8(m, 4);
 	put_u32(m, as);
+	if (add_path) {
+		put_u8(m, 69);		/* ADD-PATH */
+		put_u8(m, 4);
+		put_u16(m, 1);		/* IPv4 */
+		put_u8(m, 1);		/* unicast */
+		put_u8(m, 3);		/* send/receive */
+	}
 	bgp_finish(m, start);
 }
 
@@ -1065,10 +1241,11 @@ bgp_step(struct gen *g, struct exporter *ex)
 
 	if (ex->phase == 0) {
 		tcp_handshake(g, ex);
-		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id);
+		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id,
+		    g->o->add_path);
 		bgp_exporter_says(g, ex, &m, BGP_OPEN);
 		m = msg_start(g);
-		bgp_open(&m, 64496, g->o->hold_time, &cid);
+		bgp_open(&m, 64496, g->o->hold_time, &cid, false);
 		bgp_keepalive(&m);
 		g->errs += m.errs;
 		tcp_send(g, ex, false, m.p, m.len);
@@ -1180,8 +1357,8 @@ bmp_peer_up(struct msgbuf *m, const struct gen *g, const struct exporter *ex)
 	put_addr16(m, &local);
 	put_u16(m, 179);
 	put_u16(m, (uint16_t)(40000 + ex->idx % 20000));
-	bgp_open(m, BMP_ROUTER_AS, 90, &rid);		/* sent OPEN */
-	bgp_open(m, exporter_as(ex), 90, &peer);	/* received OPEN */
+	bgp_open(m, BMP_ROUTER_AS, 90, &rid, false);		/* sent OPEN */
+	bgp_open(m, exporter_as(ex), 90, &peer, false);	/* received OPEN */
 	bmp_finish(m, start);
 }
 
@@ -1357,14 +1534,42 @@ usage(FILE *f)
 "                          bytes per fragment (a multiple of 8)\n"
 "      --segment N         cut TCP messages into segments of at most N bytes\n"
 "      --hold-time N       BGP: the hold time both OPENs offer (90)\n"
+"      --add-path          BGP: the exporter's OPEN also offers ADD-PATH\n"
+"                          (IPv4 unicast, send/receive), the collector's\n"
+"                          does not: not negotiated, UPDATEs carry no path ids\n"
 "  -r, --records N         flow records per data set / prefixes per UPDATE (5)\n"
 "      --skip-templates    IPFIX/v9: never send templates\n"
 "      --template-every N  IPFIX/v9: resend templates every N data messages\n"
 "                          of an exporter (default: only before the first)\n"
+"      --first-template-after N\n"
+"                          IPFIX/v9: the capture starts after the templates:\n"
+"                          an exporter's first N data messages come before\n"
+"                          any template, which goes before data message N\n"
+"                          (counting from 0) and, with --template-every E,\n"
+"                          again before messages N+E, N+2E, ... (0)\n"
+"      --options-template  IPFIX/v9: templates also define options template\n"
+"                          257 (sampling: scope observationDomainId (IPFIX)\n"
+"                          or System (v9), samplingInterval 34,\n"
+"                          samplingAlgorithm 35), and an options data\n"
+"                          message (interval 1) follows each template message\n"
+"      --time-fields T     IPFIX flow times: sec (flowStart/EndSeconds\n"
+"                          150/151, u32), msec (152/153, u64 ms since 1970),\n"
+"                          usec (154/155) or nsec (156/157), both NTP 64-bit\n"
+"                          (seconds since 1900, 32-bit fraction rounded up);\n"
+"                          all but sec give flow times a millisecond part\n"
+"                          (sec)\n"
+"      --domain ID         IPFIX observation domain / v9 source id / v5\n"
+"                          engine type*256+id; repeatable: each exporter then\n"
+"                          sends one stream per domain (own sequence numbers\n"
+"                          and templates, same source port), round-robin\n"
+"                          (default: exporter i has domain i+1)\n"
 "      --noise             interleave unselected frames: ARP, ICMP, UDP to\n"
 "                          DPORT+1, TCP keep-alive (in the session for bmp/bgp)\n"
 "      --expect FILE       JSON lines of what was generated: one per flow\n"
-"                          record (frame = the frame completing its datagram),\n"
+"                          record (frame = the frame completing its datagram;\n"
+"                          start/end Unix seconds, start_ms/end_ms\n"
+"                          milliseconds; \"orphan\":true when no template of\n"
+"                          its exporter and domain came before it),\n"
 "                          per BMP/BGP message sent by an exporter, or per UDP\n"
 "                          datagram\n"
 "  -h, --help              this text\n");
@@ -1377,10 +1582,15 @@ enum {
 	OPT_FRAGMENT,
 	OPT_SEGMENT,
 	OPT_HOLD_TIME,
+	OPT_ADD_PATH,
 	OPT_SKIP_TEMPLATES,
 	OPT_TEMPLATE_EVERY,
 	OPT_NOISE,
 	OPT_EXPECT,
+	OPT_FIRST_TEMPLATE_AFTER,
+	OPT_OPTIONS_TEMPLATE,
+	OPT_TIME_FIELDS,
+	OPT_DOMAIN,
 };
 
 static const struct option long_opts[] = {
@@ -1400,11 +1610,17 @@ static const struct option long_opts[] = {
 	{ "fragment", required_argument, NULL, OPT_FRAGMENT },
 	{ "segment", required_argument, NULL, OPT_SEGMENT },
 	{ "hold-time", required_argument, NULL, OPT_HOLD_TIME },
+	{ "add-path", no_argument, NULL, OPT_ADD_PATH },
 	{ "records", required_argument, NULL, 'r' },
 	{ "skip-templates", no_argument, NULL, OPT_SKIP_TEMPLATES },
 	{ "template-every", required_argument, NULL, OPT_TEMPLATE_EVERY },
 	{ "noise", no_argument, NULL, OPT_NOISE },
 	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "first-template-after", required_argument, NULL,
+	    OPT_FIRST_TEMPLATE_AFTER },
+	{ "options-template", no_argument, NULL, OPT_OPTIONS_TEMPLATE },
+	{ "time-fields", required_argument, NULL, OPT_TIME_FIELDS },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1573,6 +1789,9 @@ parse_opt(struct opts *o, int c, const char *arg)
 		}
 		o->hold_time = (uint16_t)v;
 		return 0;
+	case OPT_ADD_PATH:
+		o->add_path = true;
+		return 0;
 	case 'r':
 		if (parse_num("records", arg, 1, MAX_RECORDS, &v) == -1)
 			return -1;
@@ -1589,6 +1808,32 @@ parse_opt(struct opts *o, int c, const char *arg)
 		return 0;
 	case OPT_EXPECT:
 		o->expect = arg;
+		return 0;
+	case OPT_FIRST_TEMPLATE_AFTER:
+		return parse_num("first-template-after", arg, 0, UINT32_MAX,
+		    &o->first_template_after);
+	case OPT_OPTIONS_TEMPLATE:
+		o->options_template = true;
+		return 0;
+	case OPT_TIME_FIELDS:
+		for (int i = 0; i < TIME_COUNT; i++) {
+			if (strcmp(arg, time_field_names[i]) == 0) {
+				o->time_fields = (enum time_fields)i;
+				return 0;
+			}
+		}
+		fprintf(stderr, "tr-pcapgen: --time-fields: '%s' is not one of "
+		    "sec, msec, usec, nsec\n", arg);
+		return -1;
+	case OPT_DOMAIN:
+		if (o->n_domains == MAX_DOMAINS) {
+			fprintf(stderr, "tr-pcapgen: at most %d --domain\n",
+			    MAX_DOMAINS);
+			return -1;
+		}
+		if (parse_num("domain", arg, 0, UINT32_MAX, &v) == -1)
+			return -1;
+		o->domains[o->n_domains++] = (uint32_t)v;
 		return 0;
 	default:
 		return -1;
@@ -1614,6 +1859,29 @@ opts_check(struct opts *o)
 		fprintf(stderr, "tr-pcapgen: --records: NetFlow v5 carries at "
 		    "most %d records per datagram\n", NFV5_MAX_RECORDS);
 		return -1;
+	}
+	if ((o->first_template_after > 0 || o->options_template) &&
+	    o->proto != PROTO_IPFIX && o->proto != PROTO_NFV9) {
+		fprintf(stderr, "tr-pcapgen: --first-template-after and "
+		    "--options-template are for ipfix and nfv9\n");
+		return -1;
+	}
+	if (o->time_fields != TIME_SEC && o->proto != PROTO_IPFIX) {
+		fprintf(stderr, "tr-pcapgen: --time-fields is for ipfix\n");
+		return -1;
+	}
+	if (o->n_domains > 0 && o->proto != PROTO_IPFIX &&
+	    o->proto != PROTO_NFV9 && o->proto != PROTO_NFV5) {
+		fprintf(stderr, "tr-pcapgen: --domain is for ipfix, nfv9 and "
+		    "nfv5\n");
+		return -1;
+	}
+	for (size_t i = 0; i < o->n_domains; i++) {
+		if (o->proto == PROTO_NFV5 && o->domains[i] > 0xffff) {
+			fprintf(stderr, "tr-pcapgen: --domain: NetFlow v5 has 16 "
+			    "bits for it (engine type and id)\n");
+			return -1;
+		}
 	}
 	if (o->n_exporters == 0) {
 		addr_parse("192.0.2.1", &o->exporters[0]);
@@ -1657,7 +1925,8 @@ gen_open(struct gen *g, const struct opts *o)
 	memset(g, 0, sizeof(*g));
 	g->o = o;
 	g->ts = (tr_ns)o->start * TR_NS_PER_SEC;
-	g->n_exp = o->n_exporters;
+	/* With --domain, each exporter address sends one stream per domain. */
+	g->n_exp = o->n_exporters * (o->n_domains > 0 ? o->n_domains : 1);
 	g->frame = malloc(FRAME_MAX_LEN);
 	g->msg = malloc(MSG_CAP);
 	g->exp = calloc(g->n_exp, sizeof(*g->exp));
@@ -1667,16 +1936,20 @@ gen_open(struct gen *g, const struct opts *o)
 	}
 	for (size_t i = 0; i < g->n_exp; i++) {
 		struct exporter *ex = &g->exp[i];
+		size_t a = o->n_domains > 0 ? i / o->n_domains : i;
 
 		ex->idx = i;
-		ex->addr = o->exporters[i];
+		ex->addr = o->exporters[a];
 		ex->coll = ex->addr.family == AF_INET ? o->coll4 : o->coll6;
 		addr_format(&ex->addr, ex->name, sizeof(ex->name));
 		/* Consecutive ports, wrapping past 65535 to 1 (port 0 is not a port). */
-		ex->sport = (uint16_t)(1 + (o->sport - 1 + i) % 65535);
+		ex->sport = (uint16_t)(1 + (o->sport - 1 + a) % 65535);
 		/* v5 has only an 8-bit engine id to tell exporters' streams apart. */
-		ex->domain = (uint32_t)(o->proto == PROTO_NFV5 ?
-		    (i + 1) & 0xff : i + 1);
+		if (o->n_domains > 0)
+			ex->domain = o->domains[i % o->n_domains];
+		else
+			ex->domain = (uint32_t)(o->proto == PROTO_NFV5 ?
+			    (i + 1) & 0xff : i + 1);
 		ex->share = o->count / g->n_exp + (i < o->count % g->n_exp);
 	}
 	if ((g->pw = pcapw_open(o->out, frame_link_dlt(o->link), o->nanosec,

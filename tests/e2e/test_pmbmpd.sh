@@ -33,21 +33,8 @@ CONF
 pm_start pmbmpd pmbmpd bmp 127.0.0.1 "$WORK/pmbmpd.settings"
 note "pmbmpd listening on 127.0.0.1:$PM_PORT"
 
-# replay NAME PCAP TIME_FACTOR CAPTURED=REPRO...: the older tool's schema, to pmbmpd.
-replay() {
-	local name=$1 pcap=$2 tf=$3 m rc=0; shift 3
-	{
-		printf 'pcap: %s\ntime_factor: %s\nno_sync: true\nnetwork:\n  map:\n' "$pcap" "$tf"
-		for m in "$@"; do printf '  - {src_ip: %s, repro_ip: %s}\n' "${m%%=*}" "${m#*=}"; done
-		printf 'bmp:\n  select: {tcp: {dport: [1790]}}\n  collector: {ip: 127.0.0.1, port: %s}\n' "$PM_PORT"
-	} >"$WORK/$name.yml"
-	timeout 60 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" 2>"$WORK/$name.tr.log" || rc=$?
-	[ $rc -eq 0 ] || { cat "$WORK/$name.tr.log" >&2; fail "$name: replay exited with $rc"; }
-	[ "$(json_get "$WORK/$name.stats.json" 'd["tcp"]["sessions"]')" -eq $# ] ||
-		fail "$name: not one TCP session per exporter: $(cat "$WORK/$name.stats.json")"
-	[ "$(json_get "$WORK/$name.stats.json" 'd["tcp"]["connect_failures"] + d["sections"]["bmp"]["refused"]')" -eq 0 ] ||
-		fail "$name: pmbmpd refused the replay: $(cat "$WORK/$name.stats.json")"
-}
+# replay NAME PCAP TIME_FACTOR CAPTURED=REPRO...: to pmbmpd (replay_session in lib.sh).
+replay() { replay_session bmp 1790 "$PM_PORT" "$@"; }
 
 # generated NAME EXTRA_GEN_ARGS...: two exporters, their captured addresses mapped to two
 # loopback addresses unique to this round.

@@ -139,4 +139,40 @@ captured_open=$(awk '$1 == "tcp" && $2 == "127.0.0.3" { print $5; exit }' "$WORK
 [ "${sent_open:0:44}${sent_open:56}" = "${captured_open:0:44}${captured_open:56}" ] ||
 	fail "rewrite: more than the hold time and identifier changed"
 note "bgp.open: the OPEN went out with hold time 30 and identifier 10.9.8.7, the rest as captured"
+
+# 8. bgp.open.trim_capabilities: the exporter's captured OPEN offers ADD-PATH, the captured
+# collector's does not (so the UPDATEs carry no path identifiers).  With the key the OPEN
+# arrives without it, its lengths recomputed; without the key, as captured.  A capture with
+# no collector side has nothing to trim to: a warning, and the OPEN as captured.
+"$GEN" --proto bgp --count 5 --exporter 192.0.2.2 --add-path --out "$WORK/ap.pcap"
+tshark -r "$WORK/ap.pcap" -Y 'ip.src == 192.0.2.2' -F pcap -w "$WORK/ap-oneway.pcap" 2>/dev/null ||
+	fail "trim: tshark cannot write the exporter's side alone"
+captured_open=$(tshark -r "$WORK/ap.pcap" -Y 'ip.src == 192.0.2.2 && bgp.type == 1' -T fields -e tcp.payload 2>/dev/null | head -1)
+case $captured_open in *450400010103) ;; *) fail "trim: the generated OPEN ($captured_open) does not end with ADD-PATH" ;; esac
+# trim_round NAME PCAP [OPEN_KEYS]: replay PCAP's BGP session to a fresh sink; sets FIRST to
+# the first message it got (no subshell: a failure must stop that sink too).
+trim_round() {
+	local name=$1 pcap=$2
+	start_sink "$name" "$TR" sink --tcp 0
+	{ config "$pcap" | sed "s/port: $BGP_PORT}/port: $(ready_port "$WORK/$name.ready" tcp 1)}/"
+	  [ -z "${3:-}" ] || printf '  open: {%s}\n' "$3"; } >"$WORK/$name.yml"
+	"$TR" -v -t "$WORK/$name.yml" 2>"$WORK/$name.log" || { cat "$WORK/$name.log" >&2; fail "$name: exit $?"; }
+	stop_sink
+	FIRST=$(awk '$1 == "tcp" { print $5; exit }' "$WORK/$name.dump")
+}
+trim_round trim-off "$WORK/ap.pcap"
+[ "$FIRST" = "$captured_open" ] || fail "trim-off: the OPEN changed without trim_capabilities: $FIRST"
+trim_round trim-on "$WORK/ap.pcap" "trim_capabilities: true"
+open_trimmed=$FIRST
+# 6 bytes less: message length 0x31 -> 0x2b, optional parameters 0x14 -> 0x0e, capabilities 0x12 -> 0x0c.
+want=${captured_open:0:32}002b${captured_open:36:20}0e020c${captured_open:62:24}
+[ "$open_trimmed" = "$want" ] || fail "trim-on: the OPEN arrived as $open_trimmed, expected $want"
+grep -q "removed from the OPEN what the captured collector did not offer: ADD-PATH (69)" "$WORK/trim-on.log" ||
+	{ cat "$WORK/trim-on.log"; fail "trim-on: no log of what was removed"; }
+grep -q "removed from the OPEN" "$WORK/trim-off.log" && fail "trim-off: trimmed without the key"
+trim_round trim-oneway "$WORK/ap-oneway.pcap" "trim_capabilities: true"
+[ "$FIRST" = "$captured_open" ] || fail "trim-oneway: the OPEN changed with no collector side to trim to"
+[ "$(grep -c "have no OPEN from the collector" "$WORK/trim-oneway.log")" -eq 1 ] ||
+	{ cat "$WORK/trim-oneway.log"; fail "trim-oneway: not one warning about the missing collector side"; }
+note "trim_capabilities: ADD-PATH, which the captured collector did not offer, left the OPEN; kept without the key or a collector side"
 echo PASS

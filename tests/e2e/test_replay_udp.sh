@@ -88,6 +88,31 @@ unmapped=$(tshark -r "$WORK/ipfix.pcap" -Y 'ip.src == 192.0.2.99 && udp.dstport 
 [ "$unknown" -eq "$unmapped" ] && [ "$unmapped" -gt 0 ] ||
 	fail "stats say $unknown unknown-peer packets, the capture has $unmapped"
 
+# The summary counts flow messages per version and domain, and template vs data
+# sets: they must equal tshark's decode of what the mapped exporters sent.
+tshark -r "$WORK/ipfix.pcap" -Y 'udp.dstport == 4739 && !(ip.src == 192.0.2.99)' -T fields \
+	-e cflow.od_id -e cflow.flowset_id 2>/dev/null >"$WORK/ipfix.sets"
+python3 - "$WORK/ipfix.stats.json" "$WORK/ipfix.sets" <<'PY' || fail "ipfix: flow counts in --stats-json differ from tshark's"
+import json, sys
+from collections import Counter
+flows = json.load(open(sys.argv[1]))["flows"]
+want = Counter()
+for line in open(sys.argv[2]):
+    domain, sets = line.split("\t")
+    ids = [int(x) for x in sets.split(",")]
+    want[(10, int(domain), "messages")] += 1
+    want[(10, int(domain), "template_sets")] += sum(1 for i in ids if i in (2, 3))
+    want[(10, int(domain), "data_sets")] += sum(1 for i in ids if i >= 256)
+got = Counter()
+for d in flows["domains"]:
+    for k in ("messages", "template_sets", "data_sets"):
+        got[(d["version"], d["domain"], k)] += d[k]
+if got != want or not want:
+    sys.exit(f"stats {dict(got)} != tshark {dict(want)}")
+if flows["templates_primed"] or flows["sequence_rewritten"] or flows["malformed"]:
+    sys.exit(f"a clean single capture needs no rewrite: {flows}")
+PY
+
 # 2. Encapsulations: stacked VLANs + MPLS on Ethernet, Linux SLL2, raw IP, BSD loopback.
 "$GEN" --proto nfv9 --count 12 --exporter 192.0.2.1 --dport 4739 --vlan 10 --vlan 20 --mpls 100 --mpls 200 --out "$WORK/vlan-mpls.pcap"
 check_run vlan-mpls 4739 "$PORT" "$WORK/vlan-mpls.pcap"

@@ -55,10 +55,13 @@ TCP_PORT=$(awk '$1 == "tcp" { print $2; exit }' "$WORK/ready")
 [ "$UDP_PORT" -gt 0 ] && [ "$TCP_PORT" -gt 0 ] || fail "ready file has no real ports"
 
 # bash's printf writes at every \n byte, which would split a datagram: build
-# it in a file, and cat sends it with one write.
+# it in a file, and cat sends it with one write.  Every datagram leaves by the
+# same socket (fd 4): the sink keeps NetFlow state per source port, as
+# collectors do.
+exec 4<>"/dev/udp/127.0.0.1/$UDP_PORT" || fail "cannot open a UDP socket to the sink"
 udp() {
 	printf "$1" >"$WORK/datagram"
-	cat "$WORK/datagram" >"/dev/udp/127.0.0.1/$UDP_PORT"
+	cat "$WORK/datagram" >&4
 }
 
 # IPFIX domain 0: a template (id 256: two 4-byte fields), then data sets of
@@ -128,6 +131,9 @@ u = s["udp"][0]
 check(u["exporter"] == "127.0.0.1" and u["port"] == udp_port, "UDP key")
 check(u["datagrams"] == 6 and u["undecoded"] == 1, "UDP datagram counts")
 nf = {(n["version"], n["domain"]): n for n in u["netflow"]}
+check(len(nf) == len(u["netflow"]) == 2 and
+      len({n["source_port"] for n in u["netflow"]}) == 1 and
+      u["netflow"][0]["source_port"] > 0, "one source port, one entry per version and domain")
 ipfix = nf.get((10, 0))
 check(ipfix is not None, "IPFIX domain 0 present")
 check(ipfix["messages"] == 3 and ipfix["first_sequence"] == 0 and

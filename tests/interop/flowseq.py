@@ -4,11 +4,11 @@ independently of the tool's C code.
 
 Reads "PORT REPRO HEX SPORT" lines (captured datagrams in play order) and
 prints "PORT REPRO HEX" with each message's sequence number as a live
-exporter would have numbered it: per (repro address, captured source port,
-version, domain) the first message keeps its number, and each next one
-follows the previous by what that counts (IPFIX: data records, decoded
-with the templates seen so far in the stream; NetFlow v9: export packets;
-v5: flows).  Datagrams that are not NetFlow/IPFIX pass unchanged.
+exporter would have numbered it: per (repro address, version, domain) the
+first message keeps its number, and each next one follows the previous by
+what that counts (IPFIX: data records, decoded with the templates seen so
+far from that address, source port and domain; NetFlow v9: export
+packets; v5: flows).  Datagrams that are not NetFlow/IPFIX pass unchanged.
 With --as-captured it only drops the SPORT column.
 """
 import struct
@@ -76,13 +76,13 @@ def main():
                 seq_at, domain = 12, msg[16:20]
             else:
                 seq_at, domain = 16, msg[20:22]
-            key = (repro, sport, version, bytes(domain))
+            key = (repro, version, bytes(domain))
             seq = struct.unpack(">I", msg[seq_at:seq_at + 4])[0]
             if key in nxt:
                 seq = nxt[key]
                 msg[seq_at:seq_at + 4] = struct.pack(">I", seq)
             if version == 10:
-                advance = ipfix_data_records(msg, templates, key)
+                advance = ipfix_data_records(msg, templates, key + (sport,))
             elif version == 9:
                 advance = 1
             else:

@@ -463,6 +463,14 @@ test_sequence_continue_ipfix(void **state)
 	play(f, &m2, &out);
 	assert_int_equal(get32(out.msg[0] + 8), 108);
 	assert_int_equal(f->rep.flows.sequence_rewritten, 2);
+	/* The exporter restarted on another port (another socket): it counts on. */
+	origin.sport = 4740;
+	origin.stream = 3;
+	play(f, &m1, &out);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(get32(out.msg[0] + 8), 110);
+	origin.sport = 4739;
+	origin.stream = 0;
 	fixture_free(f);
 }
 

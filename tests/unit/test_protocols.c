@@ -1,4 +1,5 @@
 /* Unit tests for the NetFlow/IPFIX, BMP and BGP header decoders on hand-built bytes. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -511,6 +512,132 @@ test_bgp_build(void **state)
 	assert_int_equal(bgp_keepalive_build(buf, 18), -1);
 }
 
+/*
+ * An exporter's OPEN for trimming: one parameter with MP IPv4 and IPv6
+ * unicast, 4-byte AS and ADD-PATH (IPv4 send/receive, IPv6 send), one with
+ * route refresh, and a non-capability parameter that must pass untouched.
+ */
+static const uint8_t trim_ours[] = {
+	FF16, 0x00, 0x43, 0x01,
+	0x04, 0xfd, 0xe9, 0x00, 0x5a, 0x0a, 0x00, 0x00, 0x01,
+	0x26,
+	0x02, 0x1c,
+	0x01, 0x04, 0x00, 0x01, 0x00, 0x01,
+	0x01, 0x04, 0x00, 0x02, 0x00, 0x01,
+	0x41, 0x04, 0x00, 0x00, 0xfd, 0xe9,
+	0x45, 0x08, 0x00, 0x01, 0x01, 0x03, 0x00, 0x02, 0x01, 0x02,
+	0x02, 0x02, 0x02, 0x00,
+	0x01, 0x02, 0xaa, 0xbb,
+};
+
+static const uint8_t cap_mp4[] = { 0x00, 0x01, 0x00, 0x01 };
+static const uint8_t cap_mp6[] = { 0x00, 0x02, 0x00, 0x01 };
+static const uint8_t cap_as4[] = { 0x00, 0x00, 0xfb, 0xf0 };
+static const uint8_t cap_ap_both[] = { 0x00, 0x01, 0x01, 0x03, 0x00, 0x02, 0x01, 0x03 };
+static const uint8_t cap_ap_rx4[] = { 0x00, 0x01, 0x01, 0x01 };
+
+/* The whole table: what the collector offered, what the OPEN becomes, what the log names. */
+static void
+test_bgp_open_trim(void **state)
+{
+	/* Collector: IPv4 unicast only, 4-byte AS, ADD-PATH receive for IPv4 only, no route refresh. */
+	static const uint8_t partial[] = {
+		FF16, 0x00, 0x35, 0x01,
+		0x04, 0xfd, 0xe9, 0x00, 0x5a, 0x0a, 0x00, 0x00, 0x01,
+		0x18,
+		0x02, 0x12,
+		0x01, 0x04, 0x00, 0x01, 0x00, 0x01,
+		0x41, 0x04, 0x00, 0x00, 0xfd, 0xe9,
+		0x45, 0x04, 0x00, 0x01, 0x01, 0x02,
+		0x01, 0x02, 0xaa, 0xbb,
+	};
+	/* Collector with no capability: only the other parameter is left. */
+	static const uint8_t bare[] = {
+		FF16, 0x00, 0x21, 0x01,
+		0x04, 0xfd, 0xe9, 0x00, 0x5a, 0x0a, 0x00, 0x00, 0x01,
+		0x04,
+		0x01, 0x02, 0xaa, 0xbb,
+	};
+	const struct {
+		const char	*name;
+		struct bgp_open	 peer;
+		const uint8_t	*want;
+		size_t		 want_len;
+		const char	*removed;
+	} cases[] = {
+		{ "everything offered", { .ncaps = 5, .caps = {
+		    { BGP_CAP_MP, 4, cap_mp4 }, { BGP_CAP_MP, 4, cap_mp6 },
+		    { BGP_CAP_AS4, 4, cap_as4 },
+		    { BGP_CAP_ADD_PATH, 8, cap_ap_both },
+		    { BGP_CAP_ROUTE_REFRESH, 0, NULL } } },
+		    trim_ours, sizeof(trim_ours), "" },
+		{ "partial", { .ncaps = 3, .caps = {
+		    { BGP_CAP_MP, 4, cap_mp4 }, { BGP_CAP_AS4, 4, cap_as4 },
+		    { BGP_CAP_ADD_PATH, 4, cap_ap_rx4 } } },
+		    partial, sizeof(partial),
+		    "multiprotocol (1) AFI 2 SAFI 1, ADD-PATH (69) AFI 1 SAFI 1 "
+		    "receive, ADD-PATH (69) AFI 2 SAFI 1 send, route refresh (2)" },
+		{ "bare", { .ncaps = 0 }, bare, sizeof(bare),
+		    "multiprotocol (1), multiprotocol (1), 4-byte AS (65), "
+		    "ADD-PATH (69), route refresh (2)" },
+	};
+	uint8_t out[sizeof(trim_ours)];
+	char removed[256];
+	struct bgp_open back;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = bgp_open_trim(trim_ours, sizeof(trim_ours),
+		    &cases[i].peer, out, sizeof(out), removed, sizeof(removed));
+
+		print_message("case %s\n", cases[i].name);
+		assert_int_equal(n, cases[i].want_len);
+		assert_memory_equal(out, cases[i].want, cases[i].want_len);
+		assert_string_equal(removed, cases[i].removed);
+		assert_int_equal(bgp_open_parse(out, (size_t)n, &back), 0);
+	}
+	/* Too small a buffer, and not an OPEN. */
+	assert_int_equal(bgp_open_trim(trim_ours, sizeof(trim_ours),
+	    &cases[0].peer, out, 40, removed, sizeof(removed)), -1);
+	assert_int_equal(errno, ENOBUFS);
+	assert_int_equal(bgp_open_trim(trim_ours, sizeof(trim_ours) - 1,
+	    &cases[0].peer, out, sizeof(out), removed, sizeof(removed)), -1);
+	assert_int_equal(errno, EBADMSG);
+}
+
+/* RFC 9072 extended parameters stay extended, with their two-byte lengths recomputed. */
+static void
+test_bgp_open_trim_extended(void **state)
+{
+	static const uint8_t ext[] = {
+		FF16, 0x00, 0x2f, 0x01,
+		0x04, 0x5b, 0xa0, 0x00, 0xb4, 0x0a, 0x00, 0x00, 0x02,
+		0xff, 0xff, 0x00, 0x0f,
+		0x02, 0x00, 0x0c,
+		0x01, 0x04, 0x00, 0x01, 0x00, 0x01,
+		0x41, 0x04, 0xfa, 0x56, 0xea, 0x01,
+	};
+	static const uint8_t want[] = {
+		FF16, 0x00, 0x29, 0x01,
+		0x04, 0x5b, 0xa0, 0x00, 0xb4, 0x0a, 0x00, 0x00, 0x02,
+		0xff, 0xff, 0x00, 0x09,
+		0x02, 0x00, 0x06,
+		0x41, 0x04, 0xfa, 0x56, 0xea, 0x01,
+	};
+	struct bgp_open peer = { .ncaps = 2, .caps = {
+		{ BGP_CAP_MP, 4, cap_mp6 }, { BGP_CAP_AS4, 4, cap_as4 } } };
+	uint8_t out[sizeof(ext)];
+	char removed[128];
+	int n;
+
+	(void)state;
+	n = bgp_open_trim(ext, sizeof(ext), &peer, out, sizeof(out), removed,
+	    sizeof(removed));
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	assert_string_equal(removed, "multiprotocol (1) AFI 1 SAFI 1");
+}
+
 int
 main(void)
 {
@@ -530,6 +657,8 @@ main(void)
 		cmocka_unit_test(test_bgp_open_parse),
 		cmocka_unit_test(test_bgp_open_extended),
 		cmocka_unit_test(test_bgp_build),
+		cmocka_unit_test(test_bgp_open_trim),
+		cmocka_unit_test(test_bgp_open_trim_extended),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
 """Compare two sets of flow records, from the generator or from a real collector.
 
 usage: flowcmp.py KIND:FILE KIND:FILE [--map CAPTURED=REPRO ...] [--count N]
-                  [--ignore FIELD ...]
+                  [--ignore FIELD ...] [--ms] [--shifted]
 
 KIND is one of
   expect   tr-pcapgen --expect output (JSON lines, one per generated record)
@@ -16,7 +16,12 @@ decoded from the replay.  Records are compared as multisets on every field both
 kinds know (two nfacctd files: every field nfacctd printed); a record that is
 missing, extra, or differs in any field fails.  With --count, both sides must
 hold exactly N records.  --ignore leaves a field out (for a collector that
-does not decode it).  Exit 0 equal, 1 different, 2 usage/format error.
+does not decode it).  --ms compares flow times in milliseconds too (fields
+start_ms, end_ms).  --shifted compares every field but the times, then checks
+that the replay side's times are the capture side's moved by one delta, the
+same for every start and end of every record and a whole number of seconds
+(so every duration is intact), and prints it as "shift: SECONDS".
+Exit 0 equal, 1 different, 2 usage/format error.
 """
 import argparse
 import collections
@@ -42,12 +47,19 @@ def proto(value):
     return PROTO_NAMES[str(value).lower()]
 
 
+def epoch_ms(text):
+    """'1700000000.123000' (nfacctd) -> 1700000000123, without float rounding."""
+    sec, _, frac = str(text).partition(".")
+    return int(sec) * 1000 + int((frac + "000")[:3])
+
+
 def load_expect(path):
     for line in open(path):
         if not line.strip():
             continue
         r = json.loads(line)
-        yield {"exporter": ip(r["exporter"]), "src": ip(r["src_ip"]),
+        ms = {"start_ms": r["start_ms"], "end_ms": r["end_ms"]} if "start_ms" in r else {}
+        yield {**ms,"exporter": ip(r["exporter"]), "src": ip(r["src_ip"]),
                "dst": ip(r["dst_ip"]), "sport": r["src_port"],
                "dport": r["dst_port"], "proto": r["proto"],
                "packets": r["packets"], "bytes": r["bytes"],
@@ -63,7 +75,9 @@ NFACCTD = {"peer_ip_src": ("exporter", ip), "ip_src": ("src", ip),
            "timestamp_start": ("start", lambda v: int(float(v))),
            "timestamp_end": ("end", lambda v: int(float(v))),
            "export_proto_version": ("version", int),
-           "export_proto_sysid": ("domain", int)}
+           "export_proto_sysid": ("domain", int),
+           "timestamp_start+ms": ("start_ms", epoch_ms),
+           "timestamp_end+ms": ("end_ms", epoch_ms)}
 
 
 def load_nfacctd(path):
@@ -72,6 +86,9 @@ def load_nfacctd(path):
             continue
         r = json.loads(line)
         r.pop("event_type", None)
+        for k in ("timestamp_start", "timestamp_end"):
+            if k in r:
+                r[k + "+ms"] = r[k]
         out = {}
         for k, v in r.items():
             if k in NFACCTD:
@@ -84,8 +101,14 @@ def load_nfacctd(path):
 
 def nfdump_time(text):
     # Written in the local time zone: the caller runs nfdump with TZ=UTC.
+    return nfdump_time_ms(text) // 1000
+
+
+def nfdump_time_ms(text):
     t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f")
-    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp())
+    t = t.replace(tzinfo=datetime.timezone.utc)
+    return (t.toordinal() - 719163) * 86400000 + (
+        t.hour * 3600 + t.minute * 60 + t.second) * 1000 + t.microsecond // 1000
 
 
 def load_nfdump(path):
@@ -99,7 +122,9 @@ def load_nfdump(path):
                "sport": r["src_port"], "dport": r["dst_port"],
                "proto": r["proto"], "packets": r["in_packets"],
                "bytes": r["in_bytes"], "start": nfdump_time(r["first"]),
-               "end": nfdump_time(r["last"])}
+               "end": nfdump_time(r["last"]),
+               "start_ms": nfdump_time_ms(r["first"]),
+               "end_ms": nfdump_time_ms(r["last"])}
 
 
 LOADERS = {"expect": load_expect, "nfacctd": load_nfacctd, "nfdump": load_nfdump}
@@ -126,7 +151,10 @@ def main():
                     metavar="CAPTURED=REPRO")
     ap.add_argument("--count", type=int)
     ap.add_argument("--ignore", action="append", default=[], metavar="FIELD")
+    ap.add_argument("--ms", action="store_true")
+    ap.add_argument("--shifted", action="store_true")
     a = ap.parse_args()
+    times = ["start", "end"] + (["start_ms", "end_ms"] if a.ms else [])
 
     exmap = {}
     for m in a.map:
@@ -136,6 +164,13 @@ def main():
     want, got = load(a.capture_side), load(a.replay_side)
     for r in want:
         r["exporter"] = exmap.get(r["exporter"], r["exporter"])
+    if not a.ms:
+        for r in want + got:
+            r.pop("start_ms", None)
+            r.pop("end_ms", None)
+    elif want and got and not all("start_ms" in r for r in want + got):
+        print("flowcmp: --ms: a side has no millisecond times", file=sys.stderr)
+        return 2
 
     # Compare on the fields present in every record of both sides.
     keys = set.intersection(*(set(r) for r in want + got)) if want and got else set(CORE)
@@ -146,6 +181,11 @@ def main():
               file=sys.stderr)
         return 2
     keys = sorted(keys)
+    if a.shifted:
+        keys = [k for k in keys if k not in times]
+        if set(times) & set(a.ignore):
+            print("flowcmp: --shifted needs the times", file=sys.stderr)
+            return 2
 
     def multiset(records):
         return collections.Counter(
@@ -172,10 +212,43 @@ def main():
             for rec in sorted(diff)[:8]:
                 print("  %s %s" % (label, " ".join(
                     "%s=%s" % kv for kv in zip(keys, rec))), file=sys.stderr)
+    if ok and a.shifted:
+        ok = check_shift(want, got, keys, times, a.ms)
     if ok:
-        print("%d records equal on %d fields (%s)"
-              % (len(got), len(keys), " ".join(keys)))
+        print("%d records equal on %d fields (%s)%s"
+              % (len(got), len(keys), " ".join(keys),
+                 " and shifted times (%s)" % " ".join(times) if a.shifted else ""))
     return 0 if ok else 1
+
+
+def check_shift(want, got, keys, times, ms):
+    """The replay side's times = the capture side's + one whole-second delta."""
+    def groups(records):
+        g = collections.defaultdict(list)
+        for r in records:
+            g[tuple(json.dumps(r[k], sort_keys=True) for k in keys)].append(
+                tuple(r[t] for t in times))
+        return g
+
+    w, g = groups(want), groups(got)
+    deltas = collections.Counter()
+    for k in w:
+        # A shift keeps the order of equal records' times: pair them sorted.
+        for wt, gt in zip(sorted(w[k]), sorted(g[k])):
+            for i, t in enumerate(times):
+                unit = 1000 if t.endswith("_ms") else 1
+                deltas[(gt[i] - wt[i]) / unit] += 1
+    if len(deltas) != 1:
+        print("flowcmp: the times moved by %d different deltas (seconds: count): %s"
+              % (len(deltas), dict(deltas.most_common(8))), file=sys.stderr)
+        return False
+    (d, _), = deltas.items()
+    if d != int(d):
+        print("flowcmp: the times moved by %s s, not a whole number of seconds" % d,
+              file=sys.stderr)
+        return False
+    print("shift: %d" % d)
+    return True
 
 
 if __name__ == "__main__":

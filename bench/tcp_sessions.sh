@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Thousands of TCP sessions: ./bench/tcp_sessions.sh BUILD_DIR   (part 3 of run.sh)
+#
+# Replays a capture of BENCH_SESSIONS (2000) BMP sessions at time_factor 0 to the
+# built-in sink, and the same bytes through bench/tcp_baseline.c (the sessions
+# preloaded, one non-blocking connection each on one epoll loop, nothing else) to
+# the same sink; prints sessions/s, MB/s, peak RSS and the ratios.  Then BGP
+# sessions with a 3 s hold time replayed at time_factor 1, where KEEPALIVE timers
+# fire all along: the share of sessions_tick (the timer scan) in a perf profile,
+# when perf is installed.  Never fails on a figure; see bench/README.md.
+#
+# Every exporter is mapped to an address of 127/8 (all local on Linux loopback).
+# Environment: BENCH_SESSIONS (2000, at most 4096), BENCH_SESSION_MSGS (BMP
+# route monitoring messages per session, 50), BENCH_REPS (3), CC (cc).
+set -euo pipefail
+export LC_ALL=C
+
+BUILD=${1:-build}
+N=${BENCH_SESSIONS:-2000}
+MSGS=${BENCH_SESSION_MSGS:-50}
+REPS=${BENCH_REPS:-3}
+CC=${CC:-cc}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+if [[ ! -x $BUILD/traffic-reproducer || ! -x $BUILD/tr-pcapgen ]]; then
+	echo "tcp_sessions.sh: $BUILD/traffic-reproducer or $BUILD/tr-pcapgen missing; build first" >&2
+	exit 2
+fi
+BUILD=$(cd "$BUILD" && pwd)
+TR=$BUILD/traffic-reproducer
+GEN=$BUILD/tr-pcapgen
+# One socket per session on each side, and the sink's.
+ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < 2 * N + 64)); then
+	echo "tcp_sessions.sh: $N sessions need $((2 * N + 64)) file descriptors, the limit is $(ulimit -n)" >&2
+	exit 2
+fi
+
+TMP=$(mktemp -d /tmp/tr-bench-tcp.XXXXXX)
+SINK_PID=
+cleanup() {
+	if [[ -n $SINK_PID ]]; then
+		kill "$SINK_PID" 2>/dev/null || true
+		wait "$SINK_PID" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+calc() { python3 -c "print($1)"; }
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
+
+start_sink() {
+	rm -f "$TMP/sink.ready"
+	"$TR" sink --listen 127.0.0.1 --tcp 0 --ready "$TMP/sink.ready" --json >"$TMP/sink.json" 2>"$TMP/sink.err" &
+	SINK_PID=$!
+	for _ in $(seq 500); do
+		[[ -s $TMP/sink.ready ]] && break
+		sleep 0.01
+	done
+	PORT=$(awk '$1 == "tcp" { print $2 }' "$TMP/sink.ready")
+	[[ -n $PORT ]] || { echo "tcp_sessions.sh: the sink did not start" >&2; cat "$TMP/sink.err" >&2; exit 1; }
+}
+# stop_sink: the sink's message and byte totals, "MESSAGES BYTES"
+stop_sink() {
+	kill -INT "$SINK_PID"
+	wait "$SINK_PID" || true
+	SINK_PID=
+	json_get "$TMP/sink.json" "['totals']['tcp_messages'], d['totals']['bytes']" | tr -d '(),'
+}
+
+# exporters and the config mapping each to 127.x.y.z
+write_cfg() { # PCAP DPORT SECTION TIME_FACTOR
+	printf 'pcap: %s\ntime_factor: %s\nno_sync: true\nnetwork:\n  map:\n' "$1" "$4"
+	for ((i = 0; i < N; i++)); do
+		printf '  - {src_ip: 10.1.%d.%d, repro_ip: 127.1.%d.%d}\n' $((i / 250)) $((i % 250 + 1)) $((i / 250)) $((i % 250 + 1))
+	done
+	printf '%s:\n  select: {tcp: {dport: [%s]}}\n  collector: {ip: 127.0.0.1, port: @PORT@}\n' "$3" "$2"
+}
+exporters=()
+for ((i = 0; i < N; i++)); do exporters+=(--exporter "10.1.$((i / 250)).$((i % 250 + 1))"); done
+
+echo "== 3. TCP sessions: $N BMP sessions, time_factor 0, to the built-in sink on 127.0.0.1"
+echo "   baseline: bench/tcp_baseline.c: the same session bytes preloaded, one non-blocking"
+echo "   connection per session from the same addresses, written on one epoll loop"
+"$CC" -O2 -o "$TMP/tcp_baseline" "$HERE/tcp_baseline.c"
+"$CC" -O2 -o "$TMP/peak_rss" "$HERE/peak_rss.c"
+"$GEN" --proto bmp --count $((N * MSGS)) "${exporters[@]}" --out "$TMP/bmp.pcap" >/dev/null
+write_cfg "$TMP/bmp.pcap" 1790 bmp 0 >"$TMP/bmp.yml.in"
+printf '   capture: %.1f MB, %d route monitoring messages per session\n' \
+	"$(calc "$(stat -c %s "$TMP/bmp.pcap")/1e6")" "$MSGS"
+
+b_wall=() b_loop=() t_wall=()
+for r in $(seq "$REPS"); do
+	start_sink
+	t0=${EPOCHREALTIME/./}
+	line=$(timeout 120 "$TMP/tcp_baseline" --pcap "$TMP/bmp.pcap" --dport 1790 --port "$PORT")
+	t1=${EPOCHREALTIME/./}
+	got=$(stop_sink)
+	b_wall+=("$(calc "($t1-$t0)/1e6")")
+	b_loop+=("$(awk '{print $6}' <<<"$line")")
+	bytes=$(awk '{print $4}' <<<"$line")
+	base_got=$got
+
+	start_sink
+	sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
+	t0=${EPOCHREALTIME/./}
+	timeout 120 "$TR" -t "$TMP/bmp.yml" --stats-json "$TMP/bmp.json" >"$TMP/bmp.log" 2>&1 ||
+		{ echo "replay failed:"; tail "$TMP/bmp.log"; exit 1; }
+	t1=${EPOCHREALTIME/./}
+	got=$(stop_sink)
+	t_wall+=("$(calc "($t1-$t0)/1e6")")
+	[[ $got == "$base_got" ]] || echo "   WARNING: the sink got $got (messages bytes) from the replay, $base_got from the baseline"
+	printf '   run %d: baseline %.3f s (%.3f s in its connect+write loop)   replay %.3f s (wall)\n' \
+		"$r" "${b_wall[-1]}" "${b_loop[-1]}" "${t_wall[-1]}"
+done
+start_sink
+sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
+rss=$("$TMP/peak_rss" "$TR" -t "$TMP/bmp.yml" || true)
+stop_sink >/dev/null
+rss_v=$("$TMP/peak_rss" "$TR" --version || true)
+BW=$(median "${b_wall[@]}")
+BL=$(median "${b_loop[@]}")
+TW=$(median "${t_wall[@]}")
+echo "   median over $REPS runs, from exec to exit (the sink's decoding included on both sides):"
+printf '   %-30s %10.0f sessions/s %8.1f MB/s\n' "baseline (wall)" "$(calc "$N/$BW")" "$(calc "$bytes/$BW/1e6")"
+printf '   %-30s %10.0f sessions/s %8.1f MB/s\n' "baseline (its loop only)" "$(calc "$N/$BL")" "$(calc "$bytes/$BL/1e6")"
+printf '   %-30s %10.0f sessions/s %8.1f MB/s\n' "replay (wall)" "$(calc "$N/$TW")" "$(calc "$bytes/$TW/1e6")"
+printf '   RATIO replay/baseline (wall) %.2f\n' "$(calc "$BW/$TW")"
+printf '   peak RSS: replay %s kB (%s kB for --version: %.1f kB per session)\n' "$rss" "$rss_v" \
+	"$(calc "($rss-$rss_v)/$N")"
+
+echo
+echo "== 3b. Timers: $N BGP sessions, hold time 3 s (a KEEPALIVE due every second per"
+echo "   idle session), time_factor 1, 6 s of capture, to the sink (which answers OPENs)"
+"$GEN" --proto bgp --count $((N * 2)) --hold-time 3 --gap-us $((6000000 / (N * 13))) "${exporters[@]}" \
+	--out "$TMP/bgp.pcap" >/dev/null
+write_cfg "$TMP/bgp.pcap" 179 bgp 1 >"$TMP/bgp.yml.in"
+start_sink
+sed "s/@PORT@/$PORT/" "$TMP/bgp.yml.in" >"$TMP/bgp.yml"
+if command -v perf >/dev/null && perf record -q -o "$TMP/perf.data" -- "$TR" -t "$TMP/bgp.yml" \
+	--stats-json "$TMP/bgp.json" >"$TMP/bgp.log" 2>&1; then
+	share=$(perf report -i "$TMP/perf.data" --no-children --sort symbol 2>/dev/null |
+		awk '/sessions_tick/ { s += $1 } END { printf "%.2f", s }')
+	echo "   sessions_tick: ${share:-0} % of the replay's samples (perf)"
+else
+	timeout 120 "$TR" -t "$TMP/bgp.yml" --stats-json "$TMP/bgp.json" >"$TMP/bgp.log" 2>&1 || true
+	echo "   (perf is not installed or not permitted: no profile)"
+fi
+stop_sink >/dev/null
+printf '   %s KEEPALIVEs added, lag max %.3f ms, duration %.2f s\n' \
+	"$(json_get "$TMP/bgp.json" "['tcp']['bgp_keepalives_added']")" \
+	"$(json_get "$TMP/bgp.json" "['lag_ms']['max']")" "$(json_get "$TMP/bgp.json" "['duration_s']")"
