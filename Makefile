@@ -12,8 +12,9 @@ TEST_DEPS  = pmacct nfdump gobgpd tshark tcpdump iproute2 python3 procps
 FUZZ_DEPS  = clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
-# One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp; flowfix: with ipfix).
-FUZZERS = source config protocols stream flowfix
+# One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp; flowfix: with ipfix;
+# info: the summary over every stage below it).
+FUZZERS = source config protocols stream flowfix info
 
 .PHONY: all build deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
 
@@ -51,10 +52,12 @@ fuzz:
 	@mkdir -p $(FUZZ_BUILD)
 	@for f in $(FUZZERS); do \
 		case $$f in protocols) mods="src/ipfix.c src/bmp.c src/bgp.c" ;; \
-			flowfix) mods="src/flowfix.c src/ipfix.c" ;; *) mods=src/$$f.c ;; esac; \
+			flowfix) mods="src/flowfix.c src/ipfix.c" ;; \
+			info) mods="src/info.c src/bgp.c src/bmp.c src/ipfix.c src/framer.c src/stream.c \
+				src/select.c src/source.c src/config.c" ;; *) mods=src/$$f.c ;; esac; \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=undefined -Isrc fuzz/fuzz_$$f.c src/log.c src/addr.c \
-			$$mods -lpcap -lyaml -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
+			$$mods -lpcap -lyaml -ljansson -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus-$$f; \

@@ -42,6 +42,27 @@ addr_equal(const struct tr_addr *a, const struct tr_addr *b)
 	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
 }
 
+int
+addr_compare(const struct tr_addr *a, const struct tr_addr *b)
+{
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	if (a->family == AF_INET)
+		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+uint32_t
+addr_hash(const struct tr_addr *a, uint32_t h)
+{
+	const uint8_t *b = (const uint8_t *)&a->v6;
+	size_t n = a->family == AF_INET ? sizeof(a->v4) : sizeof(a->v6);
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;	/* FNV-1a */
+	return h;
+}
+
 socklen_t
 addr_to_sockaddr(const struct tr_addr *a, uint16_t port,
     struct sockaddr_storage *out)

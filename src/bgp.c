@@ -259,6 +259,34 @@ bgp_open_add_path_mode(const struct bgp_open *o, uint16_t afi, uint8_t safi)
 	return 0;
 }
 
+bool
+bgp_add_path_negotiated(const struct bgp_open *sender,
+    const struct bgp_open *receiver, uint16_t afi, uint8_t safi)
+{
+	return (bgp_open_add_path_mode(sender, afi, safi) & 2) &&
+	    (receiver == NULL || (bgp_open_add_path_mode(receiver, afi, safi) & 1));
+}
+
+/* The IANA capability codes registry's names as short stable keys, for JSON (cap_name below has words for messages). */
+static const char *const cap_names[] = {
+	[1] = "multiprotocol", [2] = "route-refresh",
+	[3] = "outbound-route-filtering", [5] = "extended-nexthop",
+	[6] = "extended-message", [7] = "bgpsec", [8] = "multiple-labels",
+	[9] = "role", [64] = "graceful-restart", [65] = "4-octet-as",
+	[67] = "dynamic", [68] = "multisession", [69] = "add-path",
+	[70] = "enhanced-route-refresh", [71] = "long-lived-graceful-restart",
+	[72] = "routing-policy-distribution", [73] = "fqdn",
+	[74] = "bfd", [75] = "software-version", [128] = "route-refresh-cisco",
+	[131] = "multisession-cisco",
+};
+
+const char *
+bgp_cap_name(uint8_t code)
+{
+	return code < sizeof(cap_names) / sizeof(cap_names[0]) ?
+	    cap_names[code] : NULL;
+}
+
 /* ---- trimming an OPEN to what a peer offered --------------------------- */
 
 static const char *
@@ -611,4 +639,258 @@ bgp_notification_build(uint8_t *buf, size_t size, uint8_t code,
 	buf[19] = code;
 	buf[20] = subcode;
 	return BGP_HDR_LEN + 2;
+}
+
+/* ---- UPDATE prefix counting -------------------------------------------- */
+
+#define BGP_SAFI_MCAST_VPN	5
+#define BGP_SAFI_EVPN		70
+#define BGP_SAFI_LS		71
+#define BGP_SAFI_LS_VPN		72
+#define BGP_SAFI_FLOWSPEC	133
+#define BGP_SAFI_FLOWSPEC_VPN	134
+#define BGP_ATTR_FLAG_EXTLEN	0x10
+
+void
+bgp_addpath_from_opens(const struct bgp_open *sender,
+    const struct bgp_open *receiver, struct bgp_addpath *ap)
+{
+	const struct bgp_cap *c = bgp_open_find_cap(sender, BGP_CAP_ADD_PATH);
+
+	ap->n = 0;
+	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4) {
+		uint16_t afi = (uint16_t)(c->value[at] << 8 | c->value[at + 1]);
+		uint8_t safi = c->value[at + 2];
+
+		if (ap->n < BGP_ADDPATH_MAX &&
+		    bgp_add_path_negotiated(sender, receiver, afi, safi)) {
+			ap->fam[ap->n].afi = afi;
+			ap->fam[ap->n].safi = safi;
+			ap->n++;
+		}
+	}
+}
+
+bool
+bgp_addpath_has(const struct bgp_addpath *ap, uint16_t afi, uint8_t safi)
+{
+	for (size_t i = 0; ap != NULL && i < ap->n; i++)
+		if (ap->fam[i].afi == afi && ap->fam[i].safi == safi)
+			return true;
+	return false;
+}
+
+/* The UPDATE's entry for a family, added on first use; NULL past the cap (a malformed UPDATE). */
+static struct bgp_family_count *
+family_slot(struct bgp_update_counts *uc, uint16_t afi, uint8_t safi)
+{
+	for (size_t i = 0; i < uc->n; i++)
+		if (uc->fam[i].afi == afi && uc->fam[i].safi == safi)
+			return &uc->fam[i];
+	if (uc->n == BGP_UPDATE_MAX_FAMILIES)
+		return NULL;
+	uc->fam[uc->n] = (struct bgp_family_count){ .afi = afi, .safi = safi };
+	return &uc->fam[uc->n++];
+}
+
+/* The longest prefix (in bits) a family's NLRI may carry: IP unicast/multicast are exact, the rest carry labels, RDs, ASes. */
+static unsigned
+max_prefix_bits(uint16_t afi, uint8_t safi)
+{
+	if (safi == 1 || safi == 2)
+		return afi == BGP_AFI_IPV4 ? 32 : afi == BGP_AFI_IPV6 ? 128 : 255;
+	return 255;
+}
+
+/* Skip one NLRI of the family's encoding; false if it does not fit. */
+static bool
+skip_nlri(struct cursor *c, uint16_t afi, uint8_t safi)
+{
+	size_t n;
+
+	if (afi == BGP_AFI_LS && (safi == BGP_SAFI_LS ||
+	    safi == BGP_SAFI_LS_VPN)) {
+		(void)cur_u16(c);		/* NLRI type, then a 2-byte length */
+		return cur_skip(c, cur_u16(c)) && cur_ok(c);
+	}
+	if (safi == BGP_SAFI_EVPN || safi == BGP_SAFI_MCAST_VPN) {
+		(void)cur_u8(c);		/* route type, then a 1-byte length */
+		return cur_skip(c, cur_u8(c)) && cur_ok(c);
+	}
+	if (safi == BGP_SAFI_FLOWSPEC || safi == BGP_SAFI_FLOWSPEC_VPN) {
+		/* RFC 8955 4.1: lengths from 240 take two bytes (0xfnnn). */
+		n = cur_u8(c);
+		if (n >= 0xf0)
+			n = (n & 0x0f) << 8 | cur_u8(c);
+		return cur_skip(c, n) && cur_ok(c);
+	}
+	n = cur_u8(c);
+	if (!cur_ok(c) || n > max_prefix_bits(afi, safi))
+		return false;
+	return cur_skip(c, (n + 7) / 8);
+}
+
+/* Count the NLRI filling c; false (with *why) when one does not fit. */
+static bool
+count_nlri(struct cursor *c, uint16_t afi, uint8_t safi,
+    const struct bgp_addpath *ap, uint32_t *count, const char **why)
+{
+	bool addpath = bgp_addpath_has(ap, afi, safi);
+
+	while (cur_left(c) > 0) {
+		if ((addpath && !cur_skip(c, 4)) || !skip_nlri(c, afi, safi)) {
+			*why = addpath ? "NLRI does not parse (with ADD-PATH path "
+			    "identifiers)" : "NLRI does not parse (a prefix "
+			    "length past its family's or the field's end; "
+			    "ADD-PATH not negotiated?)";
+			return false;
+		}
+		(*count)++;
+	}
+	return true;
+}
+
+/* MP_REACH_NLRI (RFC 4760 3): AFI, SAFI, next hop, a reserved byte, NLRI. */
+static bool
+mp_reach(struct cursor *v, const struct bgp_addpath *ap,
+    struct bgp_update_counts *uc, const char **why)
+{
+	uint16_t afi = cur_u16(v);
+	uint8_t safi = cur_u8(v);
+	struct bgp_family_count *f;
+
+	if (!cur_skip(v, cur_u8(v)) || !cur_skip(v, 1)) {
+		*why = "MP_REACH_NLRI shorter than its next hop";
+		return false;
+	}
+	if ((f = family_slot(uc, afi, safi)) == NULL) {
+		*why = "more than one MP_REACH_NLRI";
+		return false;
+	}
+	return count_nlri(v, afi, safi, ap, &f->announced, why);
+}
+
+/* MP_UNREACH_NLRI (RFC 4760 4): AFI, SAFI, withdrawn NLRI; with none at all it is an End-of-RIB. */
+static bool
+mp_unreach(struct cursor *v, const struct bgp_addpath *ap,
+    struct bgp_update_counts *uc, bool only_attr, const char **why)
+{
+	uint16_t afi = cur_u16(v);
+	uint8_t safi = cur_u8(v);
+	struct bgp_family_count *f;
+
+	if (!cur_ok(v)) {
+		*why = "MP_UNREACH_NLRI shorter than its AFI/SAFI";
+		return false;
+	}
+	if ((f = family_slot(uc, afi, safi)) == NULL) {
+		*why = "more than one MP_UNREACH_NLRI";
+		return false;
+	}
+	f->end_of_rib = only_attr && cur_left(v) == 0;
+	return count_nlri(v, afi, safi, ap, &f->withdrawn, why);
+}
+
+/* Walk the path attributes: only MP_REACH/MP_UNREACH hold prefixes. */
+static bool
+walk_attrs(struct cursor *attrs, const struct bgp_addpath *ap,
+    struct bgp_update_counts *uc, bool no_classic, const char **why)
+{
+	size_t total = cur_left(attrs);
+
+	while (cur_left(attrs) > 0) {
+		uint8_t flags = cur_u8(attrs);
+		uint8_t code = cur_u8(attrs);
+		size_t alen = flags & BGP_ATTR_FLAG_EXTLEN ? cur_u16(attrs) :
+		    cur_u8(attrs);
+		struct cursor v = cur_sub(attrs, alen);
+		bool only = no_classic && total == alen + (flags &
+		    BGP_ATTR_FLAG_EXTLEN ? 4 : 3);
+
+		if (!cur_ok(attrs)) {
+			*why = "path attribute runs past the attributes";
+			return false;
+		}
+		if (code == BGP_ATTR_MP_REACH && !mp_reach(&v, ap, uc, why))
+			return false;
+		if (code == BGP_ATTR_MP_UNREACH &&
+		    !mp_unreach(&v, ap, uc, only, why))
+			return false;
+	}
+	return true;
+}
+
+int
+bgp_update_count(const uint8_t *msg, size_t len,
+    const struct bgp_addpath *ap, struct bgp_update_counts *uc)
+{
+	struct cursor c, wd, attrs;
+	struct bgp_family_count *v4;
+	const char *why = NULL;
+	uint8_t type;
+	uint16_t mlen;
+	bool no_classic;
+
+	memset(uc, 0, sizeof(*uc));
+	if (bgp_frame(msg, len, &type, &mlen) != 1 || type != BGP_UPDATE ||
+	    mlen > len) {
+		why = "not a whole UPDATE";
+		goto bad;
+	}
+	c = cur_init(msg + BGP_HDR_LEN, mlen - BGP_HDR_LEN);
+	wd = cur_sub(&c, cur_u16(&c));
+	attrs = cur_sub(&c, cur_u16(&c));
+	if (!cur_ok(&c)) {
+		why = "withdrawn routes or path attributes run past the message";
+		goto bad;
+	}
+	/* The classic fields are IPv4 unicast (RFC 4271); list the family only when they say something. */
+	no_classic = cur_left(&wd) == 0 && cur_left(&c) == 0;
+	if (!no_classic || cur_left(&attrs) == 0) {
+		v4 = family_slot(uc, BGP_AFI_IPV4, BGP_SAFI_UNICAST);
+		if (!count_nlri(&wd, BGP_AFI_IPV4, BGP_SAFI_UNICAST, ap,
+		    &v4->withdrawn, &why))
+			goto bad;
+		/* RFC 4724 2: an UPDATE with nothing at all is the IPv4 unicast End-of-RIB. */
+		v4->end_of_rib = no_classic;
+	}
+	if (!walk_attrs(&attrs, ap, uc, no_classic, &why))
+		goto bad;
+	if (cur_left(&c) > 0 && !count_nlri(&c, BGP_AFI_IPV4,
+	    BGP_SAFI_UNICAST, ap, &family_slot(uc, BGP_AFI_IPV4,
+	    BGP_SAFI_UNICAST)->announced, &why))
+		goto bad;
+	return 0;
+bad:
+	uc->error = why;
+	errno = EBADMSG;
+	return -1;
+}
+
+const char *
+bgp_family_name(uint16_t afi, uint8_t safi)
+{
+	static const struct {
+		uint16_t	 afi;
+		uint8_t		 safi;
+		const char	*name;
+	} names[] = {
+		{ 1, 1, "ipv4-unicast" }, { 1, 2, "ipv4-multicast" },
+		{ 1, 4, "ipv4-labeled-unicast" }, { 1, 5, "ipv4-mvpn" },
+		{ 1, 73, "ipv4-sr-policy" }, { 1, 128, "ipv4-vpn" },
+		{ 1, 129, "ipv4-vpn-multicast" }, { 1, 132, "rt-constraint" },
+		{ 1, 133, "ipv4-flowspec" }, { 1, 134, "ipv4-vpn-flowspec" },
+		{ 2, 1, "ipv6-unicast" }, { 2, 2, "ipv6-multicast" },
+		{ 2, 4, "ipv6-labeled-unicast" }, { 2, 5, "ipv6-mvpn" },
+		{ 2, 73, "ipv6-sr-policy" }, { 2, 128, "ipv6-vpn" },
+		{ 2, 129, "ipv6-vpn-multicast" }, { 2, 133, "ipv6-flowspec" },
+		{ 2, 134, "ipv6-vpn-flowspec" }, { 25, 65, "l2vpn-vpls" },
+		{ 25, 70, "l2vpn-evpn" }, { 16388, 71, "bgp-ls" },
+		{ 16388, 72, "bgp-ls-vpn" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].afi == afi && names[i].safi == safi)
+			return names[i].name;
+	return NULL;
 }

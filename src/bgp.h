@@ -91,6 +91,17 @@ int	bgp_open_trim(const uint8_t *msg, size_t len,
 	    char *removed, size_t removed_len);
 
 /*
+ * Whether UPDATEs from `sender` to `receiver` carry ADD-PATH path
+ * identifiers for AFI/SAFI: the sender may send and the receiver receive.
+ * With no receiver OPEN (a capture without that side), the sender's offer
+ * stands for the negotiation.
+ */
+bool	bgp_add_path_negotiated(const struct bgp_open *sender,
+	    const struct bgp_open *receiver, uint16_t afi, uint8_t safi);
+/* A capability code's name ("multiprotocol", "4-octet-as", ...), NULL if unassigned here. */
+const char *bgp_cap_name(uint8_t code);
+
+/*
  * Encode an OPEN (one capability per optional parameter) or a KEEPALIVE into
  * buf.  The message length, or -1 (ENOBUFS) if it does not fit in size or
  * the capabilities exceed the 255-byte parameter area.
@@ -103,6 +114,69 @@ int	bgp_notification_build(uint8_t *buf, size_t size, uint8_t code,
 /* A NOTIFICATION's code and subcode in words, e.g. "Cease: Administrative Shutdown (code 6, subcode 2)". */
 const char *bgp_notification_describe(uint8_t code, uint8_t subcode,
 	    char *buf, size_t len);
+
+/* ---- UPDATE contents, counted (RFC 4271 4.3, RFC 4760 MP_REACH/MP_UNREACH, RFC 7911 ADD-PATH) ---- */
+
+#define BGP_AFI_IPV4		1
+#define BGP_AFI_IPV6		2
+#define BGP_AFI_L2VPN		25
+#define BGP_AFI_LS		16388
+#define BGP_SAFI_UNICAST	1
+#define BGP_ATTR_MP_REACH	14
+#define BGP_ATTR_MP_UNREACH	15
+
+/* The AFI/SAFI pairs whose NLRI carry ADD-PATH path identifiers in one direction of a session. */
+#define BGP_ADDPATH_MAX		32
+struct bgp_addpath {
+	size_t		n;
+	struct {
+		uint16_t	afi;
+		uint8_t		safi;
+	} fam[BGP_ADDPATH_MAX];
+};
+
+/*
+ * Fill *ap with the families whose UPDATEs from `sender` carry path
+ * identifiers (bgp_add_path_negotiated for each family the sender's
+ * ADD-PATH capability lists); receiver may be NULL.
+ */
+void	bgp_addpath_from_opens(const struct bgp_open *sender,
+	    const struct bgp_open *receiver, struct bgp_addpath *ap);
+bool	bgp_addpath_has(const struct bgp_addpath *ap, uint16_t afi,
+	    uint8_t safi);
+
+/* What one UPDATE does to one address family. */
+struct bgp_family_count {
+	uint16_t	afi;
+	uint8_t		safi;
+	uint32_t	announced;	/* NLRI (classic field or MP_REACH_NLRI) */
+	uint32_t	withdrawn;	/* withdrawn routes (classic field or MP_UNREACH_NLRI) */
+	bool		end_of_rib;	/* RFC 4724 End-of-RIB marker */
+};
+
+#define BGP_UPDATE_MAX_FAMILIES	4	/* classic IPv4 + one MP_REACH + one MP_UNREACH, and a spare */
+
+struct bgp_update_counts {
+	size_t			 n;
+	struct bgp_family_count	 fam[BGP_UPDATE_MAX_FAMILIES];
+	const char		*error;	/* why the UPDATE does not parse (set when -1) */
+};
+
+/*
+ * Count the prefixes one whole UPDATE (header included) announces and
+ * withdraws, per AFI/SAFI.  ap (may be NULL) says which families carry
+ * ADD-PATH path identifiers.  NLRI are walked by their family's encoding
+ * (prefixes with a bit length: unicast, multicast, labelled, VPN, RT
+ * constraint; type-length routes: EVPN, MCAST-VPN, BGP-LS; FlowSpec's
+ * one- or two-byte lengths); a family not known here is walked as
+ * prefixes.  0, or -1 with counts->error in words (what was counted
+ * before the fault stays in *counts).
+ */
+int	bgp_update_count(const uint8_t *msg, size_t len,
+	    const struct bgp_addpath *ap, struct bgp_update_counts *counts);
+
+/* A short stable name for AFI/SAFI ("ipv4-unicast", "l2vpn-evpn"), or NULL when not known here. */
+const char *bgp_family_name(uint16_t afi, uint8_t safi);
 
 #define BGP_CEASE		6
 #define BGP_CEASE_ADMIN_SHUTDOWN 2

@@ -1,6 +1,8 @@
-/* BMP (RFC 7854) common header framing: find where one message ends in a byte stream. */
+/* BMP (RFC 7854, RFC 9069) framing of a byte stream, and the per-peer header, Peer Up and information TLVs. */
 #include <errno.h>
+#include <string.h>
 
+#include "bgp.h"
 #include "bmp.h"
 #include "cursor.h"
 
@@ -47,4 +49,83 @@ bool
 bmp_type_known(uint8_t type)
 {
 	return type < BMP_TYPE_COUNT || type == BMP_RPAT;
+}
+
+bool
+bmp_type_has_peer(uint8_t type)
+{
+	return type == BMP_ROUTE_MONITORING || type == BMP_STATISTICS ||
+	    type == BMP_PEER_DOWN || type == BMP_PEER_UP ||
+	    type == BMP_ROUTE_MIRRORING;
+}
+
+int
+bmp_peer_header_parse(struct cursor *c, struct bmp_peer_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = cur_u8(c);
+	h->flags = cur_u8(c);
+	(void)cur_copy(c, h->distinguisher, sizeof(h->distinguisher));
+	(void)cur_copy(c, h->raw_addr, sizeof(h->raw_addr));
+	h->as = cur_u32(c);
+	h->bgp_id = cur_u32(c);
+	h->ts_sec = cur_u32(c);
+	h->ts_usec = cur_u32(c);
+	if (!cur_ok(c)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	/* The V flag means IPv6 for the peer types RFC 7854 defines; Loc-RIB has no peer address. */
+	if ((h->flags & BMP_PEER_FLAG_V) && h->type != BMP_PEER_LOC_RIB) {
+		h->addr.family = AF_INET6;
+		memcpy(&h->addr.v6, h->raw_addr, 16);
+	} else {
+		h->addr.family = AF_INET;
+		memcpy(&h->addr.v4, h->raw_addr + 12, 4);
+	}
+	return 0;
+}
+
+/* One whole BGP OPEN at the front of c. */
+static int
+take_open(struct cursor *c, const uint8_t **msg, size_t *len)
+{
+	uint8_t type;
+	uint16_t mlen;
+
+	if (bgp_frame(c->p, cur_left(c), &type, &mlen) != 1 ||
+	    type != BGP_OPEN || mlen > cur_left(c))
+		return -1;
+	*msg = c->p;
+	*len = mlen;
+	return cur_skip(c, mlen) ? 0 : -1;
+}
+
+int
+bmp_peer_up_parse(struct cursor *c, struct bmp_peer_up *pu)
+{
+	memset(pu, 0, sizeof(*pu));
+	(void)cur_skip(c, 16);		/* local address */
+	pu->local_port = cur_u16(c);
+	pu->remote_port = cur_u16(c);
+	if (!cur_ok(c) || take_open(c, &pu->sent_open, &pu->sent_len) == -1 ||
+	    take_open(c, &pu->recv_open, &pu->recv_len) == -1) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+bmp_tlv_next(struct cursor *c, uint16_t *type, struct cursor *value)
+{
+	if (cur_left(c) == 0)
+		return cur_ok(c) ? 0 : -1;
+	*type = cur_u16(c);
+	*value = cur_sub(c, cur_u16(c));
+	if (!cur_ok(c)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 1;
 }

@@ -1,4 +1,5 @@
 /* traffic-reproducer: command line parsing and the wiring of the stages; nothing else. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "info.h"
 #include "log.h"
 #include "monotime.h"
 #include "replay.h"
@@ -48,6 +50,8 @@ static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE]\n"
 "       traffic-reproducer -t CFG -n\n"
+"       traffic-reproducer --info PCAP... [-t CFG]\n"
+"       traffic-reproducer --info -t CFG        (the config's pcap list)\n"
 "       traffic-reproducer sink [options]     (built-in collector; sink -h)\n"
 "\n"
 "Replays the telemetry in pcap/pcapng captures (IPFIX, NetFlow v9/v5 and any\n"
@@ -68,6 +72,14 @@ static const char usage_text[] =
 "      --stats-json FILE  write the final figures as JSON\n"
 "  -n, --check          load and validate the config, print it with every\n"
 "                       default filled in, and exit\n"
+"      --info           print a JSON summary of the captures to stdout and\n"
+"                       exit: per exporter NetFlow/IPFIX versions, domains\n"
+"                       and templates, BGP sessions (OPENs, messages,\n"
+"                       prefixes per AFI/SAFI, NOTIFICATIONs), BMP sessions\n"
+"                       (sysName, sysDescr, monitored peers), totals, time\n"
+"                       span, and what was dropped and why.  With -t only\n"
+"                       what the config's sections select counts; without,\n"
+"                       packets are classified by content\n"
 "      --version        print the version and exit\n"
 "  -h, --help           this text\n"
 "\n"
@@ -89,20 +101,25 @@ static const char usage_text[] =
 "exit codes: 0 done, 1 the run failed (e.g. a TCP collector refused or closed\n"
 "a session, so messages were lost), 2 bad command line, config or capture path\n"
 "(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
-"stopped by SIGINT/SIGTERM.\n";
+"stopped by SIGINT/SIGTERM.  --info: 0 done, 2 a capture cannot be read\n"
+"(nothing printed), 3 a capture is damaged (the JSON covers what came\n"
+"before the damage and lists it under \"errors\").\n";
 
 struct cli {
 	const char	*cfg_path;
 	const char	*stats_json;
 	enum log_level	 level;
 	bool		 pcap_proc, no_sync, keep_open, ask_for_input, check;
+	bool		 info;
+	char	       **pcaps;		/* --info: the captures named on the command line */
+	int		 n_pcaps;
 };
 
 static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
-	    OPT_VERSION };
+	    OPT_VERSION, OPT_INFO };
 	static const struct option longopts[] = {
 		{ "cfg", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -115,6 +132,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "ask-for-input", no_argument, NULL, OPT_ASK },
 		{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "info", no_argument, NULL, OPT_INFO },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -136,6 +154,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_KEEP_OPEN: cli->keep_open = true; break;
 		case OPT_ASK: cli->ask_for_input = true; break;
 		case OPT_STATS_JSON: cli->stats_json = optarg; break;
+		case OPT_INFO: cli->info = true; break;
 		case OPT_VERSION:
 			printf("traffic-reproducer %s\n", TR_VERSION);
 			exit(EXIT_OK);
@@ -146,6 +165,16 @@ parse_cli(int argc, char **argv, struct cli *cli)
 			fputs(usage_text, stderr);
 			return -1;
 		}
+	}
+	if (cli->info) {
+		cli->pcaps = argv + optind;
+		cli->n_pcaps = argc - optind;
+		if (cli->n_pcaps == 0 && cli->cfg_path == NULL) {
+			log_errorx("--info needs captures, a config (-t) whose "
+			    "pcap list to read, or both (see -h)");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind < argc) {
 		log_errorx("unexpected argument '%s' (see -h)", argv[optind]);
@@ -176,6 +205,45 @@ exit_code(enum replay_result result)
 	return EXIT_RUNTIME;
 }
 
+/*
+ * --info: read every capture, then print the summary.  Nothing reaches
+ * stdout unless every capture could be opened, so a failure never leaves
+ * half a document behind.
+ */
+static int
+run_info(const struct cli *cli, const struct config *cfg)
+{
+	char *const *pcaps = cli->n_pcaps > 0 ? cli->pcaps : cfg->pcaps;
+	size_t n = cli->n_pcaps > 0 ? (size_t)cli->n_pcaps : cfg->n_pcaps;
+	struct info *inf = info_new(cfg);
+	int code = EXIT_OK, rc;
+	char err[1024];
+	json_t *root;
+
+	if (inf == NULL)
+		fatalx(EXIT_RUNTIME, "--info: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = info_add_capture(inf, pcaps[i], err, sizeof(err))) ==
+		    -1) {
+			code = errno == ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+			info_free(inf);
+			log_errorx("%s", err);
+			return code;
+		}
+		if (rc == 1)
+			code = EXIT_DAMAGED;
+	}
+	if ((root = info_json(inf)) == NULL ||
+	    json_dumpf(root, stdout, JSON_PRESERVE_ORDER | JSON_INDENT(2)) ==
+	    -1 || fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+		log_warn("--info: cannot write the summary");
+		code = EXIT_RUNTIME;
+	}
+	json_decref(root);
+	info_free(inf);
+	return code;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -195,12 +263,19 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	log_set_level(cli.level);
 
+	if (cli.info && cli.cfg_path == NULL)
+		return run_info(&cli, NULL);
 	if (config_load(cli.cfg_path, &cfg, err, sizeof(err)) == -1)
 		fatalx(EXIT_USAGE, "%s", err);
 	if (cli.check) {
 		config_print(stdout, &cfg);
 		config_free(&cfg);
 		return EXIT_OK;
+	}
+	if (cli.info) {
+		code = run_info(&cli, &cfg);
+		config_free(&cfg);
+		return code;
 	}
 	if (cli.pcap_proc) {
 		config_free(&cfg);

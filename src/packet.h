@@ -33,4 +33,17 @@ struct tr_packet {
 	size_t		 payload_len;
 };
 
+/* The same packet seen from the other end: addresses and ports swapped (to look up the other direction). */
+static inline struct tr_packet
+tr_packet_reversed(const struct tr_packet *pkt)
+{
+	struct tr_packet rev = *pkt;
+
+	rev.src = pkt->dst;
+	rev.dst = pkt->src;
+	rev.sport = pkt->dport;
+	rev.dport = pkt->sport;
+	return rev;
+}
+
 #endif

@@ -315,19 +315,6 @@ struct route {
 	int	udp_sock;	/* UDP: transport id */
 };
 
-/* The same segment as the other side sent it: addresses and ports swapped. */
-static struct tr_packet
-reverse_packet(const struct tr_packet *pkt)
-{
-	struct tr_packet rev = *pkt;
-
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
-	return rev;
-}
-
 /*
  * A TCP segment from the captured collector to a selected exporter session:
  * never replayed, but a BGP session learns from it what the original
@@ -336,14 +323,9 @@ reverse_packet(const struct tr_packet *pkt)
 static bool
 collector_side(struct replay *rp, const struct tr_packet *pkt)
 {
-	struct tr_packet rev;
-	int section, exporter;
+	int section = select_collector_side(rp->sel, pkt);
 
-	if (pkt->l4proto != TR_IPPROTO_TCP)
-		return false;
-	rev = reverse_packet(pkt);
-	if ((section = select_section(rp->sel, &rev)) < 0 ||
-	    (exporter = select_exporter(rp->sel, &rev.src)) < 0)
+	if (section < 0)
 		return false;
 	rp->rep->tcp_collector_segments++;
 	sessions_push_collector(rp->sessions, section, pkt);
@@ -480,7 +462,6 @@ lookahead_read(void *ctx)
 static int
 bgp_side(struct replay *rp, const struct tr_packet *pkt)
 {
-	struct tr_packet rev;
 	int section;
 
 	if (pkt->l4proto != TR_IPPROTO_TCP)
@@ -489,9 +470,7 @@ bgp_side(struct replay *rp, const struct tr_packet *pkt)
 	if ((section = select_section(rp->sel, pkt)) >= 0)
 		return section == SECTION_BGP &&
 		    select_exporter(rp->sel, &pkt->src) >= 0 ? 1 : 0;
-	rev = reverse_packet(pkt);
-	return select_section(rp->sel, &rev) == SECTION_BGP &&
-	    select_exporter(rp->sel, &rev.src) >= 0 ? 2 : 0;
+	return select_collector_side(rp->sel, pkt) == SECTION_BGP ? 2 : 0;
 }
 
 /*

@@ -18,19 +18,9 @@ struct selector {
 };
 
 static int
-addr_cmp(const struct tr_addr *a, const struct tr_addr *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if (a->family == AF_INET)
-		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
-	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
-}
-
-static int
 exporter_cmp(const void *a, const void *b)
 {
-	return addr_cmp(&((const struct exporter_index *)a)->src,
+	return addr_compare(&((const struct exporter_index *)a)->src,
 	    &((const struct exporter_index *)b)->src);
 }
 
@@ -69,8 +59,8 @@ selector_free(struct selector *sel)
 	free(sel);
 }
 
-static bool
-u32_list_match(const struct cfg_u32_list *list, uint32_t value)
+bool
+select_u32_match(const struct cfg_u32_list *list, uint32_t value)
 {
 	if (!list->set)
 		return true;
@@ -100,12 +90,12 @@ select_match(const struct cfg_select *s, const struct tr_packet *pkt)
 	    !addr_list_match(&s->ip_dst, &pkt->dst))
 		return false;
 	if (s->udp && (pkt->l4proto != TR_IPPROTO_UDP ||
-	    !u32_list_match(&s->udp_sport, pkt->sport) ||
-	    !u32_list_match(&s->udp_dport, pkt->dport)))
+	    !select_u32_match(&s->udp_sport, pkt->sport) ||
+	    !select_u32_match(&s->udp_dport, pkt->dport)))
 		return false;
 	if (s->tcp && (pkt->l4proto != TR_IPPROTO_TCP ||
-	    !u32_list_match(&s->tcp_sport, pkt->sport) ||
-	    !u32_list_match(&s->tcp_dport, pkt->dport)))
+	    !select_u32_match(&s->tcp_sport, pkt->sport) ||
+	    !select_u32_match(&s->tcp_dport, pkt->dport)))
 		return false;
 	return true;
 }
@@ -136,11 +126,26 @@ select_ipfix_message(const struct cfg_select *s, const uint8_t *payload,
 	if (ipfix_parse_header(payload, len, &h) == -1)
 		return false;
 	if (s->ipfix_version.set &&
-	    !u32_list_match(&s->ipfix_version, h.version))
+	    !select_u32_match(&s->ipfix_version, h.version))
 		return false;
 	/* v5 has no domain; its engine type and id stand in for one. */
 	return !s->ipfix_domain.set ||
-	    u32_list_match(&s->ipfix_domain, h.domain);
+	    select_u32_match(&s->ipfix_domain, h.domain);
+}
+
+int
+select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
+{
+	struct tr_packet rev;
+	int section;
+
+	if (pkt->l4proto != TR_IPPROTO_TCP)
+		return -1;
+	rev = tr_packet_reversed(pkt);
+	if ((section = select_section(sel, &rev)) < 0 ||
+	    select_exporter(sel, &rev.src) < 0)
+		return -1;
+	return section;
 }
 
 int
@@ -150,7 +155,7 @@ select_exporter(const struct selector *sel, const struct tr_addr *src)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = addr_cmp(src, &sel->exporters[mid].src);
+		int c = addr_compare(src, &sel->exporters[mid].src);
 
 		if (c == 0)
 			return sel->exporters[mid].map_index;

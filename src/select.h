@@ -25,6 +25,18 @@ int		 select_section(const struct selector *,
 bool		 select_ipfix_message(const struct cfg_select *,
 		    const uint8_t *payload, size_t len);
 
+/*
+ * A TCP segment the captured collector sent on a selected exporter's
+ * session (its reverse selects, from a mapped exporter): that section, else
+ * -1.  Never replayed, but BGP learns the original negotiation from it.
+ */
+int		 select_collector_side(const struct selector *,
+		    const struct tr_packet *pkt);
+
+/* Whether a message-level list (bmp_h.type, bgp_h.type, ...) takes value: true when the key is absent. */
+bool		 select_u32_match(const struct cfg_u32_list *list,
+		    uint32_t value);
+
 /* The network.map entry (its index) for a captured source address; -1 if unmapped. */
 int		 select_exporter(const struct selector *,
 		    const struct tr_addr *src);

@@ -5,14 +5,14 @@
 
 #include "bgp.h"
 #include "bmp.h"
+#include "framer.h"
 #include "log.h"
+#include "select.h"
 #include "session.h"
 #include "stream.h"
 
 /* Out-of-order bytes held per stream before a hole is declared lost. */
 #define STREAM_MAX_HELD		(8u * 1024 * 1024)
-/* A partial message never grows past the largest message of its protocol; generic TCP is passed on at once. */
-#define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
 
 enum framing {
 	FRAMING_BMP,
@@ -59,12 +59,10 @@ struct session {
 
 	struct stream	*stream;
 	bool		 captured_end;	/* FIN or RST captured */
-	bool		 synced;	/* framing found a message boundary */
-	uint64_t	 skipped;	/* bytes skipped looking for a boundary */
 
 	enum framing	 framing;
-	uint8_t		*buf;		/* bytes of a message not yet complete */
-	size_t		 buf_len, buf_cap;
+	struct framer	 fr;		/* BMP/BGP: the message being completed */
+	tr_ns		 now;		/* when the bytes being framed are due */
 
 	int		 conn;		/* transport id, -1 before/after */
 	/*
@@ -222,19 +220,6 @@ finder_push(struct open_finder *f, const struct tr_packet *pkt)
 	}
 }
 
-/* The same segment as the other side sent it: addresses and ports swapped. */
-static struct tr_packet
-reversed(const struct tr_packet *pkt)
-{
-	struct tr_packet rev = *pkt;
-
-	rev.src = pkt->dst;
-	rev.dst = pkt->src;
-	rev.sport = pkt->dport;
-	rev.dport = pkt->sport;
-	return rev;
-}
-
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 {
@@ -262,7 +247,7 @@ sessions_free(struct sessions *t)
 		return;
 	for (size_t i = 0; i < t->n_all; i++) {
 		stream_free(t->all[i]->stream);
-		free(t->all[i]->buf);
+		framer_free(&t->all[i]->fr);
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
 		finder_free(&t->all[i]->peer);
@@ -313,6 +298,9 @@ session_matches(const struct session *s, int section,
 	    addr_equal(&s->dst, &pkt->dst);
 }
 
+/* Defined with the framing callbacks, further down. */
+static const struct framer_ops session_framer_ops;
+
 static enum framing
 section_framing(int section)
 {
@@ -357,6 +345,9 @@ session_new(struct sessions *t, int section, int exporter,
 	s->dport = pkt->dport;
 	s->capture_gen = t->capture_gen;
 	s->framing = section_framing(section);
+	if (s->framing != FRAMING_RAW)
+		framer_init(&s->fr, s->framing == FRAMING_BMP ? FRAMER_BMP :
+		    FRAMER_BGP, &session_framer_ops, s);
 	s->conn = -1;
 	s->next = t->buckets[bucket];
 	t->buckets[bucket] = s;
@@ -605,17 +596,6 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 }
 
 static bool
-type_selected(const struct cfg_u32_list *list, uint8_t type)
-{
-	if (!list->set)
-		return true;
-	for (size_t i = 0; i < list->n; i++)
-		if (list->v[i] == type)
-			return true;
-	return false;
-}
-
-static bool
 same_peer(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	return alen >= BMP_PEER_KEY_OFF + BMP_PEER_KEY_LEN &&
@@ -735,7 +715,7 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	    &sel->bmp_type : &sel->bgp_type;
 	bool is_open = s->framing == FRAMING_BGP && type == BGP_OPEN;
 
-	if (!type_selected(filter, type)) {
+	if (!select_u32_match(filter, type)) {
 		s->table->rep->section[s->section].filtered++;
 		return 0;
 	}
@@ -781,126 +761,33 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	return 0;
 }
 
-/* Look for the next plausible message start from offset `from`; returns its offset or buf_len. */
-static size_t
-find_boundary(const struct session *s, size_t from)
-{
-	for (size_t i = from; i < s->buf_len; i++) {
-		const uint8_t *p = s->buf + i;
-		size_t left = s->buf_len - i;
-		uint8_t type;
-		uint32_t blen;
-		uint16_t glen;
-		int rc = s->framing == FRAMING_BMP ?
-		    bmp_frame(p, left, &type, &blen) :
-		    bgp_frame(p, left, &type, &glen);
-
-		/* A header that is plausible, or too short yet to judge. */
-		if ((rc == 1 && (s->framing == FRAMING_BGP ||
-		    bmp_type_known(type))) || (rc == 0 &&
-		    (s->framing == FRAMING_BGP ? p[0] == 0xff :
-		    p[0] == BMP_VERSION)))
-			return i;
-	}
-	return s->buf_len;
-}
-
 static void
-consume(struct session *s, size_t n)
+note_skipped(void *ctx, size_t n, const char *why)
 {
-	memmove(s->buf, s->buf + n, s->buf_len - n);
-	s->buf_len -= n;
-}
-
-static void
-note_skipped(struct session *s, size_t n, const char *why)
-{
+	struct session *s = ctx;
 	char what[128];
 
-	if (n == 0)
-		return;
-	s->skipped += n;
 	s->table->rep->tcp_skipped_bytes += n;
+	if (why == NULL) {
+		s->table->rep->tcp_framing_errors++;
+		return;
+	}
 	describe(s, what, sizeof(what));
 	log_warnx("%s: skipped %zu bytes %s", what, n, why);
 }
 
-/*
- * Send every whole message at the front of the buffer; keep a partial one.
- * The buffer is compacted once at the end, not after each message: a
- * 64 KiB segment can hold hundreds of small messages.
- */
 static int
-frame_messages(struct session *s, tr_ns now)
+framed_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 {
-	size_t off = 0;
-	int result = 0;
+	struct session *s = ctx;
 
-	for (;;) {
-		const uint8_t *p = s->buf + off;
-		size_t left = s->buf_len - off;
-		uint8_t type;
-		uint32_t blen = 0;
-		uint16_t glen = 0;
-		size_t mlen;
-		int rc;
-
-		if (!s->synced) {
-			size_t at = find_boundary(s, off);
-
-			note_skipped(s, at - off, "looking for a message "
-			    "boundary (a capture that starts mid-stream, or "
-			    "lost bytes)");
-			off = at;
-			if (off == s->buf_len)
-				break;
-			s->synced = true;
-			continue;
-		}
-		rc = s->framing == FRAMING_BMP ? bmp_frame(p, left, &type,
-		    &blen) : bgp_frame(p, left, &type, &glen);
-		if (rc == 0)
-			break;
-		if (rc == -1) {
-			/* An impossible header: resynchronise on the next plausible one. */
-			s->table->rep->tcp_framing_errors++;
-			s->synced = false;
-			off++;
-			s->skipped++;
-			s->table->rep->tcp_skipped_bytes++;
-			continue;
-		}
-		mlen = s->framing == FRAMING_BMP ? blen : glen;
-		if (left < mlen)
-			break;
-		if (deliver_message(s, p, mlen, type, now) == -1) {
-			result = -1;
-			break;
-		}
-		off += mlen;
-	}
-	consume(s, off);
-	return result;
+	return deliver_message(s, msg, len, type, s->now);
 }
 
-static int
-buffer_append(struct session *s, const uint8_t *p, size_t len)
-{
-	if (s->buf_len + len > s->buf_cap) {
-		size_t cap = s->buf_cap ? s->buf_cap : 65536;
-		uint8_t *b;
-
-		while (cap < s->buf_len + len)
-			cap *= 2;
-		if ((b = realloc(s->buf, cap)) == NULL)
-			return -1;
-		s->buf = b;
-		s->buf_cap = cap;
-	}
-	memcpy(s->buf + s->buf_len, p, len);
-	s->buf_len += len;
-	return 0;
-}
+static const struct framer_ops session_framer_ops = {
+	.message = framed_message,
+	.skipped = note_skipped,
+};
 
 /* Bytes from reassembly: generic TCP passes them on, BMP/BGP frame them first. */
 static int
@@ -914,25 +801,11 @@ feed(struct session *s, const struct stream_chunk *c, tr_ns now)
 		    "resumes at the next message boundary", what,
 		    (unsigned long long)c->gap_bytes);
 		s->table->rep->tcp_gap_bytes += c->gap_bytes;
-		if (s->framing != FRAMING_RAW) {
-			note_skipped(s, s->buf_len, "of a message cut by the gap");
-			s->buf_len = 0;
-			s->synced = false;
-		}
 	}
-	if (c->len == 0)
-		return 0;
 	if (s->framing == FRAMING_RAW)
-		return session_send(s, c->data, c->len, now);
-	if (s->buf_len + c->len > FRAME_BUF_MAX) {
-		/* Cannot be a real message: drop the partial one and look again. */
-		note_skipped(s, s->buf_len, "of a message longer than possible");
-		s->buf_len = 0;
-		s->synced = false;
-	}
-	if (buffer_append(s, c->data, c->len) == -1)
-		return -1;
-	return frame_messages(s, now);
+		return c->len == 0 ? 0 : session_send(s, c->data, c->len, now);
+	s->now = now;
+	return framer_feed(&s->fr, c);
 }
 
 /* A fresh stream for a new capture file: the older tool's multi-file sessions restart sequence numbers in each file. */
@@ -964,7 +837,7 @@ void
 sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
-	struct tr_packet rev = reversed(pkt);
+	struct tr_packet rev = tr_packet_reversed(pkt);
 	struct session *s;
 
 	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
@@ -1010,7 +883,7 @@ sessions_prescan(struct sessions *t, const struct tr_packet *pkt,
 	if (t->pre == NULL && (t->pre = calloc(1, sizeof(*t->pre))) == NULL)
 		return;
 	if (from_collector)
-		rev = reversed(pkt);
+		rev = tr_packet_reversed(pkt);
 	if ((e = prescan_find(t->pre, from_collector ? &rev : pkt, true)) ==
 	    NULL)
 		return;
@@ -1295,14 +1168,15 @@ sessions_close_all(struct sessions *t)
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
 
-		if (s->buf_len > 0) {
+		if (framer_pending(&s->fr) > 0) {
 			char what[128];
 
 			describe(s, what, sizeof(what));
 			log_warnx("%s: the captures end inside a message: its "
-			    "%zu bytes were not sent", what, s->buf_len);
-			t->rep->tcp_unfinished_bytes += s->buf_len;
-			s->buf_len = 0;
+			    "%zu bytes were not sent", what,
+			    framer_pending(&s->fr));
+			t->rep->tcp_unfinished_bytes += framer_pending(&s->fr);
+			framer_discard(&s->fr);
 		}
 
 		if (s->conn < 0 || s->conn_dead ||
@@ -1382,14 +1256,6 @@ nego_family(const struct bgp_open *mine, const struct bgp_open *peer,
 	    (peer == NULL || bgp_open_has_family(peer, afi, safi));
 }
 
-static bool
-nego_add_path(const struct bgp_open *mine, const struct bgp_open *peer,
-    uint16_t afi, uint8_t safi)
-{
-	return (bgp_open_add_path_mode(mine, afi, safi) & 2) &&
-	    (peer == NULL || (bgp_open_add_path_mode(peer, afi, safi) & 1));
-}
-
 /*
  * The captured UPDATEs are encoded for what the original session
  * negotiated; the collector answered with its own capabilities.  Say, by
@@ -1435,9 +1301,9 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
 		    ap->value[at + 1]);
 		uint8_t safi = ap->value[at + 2];
-		bool was = nego_add_path(&mine, orig, afi, safi);
+		bool was = bgp_add_path_negotiated(&mine, orig, afi, safi);
 
-		if (was != nego_add_path(&mine, live, afi, safi))
+		if (was != bgp_add_path_negotiated(&mine, live, afi, safi))
 			log_warnx("%s: ADD-PATH (RFC 7911) for AFI %u SAFI %u "
 			    "was %snegotiated in the captured session but is%s "
 			    "now: the UPDATEs %s path identifiers the collector "

@@ -1646,20 +1646,10 @@ sink_close_all(struct sink *s)
 /* ---- summary ---------------------------------------------------------- */
 
 static int
-addr_cmp(const struct tr_addr *a, const struct tr_addr *b)
-{
-	if (a->family != b->family)
-		return a->family == AF_INET ? -1 : 1;
-	if (a->family == AF_INET)
-		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
-	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
-}
-
-static int
 udp_cmp(const void *x, const void *y)
 {
 	const struct sink_udp_stat *a = x, *b = y;
-	int c = addr_cmp(&a->exporter, &b->exporter);
+	int c = addr_compare(&a->exporter, &b->exporter);
 
 	return c != 0 ? c : (int)a->port - (int)b->port;
 }
@@ -1680,7 +1670,7 @@ static int
 tcp_cmp(const void *x, const void *y)
 {
 	const struct sink_tcp_stat *a = x, *b = y;
-	int c = addr_cmp(&a->exporter, &b->exporter);
+	int c = addr_compare(&a->exporter, &b->exporter);
 
 	if (c != 0)
 		return c;

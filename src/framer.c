@@ -1,0 +1,172 @@
+/* BMP and BGP framing of a reassembled byte stream, shared by the replay's sessions and the info summary. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bgp.h"
+#include "bmp.h"
+#include "framer.h"
+
+/* A partial message never grows past the largest message of its protocol. */
+#define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
+
+void
+framer_init(struct framer *f, enum framer_proto proto,
+    const struct framer_ops *ops, void *ctx)
+{
+	memset(f, 0, sizeof(*f));
+	f->proto = proto;
+	f->ops = ops;
+	f->ctx = ctx;
+}
+
+void
+framer_free(struct framer *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->len = f->cap = 0;
+}
+
+size_t
+framer_pending(const struct framer *f)
+{
+	return f->len;
+}
+
+void
+framer_discard(struct framer *f)
+{
+	f->len = 0;
+	f->synced = false;
+}
+
+static int
+frame_header(const struct framer *f, const uint8_t *p, size_t left,
+    uint8_t *type, size_t *mlen)
+{
+	uint32_t blen = 0;
+	uint16_t glen = 0;
+	int rc = f->proto == FRAMER_BMP ? bmp_frame(p, left, type, &blen) :
+	    bgp_frame(p, left, type, &glen);
+
+	*mlen = f->proto == FRAMER_BMP ? blen : glen;
+	return rc;
+}
+
+/* Look for the next plausible message start from offset `from`; returns its offset or len. */
+static size_t
+find_boundary(const struct framer *f, size_t from)
+{
+	for (size_t i = from; i < f->len; i++) {
+		const uint8_t *p = f->buf + i;
+		uint8_t type;
+		size_t mlen;
+		int rc = frame_header(f, p, f->len - i, &type, &mlen);
+
+		/* A header that is plausible, or too short yet to judge. */
+		if ((rc == 1 && (f->proto == FRAMER_BGP ||
+		    bmp_type_known(type))) || (rc == 0 &&
+		    (f->proto == FRAMER_BGP ? p[0] == 0xff :
+		    p[0] == BMP_VERSION)))
+			return i;
+	}
+	return f->len;
+}
+
+static void
+skipped(struct framer *f, size_t n, const char *why)
+{
+	if (n > 0)
+		f->ops->skipped(f->ctx, n, why);
+}
+
+/*
+ * Hand on every whole message at the front of the buffer; keep a partial
+ * one.  The buffer is compacted once at the end, not after each message: a
+ * 64 KiB segment can hold hundreds of small messages.
+ */
+static int
+frame_messages(struct framer *f)
+{
+	size_t off = 0;
+	int result = 0;
+
+	for (;;) {
+		const uint8_t *p = f->buf + off;
+		size_t left = f->len - off, mlen;
+		uint8_t type;
+		int rc;
+
+		if (!f->synced) {
+			size_t at = find_boundary(f, off);
+
+			skipped(f, at - off, "looking for a message boundary "
+			    "(a capture that starts mid-stream, or lost bytes)");
+			off = at;
+			if (off == f->len)
+				break;
+			f->synced = true;
+			continue;
+		}
+		if ((rc = frame_header(f, p, left, &type, &mlen)) == 0)
+			break;
+		if (rc == -1) {
+			/* An impossible header: resynchronise on the next plausible one. */
+			f->synced = false;
+			off++;
+			skipped(f, 1, NULL);
+			continue;
+		}
+		if (left < mlen)
+			break;
+		if (f->ops->message(f->ctx, p, mlen, type) == -1) {
+			result = -1;
+			break;
+		}
+		off += mlen;
+	}
+	memmove(f->buf, f->buf + off, f->len - off);
+	f->len -= off;
+	return result;
+}
+
+static int
+buffer_append(struct framer *f, const uint8_t *p, size_t len)
+{
+	if (f->len + len > f->cap) {
+		size_t cap = f->cap ? f->cap : 65536;
+		uint8_t *b;
+
+		while (cap < f->len + len)
+			cap *= 2;
+		if ((b = realloc(f->buf, cap)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		f->buf = b;
+		f->cap = cap;
+	}
+	memcpy(f->buf + f->len, p, len);
+	f->len += len;
+	return 0;
+}
+
+int
+framer_feed(struct framer *f, const struct stream_chunk *c)
+{
+	if (c->gap_before) {
+		skipped(f, f->len, "of a message cut by the gap");
+		framer_discard(f);
+	}
+	if (c->len == 0)
+		return 0;
+	if (f->len + c->len > FRAME_BUF_MAX) {
+		/* Cannot be a real message: drop the partial one and look again. */
+		skipped(f, f->len, "of a message longer than possible");
+		framer_discard(f);
+	}
+	if (buffer_append(f, c->data, c->len) == -1)
+		return -1;
+	return frame_messages(f);
+}

@@ -1,0 +1,57 @@
+/* BMP and BGP messages out of a reassembled TCP byte stream: framing by header, resynchronisation after lost bytes. */
+#ifndef TR_FRAMER_H
+#define TR_FRAMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream.h"
+
+enum framer_proto {
+	FRAMER_BMP,
+	FRAMER_BGP,
+};
+
+struct framer_ops {
+	/* One whole message, header included; -1 stops framing (framer_feed returns -1). */
+	int	(*message)(void *ctx, const uint8_t *msg, size_t len,
+		    uint8_t type);
+	/*
+	 * n bytes were passed over: `why` in words when a boundary search,
+	 * a gap or an impossible length dropped them, NULL for the byte of a
+	 * header that cannot be one (counted, too frequent to log).
+	 */
+	void	(*skipped)(void *ctx, size_t n, const char *why);
+};
+
+/*
+ * One direction's partial message and framing state.  A stream that starts
+ * mid-message (a capture that starts mid-session) or after a gap is
+ * searched for the next plausible header before framing resumes.
+ */
+struct framer {
+	enum framer_proto	 proto;
+	const struct framer_ops	*ops;
+	void			*ctx;
+	uint8_t			*buf;		/* bytes of a message not yet complete */
+	size_t			 len, cap;
+	bool			 synced;	/* a message boundary was found */
+};
+
+void	framer_init(struct framer *, enum framer_proto,
+	    const struct framer_ops *, void *ctx);
+
+/*
+ * Bytes from reassembly: a gap before them drops the partial message; whole
+ * messages go to ops->message in order; the rest waits for more.  0, or -1
+ * when out of memory (errno ENOMEM) or when ops->message returned -1.
+ */
+int	framer_feed(struct framer *, const struct stream_chunk *c);
+
+/* Bytes of a message not yet complete (at the end of the captures: cut off). */
+size_t	framer_pending(const struct framer *);
+void	framer_discard(struct framer *);
+void	framer_free(struct framer *);
+
+#endif
