@@ -468,6 +468,12 @@ tcp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 		}
 		ss = NULL;	/* a new session on the same ports */
 	}
+	if (ss != NULL && (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
+	    TR_TCP_SYN && ss->isn_set && pkt->tcp_seq != ss->isn) {
+		/* The exporter connected again from the same port. */
+		sess_finish(ss, false);
+		ss = NULL;
+	}
 	if (ss == NULL && (ss = sess_new(pp, id, pkt)) == NULL) {
 		pp->failed = true;
 		return;
