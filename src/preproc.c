@@ -741,10 +741,11 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 		return -1;
 	}
 	fprintf(f, "# Written by traffic-reproducer -p from %s.\n", cfg->path);
-	fprintf(f, "# Replace every <MISSING_PARAM> (the address each exporter "
-	    "is replayed from,\n# the collector) before replaying: "
-	    "traffic-reproducer -t %s\n", path);
-	fprintf(f, "pcap: %s\n\n", pcap_path);
+	fprintf(f, "pcap: %s\n", pcap_path);
+	/* The replay settings of the input config (defaults included). */
+	fprintf(f, "time_factor: %g\nno_sync: %s\nkeep_open: %s\n\n",
+	    cfg->time_factor, cfg->no_sync ? "true" : "false",
+	    cfg->keep_open ? "true" : "false");
 	fprintf(f, "pcap_processing:\n  initial_delay: %g\n"
 	    "  inter_packet_delay: %g\n  inter_protocol_delay: %g\n"
 	    "  desired_tcp_payload_size: %" PRIu32 "\n\n", pc->initial_delay,
@@ -805,6 +806,10 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 			    cs->open.has_bgp_id ? "" : "  open:\n",
 			    cs->open.hold_time);
 	}
+	if (missing)
+		fprintf(f, "\n# Replace every MISSING_PARAM placeholder (the "
+		    "address each exporter is\n# replayed from, the collector) "
+		    "before replaying: traffic-reproducer -t %s\n", path);
 	if (fclose(f) == EOF) {
 		log_warn("%s", path);
 		return -1;
@@ -1033,21 +1038,29 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 		    "template and were dropped", pp->rep.flows.orphan_sets_dropped);
 	if (pp->failed)
 		goto out;
-	if (kept == 0) {
-		log_errorx("nothing to write: no message of the captures was "
-		    "kept (%" PRIu64 " packets read, %" PRIu64 " unselected)",
-		    pp->packets, pp->unselected);
-		res = PREPROC_NOTHING;
-		goto out;
-	}
 
-	/* Pass 2 and the other outputs. */
+	/*
+	 * Pass 2 and the other outputs.  With nothing kept, traffic.pcap has
+	 * no frame and no config is written, but the summary says what was
+	 * dropped.
+	 */
 	snprintf(out_pcap, sizeof(out_pcap), "%s/traffic.pcap", folder);
 	snprintf(yml_path, yml_len, "%s/traffic-reproducer.yml", folder);
 	snprintf(info_path, sizeof(info_path), "%s/traffic-info.json", folder);
 	if (concat(pp, order, n_order, out_pcap, layout) == -1)
 		goto out;
 	pstats = stats_json(pp, order, n_order, layout);
+	if (kept == 0) {
+		unlink(yml_path);
+		if (write_info(pp, out_pcap, info_path, pstats) == -1)
+			goto out;
+		log_errorx("nothing to replay: no message of the captures was "
+		    "kept (%" PRIu64 " packets read, %" PRIu64 " selected by "
+		    "no section); %s says what was dropped", pp->packets,
+		    pp->unselected, info_path);
+		res = PREPROC_NOTHING;
+		goto out;
+	}
 	if (write_yml(pp, order, n_order, yml_path, out_pcap) == -1 ||
 	    write_info(pp, out_pcap, info_path, pstats) == -1)
 		goto out;

@@ -13,7 +13,7 @@
 enum preproc_result {
 	PREPROC_OK,		/* the three files were written */
 	PREPROC_DAMAGED,	/* written, but an input capture was damaged (what came before counts) */
-	PREPROC_NOTHING,	/* no packet was kept: nothing written */
+	PREPROC_NOTHING,	/* no message was kept: an empty traffic.pcap and the summary, no config */
 	PREPROC_BAD_INPUT,	/* a capture cannot be opened, the folder cannot be made */
 	PREPROC_FAILED,		/* out of memory, a write failed */
 };

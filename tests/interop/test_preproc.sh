@@ -18,12 +18,12 @@ CHECK=$TR_SOURCE_DIR/tests/interop/preproc_check.py
 # exporter replayed from 127.0.0.1, collectors at the sink), time_factor 0.
 fill() {
 	sed -e 's/repro_ip: <MISSING_PARAM>/repro_ip: 127.0.0.1/' \
-		-e 's/ip: <MISSING_PARAM>/ip: 127.0.0.1/' "$1" |
+		-e 's/ip: <MISSING_PARAM>/ip: 127.0.0.1/' -e 's/^time_factor: .*/time_factor: 0/' \
+		-e 's/^no_sync: .*/no_sync: true/' "$1" |
 		awk -v tcp="$2" -v udp="$3" '
 		/^[a-z_]+:/ { sec = $1 }
 		/^    port:/ { $0 = "    port: " ((sec == "ipfix:" || sec == "udp_generic:") ? udp : tcp) }
-		{ print }
-		END { print "time_factor: 0\nno_sync: true" }'
+		{ print }'
 }
 
 # Per TCP session of a pcap, its payload concatenated (hex), sorted; a BGP session (to
