@@ -51,6 +51,7 @@ static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE]\n"
 "       traffic-reproducer -t CFG -n\n"
+"       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
 "       traffic-reproducer --info -t CFG        (the config's pcap list)\n"
 "       traffic-reproducer sink [options]     (built-in collector; sink -h)\n"
@@ -107,7 +108,9 @@ static const char usage_text[] =
 "(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
 "stopped by SIGINT/SIGTERM.  --info: 0 done, 2 a capture cannot be read\n"
 "(nothing printed), 3 a capture is damaged (the JSON covers what came\n"
-"before the damage and lists it under \"errors\").\n";
+"before the damage and lists it under \"errors\").  -p: 0 written, 1 nothing\n"
+"kept (the summary says what was dropped), 2 bad config or capture path, 3 a\n"
+"capture is damaged (what came before it is used).\n";
 
 struct cli {
 	const char	*cfg_path;
