@@ -7,12 +7,14 @@
  *     drop-orphans mode), TCP segments through reassembly and, for BMP/BGP,
  *     the framer; each message is written as soon as it completes (packed
  *     into a pending segment of at most desired_tcp_payload_size bytes per
- *     session).  Every section writes into its own temporary pcap in the
- *     output folder, timestamped on the section's own clock (0 for its
- *     first frame, then inter_packet_delay and the extra BGP/BMP delays).
- *  2. The temporary pcaps are concatenated in config order into
- *     traffic.pcap: section k starts inter_protocol_delay after the last
- *     frame of section k-1, the first at PREPROC_REF_SECS + initial_delay.
+ *     session).  Every section runs its own clock (0 for its first frame,
+ *     then inter_packet_delay and the extra BGP/BMP delays).  The first
+ *     section in config order writes straight into traffic.pcap, at
+ *     PREPROC_REF_SECS + initial_delay + its clock; every other one into
+ *     its own temporary pcap in the output folder, on its clock alone.
+ *  2. The temporary pcaps are appended in config order to traffic.pcap:
+ *     section k starts inter_protocol_delay after the last frame of
+ *     section k-1.
  *
  * Output TCP: SYN, SYN-ACK, ACK, then the exporter's data segments, each
  * followed by an ACK of the collector with the same timestamp (so that no
@@ -70,7 +72,9 @@ struct u16_list {
 /* What one section found and dropped. */
 struct pp_section {
 	struct pcapw	*w;
-	char		 path[4096];
+	char		 path[4096];	/* its temporary pcap; empty when direct */
+	bool		 direct;	/* the first section: written straight into traffic.pcap */
+	tr_ns		 base;		/* direct: the output time of its clock's 0 */
 	tr_ns		 t;		/* section clock of the last frame */
 	tr_ns		 extra;		/* added before its next frame */
 	uint64_t	 frames;
@@ -194,7 +198,7 @@ emit_frame(struct preproc *pp, enum section_id id, struct frame_spec *s,
 			sec->t += pp->ipd + sec->extra;
 		sec->extra = 0;
 	}
-	if (pcapw_write(sec->w, sec->t, pp->frame, (uint32_t)n,
+	if (pcapw_write(sec->w, sec->base + sec->t, pp->frame, (uint32_t)n,
 	    (uint32_t)n) == -1)
 		pp->failed = true;
 	sec->frames++;
@@ -659,23 +663,19 @@ section_order(const struct config *cfg, enum section_id order[SECTION_COUNT])
 	return n;
 }
 
-/* Pass 2: concatenate the section pcaps, laid out one after another. */
+/*
+ * Pass 2: append the other sections' pcaps to traffic.pcap (the writer of
+ * the first section, which went there directly), laid out one after another.
+ */
 static int
 concat(struct preproc *pp, const enum section_id *order, size_t n,
-    const char *out_path, json_t *layout)
+    struct pcapw *w, const char *out_path, json_t *layout)
 {
 	const struct cfg_pcap_processing *pc = &pp->cfg->pcap_processing;
-	char err[1024], perr[PCAP_ERRBUF_SIZE];
-	tr_ns base = (tr_ns)PREPROC_REF_SECS * NS_PER_SEC +
-	    secs_to_ns(pc->initial_delay);
+	char perr[PCAP_ERRBUF_SIZE];
+	tr_ns base = pp->sec[order[0]].base;
 	tr_ns last = -1;
-	struct pcapw *w;
 
-	if ((w = pcapw_open(out_path, DLT_EN10MB, false, err,
-	    sizeof(err))) == NULL) {
-		log_errorx("%s", err);
-		return -1;
-	}
 	for (size_t k = 0; k < n; k++) {
 		struct pp_section *sec = &pp->sec[order[k]];
 		struct pcap_pkthdr *h;
@@ -685,6 +685,13 @@ concat(struct preproc *pp, const enum section_id *order, size_t n,
 
 		if (sec->frames == 0)
 			continue;
+		if (sec->direct) {
+			/* As pcapw stored them: microseconds, rounded down. */
+			first = base - base % 1000;
+			t = base + sec->t;
+			t -= t % 1000;
+			goto done;
+		}
 		if (last >= 0)
 			base = last + secs_to_ns(pc->inter_protocol_delay);
 		if ((p = pcap_open_offline_with_tstamp_precision(sec->path,
@@ -703,6 +710,7 @@ concat(struct preproc *pp, const enum section_id *order, size_t n,
 			pcapw_write(w, t, data, h->caplen, h->len);
 		}
 		pcap_close(p);
+done:
 		last = t;
 		json_array_append_new(layout, json_pack("{s:s, s:I, s:I, s:I}",
 		    "section", section_names[order[k]], "frames",
@@ -980,13 +988,27 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 			goto out;
 		}
 	}
+	snprintf(out_pcap, sizeof(out_pcap), "%s/traffic.pcap", folder);
+	snprintf(yml_path, yml_len, "%s/traffic-reproducer.yml", folder);
+	snprintf(info_path, sizeof(info_path), "%s/traffic-info.json", folder);
 	for (size_t k = 0; k < n_order; k++) {
 		struct pp_section *sec = &pp->sec[order[k]];
 
-		snprintf(sec->path, sizeof(sec->path), "%s/.traffic-%s.tmp.pcap",
-		    folder, section_names[order[k]]);
-		if ((sec->w = pcapw_open(sec->path, DLT_EN10MB, true, err,
-		    sizeof(err))) == NULL) {
+		/*
+		 * The first section's place in the output is known from the
+		 * start: it goes there directly; the others wait in temporary
+		 * pcaps for it to end.
+		 */
+		sec->direct = k == 0;
+		if (sec->direct)
+			sec->base = (tr_ns)PREPROC_REF_SECS * NS_PER_SEC +
+			    secs_to_ns(pc->initial_delay);
+		else
+			snprintf(sec->path, sizeof(sec->path),
+			    "%s/.traffic-%s.tmp.pcap", folder,
+			    section_names[order[k]]);
+		if ((sec->w = pcapw_open(sec->direct ? out_pcap : sec->path,
+		    DLT_EN10MB, !sec->direct, err, sizeof(err))) == NULL) {
 			log_errorx("%s", err);
 			res = PREPROC_BAD_INPUT;
 			goto out;
@@ -1016,9 +1038,11 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 	for (size_t k = 0; k < n_order; k++) {
 		struct pp_section *sec = &pp->sec[order[k]];
 
-		if (pcapw_close(sec->w) == -1)
-			pp->failed = true;
-		sec->w = NULL;
+		if (!sec->direct) {
+			if (pcapw_close(sec->w) == -1)
+				pp->failed = true;
+			sec->w = NULL;
+		}
 		kept += sec->frames;
 		if (sec->packets == 0)
 			log_warnx("%s: no packet of the captures matches its "
@@ -1044,11 +1068,13 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 	 * no frame and no config is written, but the summary says what was
 	 * dropped.
 	 */
-	snprintf(out_pcap, sizeof(out_pcap), "%s/traffic.pcap", folder);
-	snprintf(yml_path, yml_len, "%s/traffic-reproducer.yml", folder);
-	snprintf(info_path, sizeof(info_path), "%s/traffic-info.json", folder);
-	if (concat(pp, order, n_order, out_pcap, layout) == -1)
-		goto out;
+	{
+		struct pcapw *w = pp->sec[order[0]].w;
+
+		pp->sec[order[0]].w = NULL;	/* concat closes it */
+		if (concat(pp, order, n_order, w, out_pcap, layout) == -1)
+			goto out;
+	}
 	pstats = stats_json(pp, order, n_order, layout);
 	if (kept == 0) {
 		unlink(yml_path);
