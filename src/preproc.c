@@ -208,33 +208,18 @@ static void
 tcp_frame(struct pp_sess *ss, bool from_exporter, uint8_t flags,
     const uint8_t *data, size_t len, bool same_time)
 {
+	struct frame_tcp c = {
+		.a = ss->src, .b = ss->dst,
+		.aport = ss->sport, .bport = ss->dport,
+		.a_nxt = ss->snd, .b_nxt = ss->rcv,
+	};
 	struct frame_spec s;
 
 	memset(&s, 0, sizeof(s));
-	s.l4proto = FRAME_IPPROTO_TCP;
-	if (from_exporter) {
-		s.src = ss->src;
-		s.dst = ss->dst;
-		s.sport = ss->sport;
-		s.dport = ss->dport;
-		s.seq = ss->snd;
-		s.ack = ss->rcv;
-	} else {
-		s.src = ss->dst;
-		s.dst = ss->src;
-		s.sport = ss->dport;
-		s.dport = ss->sport;
-		s.seq = ss->rcv;
-		s.ack = ss->snd;
-	}
-	s.tcp_flags = flags;
-	if (!(flags & TR_TCP_ACK))
-		s.ack = 0;
-	s.payload = data;
-	s.payload_len = len;
+	frame_tcp_segment(&c, from_exporter, flags, data, len, &s);
 	emit_frame(ss->pp, ss->sec, &s, same_time);
-	*(from_exporter ? &ss->snd : &ss->rcv) += (uint32_t)len +
-	    ((flags & (TR_TCP_SYN | TR_TCP_FIN)) ? 1 : 0);
+	ss->snd = c.a_nxt;
+	ss->rcv = c.b_nxt;
 }
 
 static void
