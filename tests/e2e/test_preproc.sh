@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # -p on generated captures: re-segmentation (1, 500, 1424 bytes of payload per segment, messages
-# never split), every generated message kept, tshark reads the output without warnings, the
+# never split), every generated message kept, udp_generic and tcp_generic as captured, tshark reads the output without warnings, the
 # retiming rules (1 s after a BGP OPEN, 5 s before a BMP Peer Down), captures merged by
 # timestamp, exit: false replays the result; bad input (nothing selected, a session without
 # OPEN/Initiation, templates never seen, a missing capture): clear messages, exit codes, and the
@@ -90,6 +90,23 @@ diff <(for f in a b; do tshark -r "$WORK/$f.pcap" -Y udp -T fields -e frame.time
 cp "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap"
 pp merge
 cmp -s "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap" || fail "merge: a second run differs"
+
+# Generic sections: udp_generic datagrams as captured; tcp_generic the exporter's stream
+# byte for byte (no framing), in segments of at most the size.
+"$GEN" --proto udp --count 30 "${EXP[@]}" --dport 9999 --out "$WORK/udp.pcap"
+cfg udpg udp_generic 9999 1424 "$WORK/udp.pcap"
+pp udpg
+diff <(tshark -r "$WORK/udp.pcap" -Y 'udp.dstport == 9999' -T fields -e udp.payload 2>/dev/null) \
+	<(tshark -r "$WORK/udpg/traffic.pcap" -Y udp -T fields -e udp.payload 2>/dev/null) >/dev/null ||
+	fail "udp_generic: datagrams differ"
+"$GEN" --proto bmp --count 50 --exporter 192.0.2.1 --dport 1790 --segment 100 --out "$WORK/raw.pcap"
+cfg tcpg tcp_generic 1790 500 "$WORK/raw.pcap"
+pp tcpg
+stream() { tshark -r "$1" -Y 'tcp.dstport == 1790 && tcp.len > 0' -T fields -e tcp.payload 2>/dev/null | tr -d '\n'; }
+[ "$(stream "$WORK/raw.pcap")" = "$(stream "$WORK/tcpg/traffic.pcap")" ] || fail "tcp_generic: the stream differs"
+python3 "$CHECK" expert "$WORK/raw.pcap" "$WORK/tcpg/traffic.pcap" >"$WORK/tcpg.expert" ||
+	{ cat "$WORK/tcpg.expert" >&2; fail "tcp_generic: tshark reports problems"; }
+tshark -r "$WORK/tcpg/traffic.pcap" -Y 'tcp.len > 500' 2>/dev/null | grep -q . && fail "tcp_generic: a segment over 500 bytes"
 
 # 4. exit: false replays the result (the input config has a map and a collector).
 start_sink replay "$TR" sink --listen 127.0.0.1 --udp 0
