@@ -64,6 +64,16 @@ tshark -r "$WORK/bmp-1/traffic.pcap" -d tcp.port==1790,bmp -Y 'tcp.srcport != 17
 [ "$(tshark -r "$WORK/bmp-1/traffic.pcap" -c 1 -T fields -e frame.time_epoch 2>/dev/null)" = 1577836805.000000000 ] ||
 	fail "bmp: the first frame is not at 2020-01-01T00:00:05Z"
 
+# 5 s before a Peer Down and before the Peer Up that follows it, each at the start of its
+# segment, even when packing (1424).
+python3 "$TR_SOURCE_DIR/tests/e2e/bmp_peer_cycle.py" "$WORK/cycle.pcap"
+cfg cycle bmp 1790 1424 "$WORK/cycle.pcap"
+pp cycle
+python3 "$CHECK" timing "$WORK/cycle/traffic.pcap" -d tcp.port==1790,bmp >"$WORK/cycle.timing" ||
+	{ cat "$WORK/cycle.timing" >&2; fail "cycle: the Peer Down/Up delays do not hold"; }
+grep -q "^--- timing: 2 Peer Down/Up" "$WORK/cycle.timing" || fail "cycle: $(cat "$WORK/cycle.timing")"
+[ "$(kept cycle bmp messages_kept)" -eq 7 ] || fail "cycle: messages lost"
+
 # 2. BGP: 1 s after each OPEN (the exporter's next frame; the collector's ACK of the OPEN
 # has its time); messages kept; no warnings.
 "$GEN" --proto bgp --count 60 "${EXP[@]}" --dport 179 --segment 50 --noise --out "$WORK/bgp.pcap" --expect "$WORK/bgp.expect"

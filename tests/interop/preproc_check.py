@@ -5,6 +5,11 @@ expert IN OUT [tshark -d options...]
     tshark's expert info of the output has no warning and no error but BGP/BMP
     content errors that tshark also reports for the input (its dissector's limits
     on the captured messages, which -p passes on as they are).
+timing OUT [tshark -d options...]
+    The retiming rules, on the exporters' frames: a segment that holds a BMP Peer Down,
+    or the Peer Up that follows one in its session, starts with it and comes at least
+    5 s after the frame before; the frame after a segment that ends with a BGP OPEN
+    comes at least 1 s after it.
 count OUT INFO_JSON BMP_PORTS [UDP_PORTS]
     BMP/BGP messages and NetFlow/IPFIX datagrams tshark decodes in the output equal
     the info JSON's totals and pcap_processing messages_kept.
@@ -72,7 +77,40 @@ def cmd_count(outp, info, bmp_ports, udp_ports):
     return rc
 
 
+def cmd_timing(outp, dec):
+    out = subprocess.run(["tshark", "-r", outp, "-Y", "tcp.len > 0 && tcp.srcport > 1790", "-T", "fields",
+                          "-E", "separator=/t", "-e", "tcp.stream", "-e", "frame.time_delta_displayed",
+                          "-e", "bmp.type", "-e", "bgp.type"] + dec,
+                         capture_output=True, text=True, check=True).stdout
+    bad, down, n_bmp, n_open, after_open = [], set(), 0, 0, False
+    for i, line in enumerate(out.splitlines()):
+        f = line.split("\t") + ["", "", "", ""]
+        stream, delta = f[0], float(f[1] or 0)
+        bmp = [t for t in f[2].split(",") if t]
+        bgp = [t for t in f[3].split(",") if t]
+        if after_open:
+            n_open += 1
+            if delta < 1:
+                bad.append(f"segment {i}: {delta} s after a BGP OPEN")
+        after_open = not bmp and bgp[-1:] == ["1"]
+        for j, t in enumerate(bmp):
+            if t == "2" or (t == "3" and stream in down):
+                n_bmp += 1
+                if j != 0 or delta < 5:
+                    bad.append(f"segment {i}: BMP type {t} at position {j}, {delta} s after the frame before")
+                if t == "2":
+                    down.add(stream)
+                else:
+                    down.discard(stream)
+    for b in bad[:10]:
+        print(b)
+    print(f"--- timing: {n_bmp} Peer Down/Up after 5 s, {n_open} segments 1 s after an OPEN")
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "timing":
+        sys.exit(cmd_timing(sys.argv[2], sys.argv[3:]))
     if sys.argv[1] == "expert":
         sys.exit(cmd_expert(sys.argv[2], sys.argv[3], sys.argv[4:]))
     if sys.argv[1] == "count":

@@ -3,7 +3,8 @@
 # tshark reads the output with no warning and no error but the captured messages' own;
 # BMP/BGP/IPFIX messages in the output (tshark) = the info JSON = messages_kept, and the
 # input's selected messages (--info -t with every exporter mapped) = kept + dropped by the
-# cleaning rules and filters; run twice: identical files; -p on the output keeps every
+# cleaning rules and filters; the retiming rules hold (5 s before a BMP Peer Down and the
+# Peer Up after it, 1 s after a BGP OPEN); run twice: identical files; -p on the output keeps every
 # message; the output replays byte-exact to the sink with the written config (placeholders
 # filled in here).
 . "$(dirname "$0")/../lib.sh"
@@ -57,6 +58,9 @@ for cfg in "$ANCHOR"/examples/pcap_processing/*.yml; do
 	dec=(-d tcp.port==1790,bmp -d udp.port==9992,cflow)
 	python3 "$CHECK" expert "$pcap" "$out/traffic.pcap" "${dec[@]}" >"$WORK/$name.expert" ||
 		{ cat "$WORK/$name.expert" >&2; fail "$name: tshark reports problems in the output"; }
+	python3 "$CHECK" timing "$out/traffic.pcap" "${dec[@]}" >"$WORK/$name.timing" ||
+		{ cat "$WORK/$name.timing" >&2; fail "$name: the retiming rules do not hold"; }
+	note "$name: $(grep '^---' "$WORK/$name.timing" | sed 's/^--- //')"
 	python3 "$CHECK" count "$out/traffic.pcap" "$out/traffic-info.json" 1790 9992 >"$WORK/$name.count" ||
 		{ cat "$WORK/$name.count" >&2; fail "$name: message counts differ"; }
 
