@@ -791,13 +791,29 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 				fprintf(f, "    port: <MISSING_PARAM>\n");
 			missing = true;
 		}
-		if (order[k] == SECTION_BGP && cs->open.has_bgp_id)
-			fprintf(f, "  open:\n    bgp_id: %s\n",
-			    addr_format(&cs->open.bgp_id, a, sizeof(a)));
-		if (order[k] == SECTION_BGP && cs->open.has_hold_time)
-			fprintf(f, "%s    hold_time: %u\n",
-			    cs->open.has_bgp_id ? "" : "  open:\n",
-			    cs->open.hold_time);
+		/* The input's replay settings of the section. */
+		if (order[k] == SECTION_IPFIX) {
+			fprintf(f, "  templates: %s\n  timestamps: %s\n"
+			    "  preserve_src_port: %s\n",
+			    templates_names[cs->flow.templates],
+			    timestamps_names[cs->flow.timestamps],
+			    cs->flow.preserve_src_port ? "true" : "false");
+			if (cs->flow.sequence_set)
+				fprintf(f, "  sequence: %s\n",
+				    sequence_names[cs->flow.sequence]);
+		}
+		if (order[k] == SECTION_BGP && (cs->open.has_bgp_id ||
+		    cs->open.has_hold_time || cs->open.trim_capabilities)) {
+			fprintf(f, "  open:\n");
+			if (cs->open.has_bgp_id)
+				fprintf(f, "    bgp_id: %s\n", addr_format(
+				    &cs->open.bgp_id, a, sizeof(a)));
+			if (cs->open.has_hold_time)
+				fprintf(f, "    hold_time: %u\n",
+				    cs->open.hold_time);
+			if (cs->open.trim_capabilities)
+				fprintf(f, "    trim_capabilities: true\n");
+		}
 	}
 	if (missing)
 		fprintf(f, "\n# Replace every MISSING_PARAM placeholder (the "

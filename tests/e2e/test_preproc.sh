@@ -169,6 +169,15 @@ pp notpl 1
 grep -q "came before their template" "$WORK/notpl.err" || fail "notpl: no clear message"
 [ "$(kept notpl ipfix orphan_sets_dropped)" -eq 10 ] || fail "notpl: JSON orphan_sets_dropped"
 
+# exit: false, but the written config has placeholders (no map, no collector): the files are
+# written, the replay is refused, and the message names the placeholder.
+cfg ph ipfix 4739 1424 "$WORK/a.pcap"
+sed -i 's/^pcap_processing:/pcap_processing:\n  exit: false/' "$WORK/ph.yml"
+pp ph 2
+grep -q "cannot be replayed as it is" "$WORK/ph.err" && grep -q "MISSING_PARAM" "$WORK/ph.err" ||
+	{ cat "$WORK/ph.err" >&2; fail "ph: no clear message"; }
+[ -s "$WORK/ph/traffic.pcap" ] || fail "ph: nothing written"
+
 # A missing capture: exit 2, named.
 cfg missing ipfix 4739 1424 "$WORK/nope.pcap"
 pp missing 2
