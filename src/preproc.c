@@ -459,8 +459,8 @@ tcp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	}
 	if (ss != NULL && (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
 	    TR_TCP_SYN && ss->isn_set && pkt->tcp_seq != ss->isn) {
-		/* The exporter connected again from the same port. */
-		sess_finish(ss, false);
+		/* The exporter connected again from the same port: the old connection is gone. */
+		sess_finish(ss, true);
 		ss = NULL;
 	}
 	if (ss == NULL && (ss = sess_new(pp, id, pkt)) == NULL) {

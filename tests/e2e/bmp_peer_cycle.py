@@ -2,7 +2,9 @@
 """A BMP session with a Peer Down and the Peer Up that follows it (tr-pcapgen has none):
 Initiation, Peer Up, Route Monitoring, Peer Down, Route Monitoring, Peer Up, Route
 Monitoring, one message per segment, 1 s apart.  Bodies are zeros: only framing and
-types matter here.  Usage: bmp_peer_cycle.py OUT.pcap"""
+types matter here.  With "restart", the exporter then connects again from the same port
+(another initial sequence number) and sends an Initiation and a Route Monitoring.
+Usage: bmp_peer_cycle.py OUT.pcap [restart]"""
 import struct
 import sys
 
@@ -23,3 +25,8 @@ seq = 1000
 frame(1700000000, 0x02, seq, b""); seq += 1
 for i, m in enumerate(msgs):
     frame(1700000001 + i, 0x18, seq, m); seq += len(m)
+if len(sys.argv) > 2 and sys.argv[2] == "restart":
+    seq = 900000
+    frame(1700000100, 0x02, seq, b""); seq += 1
+    for i, m in enumerate([msgs[0], msgs[2]]):
+        frame(1700000101 + i, 0x18, seq, m); seq += len(m)

@@ -74,6 +74,18 @@ python3 "$CHECK" timing "$WORK/cycle/traffic.pcap" -d tcp.port==1790,bmp >"$WORK
 grep -q "^--- timing: 2 Peer Down/Up" "$WORK/cycle.timing" || fail "cycle: $(cat "$WORK/cycle.timing")"
 [ "$(kept cycle bmp messages_kept)" -eq 7 ] || fail "cycle: messages lost"
 
+# The exporter connects again from the same port: the first session is closed (FIN), the
+# second gets its own handshake; every message kept, tshark without warnings.
+python3 "$TR_SOURCE_DIR/tests/e2e/bmp_peer_cycle.py" "$WORK/restart.pcap" restart
+cfg restart bmp 1790 1424 "$WORK/restart.pcap"
+pp restart
+[ "$(kept restart bmp messages_kept)" -eq 9 ] || fail "restart: messages lost"
+[ "$(tshark -r "$WORK/restart/traffic.pcap" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' 2>/dev/null | wc -l)" -eq 2 ] &&
+	[ "$(tshark -r "$WORK/restart/traffic.pcap" -Y 'tcp.flags.fin == 1 && tcp.srcport == 40000' 2>/dev/null | wc -l)" -eq 1 ] ||
+	fail "restart: not two sessions, the first closed"
+python3 "$CHECK" expert "$WORK/restart.pcap" "$WORK/restart/traffic.pcap" -d tcp.port==1790,bmp >"$WORK/restart.expert" ||
+	{ cat "$WORK/restart.expert" >&2; fail "restart: tshark reports problems"; }
+
 # 2. BGP: 1 s after each OPEN (the exporter's next frame; the collector's ACK of the OPEN
 # has its time); messages kept; no warnings.
 "$GEN" --proto bgp --count 60 "${EXP[@]}" --dport 179 --segment 50 --noise --out "$WORK/bgp.pcap" --expect "$WORK/bgp.expect"
