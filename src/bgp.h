@@ -89,6 +89,7 @@ uint8_t	bgp_open_add_path_mode(const struct bgp_open *o, uint16_t afi,
 int	bgp_open_trim(const uint8_t *msg, size_t len,
 	    const struct bgp_open *peer, uint8_t *out, size_t size,
 	    char *removed, size_t removed_len);
+
 /*
  * Whether UPDATEs from `sender` to `receiver` carry ADD-PATH path
  * identifiers for AFI/SAFI: the sender may send and the receiver receive.

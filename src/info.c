@@ -61,7 +61,7 @@ struct flow_domain {
 	uint64_t	 messages, records;	/* records: v5 flows */
 	uint64_t	 template_sets, options_template_sets, data_sets;
 	uint64_t	 data_sets_without_template, other_sets, withdraw_all;
-	uint64_t	 templates_not_tracked;
+	uint64_t	 templates_not_tracked;	/* sets and definitions past MAX_TEMPLATES ids */
 	struct tmpl	*t;
 	size_t		 nt, capt;
 };
@@ -75,7 +75,6 @@ struct family {
 struct families {
 	struct family	 f[MAX_FAMILIES];
 	size_t		 n;
-	uint64_t	 not_tracked;	/* UPDATEs of families past MAX_FAMILIES */
 };
 
 struct notification {
@@ -88,7 +87,7 @@ struct bgp_dir {
 	uint64_t	 msgs[BGP_TYPE_MAX + 1];	/* [0]: unknown types */
 	uint8_t		*open;		/* the first OPEN, whole */
 	size_t		 open_len;
-	uint64_t	 updates_before_open;
+	uint64_t	 updates_before_open;	/* read without knowing ADD-PATH */
 	struct families	 fam;
 	struct notification notif[MAX_NOTIFICATIONS];
 	size_t		 n_notif;
@@ -107,6 +106,7 @@ struct bmp_peer {
 	uint8_t		*recv_open;	/* the Peer Up's received OPEN: the peer's own */
 	size_t		 recv_len;
 	uint64_t	 rm_trailing;	/* route monitoring with bytes after its BGP message */
+	uint64_t	 updates_before_peer_up;	/* read without knowing ADD-PATH */
 	struct reasons	 bad;
 };
 
@@ -574,9 +574,12 @@ udp_packet(struct info *inf, const struct tr_packet *pkt, int section)
 
 /* ---- BGP ---------------------------------------------------------------- */
 
-static void
+/* Add one UPDATE's counts; false when a family past MAX_FAMILIES was left out. */
+static bool
 families_add(struct families *fs, const struct bgp_update_counts *uc)
 {
+	bool all = true;
+
 	for (size_t i = 0; i < uc->n; i++) {
 		const struct bgp_family_count *c = &uc->fam[i];
 		struct family *f = NULL;
@@ -585,7 +588,7 @@ families_add(struct families *fs, const struct bgp_update_counts *uc)
 			if (fs->f[k].afi == c->afi && fs->f[k].safi == c->safi)
 				f = &fs->f[k];
 		if (f == NULL && fs->n == MAX_FAMILIES) {
-			fs->not_tracked++;
+			all = false;
 			continue;
 		}
 		if (f == NULL) {
@@ -597,6 +600,7 @@ families_add(struct families *fs, const struct bgp_update_counts *uc)
 		f->withdrawn += c->withdrawn;
 		f->end_of_rib += c->end_of_rib;
 	}
+	return all;
 }
 
 /* Count one UPDATE's prefixes into fs; a malformed one is noted, with what it counted before the fault. */
@@ -608,7 +612,9 @@ count_update(struct info *inf, struct reasons *bad, struct families *fs,
 
 	if (bgp_update_count(msg, len, ap, &uc) == -1)
 		note(inf, bad, uc.error);
-	families_add(fs, &uc);
+	if (!families_add(fs, &uc))
+		note(inf, bad, "UPDATE of an address family past the 64 "
+		    "itemised: not counted");
 }
 
 static const struct bgp_dir *
@@ -811,8 +817,10 @@ bmp_route_monitoring(struct info *inf, struct bmp_peer *p, struct cursor *c)
 				    "message truncated or without a marker");
 			return;
 		}
-		if (type == BGP_UPDATE)
+		if (type == BGP_UPDATE) {
+			p->updates_before_peer_up += !p->ap_known;
 			count_update(inf, &p->bad, &p->fam, c->p, mlen, &p->ap);
+		}
 		else
 			note(inf, &p->bad, "route monitoring carries a BGP "
 			    "message that is not an UPDATE");
@@ -1646,17 +1654,16 @@ static json_t *
 json_bgp_dir(struct dir *d)
 {
 	struct bgp_addpath ap;
-	bool known = dir_addpath(d, &ap);
-	json_t *o = json_pack("{s:o, s:o, s:o}", "open", json_open(d->bgp.open,
+	json_t *o;
+
+	(void)dir_addpath(d, &ap);
+	o = json_pack("{s:o, s:o, s:o}", "open", json_open(d->bgp.open,
 	    d->bgp.open_len), "messages", json_counts(bgp_msg_names,
 	    d->bgp.msgs, BGP_TYPE_MAX + 1), "prefixes", json_families(
 	    &d->bgp.fam, &ap));
-
-	/* ADD-PATH is read from the OPENs: without this side's OPEN the prefixes were counted without path identifiers. */
-	if (!known && d->bgp.msgs[BGP_UPDATE] > 0)
-		json_object_set_new(o, "add_path_unknown", json_string(
-		    "no OPEN captured for this side: UPDATEs were read "
-		    "without ADD-PATH path identifiers"));
+	/* ADD-PATH is read from the OPENs: UPDATEs before this side's OPEN were read without path identifiers. */
+	json_object_set_new(o, "updates_before_open", json_integer(
+	    (json_int_t)d->bgp.updates_before_open));
 	json_object_set_new(o, "notifications", json_notifications(&d->bgp));
 	return o;
 }
@@ -1720,10 +1727,9 @@ json_bmp_peer(const struct info *inf, struct bmp_peer *p)
 	json_object_set_new(o, "open_received", json_open(p->recv_open,
 	    p->recv_len));
 	json_object_set_new(o, "prefixes", json_families(&p->fam, &p->ap));
-	if (!p->ap_known && p->msgs[BMP_ROUTE_MONITORING] > 0)
-		json_object_set_new(o, "add_path_unknown", json_string(
-		    "no Peer Up captured: UPDATEs were read without ADD-PATH "
-		    "path identifiers"));
+	/* ADD-PATH is read from the Peer Up: UPDATEs before one were read without path identifiers. */
+	json_object_set_new(o, "updates_before_peer_up", json_integer(
+	    (json_int_t)p->updates_before_peer_up));
 	json_object_set_new(o, "route_monitoring_with_trailing_data",
 	    json_integer((json_int_t)p->rm_trailing));
 	json_object_set_new(o, "malformed", json_reasons(inf, &p->bad));
@@ -1748,9 +1754,8 @@ json_bmp_dir(const struct info *inf, struct dir *d)
 	for (size_t i = 0; i < m->np; i++)
 		json_array_append_new(peers, json_bmp_peer(inf, &m->peers[i]));
 	json_object_set_new(o, "peers", peers);
-	if (m->peers_not_tracked > 0)
-		json_object_set_new(o, "peer_messages_not_tracked",
-		    json_integer((json_int_t)m->peers_not_tracked));
+	json_object_set_new(o, "peer_messages_not_tracked",
+	    json_integer((json_int_t)m->peers_not_tracked));
 	return o;
 }
 
@@ -1869,8 +1874,8 @@ json_domain(struct flow_domain *d)
 		json_array_append_new(tmpls, json_template(&d->t[i]));
 		records += d->t[i].data_records;
 	}
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-	    "version", d->version, "domain", (json_int_t)d->domain,
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:o}", "version", d->version, "domain", (json_int_t)d->domain,
 	    "messages", (json_int_t)d->messages,
 	    "template_sets", (json_int_t)d->template_sets,
 	    "options_template_sets", (json_int_t)d->options_template_sets,
@@ -1879,6 +1884,8 @@ json_domain(struct flow_domain *d)
 	    (json_int_t)d->data_sets_without_template,
 	    "data_records", (json_int_t)records,
 	    "other_sets", (json_int_t)d->other_sets,
+	    "withdraw_all", (json_int_t)d->withdraw_all,
+	    "templates_not_tracked", (json_int_t)d->templates_not_tracked,
 	    "templates", tmpls);
 }
 
