@@ -5,6 +5,7 @@
 #include <pcap/dlt.h>
 
 #include "frame.h"
+#include "packet.h"
 
 const char *const frame_link_names[FRAME_LINK_COUNT] = {
 	[FRAME_LINK_EN10MB] = "en10mb",
@@ -500,4 +501,24 @@ frame_build_nonip(const struct frame_spec *s, uint16_t ethertype,
 		return -1;
 	}
 	return (ssize_t)w.len;
+}
+
+void
+frame_tcp_segment(struct frame_tcp *c, bool from_a, uint8_t flags,
+    const uint8_t *data, size_t len, struct frame_spec *s)
+{
+	uint32_t *snd = from_a ? &c->a_nxt : &c->b_nxt;
+
+	s->l4proto = FRAME_IPPROTO_TCP;
+	s->src = from_a ? c->a : c->b;
+	s->dst = from_a ? c->b : c->a;
+	s->sport = from_a ? c->aport : c->bport;
+	s->dport = from_a ? c->bport : c->aport;
+	s->seq = *snd;
+	s->ack = (flags & TR_TCP_ACK) ? (from_a ? c->b_nxt : c->a_nxt) : 0;
+	s->tcp_flags = flags;
+	s->payload = data;
+	s->payload_len = len;
+	*snd += (uint32_t)len +
+	    ((flags & (TR_TCP_SYN | TR_TCP_FIN)) ? 1 : 0);
 }

@@ -2,6 +2,7 @@
 #ifndef TR_FRAME_H
 #define TR_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -91,6 +92,27 @@ ssize_t	frame_build_frag(const struct frame_spec *, size_t max_payload,
  */
 ssize_t	frame_build_nonip(const struct frame_spec *, uint16_t ethertype,
 	    const uint8_t *body, size_t body_len, uint8_t *buf, size_t cap);
+
+/*
+ * A TCP connection being written out (tr-pcapgen's sessions, -p's
+ * re-segmented ones): a is the side that opened it (the exporter), b the
+ * other; each side's next sequence number.
+ */
+struct frame_tcp {
+	struct tr_addr	a, b;
+	uint16_t	aport, bport;
+	uint32_t	a_nxt, b_nxt;
+};
+
+/*
+ * The L3/L4 fields of one segment of c into spec (link, VLAN and MPLS are
+ * left as the caller set them): from a (from_a) or b, seq the sender's
+ * next, ack the other's (0 without TR_TCP_ACK in flags), payload data.
+ * The sender's next sequence number then advances by len, plus one for a
+ * SYN or FIN.
+ */
+void	frame_tcp_segment(struct frame_tcp *c, bool from_a, uint8_t flags,
+	    const uint8_t *data, size_t len, struct frame_spec *spec);
 
 /* The MAC address frames use for a host: 02:00 and the address's last 4 bytes. */
 void	frame_mac(const struct tr_addr *, uint8_t mac[6]);

@@ -10,6 +10,7 @@
 #include "info.h"
 #include "log.h"
 #include "monotime.h"
+#include "preproc.h"
 #include "replay.h"
 #include "report.h"
 #include "sink.h"
@@ -50,6 +51,7 @@ static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE]\n"
 "       traffic-reproducer -t CFG -n\n"
+"       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
 "       traffic-reproducer --info -t CFG        (the config's pcap list)\n"
 "       traffic-reproducer sink [options]     (built-in collector; sink -h)\n"
@@ -62,7 +64,10 @@ static const char usage_text[] =
 "  -t, --cfg FILE       YAML config (the older Python tool's schema)\n"
 "  -v, --verbose        log level INFO and a statistics table every 5 s\n"
 "  -d, --debug          log level DEBUG\n"
-"  -p, --pcap-proc      pre-process the captures (not implemented yet)\n"
+"  -p, --pcap-proc      pre-process the captures: write traffic.pcap,\n"
+"                       traffic-reproducer.yml and traffic-info.json into\n"
+"                       pcap_processing.output_folder, then exit (or, with\n"
+"                       exit: false, replay the result)\n"
 "      --no-sync        start at once instead of waiting for the capture's\n"
 "                       second of the minute (OR'ed with no_sync)\n"
 "      --keep-open      after the last capture keep the sockets open until\n"
@@ -103,7 +108,9 @@ static const char usage_text[] =
 "(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
 "stopped by SIGINT/SIGTERM.  --info: 0 done, 2 a capture cannot be read\n"
 "(nothing printed), 3 a capture is damaged (the JSON covers what came\n"
-"before the damage and lists it under \"errors\").\n";
+"before the damage and lists it under \"errors\").  -p: 0 written, 1 nothing\n"
+"kept (the summary says what was dropped), 2 bad config or capture path, 3 a\n"
+"capture is damaged (what came before it is used).\n";
 
 struct cli {
 	const char	*cfg_path;
@@ -278,8 +285,25 @@ main(int argc, char **argv)
 		return code;
 	}
 	if (cli.pcap_proc) {
+		char yml[4096];
+		enum preproc_result pr = preproc_run(&cfg, yml, sizeof(yml));
+		bool go_on = !cfg.pcap_processing.exit;
+
 		config_free(&cfg);
-		fatalx(EXIT_USAGE, "-p (pre-processing) is not implemented yet");
+		switch (pr) {
+		case PREPROC_OK: code = EXIT_OK; break;
+		case PREPROC_DAMAGED: code = EXIT_DAMAGED; break;
+		case PREPROC_NOTHING: code = EXIT_RUNTIME; break;
+		case PREPROC_BAD_INPUT: code = EXIT_USAGE; break;
+		default: code = EXIT_RUNTIME; break;
+		}
+		if (!go_on || (pr != PREPROC_OK && pr != PREPROC_DAMAGED))
+			return code;
+		/* exit: false: replay what was written (placeholders filled in or not). */
+		if (config_load(yml, &cfg, err, sizeof(err)) == -1)
+			fatalx(EXIT_USAGE, "pcap_processing.exit is false, but "
+			    "the written config cannot be replayed as it is: "
+			    "%s", err);
 	}
 	if (config_check_replay(&cfg, err, sizeof(err)) == -1) {
 		config_free(&cfg);

@@ -993,32 +993,18 @@ static void
 tcp_segment(struct gen *g, struct exporter *ex, bool from_exporter,
     uint8_t flags, const uint8_t *data, size_t len)
 {
+	struct frame_tcp c = {
+		.a = ex->addr, .b = ex->coll,
+		.aport = ex->sport, .bport = g->o->dport,
+		.a_nxt = ex->snd_nxt, .b_nxt = ex->rcv_nxt,
+	};
 	struct frame_spec s;
-	uint32_t *snd = from_exporter ? &ex->snd_nxt : &ex->rcv_nxt;
 
 	spec_init(g, &s);
-	s.l4proto = FRAME_IPPROTO_TCP;
-	if (from_exporter) {
-		s.src = ex->addr;
-		s.dst = ex->coll;
-		s.sport = ex->sport;
-		s.dport = g->o->dport;
-		s.ack = ex->rcv_nxt;
-	} else {
-		s.src = ex->coll;
-		s.dst = ex->addr;
-		s.sport = g->o->dport;
-		s.dport = ex->sport;
-		s.ack = ex->snd_nxt;
-	}
-	s.seq = *snd;
-	s.tcp_flags = flags;
-	if (!(flags & TR_TCP_ACK))
-		s.ack = 0;
-	s.payload = data;
-	s.payload_len = len;
+	frame_tcp_segment(&c, from_exporter, flags, data, len, &s);
 	emit(g, &s);
-	*snd += (uint32_t)len + ((flags & (TR_TCP_SYN | TR_TCP_FIN)) ? 1 : 0);
+	ex->snd_nxt = c.a_nxt;
+	ex->rcv_nxt = c.b_nxt;
 	if (from_exporter && len > 0)
 		ex->last_byte = data[len - 1];
 }

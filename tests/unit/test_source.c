@@ -13,6 +13,7 @@
 
 #include <pcap/pcap.h>
 
+#include "frame.h"
 #include "source.h"
 
 /* ---- frame builder ---- */
@@ -524,6 +525,49 @@ test_tcp_fields(void **state)
 		assert_memory_equal(p.payload, PAYLOAD, PAYLOAD_LEN);
 		source_close(s);
 	}
+}
+
+/* frame_tcp_segment: a handshake and data from both sides, built and decoded back. */
+static void
+test_frame_tcp_segment(void **state)
+{
+	static const struct { bool from_a; uint8_t flags; size_t len;
+	    uint32_t seq, ack; } want[] = {
+		{ true, TR_TCP_SYN, 0, 1000, 0 },
+		{ false, TR_TCP_SYN | TR_TCP_ACK, 0, 5000, 1001 },
+		{ true, TR_TCP_ACK, 0, 1001, 5001 },
+		{ true, TR_TCP_PSH | TR_TCP_ACK, 7, 1001, 5001 },
+		{ false, TR_TCP_ACK, 0, 5001, 1008 },
+		{ true, TR_TCP_FIN | TR_TCP_ACK, 0, 1008, 5001 },
+	};
+	static const uint8_t data[7] = "abcdefg";
+	struct frame_tcp c = { .aport = 40000, .bport = 179, .a_nxt = 1000,
+	    .b_nxt = 5000 };
+	struct source *s = source_new_decoder(DLT_EN10MB);
+	uint8_t buf[256];
+
+	(void)state;
+	assert_int_equal(addr_parse("192.0.2.1", &c.a), 0);
+	assert_int_equal(addr_parse("198.51.100.1", &c.b), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct frame_spec spec = { .link = FRAME_LINK_EN10MB };
+		struct tr_packet p;
+		ssize_t n;
+
+		frame_tcp_segment(&c, want[i].from_a, want[i].flags,
+		    want[i].len > 0 ? data : NULL, want[i].len, &spec);
+		assert_true((n = frame_build(&spec, buf, sizeof(buf))) > 0);
+		assert_int_equal(source_feed(s, buf, (uint32_t)n, (uint32_t)n,
+		    1, &p), 1);
+		assert_int_equal(p.sport, want[i].from_a ? 40000 : 179);
+		assert_true(addr_equal(&p.src, want[i].from_a ? &c.a : &c.b));
+		assert_int_equal(p.tcp_flags, want[i].flags);
+		assert_int_equal(p.tcp_seq, want[i].seq);
+		assert_int_equal(p.tcp_ack, want[i].ack);
+		assert_int_equal(p.payload_len, want[i].len);
+	}
+	assert_int_equal(c.a_nxt, 1009);
+	source_close(s);
 }
 
 static void
@@ -1817,6 +1861,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_extension_headers),
 		cmocka_unit_test(test_tcp_fields),
 		cmocka_unit_test(test_tcp_syn_no_payload),
+		cmocka_unit_test(test_frame_tcp_segment),
 		cmocka_unit_test(test_ethernet_padding),
 		cmocka_unit_test(test_udp_length_shorter_than_ip),
 		cmocka_unit_test(test_ipv4_tso_zero_length),

@@ -1,0 +1,1124 @@
+/*
+ * Pre-processing (-p).  Two passes, so that nothing holds a whole capture:
+ *
+ *  1. The config's captures are read once, merged by timestamp (a k-way
+ *     merge holding one packet per capture).  Each selected packet goes to
+ *     its section: UDP datagrams at once (IPFIX/NetFlow through flowfix in
+ *     drop-orphans mode), TCP segments through reassembly and, for BMP/BGP,
+ *     the framer; each message is written as soon as it completes (packed
+ *     into a pending segment of at most desired_tcp_payload_size bytes per
+ *     session).  Every section runs its own clock (0 for its first frame,
+ *     then inter_packet_delay and the extra BGP/BMP delays).  The first
+ *     section in config order writes straight into traffic.pcap, at
+ *     PREPROC_REF_SECS + initial_delay + its clock; every other one into
+ *     its own temporary pcap in the output folder, on its clock alone.
+ *  2. The temporary pcaps are appended in config order to traffic.pcap:
+ *     section k starts inter_protocol_delay after the last frame of
+ *     section k-1.
+ *
+ * Output TCP: SYN, SYN-ACK, ACK, then the exporter's data segments, each
+ * followed by an ACK of the collector with the same timestamp (so that no
+ * analysis sees a window fill up, and the replay, which sends only the
+ * exporter's side, ignores them), and FIN/FIN-ACK/ACK where the captured
+ * session was closed.  Sequence numbers start at the captured ISN (or the
+ * first byte's seq - 1 when the SYN was not captured) and run on
+ * continuously over the bytes that are kept.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "flowfix.h"
+#include "frame.h"
+#include "framer.h"
+#include "info.h"
+#include "log.h"
+#include "pcapw.h"
+#include "preproc.h"
+#include "report.h"
+#include "select.h"
+#include "source.h"
+#include "stream.h"
+
+#define NS_PER_SEC	1000000000LL
+#define PP_MAX_HELD	(8u << 20)	/* out-of-order bytes held per stream */
+#define PP_MAX_SEG	60000u		/* largest TCP payload of one frame (IPv6 + TCP headers fit in 64 KiB) */
+#define PP_OPEN_DELAY	(1 * NS_PER_SEC)
+#define PP_PEER_DELAY	(5 * NS_PER_SEC)
+
+#define BMP_PEER_DOWN	2
+#define BMP_PEER_UP	3
+#define BMP_INITIATION	4
+#define BGP_OPEN	1
+
+struct addr_list {
+	struct tr_addr	*v;
+	size_t		 n, cap;
+};
+
+struct u16_list {
+	uint16_t	*v;
+	size_t		 n, cap;
+};
+
+/* What one section found and dropped. */
+struct pp_section {
+	struct pcapw	*w;
+	char		 path[4096];	/* its temporary pcap; empty when direct */
+	bool		 direct;	/* the first section: written straight into traffic.pcap */
+	tr_ns		 base;		/* direct: the output time of its clock's 0 */
+	tr_ns		 t;		/* section clock of the last frame */
+	tr_ns		 extra;		/* added before its next frame */
+	uint64_t	 frames;
+	uint64_t	 packets;	/* captured packets selected */
+	uint64_t	 messages;	/* messages (datagrams) kept */
+	uint64_t	 before_start;	/* BMP before Initiation, BGP before OPEN */
+	uint64_t	 filtered;	/* message filters (ipfix_h, bmp_h, bgp_h) */
+	uint64_t	 emptied;	/* IPFIX messages left without sets */
+	uint64_t	 oversize;	/* messages too big for one frame */
+	struct addr_list src, dst;
+	struct u16_list	 dports;
+};
+
+struct preproc;
+
+struct pp_sess {
+	struct preproc	*pp;
+	enum section_id	 sec;
+	struct tr_addr	 src, dst;
+	uint16_t	 sport, dport;
+	struct stream	*st;
+	struct framer	 fr;
+	bool		 framed;
+	bool		 started;	/* cleaning passed: Initiation/OPEN seen (always for generic) */
+	bool		 opened;	/* handshake written */
+	bool		 done;		/* captured stream closed: output closed */
+	bool		 peer_down;	/* a Peer Down waits for its Peer Up */
+	bool		 isn_set;
+	uint32_t	 isn, snd, rcv;
+	uint8_t		*seg;
+	size_t		 seg_len;
+	tr_ns		 seg_extra;	/* delay before the pending segment */
+	bool		 seg_open;	/* the pending segment ends with an OPEN */
+	uint64_t	 before_start;
+};
+
+struct pp_in {
+	struct source	*s;
+	const char	*path;
+	struct tr_packet pkt;
+	uint8_t		*buf;
+	size_t		 cap;
+	bool		 has;
+};
+
+struct preproc {
+	const struct config	*cfg;
+	struct selector		*sel;
+	struct flowfix		*ff;
+	struct report		 rep;
+	struct pp_section	 sec[SECTION_COUNT];
+	struct pp_sess		**sess;
+	size_t			 n_sess, cap_sess;
+	struct addr_list	 exporters;
+	tr_ns			 ipd;
+	size_t			 segsize;
+	bool			 failed;
+	uint64_t		 packets, unselected, collector_side, ignored_after_close;
+	uint64_t		 retransmitted, gap_bytes, skipped_bytes, unfinished_bytes;
+	uint8_t			 frame[FRAME_MAX_LEN];
+};
+
+static int
+addr_list_add(struct addr_list *l, const struct tr_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (addr_equal(&l->v[i], a))
+			return (int)i;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct tr_addr *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = *a;
+	return (int)l->n++;
+}
+
+static void
+u16_list_add(struct u16_list *l, uint16_t x)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == x)
+			return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		uint16_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = x;
+}
+
+static tr_ns
+secs_to_ns(double s)
+{
+	return (tr_ns)(s * 1e9 + 0.5);
+}
+
+/* One frame on the section's clock; same_time puts it at the previous frame's time (a collector ACK). */
+static void
+emit_frame(struct preproc *pp, enum section_id id, struct frame_spec *s,
+    bool same_time)
+{
+	struct pp_section *sec = &pp->sec[id];
+	ssize_t n;
+
+	s->link = FRAME_LINK_EN10MB;
+	if ((n = frame_build(s, pp->frame, sizeof(pp->frame))) < 0) {
+		sec->oversize++;
+		return;
+	}
+	if (!same_time) {
+		if (sec->frames > 0)
+			sec->t += pp->ipd + sec->extra;
+		sec->extra = 0;
+	}
+	if (pcapw_write(sec->w, sec->base + sec->t, pp->frame, (uint32_t)n,
+	    (uint32_t)n) == -1)
+		pp->failed = true;
+	sec->frames++;
+}
+
+static void
+tcp_frame(struct pp_sess *ss, bool from_exporter, uint8_t flags,
+    const uint8_t *data, size_t len, bool same_time)
+{
+	struct frame_tcp c = {
+		.a = ss->src, .b = ss->dst,
+		.aport = ss->sport, .bport = ss->dport,
+		.a_nxt = ss->snd, .b_nxt = ss->rcv,
+	};
+	struct frame_spec s;
+
+	memset(&s, 0, sizeof(s));
+	frame_tcp_segment(&c, from_exporter, flags, data, len, &s);
+	emit_frame(ss->pp, ss->sec, &s, same_time);
+	ss->snd = c.a_nxt;
+	ss->rcv = c.b_nxt;
+}
+
+static void
+sess_handshake(struct pp_sess *ss)
+{
+	if (ss->opened)
+		return;
+	ss->snd = ss->isn;
+	/* A fixed collector ISN per session keeps the output deterministic. */
+	ss->rcv = 2000000000u + 1000u * (uint32_t)ss->pp->n_sess;
+	tcp_frame(ss, true, TR_TCP_SYN, NULL, 0, false);
+	tcp_frame(ss, false, TR_TCP_SYN | TR_TCP_ACK, NULL, 0, false);
+	tcp_frame(ss, true, TR_TCP_ACK, NULL, 0, false);
+	ss->opened = true;
+}
+
+static void
+sess_flush(struct pp_sess *ss)
+{
+	struct pp_section *sec = &ss->pp->sec[ss->sec];
+
+	if (ss->seg_len == 0)
+		return;
+	sess_handshake(ss);
+	sec->extra += ss->seg_extra;
+	tcp_frame(ss, true, TR_TCP_PSH | TR_TCP_ACK, ss->seg, ss->seg_len,
+	    false);
+	tcp_frame(ss, false, TR_TCP_ACK, NULL, 0, true);
+	if (ss->seg_open)
+		sec->extra += PP_OPEN_DELAY;
+	ss->seg_len = 0;
+	ss->seg_extra = 0;
+	ss->seg_open = false;
+}
+
+/* One kept message (or a generic chunk): into the pending segment. */
+static void
+sess_message(struct pp_sess *ss, const uint8_t *msg, size_t len,
+    tr_ns before, bool is_open)
+{
+	struct preproc *pp = ss->pp;
+
+	if (len > PP_MAX_SEG) {
+		pp->sec[ss->sec].oversize++;
+		log_warnx("%s: a %zu-byte message does not fit into one TCP "
+		    "segment: dropped", section_names[ss->sec], len);
+		return;
+	}
+	if (before > 0 || (ss->seg_len > 0 && ss->seg_len + len > pp->segsize))
+		sess_flush(ss);
+	ss->seg_extra += before;
+	memcpy(ss->seg + ss->seg_len, msg, len);
+	ss->seg_len += len;
+	pp->sec[ss->sec].messages++;
+	if (is_open) {
+		ss->seg_open = true;
+		sess_flush(ss);
+	} else if (ss->seg_len >= pp->segsize)
+		sess_flush(ss);
+}
+
+static int
+on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
+{
+	struct pp_sess *ss = ctx;
+	struct preproc *pp = ss->pp;
+	const struct cfg_select *sel = &pp->cfg->section[ss->sec].select;
+	bool bmp = ss->sec == SECTION_BMP;
+	tr_ns before = 0;
+
+	if (!ss->started) {
+		if (type != (bmp ? BMP_INITIATION : BGP_OPEN)) {
+			ss->before_start++;
+			pp->sec[ss->sec].before_start++;
+			return 0;
+		}
+		ss->started = true;
+	}
+	if (!select_u32_match(bmp ? &sel->bmp_type : &sel->bgp_type, type)) {
+		pp->sec[ss->sec].filtered++;
+		return 0;
+	}
+	if (bmp && type == BMP_PEER_DOWN) {
+		before = PP_PEER_DELAY;
+		ss->peer_down = true;
+	} else if (bmp && type == BMP_PEER_UP && ss->peer_down) {
+		before = PP_PEER_DELAY;
+		ss->peer_down = false;
+	}
+	sess_message(ss, msg, len, before, !bmp && type == BGP_OPEN);
+	return 0;
+}
+
+static void
+on_skipped(void *ctx, size_t n, const char *why)
+{
+	struct pp_sess *ss = ctx;
+
+	ss->pp->skipped_bytes += n;
+	if (why != NULL)
+		log_info("%s session: %zu bytes skipped: %s",
+		    section_names[ss->sec], n, why);
+}
+
+static const struct framer_ops pp_framer_ops = {
+	.message = on_message,
+	.skipped = on_skipped,
+};
+
+static void
+sess_chunk(struct pp_sess *ss, const struct stream_chunk *c)
+{
+	if (c->gap_before)
+		ss->pp->gap_bytes += c->gap_bytes;
+	if (ss->framed) {
+		if (framer_feed(&ss->fr, c) == -1)
+			ss->pp->failed = true;
+		return;
+	}
+	for (size_t off = 0; off < c->len; off += PP_MAX_SEG) {
+		size_t n = c->len - off < PP_MAX_SEG ? c->len - off :
+		    PP_MAX_SEG;
+
+		sess_message(ss, c->data + off, n, 0, false);
+	}
+}
+
+/* End of the captured session: what is held, the pending segment, and FIN if it closed. */
+static void
+sess_finish(struct pp_sess *ss, bool closed)
+{
+	struct stream_chunk out[2];
+	int n;
+
+	while ((n = stream_finish(ss->st, out)) > 0)
+		for (int i = 0; i < n; i++)
+			sess_chunk(ss, &out[i]);
+	if (ss->framed) {
+		ss->pp->unfinished_bytes += framer_pending(&ss->fr);
+		framer_discard(&ss->fr);
+	}
+	sess_flush(ss);
+	if (closed && ss->opened) {
+		tcp_frame(ss, true, TR_TCP_FIN | TR_TCP_ACK, NULL, 0, false);
+		tcp_frame(ss, false, TR_TCP_FIN | TR_TCP_ACK, NULL, 0, false);
+		tcp_frame(ss, true, TR_TCP_ACK, NULL, 0, false);
+	}
+	ss->pp->retransmitted += stream_stats(ss->st)->retransmitted;
+	ss->done = true;
+	if (ss->before_start > 0) {
+		char a[TR_ADDR_STRLEN];
+
+		log_warnx("%s session from %s port %u: %" PRIu64 " messages "
+		    "before its first %s were dropped (the capture starts "
+		    "mid-session)%s", section_names[ss->sec],
+		    addr_format(&ss->src, a, sizeof(a)), ss->sport,
+		    ss->before_start, ss->sec == SECTION_BMP ? "Initiation" :
+		    "OPEN", ss->started ? "" : "; it has none: nothing kept");
+	}
+}
+
+static struct pp_sess *
+sess_find(struct preproc *pp, const struct tr_packet *pkt)
+{
+	for (size_t i = pp->n_sess; i-- > 0;) {
+		struct pp_sess *ss = pp->sess[i];
+
+		if (ss->sport == pkt->sport && ss->dport == pkt->dport &&
+		    addr_equal(&ss->src, &pkt->src) &&
+		    addr_equal(&ss->dst, &pkt->dst))
+			return ss;
+	}
+	return NULL;
+}
+
+static struct pp_sess *
+sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
+{
+	struct pp_sess *ss;
+
+	if (pp->n_sess == pp->cap_sess) {
+		size_t cap = pp->cap_sess ? pp->cap_sess * 2 : 16;
+		struct pp_sess **v = realloc(pp->sess, cap * sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		pp->sess = v;
+		pp->cap_sess = cap;
+	}
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return NULL;
+	if ((ss->st = stream_new(PP_MAX_HELD)) == NULL ||
+	    (ss->seg = malloc(PP_MAX_SEG + pp->segsize)) == NULL) {
+		stream_free(ss->st);
+		free(ss);
+		return NULL;
+	}
+	ss->pp = pp;
+	ss->sec = id;
+	ss->src = pkt->src;
+	ss->dst = pkt->dst;
+	ss->sport = pkt->sport;
+	ss->dport = pkt->dport;
+	ss->framed = id == SECTION_BMP || id == SECTION_BGP;
+	ss->started = !ss->framed;
+	if (ss->framed)
+		framer_init(&ss->fr, id == SECTION_BMP ? FRAMER_BMP :
+		    FRAMER_BGP, &pp_framer_ops, ss);
+	pp->sess[pp->n_sess++] = ss;
+	return ss;
+}
+
+static void
+sess_free(struct pp_sess *ss)
+{
+	if (ss->framed)
+		framer_free(&ss->fr);
+	stream_free(ss->st);
+	free(ss->seg);
+	free(ss);
+}
+
+static void
+tcp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
+{
+	struct pp_sess *ss = sess_find(pp, pkt);
+	struct stream_chunk out[2];
+	int n;
+
+	if (ss != NULL && ss->done) {
+		if (!(pkt->tcp_flags & TR_TCP_SYN) ||
+		    (pkt->tcp_flags & TR_TCP_ACK)) {
+			pp->ignored_after_close++;
+			return;
+		}
+		ss = NULL;	/* a new session on the same ports */
+	}
+	if (ss != NULL && (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
+	    TR_TCP_SYN && ss->isn_set && pkt->tcp_seq != ss->isn) {
+		/* The exporter connected again from the same port: the old connection is gone. */
+		sess_finish(ss, true);
+		ss = NULL;
+	}
+	if (ss == NULL && (ss = sess_new(pp, id, pkt)) == NULL) {
+		pp->failed = true;
+		return;
+	}
+	if (!ss->isn_set && ((pkt->tcp_flags & TR_TCP_SYN) ||
+	    pkt->payload_len > 0)) {
+		ss->isn = pkt->tcp_seq - ((pkt->tcp_flags & TR_TCP_SYN) ? 0 : 1);
+		ss->isn_set = true;
+	}
+	if ((n = stream_push(ss->st, pkt, out)) == -1) {
+		pp->failed = true;
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		sess_chunk(ss, &out[i]);
+	if (stream_closed(ss->st))
+		sess_finish(ss, true);
+}
+
+static void
+udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
+{
+	struct pp_section *sec = &pp->sec[id];
+	struct frame_spec s;
+	struct ff_out out;
+
+	memset(&s, 0, sizeof(s));
+	s.l4proto = FRAME_IPPROTO_UDP;
+	s.src = pkt->src;
+	s.dst = pkt->dst;
+	s.sport = pkt->sport;
+	s.dport = pkt->dport;
+	if (id != SECTION_IPFIX) {
+		s.payload = pkt->payload;
+		s.payload_len = pkt->payload_len;
+		sec->messages++;
+		emit_frame(pp, id, &s, false);
+		return;
+	}
+	if (!select_ipfix_message(&pp->cfg->section[id].select, pkt->payload,
+	    pkt->payload_len)) {
+		sec->filtered++;
+		return;
+	}
+	{
+		struct ff_origin o = {
+			.exporter = (uint32_t)addr_list_add(&pp->exporters,
+			    &pkt->src),
+			.sport = pkt->sport,
+			.stream = (uint32_t)addr_list_add(&pp->exporters,
+			    &pkt->src) * 65536u + pkt->sport,
+			.frame = pkt->frame,
+		};
+
+		flowfix_message(pp->ff, &o, pkt->payload, pkt->payload_len, 0,
+		    &out);
+	}
+	if (out.n == 0) {
+		sec->emptied++;
+		return;
+	}
+	for (size_t i = 0; i < out.n; i++) {
+		s.payload = out.msg[i];
+		s.payload_len = out.len[i];
+		sec->messages++;
+		emit_frame(pp, id, &s, false);
+	}
+}
+
+static void
+packet(struct preproc *pp, const struct tr_packet *pkt)
+{
+	int id = select_section(pp->sel, pkt);
+	struct pp_section *sec;
+
+	pp->packets++;
+	if (id < 0) {
+		if (pkt->l4proto == TR_IPPROTO_TCP &&
+		    select_collector_side(pp->sel, pkt) >= 0)
+			pp->collector_side++;
+		else
+			pp->unselected++;
+		return;
+	}
+	sec = &pp->sec[id];
+	sec->packets++;
+	if (addr_list_add(&pp->exporters, &pkt->src) < 0 ||
+	    addr_list_add(&sec->src, &pkt->src) < 0 ||
+	    addr_list_add(&sec->dst, &pkt->dst) < 0) {
+		pp->failed = true;
+		return;
+	}
+	u16_list_add(&sec->dports, pkt->dport);
+	if (pkt->l4proto == TR_IPPROTO_UDP)
+		udp_packet(pp, (enum section_id)id, pkt);
+	else
+		tcp_packet(pp, (enum section_id)id, pkt);
+}
+
+/* ---- input: k-way merge by timestamp ---- */
+
+static int
+in_advance(struct pp_in *in, bool *damaged)
+{
+	int rc = source_next(in->s, &in->pkt);
+
+	in->has = rc == 1;
+	if (rc == -1) {
+		log_warnx("%s: %s: what came before is used", in->path,
+		    source_error(in->s));
+		*damaged = true;
+	}
+	if (!in->has)
+		return 0;
+	if (in->pkt.payload_len > in->cap) {
+		size_t cap = in->pkt.payload_len;
+		uint8_t *b = realloc(in->buf, cap);
+
+		if (b == NULL)
+			return -1;
+		in->buf = b;
+		in->cap = cap;
+	}
+	if (in->pkt.payload_len > 0)
+		memcpy(in->buf, in->pkt.payload, in->pkt.payload_len);
+	in->pkt.payload = in->buf;
+	return 0;
+}
+
+/* ---- outputs ---- */
+
+static int
+mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static char *
+default_folder(const char *pcap)
+{
+	const char *slash = strrchr(pcap, '/');
+	const char *dot = strrchr(pcap, '.');
+	size_t len = strlen(pcap);
+
+	if (dot != NULL && (slash == NULL || dot > slash + 1))
+		len = (size_t)(dot - pcap);
+	return strndup(pcap, len);
+}
+
+/* Sections in the order the config file lists them. */
+static size_t
+section_order(const struct config *cfg, enum section_id order[SECTION_COUNT])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SECTION_COUNT; i++)
+		if (cfg->section[i].enabled)
+			order[n++] = (enum section_id)i;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && cfg->section[order[j]].pos.line <
+		    cfg->section[order[j - 1]].pos.line; j--) {
+			enum section_id t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	return n;
+}
+
+/*
+ * Pass 2: append the other sections' pcaps to traffic.pcap (the writer of
+ * the first section, which went there directly), laid out one after another.
+ */
+static int
+concat(struct preproc *pp, const enum section_id *order, size_t n,
+    struct pcapw *w, const char *out_path, json_t *layout)
+{
+	const struct cfg_pcap_processing *pc = &pp->cfg->pcap_processing;
+	char perr[PCAP_ERRBUF_SIZE];
+	tr_ns base = pp->sec[order[0]].base;
+	tr_ns last = -1;
+
+	for (size_t k = 0; k < n; k++) {
+		struct pp_section *sec = &pp->sec[order[k]];
+		struct pcap_pkthdr *h;
+		const u_char *data;
+		pcap_t *p;
+		tr_ns first = -1, t = 0;
+
+		if (sec->frames == 0)
+			continue;
+		if (sec->direct) {
+			/* As pcapw stored them: microseconds, rounded down. */
+			first = base - base % 1000;
+			t = base + sec->t;
+			t -= t % 1000;
+			goto done;
+		}
+		if (last >= 0)
+			base = last + secs_to_ns(pc->inter_protocol_delay);
+		if ((p = pcap_open_offline_with_tstamp_precision(sec->path,
+		    PCAP_TSTAMP_PRECISION_NANO, perr)) == NULL) {
+			log_errorx("%s: %s", sec->path, perr);
+			pcapw_close(w);
+			return -1;
+		}
+		while (pcap_next_ex(p, &h, &data) == 1) {
+			t = base + (tr_ns)h->ts.tv_sec * NS_PER_SEC +
+			    h->ts.tv_usec;
+			/* Microseconds in the output: round down, keep the order. */
+			t -= t % 1000;
+			if (first < 0)
+				first = t;
+			pcapw_write(w, t, data, h->caplen, h->len);
+		}
+		pcap_close(p);
+done:
+		last = t;
+		json_array_append_new(layout, json_pack("{s:s, s:I, s:I, s:I}",
+		    "section", section_names[order[k]], "frames",
+		    (json_int_t)sec->frames, "first_us", (json_int_t)(first /
+		    1000), "last_us", (json_int_t)(t / 1000)));
+	}
+	if (pcapw_close(w) == -1) {
+		log_warn("%s", out_path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+yml_addr_list(FILE *f, const char *indent, const struct addr_list *l)
+{
+	char a[TR_ADDR_STRLEN];
+
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(f, "%s- %s\n", indent, addr_format(&l->v[i], a,
+		    sizeof(a)));
+}
+
+static int
+write_yml(struct preproc *pp, const enum section_id *order, size_t n,
+    const char *path, const char *pcap_path)
+{
+	const struct config *cfg = pp->cfg;
+	const struct cfg_pcap_processing *pc = &cfg->pcap_processing;
+	bool missing = false;
+	char a[TR_ADDR_STRLEN];
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		log_warn("%s", path);
+		return -1;
+	}
+	fprintf(f, "# Written by traffic-reproducer -p from %s.\n", cfg->path);
+	fprintf(f, "pcap: %s\n", pcap_path);
+	/* The replay settings of the input config (defaults included). */
+	fprintf(f, "time_factor: %g\nno_sync: %s\nkeep_open: %s\n\n",
+	    cfg->time_factor, cfg->no_sync ? "true" : "false",
+	    cfg->keep_open ? "true" : "false");
+	fprintf(f, "pcap_processing:\n  initial_delay: %g\n"
+	    "  inter_packet_delay: %g\n  inter_protocol_delay: %g\n"
+	    "  desired_tcp_payload_size: %" PRIu32 "\n\n", pc->initial_delay,
+	    pc->inter_packet_delay, pc->inter_protocol_delay,
+	    pc->desired_tcp_payload_size);
+	fprintf(f, "network:\n  map:\n");
+	for (size_t i = 0; i < pp->exporters.n; i++) {
+		const struct tr_addr *e = &pp->exporters.v[i];
+		const struct cfg_map_entry *m = NULL;
+
+		for (size_t j = 0; j < cfg->n_map && m == NULL; j++)
+			if (addr_equal(&cfg->map[j].src_ip, e))
+				m = &cfg->map[j];
+		fprintf(f, "  - src_ip: %s\n", addr_format(e, a, sizeof(a)));
+		if (m != NULL)
+			fprintf(f, "    repro_ip: %s\n", addr_format(&m->repro_ip,
+			    a, sizeof(a)));
+		else {
+			fprintf(f, "    repro_ip: <MISSING_PARAM>\n");
+			missing = true;
+		}
+	}
+	if (cfg->interface != NULL)
+		fprintf(f, "  interface: %s\n", cfg->interface);
+	for (size_t k = 0; k < n; k++) {
+		const struct cfg_section *cs = &cfg->section[order[k]];
+		struct pp_section *sec = &pp->sec[order[k]];
+		bool udp = section_l4proto(order[k]) == TR_IPPROTO_UDP;
+
+		if (sec->frames == 0)
+			continue;
+		fprintf(f, "\n%s:\n  select:\n    ip:\n      src:\n",
+		    section_names[order[k]]);
+		yml_addr_list(f, "      ", &sec->src);
+		fprintf(f, "    %s:\n      dport:\n", udp ? "udp" : "tcp");
+		for (size_t i = 0; i < sec->dports.n; i++)
+			fprintf(f, "      - %u\n", sec->dports.v[i]);
+		fprintf(f, "  collector:\n");
+		if (cs->has_collector)
+			fprintf(f, "    ip: %s\n    port: %u\n",
+			    cs->collector_host, cs->collector_port);
+		else {
+			fprintf(f, "    # the captured collector: %s\n",
+			    sec->dst.n > 0 ? addr_format(&sec->dst.v[0], a,
+			    sizeof(a)) : "?");
+			fprintf(f, "    ip: <MISSING_PARAM>\n");
+			if (sec->dports.n == 1)
+				fprintf(f, "    port: %u\n", sec->dports.v[0]);
+			else
+				fprintf(f, "    port: <MISSING_PARAM>\n");
+			missing = true;
+		}
+		/* The input's replay settings of the section. */
+		if (order[k] == SECTION_IPFIX) {
+			fprintf(f, "  templates: %s\n  timestamps: %s\n"
+			    "  preserve_src_port: %s\n",
+			    templates_names[cs->flow.templates],
+			    timestamps_names[cs->flow.timestamps],
+			    cs->flow.preserve_src_port ? "true" : "false");
+			if (cs->flow.sequence_set)
+				fprintf(f, "  sequence: %s\n",
+				    sequence_names[cs->flow.sequence]);
+		}
+		if (order[k] == SECTION_BGP && (cs->open.has_bgp_id ||
+		    cs->open.has_hold_time || cs->open.trim_capabilities)) {
+			fprintf(f, "  open:\n");
+			if (cs->open.has_bgp_id)
+				fprintf(f, "    bgp_id: %s\n", addr_format(
+				    &cs->open.bgp_id, a, sizeof(a)));
+			if (cs->open.has_hold_time)
+				fprintf(f, "    hold_time: %u\n",
+				    cs->open.hold_time);
+			if (cs->open.trim_capabilities)
+				fprintf(f, "    trim_capabilities: true\n");
+		}
+	}
+	if (missing)
+		fprintf(f, "\n# Replace every MISSING_PARAM placeholder (the "
+		    "address each exporter is\n# replayed from, the collector) "
+		    "before replaying: traffic-reproducer -t %s\n", path);
+	if (fclose(f) == EOF) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (missing)
+		log_warnx("%s: fill in every <MISSING_PARAM> before replaying "
+		    "it", path);
+	return 0;
+}
+
+static json_t *
+stats_json(struct preproc *pp, const enum section_id *order, size_t n,
+    json_t *layout)
+{
+	json_t *o = json_object(), *secs = json_object();
+
+	json_object_set_new(o, "packets_read", json_integer((json_int_t)
+	    pp->packets));
+	json_object_set_new(o, "packets_unselected", json_integer(
+	    (json_int_t)pp->unselected));
+	json_object_set_new(o, "collector_segments", json_integer(
+	    (json_int_t)pp->collector_side));
+	json_object_set_new(o, "tcp_retransmitted_bytes", json_integer(
+	    (json_int_t)pp->retransmitted));
+	json_object_set_new(o, "tcp_gap_bytes", json_integer((json_int_t)
+	    pp->gap_bytes));
+	json_object_set_new(o, "tcp_skipped_bytes", json_integer((json_int_t)
+	    pp->skipped_bytes));
+	json_object_set_new(o, "tcp_unfinished_bytes", json_integer(
+	    (json_int_t)pp->unfinished_bytes));
+	json_object_set_new(o, "tcp_after_close", json_integer((json_int_t)
+	    pp->ignored_after_close));
+	for (size_t k = 0; k < n; k++) {
+		struct pp_section *sec = &pp->sec[order[k]];
+		json_t *s = json_object();
+
+		json_object_set_new(s, "packets_selected", json_integer(
+		    (json_int_t)sec->packets));
+		json_object_set_new(s, "messages_kept", json_integer(
+		    (json_int_t)sec->messages));
+		if (order[k] == SECTION_BMP)
+			json_object_set_new(s, "dropped_before_initiation",
+			    json_integer((json_int_t)sec->before_start));
+		if (order[k] == SECTION_BGP)
+			json_object_set_new(s, "dropped_before_open",
+			    json_integer((json_int_t)sec->before_start));
+		json_object_set_new(s, "dropped_by_filter", json_integer(
+		    (json_int_t)sec->filtered));
+		if (order[k] == SECTION_IPFIX) {
+			json_object_set_new(s, "orphan_sets_dropped",
+			    json_integer((json_int_t)
+			    pp->rep.flows.orphan_sets_dropped));
+			json_object_set_new(s, "messages_emptied",
+			    json_integer((json_int_t)sec->emptied));
+		}
+		json_object_set_new(s, "dropped_oversize", json_integer(
+		    (json_int_t)sec->oversize));
+		json_object_set_new(s, "frames_written", json_integer(
+		    (json_int_t)sec->frames));
+		json_object_set_new(secs, section_names[order[k]], s);
+	}
+	json_object_set_new(o, "sections", secs);
+	json_object_set_new(o, "layout", json_incref(layout));
+	return o;
+}
+
+static int
+write_info(struct preproc *pp, const char *pcap_path, const char *path,
+    json_t *pstats)
+{
+	/*
+	 * The input config, with every exporter found mapped (to itself), so
+	 * that the summary counts them although a raw config has no map.
+	 */
+	struct config view = *pp->cfg;
+	struct cfg_map_entry *map = calloc(pp->exporters.n + 1, sizeof(*map));
+	struct info *inf;
+	char err[1024];
+	json_t *root = NULL;
+	FILE *f;
+	int rc = -1;
+
+	if (map == NULL)
+		return -1;
+	for (size_t i = 0; i < pp->exporters.n; i++) {
+		map[i].src_ip = pp->exporters.v[i];
+		map[i].repro_ip = pp->exporters.v[i];
+	}
+	view.map = map;
+	view.n_map = pp->exporters.n;
+	if ((inf = info_new(&view)) == NULL) {
+		free(map);
+		return -1;
+	}
+	if (info_add_capture(inf, pcap_path, err, sizeof(err)) != 0)
+		log_errorx("%s", err);
+	else if ((root = info_json(inf)) != NULL &&
+	    (f = fopen(path, "w")) != NULL) {
+		json_object_set(root, "pcap_processing", pstats);
+		rc = json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+		if (fputc('\n', f) == EOF)
+			rc = -1;
+		if (fclose(f) == EOF)
+			rc = -1;
+	}
+	if (rc == -1)
+		log_warnx("%s: cannot write the summary", path);
+	json_decref(root);
+	info_free(inf);
+	free(map);
+	return rc;
+}
+
+enum preproc_result
+preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
+{
+	const struct cfg_pcap_processing *pc = &cfg->pcap_processing;
+	struct cfg_flow_fidelity ffo = {
+		.templates = TEMPLATES_DROP_ORPHANS,
+		.sequence = SEQUENCE_CONTINUE,	/* no gap where messages were emptied */
+		.timestamps = TIMESTAMPS_AS_CAPTURED,
+	};
+	enum section_id order[SECTION_COUNT];
+	enum preproc_result res = PREPROC_FAILED;
+	struct preproc *pp;
+	struct pp_in *in = NULL;
+	char *folder = NULL, err[1024], out_pcap[4096], info_path[4096];
+	bool damaged = false;
+	json_t *layout = json_array(), *pstats = NULL;
+	uint64_t kept = 0;
+	size_t n_order;
+
+	if ((pp = calloc(1, sizeof(*pp))) == NULL)
+		return PREPROC_FAILED;
+	pp->cfg = cfg;
+	pp->ipd = secs_to_ns(pc->inter_packet_delay);
+	pp->segsize = pc->desired_tcp_payload_size > 0 ?
+	    pc->desired_tcp_payload_size : 1;
+	if (pp->segsize > PP_MAX_SEG)
+		pp->segsize = PP_MAX_SEG;
+	n_order = section_order(cfg, order);
+	report_init(&pp->rep, cfg, false);
+	if ((pp->sel = selector_new(cfg)) == NULL ||
+	    (pp->ff = flowfix_new(&ffo, &pp->rep)) == NULL ||
+	    (in = calloc(cfg->n_pcaps, sizeof(*in))) == NULL)
+		goto out;
+	folder = pc->output_folder != NULL ? strdup(pc->output_folder) :
+	    default_folder(cfg->pcaps[0]);
+	if (folder == NULL)
+		goto out;
+	if (n_order == 0) {
+		log_errorx("%s: no protocol section (ipfix, bmp, bgp, "
+		    "udp_generic, tcp_generic): nothing to select", cfg->path);
+		res = PREPROC_BAD_INPUT;
+		goto out;
+	}
+	if (mkdir_p(folder) == -1) {
+		log_warn("cannot make the output folder %s", folder);
+		res = PREPROC_BAD_INPUT;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_pcaps; i++) {
+		in[i].path = cfg->pcaps[i];
+		if ((in[i].s = source_open(cfg->pcaps[i], err,
+		    sizeof(err))) == NULL) {
+			log_errorx("%s", err);
+			res = PREPROC_BAD_INPUT;
+			goto out;
+		}
+	}
+	snprintf(out_pcap, sizeof(out_pcap), "%s/traffic.pcap", folder);
+	snprintf(yml_path, yml_len, "%s/traffic-reproducer.yml", folder);
+	snprintf(info_path, sizeof(info_path), "%s/traffic-info.json", folder);
+	for (size_t k = 0; k < n_order; k++) {
+		struct pp_section *sec = &pp->sec[order[k]];
+
+		/*
+		 * The first section's place in the output is known from the
+		 * start: it goes there directly; the others wait in temporary
+		 * pcaps for it to end.
+		 */
+		sec->direct = k == 0;
+		if (sec->direct)
+			sec->base = (tr_ns)PREPROC_REF_SECS * NS_PER_SEC +
+			    secs_to_ns(pc->initial_delay);
+		else
+			snprintf(sec->path, sizeof(sec->path),
+			    "%s/.traffic-%s.tmp.pcap", folder,
+			    section_names[order[k]]);
+		if ((sec->w = pcapw_open(sec->direct ? out_pcap : sec->path,
+		    DLT_EN10MB, !sec->direct, err, sizeof(err))) == NULL) {
+			log_errorx("%s", err);
+			res = PREPROC_BAD_INPUT;
+			goto out;
+		}
+	}
+
+	/* Pass 1. */
+	for (size_t i = 0; i < cfg->n_pcaps; i++)
+		if (in_advance(&in[i], &damaged) == -1)
+			goto out;
+	for (;;) {
+		struct pp_in *best = NULL;
+
+		for (size_t i = 0; i < cfg->n_pcaps; i++)
+			if (in[i].has && (best == NULL ||
+			    in[i].pkt.ts < best->pkt.ts))
+				best = &in[i];
+		if (best == NULL)
+			break;
+		packet(pp, &best->pkt);
+		if (pp->failed || in_advance(best, &damaged) == -1)
+			goto out;
+	}
+	for (size_t i = 0; i < pp->n_sess; i++)
+		if (!pp->sess[i]->done)
+			sess_finish(pp->sess[i], false);
+	for (size_t k = 0; k < n_order; k++) {
+		struct pp_section *sec = &pp->sec[order[k]];
+
+		if (!sec->direct) {
+			if (pcapw_close(sec->w) == -1)
+				pp->failed = true;
+			sec->w = NULL;
+		}
+		kept += sec->frames;
+		if (sec->packets == 0)
+			log_warnx("%s: no packet of the captures matches its "
+			    "select", section_names[order[k]]);
+		else if (sec->messages == 0)
+			log_warnx("%s: %" PRIu64 " packets selected, but no "
+			    "message was kept%s", section_names[order[k]],
+			    sec->packets, order[k] == SECTION_IPFIX ?
+			    " (no data after a template: templates never "
+			    "seen?)" : order[k] == SECTION_BMP ? " (no "
+			    "session from its Initiation on)" :
+			    order[k] == SECTION_BGP ? " (no session from "
+			    "the exporter's OPEN on)" : "");
+	}
+	if (pp->rep.flows.orphan_sets_dropped > 0)
+		log_warnx("ipfix: %" PRIu64 " data sets came before their "
+		    "template and were dropped", pp->rep.flows.orphan_sets_dropped);
+	if (pp->failed)
+		goto out;
+
+	/*
+	 * Pass 2 and the other outputs.  With nothing kept, traffic.pcap has
+	 * no frame and no config is written, but the summary says what was
+	 * dropped.
+	 */
+	{
+		struct pcapw *w = pp->sec[order[0]].w;
+
+		pp->sec[order[0]].w = NULL;	/* concat closes it */
+		if (concat(pp, order, n_order, w, out_pcap, layout) == -1)
+			goto out;
+	}
+	pstats = stats_json(pp, order, n_order, layout);
+	if (kept == 0) {
+		unlink(yml_path);
+		if (write_info(pp, out_pcap, info_path, pstats) == -1)
+			goto out;
+		log_errorx("nothing to replay: no message of the captures was "
+		    "kept (%" PRIu64 " packets read, %" PRIu64 " selected by "
+		    "no section); %s says what was dropped", pp->packets,
+		    pp->unselected, info_path);
+		res = PREPROC_NOTHING;
+		goto out;
+	}
+	if (write_yml(pp, order, n_order, yml_path, out_pcap) == -1 ||
+	    write_info(pp, out_pcap, info_path, pstats) == -1)
+		goto out;
+	log_info("wrote %s, %s and %s", out_pcap, yml_path, info_path);
+	res = damaged ? PREPROC_DAMAGED : PREPROC_OK;
+out:
+	for (size_t k = 0; k < SECTION_COUNT; k++) {
+		if (pp->sec[k].w != NULL)
+			pcapw_close(pp->sec[k].w);
+		if (pp->sec[k].path[0] != '\0')
+			unlink(pp->sec[k].path);
+		free(pp->sec[k].src.v);
+		free(pp->sec[k].dst.v);
+		free(pp->sec[k].dports.v);
+	}
+	for (size_t i = 0; in != NULL && i < cfg->n_pcaps; i++) {
+		if (in[i].s != NULL)
+			source_close(in[i].s);
+		free(in[i].buf);
+	}
+	free(in);
+	for (size_t i = 0; i < pp->n_sess; i++)
+		sess_free(pp->sess[i]);
+	free(pp->sess);
+	free(pp->exporters.v);
+	flowfix_free(pp->ff);
+	selector_free(pp->sel);
+	report_free(&pp->rep);
+	json_decref(layout);
+	json_decref(pstats);
+	free(folder);
+	free(pp);
+	return res;
+}
