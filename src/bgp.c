@@ -102,25 +102,34 @@ parse_caps(struct cursor *c, struct bgp_open *o)
 }
 
 /*
- * Optional parameters: one-byte type and length, or with RFC 9072 (a first
- * parameter type of 255 in a 255-byte area) a two-byte total and lengths.
+ * The optional parameters area of an OPEN: one-byte length, or with RFC
+ * 9072 (a first parameter type of 255 in a 255-byte area) a two-byte total,
+ * and then two-byte parameter lengths.  0 with *params and *extended set,
+ * or -1 if the area runs past the message.
  */
 static int
-parse_params(struct cursor *c, struct bgp_open *o)
+open_params_area(struct cursor *c, struct cursor *params, bool *extended)
 {
-	uint8_t optlen = cur_u8(c);
-	bool extended = false;
-	size_t total = optlen;
-	struct cursor params;
+	size_t total = cur_u8(c);
 
-	if (optlen == BGP_OPT_EXTENDED && cur_left(c) > 0 &&
+	*extended = false;
+	if (total == BGP_OPT_EXTENDED && cur_left(c) > 0 &&
 	    c->p[0] == BGP_OPT_EXTENDED) {
 		(void)cur_u8(c);
 		total = cur_u16(c);
-		extended = true;
+		*extended = true;
 	}
-	params = cur_sub(c, total);
-	if (!cur_ok(c))
+	*params = cur_sub(c, total);
+	return cur_ok(c) ? 0 : -1;
+}
+
+static int
+parse_params(struct cursor *c, struct bgp_open *o)
+{
+	bool extended;
+	struct cursor params;
+
+	if (open_params_area(c, &params, &extended) == -1)
 		return -1;
 	while (cur_left(&params) > 0) {
 		uint8_t ptype = cur_u8(&params);
@@ -421,20 +430,12 @@ static int
 trim_params(struct writer *w, struct cursor *c, const struct bgp_open *peer,
     char *removed, size_t rlen)
 {
-	uint8_t optlen = cur_u8(c);
-	bool extended = false;
-	size_t total = optlen, len_at, start;
+	bool extended;
+	size_t len_at, start;
 	struct cursor params;
 	int errs = 0;
 
-	if (optlen == BGP_OPT_EXTENDED && cur_left(c) > 0 &&
-	    c->p[0] == BGP_OPT_EXTENDED) {
-		(void)cur_u8(c);
-		total = cur_u16(c);
-		extended = true;
-	}
-	params = cur_sub(c, total);
-	if (!cur_ok(c))
+	if (open_params_area(c, &params, &extended) == -1)
 		return -1;
 	errs += put_u8(w, extended ? BGP_OPT_EXTENDED : 0);
 	if (extended) {
