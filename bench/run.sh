@@ -20,13 +20,8 @@ TREPS=${BENCH_TIMING_REPS:-5}
 CC=${CC:-cc}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-if [[ ! -x $BUILD/traffic-reproducer || ! -x $BUILD/tr-pcapgen ]]; then
-	echo "run.sh: $BUILD/traffic-reproducer or $BUILD/tr-pcapgen missing; build first (make build)" >&2
-	exit 2
-fi
-BUILD=$(cd "$BUILD" && pwd)
-TR=$BUILD/traffic-reproducer
-GEN=$BUILD/tr-pcapgen
+. "$HERE/lib.sh"
+bench_binaries run.sh "$BUILD"
 for t in python3 "$CC" timeout; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t is needed" >&2; exit 2; }
 done
@@ -44,9 +39,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# median of the numbers given as arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-calc() { python3 -c "print($1)"; }
 
 # start_receiver MODE... : udp_timestamper in the background; sets PORT
 start_receiver() {
@@ -93,7 +85,6 @@ ipfix:
     port: $2
 EOF
 }
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
 
 echo "== traffic-reproducer benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r))"
 echo "   binary: $TR; repetitions per timed run: $REPS (median reported)"

@@ -22,13 +22,8 @@ REPS=${BENCH_REPS:-3}
 CC=${CC:-cc}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-if [[ ! -x $BUILD/traffic-reproducer || ! -x $BUILD/tr-pcapgen ]]; then
-	echo "tcp_sessions.sh: $BUILD/traffic-reproducer or $BUILD/tr-pcapgen missing; build first" >&2
-	exit 2
-fi
-BUILD=$(cd "$BUILD" && pwd)
-TR=$BUILD/traffic-reproducer
-GEN=$BUILD/tr-pcapgen
+. "$HERE/lib.sh"
+bench_binaries tcp_sessions.sh "$BUILD"
 # One socket per session on each side, and the sink's.
 ulimit -n "$(ulimit -Hn)"
 if (($(ulimit -n) < 2 * N + 64)); then
@@ -49,9 +44,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-calc() { python3 -c "print($1)"; }
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
 
 start_sink() {
 	rm -f "$TMP/sink.ready"
