@@ -148,6 +148,24 @@ data_256(struct msg *m, unsigned n)
 	set_end(m);
 }
 
+/* An IPFIX message with only template 256. */
+static void
+ipfix_template_msg(struct msg *m, uint32_t seq)
+{
+	ipfix_start(m, seq);
+	template_256(m, IPFIX_TEMPLATE_SET);
+	msg_end(m);
+}
+
+/* An IPFIX message with only a data set of template 256, n records. */
+static void
+ipfix_data_msg(struct msg *m, uint32_t seq, unsigned n)
+{
+	ipfix_start(m, seq);
+	data_256(m, n);
+	msg_end(m);
+}
+
 static struct ff_origin origin = { .exporter = 0, .sport = 4739,
     .stream = 0, .frame = 1 };
 
@@ -196,12 +214,8 @@ test_prime_before_data(void **state)
 	struct ff_out out;
 
 	(void)state;
-	ipfix_start(&tmpl, 0);
-	template_256(&tmpl, IPFIX_TEMPLATE_SET);
-	msg_end(&tmpl);
-	ipfix_start(&data, 40);
-	data_256(&data, 2);
-	msg_end(&data);
+	ipfix_template_msg(&tmpl, 0);
+	ipfix_data_msg(&data, 40, 2);
 
 	/* The capture shows the template after the data: the pre-scan finds it. */
 	flowfix_learn(f->ff, &origin, tmpl.b, tmpl.len);
@@ -259,9 +273,7 @@ test_prime_reads_ahead_only_when_needed(void **state)
 	struct ff_out out;
 
 	(void)state;
-	ipfix_start(&a.tmpl, 0);
-	template_256(&a.tmpl, IPFIX_TEMPLATE_SET);
-	msg_end(&a.tmpl);
+	ipfix_template_msg(&a.tmpl, 0);
 	flowfix_set_lookahead(f->ff, read_ahead, &a);
 
 	/* Template and data in one message: no need to look ahead. */
@@ -275,9 +287,7 @@ test_prime_reads_ahead_only_when_needed(void **state)
 	assert_int_equal(a.calls, 0);
 
 	/* Data first on another stream: its template is known from the stream already. */
-	ipfix_start(&m, 0);
-	data_256(&m, 1);
-	msg_end(&m);
+	ipfix_data_msg(&m, 0, 1);
 	play(f, &m, &out);
 	assert_int_equal(a.calls, 0);
 	assert_int_equal(out.n, 2);
@@ -308,13 +318,9 @@ test_prime_from_lookahead(void **state)
 	struct ff_out out;
 
 	(void)state;
-	ipfix_start(&a.tmpl, 0);
-	template_256(&a.tmpl, IPFIX_TEMPLATE_SET);
-	msg_end(&a.tmpl);
+	ipfix_template_msg(&a.tmpl, 0);
 	flowfix_set_lookahead(f->ff, read_ahead, &a);
-	ipfix_start(&m, 0);
-	data_256(&m, 1);
-	msg_end(&m);
+	ipfix_data_msg(&m, 0, 1);
 	play(f, &m, &out);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(out.n, 2);
@@ -331,9 +337,7 @@ test_prime_without_definition(void **state)
 	struct ff_out out;
 
 	(void)state;
-	ipfix_start(&data, 1);
-	data_256(&data, 1);
-	msg_end(&data);
+	ipfix_data_msg(&data, 1, 1);
 	/* No template anywhere: nothing to prime, the data goes as captured. */
 	play(f, &data, &out);
 	assert_int_equal(out.n, 1);
@@ -376,9 +380,7 @@ test_drop_orphans(void **state)
 
 	(void)state;
 	/* Only orphan data: nothing is left to send. */
-	ipfix_start(&orphan, 0);
-	data_256(&orphan, 2);
-	msg_end(&orphan);
+	ipfix_data_msg(&orphan, 0, 2);
 	play(f, &orphan, &out);
 	assert_int_equal(out.n, 0);
 	assert_int_equal(f->rep.flows.messages_emptied, 1);
@@ -408,18 +410,14 @@ test_withdrawal(void **state)
 	struct ff_out out;
 
 	(void)state;
-	ipfix_start(&tmpl, 0);
-	template_256(&tmpl, IPFIX_TEMPLATE_SET);
-	msg_end(&tmpl);
+	ipfix_template_msg(&tmpl, 0);
 	ipfix_start(&withdraw, 0);
 	set_begin(&withdraw, IPFIX_TEMPLATE_SET);
 	u16(&withdraw, 256);
 	u16(&withdraw, 0);			/* field count 0: withdrawn */
 	set_end(&withdraw);
 	msg_end(&withdraw);
-	ipfix_start(&data, 0);
-	data_256(&data, 1);
-	msg_end(&data);
+	ipfix_data_msg(&data, 0, 1);
 
 	play(f, &tmpl, &out);
 	play(f, &data, &out);
@@ -445,9 +443,7 @@ test_sequence_continue_ipfix(void **state)
 	template_256(&m1, IPFIX_TEMPLATE_SET);
 	data_256(&m1, 3);
 	msg_end(&m1);
-	ipfix_start(&m2, 103);
-	data_256(&m2, 2);
-	msg_end(&m2);
+	ipfix_data_msg(&m2, 103, 2);
 
 	/* First play: numbers as captured (they are consistent). */
 	play(f, &m1, &out);
@@ -613,9 +609,7 @@ test_malformed_sent_as_captured(void **state)
 	struct ff_out out;
 
 	(void)state;
-	ipfix_start(&m, 0);
-	data_256(&m, 1);
-	msg_end(&m);
+	ipfix_data_msg(&m, 0, 1);
 	m.b[16 + 3] = 200;	/* the set runs past the message */
 	play(f, &m, &out);
 	assert_int_equal(out.n, 1);
