@@ -678,6 +678,7 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 		const struct nf_set *set = &ff->sets[i];
 		const struct ff_template *t;
 		struct ff_key sk;
+		bool at_collector;
 		size_t n = 0;
 
 		ff->keep[i] = true;
@@ -695,27 +696,31 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 			continue;
 		}
 		sk = stream_key(o, h, set->id);
-		if (table_get(&ff->sent, &sk) != NULL)
+		at_collector = table_get(&ff->sent, &sk) != NULL;
+		if (!at_collector &&
+		    ff->opts.templates == TEMPLATES_DROP_ORPHANS) {
+			ff->keep[i] = false;
+			ff->rep->orphan_sets_dropped++;
+			m->changed = true;
+			continue;
+		}
+		if (!at_collector && ff->opts.templates == TEMPLATES_PRIME) {
+			if ((t = template_ahead(ff, o, h, set->id)) == NULL)
+				ff->rep->orphan_sets_sent++;
+			else if (!need_listed(ff, t))
+				ff->need[ff->n_need++] = t;
+		} else {
 			t = template_for(ff, o, h, set->id);
-		else if (ff->opts.templates == TEMPLATES_PRIME)
-			t = template_ahead(ff, o, h, set->id);
-		else
-			t = template_for(ff, o, h, set->id);
-		if (table_get(&ff->sent, &sk) == NULL) {
-			if (ff->opts.templates == TEMPLATES_DROP_ORPHANS) {
-				ff->keep[i] = false;
-				ff->rep->orphan_sets_dropped++;
-				m->changed = true;
-				continue;
-			}
-			if (ff->opts.templates == TEMPLATES_PRIME && t != NULL) {
-				if (!need_listed(ff, t))
-					ff->need[ff->n_need++] = t;
-			} else
+			if (!at_collector)
 				ff->rep->orphan_sets_sent++;
 		}
-		/* With no shift the records are only counted, not written. */
-		if (t != NULL)
+		/*
+		 * Records are counted only for what needs them: continued
+		 * sequence numbers, and the v9 count of a message that lost
+		 * sets.  With no shift they are only read, not written.
+		 */
+		if (t != NULL && (ff->opts.sequence == SEQUENCE_CONTINUE ||
+		    ff->opts.templates == TEMPLATES_DROP_ORPHANS))
 			n = data_records(ff, t, h->version,
 			    (uint8_t *)set->body, set->body_len, 0);
 		m->records += n;
