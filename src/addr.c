@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "hash.h"
 
 int
 addr_parse(const char *text, struct tr_addr *out)
@@ -55,12 +56,8 @@ addr_compare(const struct tr_addr *a, const struct tr_addr *b)
 uint32_t
 addr_hash(const struct tr_addr *a, uint32_t h)
 {
-	const uint8_t *b = (const uint8_t *)&a->v6;
-	size_t n = a->family == AF_INET ? sizeof(a->v4) : sizeof(a->v6);
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;	/* FNV-1a */
-	return h;
+	return fnv1a(h, &a->v6, a->family == AF_INET ? sizeof(a->v4) :
+	    sizeof(a->v6));
 }
 
 socklen_t

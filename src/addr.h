@@ -25,7 +25,7 @@ const char *addr_format(const struct tr_addr *, char *buf, size_t len);
 bool	 addr_equal(const struct tr_addr *, const struct tr_addr *);
 /* A total order for sorted output and binary search: IPv4 before IPv6, then by bytes. */
 int	 addr_compare(const struct tr_addr *, const struct tr_addr *);
-/* FNV-1a over the address bytes, continuing from h (2166136261u to start). */
+/* FNV-1a over the address bytes, continuing from h (FNV1A_BASIS to start). */
 uint32_t addr_hash(const struct tr_addr *, uint32_t h);
 /* A socket address for a (address, port) pair; returns its length. */
 socklen_t addr_to_sockaddr(const struct tr_addr *, uint16_t port,

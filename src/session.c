@@ -6,6 +6,7 @@
 #include "bgp.h"
 #include "bmp.h"
 #include "framer.h"
+#include "hash.h"
 #include "log.h"
 #include "select.h"
 #include "session.h"
@@ -266,26 +267,16 @@ sessions_free(struct sessions *t)
 }
 
 static uint32_t
-hash_bytes(uint32_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;	/* FNV-1a */
-	return h;
-}
-
-static uint32_t
 session_hash(int section, const struct tr_packet *pkt)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV1A_BASIS;
 	size_t alen = pkt->src.family == AF_INET ? 4 : 16;
 
-	h = hash_bytes(h, &section, sizeof(section));
-	h = hash_bytes(h, &pkt->src.v6, alen);
-	h = hash_bytes(h, &pkt->dst.v6, alen);
-	h = hash_bytes(h, &pkt->sport, sizeof(pkt->sport));
-	h = hash_bytes(h, &pkt->dport, sizeof(pkt->dport));
+	h = fnv1a(h, &section, sizeof(section));
+	h = fnv1a(h, &pkt->src.v6, alen);
+	h = fnv1a(h, &pkt->dst.v6, alen);
+	h = fnv1a(h, &pkt->sport, sizeof(pkt->sport));
+	h = fnv1a(h, &pkt->dport, sizeof(pkt->dport));
 	return h % TABLE_BUCKETS;
 }
 

@@ -9,6 +9,7 @@
 #include <pcap/pcap.h>
 
 #include "cursor.h"
+#include "hash.h"
 #include "source.h"
 
 /*
@@ -280,28 +281,16 @@ frag_key_equal(const struct frag_key *a, const struct frag_key *b)
 	    addr_equal(&a->addrs.dst, &b->addrs.dst);
 }
 
-static uint32_t
-hash_bytes(uint32_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 16777619u;		/* FNV-1a */
-	}
-	return h;
-}
-
 static unsigned
 frag_bucket(const struct frag_key *k)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV1A_BASIS;
 	size_t alen = k->addrs.src.family == AF_INET ? 4 : 16;
 
-	h = hash_bytes(h, &k->addrs.src.v6, alen);
-	h = hash_bytes(h, &k->addrs.dst.v6, alen);
-	h = hash_bytes(h, &k->id, sizeof(k->id));
-	h = hash_bytes(h, &k->proto, sizeof(k->proto));
+	h = fnv1a(h, &k->addrs.src.v6, alen);
+	h = fnv1a(h, &k->addrs.dst.v6, alen);
+	h = fnv1a(h, &k->id, sizeof(k->id));
+	h = fnv1a(h, &k->proto, sizeof(k->proto));
 	return h & (FRAG_BUCKETS - 1);
 }
 
