@@ -20,9 +20,10 @@
  * followed by an ACK of the collector with the same timestamp (so that no
  * analysis sees a window fill up, and the replay, which sends only the
  * exporter's side, ignores them), and FIN/FIN-ACK/ACK where the captured
- * session was closed.  Sequence numbers start at the captured ISN (or the
- * first byte's seq - 1 when the SYN was not captured) and run on
- * continuously over the bytes that are kept.
+ * session was closed; for BGP also the captured collector's OPEN.  Sequence
+ * numbers start at the captured ISN (or the first byte's seq - 1 when the
+ * SYN was not captured) and run on continuously over the bytes that are
+ * kept.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,9 +37,12 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bgp.h"
+#include "bmp.h"
 #include "flowfix.h"
 #include "frame.h"
 #include "framer.h"
+#include "hash.h"
 #include "info.h"
 #include "log.h"
 #include "pcapw.h"
@@ -51,13 +55,12 @@
 #define NS_PER_SEC	1000000000LL
 #define PP_MAX_HELD	(8u << 20)	/* out-of-order bytes held per stream */
 #define PP_MAX_SEG	60000u		/* largest TCP payload of one frame (IPv6 + TCP headers fit in 64 KiB) */
+#define PP_SESS_BUCKETS	16384u		/* session table; chains stay short up to ~100k sessions */
 #define PP_OPEN_DELAY	(1 * NS_PER_SEC)
 #define PP_PEER_DELAY	(5 * NS_PER_SEC)
 
-#define BMP_PEER_DOWN	2
-#define BMP_PEER_UP	3
-#define BMP_INITIATION	4
-#define BGP_OPEN	1
+/* A monitored peer in a BMP per-peer header: peer type, distinguisher, address. */
+#define BMP_PEER_KEY_LEN 25
 
 struct addr_list {
 	struct tr_addr	*v;
@@ -83,7 +86,8 @@ struct pp_section {
 	uint64_t	 before_start;	/* BMP before Initiation, BGP before OPEN */
 	uint64_t	 filtered;	/* message filters (ipfix_h, bmp_h, bgp_h) */
 	uint64_t	 emptied;	/* IPFIX messages left without sets */
-	uint64_t	 oversize;	/* messages too big for one frame */
+	uint64_t	 split;		/* messages too big for one frame, written over several */
+	uint64_t	 peer_opens;	/* BGP: the collectors' OPENs written */
 	struct addr_list src, dst;
 	struct u16_list	 dports;
 };
@@ -91,6 +95,7 @@ struct pp_section {
 struct preproc;
 
 struct pp_sess {
+	struct pp_sess	*next;		/* hash chain, newest first */
 	struct preproc	*pp;
 	enum section_id	 sec;
 	struct tr_addr	 src, dst;
@@ -101,7 +106,8 @@ struct pp_sess {
 	bool		 started;	/* cleaning passed: Initiation/OPEN seen (always for generic) */
 	bool		 opened;	/* handshake written */
 	bool		 done;		/* captured stream closed: output closed */
-	bool		 peer_down;	/* a Peer Down waits for its Peer Up */
+	uint8_t		(*down)[BMP_PEER_KEY_LEN]; /* BMP: peers down, their Peer Up to come */
+	size_t		 n_down, cap_down;
 	bool		 isn_set;
 	uint32_t	 isn, snd, rcv;
 	uint8_t		*seg;
@@ -109,6 +115,17 @@ struct pp_sess {
 	tr_ns		 seg_extra;	/* delay before the pending segment */
 	bool		 seg_open;	/* the pending segment ends with an OPEN */
 	uint64_t	 before_start;
+	/*
+	 * BGP: the collector's side is read up to its OPEN, which is written
+	 * right after the exporter's (the replay's trim_capabilities and the
+	 * summary read it); the rest of that side is not kept.
+	 */
+	struct stream	*peer_st;
+	struct framer	 peer_fr;
+	bool		 peer_done;	/* its first message was read (or its side ended) */
+	bool		 open_written;	/* the exporter's OPEN is in the output */
+	uint8_t		*peer_open;	/* the collector's OPEN, until it is written */
+	size_t		 peer_open_len;
 };
 
 struct pp_in {
@@ -126,8 +143,9 @@ struct preproc {
 	struct flowfix		*ff;
 	struct report		 rep;
 	struct pp_section	 sec[SECTION_COUNT];
-	struct pp_sess		**sess;
+	struct pp_sess		**sess;		/* in creation order */
 	size_t			 n_sess, cap_sess;
+	struct pp_sess		**buckets;	/* PP_SESS_BUCKETS chains */
 	struct addr_list	 exporters;
 	tr_ns			 ipd;
 	size_t			 segsize;
@@ -190,7 +208,10 @@ emit_frame(struct preproc *pp, enum section_id id, struct frame_spec *s,
 
 	s->link = FRAME_LINK_EN10MB;
 	if ((n = frame_build(s, pp->frame, sizeof(pp->frame))) < 0) {
-		sec->oversize++;
+		/* Payloads are capped at PP_MAX_SEG: this cannot happen. */
+		log_warnx("internal error: a %zu-byte payload does not fit "
+		    "into a frame", s->payload_len);
+		pp->failed = true;
 		return;
 	}
 	if (!same_time) {
@@ -236,6 +257,32 @@ sess_handshake(struct pp_sess *ss)
 	ss->opened = true;
 }
 
+/* One data segment of the exporter and the collector's ACK of it. */
+static void
+sess_segment(struct pp_sess *ss, const uint8_t *data, size_t len)
+{
+	sess_handshake(ss);
+	tcp_frame(ss, true, TR_TCP_PSH | TR_TCP_ACK, data, len, false);
+	tcp_frame(ss, false, TR_TCP_ACK, NULL, 0, true);
+}
+
+/*
+ * The collector's OPEN, once both it and the exporter's are known: at the
+ * time of the frame before (the replay does not send this side), acked.
+ */
+static void
+sess_peer_open(struct pp_sess *ss)
+{
+	if (ss->peer_open == NULL || !ss->open_written || ss->done)
+		return;
+	tcp_frame(ss, false, TR_TCP_PSH | TR_TCP_ACK, ss->peer_open,
+	    ss->peer_open_len, true);
+	tcp_frame(ss, true, TR_TCP_ACK, NULL, 0, true);
+	ss->pp->sec[ss->sec].peer_opens++;
+	free(ss->peer_open);
+	ss->peer_open = NULL;
+}
+
 static void
 sess_flush(struct pp_sess *ss)
 {
@@ -243,16 +290,36 @@ sess_flush(struct pp_sess *ss)
 
 	if (ss->seg_len == 0)
 		return;
-	sess_handshake(ss);
 	sec->extra += ss->seg_extra;
-	tcp_frame(ss, true, TR_TCP_PSH | TR_TCP_ACK, ss->seg, ss->seg_len,
-	    false);
-	tcp_frame(ss, false, TR_TCP_ACK, NULL, 0, true);
-	if (ss->seg_open)
+	sess_segment(ss, ss->seg, ss->seg_len);
+	if (ss->seg_open) {
+		ss->open_written = true;
+		sess_peer_open(ss);
 		sec->extra += PP_OPEN_DELAY;
+	}
 	ss->seg_len = 0;
 	ss->seg_extra = 0;
 	ss->seg_open = false;
+}
+
+/*
+ * A message larger than one frame can carry (a BMP Route Monitoring of a
+ * big extended BGP message, say): the only case where a message is split,
+ * over full segments of its own.  The replay reassembles it.
+ */
+static void
+sess_big_message(struct pp_sess *ss, const uint8_t *msg, size_t len,
+    tr_ns before)
+{
+	struct pp_section *sec = &ss->pp->sec[ss->sec];
+
+	sess_flush(ss);
+	sec->extra += before;
+	for (size_t off = 0; off < len; off += PP_MAX_SEG)
+		sess_segment(ss, msg + off, len - off < PP_MAX_SEG ?
+		    len - off : PP_MAX_SEG);
+	sec->split++;
+	sec->messages++;
 }
 
 /* One kept message (or a generic chunk): into the pending segment. */
@@ -263,9 +330,7 @@ sess_message(struct pp_sess *ss, const uint8_t *msg, size_t len,
 	struct preproc *pp = ss->pp;
 
 	if (len > PP_MAX_SEG) {
-		pp->sec[ss->sec].oversize++;
-		log_warnx("%s: a %zu-byte message does not fit into one TCP "
-		    "segment: dropped", section_names[ss->sec], len);
+		sess_big_message(ss, msg, len, before);
 		return;
 	}
 	if (before > 0 || (ss->seg_len > 0 && ss->seg_len + len > pp->segsize))
@@ -279,6 +344,51 @@ sess_message(struct pp_sess *ss, const uint8_t *msg, size_t len,
 		sess_flush(ss);
 	} else if (ss->seg_len >= pp->segsize)
 		sess_flush(ss);
+}
+
+/*
+ * Peer Down of a monitored peer (true: 5 s before it), or Peer Up (true when
+ * that peer went down before: 5 s before it too).  Peers are told apart by
+ * their per-peer header, so that one peer's Peer Up does not end another's
+ * wait.
+ */
+static bool
+peer_went_down(struct pp_sess *ss, const uint8_t *msg, size_t len, bool down)
+{
+	uint8_t key[BMP_PEER_KEY_LEN];
+	size_t i;
+
+	if (len < BMP_COMMON_HDR_LEN + BMP_PEER_HDR_LEN)
+		return down;	/* malformed: the delay, no peer to track */
+	key[0] = msg[BMP_COMMON_HDR_LEN];		/* peer type */
+	memcpy(key + 1, msg + BMP_COMMON_HDR_LEN + 2, BMP_PEER_KEY_LEN - 1);	/* distinguisher, address */
+	for (i = 0; i < ss->n_down; i++)
+		if (memcmp(ss->down[i], key, sizeof(key)) == 0)
+			break;
+	if (!down) {
+		if (i == ss->n_down)
+			return false;
+		memmove(ss->down[i], ss->down[i + 1], (ss->n_down - i - 1) *
+		    sizeof(ss->down[0]));
+		ss->n_down--;
+		return true;
+	}
+	if (i < ss->n_down)
+		return true;	/* a second Peer Down: one Peer Up ends both */
+	if (ss->n_down == ss->cap_down) {
+		size_t cap = ss->cap_down ? ss->cap_down * 2 : 4;
+		uint8_t (*v)[BMP_PEER_KEY_LEN] = realloc(ss->down,
+		    cap * sizeof(*v));
+
+		if (v == NULL) {
+			ss->pp->failed = true;
+			return true;
+		}
+		ss->down = v;
+		ss->cap_down = cap;
+	}
+	memcpy(ss->down[ss->n_down++], key, sizeof(key));
+	return true;
 }
 
 static int
@@ -302,13 +412,9 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 		pp->sec[ss->sec].filtered++;
 		return 0;
 	}
-	if (bmp && type == BMP_PEER_DOWN) {
+	if (bmp && (type == BMP_PEER_DOWN || type == BMP_PEER_UP) &&
+	    peer_went_down(ss, msg, len, type == BMP_PEER_DOWN))
 		before = PP_PEER_DELAY;
-		ss->peer_down = true;
-	} else if (bmp && type == BMP_PEER_UP && ss->peer_down) {
-		before = PP_PEER_DELAY;
-		ss->peer_down = false;
-	}
 	sess_message(ss, msg, len, before, !bmp && type == BGP_OPEN);
 	return 0;
 }
@@ -347,6 +453,18 @@ sess_chunk(struct pp_sess *ss, const struct stream_chunk *c)
 	}
 }
 
+/* The collector's side is read no further. */
+static void
+peer_stop(struct pp_sess *ss)
+{
+	if (ss->peer_st != NULL) {
+		framer_free(&ss->peer_fr);
+		stream_free(ss->peer_st);
+		ss->peer_st = NULL;
+	}
+	ss->peer_done = true;
+}
+
 /* End of the captured session: what is held, the pending segment, and FIN if it closed. */
 static void
 sess_finish(struct pp_sess *ss, bool closed)
@@ -369,6 +487,7 @@ sess_finish(struct pp_sess *ss, bool closed)
 	}
 	ss->pp->retransmitted += stream_stats(ss->st)->retransmitted;
 	ss->done = true;
+	peer_stop(ss);
 	if (ss->before_start > 0) {
 		char a[TR_ADDR_STRLEN];
 
@@ -381,17 +500,26 @@ sess_finish(struct pp_sess *ss, bool closed)
 	}
 }
 
+static uint32_t
+sess_bucket(const struct tr_packet *pkt)
+{
+	uint32_t h = addr_hash(&pkt->dst, addr_hash(&pkt->src, FNV1A_BASIS));
+
+	h = fnv1a(h, &pkt->sport, sizeof(pkt->sport));
+	h = fnv1a(h, &pkt->dport, sizeof(pkt->dport));
+	return h & (PP_SESS_BUCKETS - 1);
+}
+
+/* The newest session of pkt's direction (addresses and ports). */
 static struct pp_sess *
 sess_find(struct preproc *pp, const struct tr_packet *pkt)
 {
-	for (size_t i = pp->n_sess; i-- > 0;) {
-		struct pp_sess *ss = pp->sess[i];
-
+	for (struct pp_sess *ss = pp->buckets[sess_bucket(pkt)]; ss != NULL;
+	    ss = ss->next)
 		if (ss->sport == pkt->sport && ss->dport == pkt->dport &&
 		    addr_equal(&ss->src, &pkt->src) &&
 		    addr_equal(&ss->dst, &pkt->dst))
 			return ss;
-	}
 	return NULL;
 }
 
@@ -429,6 +557,8 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 		framer_init(&ss->fr, id == SECTION_BMP ? FRAMER_BMP :
 		    FRAMER_BGP, &pp_framer_ops, ss);
 	pp->sess[pp->n_sess++] = ss;
+	ss->next = pp->buckets[sess_bucket(pkt)];
+	pp->buckets[sess_bucket(pkt)] = ss;
 	return ss;
 }
 
@@ -437,9 +567,71 @@ sess_free(struct pp_sess *ss)
 {
 	if (ss->framed)
 		framer_free(&ss->fr);
+	peer_stop(ss);
 	stream_free(ss->st);
 	free(ss->seg);
+	free(ss->down);
+	free(ss->peer_open);
 	free(ss);
+}
+
+static int
+on_peer_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
+{
+	struct pp_sess *ss = ctx;
+
+	/* A collector's first message is its OPEN, or there is none to keep. */
+	if (!ss->peer_done && type == BGP_OPEN &&
+	    (ss->peer_open = malloc(len)) != NULL) {
+		memcpy(ss->peer_open, msg, len);
+		ss->peer_open_len = len;
+	} else if (!ss->peer_done && type == BGP_OPEN)
+		ss->pp->failed = true;
+	ss->peer_done = true;
+	return 0;
+}
+
+static void
+on_peer_skipped(void *ctx, size_t n, const char *why)
+{
+	(void)ctx;
+	(void)n;
+	(void)why;	/* the collector's side is not replayed: nothing lost */
+}
+
+static const struct framer_ops pp_peer_framer_ops = {
+	.message = on_peer_message,
+	.skipped = on_peer_skipped,
+};
+
+/* A segment of the captured collector's side of a BGP session: read up to its OPEN. */
+static void
+peer_packet(struct preproc *pp, const struct tr_packet *pkt)
+{
+	struct tr_packet rev = tr_packet_reversed(pkt);
+	struct pp_sess *ss = sess_find(pp, &rev);
+	struct stream_chunk out[2];
+	int n;
+
+	if (ss == NULL || ss->sec != SECTION_BGP || ss->done || ss->peer_done)
+		return;
+	if (ss->peer_st == NULL) {
+		if ((ss->peer_st = stream_new(PP_MAX_HELD)) == NULL) {
+			pp->failed = true;
+			return;
+		}
+		framer_init(&ss->peer_fr, FRAMER_BGP, &pp_peer_framer_ops, ss);
+	}
+	if ((n = stream_push(ss->peer_st, pkt, out)) == -1) {
+		pp->failed = true;
+		return;
+	}
+	for (int i = 0; i < n && !ss->peer_done; i++)
+		if (framer_feed(&ss->peer_fr, &out[i]) == -1)
+			pp->failed = true;
+	if (ss->peer_done || stream_closed(ss->peer_st))
+		peer_stop(ss);
+	sess_peer_open(ss);
 }
 
 static void
@@ -540,10 +732,15 @@ packet(struct preproc *pp, const struct tr_packet *pkt)
 
 	pp->packets++;
 	if (id < 0) {
+		/* The collector's side: its packets selected as if reversed (no map here). */
+		struct tr_packet rev = tr_packet_reversed(pkt);
+
 		if (pkt->l4proto == TR_IPPROTO_TCP &&
-		    select_collector_side(pp->sel, pkt) >= 0)
+		    (id = select_section(pp->sel, &rev)) >= 0) {
 			pp->collector_side++;
-		else
+			if (id == SECTION_BGP)
+				peer_packet(pp, pkt);
+		} else
 			pp->unselected++;
 		return;
 	}
@@ -719,6 +916,32 @@ yml_addr_list(FILE *f, const char *indent, const struct addr_list *l)
 		    sizeof(a)));
 }
 
+/*
+ * The input's repeat.  Its captures are merged into one, so a count carries
+ * over only when every capture had the same; else the user picks one.
+ */
+static void
+yml_repeat(FILE *f, const struct config *cfg, const char *path)
+{
+	bool same = true;
+
+	if (!cfg->has_repeat)
+		return;
+	for (size_t i = 1; i < cfg->n_pcaps; i++)
+		same = same && cfg->repeat_count[i] == cfg->repeat_count[0];
+	if (same) {
+		fprintf(f, "repeat:\n  count: [%" PRIu32 "]\n",
+		    cfg->repeat_count[0]);
+		return;
+	}
+	fprintf(f, "# repeat: the input's captures had different counts and "
+	    "are merged into one\n# here: give it one count, e.g.\n"
+	    "# repeat: {count: [%" PRIu32 "]}\n", cfg->repeat_count[0]);
+	log_warnx("%s: the input's repeat counts differ per capture, and the "
+	    "captures are merged into one: repeat is left out (see the "
+	    "comment there)", path);
+}
+
 static int
 write_yml(struct preproc *pp, const enum section_id *order, size_t n,
     const char *path, const char *pcap_path)
@@ -736,9 +959,11 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 	fprintf(f, "# Written by traffic-reproducer -p from %s.\n", cfg->path);
 	fprintf(f, "pcap: %s\n", pcap_path);
 	/* The replay settings of the input config (defaults included). */
-	fprintf(f, "time_factor: %g\nno_sync: %s\nkeep_open: %s\n\n",
+	fprintf(f, "time_factor: %g\nno_sync: %s\nkeep_open: %s\n",
 	    cfg->time_factor, cfg->no_sync ? "true" : "false",
 	    cfg->keep_open ? "true" : "false");
+	yml_repeat(f, cfg, path);
+	fputc('\n', f);
 	fprintf(f, "pcap_processing:\n  initial_delay: %g\n"
 	    "  inter_packet_delay: %g\n  inter_protocol_delay: %g\n"
 	    "  desired_tcp_payload_size: %" PRIu32 "\n\n", pc->initial_delay,
@@ -874,8 +1099,11 @@ stats_json(struct preproc *pp, const enum section_id *order, size_t n,
 			json_object_set_new(s, "messages_emptied",
 			    json_integer((json_int_t)sec->emptied));
 		}
-		json_object_set_new(s, "dropped_oversize", json_integer(
-		    (json_int_t)sec->oversize));
+		if (order[k] == SECTION_BGP)
+			json_object_set_new(s, "collector_opens_kept",
+			    json_integer((json_int_t)sec->peer_opens));
+		json_object_set_new(s, "messages_split", json_integer(
+		    (json_int_t)sec->split));
 		json_object_set_new(s, "frames_written", json_integer(
 		    (json_int_t)sec->frames));
 		json_object_set_new(secs, section_names[order[k]], s);
@@ -953,6 +1181,11 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 
 	if ((pp = calloc(1, sizeof(*pp))) == NULL)
 		return PREPROC_FAILED;
+	if ((pp->buckets = calloc(PP_SESS_BUCKETS, sizeof(*pp->buckets))) ==
+	    NULL) {
+		free(pp);
+		return PREPROC_FAILED;
+	}
 	pp->cfg = cfg;
 	pp->ipd = secs_to_ns(pc->inter_packet_delay);
 	pp->segsize = pc->desired_tcp_payload_size > 0 ?
@@ -1112,6 +1345,7 @@ out:
 	for (size_t i = 0; i < pp->n_sess; i++)
 		sess_free(pp->sess[i]);
 	free(pp->sess);
+	free(pp->buckets);
 	free(pp->exporters.v);
 	flowfix_free(pp->ff);
 	selector_free(pp->sel);

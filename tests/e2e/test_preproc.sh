@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # -p on generated captures: re-segmentation (1, 500, 1424 bytes of payload per segment, messages
-# never split), every generated message kept, udp_generic and tcp_generic as captured, tshark reads the output without warnings, the
-# retiming rules (1 s after a BGP OPEN, 5 s before a BMP Peer Down), captures merged by
-# timestamp, exit: false replays the result; bad input (nothing selected, a session without
+# never split but one larger than a frame), every generated message kept, udp_generic and
+# tcp_generic as captured, tshark reads the output without warnings, the retiming rules (1 s
+# after a BGP OPEN, 5 s before a BMP Peer Down and the same peer's Peer Up after it), the BGP
+# collector's OPEN kept (trim_capabilities works on the output), captures merged by
+# timestamp, repeat carried over, exit: false replays the result; bad input (nothing selected, a session without
 # OPEN/Initiation, templates never seen, a missing capture): clear messages, exit codes, and the
 # info JSON says what was dropped.
 . "$(dirname "$0")/../lib.sh"
@@ -73,6 +75,48 @@ python3 "$CHECK" timing "$WORK/cycle/traffic.pcap" -d tcp.port==1790,bmp >"$WORK
 	{ cat "$WORK/cycle.timing" >&2; fail "cycle: the Peer Down/Up delays do not hold"; }
 grep -q "^--- timing: 2 Peer Down/Up" "$WORK/cycle.timing" || fail "cycle: $(cat "$WORK/cycle.timing")"
 [ "$(kept cycle bmp messages_kept)" -eq 7 ] || fail "cycle: messages lost"
+# A 100,000-byte message: more than one frame carries, so it is the one split over segments
+# (of 60,000 bytes at most); the output replays to the sink as the captured message.
+python3 "$TR_SOURCE_DIR/tests/e2e/bmp_peer_cycle.py" "$WORK/big.pcap" big
+cfg big bmp 1790 1424 "$WORK/big.pcap"
+pp big
+[ "$(kept big bmp messages_kept)" -eq 7 ] && [ "$(kept big bmp messages_split)" -eq 1 ] ||
+	fail "big: $(json_get "$WORK/big/traffic-info.json" "d['pcap_processing']['sections']['bmp']")"
+[ "$(tshark -r "$WORK/big/traffic.pcap" -Y 'tcp.len > 0' -T fields -e tcp.len 2>/dev/null | sort -n | tail -1)" -le 60000 ] ||
+	fail "big: a segment over 60,000 bytes"
+python3 "$CHECK" expert "$WORK/big.pcap" "$WORK/big/traffic.pcap" -d tcp.port==1790,bmp >"$WORK/big.expert" ||
+	{ cat "$WORK/big.expert" >&2; fail "big: tshark reports problems"; }
+start_sink bigsink "$TR" sink --listen 127.0.0.1 --tcp 0
+sed -e 's/repro_ip: <MISSING_PARAM>/repro_ip: 127.0.0.1/' -e 's/ip: <MISSING_PARAM>/ip: 127.0.0.1/' \
+	-e "s/^    port: .*/    port: $(ready_port "$WORK/bigsink.ready" tcp)/" -e 's/^time_factor: .*/time_factor: 0/' \
+	-e 's/^no_sync: .*/no_sync: true/' "$WORK/big/traffic-reproducer.yml" >"$WORK/big.replay.yml"
+"$TR" -t "$WORK/big.replay.yml" 2>"$WORK/big.replay.err" || { cat "$WORK/big.replay.err" >&2; fail "big: replay"; }
+sleep 0.3
+stop_sink
+diff <(python3 - "$WORK/big.pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()[24:]
+data = b""
+while d:
+    n = struct.unpack("<I", d[8:12])[0]
+    data += d[16 + 54:16 + n]
+    d = d[16 + n:]
+while data:
+    n = struct.unpack("!I", data[1:5])[0]
+    print(data[:n].hex())
+    data = data[n:]
+PY
+) <(awk '$1 == "tcp" { print $5 }' "$WORK/bigsink.dump") >/dev/null || fail "big: the sink did not get the captured messages"
+note "big: a 100,000-byte message split over segments, replayed whole"
+
+# Two monitored peers down, back up in the other order: each Peer Up after its own peer's
+# Peer Down gets the delay, whatever the other peer did.
+python3 "$TR_SOURCE_DIR/tests/e2e/bmp_peer_cycle.py" "$WORK/peers.pcap" two-peers
+cfg peers bmp 1790 1424 "$WORK/peers.pcap"
+pp peers
+python3 "$CHECK" timing "$WORK/peers/traffic.pcap" -d tcp.port==1790,bmp >"$WORK/peers.timing" ||
+	{ cat "$WORK/peers.timing" >&2; fail "peers: the Peer Down/Up delays do not hold per peer"; }
+grep -q "^--- timing: 4 Peer Down/Up" "$WORK/peers.timing" || fail "peers: $(cat "$WORK/peers.timing")"
 
 # The exporter connects again from the same port: the first session is closed (FIN), the
 # second gets its own handshake; every message kept, tshark without warnings.
@@ -94,9 +138,34 @@ pp bgp
 [ "$(kept bgp bgp messages_kept)" -eq "$(wc -l <"$WORK/bgp.expect")" ] || fail "bgp: messages lost"
 python3 "$CHECK" expert "$WORK/bgp.pcap" "$WORK/bgp/traffic.pcap" >"$WORK/bgp.expert" ||
 	{ cat "$WORK/bgp.expert" >&2; fail "bgp: tshark reports problems"; }
-tshark -r "$WORK/bgp/traffic.pcap" -Y 'tcp.srcport != 179' -T fields -e frame.time_delta_displayed -e bgp.type 2>/dev/null |
+tshark -r "$WORK/bgp/traffic.pcap" -Y 'tcp.srcport != 179 && tcp.len > 0' -T fields -e frame.time_delta_displayed -e bgp.type 2>/dev/null |
 	awk 'open { n++; if ($1 < 1) bad = 1 } { open = ($2 ~ /(^|,)1(,|$)/) } END { exit bad || n != 2 }' ||
 	fail "bgp: not 1 s after each OPEN"
+# The collector's OPEN is kept, right after the exporter's (one per session, from port 179),
+# so that bgp.open.trim_capabilities works on the output: the exporter offers ADD-PATH, its
+# collector does not; the output replayed (exit: false) with the key: the OPEN arrives
+# without ADD-PATH, its lengths recomputed.
+[ "$(kept bgp bgp collector_opens_kept)" -eq 2 ] &&
+	[ "$(tshark -r "$WORK/bgp/traffic.pcap" -Y 'tcp.srcport == 179 && bgp.type == 1' 2>/dev/null | wc -l)" -eq 2 ] ||
+	fail "bgp: the collectors' OPENs are not in the output"
+"$GEN" --proto bgp --count 5 --exporter 192.0.2.2 --add-path --out "$WORK/ap.pcap"
+cfg ap bgp 179 1424 "$WORK/ap.pcap"
+start_sink trim "$TR" sink --listen 127.0.0.1 --tcp 0
+{
+	sed 's/^pcap_processing:/pcap_processing:\n  exit: false/' "$WORK/ap.yml"
+	printf '  collector: {ip: 127.0.0.1, port: %s}\n  open: {trim_capabilities: true}\n' \
+		"$(ready_port "$WORK/trim.ready" tcp)"
+	printf 'network:\n  map:\n  - {src_ip: 192.0.2.2, repro_ip: 127.0.0.1}\ntime_factor: 0\nno_sync: true\n'
+} >"$WORK/trim.yml"
+pp trim
+stop_sink
+captured_open=$(tshark -r "$WORK/ap.pcap" -Y 'ip.src == 192.0.2.2 && bgp.type == 1' -T fields -e tcp.payload 2>/dev/null | head -1)
+case $captured_open in *450400010103) ;; *) fail "trim: the generated OPEN ($captured_open) does not end with ADD-PATH" ;; esac
+# 6 bytes less: message length 0x31 -> 0x2b, optional parameters 0x14 -> 0x0e, capabilities 0x12 -> 0x0c.
+want=${captured_open:0:32}002b${captured_open:36:20}0e020c${captured_open:62:24}
+got=$(awk '$1 == "tcp" { print $5; exit }' "$WORK/trim.dump")
+[ "$got" = "$want" ] || fail "trim: the OPEN of the -p output arrived as $got, expected $want"
+note "bgp: the collectors' OPENs kept; trim_capabilities on the output removed ADD-PATH"
 
 # 3. Captures merged by timestamp: two IPFIX captures whose datagrams interleave.
 "$GEN" --proto ipfix --count 20 --exporter 192.0.2.1 --dport 4739 --gap-us 1000 --out "$WORK/a.pcap"
@@ -112,6 +181,18 @@ diff <(for f in a b; do tshark -r "$WORK/$f.pcap" -Y udp -T fields -e frame.time
 cp "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap"
 pp merge
 cmp -s "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap" || fail "merge: a second run differs"
+# repeat carries over into the written config when every capture had the same count (the
+# captures become one); different counts: left out, with a warning and a comment.
+cfg rep ipfix 4739 1424 "$WORK/a.pcap" "$WORK/b.pcap"
+printf 'repeat: {count: [3, 3], pattern: bulk}\n' >>"$WORK/rep.yml"
+pp rep
+sed 's/<MISSING_PARAM>/127.0.0.1/' "$WORK/rep/traffic-reproducer.yml" >"$WORK/rep.filled.yml"
+"$TR" -n -t "$WORK/rep.filled.yml" | grep -q 'count: \[3\]' || fail "rep: repeat count 3 not carried over"
+sed -i 's/count: \[3, 3\]/count: [2, 3]/' "$WORK/rep.yml"
+pp rep
+grep -q '^repeat:' "$WORK/rep/traffic-reproducer.yml" && fail "rep: different counts written as one"
+grep -q '^# repeat: {count: \[2\]}' "$WORK/rep/traffic-reproducer.yml" && grep -q "repeat counts differ" "$WORK/rep.err" ||
+	fail "rep: no comment or warning for different repeat counts"
 
 # Generic sections: udp_generic datagrams as captured; tcp_generic the exporter's stream
 # byte for byte (no framing), in segments of at most the size.

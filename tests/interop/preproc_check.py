@@ -62,7 +62,8 @@ def cmd_count(outp, info, bmp_ports, udp_ports):
     secs = d["pcap_processing"]["sections"]
     got = {
         "bmp": tshark_count(outp, dec, "bmp", "bmp.type"),
-        "bgp": tshark_count(outp, dec, "bgp && !bmp", "bgp.type"),
+        # The exporter's side: -p also keeps the collector's OPEN (from port 179).
+        "bgp": tshark_count(outp, dec, "bgp && !bmp && tcp.srcport != 179", "bgp.type"),
         "ipfix": tshark_count(outp, dec, "cflow", "cflow.version"),
     }
     want_info = {"bmp": d["totals"]["bmp_messages"], "bgp": d["totals"]["bgp_messages"],
@@ -80,12 +81,16 @@ def cmd_count(outp, info, bmp_ports, udp_ports):
 def cmd_timing(outp, dec):
     out = subprocess.run(["tshark", "-r", outp, "-Y", "tcp.len > 0 && tcp.srcport > 1790", "-T", "fields",
                           "-E", "separator=/t", "-e", "tcp.stream", "-e", "frame.time_delta_displayed",
-                          "-e", "bmp.type", "-e", "bgp.type"] + dec,
+                          "-e", "bmp.type", "-e", "bgp.type", "-e", "bmp.peer.type",
+                          "-e", "bmp.peer.distinguisher", "-e", "bmp.peer.ip.addr",
+                          "-e", "bmp.peer.ipv6.addr"] + dec,
                          capture_output=True, text=True, check=True).stdout
     bad, down, n_bmp, n_open, after_open = [], set(), 0, 0, False
     for i, line in enumerate(out.splitlines()):
-        f = line.split("\t") + ["", "", "", ""]
+        f = line.split("\t") + [""] * 8
         stream, delta = f[0], float(f[1] or 0)
+        # A Peer Down/Up starts its segment: the segment's first per-peer header is its peer's.
+        peer = (stream,) + tuple(x.split(",")[0] for x in f[4:8])
         bmp = [t for t in f[2].split(",") if t]
         bgp = [t for t in f[3].split(",") if t]
         if after_open:
@@ -94,14 +99,16 @@ def cmd_timing(outp, dec):
                 bad.append(f"segment {i}: {delta} s after a BGP OPEN")
         after_open = not bmp and bgp[-1:] == ["1"]
         for j, t in enumerate(bmp):
-            if t == "2" or (t == "3" and stream in down):
+            if t == "2" or (t == "3" and peer in down):
                 n_bmp += 1
                 if j != 0 or delta < 5:
                     bad.append(f"segment {i}: BMP type {t} at position {j}, {delta} s after the frame before")
                 if t == "2":
-                    down.add(stream)
+                    down.add(peer)
                 else:
-                    down.discard(stream)
+                    down.discard(peer)
+            elif t == "3" and j == 0 and delta >= 5 and i > 0:
+                bad.append(f"segment {i}: a Peer Up of a peer that was not down, {delta} s after the frame before")
     for b in bad[:10]:
         print(b)
     print(f"--- timing: {n_bmp} Peer Down/Up after 5 s, {n_open} segments 1 s after an OPEN")

@@ -27,12 +27,13 @@ fill() {
 		{ print }'
 }
 
-# Per TCP session of a pcap, its payload concatenated (hex), sorted; a BGP session (to
+# Per TCP session of a pcap, the exporter's payload concatenated (hex), sorted (the BGP
+# collector's OPEN, from port 179, is in the output but not replayed); a BGP session (to
 # port 179) the capture leaves open ends with the Cease NOTIFICATION the replay sends
 # when it closes it.
 CEASE=ffffffffffffffffffffffffffffffff0015030602
 pcap_tcp_streams() {
-	tshark -r "$1" -Y 'tcp.len > 0 || tcp.flags.fin == 1' -T fields -E separator=' ' \
+	tshark -r "$1" -Y '(tcp.len > 0 || tcp.flags.fin == 1) && tcp.srcport != 179' -T fields -E separator=' ' \
 		-e tcp.stream -e tcp.dstport -e tcp.flags.fin -e tcp.payload 2>/dev/null |
 		awk -v cease=$CEASE '$3 == 1 || $3 == "True" { fin[$1] = 1 } NF == 4 { s[$1] = s[$1] $4; p[$1] = $2 }
 		END { for (k in s) print s[k] (p[k] == 179 && !fin[k] ? cease : "") }' | sort
