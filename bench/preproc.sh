@@ -69,3 +69,5 @@ printf '%-28s %10s %10s %14s\n' "" "seconds" "MB/s" "peak RSS kB"
 printf '%-28s %10.2f %10s %14s\n' "cat > /dev/null" "$cat_s" "$(rate "$cat_s")" "-"
 printf '%-28s %10.2f %10s %14s\n' "--info -t (reader baseline)" "$info_s" "$(rate "$info_s")" "$info_rss"
 printf '%-28s %10.2f %10s %14s\n' "-p" "$pp_s" "$(rate "$pp_s")" "$pp_rss"
+awk -v p="$pp_s" -v i="$info_s" -v c="$cat_s" 'BEGIN {
+	printf "RATIO -p / --info throughput: %.2f; -p / cat: %.3f\n", i / p, c / p }'

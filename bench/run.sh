@@ -9,7 +9,8 @@
 # Environment: BENCH_COUNT (datagrams of the throughput capture, 1000000),
 # BENCH_REPS (repetitions of each throughput run, 3), BENCH_TIMING_REPS
 # (repetitions of each timing run, 5; medians are reported),
-# CC (cc); and bench/tcp_sessions.sh's (part 3).
+# CC (cc); bench/tcp_sessions.sh's (part 3); BENCH_PREPROC_MB (size of the
+# capture bench/preproc.sh pre-processes in part 4, 1024).
 set -euo pipefail
 export LC_ALL=C
 
@@ -259,6 +260,13 @@ EOF
 
 echo
 "$HERE/tcp_sessions.sh" "$BUILD"
+
+echo
+echo "== 4. Pre-processing (-p): a generated ${BENCH_PREPROC_MB:-1024} MB BMP + IPFIX capture"
+SIZE_MB=${BENCH_PREPROC_MB:-1024} "$HERE/preproc.sh" "$BUILD" || {
+	rc=$?
+	[ $rc -eq 77 ] && echo "   skipped: mergecap (wireshark-common) is not installed" || exit $rc
+}
 
 echo
 echo "== done"
