@@ -9,6 +9,12 @@
 
 /* A partial message never grows past the largest message of its protocol. */
 #define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
+/*
+ * The buffer starts small (most sessions only ever hold the tail of a
+ * segment) and, grown for a big message, is given back once it is empty.
+ */
+#define FRAME_BUF_MIN		4096
+#define FRAME_BUF_KEEP		65536
 
 void
 framer_init(struct framer *f, enum framer_proto proto,
@@ -54,15 +60,16 @@ frame_header(const struct framer *f, const uint8_t *p, size_t left,
 	return rc;
 }
 
-/* Look for the next plausible message start from offset `from`; returns its offset or len. */
+/* Look for the next plausible message start in base from offset `from`; returns its offset or len. */
 static size_t
-find_boundary(const struct framer *f, size_t from)
+find_boundary(const struct framer *f, const uint8_t *base, size_t len,
+    size_t from)
 {
-	for (size_t i = from; i < f->len; i++) {
-		const uint8_t *p = f->buf + i;
+	for (size_t i = from; i < len; i++) {
+		const uint8_t *p = base + i;
 		uint8_t type;
 		size_t mlen;
-		int rc = frame_header(f, p, f->len - i, &type, &mlen);
+		int rc = frame_header(f, p, len - i, &type, &mlen);
 
 		/* A header that is plausible, or too short yet to judge. */
 		if ((rc == 1 && (f->proto == FRAMER_BGP ||
@@ -71,7 +78,7 @@ find_boundary(const struct framer *f, size_t from)
 		    p[0] == BMP_VERSION)))
 			return i;
 	}
-	return f->len;
+	return len;
 }
 
 static void
@@ -82,29 +89,29 @@ skipped(struct framer *f, size_t n, const char *why)
 }
 
 /*
- * Hand on every whole message at the front of the buffer; keep a partial
- * one.  The buffer is compacted once at the end, not after each message: a
- * 64 KiB segment can hold hundreds of small messages.
+ * Hand on every whole message at the front of base[0, len); *used says how
+ * far that got (a partial message, or bytes not yet judged, remain).
  */
 static int
-frame_messages(struct framer *f)
+frame_messages(struct framer *f, const uint8_t *base, size_t len,
+    size_t *used)
 {
 	size_t off = 0;
 	int result = 0;
 
 	for (;;) {
-		const uint8_t *p = f->buf + off;
-		size_t left = f->len - off, mlen;
+		const uint8_t *p = base + off;
+		size_t left = len - off, mlen;
 		uint8_t type;
 		int rc;
 
 		if (!f->synced) {
-			size_t at = find_boundary(f, off);
+			size_t at = find_boundary(f, base, len, off);
 
 			skipped(f, at - off, "looking for a message boundary "
 			    "(a capture that starts mid-stream, or lost bytes)");
 			off = at;
-			if (off == f->len)
+			if (off == len)
 				break;
 			f->synced = true;
 			continue;
@@ -126,16 +133,17 @@ frame_messages(struct framer *f)
 		}
 		off += mlen;
 	}
-	memmove(f->buf, f->buf + off, f->len - off);
-	f->len -= off;
+	*used = off;
 	return result;
 }
 
 static int
 buffer_append(struct framer *f, const uint8_t *p, size_t len)
 {
+	if (len == 0)
+		return 0;
 	if (f->len + len > f->cap) {
-		size_t cap = f->cap ? f->cap : 65536;
+		size_t cap = f->cap ? f->cap : FRAME_BUF_MIN;
 		uint8_t *b;
 
 		while (cap < f->len + len)
@@ -155,6 +163,9 @@ buffer_append(struct framer *f, const uint8_t *p, size_t len)
 int
 framer_feed(struct framer *f, const struct stream_chunk *c)
 {
+	size_t used;
+	int rc;
+
 	if (c->gap_before) {
 		skipped(f, f->len, "of a message cut by the gap");
 		framer_discard(f);
@@ -166,7 +177,20 @@ framer_feed(struct framer *f, const struct stream_chunk *c)
 		skipped(f, f->len, "of a message longer than possible");
 		framer_discard(f);
 	}
+	if (f->len == 0) {
+		/* Nothing pending: frame in place, keep only the tail. */
+		rc = frame_messages(f, c->data, c->len, &used);
+		if (buffer_append(f, c->data + used, c->len - used) == -1)
+			return -1;
+		return rc;
+	}
 	if (buffer_append(f, c->data, c->len) == -1)
 		return -1;
-	return frame_messages(f);
+	/* The buffer is compacted once, not after each message: a segment can hold hundreds. */
+	rc = frame_messages(f, f->buf, f->len, &used);
+	memmove(f->buf, f->buf + used, f->len - used);
+	f->len -= used;
+	if (f->len == 0 && f->cap > FRAME_BUF_KEEP)
+		framer_free(f);
+	return rc;
 }

@@ -110,8 +110,8 @@ struct pp_sess {
 	size_t		 n_down, cap_down;
 	bool		 isn_set;
 	uint32_t	 isn, snd, rcv;
-	uint8_t		*seg;
-	size_t		 seg_len;
+	uint8_t		*seg;		/* the pending segment; grown to the largest message packed */
+	size_t		 seg_len, seg_cap;
 	tr_ns		 seg_extra;	/* delay before the pending segment */
 	bool		 seg_open;	/* the pending segment ends with an OPEN */
 	uint64_t	 before_start;
@@ -336,6 +336,18 @@ sess_message(struct pp_sess *ss, const uint8_t *msg, size_t len,
 	if (before > 0 || (ss->seg_len > 0 && ss->seg_len + len > pp->segsize))
 		sess_flush(ss);
 	ss->seg_extra += before;
+	if (ss->seg_len + len > ss->seg_cap) {
+		size_t cap = ss->seg_len + len > pp->segsize ?
+		    ss->seg_len + len : pp->segsize;
+		uint8_t *b = realloc(ss->seg, cap);
+
+		if (b == NULL) {
+			pp->failed = true;
+			return;
+		}
+		ss->seg = b;
+		ss->seg_cap = cap;
+	}
 	memcpy(ss->seg + ss->seg_len, msg, len);
 	ss->seg_len += len;
 	pp->sec[ss->sec].messages++;
@@ -539,9 +551,7 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	}
 	if ((ss = calloc(1, sizeof(*ss))) == NULL)
 		return NULL;
-	if ((ss->st = stream_new(PP_MAX_HELD)) == NULL ||
-	    (ss->seg = malloc(PP_MAX_SEG + pp->segsize)) == NULL) {
-		stream_free(ss->st);
+	if ((ss->st = stream_new(PP_MAX_HELD)) == NULL) {
 		free(ss);
 		return NULL;
 	}
