@@ -70,6 +70,7 @@ struct family {
 	uint16_t	 afi;
 	uint8_t		 safi;
 	uint64_t	 updates, announced, withdrawn, end_of_rib;
+	uint64_t	 add_path_guessed;	/* UPDATEs read with path identifiers no OPEN announced */
 };
 
 struct families {
@@ -87,7 +88,7 @@ struct bgp_dir {
 	uint64_t	 msgs[BGP_TYPE_MAX + 1];	/* [0]: unknown types */
 	uint8_t		*open;		/* the first OPEN, whole */
 	size_t		 open_len;
-	uint64_t	 updates_before_open;	/* read without knowing ADD-PATH */
+	uint64_t	 updates_before_open;	/* read without the OPENs' ADD-PATH (guessed) */
 	struct families	 fam;
 	struct notification notif[MAX_NOTIFICATIONS];
 	size_t		 n_notif;
@@ -106,7 +107,7 @@ struct bmp_peer {
 	uint8_t		*recv_open;	/* the Peer Up's received OPEN: the peer's own */
 	size_t		 recv_len;
 	uint64_t	 rm_trailing;	/* route monitoring with bytes after its BGP message */
-	uint64_t	 updates_before_peer_up;	/* read without knowing ADD-PATH */
+	uint64_t	 updates_before_peer_up;	/* read without the OPENs' ADD-PATH (guessed) */
 	struct reasons	 bad;
 };
 
@@ -599,6 +600,7 @@ families_add(struct families *fs, const struct bgp_update_counts *uc)
 		f->announced += c->announced;
 		f->withdrawn += c->withdrawn;
 		f->end_of_rib += c->end_of_rib;
+		f->add_path_guessed += c->add_path_guessed;
 	}
 	return all;
 }
@@ -1567,13 +1569,14 @@ json_families(struct families *fs, const struct bgp_addpath *ap)
 		const struct family *f = &fs->f[i];
 
 		json_array_append_new(a, json_pack("{s:o, s:i, s:i, s:I, s:I, "
-		    "s:I, s:I, s:b}", "family", json_family_name(f->afi,
+		    "s:I, s:I, s:b, s:I}", "family", json_family_name(f->afi,
 		    f->safi), "afi", f->afi, "safi", f->safi,
 		    "updates", (json_int_t)f->updates,
 		    "announced", (json_int_t)f->announced,
 		    "withdrawn", (json_int_t)f->withdrawn,
 		    "end_of_rib", (json_int_t)f->end_of_rib,
-		    "add_path", bgp_addpath_has(ap, f->afi, f->safi)));
+		    "add_path", bgp_addpath_has(ap, f->afi, f->safi),
+		    "add_path_guessed", (json_int_t)f->add_path_guessed));
 	}
 	return a;
 }
@@ -1661,7 +1664,7 @@ json_bgp_dir(struct dir *d)
 	    d->bgp.open_len), "messages", json_counts(bgp_msg_names,
 	    d->bgp.msgs, BGP_TYPE_MAX + 1), "prefixes", json_families(
 	    &d->bgp.fam, &ap));
-	/* ADD-PATH is read from the OPENs: UPDATEs before this side's OPEN were read without path identifiers. */
+	/* ADD-PATH is read from the OPENs: UPDATEs before this side's OPEN only had path identifiers guessed. */
 	json_object_set_new(o, "updates_before_open", json_integer(
 	    (json_int_t)d->bgp.updates_before_open));
 	json_object_set_new(o, "notifications", json_notifications(&d->bgp));
@@ -1727,7 +1730,7 @@ json_bmp_peer(const struct info *inf, struct bmp_peer *p)
 	json_object_set_new(o, "open_received", json_open(p->recv_open,
 	    p->recv_len));
 	json_object_set_new(o, "prefixes", json_families(&p->fam, &p->ap));
-	/* ADD-PATH is read from the Peer Up: UPDATEs before one were read without path identifiers. */
+	/* ADD-PATH is read from the Peer Up: UPDATEs before one only had path identifiers guessed. */
 	json_object_set_new(o, "updates_before_peer_up", json_integer(
 	    (json_int_t)p->updates_before_peer_up));
 	json_object_set_new(o, "route_monitoring_with_trailing_data",
