@@ -41,16 +41,6 @@ note(struct info *inf, struct reasons *rs, const char *why)
 	    .first_frame = inf->frame, .first_file = inf->nfiles - 1 };
 }
 
-static uint8_t *
-copy_bytes(const uint8_t *p, size_t len)
-{
-	uint8_t *c = malloc(len ? len : 1);
-
-	if (c != NULL)
-		memcpy(c, p, len);
-	return c;
-}
-
 /* Grow an array of `size`-byte items to hold one more; false when out of memory. */
 static bool
 grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -495,7 +485,7 @@ bgp_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	if (type == BGP_OPEN && b->open == NULL) {
 		if (bgp_open_parse(msg, len, &o) == -1)
 			note(inf, &d->bad, "OPEN does not parse");
-		else if ((b->open = copy_bytes(msg, len)) != NULL)
+		else if ((b->open = framer_copy(msg, len)) != NULL)
 			b->open_len = len;
 	}
 	/* The config's bgp_h filter applies to the exporter's side; the OPENs count for ADD-PATH anyway. */
@@ -560,7 +550,7 @@ keep_text(uint8_t **dst, size_t *dlen, const struct cursor *v)
 	size_t n = cur_left(v) < MAX_TEXT ? cur_left(v) : MAX_TEXT;
 
 	free(*dst);
-	*dlen = (*dst = copy_bytes(v->p, n)) != NULL ? n : 0;
+	*dlen = (*dst = framer_copy(v->p, n)) != NULL ? n : 0;
 }
 
 static void
@@ -615,7 +605,7 @@ bmp_peer_up(struct info *inf, struct bmp_peer *p, struct cursor *c)
 	addpath_merge(&p->ap, &now);
 	p->ap_known = true;
 	free(p->recv_open);
-	p->recv_len = (p->recv_open = copy_bytes(pu.recv_open,
+	p->recv_len = (p->recv_open = framer_copy(pu.recv_open,
 	    pu.recv_len)) != NULL ? pu.recv_len : 0;
 }
 
