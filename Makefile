@@ -53,7 +53,7 @@ fuzz:
 	@for f in $(FUZZERS); do \
 		case $$f in protocols) mods="src/ipfix.c src/bmp.c src/bgp.c" ;; \
 			flowfix) mods="src/flowfix.c src/ipfix.c" ;; \
-			info) mods="src/info.c src/bgp.c src/bmp.c src/ipfix.c src/framer.c src/stream.c \
+			info) mods="src/info.c src/info_json.c src/bgp.c src/bmp.c src/ipfix.c src/framer.c src/stream.c \
 				src/select.c src/source.c src/config.c" ;; *) mods=src/$$f.c ;; esac; \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=undefined -Isrc fuzz/fuzz_$$f.c src/log.c src/addr.c \

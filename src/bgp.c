@@ -703,9 +703,24 @@ max_prefix_bits(uint16_t afi, uint8_t safi)
 	return 255;
 }
 
-/* Skip one NLRI of the family's encoding; false if it does not fit. */
+/* The fewest bits a prefix-encoded NLRI may carry: a label (RFC 8277) before a labelled prefix, label and RD before a VPN one. */
+static unsigned
+min_prefix_bits(uint8_t safi)
+{
+	if (safi == 4)
+		return 24;
+	if (safi == 128 || safi == 129)
+		return 24 + 64;
+	return 0;
+}
+
+/*
+ * Skip one NLRI of the family's encoding; false if it does not fit.  With
+ * strict, a prefix-encoded NLRI must also look like a real one: no shorter
+ * than its family's label and RD, and no bits set past its length.
+ */
 static bool
-skip_nlri(struct cursor *c, uint16_t afi, uint8_t safi)
+skip_nlri(struct cursor *c, uint16_t afi, uint8_t safi, bool strict)
 {
 	size_t n;
 
@@ -726,28 +741,66 @@ skip_nlri(struct cursor *c, uint16_t afi, uint8_t safi)
 		return cur_skip(c, n) && cur_ok(c);
 	}
 	n = cur_u8(c);
-	if (!cur_ok(c) || n > max_prefix_bits(afi, safi))
+	if (!cur_ok(c) || n > max_prefix_bits(afi, safi) ||
+	    (strict && n < min_prefix_bits(safi)))
+		return false;
+	if (strict && n % 8 != 0 && cur_left(c) >= (n + 7) / 8 &&
+	    (c->p[n / 8] & (0xff >> (n % 8))) != 0)
 		return false;
 	return cur_skip(c, (n + 7) / 8);
 }
 
-/* Count the NLRI filling c; false (with *why) when one does not fit. */
+/* Walk the NLRI filling c (a copy), counting into *count; false at the first that does not fit. */
 static bool
-count_nlri(struct cursor *c, uint16_t afi, uint8_t safi,
-    const struct bgp_addpath *ap, uint32_t *count, const char **why)
+walk_nlri(struct cursor c, uint16_t afi, uint8_t safi, bool path_ids,
+    bool strict, uint32_t *count)
 {
-	bool addpath = bgp_addpath_has(ap, afi, safi);
-
-	while (cur_left(c) > 0) {
-		if ((addpath && !cur_skip(c, 4)) || !skip_nlri(c, afi, safi)) {
-			*why = addpath ? "NLRI does not parse (with ADD-PATH path "
-			    "identifiers)" : "NLRI does not parse (a prefix "
-			    "length past its family's or the field's end; "
-			    "ADD-PATH not negotiated?)";
+	while (cur_left(&c) > 0) {
+		if ((path_ids && !cur_skip(&c, 4)) ||
+		    !skip_nlri(&c, afi, safi, strict))
 			return false;
-		}
 		(*count)++;
 	}
+	return true;
+}
+
+/*
+ * Count the NLRI filling c into *count; false (with *why) when one does not
+ * fit.  Path identifiers are read where ap says the session negotiated
+ * ADD-PATH.  Elsewhere (no OPEN captured, or OPENs that do not say so) a
+ * field that does not read cleanly without them but does with them is read
+ * with them, as Wireshark's BGP dissector guesses, and f->add_path_guessed
+ * says so; a field that reads both ways stays without.
+ */
+static bool
+count_nlri(struct cursor *c, uint16_t afi, uint8_t safi,
+    const struct bgp_addpath *ap, struct bgp_family_count *f,
+    uint32_t *count, const char **why)
+{
+	bool addpath = bgp_addpath_has(ap, afi, safi);
+	uint32_t n = 0;
+
+	if (!addpath) {
+		if (walk_nlri(*c, afi, safi, false, true, &n))
+			goto done;
+		n = 0;
+		if (walk_nlri(*c, afi, safi, true, true, &n)) {
+			f->add_path_guessed = true;
+			goto done;
+		}
+		n = 0;
+	}
+	if (!walk_nlri(*c, afi, safi, addpath, false, &n)) {
+		*count += n;
+		*why = addpath ? "NLRI does not parse (with ADD-PATH path "
+		    "identifiers)" : "NLRI does not parse (a prefix "
+		    "length past its family's or the field's end; "
+		    "ADD-PATH not negotiated?)";
+		return false;
+	}
+done:
+	*count += n;
+	(void)cur_skip(c, cur_left(c));
 	return true;
 }
 
@@ -768,7 +821,7 @@ mp_reach(struct cursor *v, const struct bgp_addpath *ap,
 		*why = "more than one MP_REACH_NLRI";
 		return false;
 	}
-	return count_nlri(v, afi, safi, ap, &f->announced, why);
+	return count_nlri(v, afi, safi, ap, f, &f->announced, why);
 }
 
 /* MP_UNREACH_NLRI (RFC 4760 4): AFI, SAFI, withdrawn NLRI; with none at all it is an End-of-RIB. */
@@ -789,7 +842,7 @@ mp_unreach(struct cursor *v, const struct bgp_addpath *ap,
 		return false;
 	}
 	f->end_of_rib = only_attr && cur_left(v) == 0;
-	return count_nlri(v, afi, safi, ap, &f->withdrawn, why);
+	return count_nlri(v, afi, safi, ap, f, &f->withdrawn, why);
 }
 
 /* Walk the path attributes: only MP_REACH/MP_UNREACH hold prefixes. */
@@ -849,7 +902,7 @@ bgp_update_count(const uint8_t *msg, size_t len,
 	no_classic = cur_left(&wd) == 0 && cur_left(&c) == 0;
 	if (!no_classic || cur_left(&attrs) == 0) {
 		v4 = family_slot(uc, BGP_AFI_IPV4, BGP_SAFI_UNICAST);
-		if (!count_nlri(&wd, BGP_AFI_IPV4, BGP_SAFI_UNICAST, ap,
+		if (!count_nlri(&wd, BGP_AFI_IPV4, BGP_SAFI_UNICAST, ap, v4,
 		    &v4->withdrawn, &why))
 			goto bad;
 		/* RFC 4724 2: an UPDATE with nothing at all is the IPv4 unicast End-of-RIB. */
@@ -857,10 +910,12 @@ bgp_update_count(const uint8_t *msg, size_t len,
 	}
 	if (!walk_attrs(&attrs, ap, uc, no_classic, &why))
 		goto bad;
-	if (cur_left(&c) > 0 && !count_nlri(&c, BGP_AFI_IPV4,
-	    BGP_SAFI_UNICAST, ap, &family_slot(uc, BGP_AFI_IPV4,
-	    BGP_SAFI_UNICAST)->announced, &why))
-		goto bad;
+	if (cur_left(&c) > 0) {
+		v4 = family_slot(uc, BGP_AFI_IPV4, BGP_SAFI_UNICAST);
+		if (!count_nlri(&c, BGP_AFI_IPV4, BGP_SAFI_UNICAST, ap, v4,
+		    &v4->announced, &why))
+			goto bad;
+	}
 	return 0;
 bad:
 	uc->error = why;

@@ -152,6 +152,7 @@ struct bgp_family_count {
 	uint32_t	announced;	/* NLRI (classic field or MP_REACH_NLRI) */
 	uint32_t	withdrawn;	/* withdrawn routes (classic field or MP_UNREACH_NLRI) */
 	bool		end_of_rib;	/* RFC 4724 End-of-RIB marker */
+	bool		add_path_guessed;	/* NLRI read with path identifiers ap did not list */
 };
 
 #define BGP_UPDATE_MAX_FAMILIES	4	/* classic IPv4 + one MP_REACH + one MP_UNREACH, and a spare */
@@ -165,7 +166,12 @@ struct bgp_update_counts {
 /*
  * Count the prefixes one whole UPDATE (header included) announces and
  * withdraws, per AFI/SAFI.  ap (may be NULL) says which families carry
- * ADD-PATH path identifiers.  NLRI are walked by their family's encoding
+ * ADD-PATH path identifiers.  For the other families, an NLRI field
+ * (withdrawn routes, NLRI, MP_REACH/MP_UNREACH) that does not read cleanly
+ * without path identifiers (a prefix past the field or its family's
+ * length, shorter than its label and RD, or with bits set past its length)
+ * but reads exactly with 4-byte ones is counted with them, and its family's
+ * add_path_guessed is set; one that reads both ways is read without.  NLRI are walked by their family's encoding
  * (prefixes with a bit length: unicast, multicast, labelled, VPN, RT
  * constraint; type-length routes: EVPN, MCAST-VPN, BGP-LS; FlowSpec's
  * one- or two-byte lengths); a family not known here is walked as

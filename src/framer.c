@@ -194,3 +194,13 @@ framer_feed(struct framer *f, const struct stream_chunk *c)
 		framer_free(f);
 	return rc;
 }
+
+uint8_t *
+framer_copy(const uint8_t *p, size_t len)
+{
+	uint8_t *c = malloc(len ? len : 1);
+
+	if (c != NULL && len > 0)
+		memcpy(c, p, len);
+	return c;
+}

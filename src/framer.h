@@ -51,6 +51,14 @@ int	framer_feed(struct framer *, const struct stream_chunk *c);
 
 /* Bytes of a message not yet complete (at the end of the captures: cut off). */
 size_t	framer_pending(const struct framer *);
+
+/*
+ * A copy of a message (or part of one) to keep after ops->message returns,
+ * whose bytes are valid only during the call: an OPEN, an Initiation, a
+ * Peer Up.  len 0 still allocates; NULL (errno ENOMEM) only when out of
+ * memory.  The caller frees it.
+ */
+uint8_t	*framer_copy(const uint8_t *p, size_t len);
 void	framer_discard(struct framer *);
 void	framer_free(struct framer *);
 

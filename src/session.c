@@ -150,16 +150,6 @@ static void	prescan_adopt(struct sessions *, struct session *,
 		    const struct tr_packet *);
 static void	prescan_free(struct prescan *);
 
-static uint8_t *
-copy_bytes(const uint8_t *p, size_t len)
-{
-	uint8_t *c = malloc(len);
-
-	if (c != NULL)
-		memcpy(c, p, len);
-	return c;
-}
-
 static void
 finder_free(struct open_finder *f)
 {
@@ -188,7 +178,7 @@ finder_bytes(struct open_finder *f, const struct stream_chunk *c)
 	while (bgp_frame(f->buf, f->len, &type, &mlen) == 1 &&
 	    mlen <= f->len) {
 		if (type == BGP_OPEN) {
-			if ((f->open = copy_bytes(f->buf, mlen)) != NULL)
+			if ((f->open = framer_copy(f->buf, mlen)) != NULL)
 				f->open_len = mlen;
 			return;
 		}
@@ -607,7 +597,7 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 {
 	if (type == BMP_INITIATION) {
 		free(s->init_msg);
-		s->init_len = (s->init_msg = copy_bytes(msg, len)) ? len : 0;
+		s->init_len = (s->init_msg = framer_copy(msg, len)) ? len : 0;
 		return;
 	}
 	if (type != BMP_PEER_UP && type != BMP_PEER_DOWN)
@@ -630,7 +620,7 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 		s->peer_ups = p;
 		s->cap_peer_ups = cap;
 	}
-	if ((s->peer_ups[s->n_peer_ups].msg = copy_bytes(msg, len)) != NULL)
+	if ((s->peer_ups[s->n_peer_ups].msg = framer_copy(msg, len)) != NULL)
 		s->peer_ups[s->n_peer_ups++].len = len;
 }
 
@@ -679,7 +669,7 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 	const struct cfg_bgp_open *rw = &s->table->cfg->section[SECTION_BGP].open;
 	uint8_t *copy;
 
-	if (len < BGP_HDR_LEN + 10 || (copy = copy_bytes(msg, len)) == NULL)
+	if (len < BGP_HDR_LEN + 10 || (copy = framer_copy(msg, len)) == NULL)
 		return -1;
 	if (rw->has_hold_time) {
 		copy[OPEN_HOLD_TIME_OFF] = (uint8_t)(rw->hold_time >> 8);
@@ -934,7 +924,7 @@ prescan_adopt(struct sessions *t, struct session *s,
 	    (e = prescan_find(t->pre, pkt, false)) == NULL ||
 	    e->collector.open == NULL)
 		return;
-	if ((s->peer.open = copy_bytes(e->collector.open,
+	if ((s->peer.open = framer_copy(e->collector.open,
 	    e->collector.open_len)) != NULL)
 		s->peer.open_len = e->collector.open_len;
 }

@@ -14,8 +14,8 @@ Compared, per exporter (the packets' source address):
   --expect: flow records per exporter, version and domain; BMP/BGP messages per exporter and type.
 Prefixes are compared as tshark reports them: IPv4 (classic NLRI and MP_REACH/UNREACH of
 unicast, multicast, labelled, VPN) and IPv6 (unicast, multicast, labelled).  Peers or senders
-whose messages tshark or --info found malformed, or that use ADD-PATH, are left out of the
-prefix comparison (tshark misreads ADD-PATH NLRI) and listed.  --no-bmp leaves BMP out of the
+whose messages tshark or --info found malformed, or that use ADD-PATH (negotiated or
+guessed), are left out of the prefix comparison (tshark misreads ADD-PATH NLRI) and listed.  --no-bmp leaves BMP out of the
 tshark comparison: tshark loses BMP sessions in raw captures whose keep-alive probes carry a
 stale byte; --follow-bmp PORT counts them instead from tshark's follow,tcp of each session
 (framed here from the first boundary two headers in a row confirm).  Exit 0 when all agree.
@@ -97,7 +97,7 @@ class Ours(Counts):
                     k = (a,) + peer_key(p["type_code"], p["address"])
                     self.bmp_rm[k] += p["messages"]["route_monitoring"]
                     self.bmp_prefix[k] += our_prefixes(p["prefixes"])
-                    if p["malformed"] or any(f["add_path"] for f in p["prefixes"]):
+                    if p["malformed"] or any(f["add_path"] or f["add_path_guessed"] for f in p["prefixes"]):
                         self.bmp_skip.add(k)
             for s in e["bgp"]:
                 sides = [(a, s)]
@@ -108,7 +108,7 @@ class Ours(Counts):
                         if name in BGP_TYPES and n:
                             self.bgp_types[sender][BGP_TYPES[name]] += n
                     self.bgp_prefix[sender] += our_prefixes(side["prefixes"])
-                    if any(f["add_path"] for f in side["prefixes"]):
+                    if any(f["add_path"] or f["add_path_guessed"] for f in side["prefixes"]):
                         self.bgp_skip.add(sender)
                 if s["malformed"]:
                     self.bgp_skip.add(a)

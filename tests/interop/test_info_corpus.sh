@@ -35,6 +35,18 @@ for pcap in "$ANCHOR"/examples/pcap_processing/*.pcap; do
 	check "$pcap" --no-bmp --follow-bmp 1790
 done
 
+# ADD-PATH guessed: one Loc-RIB peer's labelled-unicast UPDATEs carry path identifiers that no
+# captured Peer Up announced. Read with them, each holds one prefix (tshark, which guesses too,
+# decodes one path id per UPDATE: 45 IPv4 and 34 IPv6); read without, 13 did not parse and the
+# other 32 counted their path ids as prefixes.
+ms=$WORK/bmp-multi-sources.json
+[ "$(json_get "$ms" 'd["totals"]["malformed"]')" -eq 0 ] || fail "bmp-multi-sources: malformed messages"
+got=$(json_get "$ms" '[(f["family"], f["updates"], f["announced"], f["add_path"], f["add_path_guessed"])
+	for e in d["exporters"] if e["address"] == "203.0.113.23" for s in e["bmp"] for p in s["peers"]
+	for f in p["prefixes"] if f["safi"] == 4]')
+[ "$got" = "[('ipv4-labeled-unicast', 45, 45, False, 45), ('ipv6-labeled-unicast', 34, 34, False, 34)]" ] ||
+	fail "bmp-multi-sources: labelled unicast of the Loc-RIB peer: $got"
+
 # Every anchor config, run from anchor/ as its relative paths expect: only what it selects,
 # exporters named by its map.  The one that names a misspelt capture fails clearly.
 for cfg in "$ANCHOR"/examples/*.yml; do

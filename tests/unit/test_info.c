@@ -204,9 +204,71 @@ test_update_mp(void **state)
 static void
 test_update_add_path(void **state)
 {
-	/* Two paths for 100.64.1.0/24, each with its path identifier (RFC 7911). */
+	/* Two paths for 100.64.1.0/24, each with its path identifier (RFC 7911); 10.0.0.0/8 withdrawn as path 7. */
 	static const uint8_t nlri[] = { 0, 0, 0, 1, 24, 100, 64, 1,
 	    0, 0, 0, 2, 24, 100, 64, 1 };
+	static const uint8_t wd[] = { 0, 0, 0, 7, 8, 10 };
+	struct bgp_addpath ap = { .n = 1, .fam = { { 1, 1 } } };
+	struct bgp_update_counts uc;
+	struct buf m = { .len = 0 };
+
+	(void)state;
+	update(&m, wd, sizeof(wd), origin_attr, sizeof(origin_attr), nlri,
+	    sizeof(nlri));
+	assert_int_equal(bgp_update_count(m.b, m.len, &ap, &uc), 0);
+	assert_int_equal(fam(&uc, 1, 1)->announced, 2);
+	assert_int_equal(fam(&uc, 1, 1)->withdrawn, 1);
+	assert_false(fam(&uc, 1, 1)->add_path_guessed);
+	/*
+	 * With no OPEN to say so, the same bytes read without path identifiers
+	 * are nonsense (a /1 with bits past it, then a length past 32; the
+	 * withdrawn field runs past its end), and read exactly with them.
+	 */
+	assert_int_equal(bgp_update_count(m.b, m.len, NULL, &uc), 0);
+	assert_int_equal(fam(&uc, 1, 1)->announced, 2);
+	assert_int_equal(fam(&uc, 1, 1)->withdrawn, 1);
+	assert_true(fam(&uc, 1, 1)->add_path_guessed);
+}
+
+/* MP_REACH IPv4 labelled unicast (RFC 8277) with path identifiers that no OPEN announced. */
+static void
+test_update_add_path_guess_labelled(void **state)
+{
+	/* Path id, 56 bits: label 24067 (bottom of stack), 90.0.0.1/32; twice, paths 1 and 2. */
+	static const uint8_t lu[] = { 0, 0, 0, 1, 56, 0x05, 0xe0, 0x31, 90, 0, 0, 1,
+	    0, 0, 0, 2, 56, 0x05, 0xe0, 0x31, 90, 0, 0, 1 };
+	struct bgp_addpath ap = { .n = 1, .fam = { { 1, 1 } } };
+	struct buf a = { .len = 0 }, m = { .len = 0 };
+	struct bgp_update_counts uc;
+
+	(void)state;
+	put8(&a, 0x90);
+	put8(&a, BGP_ATTR_MP_REACH);
+	put16(&a, 2 + 1 + 1 + 4 + 1 + sizeof(lu));
+	put16(&a, 1);
+	put8(&a, 4);
+	put8(&a, 4);
+	put32(&a, 0xcb00715a);		/* next hop 203.0.113.90 */
+	put8(&a, 0);
+	put(&a, lu, sizeof(lu));
+	update(&m, NULL, 0, a.b, a.len, NULL, 0);
+	/* Without path ids the field reads (lengths 0, 0, 0, 1, ...) but not cleanly: a labelled NLRI has a label. */
+	assert_int_equal(bgp_update_count(m.b, m.len, NULL, &uc), 0);
+	assert_int_equal(uc.n, 1);
+	assert_int_equal(fam(&uc, 1, 4)->announced, 2);
+	assert_true(fam(&uc, 1, 4)->add_path_guessed);
+	/* ADD-PATH negotiated for another family only: the guess still applies to this one. */
+	assert_int_equal(bgp_update_count(m.b, m.len, &ap, &uc), 0);
+	assert_int_equal(fam(&uc, 1, 4)->announced, 2);
+	assert_true(fam(&uc, 1, 4)->add_path_guessed);
+}
+
+/* A field that reads cleanly both with and without path identifiers is read without them. */
+static void
+test_update_add_path_ambiguous(void **state)
+{
+	/* Without: 10.1.2.0/24 and 192.168.0.0/16.  With: path 0x180a0102, then 192.168.0.0/16. */
+	static const uint8_t nlri[] = { 24, 10, 1, 2, 16, 192, 168 };
 	struct bgp_addpath ap = { .n = 1, .fam = { { 1, 1 } } };
 	struct bgp_update_counts uc;
 	struct buf m = { .len = 0 };
@@ -214,11 +276,13 @@ test_update_add_path(void **state)
 	(void)state;
 	update(&m, NULL, 0, origin_attr, sizeof(origin_attr), nlri,
 	    sizeof(nlri));
-	assert_int_equal(bgp_update_count(m.b, m.len, &ap, &uc), 0);
+	assert_int_equal(bgp_update_count(m.b, m.len, NULL, &uc), 0);
 	assert_int_equal(fam(&uc, 1, 1)->announced, 2);
-	/* Read without ADD-PATH, the same bytes are nonsense: a prefix length past 32. */
-	assert_int_equal(bgp_update_count(m.b, m.len, NULL, &uc), -1);
-	assert_non_null(uc.error);
+	assert_false(fam(&uc, 1, 1)->add_path_guessed);
+	/* Where the OPENs negotiated ADD-PATH, they decide. */
+	assert_int_equal(bgp_update_count(m.b, m.len, &ap, &uc), 0);
+	assert_int_equal(fam(&uc, 1, 1)->announced, 1);
+	assert_false(fam(&uc, 1, 1)->add_path_guessed);
 }
 
 static void
@@ -632,6 +696,8 @@ main(void)
 		cmocka_unit_test(test_update_classic),
 		cmocka_unit_test(test_update_mp),
 		cmocka_unit_test(test_update_add_path),
+		cmocka_unit_test(test_update_add_path_guess_labelled),
+		cmocka_unit_test(test_update_add_path_ambiguous),
 		cmocka_unit_test(test_update_end_of_rib),
 		cmocka_unit_test(test_update_malformed),
 		cmocka_unit_test(test_addpath_negotiation),

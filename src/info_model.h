@@ -1,0 +1,210 @@
+/* What info mode counts: the summary's data, filled by info.c and rendered as JSON by info_json.c. */
+#ifndef TR_INFO_MODEL_H
+#define TR_INFO_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "bgp.h"
+#include "bmp.h"
+#include "config.h"
+#include "framer.h"
+#include "ipfix.h"
+#include "monotime.h"
+
+struct selector;
+struct stream;
+
+#define CONN_BUCKETS		4096
+#define EXPORTER_BUCKETS	1024
+/* Caps on what the wire decides the number of: beyond them, things are counted, not itemised. */
+#define MAX_REASONS		32
+#define MAX_FAMILIES		64
+#define MAX_NOTIFICATIONS	32
+
+/* ---- what is counted ---------------------------------------------------- */
+
+/* Malformed input, by reason: a reason is a static string, so equal reasons are one pointer. */
+struct reason {
+	const char	*why;
+	uint64_t	 count;
+	uint64_t	 first_frame;
+	size_t		 first_file;
+};
+
+struct reasons {
+	struct reason	 r[MAX_REASONS];
+	size_t		 n;
+	uint64_t	 other;		/* past MAX_REASONS distinct reasons */
+};
+
+struct tmpl {
+	uint16_t	 id;
+	bool		 defined, options, sampling;
+	uint16_t	 field_count, scope_count;
+	uint64_t	 definitions, withdrawals;
+	uint64_t	 data_sets, data_records;
+	struct nf_field	*fields;	/* the definition in force, to walk data records */
+};
+
+/* One NetFlow/IPFIX version and observation domain (v9 source id, v5 engine type << 8 | id) of an exporter. */
+struct flow_domain {
+	uint16_t	 version;
+	uint32_t	 domain;
+	uint64_t	 messages, records;	/* records: v5 flows */
+	uint64_t	 template_sets, options_template_sets, data_sets;
+	uint64_t	 data_sets_without_template, other_sets, withdraw_all;
+	uint64_t	 templates_not_tracked;	/* sets and definitions past MAX_TEMPLATES ids */
+	struct tmpl	*t;
+	size_t		 nt, capt;
+};
+
+struct family {
+	uint16_t	 afi;
+	uint8_t		 safi;
+	uint64_t	 updates, announced, withdrawn, end_of_rib;
+	uint64_t	 add_path_guessed;	/* UPDATEs read with path identifiers no OPEN announced */
+};
+
+struct families {
+	struct family	 f[MAX_FAMILIES];
+	size_t		 n;
+};
+
+struct notification {
+	uint8_t		 code, subcode;
+	uint64_t	 count;
+};
+
+/* One direction of a BGP session. */
+struct bgp_dir {
+	uint64_t	 msgs[BGP_TYPE_MAX + 1];	/* [0]: unknown types */
+	uint8_t		*open;		/* the first OPEN, whole */
+	size_t		 open_len;
+	uint64_t	 updates_before_open;	/* read without the OPENs' ADD-PATH (guessed) */
+	struct families	 fam;
+	struct notification notif[MAX_NOTIFICATIONS];
+	size_t		 n_notif;
+};
+
+#define BMP_IDX_RPAT	BMP_TYPE_COUNT
+#define BMP_IDX_OTHER	(BMP_TYPE_COUNT + 1)
+#define BMP_IDX_COUNT	(BMP_TYPE_COUNT + 2)
+
+struct bmp_peer {
+	struct bmp_peer_hdr hdr;	/* the latest per-peer header */
+	uint64_t	 msgs[BMP_IDX_COUNT];
+	struct families	 fam;
+	bool		 ap_known;	/* a Peer Up told what ADD-PATH the session negotiated */
+	struct bgp_addpath ap;
+	uint8_t		*recv_open;	/* the Peer Up's received OPEN: the peer's own */
+	size_t		 recv_len;
+	uint64_t	 rm_trailing;	/* route monitoring with bytes after its BGP message */
+	uint64_t	 updates_before_peer_up;	/* read without the OPENs' ADD-PATH (guessed) */
+	struct reasons	 bad;
+};
+
+struct bmp_dir {
+	uint8_t		 version;
+	uint64_t	 msgs[BMP_IDX_COUNT];
+	uint8_t		*sys_name, *sys_descr;
+	size_t		 sys_name_len, sys_descr_len;
+	struct bmp_peer	*peers;
+	size_t		 np, capp;
+	uint64_t	 peers_not_tracked;
+};
+
+enum dir_kind {
+	KIND_NONE,	/* nothing carried yet */
+	KIND_BMP,
+	KIND_BGP,
+	KIND_GENERIC,
+	KIND_IGNORED,	/* the collector's side of a BMP or generic session (-t) */
+};
+
+struct conn;
+
+struct dir {
+	struct conn	*conn;
+	int		 side;
+	enum dir_kind	 kind;
+	struct stream	*stream;	/* NULL once the connection ended */
+	struct framer	 fr;
+	uint64_t	 segments, bytes, gap_bytes, skipped_bytes;
+	uint64_t	 retransmitted, unfinished_bytes;
+	uint8_t		*held;		/* the first bytes, until the kind is known */
+	size_t		 held_len;
+	bool		 held_gap;	/* they follow lost bytes */
+	struct bgp_dir	 bgp;
+	struct bmp_dir	 bmp;
+	struct reasons	 bad;
+};
+
+/* A TCP connection; side 0 is the exporter's. */
+struct conn {
+	struct info	*inf;
+	struct tr_addr	 addr[2];
+	uint16_t	 port[2];
+	int		 section;	/* -t: the section that selected it; else -1 */
+	uint64_t	 capture_gen;	/* the capture file its streams hold */
+	uint64_t	 order;		/* creation order: a tie-break for output */
+	bool		 ended;
+	struct dir	 d[2];
+	struct conn	*next;		/* hash chain */
+};
+
+struct exporter {
+	struct tr_addr	 addr;
+	int		 map_index;	/* -t: network.map entry; else -1 */
+	uint64_t	 packets, bytes;	/* UDP datagrams and their payload bytes */
+	uint64_t	 udp_generic_packets, udp_generic_bytes;
+	struct flow_domain *dom;
+	size_t		 nd, capd;
+	struct reasons	 bad;
+	struct exporter	*next;
+};
+
+struct capture {
+	char		*path;
+	uint64_t	 frames, packets;
+	char		*error;
+};
+
+struct dropped {
+	uint64_t	 truncated, not_ip, other_l4, malformed_frames;
+	uint64_t	 fragments_dropped, reassembled_other;
+	uint64_t	 not_selected, unknown_exporter, filtered;
+	uint64_t	 collector_segments;
+};
+
+struct info {
+	const struct config	*cfg;
+	struct selector		*sel;
+	struct capture		*files;
+	size_t			 nfiles;
+	uint64_t		 capture_gen;
+	uint64_t		 frame;		/* of the packet being handled */
+	uint64_t		 packets, udp_packets, tcp_segments, payload_bytes;
+	tr_ns			 first_ts, last_ts;
+	struct dropped		 drop;
+	struct exporter		*exp_buckets[EXPORTER_BUCKETS];
+	size_t			 n_exporters;
+	struct conn		*conn_buckets[CONN_BUCKETS];
+	struct conn	       **conns;
+	size_t			 n_conns, cap_conns;
+	bool			 oom;
+};
+
+/* The entry for exporter address a, added on first use; NULL when out of memory (inf->oom set). */
+struct exporter	*info_exporter_get(struct info *inf, const struct tr_addr *a);
+
+/*
+ * The ADD-PATH families of a BGP direction's UPDATEs, from both OPENs (the
+ * other side's missing means this side's offer stands); false, with none,
+ * when this side's OPEN was not captured.
+ */
+bool		 info_dir_addpath(const struct dir *d, struct bgp_addpath *ap);
+
+#endif
