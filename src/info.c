@@ -7,6 +7,7 @@
 #include "bgp.h"
 #include "bmp.h"
 #include "framer.h"
+#include "hash.h"
 #include "info.h"
 #include "info_model.h"
 #include "ipfix.h"
@@ -50,7 +51,7 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 
 	if (n < *cap)
 		return true;
-	ncap = *cap ? *cap * 2 : 8;
+	ncap = *cap ? *cap * 2 : 1;	/* items can be kilobytes: most arrays hold one or two */
 	if ((p = realloc(*arr, ncap * size)) == NULL)
 		return false;
 	*arr = p;
@@ -124,7 +125,7 @@ info_free(struct info *inf)
 struct exporter *
 info_exporter_get(struct info *inf, const struct tr_addr *a)
 {
-	uint32_t b = addr_hash(a, 2166136261u) % EXPORTER_BUCKETS;
+	uint32_t b = addr_hash(a, FNV1A_BASIS) % EXPORTER_BUCKETS;
 	struct exporter *e;
 
 	for (e = inf->exp_buckets[b]; e != NULL; e = e->next)
@@ -879,8 +880,8 @@ static uint32_t
 conn_hash(const struct tr_packet *pkt)
 {
 	/* Symmetric: both directions of a connection land in one bucket. */
-	uint32_t h = addr_hash(&pkt->src, 2166136261u) ^
-	    addr_hash(&pkt->dst, 2166136261u) ^ (pkt->sport ^ pkt->dport);
+	uint32_t h = addr_hash(&pkt->src, FNV1A_BASIS) ^
+	    addr_hash(&pkt->dst, FNV1A_BASIS) ^ (pkt->sport ^ pkt->dport);
 
 	return h % CONN_BUCKETS;
 }
