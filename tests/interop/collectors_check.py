@@ -8,7 +8,7 @@ log and msglog, nfacctd's print plugin output, gobgpd's Adj-RIB-In.  The two mus
 exactly, per exporter (mapped to the address it was replayed from).
 
   collectors_check.py bmp   --info F --map CAPTURED=REPRO... --pcap F --port N --debuglog F --msglog F
-  collectors_check.py bgp   --info F --map ... --daemonlog F --msglog F --rib-out F
+  collectors_check.py bgp   --info F --map ... --pcap F --port N --daemonlog F --msglog F --rib-out F
   collectors_check.py flows --info F --map ... --records F
   collectors_check.py gobgp-conf --info F --map ... --as N --port N     (gobgpd.toml on stdout)
   collectors_check.py gobgp-wants --rib F       (the prefixes all Adj-RIB-Ins are to hold)
@@ -281,13 +281,83 @@ def check_bmp(a):
                      total["peers"], total["prefixes"], total["groups"], total["blind"], total["no_nexthop"]))
 
 
+BGP_FAMILY_NAMES = {(1, 1): "ipv4-unicast", (2, 1): "ipv6-unicast", (1, 4): "ipv4-labeled-unicast",
+                    (2, 4): "ipv6-labeled-unicast", (1, 128): "ipv4-vpn", (2, 128): "ipv6-vpn"}
+
+
+def nlri_keys(afi, safi, b):
+    """The prefixes of an NLRI field without path identifiers, as "RD PREFIX" keys in the
+    form gobgp_key gives them ("-" for no RD)."""
+    keys, i = [], 0
+    while i < len(b):
+        bits = b[i]
+        n = (bits + 7) // 8
+        f = b[i + 1:i + 1 + n]
+        i += 1 + n
+        rd = "-"
+        if safi in (4, 128):
+            # Labels until the bottom of the stack (or a withdrawal's 0x800000 / 0).
+            while len(f) >= 3:
+                lab, f, bits = f[:3], f[3:], bits - 24
+                if lab[2] & 1 or lab in (b"\x80\x00\x00", b"\x00\x00\x00"):
+                    break
+        if safi == 128:
+            r, f, bits = f[:8], f[8:], bits - 64
+            rd = rd_str(r.hex())
+        size = 4 if afi == 1 else 16
+        keys.append("%s %s/%d" % (rd, ipaddress.ip_address(bytes(f).ljust(size, b"\0")[:size]), bits))
+    return keys
+
+
+def bgp_rib_from_pcap(pcap, port):
+    """Per exporter address and family: the (RD, prefix) set its UPDATEs leave (announced,
+    then withdrawn, in stream order), from the capture: tshark's reassembly and a walk of
+    the BGP framing, independent of the tool's and the collectors' decoders.  Also the
+    number of prefix announcements and withdrawals, to tell repeated prefixes."""
+    ribs = collections.defaultdict(lambda: collections.defaultdict(set))
+    counts = collections.defaultdict(collections.Counter)
+    for src, data in tcp_payloads(pcap, port):
+        pos = 0
+        while pos + 19 <= len(data):
+            ln, t = int.from_bytes(data[pos + 16:pos + 18], "big"), data[pos + 18]
+            m = data[pos:pos + ln]
+            pos += max(ln, 19)
+            if t != 2:
+                continue
+            u = m[19:]
+            wl = int.from_bytes(u[0:2], "big")
+            al = int.from_bytes(u[2 + wl:4 + wl], "big")
+            ops = [("W", 1, 1, u[2:2 + wl]), ("A", 1, 1, u[4 + wl + al:])]
+            attrs, i = u[4 + wl:4 + wl + al], 0
+            while i + 3 <= len(attrs):
+                fl, at = attrs[i], attrs[i + 1]
+                if fl & 0x10:
+                    alen, hl = int.from_bytes(attrs[i + 2:i + 4], "big"), 4
+                else:
+                    alen, hl = attrs[i + 2], 3
+                v = attrs[i + hl:i + hl + alen]
+                i += hl + alen
+                if at == 14 and len(v) >= 5:
+                    ops.append(("A", int.from_bytes(v[0:2], "big"), v[2], v[5 + v[3]:]))
+                elif at == 15 and len(v) >= 3:
+                    ops.insert(0, ("W", int.from_bytes(v[0:2], "big"), v[2], v[3:]))
+            for kind, afi, safi, field in ops:
+                fam = BGP_FAMILY_NAMES.get((afi, safi), "%d/%d" % (afi, safi))
+                for k in nlri_keys(afi, safi, field):
+                    (ribs[src][fam].add if kind == "A" else ribs[src][fam].discard)(k)
+                    counts[(src, fam)][kind] += 1
+    return ribs, counts
+
+
 def check_bgp(a):
     """Per exporter: one OPEN accepted by pmbgpd per session (its daemon log names the session
     by BGP identifier and AS, which it mirrors), KEEPALIVEs received >= the info's,
     NOTIFICATIONs received = the info's (+ at most one Cease per session); msglog
     prefix lines per AFI/SAFI, announced and withdrawn, = the info's; one log_init and one
-    log_close per session.  Writes, per replayed address and family, the Adj-RIB-In that
-    pmbgpd's decode implies (announcements minus withdrawals, in order) for the gobgpd check."""
+    log_close per session.  Writes, per replayed address and family, for the gobgpd check:
+    the info's announced and withdrawn counts, and the Adj-RIB-In that the capture's UPDATEs
+    (bgp_rib_from_pcap) and pmbgpd's decode of them (announcements minus withdrawals, in
+    order) leave."""
     info = json.load(open(a.info))
     maps = parse_maps(a.map)
     log = msglog(a.msglog)
@@ -296,6 +366,7 @@ def check_bgp(a):
     total = collections.Counter()
     by_id = collections.defaultdict(lambda: {"sessions": 0, "as": set(), "keepalive": 0, "notification": 0})
     rib = {}
+    pribs, pcounts = bgp_rib_from_pcap(a.pcap, a.port)
     for exp, repro, sessions in exporters(info, maps, "bgp", d):
         want = collections.Counter()
         fams = {}
@@ -336,13 +407,13 @@ def check_bgp(a):
             (sets[fam].add if x["log_type"] == "update" else sets[fam].discard)(k)
         rib[repro] = {"exporter": exp, "families": {},
                       "bgp_id": sessions[0]["open"]["bgp_id"] if sessions[0]["open"] else None}
+        for fam in set(pribs[exp]) - set(fams.values()):
+            fams[next((k for k, v in BGP_FAMILY_NAMES.items() if v == fam), fam)] = fam
         for (afi, safi), fam in fams.items():
-            n = want[("update", afi, safi)] - want[("withdraw", afi, safi)]
-            # Prefix lines as the info counts them and as pmbgpd logged them: equal, and the
-            # set smaller than announced - withdrawn, the UPDATEs repeat prefixes.
-            lines = (want[("update", afi, safi)] + want[("withdraw", afi, safi)],
-                     got[("update", afi, safi)] + got[("withdraw", afi, safi)])
-            rib[repro]["families"][fam] = {"info": n, "lines": lines, "set": sorted(sets[fam])}
+            ann, wd = want[("update", afi, safi)], want[("withdraw", afi, safi)]
+            rib[repro]["families"][fam] = {
+                "info": [ann, wd], "pmbgpd": sorted(sets[fam]), "pcap": sorted(pribs[exp][fam]),
+                "pcap_ops": [pcounts[(exp, fam)]["A"], pcounts[(exp, fam)]["W"]]}
     for ident, b in sorted(by_id.items()):
         asn = b["as"].pop() if len(b["as"]) == 1 else None
         up = re.findall(r"\[%s\] BGP_OPEN: Local AS: (\d+) Remote AS: (\d+)" % re.escape(ident), dlog)
@@ -462,10 +533,12 @@ def gobgp_family(nlri):
 def check_gobgp(a):
     """Per neighbor and family: the Adj-RIB-In that gobgpd's stream of received paths
     (gobgp monitor adj-in -j: each path as it enters the Adj-RIB-In, withdrawals too) leaves
-    = announced - withdrawn of the info JSON when that is well defined (the prefixes pmbgpd
-    decoded from the same replay hold no duplicate: then it is the number of prefixes those
-    leave), and in any case the very (RD, prefix) set pmbgpd's decode leaves.  Every path
-    comes from a neighbor the info JSON has a BGP session for, with its OPEN's identifier."""
+    holds announced - withdrawn prefixes of the info JSON when that is well defined (the
+    capture's UPDATEs, walked by bgp_rib_from_pcap, announce and withdraw as many prefixes
+    as the info says and leave that many distinct ones), and in any case is the very
+    (RD, prefix) set those UPDATEs leave, which pmbgpd's decode of the replay must leave
+    too.  Every path comes from a neighbor the info JSON has a BGP session for, with its
+    OPEN's identifier."""
     rib = json.load(open(a.rib))
     d = Diff()
     total = collections.Counter()
@@ -491,30 +564,37 @@ def check_gobgp(a):
         if r["families"] and ids.get(repro, {r["bgp_id"]}) != {r["bgp_id"]}:
             d.errors.append("%s: paths with source identifiers %s, the OPEN's is %s" % (repro, ids[repro], r["bgp_id"]))
         for fam in sorted(set(r["families"]) | set(got[repro])):
-            w = r["families"].get(fam, {"info": 0, "lines": [0, 0], "set": []})
-            want, g = set(w["set"]), got[repro][fam]
+            w = r["families"].get(fam, {"info": [0, 0], "pmbgpd": [], "pcap": [], "pcap_ops": [0, 0]})
+            want, g = set(w["pcap"]), got[repro][fam]
             what = "%s -> %s %s" % (r["exporter"], repro, fam)
-            if len(want) == w["info"]:
-                d.eq(what + ": Adj-RIB-In prefixes (gobgpd) vs announced - withdrawn", w["info"], len(g))
-            elif w["lines"][0] != w["lines"][1]:
-                d.errors.append("%s: announced - withdrawn = %d, and pmbgpd's %d prefix lines differ from the "
-                                "info's %d: no expectation to trust" % (what, w["info"], w["lines"][1], w["lines"][0]))
+            left = w["info"][0] - w["info"][1]
+            if w["pcap_ops"] != w["info"]:
+                d.errors.append("%s: the capture's UPDATEs announce/withdraw %s prefixes, the info JSON %s"
+                                % (what, w["pcap_ops"], w["info"]))
+            elif len(want) == left:
+                d.eq(what + ": Adj-RIB-In prefixes (gobgpd) vs announced - withdrawn", left, len(g))
             else:
                 d.notes.append("%s %s: announced - withdrawn = %d but the UPDATEs leave %d distinct prefixes "
-                               "(duplicates): compared with those" % (repro, fam, w["info"], len(want)))
+                               "(repeated or withdrawn unannounced): compared with those" % (repro, fam, left, len(want)))
             if want != g:
-                d.errors.append("%s: Adj-RIB-In differs from the prefixes pmbgpd decoded: %d missing %s, %d extra %s"
-                                % (what, len(want - g), sorted(want - g)[:3], len(g - want), sorted(g - want)[:3]))
+                d.errors.append("%s: Adj-RIB-In differs from what the capture's UPDATEs leave: %d missing %s, "
+                                "%d extra %s" % (what, len(want - g), sorted(want - g)[:3], len(g - want),
+                                                  sorted(g - want)[:3]))
+            if set(w["pmbgpd"]) != want:
+                d.errors.append("%s: pmbgpd's prefixes leave another set than the capture's UPDATEs: %d missing %s, "
+                                "%d extra %s" % (what, len(want - set(w["pmbgpd"])), sorted(want - set(w["pmbgpd"]))[:3],
+                                                  len(set(w["pmbgpd"]) - want), sorted(set(w["pmbgpd"]) - want)[:3]))
             total["prefixes"] += len(g)
             total["ribs"] += 1
         total["neighbors"] += 1
-    return d.done("gobgpd: %d neighbors, %d Adj-RIB-Ins, %d prefixes = info's announced - withdrawn"
+    return d.done("gobgpd: %d neighbors, %d Adj-RIB-Ins, %d prefixes = info's announced - withdrawn = "
+                  "the set the capture's UPDATEs leave = pmbgpd's"
                   % (total["neighbors"], total["ribs"], total["prefixes"]))
 
 
 def gobgp_wants(a):
     """The number of prefixes the Adj-RIB-Ins are to hold in all, for the test to wait on."""
-    print(sum(len(w["set"]) for r in json.load(open(a.rib)).values() for w in r["families"].values()))
+    print(sum(len(w["pcap"]) for r in json.load(open(a.rib)).values() for w in r["families"].values()))
     return 0
 
 
@@ -533,6 +613,8 @@ def main():
             s.add_argument("--debuglog", required=True)
             s.add_argument("--msglog", required=True)
         elif name == "bgp":
+            s.add_argument("--pcap", required=True, help="the -p output, for bgp_rib_from_pcap")
+            s.add_argument("--port", type=int, required=True, help="its BGP collector port")
             s.add_argument("--daemonlog", required=True)
             s.add_argument("--msglog", required=True)
             s.add_argument("--rib-out", required=True)

@@ -40,10 +40,13 @@
 #   then empties the neighbor's RIB) is read as well as one held open: reading the RIB
 #   with keep_open could not.  Per neighbor and family: the Adj-RIB-In that stream leaves
 #   holds the info's announced - withdrawn prefixes, when that is well defined: the
-#   (RD, prefix) list pmbgpd decoded from the same replay (an independent BGP decoder)
-#   holds no duplicate; otherwise the set that list leaves is the expectation (the test
-#   says so).  In both cases it must be that very set of (RD, prefix), from the OPEN's
-#   identifier.  tshark is no oracle here: it decodes no IPv6 VPN prefix (DESIGN.md).
+#   output pcap's UPDATEs (tshark's TCP reassembly, then a walk of the BGP framing and
+#   NLRI in collectors_check.py, independent of the tool's decoder and of the collectors';
+#   tshark's own BGP dissector decodes no IPv6 VPN prefix, DESIGN.md) announce and withdraw
+#   as many prefixes as the info says and leave that many distinct ones; otherwise the set
+#   they leave is the expectation (the test says so).  In both cases the Adj-RIB-In must be
+#   that very set of (RD, prefix), from the OPEN's identifier, and pmbgpd's prefixes must
+#   leave it too.
 # - IPFIX/NetFlow -> nfacctd.  Per exporter: flow records decoded (the sum of the print
 #   plugin's flows counter: records equal in every printed field fold into one line, and
 #   ipfix-bmp has 3 such pairs, its flow times being to the second) = the info's data
@@ -255,7 +258,8 @@ config_round() {
 		mapfile -t peers < <(sessions_of "$info" bgp "${maps[@]}")
 		pm_wait_closes "$WORK/$name.bgp.msglog" peer_ip_src "$name's replay" "${peers[@]}"
 		pm_stop
-		"${CHECK[@]}" bgp --info "$info" "${maps[@]}" --daemonlog "$WORK/$name.pmbgpd.log" \
+		"${CHECK[@]}" bgp --info "$info" "${maps[@]}" --pcap "$out/traffic.pcap" --port "$(section_port "$yml" bgp)" \
+			--daemonlog "$WORK/$name.pmbgpd.log" \
 			--msglog "$WORK/$name.bgp.msglog" --rib-out "$WORK/$name.rib.json" >"$WORK/$name.bgp.check" ||
 			fail "$name: pmbgpd did not decode what the info JSON announces"
 		note "$name: $(cat "$WORK/$name.bgp.check")"
