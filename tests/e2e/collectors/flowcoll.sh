@@ -16,7 +16,12 @@ FC_PID="" FC_PLUGINS="" FC_KIND_RUNNING="" FC_PORT="" FC_KIND=""
 
 fc_cleanup() {
 	local p
-	[ -z "$FC_PID" ] || kill "$FC_PID" 2>/dev/null || true
+	# nfacctd ignores SIGTERM (a test that failed with it running left it behind): SIGINT,
+	# then SIGKILL if it is still there after 3 s.
+	if [ -n "$FC_PID" ] && kill -INT "$FC_PID" 2>/dev/null; then
+		for _ in $(seq 1 30); do kill -0 "$FC_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$FC_PID" 2>/dev/null || true
+	fi
 	# nfacctd's plugin processes outlive a core that crashed or was killed.
 	for p in $FC_PLUGINS; do
 		grep -q '^nfacctd' "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p" 2>/dev/null
