@@ -89,6 +89,13 @@ struct session {
 	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
 	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
 	size_t		 open_len;
+	/*
+	 * The collector's OPEN when it came before ours: a collector may speak
+	 * first once the connection is up (gobgpd does), while our OPEN waits
+	 * for its captured time.  It answers ours as soon as that is sent.
+	 */
+	uint8_t		*early_open;
+	size_t		 early_open_len;
 	struct open_finder peer;	/* the captured collector's OPEN, BGP only */
 	/* BMP prologue: what a collector must hear first on a new connection. */
 	uint8_t		*init_msg;	/* the Initiation */
@@ -241,6 +248,7 @@ sessions_free(struct sessions *t)
 		framer_free(&t->all[i]->fr);
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
+		free(t->all[i]->early_open);
 		finder_free(&t->all[i]->peer);
 		free(t->all[i]->held);
 		free(t->all[i]->marks);
@@ -685,6 +693,8 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+static void collector_opened(struct session *, const uint8_t *, size_t);
+
 /* One whole BMP or BGP message: filter, BGP bookkeeping, send. */
 static int
 deliver_message(struct session *s, const uint8_t *msg, size_t len,
@@ -738,6 +748,11 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	if (is_open && s->conn >= 0 && !s->conn_dead) {
 		s->bgp = BGP_OPEN_SENT;
 		transport_tcp_hold(s->table->tp, s->conn);
+		if (s->early_open != NULL) {
+			collector_opened(s, s->early_open, s->early_open_len);
+			free(s->early_open);
+			s->early_open = NULL;
+		}
 	}
 	return 0;
 }
@@ -1323,21 +1338,14 @@ bgp_received(struct session *s, const uint8_t *data, size_t len)
 	describe(s, what, sizeof(what));
 	while (bgp_frame(s->rx, s->rx_len, &type, &mlen) == 1 &&
 	    mlen <= s->rx_len) {
-		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT) {
-			struct bgp_open o;
-
-			if (bgp_open_parse(s->rx, mlen, &o) == 0) {
-				if (o.hold_time < s->hold_time)
-					s->hold_time = o.hold_time;
-				compare_capabilities(s, &o, what);
-			}
-			s->bgp = BGP_ESTABLISHED;
-			s->backoff = 0;
-			s->last_sent = tr_mono_now();
-			keepalive_clock_starts(s);
-			transport_tcp_release(s->table->tp, s->conn);
-			log_info("%s: the collector answered the OPEN; hold "
-			    "time %u s", what, s->hold_time);
+		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT)
+			collector_opened(s, s->rx, mlen);
+		else if (type == BGP_OPEN && s->bgp == BGP_IDLE &&
+		    s->early_open == NULL) {
+			if ((s->early_open = framer_copy(s->rx, mlen)) != NULL)
+				s->early_open_len = mlen;
+			log_info("%s: the collector sent its OPEN first; it "
+			    "answers ours once that is sent", what);
 		} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
 			log_warnx("%s: the collector sent a NOTIFICATION: %s",
 			    what, bgp_notification_describe(s->rx[19],
@@ -1347,6 +1355,28 @@ bgp_received(struct session *s, const uint8_t *data, size_t len)
 		memmove(s->rx, s->rx + mlen, s->rx_len - mlen);
 		s->rx_len -= mlen;
 	}
+}
+
+/* The collector's OPEN answers ours: the hold time is negotiated, what was held goes out. */
+static void
+collector_opened(struct session *s, const uint8_t *msg, size_t len)
+{
+	struct bgp_open o;
+	char what[128];
+
+	describe(s, what, sizeof(what));
+	if (bgp_open_parse(msg, len, &o) == 0) {
+		if (o.hold_time < s->hold_time)
+			s->hold_time = o.hold_time;
+		compare_capabilities(s, &o, what);
+	}
+	s->bgp = BGP_ESTABLISHED;
+	s->backoff = 0;
+	s->last_sent = tr_mono_now();
+	keepalive_clock_starts(s);
+	transport_tcp_release(s->table->tp, s->conn);
+	log_info("%s: the collector answered the OPEN; hold time %u s", what,
+	    s->hold_time);
 }
 
 static void
@@ -1396,6 +1426,8 @@ on_closed(void *ctx, int id, int err)
 	char what[128];
 
 	s->conn_dead = true;
+	free(s->early_open);	/* it answered nothing on this connection */
+	s->early_open = NULL;
 	describe(s, what, sizeof(what));
 	if (!st->established) {
 		s->table->rep->tcp_connect_failures++;

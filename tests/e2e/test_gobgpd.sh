@@ -36,7 +36,10 @@ go_alive() { kill -0 "$GO_PID" 2>/dev/null || go_died "${1:-is gone}"; }
 gobgp_() { timeout 5 gobgp -u 127.0.0.1 -p "$API_PORT" "$@"; }
 
 # The capture first: the neighbors are configured from its OPENs.
-"$GEN" --proto bgp --count 30 --exporter 192.0.2.1 --exporter 192.0.2.2 --noise \
+# Frames 200 ms apart, replayed at time_factor 0.25: each exporter's OPEN goes out about 150 ms
+# after its connection is up, and gobgpd sends its own OPEN as soon as it accepts: the
+# collector speaks first, and the replay must take that OPEN as the answer to its own.
+"$GEN" --proto bgp --count 30 --exporter 192.0.2.1 --exporter 192.0.2.2 --noise --gap-us 200000 \
 	--out "$WORK/bgp.pcap" --expect "$WORK/bgp.expect" || fail "tr-pcapgen failed"
 declare -A REPRO=([192.0.2.1]=127.0.1.2 [192.0.2.2]=127.0.1.3) AS=()
 while read -r src myas as4; do
@@ -88,11 +91,11 @@ for e in "${!REPRO[@]}"; do
 done
 
 {
-	printf 'pcap: %s\ntime_factor: 0\nno_sync: true\nkeep_open: true\nnetwork:\n  map:\n' "$WORK/bgp.pcap"
+	printf 'pcap: %s\ntime_factor: 0.25\nno_sync: true\nkeep_open: true\nnetwork:\n  map:\n' "$WORK/bgp.pcap"
 	for e in "${!REPRO[@]}"; do printf '  - {src_ip: %s, repro_ip: %s}\n' "$e" "${REPRO[$e]}"; done
 	printf 'bgp:\n  select: {tcp: {dport: [179]}}\n  collector: {ip: 127.0.0.1, port: %s}\n' "$BGP_PORT"
 } >"$WORK/bgp.yml"
-timeout 60 "$TR" -t "$WORK/bgp.yml" --stats-json "$WORK/bgp.stats.json" 2>"$WORK/bgp.tr.log" &
+timeout 60 "$TR" -v -t "$WORK/bgp.yml" --stats-json "$WORK/bgp.stats.json" 2>"$WORK/bgp.tr.log" &
 TR_PID=$!
 
 # Wait (at most 15 s in all) until every neighbor has accepted all its prefixes, then take the RIBs.
@@ -130,6 +133,9 @@ go_alive "is gone after the replay"
 "${CHECK[@]}" gobgp --log "$WORK/gobgpd.log" --tshark "$WORK/bgp.pcap" --port 179 "${adjin_args[@]}" \
 	>"$WORK/check" || fail "gobgpd did not receive what the capture holds"
 note "$(cat "$WORK/check")"
+[ "$(grep -c "the collector sent its OPEN first" "$WORK/bgp.tr.log")" -eq ${#REPRO[@]} ] ||
+	fail "gobgpd did not speak first on every session: the early-OPEN case was not exercised"
+note "gobgpd sent its OPEN first on every session; the replay took it as the answer"
 
 kill -TERM "$GO_PID"; wait "$GO_PID" 2>/dev/null || true; GO_PID=""
 echo PASS
