@@ -26,6 +26,8 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
+static bool grow(void **arr, size_t *cap, size_t n, size_t size);
+
 static void
 note(struct info *inf, struct reasons *rs, const char *why)
 {
@@ -34,7 +36,8 @@ note(struct info *inf, struct reasons *rs, const char *why)
 			rs->r[i].count++;
 			return;
 		}
-	if (rs->n == MAX_REASONS) {
+	if (rs->n == MAX_REASONS ||
+	    !grow((void **)&rs->r, &rs->cap, rs->n, sizeof(rs->r[0]))) {
 		rs->other++;
 		return;
 	}
@@ -83,11 +86,16 @@ free_dir(struct dir *d)
 	stream_free(d->stream);
 	framer_free(&d->fr);
 	free(d->held);
+	free(d->bad.r);
 	free(d->bgp.open);
+	free(d->bgp.fam.f);
 	free(d->bmp.sys_name);
 	free(d->bmp.sys_descr);
-	for (size_t i = 0; i < d->bmp.np; i++)
+	for (size_t i = 0; i < d->bmp.np; i++) {
 		free(d->bmp.peers[i].recv_open);
+		free(d->bmp.peers[i].fam.f);
+		free(d->bmp.peers[i].bad.r);
+	}
 	free(d->bmp.peers);
 }
 
@@ -105,6 +113,7 @@ info_free(struct info *inf)
 				free(e->dom[k].t);
 			}
 			free(e->dom);
+			free(e->bad.r);
 			free(e);
 		}
 	for (size_t i = 0; i < inf->n_conns; i++) {
@@ -387,7 +396,7 @@ udp_packet(struct info *inf, const struct tr_packet *pkt, int section)
 
 /* ---- BGP ---------------------------------------------------------------- */
 
-/* Add one UPDATE's counts; false when a family past MAX_FAMILIES was left out. */
+/* Add one UPDATE's counts; false when a family past MAX_FAMILIES (or memory) was left out. */
 static bool
 families_add(struct families *fs, const struct bgp_update_counts *uc)
 {
@@ -400,7 +409,8 @@ families_add(struct families *fs, const struct bgp_update_counts *uc)
 		for (size_t k = 0; k < fs->n && f == NULL; k++)
 			if (fs->f[k].afi == c->afi && fs->f[k].safi == c->safi)
 				f = &fs->f[k];
-		if (f == NULL && fs->n == MAX_FAMILIES) {
+		if (f == NULL && (fs->n == MAX_FAMILIES || !grow((void **)&fs->f,
+		    &fs->cap, fs->n, sizeof(fs->f[0])))) {
 			all = false;
 			continue;
 		}

@@ -34,10 +34,11 @@ struct reason {
 	size_t		 first_file;
 };
 
+/* Arrays grow as items come (most directions and peers have none or a few): */
 struct reasons {
-	struct reason	 r[MAX_REASONS];
-	size_t		 n;
-	uint64_t	 other;		/* past MAX_REASONS distinct reasons */
+	struct reason	*r;
+	size_t		 n, cap;
+	uint64_t	 other;		/* past MAX_REASONS distinct reasons (or memory) */
 };
 
 struct tmpl {
@@ -69,8 +70,8 @@ struct family {
 };
 
 struct families {
-	struct family	 f[MAX_FAMILIES];
-	size_t		 n;
+	struct family	*f;
+	size_t		 n, cap;	/* n <= MAX_FAMILIES */
 };
 
 struct notification {
