@@ -52,6 +52,7 @@ fuzz:
 	@mkdir -p $(FUZZ_BUILD)
 	@for f in $(FUZZERS); do \
 		case $$f in protocols) mods="src/ipfix.c src/bmp.c src/bgp.c" ;; \
+			config) mods="src/config.c src/config_print.c" ;; \
 			flowfix) mods="src/flowfix.c src/ipfix.c" ;; \
 			info) mods="src/info.c src/info_json.c src/bgp.c src/bmp.c src/ipfix.c src/framer.c src/stream.c \
 				src/select.c src/source.c src/config.c" ;; *) mods=src/$$f.c ;; esac; \

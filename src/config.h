@@ -24,6 +24,9 @@ extern const char *const templates_names[3];	/* "prime", "as-captured", "drop-or
 extern const char *const sequence_names[2];
 extern const char *const timestamps_names[2];
 
+/* The pre-processing mode writes this where only the user knows the value; loading refuses it. */
+#define CFG_MISSING_PARAM	"<MISSING_PARAM>"
+
 /* The transport a section's traffic rides on (ipfix and udp_generic: UDP). */
 uint8_t	section_l4proto(enum section_id);
 
@@ -31,6 +34,8 @@ enum repeat_pattern {
 	REPEAT_ROUND_ROBIN,
 	REPEAT_BULK,
 };
+
+extern const char *const repeat_pattern_names[2];	/* "round-robin", "bulk" */
 
 /* Where a key stood in the file, to point the user at it. */
 struct cfg_pos {

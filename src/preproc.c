@@ -992,7 +992,7 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 			fprintf(f, "    repro_ip: %s\n", addr_format(&m->repro_ip,
 			    a, sizeof(a)));
 		else {
-			fprintf(f, "    repro_ip: <MISSING_PARAM>\n");
+			fprintf(f, "    repro_ip: " CFG_MISSING_PARAM "\n");
 			missing = true;
 		}
 	}
@@ -1019,11 +1019,11 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 			fprintf(f, "    # the captured collector: %s\n",
 			    sec->dst.n > 0 ? addr_format(&sec->dst.v[0], a,
 			    sizeof(a)) : "?");
-			fprintf(f, "    ip: <MISSING_PARAM>\n");
+			fprintf(f, "    ip: " CFG_MISSING_PARAM "\n");
 			if (sec->dports.n == 1)
 				fprintf(f, "    port: %u\n", sec->dports.v[0]);
 			else
-				fprintf(f, "    port: <MISSING_PARAM>\n");
+				fprintf(f, "    port: " CFG_MISSING_PARAM "\n");
 			missing = true;
 		}
 		/* The input's replay settings of the section. */
@@ -1059,7 +1059,7 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 		return -1;
 	}
 	if (missing)
-		log_warnx("%s: fill in every <MISSING_PARAM> before replaying "
+		log_warnx("%s: fill in every " CFG_MISSING_PARAM " before replaying "
 		    "it", path);
 	return 0;
 }
