@@ -204,3 +204,66 @@ framer_copy(const uint8_t *p, size_t len)
 		memcpy(c, p, len);
 	return c;
 }
+
+/* ---- the first OPEN of a captured BGP direction ---- */
+
+void
+bgp_open_finder_free(struct bgp_open_finder *f)
+{
+	stream_free(f->stream);
+	free(f->buf);
+	free(f->open);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Frame what reassembly delivered; keep the first OPEN and let go of the rest. */
+static void
+open_finder_bytes(struct bgp_open_finder *f, const struct stream_chunk *c)
+{
+	uint8_t type;
+	uint16_t mlen;
+	uint8_t *b;
+
+	if (c->gap_before)
+		f->len = 0;
+	if (c->len == 0 || f->len + c->len > 2 * BGP_MAX_MSG_LEN ||
+	    (b = realloc(f->buf, f->len + c->len)) == NULL)
+		return;
+	f->buf = b;
+	memcpy(b + f->len, c->data, c->len);
+	f->len += c->len;
+	while (bgp_frame(f->buf, f->len, &type, &mlen) == 1 &&
+	    mlen <= f->len) {
+		if (type == BGP_OPEN) {
+			if ((f->open = framer_copy(f->buf, mlen)) != NULL)
+				f->open_len = mlen;
+			return;
+		}
+		memmove(f->buf, f->buf + mlen, f->len - mlen);
+		f->len -= mlen;
+	}
+}
+
+/* One captured segment of the direction read; nothing more is read once the OPEN is found. */
+void
+bgp_open_finder_push(struct bgp_open_finder *f, const struct tr_packet *pkt)
+{
+	struct stream_chunk chunks[2];
+	int n;
+
+	if (f->open != NULL)
+		return;
+	if (f->stream == NULL &&
+	    (f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+		return;
+	n = stream_push(f->stream, pkt, chunks);
+	for (int i = 0; i < n && f->open == NULL; i++)
+		open_finder_bytes(f, &chunks[i]);
+	if (f->open != NULL) {
+		stream_free(f->stream);
+		free(f->buf);
+		f->stream = NULL;
+		f->buf = NULL;
+		f->len = 0;
+	}
+}

@@ -62,4 +62,22 @@ uint8_t	*framer_copy(const uint8_t *p, size_t len);
 void	framer_discard(struct framer *);
 void	framer_free(struct framer *);
 
+/*
+ * Reads one captured direction of a BGP session until its first OPEN: the
+ * captured collector's, to know what the original session negotiated
+ * (the replay's sessions and trim look-ahead, -p).  Reassembly state is
+ * freed once the OPEN is found; nothing more is read after it.
+ */
+struct bgp_open_finder {
+	struct stream	*stream;
+	uint8_t		*buf;
+	size_t		 len;
+	uint8_t		*open;		/* the OPEN, once found */
+	size_t		 open_len;
+};
+
+/* One captured segment of the direction (a zeroed finder to start). */
+void	bgp_open_finder_push(struct bgp_open_finder *, const struct tr_packet *);
+void	bgp_open_finder_free(struct bgp_open_finder *);
+
 #endif

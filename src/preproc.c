@@ -120,12 +120,9 @@ struct pp_sess {
 	 * right after the exporter's (the replay's trim_capabilities and the
 	 * summary read it); the rest of that side is not kept.
 	 */
-	struct stream	*peer_st;
-	struct framer	 peer_fr;
-	bool		 peer_done;	/* its first message was read (or its side ended) */
+	struct bgp_open_finder peer;
 	bool		 open_written;	/* the exporter's OPEN is in the output */
-	uint8_t		*peer_open;	/* the collector's OPEN, until it is written */
-	size_t		 peer_open_len;
+	bool		 peer_written;	/* and the collector's after it */
 };
 
 struct pp_in {
@@ -273,14 +270,14 @@ sess_segment(struct pp_sess *ss, const uint8_t *data, size_t len)
 static void
 sess_peer_open(struct pp_sess *ss)
 {
-	if (ss->peer_open == NULL || !ss->open_written || ss->done)
+	if (ss->peer.open == NULL || ss->peer_written || !ss->open_written ||
+	    ss->done)
 		return;
-	tcp_frame(ss, false, TR_TCP_PSH | TR_TCP_ACK, ss->peer_open,
-	    ss->peer_open_len, true);
+	tcp_frame(ss, false, TR_TCP_PSH | TR_TCP_ACK, ss->peer.open,
+	    ss->peer.open_len, true);
 	tcp_frame(ss, true, TR_TCP_ACK, NULL, 0, true);
 	ss->pp->sec[ss->sec].peer_opens++;
-	free(ss->peer_open);
-	ss->peer_open = NULL;
+	ss->peer_written = true;
 }
 
 static void
@@ -465,18 +462,6 @@ sess_chunk(struct pp_sess *ss, const struct stream_chunk *c)
 	}
 }
 
-/* The collector's side is read no further. */
-static void
-peer_stop(struct pp_sess *ss)
-{
-	if (ss->peer_st != NULL) {
-		framer_free(&ss->peer_fr);
-		stream_free(ss->peer_st);
-		ss->peer_st = NULL;
-	}
-	ss->peer_done = true;
-}
-
 /* End of the captured session: what is held, the pending segment, and FIN if it closed. */
 static void
 sess_finish(struct pp_sess *ss, bool closed)
@@ -499,7 +484,7 @@ sess_finish(struct pp_sess *ss, bool closed)
 	}
 	ss->pp->retransmitted += stream_stats(ss->st)->retransmitted;
 	ss->done = true;
-	peer_stop(ss);
+	bgp_open_finder_free(&ss->peer);	/* the collector's side is read no further */
 	if (ss->before_start > 0) {
 		char a[TR_ADDR_STRLEN];
 
@@ -577,42 +562,12 @@ sess_free(struct pp_sess *ss)
 {
 	if (ss->framed)
 		framer_free(&ss->fr);
-	peer_stop(ss);
+	bgp_open_finder_free(&ss->peer);
 	stream_free(ss->st);
 	free(ss->seg);
 	free(ss->down);
-	free(ss->peer_open);
 	free(ss);
 }
-
-static int
-on_peer_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
-{
-	struct pp_sess *ss = ctx;
-
-	/* A collector's first message is its OPEN, or there is none to keep. */
-	if (!ss->peer_done && type == BGP_OPEN &&
-	    (ss->peer_open = malloc(len)) != NULL) {
-		memcpy(ss->peer_open, msg, len);
-		ss->peer_open_len = len;
-	} else if (!ss->peer_done && type == BGP_OPEN)
-		ss->pp->failed = true;
-	ss->peer_done = true;
-	return 0;
-}
-
-static void
-on_peer_skipped(void *ctx, size_t n, const char *why)
-{
-	(void)ctx;
-	(void)n;
-	(void)why;	/* the collector's side is not replayed: nothing lost */
-}
-
-static const struct framer_ops pp_peer_framer_ops = {
-	.message = on_peer_message,
-	.skipped = on_peer_skipped,
-};
 
 /* A segment of the captured collector's side of a BGP session: read up to its OPEN. */
 static void
@@ -620,27 +575,10 @@ peer_packet(struct preproc *pp, const struct tr_packet *pkt)
 {
 	struct tr_packet rev = tr_packet_reversed(pkt);
 	struct pp_sess *ss = sess_find(pp, &rev);
-	struct stream_chunk out[2];
-	int n;
 
-	if (ss == NULL || ss->sec != SECTION_BGP || ss->done || ss->peer_done)
+	if (ss == NULL || ss->sec != SECTION_BGP || ss->done)
 		return;
-	if (ss->peer_st == NULL) {
-		if ((ss->peer_st = stream_new(PP_MAX_HELD)) == NULL) {
-			pp->failed = true;
-			return;
-		}
-		framer_init(&ss->peer_fr, FRAMER_BGP, &pp_peer_framer_ops, ss);
-	}
-	if ((n = stream_push(ss->peer_st, pkt, out)) == -1) {
-		pp->failed = true;
-		return;
-	}
-	for (int i = 0; i < n && !ss->peer_done; i++)
-		if (framer_feed(&ss->peer_fr, &out[i]) == -1)
-			pp->failed = true;
-	if (ss->peer_done || stream_closed(ss->peer_st))
-		peer_stop(ss);
+	bgp_open_finder_push(&ss->peer, pkt);
 	sess_peer_open(ss);
 }
 

@@ -27,19 +27,6 @@ enum bgp_phase {
 	BGP_ESTABLISHED,
 };
 
-/*
- * Reads one captured direction of a BGP session until its OPEN: the
- * captured collector's, to know what the original session negotiated.
- * Reassembly state is freed once the OPEN is found.
- */
-struct open_finder {
-	struct stream	*stream;
-	uint8_t		*buf;
-	size_t		 len;
-	uint8_t		*open;		/* the OPEN, once found */
-	size_t		 open_len;
-};
-
 /* Bytes held up to `end` (counted in held_in) have waited since `since`. */
 struct held_mark {
 	uint64_t	 end;
@@ -96,7 +83,7 @@ struct session {
 	 */
 	uint8_t		*early_open;
 	size_t		 early_open_len;
-	struct open_finder peer;	/* the captured collector's OPEN, BGP only */
+	struct bgp_open_finder peer;	/* the captured collector's OPEN, BGP only */
 	/* BMP prologue: what a collector must hear first on a new connection. */
 	uint8_t		*init_msg;	/* the Initiation */
 	size_t		 init_len;
@@ -144,7 +131,7 @@ struct sessions {
 struct prescan_entry {
 	struct tr_addr		 src, dst;
 	uint16_t		 sport, dport;
-	struct open_finder	 collector;
+	struct bgp_open_finder	 collector;
 	struct prescan_entry	*next;
 };
 
@@ -156,67 +143,6 @@ struct prescan {
 static void	prescan_adopt(struct sessions *, struct session *,
 		    const struct tr_packet *);
 static void	prescan_free(struct prescan *);
-
-static void
-finder_free(struct open_finder *f)
-{
-	stream_free(f->stream);
-	free(f->buf);
-	free(f->open);
-	memset(f, 0, sizeof(*f));
-}
-
-/* Frame what reassembly delivered; keep the first OPEN and let go of the rest. */
-static void
-finder_bytes(struct open_finder *f, const struct stream_chunk *c)
-{
-	uint8_t type;
-	uint16_t mlen;
-	uint8_t *b;
-
-	if (c->gap_before)
-		f->len = 0;
-	if (c->len == 0 || f->len + c->len > 2 * BGP_MAX_MSG_LEN ||
-	    (b = realloc(f->buf, f->len + c->len)) == NULL)
-		return;
-	f->buf = b;
-	memcpy(b + f->len, c->data, c->len);
-	f->len += c->len;
-	while (bgp_frame(f->buf, f->len, &type, &mlen) == 1 &&
-	    mlen <= f->len) {
-		if (type == BGP_OPEN) {
-			if ((f->open = framer_copy(f->buf, mlen)) != NULL)
-				f->open_len = mlen;
-			return;
-		}
-		memmove(f->buf, f->buf + mlen, f->len - mlen);
-		f->len -= mlen;
-	}
-}
-
-/* One captured segment of the direction read; nothing more is read once the OPEN is found. */
-static void
-finder_push(struct open_finder *f, const struct tr_packet *pkt)
-{
-	struct stream_chunk chunks[2];
-	int n;
-
-	if (f->open != NULL)
-		return;
-	if (f->stream == NULL &&
-	    (f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
-		return;
-	n = stream_push(f->stream, pkt, chunks);
-	for (int i = 0; i < n && f->open == NULL; i++)
-		finder_bytes(f, &chunks[i]);
-	if (f->open != NULL) {
-		stream_free(f->stream);
-		free(f->buf);
-		f->stream = NULL;
-		f->buf = NULL;
-		f->len = 0;
-	}
-}
 
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
@@ -249,7 +175,7 @@ sessions_free(struct sessions *t)
 		free(t->all[i]->rx);
 		free(t->all[i]->open_msg);
 		free(t->all[i]->early_open);
-		finder_free(&t->all[i]->peer);
+		bgp_open_finder_free(&t->all[i]->peer);
 		free(t->all[i]->held);
 		free(t->all[i]->marks);
 		free(t->all[i]->init_msg);
@@ -840,7 +766,7 @@ sessions_push_collector(struct sessions *t, int section,
 		if (session_matches(s, section, &rev))
 			break;
 	if (s != NULL && s->framing == FRAMING_BGP)
-		finder_push(&s->peer, pkt);
+		bgp_open_finder_push(&s->peer, pkt);
 }
 
 /* ---- look-ahead: the captured collectors' OPENs, before the replay ----- */
@@ -884,7 +810,7 @@ sessions_prescan(struct sessions *t, const struct tr_packet *pkt,
 	    NULL)
 		return;
 	if (from_collector)
-		finder_push(&e->collector, pkt);
+		bgp_open_finder_push(&e->collector, pkt);
 }
 
 void
@@ -917,7 +843,7 @@ prescan_free(struct prescan *pre)
 
 		for (; e != NULL; e = next) {
 			next = e->next;
-			finder_free(&e->collector);
+			bgp_open_finder_free(&e->collector);
 			free(e);
 		}
 	}
