@@ -59,6 +59,18 @@ bmp_type_has_peer(uint8_t type)
 	    type == BMP_ROUTE_MIRRORING;
 }
 
+bool
+bmp_peer_key(const uint8_t *msg, size_t len, uint8_t key[BMP_PEER_KEY_LEN])
+{
+	const uint8_t *h = msg + BMP_COMMON_HDR_LEN;
+
+	if (len < BMP_COMMON_HDR_LEN + 2 + BMP_PEER_KEY_LEN - 1)
+		return false;
+	key[0] = h[0];					/* peer type */
+	memcpy(key + 1, h + 2, BMP_PEER_KEY_LEN - 1);	/* distinguisher, address */
+	return true;
+}
+
 int
 bmp_peer_header_parse(struct cursor *c, struct bmp_peer_hdr *h)
 {

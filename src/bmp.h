@@ -78,6 +78,15 @@ struct bmp_peer_hdr {
 int	bmp_peer_header_parse(struct cursor *c, struct bmp_peer_hdr *h);
 
 /*
+ * A monitored peer's identity (RFC 7854 4.2) out of a whole message with a
+ * per-peer header: peer type, distinguisher and address, not the flags.
+ * False when the message is too short to hold them.
+ */
+#define BMP_PEER_KEY_LEN	25
+bool	bmp_peer_key(const uint8_t *msg, size_t len,
+	    uint8_t key[BMP_PEER_KEY_LEN]);
+
+/*
  * A Peer Up's body after the per-peer header: the local address and ports,
  * then the sent and received OPENs (each a whole BGP message, pointing into
  * the caller's bytes); 0, or -1 when the OPENs are not both there.

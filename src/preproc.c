@@ -59,9 +59,6 @@
 #define PP_OPEN_DELAY	(1 * NS_PER_SEC)
 #define PP_PEER_DELAY	(5 * NS_PER_SEC)
 
-/* A monitored peer in a BMP per-peer header: peer type, distinguisher, address. */
-#define BMP_PEER_KEY_LEN 25
-
 struct addr_list {
 	struct tr_addr	*v;
 	size_t		 n, cap;
@@ -367,10 +364,9 @@ peer_went_down(struct pp_sess *ss, const uint8_t *msg, size_t len, bool down)
 	uint8_t key[BMP_PEER_KEY_LEN];
 	size_t i;
 
-	if (len < BMP_COMMON_HDR_LEN + BMP_PEER_HDR_LEN)
+	if (len < BMP_COMMON_HDR_LEN + BMP_PEER_HDR_LEN ||
+	    !bmp_peer_key(msg, len, key))
 		return down;	/* malformed: the delay, no peer to track */
-	key[0] = msg[BMP_COMMON_HDR_LEN];		/* peer type */
-	memcpy(key + 1, msg + BMP_COMMON_HDR_LEN + 2, BMP_PEER_KEY_LEN - 1);	/* distinguisher, address */
 	for (i = 0; i < ss->n_down; i++)
 		if (memcmp(ss->down[i], key, sizeof(key)) == 0)
 			break;

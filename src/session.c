@@ -96,10 +96,6 @@ struct session {
 	struct session	*next;		/* hash chain */
 };
 
-/* A BMP peer is known by its type, distinguisher and address (per-peer header, RFC 7854 4.2). */
-#define BMP_PEER_KEY_OFF	6	/* after the common header */
-#define BMP_PEER_KEY_LEN	26	/* type, flags, distinguisher, address */
-
 struct peer_up {
 	uint8_t	*msg;
 	size_t	 len;
@@ -510,14 +506,14 @@ session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	return 0;
 }
 
+/* Whether two messages are of one monitored peer (bmp_peer_key). */
 static bool
 same_peer(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
-	return alen >= BMP_PEER_KEY_OFF + BMP_PEER_KEY_LEN &&
-	    blen >= BMP_PEER_KEY_OFF + BMP_PEER_KEY_LEN &&
-	    a[BMP_PEER_KEY_OFF] == b[BMP_PEER_KEY_OFF] &&
-	    memcmp(a + BMP_PEER_KEY_OFF + 2, b + BMP_PEER_KEY_OFF + 2,
-	    BMP_PEER_KEY_LEN - 2) == 0;
+	uint8_t ka[BMP_PEER_KEY_LEN], kb[BMP_PEER_KEY_LEN];
+
+	return bmp_peer_key(a, alen, ka) && bmp_peer_key(b, blen, kb) &&
+	    memcmp(ka, kb, sizeof(ka)) == 0;
 }
 
 /*
