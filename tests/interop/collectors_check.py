@@ -135,6 +135,23 @@ def nlri_count(b):
     return n
 
 
+def update_fields(u):
+    """A BGP UPDATE's body (after the header): withdrawn routes, (type, value) of each path
+    attribute, NLRI."""
+    wl = int.from_bytes(u[0:2], "big")
+    al = int.from_bytes(u[2 + wl:4 + wl], "big")
+    attrs, i, out = u[4 + wl:4 + wl + al], 0, []
+    while i + 3 <= len(attrs):
+        fl, at = attrs[i], attrs[i + 1]
+        if fl & 0x10:
+            alen, hl = int.from_bytes(attrs[i + 2:i + 4], "big"), 4
+        else:
+            alen, hl = attrs[i + 2], 3
+        out.append((at, attrs[i + hl:i + hl + alen]))
+        i += hl + alen
+    return u[2:2 + wl], out, u[4 + wl + al:]
+
+
 def bmp_no_nexthop(pcap, port):
     """Route monitoring prefixes announced in an MP_REACH_NLRI whose next hop holds no
     address (Loc-RIB, RFC 9069: locally originated routes), which pmbmpd 1.7.7 drops
@@ -151,18 +168,8 @@ def bmp_no_nexthop(pcap, port):
                 continue
             ptype, flags = m[6], m[7]
             ip = ipaddress.ip_address(m[16:32]) if ptype != 3 and flags & 0x80 else ipaddress.ip_address(m[28:32])
-            u = m[48 + 19:48 + int.from_bytes(m[48 + 16:48 + 18], "big")]
-            wl = int.from_bytes(u[0:2], "big")
-            al = int.from_bytes(u[2 + wl:4 + wl], "big")
-            attrs, i = u[4 + wl:4 + wl + al], 0
-            while i + 3 <= len(attrs):
-                fl, at = attrs[i], attrs[i + 1]
-                if fl & 0x10:
-                    alen, hl = int.from_bytes(attrs[i + 2:i + 4], "big"), 4
-                else:
-                    alen, hl = attrs[i + 2], 3
-                v = attrs[i + hl:i + hl + alen]
-                i += hl + alen
+            _, attrs, _ = update_fields(m[48 + 19:48 + int.from_bytes(m[48 + 16:48 + 18], "big")])
+            for at, v in attrs:
                 # No next-hop address: a length of 0, or of 8 for VPN (the RD alone).
                 if at == 14 and len(v) >= 5 and v[3] == (8 if v[2] == 128 else 0):
                     key = (str(ip), "loc-rib" if ptype == 3 else "peer")
@@ -322,19 +329,9 @@ def bgp_rib_from_pcap(pcap, port):
             pos += max(ln, 19)
             if t != 2:
                 continue
-            u = m[19:]
-            wl = int.from_bytes(u[0:2], "big")
-            al = int.from_bytes(u[2 + wl:4 + wl], "big")
-            ops = [("W", 1, 1, u[2:2 + wl]), ("A", 1, 1, u[4 + wl + al:])]
-            attrs, i = u[4 + wl:4 + wl + al], 0
-            while i + 3 <= len(attrs):
-                fl, at = attrs[i], attrs[i + 1]
-                if fl & 0x10:
-                    alen, hl = int.from_bytes(attrs[i + 2:i + 4], "big"), 4
-                else:
-                    alen, hl = attrs[i + 2], 3
-                v = attrs[i + hl:i + hl + alen]
-                i += hl + alen
+            withdrawn, attrs, nlri = update_fields(m[19:])
+            ops = [("W", 1, 1, withdrawn), ("A", 1, 1, nlri)]
+            for at, v in attrs:
                 if at == 14 and len(v) >= 5:
                     ops.append(("A", int.from_bytes(v[0:2], "big"), v[2], v[5 + v[3]:]))
                 elif at == 15 and len(v) >= 3:
