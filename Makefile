@@ -7,7 +7,7 @@ JOBS       ?= 2
 
 # Build dependencies, and the real collectors and tools the tests run against.
 BUILD_DEPS = cmake gcc make pkg-config libpcap-dev libyaml-dev libjansson-dev libcmocka-dev
-TEST_DEPS  = pmacct nfdump gobgpd tshark tcpdump iproute2 python3 procps
+TEST_DEPS  = pmacct nfdump gobgpd tshark tcpdump iproute2 python3 procps time
 
 FUZZ_DEPS  = clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
@@ -16,7 +16,7 @@ FUZZ_BUILD ?= build-fuzz
 # info: the summary over every stage below it).
 FUZZERS = source config protocols stream flowfix info
 
-.PHONY: all build deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
+.PHONY: all build build-matrix deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
 
 all: build
 
@@ -29,6 +29,19 @@ test-deps: deps
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# What packagers do: every build type with gcc and with clang, warnings as errors
+# (gcc -O2 and clang warn about different things).  Each in build-matrix/CC-TYPE.
+BUILD_TYPES ?= Debug RelWithDebInfo Release
+build-matrix:
+	@./scripts/apt-ensure $(BUILD_DEPS) clang
+	@for cc in gcc clang; do for type in $(BUILD_TYPES); do \
+		echo "build-matrix: $$cc $$type"; \
+		CC=$$cc cmake -S . -B build-matrix/$$cc-$$type -DCMAKE_BUILD_TYPE=$$type >/dev/null && \
+		cmake --build build-matrix/$$cc-$$type -j $(JOBS) >build-matrix/$$cc-$$type.log 2>&1 || \
+			{ grep -E -B2 -A6 'error|warning' build-matrix/$$cc-$$type.log | head -60; \
+			  echo "build-matrix: $$cc $$type FAILED (log: build-matrix/$$cc-$$type.log)"; exit 1; }; \
+	done; done
 
 demo: build
 	./scripts/demo.sh $(BUILD)
@@ -74,4 +87,4 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-matrix

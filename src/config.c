@@ -248,6 +248,8 @@ static int
 get_scalar(struct ctx *c, const yaml_node_t *n, const char *expected,
     const char **out)
 {
+	/* Set on every path: gcc's -O2 flow analysis cannot see that fail() always returns -1. */
+	*out = NULL;
 	if (n->type != YAML_SCALAR_NODE)
 		return fail_type(c, n, expected);
 	if (strcmp(scalar(n), CFG_MISSING_PARAM) == 0)
@@ -294,6 +296,7 @@ get_int(struct ctx *c, const yaml_node_t *n, int64_t lo, int64_t hi,
 	char		*end;
 	long long	 v;
 
+	*out = 0;	/* as in get_scalar: set on every path */
 	if (get_scalar(c, n, what, &s) == -1)
 		return -1;
 	if (*s == '\0' || strchr("+-0123456789", *s) == NULL)
@@ -316,6 +319,7 @@ get_double(struct ctx *c, const yaml_node_t *n, double lo, const char *what,
 	char		*end;
 	double		 v;
 
+	*out = 0;	/* as in get_scalar: set on every path */
 	if (get_scalar(c, n, what, &s) == -1)
 		return -1;
 	/* strtod would also take "inf", "nan" and leading blanks. */

@@ -41,6 +41,10 @@ log_enabled(enum log_level level)
 	return level <= current_level;
 }
 
+/* The attribute lets -Wformat-nonliteral (clang) see fmt is checked at every caller. */
+static void	vlog(enum log_level, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {

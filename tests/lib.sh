@@ -126,3 +126,20 @@ replay_session() {
 }
 
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }
+
+# hostile NAME CODE PATTERN MAX_RSS_MB ARGS...: the command (stdin /dev/null, 120 s at most) exits
+# with CODE, its stderr matches PATTERN (grep -E; "" for any), and its peak RSS stays under
+# MAX_RSS_MB (GNU time's %M).  stdout and stderr are kept in $WORK/NAME.out and .err; the
+# case is logged with its exit code, peak RSS and first matching line, for the closing notes.
+hostile() {
+	local name=$1 code=$2 pattern=$3 max_mb=$4 rc=0 rss; shift 4
+	command -v /usr/bin/time >/dev/null || skip "GNU time (package time) is needed for peak RSS"
+	/usr/bin/time -f %M -o "$WORK/$name.rss" timeout 120 "$@" \
+		>"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
+	rss=$(tail -1 "$WORK/$name.rss")
+	[ "$rc" -eq "$code" ] || { tail -20 "$WORK/$name.err" >&2; fail "$name: exit $rc, expected $code"; }
+	[ -z "$pattern" ] || grep -qE -- "$pattern" "$WORK/$name.err" ||
+		{ tail -20 "$WORK/$name.err" >&2; fail "$name: stderr does not match /$pattern/"; }
+	[ "$rss" -le $((max_mb * 1024)) ] || fail "$name: peak RSS $((rss / 1024)) MB, over $max_mb MB"
+	note "$name: exit $rc, peak RSS $((rss / 1024)) MB${pattern:+: $(grep -E -m1 -- "$pattern" "$WORK/$name.err")}"
+}
