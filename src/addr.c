@@ -33,6 +33,26 @@ addr_format(const struct tr_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+addr_format_endpoint(const struct tr_addr *a, uint16_t port, char *buf,
+    size_t len)
+{
+	char text[TR_ADDR_STRLEN];
+
+	return host_format_endpoint(addr_format(a, text, sizeof(text)), port,
+	    buf, len);
+}
+
+const char *
+host_format_endpoint(const char *host, uint16_t port, char *buf, size_t len)
+{
+	bool v6 = strchr(host, ':') != NULL;
+
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
+	    port);
+	return buf;
+}
+
 bool
 addr_equal(const struct tr_addr *a, const struct tr_addr *b)
 {

@@ -22,6 +22,16 @@ struct tr_addr {
 int	 addr_parse(const char *text, struct tr_addr *out);
 /* Writes into buf (at least TR_ADDR_STRLEN) and returns it. */
 const char *addr_format(const struct tr_addr *, char *buf, size_t len);
+/*
+ * An endpoint for messages: "192.0.2.1:179", "[2001:db8::1]:179" (RFC 3986
+ * brackets, so the port cannot be read as part of the address).
+ */
+#define TR_ENDPOINT_STRLEN	(TR_ADDR_STRLEN + 8)
+const char *addr_format_endpoint(const struct tr_addr *, uint16_t port,
+	    char *buf, size_t len);
+/* The same for a host as configured (a name, or an IPv4 or IPv6 literal). */
+const char *host_format_endpoint(const char *host, uint16_t port, char *buf,
+	    size_t len);
 bool	 addr_equal(const struct tr_addr *, const struct tr_addr *);
 /* A total order for sorted output and binary search: IPv4 before IPv6, then by bytes. */
 int	 addr_compare(const struct tr_addr *, const struct tr_addr *);

@@ -1,6 +1,7 @@
 /* Sockets bound to repro_ip: UDP connected to the collector with sendmmsg batching, TCP non-blocking on epoll. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
@@ -26,14 +27,29 @@
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
 
+/*
+ * Epoll carries UDP sockets too, for their error queues (ICMP errors):
+ * their ids have this bit set, TCP connection ids do not.
+ */
+#define EV_UDP		0x80000000u
+
+/* ICMP errors come back within this of the last datagram on any sane path: the end waits that long for them. */
+#define ICMP_GRACE	(200 * TR_NS_PER_MS)
+
+/* Sockets named when the collector refuses them; the rest are counted in one line. */
+#define REFUSED_NAMED	3
+/* Datagrams named when they cannot be sent; the rest are counted in one line. */
+#define DROPPED_NAMED	5
+
 struct udp_socket {
 	int			 fd;
-	char			 desc[2 * TR_ADDR_STRLEN + 64];
+	unsigned		 tag;
+	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct transport_udp_stats stats;
-	bool			 warned_refused;
 };
 
 enum tcp_state {
+	TCP_WAITING,		/* queued bytes wait for another connection to be gone before the connect */
 	TCP_CONNECTING,
 	TCP_OPEN,
 	TCP_CLOSING,		/* FIN sent after the queue drained; reading until the collector's FIN */
@@ -47,10 +63,15 @@ struct tcp_conn {
 	bool			 want_out;	/* EPOLLOUT registered: only while bytes wait */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	void			*ctx;
-	char			 desc[2 * TR_ADDR_STRLEN + 64];
+	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	uint8_t			*q;		/* queued bytes are q[head, len) */
 	size_t			 head, len, cap;
 	size_t			 gate;		/* bytes at q[gate..] are held back; SIZE_MAX: none */
+	int			 successor;	/* the connection waiting for this one to be gone; -1: none */
+	struct sockaddr_storage	 remote;	/* for a connect that waits */
+	socklen_t		 remote_len;
+	tr_ns			 progress;	/* the last connect, write or close step */
+	tr_ns			 closing_since;	/* our FIN went out */
 	struct transport_tcp_stats stats;
 };
 
@@ -65,6 +86,11 @@ struct transport {
 	int			*dirty;		/* connections with bytes not yet tried */
 	size_t			 n_dirty, cap_dirty;
 	size_t			 dirty_bytes;	/* queued on them since */
+
+	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
+	tr_ns			 last_udp_send;
+	size_t			 refused_sockets;	/* sockets with a refusal, named or not */
+	uint64_t		 dropped_datagrams;	/* named or not */
 
 	/* The one pending batch, always for a single socket. */
 	int			 batch_sock;
@@ -295,15 +321,34 @@ transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
 	return 0;
 }
 
+/*
+ * ICMP errors on the socket's error queue, one per refused datagram (a
+ * connected socket without it only remembers the last one, and tells it
+ * on the next send): refusals are counted exactly, and the last datagrams'
+ * too, however they are batched.
+ */
+static void
+want_icmp_errors(int fd, sa_family_t family)
+{
+	int on = 1;
+
+	if (family == AF_INET)
+		(void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	else
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on,
+		    sizeof(on));
+}
+
 int
 transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
-    uint16_t local_port, const char *host, uint16_t port, char *err,
-    size_t errlen)
+    uint16_t local_port, const char *host, uint16_t port, unsigned tag,
+    char *err, size_t errlen)
 {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
-	char repro[TR_ADDR_STRLEN];
+	char repro[TR_ADDR_STRLEN], coll[TR_ENDPOINT_STRLEN];
 	struct udp_socket *slot;
+	struct epoll_event ev = { .events = 0 };	/* EPOLLERR is always reported */
 	int fd;
 
 	if ((slot = new_slot(t)) == NULL) {
@@ -314,20 +359,138 @@ transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
 	    &remote, &remote_len, err, errlen)) == -1)
 		return -1;
 	addr_format(repro_ip, repro, sizeof(repro));
+	host_format_endpoint(host, port, coll, sizeof(coll));
 	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1) {
-		snprintf(err, errlen, "cannot reach collector %s port %u from "
-		    "%s: %s", host, port, repro, strerror(errno));
+		snprintf(err, errlen, "cannot reach collector %s from %s: %s",
+		    coll, repro, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	want_icmp_errors(fd, repro_ip->family);
+	ev.data.u32 = (uint32_t)t->n_socks | EV_UDP;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	slot->fd = fd;
+	slot->tag = tag < TRANSPORT_UDP_TAGS ? tag : TRANSPORT_UDP_TAGS - 1;
 	if (local_port != 0)
-		snprintf(slot->desc, sizeof(slot->desc), "%s port %u -> %s:%u",
-		    repro, local_port, host, port);
+		snprintf(slot->desc, sizeof(slot->desc), "%s port %u -> %s",
+		    repro, local_port, coll);
 	else
-		snprintf(slot->desc, sizeof(slot->desc), "%s -> %s:%u", repro,
-		    host, port);
+		snprintf(slot->desc, sizeof(slot->desc), "%s -> %s", repro,
+		    coll);
 	return (int)t->n_socks++;
+}
+
+/* A datagram that will never leave: counted, named while few, summed up at the end. */
+static void
+udp_dropped(struct transport *t, struct udp_socket *s, size_t len, int err)
+{
+	s->stats.dropped++;
+	t->udp_totals[s->tag].dropped++;
+	if (++t->dropped_datagrams > DROPPED_NAMED)
+		return;
+	if (err == EMSGSIZE)
+		log_warnx("%s: a datagram of %zu bytes is not sent: larger "
+		    "than a UDP datagram can be over %s (%u bytes)", s->desc, len,
+		    strchr(s->desc, '[') ? "IPv6" : "IPv4",
+		    strchr(s->desc, '[') ? 65527 : 65507);
+	else
+		log_warnx("%s: a datagram of %zu bytes is not sent: %s",
+		    s->desc, len, strerror(err));
+}
+
+static void
+note_refused(struct transport *t, struct udp_socket *s, int err)
+{
+	s->stats.refused++;
+	t->udp_totals[s->tag].refused++;
+	if (s->stats.refused > 1)
+		return;
+	if (++t->refused_sockets > REFUSED_NAMED)
+		return;
+	if (err == ECONNREFUSED)
+		log_warnx("%s: the collector refused a datagram (ICMP port "
+		    "unreachable): is it listening? The replay goes on, as a "
+		    "router would; refusals are counted in the report",
+		    s->desc);
+	else
+		log_warnx("%s: a datagram came back as undeliverable (ICMP: "
+		    "%s); the replay goes on, as a router would; such "
+		    "datagrams are counted as refused in the report", s->desc,
+		    strerror(err));
+}
+
+/* Count the ICMP errors the kernel queued for the socket's datagrams. */
+static void
+drain_icmp_errors(struct transport *t, struct udp_socket *s)
+{
+	for (;;) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+			    sizeof(struct sockaddr_in6))];
+			struct cmsghdr align;
+		} control;
+		uint8_t data[1];
+		struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
+		struct cmsghdr *cm;
+
+		if (recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;	/* EAGAIN: the queue is empty */
+		}
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm)) {
+			const struct sock_extended_err *ee;
+
+			if (!((cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_RECVERR) ||
+			    (cm->cmsg_level == IPPROTO_IPV6 &&
+			    cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+			if (ee->ee_origin == SO_EE_ORIGIN_ICMP ||
+			    ee->ee_origin == SO_EE_ORIGIN_ICMP6)
+				note_refused(t, s, (int)ee->ee_errno);
+		}
+	}
+}
+
+void
+transport_udp_finish(struct transport *t)
+{
+	tr_ns wait;
+
+	transport_flush(t);
+	if (t->n_socks == 0)
+		return;
+	wait = t->last_udp_send + ICMP_GRACE - tr_mono_now();
+	if (wait > 0) {
+		struct timespec ts = tr_ns_to_timespec(wait);
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR &&
+		    !(t->opts.stop != NULL && *t->opts.stop))
+			;
+	}
+	for (size_t i = 0; i < t->n_socks; i++)
+		drain_icmp_errors(t, &t->socks[i]);
+	if (t->refused_sockets > REFUSED_NAMED)
+		log_warnx("the collector refused datagrams on %zu more sockets "
+		    "(%zu in all); the summary counts them", t->refused_sockets -
+		    REFUSED_NAMED, t->refused_sockets);
+	if (t->dropped_datagrams > DROPPED_NAMED)
+		log_warnx("%llu more datagrams could not be sent (%llu in all); "
+		    "the summary counts them", (unsigned long long)
+		    (t->dropped_datagrams - DROPPED_NAMED),
+		    (unsigned long long)t->dropped_datagrams);
 }
 
 int
@@ -338,7 +501,7 @@ transport_udp_queue(struct transport *t, int id, const uint8_t *data,
 	transport_tcp_flush(t);
 	if (len > DGRAM_MAX) {
 		/* Reassembled captures cannot hold more; count rather than truncate. */
-		t->socks[id].stats.dropped++;
+		udp_dropped(t, &t->socks[id], len, EMSGSIZE);
 		return 0;
 	}
 	if (t->batch_n > 0 && (t->batch_sock != id || t->batch_n == BATCH_MAX))
@@ -364,19 +527,6 @@ wait_writable(struct transport *t, int fd)
 	return -1;
 }
 
-static void
-note_refused(struct udp_socket *s)
-{
-	s->stats.refused++;
-	if (!s->warned_refused) {
-		s->warned_refused = true;
-		log_warnx("%s: the collector refused a datagram (ICMP port "
-		    "unreachable): is it listening? The replay goes on, as a "
-		    "router would; refusals are counted in the report",
-		    s->desc);
-	}
-}
-
 int
 transport_flush(struct transport *t)
 {
@@ -391,9 +541,15 @@ transport_flush(struct transport *t)
 		    (unsigned int)(t->batch_n - done), 0);
 
 		if (n > 0) {
+			uint64_t bytes = 0;
+
 			for (int i = 0; i < n; i++)
-				s->stats.bytes += t->iovs[done + i].iov_len;
+				bytes += t->iovs[done + i].iov_len;
+			s->stats.bytes += bytes;
 			s->stats.sent += (uint64_t)n;
+			t->udp_totals[s->tag].bytes += bytes;
+			t->udp_totals[s->tag].sent += (uint64_t)n;
+			t->last_udp_send = tr_mono_now();
 			done += (size_t)n;
 			continue;
 		}
@@ -406,17 +562,17 @@ transport_flush(struct transport *t)
 				goto interrupted;
 			break;
 		case ECONNREFUSED:
+		case EHOSTUNREACH:
+		case ENETUNREACH:
 			/*
 			 * The error belongs to an earlier datagram (the ICMP
-			 * came back after it); this one was not sent yet, so
-			 * try it again.
+			 * came back after it), and its error queue has it;
+			 * this one was not sent yet, so try it again.
 			 */
-			note_refused(s);
+			drain_icmp_errors(t, s);
 			break;
 		default:
-			log_warn("%s: datagram of %zu bytes not sent", s->desc,
-			    t->iovs[done].iov_len);
-			s->stats.dropped++;
+			udp_dropped(t, s, t->iovs[done].iov_len, errno);
 			done++;
 			break;
 		}
@@ -425,6 +581,7 @@ transport_flush(struct transport *t)
 	return 0;
 interrupted:
 	s->stats.dropped += t->batch_n - done;
+	t->udp_totals[s->tag].dropped += t->batch_n - done;
 	t->batch_n = 0;
 	return -1;
 }
@@ -433,6 +590,13 @@ const struct transport_udp_stats *
 transport_udp_stats(const struct transport *t, int id)
 {
 	return &t->socks[id].stats;
+}
+
+const struct transport_udp_stats *
+transport_udp_totals(const struct transport *t, unsigned tag)
+{
+	return &t->udp_totals[tag < TRANSPORT_UDP_TAGS ? tag :
+	    TRANSPORT_UDP_TAGS - 1];
 }
 
 const char *
@@ -458,6 +622,7 @@ new_conn(struct transport *t)
 	memset(&t->conns[t->n_conns], 0, sizeof(t->conns[0]));
 	t->conns[t->n_conns].fd = -1;
 	t->conns[t->n_conns].gate = SIZE_MAX;
+	t->conns[t->n_conns].successor = -1;
 	return &t->conns[t->n_conns];
 }
 
@@ -478,47 +643,61 @@ update_interest(struct transport *t, struct tcp_conn *c, int id)
 		c->want_out = want;
 }
 
+static void conn_gone(struct transport *, int, int);
+
+/* Start the connect of a bound socket; a failure now is reported as a failed connect. */
+static void
+conn_start(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT,
+		.data.u32 = (uint32_t)id,
+	};
+
+	c->state = TCP_CONNECTING;
+	c->want_out = true;
+	c->progress = tr_mono_now();
+	if (connect(c->fd, (struct sockaddr *)&c->remote, c->remote_len) ==
+	    -1 && errno != EINPROGRESS) {
+		conn_gone(t, id, errno);
+		return;
+	}
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
+		conn_gone(t, id, errno);
+}
+
 int
 transport_tcp_open(struct transport *t, const struct tr_addr *repro_ip,
-    const char *host, uint16_t port, void *ctx, char *err, size_t errlen)
+    const char *host, uint16_t port, int after, void *ctx, char *err,
+    size_t errlen)
 {
-	struct sockaddr_storage remote;
-	socklen_t remote_len;
-	char repro[TR_ADDR_STRLEN];
+	char repro[TR_ADDR_STRLEN], coll[TR_ENDPOINT_STRLEN];
 	struct tcp_conn *c;
-	struct epoll_event ev;
 	int fd, id;
 
 	if ((c = new_conn(t)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, 0, host, port, &remote,
-	    &remote_len, err, errlen)) == -1)
+	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, 0, host, port,
+	    &c->remote, &c->remote_len, err, errlen)) == -1)
 		return -1;
 	addr_format(repro_ip, repro, sizeof(repro));
-	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1 &&
-	    errno != EINPROGRESS) {
-		snprintf(err, errlen, "cannot connect to collector %s port %u "
-		    "from %s: %s", host, port, repro, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	id = (int)t->n_conns;
-	ev.events = EPOLLIN | EPOLLOUT;
-	ev.data.u32 = (uint32_t)id;
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		snprintf(err, errlen, "epoll: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
+	host_format_endpoint(host, port, coll, sizeof(coll));
+	id = (int)t->n_conns++;
 	c->fd = fd;
-	c->state = TCP_CONNECTING;
-	c->want_out = true;
 	c->ctx = ctx;
-	snprintf(c->desc, sizeof(c->desc), "%s -> %s:%u (tcp)", repro, host,
-	    port);
-	t->n_conns++;
+	snprintf(c->desc, sizeof(c->desc), "%s -> %s (tcp)", repro, coll);
+	if (after >= 0 && t->conns[after].state != TCP_CLOSED) {
+		/* Behind the last of a chain: each connection has one successor. */
+		while (t->conns[after].successor >= 0)
+			after = t->conns[after].successor;
+		t->conns[after].successor = id;
+		c->state = TCP_WAITING;
+		return id;
+	}
+	conn_start(t, id);
 	return id;
 }
 
@@ -526,19 +705,35 @@ static void
 conn_gone(struct transport *t, int id, int err)
 {
 	struct tcp_conn *c = &t->conns[id];
+	int next = c->successor;
 
 	if (c->state == TCP_CLOSED)
 		return;
 	close(c->fd);	/* also removes it from the epoll set */
 	c->fd = -1;
 	c->state = TCP_CLOSED;
+	c->successor = -1;
 	c->stats.bytes_lost += c->len - c->head;
 	t->queued_total -= c->len - c->head;
+	/* The queue outlives the callback, which may take its bytes (transport_tcp_unsent). */
+	if (t->opts.tcp.closed != NULL)
+		t->opts.tcp.closed(c->ctx, id, err);
+	/* The callback may have opened connections: index, never a pointer kept across it. */
+	c = &t->conns[id];
 	free(c->q);
 	c->q = NULL;
 	c->head = c->len = c->cap = 0;
-	if (t->opts.tcp.closed != NULL)
-		t->opts.tcp.closed(c->ctx, id, err);
+	if (next >= 0 && t->conns[next].state == TCP_WAITING)
+		conn_start(t, next);
+}
+
+size_t
+transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
+{
+	const struct tcp_conn *c = &t->conns[id];
+
+	*bytes = c->q != NULL ? c->q + c->head : NULL;
+	return c->len - c->head;
 }
 
 /* Write what the socket takes of the queue, up to the gate. */
@@ -546,6 +741,8 @@ static void
 conn_write(struct transport *t, int id)
 {
 	struct tcp_conn *c = &t->conns[id];
+
+	uint64_t sent_before = c->stats.bytes_sent;
 
 	while (c->state == TCP_OPEN) {
 		size_t end = c->gate < c->len ? c->gate : c->len;
@@ -568,13 +765,21 @@ conn_write(struct transport *t, int id)
 		conn_gone(t, id, errno);
 		return;
 	}
-	if (c->head == c->len) {
+	if (c->stats.bytes_sent != sent_before) {
+		c->progress = tr_mono_now();
+		if (t->opts.tcp.written != NULL) {
+			t->opts.tcp.written(c->ctx, id, c->stats.bytes_sent);
+			c = &t->conns[id];	/* the callback may have grown the table */
+		}
+	}
+	if (c->head == c->len && c->state == TCP_OPEN) {
 		c->head = c->len = 0;	/* empty: start again at the front */
 		if (c->gate != SIZE_MAX)
 			c->gate = 0;
-		if (c->close_when_drained && c->state == TCP_OPEN) {
+		if (c->close_when_drained) {
 			shutdown(c->fd, SHUT_WR);
 			c->state = TCP_CLOSING;
+			c->closing_since = c->progress = tr_mono_now();
 		}
 	}
 	if (c->state != TCP_CLOSED)
@@ -592,6 +797,9 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 		errno = ENOTCONN;
 		return -1;
 	}
+	/* A connection idle until now starts its stall clock now, not at its last write. */
+	if (c->len == c->head)
+		c->progress = tr_mono_now();
 	if (c->len + len > c->cap) {
 		/* Slide the unsent bytes to the front before growing. */
 		if (c->head > 0) {
@@ -689,8 +897,27 @@ transport_tcp_can_send(const struct transport *t, int id)
 {
 	const struct tcp_conn *c = &t->conns[id];
 
-	return (c->state == TCP_CONNECTING || c->state == TCP_OPEN) &&
-	    !c->close_when_drained;
+	return (c->state == TCP_WAITING || c->state == TCP_CONNECTING ||
+	    c->state == TCP_OPEN) && !c->close_when_drained;
+}
+
+tr_ns
+transport_tcp_stalled_since(const struct transport *t, int id)
+{
+	const struct tcp_conn *c = &t->conns[id];
+
+	if (c->state == TCP_CONNECTING ||
+	    (c->state == TCP_OPEN && c->len > c->head))
+		return c->progress;
+	return 0;
+}
+
+tr_ns
+transport_tcp_closing_since(const struct transport *t, int id)
+{
+	const struct tcp_conn *c = &t->conns[id];
+
+	return c->state == TCP_CLOSING ? c->closing_since : 0;
 }
 
 void
@@ -701,10 +928,15 @@ transport_tcp_close(struct transport *t, int id, bool now)
 	if (c->state == TCP_CLOSED)
 		return;
 	if (now) {
-		/* SO_LINGER 0: close sends an RST, as a router that gives up does. */
+		/*
+		 * SO_LINGER 0: close sends an RST, as a router that gives up
+		 * does; after our FIN, a plain close only stops reading.
+		 */
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
-		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (c->state != TCP_CLOSING)
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
 		conn_gone(t, id, 0);
 		return;
 	}
@@ -725,8 +957,9 @@ transport_tcp_unwritten(const struct transport *t)
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->n_conns; i++)
-		if (t->conns[i].state == TCP_CONNECTING)
-			n++;
+		if (t->conns[i].state == TCP_CONNECTING ||
+		    t->conns[i].state == TCP_WAITING)
+			n += 1 + t->conns[i].len - t->conns[i].head;
 		else if (t->conns[i].state == TCP_OPEN)
 			n += t->conns[i].len - t->conns[i].head;
 	return n;
@@ -758,6 +991,7 @@ conn_connected(struct transport *t, int id)
 	}
 	c->state = TCP_OPEN;
 	c->stats.established = true;
+	c->progress = tr_mono_now();
 	if (t->opts.tcp.connected != NULL)
 		t->opts.tcp.connected(c->ctx, id);
 	conn_write(t, id);	/* what was queued while connecting */
@@ -812,6 +1046,11 @@ transport_poll(struct transport *t, tr_ns until)
 	for (int i = 0; i < n; i++) {
 		int id = (int)evs[i].data.u32;
 
+		if (evs[i].data.u32 & EV_UDP) {
+			drain_icmp_errors(t, &t->socks[evs[i].data.u32 &
+			    ~EV_UDP]);
+			continue;
+		}
 		if (t->conns[id].state == TCP_CLOSED)
 			continue;
 		if (t->conns[id].state == TCP_CONNECTING) {

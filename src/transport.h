@@ -17,6 +17,8 @@ struct transport_tcp_events {
 	void	(*connected)(void *ctx, int id);
 	/* Bytes the collector sent; they are always read, so its window never fills. */
 	void	(*received)(void *ctx, int id, const uint8_t *data, size_t len);
+	/* The socket took more bytes: `total` is how many it took since the connection opened. */
+	void	(*written)(void *ctx, int id, uint64_t total);
 	/* The connection is gone: err 0 when the collector closed it, else an errno. */
 	void	(*closed)(void *ctx, int id, int err);
 };
@@ -29,13 +31,16 @@ struct transport_opts {
 	struct transport_tcp_events tcp; /* callbacks; ctx is the one given to transport_tcp_open */
 };
 
-/* What happened to one socket's datagrams. */
+/* What happened to datagrams: of one socket, or of every socket with one tag. */
 struct transport_udp_stats {
 	uint64_t	sent;		/* datagrams the kernel accepted */
 	uint64_t	bytes;
-	uint64_t	refused;	/* ICMP port unreachable reported by the kernel (ECONNREFUSED) */
+	uint64_t	refused;	/* ICMP port unreachable that came back for them */
 	uint64_t	dropped;	/* datagrams that could not be sent (EMSGSIZE, other errors) */
 };
+
+/* Tags group UDP sockets for totals (the replay tags them by section). */
+#define TRANSPORT_UDP_TAGS	8
 
 struct transport *transport_new(const struct transport_opts *opts);
 void		 transport_free(struct transport *);
@@ -43,7 +48,8 @@ void		 transport_free(struct transport *);
 /*
  * Open a UDP socket bound to repro_ip (local_port, or an ephemeral port
  * when 0; errno EADDRINUSE when it is taken) and connected to the
- * collector host:port, resolved for repro_ip's address family.  Returns the
+ * collector host:port, resolved for repro_ip's address family; its figures
+ * add up in the totals of `tag` (< TRANSPORT_UDP_TAGS).  Returns the
  * socket's id (>= 0) or -1 with a message in err that says what to fix
  * (an address that is not local, a name that does not resolve, a missing
  * interface or privilege).  errno is EAFNOSUPPORT when the collector's
@@ -51,7 +57,8 @@ void		 transport_free(struct transport *);
  */
 int		 transport_udp_open(struct transport *,
 		    const struct tr_addr *repro_ip, uint16_t local_port,
-		    const char *host, uint16_t port, char *err, size_t errlen);
+		    const char *host, uint16_t port, unsigned tag, char *err,
+		    size_t errlen);
 
 /*
  * Whether a TCP connection from repro_ip to the collector could be set up
@@ -75,6 +82,15 @@ int		 transport_flush(struct transport *);
 
 const struct transport_udp_stats *transport_udp_stats(const struct transport *,
 		    int id);
+const struct transport_udp_stats *transport_udp_totals(
+		    const struct transport *, unsigned tag);
+/*
+ * The end of the UDP traffic: wait until the ICMP errors of the last
+ * datagrams can have come back (a short grace after the last send), count
+ * them, and say in one line how many sockets were refused beyond those
+ * already named.
+ */
+void		 transport_udp_finish(struct transport *);
 
 /*
  * TCP: one connection per captured session, from repro_ip to the
@@ -96,10 +112,17 @@ struct transport_tcp_stats {
 	bool		established;	/* the connect completed */
 };
 
-/* Start connecting; returns the connection id, or -1 with a message in err. */
+/*
+ * Start connecting; returns the connection id, or -1 with a message in err.
+ * after: -1, or a connection this one waits for: bytes queue up, and the
+ * connect starts once that one is gone (a router's next session to a
+ * collector starts after its last one closed, or the collector would see
+ * two sessions of one peer).
+ */
 int		 transport_tcp_open(struct transport *,
 		    const struct tr_addr *repro_ip, const char *host,
-		    uint16_t port, void *ctx, char *err, size_t errlen);
+		    uint16_t port, int after, void *ctx, char *err,
+		    size_t errlen);
 /*
  * Queue bytes; 0, or -1 with errno ENOTCONN (the connection is closed or
  * closing) or ENOMEM.  They are written with what is queued after them:
@@ -116,12 +139,30 @@ void		 transport_tcp_flush(struct transport *);
  */
 void		 transport_tcp_hold(struct transport *, int id);
 void		 transport_tcp_release(struct transport *, int id);
+/*
+ * In the `closed` callback only: the bytes the connection never wrote
+ * (held back ones included), e.g. to send them on another connection.
+ */
+size_t		 transport_tcp_unsent(const struct transport *, int id,
+		    const uint8_t **bytes);
 /* Bytes queued on one TCP connection (held back ones included), and on every one together. */
 size_t		 transport_tcp_queued(const struct transport *, int id);
 size_t		 transport_tcp_queued_total(const struct transport *);
 /* Connecting or open, and not asked to close: bytes queued now will be sent. */
 bool		 transport_tcp_can_send(const struct transport *, int id);
-/* Close once the queue is written (FIN), or at once with an RST when `now`. */
+/*
+ * Since when the connection has made no progress while it has something
+ * to do (bytes queued, held back included, or a connect under way): the
+ * last connect, write or close step; 0 when it has nothing to do, or waits
+ * for another connection.
+ */
+tr_ns		 transport_tcp_stalled_since(const struct transport *, int id);
+/* Waiting for the collector's FIN after ours, since when (0: not in that state). */
+tr_ns		 transport_tcp_closing_since(const struct transport *, int id);
+/*
+ * Close once the queue is written (FIN), or at once when `now`: with an
+ * RST, unless our FIN is out already and only the collector's is awaited.
+ */
 void		 transport_tcp_close(struct transport *, int id, bool now);
 const struct transport_tcp_stats *transport_tcp_stats(const struct transport *,
 		    int id);
@@ -136,7 +177,7 @@ size_t		 transport_tcp_active(const struct transport *);
  * Returns the number of events handled, or -1 on an epoll failure.
  */
 int		 transport_poll(struct transport *, tr_ns until);
-/* Text for logs: "192.0.2.1 -> 198.51.100.1:4739". */
+/* Text for logs: "192.0.2.1 -> 198.51.100.1:4739" (IPv6: "[2001:db8::1]:4739"). */
 const char	*transport_describe(const struct transport *, int id);
 
 #endif
