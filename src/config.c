@@ -1325,6 +1325,7 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->repeat_pattern = REPEAT_ROUND_ROBIN;
 	cfg->time_factor = 1.0;
+	cfg->tcp_stall_limit = 30.0;	/* TEMP: the key comes with the config branch */
 	cfg->pcap_processing = (struct cfg_pcap_processing){
 		.initial_delay = PP_INITIAL_DELAY,
 		.inter_packet_delay = PP_INTER_PACKET_DELAY,

@@ -141,6 +141,7 @@ struct config {
 	enum repeat_pattern	repeat_pattern;
 
 	double			time_factor;	/* default 1; 0 = as fast as possible */
+	double			tcp_stall_limit;	/* seconds a TCP connection may take nothing while bytes wait (default 30) */
 	bool			keep_open;	/* default false */
 	bool			no_sync;	/* default false */
 	bool			reconnect;	/* reconnect TCP sessions the collector closed */

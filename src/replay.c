@@ -30,6 +30,9 @@
  */
 #define PORTS_PER_EXPORTER	64
 
+/* UDP sockets are tagged with their section, for the transport's totals. */
+_Static_assert(SECTION_COUNT <= TRANSPORT_UDP_TAGS, "a UDP tag per section");
+
 struct udp_streams {
 	int		 state;		/* SOCK_* */
 	int		 spare;		/* opened at start-up for the first captured port; -1 once given */
@@ -48,6 +51,7 @@ struct replay {
 	struct sessions		*sessions;	/* TCP sections */
 	struct flowfix		*flowfix;	/* the ipfix section */
 	struct udp_streams	*udp;		/* [map index][section] */
+	uint64_t		 udp_unsendable[SECTION_COUNT];	/* no socket for them */
 	bool			 sync;		/* wait for the minute position before each capture */
 	struct sched_waiter	 waiter;
 };
@@ -154,7 +158,7 @@ open_sockets(struct replay *rp)
 				    err, sizeof(err));
 			else if ((rc = u->spare = transport_udp_open(rp->tp,
 			    repro, 0, sec->collector_host, sec->collector_port,
-			    err, sizeof(err))) >= 0)
+			    (unsigned)s, err, sizeof(err))) >= 0)
 				log_debug("%s: %s", section_names[s],
 				    transport_describe(rp->tp, u->spare));
 			if (rc == -1 && socket_error(rp, m, s, err) == -1)
@@ -182,6 +186,35 @@ ask_to_play(const char *path)
 }
 
 /*
+ * The UDP sections' figures come from the transport: a datagram counts as
+ * sent once the kernel took it, as refused when its ICMP error came back,
+ * as dropped when it could not leave (plus those that had no socket).
+ */
+static void
+sync_udp_counts(struct replay *rp)
+{
+	for (int s = 0; s < SECTION_COUNT; s++) {
+		const struct transport_udp_stats *st;
+		struct report_section *rs = &rp->rep->section[s];
+
+		if (section_l4proto((enum section_id)s) != TR_IPPROTO_UDP)
+			continue;
+		st = transport_udp_totals(rp->tp, (unsigned)s);
+		rs->sent = st->sent;
+		rs->bytes = st->bytes;
+		rs->refused = st->refused;
+		rs->dropped = st->dropped + rp->udp_unsendable[s];
+	}
+}
+
+static void
+tick_report(struct replay *rp, tr_ns now, const struct report_progress *p)
+{
+	sync_udp_counts(rp);
+	report_tick(rp->rep, now, p);
+}
+
+/*
  * Wait until a deadline while the connections live on: sleep in the
  * transport's poll (reading what collectors send, writing queued bytes,
  * BGP KEEPALIVEs when due) up to the learned margin before the deadline,
@@ -196,7 +229,7 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 
 		if (*rp->opts->stop)
 			return -1;
-		report_tick(rp->rep, now, p);
+		tick_report(rp, now, p);
 		timer = sessions_tick(rp->sessions, now);
 		if (now >= until)
 			break;
@@ -238,13 +271,13 @@ open_stream(struct replay *rp, int exporter, int section, uint16_t sport)
 	int id;
 
 	id = transport_udp_open(rp->tp, repro, local, sec->collector_host,
-	    sec->collector_port, err, sizeof(err));
+	    sec->collector_port, (unsigned)section, err, sizeof(err));
 	if (id == -1 && local != 0 && errno == EADDRINUSE) {
 		log_warnx("%s: preserve_src_port: port %u is in use at "
 		    "repro_ip %s; sending from another port", section_names[
 		    section], sport, addr_format(repro, addr, sizeof(addr)));
 		id = transport_udp_open(rp->tp, repro, 0, sec->collector_host,
-		    sec->collector_port, err, sizeof(err));
+		    sec->collector_port, (unsigned)section, err, sizeof(err));
 	}
 	if (id == -1)
 		log_errorx("%s: network.map[%d]: %s", section_names[section],
@@ -295,7 +328,7 @@ usable_socket(struct replay *rp, int exporter, int section, uint16_t sport)
 	if (u->state == SOCK_READY &&
 	    (id = stream_socket(rp, u, exporter, section, sport)) >= 0)
 		return id;
-	rp->rep->section[section].dropped++;
+	rp->udp_unsendable[section]++;
 	if (u->state == SOCK_WRONG_FAMILY) {
 		u->state = SOCK_WRONG_FAMILY_TOLD;
 		log_errorx("%s: network.map[%d] (repro_ip %s) has packets for "
@@ -311,38 +344,31 @@ usable_socket(struct replay *rp, int exporter, int section, uint16_t sport)
 /* Where a packet goes. */
 struct route {
 	int	section;
-	int	exporter;	/* network.map index */
+	int	exporter;	/* network.map index; -1 for the collector's side */
 	int	udp_sock;	/* UDP: transport id */
 };
 
 /*
- * A TCP segment from the captured collector to a selected exporter session:
- * never replayed, but a BGP session learns from it what the original
- * collector negotiated.  True when it was one.
+ * Decide what happens to one packet: true to replay it (route filled;
+ * exporter -1 for a segment of the captured collector's side of a selected
+ * TCP session: never sent, but it tells how the captured session went),
+ * false after counting why not.
  */
-static bool
-collector_side(struct replay *rp, const struct tr_packet *pkt)
-{
-	int section = select_collector_side(rp->sel, pkt);
-
-	if (section < 0)
-		return false;
-	rp->rep->tcp_collector_segments++;
-	sessions_push_collector(rp->sessions, section, pkt);
-	return true;
-}
-
-/* Decide what happens to one packet: true to replay it (route filled), false after counting why not. */
 static bool
 route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 {
-	if ((r->section = select_section(rp->sel, pkt)) < 0) {
-		if (!collector_side(rp, pkt))
-			rp->rep->unknown_proto++;
-		return false;
-	}
-	if ((r->exporter = select_exporter(rp->sel, &pkt->src)) < 0) {
+	switch (select_side(rp->sel, pkt, &r->section, &r->exporter)) {
+	case SELECT_EXPORTER:
+		break;
+	case SELECT_COLLECTOR:
+		rp->rep->tcp_collector_segments++;
+		r->exporter = -1;
+		return true;
+	case SELECT_UNKNOWN_EXPORTER:
 		rp->rep->unknown_peer++;
+		return false;
+	default:
+		rp->rep->unknown_proto++;
 		return false;
 	}
 	if (pkt->l4proto == TR_IPPROTO_TCP)
@@ -367,6 +393,10 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 static int
 push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 {
+	if (r->exporter < 0) {
+		sessions_push_collector(rp->sessions, r->section, pkt);
+		return 0;
+	}
 	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
 		log_warn("cannot replay the TCP segment of frame %llu",
 		    (unsigned long long)pkt->frame);
@@ -377,11 +407,22 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 	return 0;
 }
 
+/*
+ * Whether a TCP segment must wait for its time: not a bare ACK, nor the
+ * collector's side but for the FIN or RST that ends its session then.
+ */
+static bool
+tcp_needs_deadline(const struct route *r, const struct tr_packet *pkt)
+{
+	if (r->exporter < 0)
+		return (pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST)) != 0;
+	return sessions_needs_deadline(pkt);
+}
+
 /* Queue a datagram as captured, or (ipfix) as flow fidelity rewrites it. */
 static int
 send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 {
-	struct report_section *rs = &rp->rep->section[r->section];
 	struct ff_origin o = {
 		.exporter = (uint32_t)r->exporter, .sport = pkt->sport,
 		.stream = (uint32_t)r->udp_sock, .frame = pkt->frame,
@@ -393,13 +434,10 @@ send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 	if (r->section == SECTION_IPFIX && rp->flowfix != NULL)
 		flowfix_message(rp->flowfix, &o, pkt->payload,
 		    pkt->payload_len, tr_wall_now() / TR_NS_PER_SEC, &out);
-	for (size_t i = 0; i < out.n; i++) {
+	for (size_t i = 0; i < out.n; i++)
 		if (transport_udp_queue(rp->tp, r->udp_sock, out.msg[i],
 		    out.len[i]) == -1)
 			return -1;
-		rs->sent++;
-		rs->bytes += out.len[i];
-	}
 	return 0;
 }
 
@@ -464,13 +502,18 @@ bgp_side(struct replay *rp, const struct tr_packet *pkt)
 {
 	int section;
 
+	int exporter;
+
 	if (pkt->l4proto != TR_IPPROTO_TCP)
 		return 0;
-	/* As route_packet does: the collector's side is what selects only reversed. */
-	if ((section = select_section(rp->sel, pkt)) >= 0)
-		return section == SECTION_BGP &&
-		    select_exporter(rp->sel, &pkt->src) >= 0 ? 1 : 0;
-	return select_collector_side(rp->sel, pkt) == SECTION_BGP ? 2 : 0;
+	switch (select_side(rp->sel, pkt, &section, &exporter)) {
+	case SELECT_EXPORTER:
+		return section == SECTION_BGP ? 1 : 0;
+	case SELECT_COLLECTOR:
+		return section == SECTION_BGP ? 2 : 0;
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -545,8 +588,8 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 
 		if (!route_packet(rp, &pkt, &r))
 			continue;
-		/* A bare ACK sends nothing: no need to wait for its time. */
-		if (tcp && !sessions_needs_deadline(&pkt)) {
+		/* A segment that sends nothing needs not wait for its time. */
+		if (tcp && !tcp_needs_deadline(&r, &pkt)) {
 			if (push_tcp(rp, &r, &pkt) == -1) {
 				result = -1;
 				break;
@@ -589,7 +632,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		/* Packets sent back to back leave no wait for the report: tick every so often. */
 		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
-			report_tick(rp->rep, now, &prog);
+			tick_report(rp, now, &prog);
 			/* And let the connections breathe: read collectors, write queues, release held messages. */
 			(void)transport_poll(rp->tp, 0);
 			(void)sessions_tick(rp->sessions, tr_mono_now());
@@ -609,27 +652,6 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	return result;
 }
 
-/* Fold the transport's per-socket outcome into the per-section report. */
-static void
-collect_transport_stats(struct replay *rp)
-{
-	for (size_t m = 0; m < rp->cfg->n_map; m++) {
-		for (int s = 0; s < SECTION_COUNT; s++) {
-			const struct udp_streams *u = udp_slot(rp, (int)m, s);
-
-			for (size_t i = 0; i < u->n; i++) {
-				const struct transport_udp_stats *st;
-
-				if (u->id[i] < 0)
-					continue;
-				st = transport_udp_stats(rp->tp, u->id[i]);
-				rp->rep->section[s].refused += st->refused;
-				rp->rep->section[s].dropped += st->dropped;
-			}
-		}
-	}
-}
-
 /* keep_open: the connections stay up (BGP KEEPALIVEs included) until a signal. */
 static void
 wait_keep_open(struct replay *rp)
@@ -641,12 +663,11 @@ wait_keep_open(struct replay *rp)
 }
 
 /*
- * Let every TCP connection write its queue and close: as long as bytes keep
- * moving (a collector that stops reading does not hold the run forever), or
- * for a short grace after a signal; then give the collectors a moment to
- * answer our FIN before the sockets close.
+ * Let every TCP connection write its queue and close: as long as the
+ * collectors take bytes (one that takes nothing for tcp_stall_limit is
+ * ended by the sessions' housekeeping), or for a short grace after a
+ * signal; then give the collectors a moment to answer our FIN.
  */
-#define DRAIN_IDLE	(10 * TR_NS_PER_SEC)
 #define DRAIN_STOPPED	(2 * TR_NS_PER_SEC)
 #define DRAIN_FIN_WAIT	(1 * TR_NS_PER_SEC)
 
@@ -654,41 +675,43 @@ static void
 drain_connections(struct replay *rp)
 {
 	tr_ns now = tr_mono_now();
-	tr_ns give_up = now + (*rp->opts->stop ? DRAIN_STOPPED : DRAIN_IDLE);
+	tr_ns give_up = *rp->opts->stop ? now + DRAIN_STOPPED : INT64_MAX;
 	tr_ns fin_wait = 0;
-	size_t last_unwritten = SIZE_MAX, unwritten;
 
 	sessions_close_all(rp->sessions);
 	while (sessions_active(rp->sessions) > 0 &&
 	    (now = tr_mono_now()) < give_up) {
-		unwritten = transport_tcp_unwritten(rp->tp);
-		if (unwritten == 0) {
+		if (*rp->opts->stop && give_up == INT64_MAX)
+			give_up = now + DRAIN_STOPPED;	/* a signal during the drain */
+		if (transport_tcp_unwritten(rp->tp) == 0 &&
+		    sessions_retrying(rp->sessions) == 0) {
 			if (fin_wait == 0)
 				fin_wait = now + DRAIN_FIN_WAIT;
 			if (now >= fin_wait)
 				return;
-		} else if (unwritten < last_unwritten && !*rp->opts->stop)
-			give_up = now + DRAIN_IDLE;
-		last_unwritten = unwritten;
+		}
+		(void)sessions_tick(rp->sessions, now);
 		(void)transport_poll(rp->tp, now + 100 * TR_NS_PER_MS);
 	}
 	if (transport_tcp_unwritten(rp->tp) > 0) {
-		log_warnx("TCP connections still had %zu bytes to send when "
-		    "the run ended (the collector stopped reading, or never "
-		    "answered a BGP OPEN): they are lost",
+		log_warnx("stopped with %zu bytes still to send on TCP "
+		    "connections: they are lost",
 		    transport_tcp_unwritten(rp->tp));
 		/* Reset them, so their loss is counted (and the exit code says so). */
 		sessions_abort_all(rp->sessions);
 	}
 }
 
-/* Whether a TCP collector missed anything (routers would have retried; the run did not deliver). */
+/*
+ * Whether anything could not be delivered: a TCP message lost, or a
+ * datagram that could not leave (a collector's refusal is its own business:
+ * routers send on regardless).
+ */
 static bool
-tcp_lost_anything(const struct report *rep)
+lost_anything(const struct report *rep)
 {
 	for (int i = 0; i < SECTION_COUNT; i++)
-		if (section_l4proto((enum section_id)i) == TR_IPPROTO_TCP &&
-		    rep->section[i].dropped > 0)
+		if (rep->section[i].dropped > 0)
 			return true;
 	return rep->tcp_lost_bytes > 0;
 }
@@ -772,8 +795,10 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	else if (opts->keep_open || cfg->keep_open)
 		wait_keep_open(&rp);
 	drain_connections(&rp);
-	collect_transport_stats(&rp);
-	if (result == REPLAY_OK && tcp_lost_anything(rep))
+	transport_udp_finish(rp.tp);
+	sync_udp_counts(&rp);
+	sessions_report_losses(rp.sessions);
+	if (result == REPLAY_OK && lost_anything(rep))
 		result = REPLAY_INCOMPLETE;
 done:
 	free(order);

@@ -213,23 +213,26 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 	if (r->tcp_sessions > 0)
 		fprintf(out, "tcp: %" PRIu64 " sessions, %" PRIu64
 		    " connect failures, %" PRIu64 " closed by the collector, %"
-		    PRIu64 " reconnects, %" PRIu64 " captured collector segments "
-		    "read; "
+		    PRIu64 " reconnects, %" PRIu64 " joined mid-stream, %" PRIu64
+		    " ended by the stall limit, %" PRIu64 " captured collector "
+		    "segments read; "
 		    "%" PRIu64 " bytes retransmitted in the capture, %" PRIu64
 		    " never captured, %" PRIu64 " skipped to a message boundary, "
 		    "%" PRIu64 " framing errors, %" PRIu64 " bytes of an "
 		    "unfinished last message, %" PRIu64 " queued bytes lost "
 		    "with their connection, %" PRIu64 " sessions held back by "
 		    "a slow collector (longest wait %.3f s); bgp: %" PRIu64
-		    " keepalives added, %" PRIu64 " notifications received\n",
+		    " keepalives added, %" PRIu64 " notifications received, %"
+		    PRIu64 " OPENs refused and retried\n",
 		    r->tcp_sessions, r->tcp_connect_failures,
 		    r->tcp_closed_by_collector, r->tcp_reconnects,
+		    r->tcp_sessions_joined, r->tcp_sessions_stalled,
 		    r->tcp_collector_segments, r->tcp_retransmitted,
 		    r->tcp_gap_bytes, r->tcp_skipped_bytes,
 		    r->tcp_framing_errors, r->tcp_unfinished_bytes,
 		    r->tcp_lost_bytes, r->tcp_sessions_held,
 		    tr_ns_to_sec(r->tcp_held_lag_max), r->bgp_keepalives_added,
-		    r->bgp_notifications_received);
+		    r->bgp_notifications_received, r->bgp_open_refusals);
 	print_flows(&r->flows, out);
 }
 
@@ -290,12 +293,14 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 		return -1;
 	}
 	json_object_set_new(root, "tcp", json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
-	    "s:I, s:I}",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:f, s:I, s:I, s:I}",
 	    "sessions", (json_int_t)r->tcp_sessions,
 	    "connect_failures", (json_int_t)r->tcp_connect_failures,
 	    "closed_by_collector", (json_int_t)r->tcp_closed_by_collector,
 	    "reconnects", (json_int_t)r->tcp_reconnects,
+	    "sessions_joined", (json_int_t)r->tcp_sessions_joined,
+	    "sessions_stalled", (json_int_t)r->tcp_sessions_stalled,
 	    "collector_segments", (json_int_t)r->tcp_collector_segments,
 	    "retransmitted_bytes", (json_int_t)r->tcp_retransmitted,
 	    "gap_bytes", (json_int_t)r->tcp_gap_bytes,
@@ -307,7 +312,8 @@ report_write_json(const struct report *r, const char *path, tr_ns now)
 	    "held_lag_max_s", tr_ns_to_sec(r->tcp_held_lag_max),
 	    "bgp_keepalives_added", (json_int_t)r->bgp_keepalives_added,
 	    "bgp_notifications_received",
-	    (json_int_t)r->bgp_notifications_received));
+	    (json_int_t)r->bgp_notifications_received,
+	    "bgp_open_refusals", (json_int_t)r->bgp_open_refusals));
 	json_object_set_new(root, "flows", flows_json(&r->flows));
 	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);

@@ -12,7 +12,7 @@
 struct source_stats;
 
 struct report_section {
-	uint64_t	sent;		/* datagrams/messages handed to the transport */
+	uint64_t	sent;		/* datagrams/messages the socket took (TCP: whole) */
 	uint64_t	bytes;
 	uint64_t	filtered;	/* dropped by a message filter (ipfix_h, bmp_h, bgp_h) */
 	uint64_t	not_replayed;	/* selected, but no collector would take it (BGP before an OPEN) */
@@ -60,6 +60,8 @@ struct report {
 	uint64_t	tcp_connect_failures;	/* connections that could not be opened */
 	uint64_t	tcp_closed_by_collector; /* closed or reset by the collector mid-session */
 	uint64_t	tcp_reconnects;		/* sessions connected again after that */
+	uint64_t	tcp_sessions_joined;	/* mid-stream continuations sent on a live session's connection */
+	uint64_t	tcp_sessions_stalled;	/* ended by tcp_stall_limit */
 	uint64_t	tcp_collector_segments;	/* the captured collector's side: read, never sent */
 	uint64_t	tcp_retransmitted;	/* captured bytes dropped as retransmissions/probes */
 	uint64_t	tcp_gap_bytes;		/* bytes never captured (holes in a stream) */
@@ -71,6 +73,7 @@ struct report {
 	tr_ns		tcp_held_lag_max;	/* the longest a held message waited */
 	uint64_t	bgp_keepalives_added;	/* KEEPALIVEs sent to keep idle sessions up */
 	uint64_t	bgp_notifications_received;
+	uint64_t	bgp_open_refusals;	/* connections closed before the OPEN's answer: retried, messages kept */
 
 	struct report_flows flows;
 

@@ -148,6 +148,27 @@ select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
 	return section;
 }
 
+enum select_side
+select_side(const struct selector *sel, const struct tr_packet *pkt,
+    int *section, int *exporter)
+{
+	int fwd = select_section(sel, pkt);
+
+	if (fwd >= 0 && (*exporter = select_exporter(sel, &pkt->src)) >= 0) {
+		*section = fwd;
+		return SELECT_EXPORTER;
+	}
+	if ((*section = select_collector_side(sel, pkt)) >= 0) {
+		struct tr_packet rev = tr_packet_reversed(pkt);
+
+		*exporter = select_exporter(sel, &rev.src);
+		return SELECT_COLLECTOR;
+	}
+	*section = fwd;
+	*exporter = -1;
+	return fwd >= 0 ? SELECT_UNKNOWN_EXPORTER : SELECT_NONE;
+}
+
 int
 select_exporter(const struct selector *sel, const struct tr_addr *src)
 {

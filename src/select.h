@@ -33,6 +33,24 @@ bool		 select_ipfix_message(const struct cfg_select *,
 int		 select_collector_side(const struct selector *,
 		    const struct tr_packet *pkt);
 
+/* Which side of a selected flow a packet is. */
+enum select_side {
+	SELECT_NONE,			/* no section selects it, either way */
+	SELECT_EXPORTER,		/* a mapped exporter's packet for a section */
+	SELECT_COLLECTOR,		/* TCP: the captured collector's side of such a session */
+	SELECT_UNKNOWN_EXPORTER,	/* a section selects it, but its source is not mapped */
+};
+
+/*
+ * What a packet is: section and exporter (network.map index) for
+ * SELECT_EXPORTER and SELECT_COLLECTOR (the exporter being the destination
+ * then).  A section without `select` takes every packet of its transport,
+ * so a TCP packet from an unmapped address to a mapped one is the
+ * collector's side, not an unknown exporter.
+ */
+enum select_side select_side(const struct selector *,
+		    const struct tr_packet *pkt, int *section, int *exporter);
+
 /* Whether a message-level list (bmp_h.type, bgp_h.type, ...) takes value: true when the key is absent. */
 bool		 select_u32_match(const struct cfg_u32_list *list,
 		    uint32_t value);

@@ -36,6 +36,34 @@ struct held_mark {
 /* Marks closer together than this share one: the lag needs no finer grain. */
 #define HELD_MARK_GRAIN	TR_NS_PER_MS
 
+/*
+ * What a connection was given, message by message, by where each ends in
+ * its byte stream (bit 63: a message of the capture, counted in the report
+ * once the socket took all of it; else one the replay added, such as a
+ * KEEPALIVE or a reconnect's prologue).  Only messages not yet written are
+ * kept, so it is short unless the collector is slow.
+ */
+#define MSG_COUNTED	(UINT64_C(1) << 63)
+
+struct msg_ring {
+	uint64_t	*end;
+	size_t		 head, n, cap;	/* entries end[(head + i) % cap], i < n */
+	uint64_t	 written;	/* where the last written one ended */
+};
+
+/*
+ * A router's feed to a collector: the captured sessions of one section from
+ * one exporter to one captured collector address and port.  A router keeps
+ * one session per collector, so they are replayed one after another.
+ */
+struct feed {
+	int		 section, exporter;
+	struct tr_addr	 dst;
+	uint16_t	 dport;
+	struct session	*current;	/* the latest session with a connection of its own */
+	struct feed	*next;		/* hash chain */
+};
+
 struct session {
 	struct sessions	*table;
 	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
@@ -46,7 +74,17 @@ struct session {
 	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
 
 	struct stream	*stream;
-	bool		 captured_end;	/* FIN or RST captured */
+	bool		 captured_end;	/* FIN or RST captured, from either side */
+	bool		 syn_start;	/* the capture has the session's SYN */
+	bool		 delivered;	/* a message of it was handed on */
+	bool		 told_after_end;	/* said once that messages came after its end */
+	struct feed	*feed;
+	/*
+	 * Joined: a capture that continues the feed mid-stream from another
+	 * port (no SYN, Initiation or OPEN) while the feed's session is live
+	 * goes on the host's connection, as the router's bytes did.
+	 */
+	struct session	*host;
 
 	enum framing	 framing;
 	struct framer	 fr;		/* BMP/BGP: the message being completed */
@@ -64,12 +102,28 @@ struct session {
 	struct held_mark *marks;
 	size_t		 marks_head, n_marks, cap_marks;
 	size_t		 held_slot;	/* index + 1 in the table's held list; 0: not in it */
+	bool		 held_slow;	/* held once because the collector was slow (said once) */
 	tr_ns		 held_lag_max;
-	uint64_t	 msgs_queued;	/* counted as sent when queued ... */
-	uint64_t	 bytes_queued;	/* ... and taken back if none was written */
+	struct msg_ring	 ring;		/* what the connection was given and has not written */
+	uint64_t	 conn_in;	/* bytes given to the connection (queued or held) */
 	bool		 conn_dead;	/* the collector closed or refused it */
 	bool		 closing;	/* we asked the connection to close */
-	uint64_t	 not_sent;
+	bool		 stalled;	/* ended by the stall limit */
+	/*
+	 * BGP: the collector closed the connection before it answered our
+	 * OPEN (it refused the peer for now); the messages wait in `held`
+	 * for a retry, and the session closes once that is answered when the
+	 * run ended meanwhile.
+	 */
+	bool		 retrying;
+	bool		 close_after_retry;
+	bool		 open_unwritten;	/* the OPEN went unwritten: its retry counts it */
+	bool		 notification_received;	/* on this connection */
+	tr_ns		 retry_since;
+	uint64_t	 open_end;	/* where the OPEN ends in the connection's bytes */
+	bool		 last_notification;	/* the last BGP message sent was a NOTIFICATION */
+	uint64_t	 msgs;		/* the capture's messages for this connection (joined ones too) */
+	uint64_t	 not_sent;	/* of those, never written: lost, refused, before an OPEN, after the end */
 
 	enum bgp_phase	 bgp;
 	uint16_t	 hold_time;	/* seconds: the exporter's OPEN, then the negotiated one */
@@ -106,6 +160,13 @@ struct peer_up {
 
 #define TABLE_BUCKETS	4096
 
+/* After our FIN, how long the collector's is awaited before the socket is let go (the next session of the feed waits for it). */
+#define CLOSE_GRACE	(2 * TR_NS_PER_SEC)
+/* Stall limits and closing connections are looked at this often. */
+#define HOUSEKEEPING_EVERY	TR_NS_PER_SEC
+/* Sessions named in a warning of one kind; the rest are counted in one line. */
+#define SESSIONS_NAMED	5
+
 struct sessions {
 	const struct config	*cfg;
 	struct report		*rep;
@@ -121,6 +182,11 @@ struct sessions {
 	struct session	       **held;	/* sessions with messages held back */
 	size_t			 n_held, cap_held;
 	size_t			 held_bytes;	/* in all of them */
+	struct feed		*feeds[TABLE_BUCKETS];
+	tr_ns			 stall_limit;	/* tcp_stall_limit */
+	tr_ns			 next_housekeeping;
+	size_t			 connect_failures;	/* named or not */
+	size_t			 n_retrying;
 };
 
 /* A BGP session the look-ahead saw, keyed like a session (the exporter's side as source). */
@@ -151,6 +217,7 @@ sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 	t->rep = rep;
 	t->reconnect = reconnect;
 	t->next_timer = INT64_MAX;
+	t->stall_limit = (tr_ns)(cfg->tcp_stall_limit * (double)TR_NS_PER_SEC);
 	return t;
 }
 
@@ -178,7 +245,16 @@ sessions_free(struct sessions *t)
 		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
 			free(t->all[i]->peer_ups[k].msg);
 		free(t->all[i]->peer_ups);
+		free(t->all[i]->ring.end);
 		free(t->all[i]);
+	}
+	for (size_t b = 0; b < TABLE_BUCKETS; b++) {
+		struct feed *f = t->feeds[b], *next;
+
+		for (; f != NULL; f = next) {
+			next = f->next;
+			free(f);
+		}
 	}
 	free(t->all);
 	free(t->held);
@@ -255,6 +331,8 @@ session_new(struct sessions *t, int section, int exporter,
 	s->sport = pkt->sport;
 	s->dport = pkt->dport;
 	s->capture_gen = t->capture_gen;
+	s->syn_start = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
+	    TR_TCP_SYN;
 	s->framing = section_framing(section);
 	if (s->framing != FRAMING_RAW)
 		framer_init(&s->fr, s->framing == FRAMING_BMP ? FRAMER_BMP :
@@ -283,22 +361,31 @@ session_unlink(struct sessions *t, struct session *s, uint32_t bucket)
 static void
 describe(const struct session *s, char *buf, size_t len)
 {
-	char src[TR_ADDR_STRLEN];
+	char src[TR_ENDPOINT_STRLEN];
 
-	snprintf(buf, len, "%s session %s:%u -> port %u",
-	    section_names[s->section], addr_format(&s->src, src, sizeof(src)),
-	    s->sport, s->dport);
+	snprintf(buf, len, "%s session %s -> port %u",
+	    section_names[s->section], addr_format_endpoint(&s->src, s->sport,
+	    src, sizeof(src)), s->dport);
 }
 
+/* The session whose connection carries s's messages: its host when joined. */
+static struct session *
+owner(struct session *s)
+{
+	return s->host != NULL ? s->host : s;
+}
+
+/* Connect, once the connection `after` (-1: none) is gone; a failure is counted and named. */
 static int
-open_connection(struct session *s)
+open_connection(struct session *s, int after)
 {
 	struct sessions *t = s->table;
 	const struct cfg_section *sec = &t->cfg->section[s->section];
 	char err[512], what[128];
 
 	s->conn = transport_tcp_open(t->tp, &t->cfg->map[s->exporter].repro_ip,
-	    sec->collector_host, sec->collector_port, s, err, sizeof(err));
+	    sec->collector_host, sec->collector_port, after, s, err,
+	    sizeof(err));
 	if (s->conn == -1) {
 		describe(s, what, sizeof(what));
 		log_errorx("%s: %s", what, err);
@@ -307,6 +394,73 @@ open_connection(struct session *s)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- what a connection was given, message by message ------------------- */
+
+/* Room for one more entry, so that a message queued is always recorded. */
+static int
+ring_reserve(struct msg_ring *r)
+{
+	uint64_t *e;
+	size_t cap;
+
+	if (r->n < r->cap)
+		return 0;
+	cap = r->cap ? r->cap * 2 : 16;
+	if ((e = reallocarray(NULL, cap, sizeof(*e))) == NULL)
+		return -1;
+	for (size_t i = 0; i < r->n; i++)
+		e[i] = r->end[(r->head + i) % r->cap];
+	free(r->end);
+	r->end = e;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
+static void
+ring_push(struct msg_ring *r, uint64_t end)
+{
+	r->end[(r->head + r->n++) % r->cap] = end;
+}
+
+/*
+ * The connection is gone: how many of the capture's messages it never
+ * wrote whole, and their bytes (what the replay added itself, KEEPALIVEs
+ * and the closing Cease, is no loss).
+ */
+static uint64_t
+ring_reset(struct msg_ring *r, uint64_t *bytes)
+{
+	uint64_t counted = 0, prev = r->written;
+
+	*bytes = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t e = r->end[(r->head + i) % r->cap];
+
+		if (e & MSG_COUNTED) {
+			counted++;
+			*bytes += (e & ~MSG_COUNTED) - prev;
+		}
+		prev = e & ~MSG_COUNTED;
+	}
+	r->head = r->n = 0;
+	r->written = 0;
+	return counted;
+}
+
+/* Messages that never reached the collector: `unsendable` ones no collector would take. */
+static void
+count_not_sent(struct session *o, uint64_t n, bool unsendable)
+{
+	struct report_section *rs = &o->table->rep->section[o->section];
+
+	if (unsendable)
+		rs->not_replayed += n;
+	else
+		rs->dropped += n;
+	o->not_sent += n;
 }
 
 /* ---- per-session backpressure ------------------------------------------ */
@@ -384,7 +538,8 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		s->marks[s->n_marks++] = (struct held_mark){
 		    .end = s->held_in + len, .since = now };
 	}
-	if (s->held_in == 0) {	/* the first time this session is held */
+	if (!s->held_slow && !s->retrying) {	/* the first time a slow collector holds it */
+		s->held_slow = true;
 		t->rep->tcp_sessions_held++;
 		describe(s, what, sizeof(what));
 		log_warnx("%s: the collector takes the session's bytes slower "
@@ -465,6 +620,8 @@ release_held(struct session *s, tr_ns now, bool all)
 	if (s->held_head < s->held_len)
 		return;
 	held_empty(s);
+	if (!s->held_slow)
+		return;	/* held for a retry, not for a slow collector */
 	describe(s, what, sizeof(what));
 	log_info("%s: the collector caught up; messages waited up to %.3f s",
 	    what, tr_ns_to_sec(s->held_lag_max));
@@ -476,33 +633,80 @@ sessions_held_bytes(const struct sessions *t)
 	return t->held_bytes;
 }
 
-/* Queue bytes on the session's connection, or hold them (backpressure); the message is counted as sent or as not sent. */
+/*
+ * Give bytes to the connection of o (an owner): queued, or held behind
+ * what is held already (backpressure).  `counted`: a message of the
+ * capture, counted as sent once the socket has taken all of it.  -1 with
+ * errno ENOTCONN (the connection is closing or gone) or ENOMEM.
+ */
 static int
-session_send(struct session *s, const uint8_t *p, size_t len, tr_ns now)
+queue_bytes(struct session *o, const uint8_t *p, size_t len, tr_ns now,
+    bool counted)
 {
-	struct report_section *rs = &s->table->rep->section[s->section];
+	struct transport *tp = o->table->tp;
 
-	if (s->conn_dead || s->conn == -1) {
-		rs->dropped++;
-		s->not_sent++;
-		return 0;
-	}
-	if (s->held_len > s->held_head || transport_tcp_queued(s->table->tp,
-	    s->conn) >= TRANSPORT_TCP_CONN_QUEUE_MAX) {
-		if (hold_message(s, p, len, now) == -1)
+	if (ring_reserve(&o->ring) == -1)
+		return -1;
+	if (o->retrying) {
+		if (hold_message(o, p, len, now) == -1)
 			return -1;
-	} else if (transport_tcp_send(s->table->tp, s->conn, p, len) == -1) {
+	} else if (o->conn < 0 || o->conn_dead) {
+		errno = ENOTCONN;
+		return -1;
+	} else if (o->held_len > o->held_head ||
+	    transport_tcp_queued(tp, o->conn) >= TRANSPORT_TCP_CONN_QUEUE_MAX) {
+		if (!transport_tcp_can_send(tp, o->conn)) {
+			errno = ENOTCONN;
+			return -1;
+		}
+		if (hold_message(o, p, len, now) == -1)
+			return -1;
+	} else if (transport_tcp_send(tp, o->conn, p, len) == -1)
+		return -1;
+	o->conn_in += len;
+	ring_push(&o->ring, o->conn_in | (counted ? MSG_COUNTED : 0));
+	return 0;
+}
+
+/*
+ * Put bytes on a new connection before anything it was given already (the
+ * OPEN of a retry, ahead of the messages kept for it): the ring's offsets
+ * move up by len.
+ */
+static int
+queue_first(struct session *o, const uint8_t *p, size_t len, bool counted)
+{
+	struct msg_ring *r = &o->ring;
+
+	if (ring_reserve(r) == -1 ||
+	    transport_tcp_send(o->table->tp, o->conn, p, len) == -1)
+		return -1;
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t *e = &r->end[(r->head + i) % r->cap];
+
+		*e = ((*e & ~MSG_COUNTED) + len) | (*e & MSG_COUNTED);
+	}
+	r->head = (r->head + r->cap - 1) % r->cap;
+	r->end[r->head] = (uint64_t)len | (counted ? MSG_COUNTED : 0);
+	r->n++;
+	o->conn_in += len;
+	return 0;
+}
+
+/* A message of the capture for s's connection: queued or held, or counted as not sent. */
+static int
+send_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
+{
+	struct session *o = owner(s);
+
+	o->msgs++;
+	if (queue_bytes(o, p, len, now, true) == -1) {
 		if (errno == ENOMEM)
 			return -1;
-		rs->dropped++;
-		s->not_sent++;
+		count_not_sent(o, 1, false);
 		return 0;
 	}
-	rs->sent++;
-	rs->bytes += len;
-	s->msgs_queued++;
-	s->bytes_queued += len;
-	s->last_sent = now;
+	o->last_sent = now;
 	return 0;
 }
 
@@ -616,6 +820,67 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 }
 
 static void collector_opened(struct session *, const uint8_t *, size_t);
+static void end_session(struct session *);
+static void give_up_retry(struct session *, const char *);
+static int own_connection(struct session *);
+
+/* A message that starts a session of its own: a joined capture that begins with one is not a continuation. */
+static bool
+starts_session(const struct session *s, uint8_t type)
+{
+	return (s->framing == FRAMING_BMP && type == BMP_INITIATION) ||
+	    (s->framing == FRAMING_BGP && type == BGP_OPEN);
+}
+
+/*
+ * The first message of a joined capture decides: a continuation stays on
+ * its host's connection (counted, and said once); an Initiation or an OPEN
+ * is a new session of the router, which gets a connection of its own.
+ */
+static int
+first_message(struct session *s, bool new_session)
+{
+	struct sessions *t = s->table;
+	char what[128], host[128];
+
+	s->delivered = true;
+	if (s->host == NULL)
+		return 0;
+	describe(s, what, sizeof(what));
+	describe(s->host, host, sizeof(host));
+	if (new_session) {
+		log_info("%s: starts with its own %s, though the capture has "
+		    "no SYN for it: a new session of the router, after %s",
+		    what, s->framing == FRAMING_BMP ? "Initiation" : "OPEN",
+		    host);
+		s->host = NULL;
+		return own_connection(s);
+	}
+	t->rep->tcp_sessions_joined++;
+	log_info("%s: continues the router's feed mid-stream (no SYN%s): "
+	    "its bytes go on the connection of %s, as a collector needs "
+	    "them", what, s->framing == FRAMING_BMP ? ", no Initiation" :
+	    s->framing == FRAMING_BGP ? ", no OPEN" : "", host);
+	return 0;
+}
+
+/* A message of a session that has ended (in the capture, or by the stall limit): a collector would not take it. */
+static void
+after_end(struct session *s)
+{
+	struct session *o = owner(s);
+	char what[128];
+
+	o->msgs++;
+	count_not_sent(o, 1, true);
+	if (s->told_after_end)
+		return;
+	s->told_after_end = true;
+	describe(s, what, sizeof(what));
+	log_info("%s: has messages after its end%s: they are not sent",
+	    what, o->stalled ? " (the stall limit ended it)" :
+	    " (a FIN or RST in the capture)");
+}
 
 /* One whole BMP or BGP message: filter, BGP bookkeeping, send. */
 static int
@@ -627,53 +892,66 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	const struct cfg_u32_list *filter = s->framing == FRAMING_BMP ?
 	    &sel->bmp_type : &sel->bgp_type;
 	bool is_open = s->framing == FRAMING_BGP && type == BGP_OPEN;
+	struct session *o;
 
 	if (!select_u32_match(filter, type)) {
 		s->table->rep->section[s->section].filtered++;
+		return 0;
+	}
+	if (!s->delivered && first_message(s, starts_session(s, type)) == -1)
+		return -1;
+	o = owner(s);
+	if (o->captured_end) {
+		after_end(s);
 		return 0;
 	}
 	/*
 	 * A BGP speaker rejects anything before an OPEN (a capture that
 	 * starts mid-session): such messages cannot be replayed.
 	 */
-	if (s->framing == FRAMING_BGP && s->bgp == BGP_IDLE && !is_open) {
-		if (s->not_sent++ == 0) {
+	if (o->framing == FRAMING_BGP && o->bgp == BGP_IDLE && !is_open) {
+		if (o->not_sent == 0) {
 			char what[128];
 
-			describe(s, what, sizeof(what));
+			describe(o, what, sizeof(what));
 			log_warnx("%s: the capture has no OPEN for this session: "
 			    "its messages are not sent (a collector would reject "
 			    "them)", what);
 		}
-		s->table->rep->section[s->section].not_replayed++;
+		o->msgs++;
+		count_not_sent(o, 1, true);
 		return 0;
 	}
 	if (is_open) {
-		struct bgp_open o;
+		struct bgp_open op;
 
 		/* Keep it (capabilities, the reconnect prologue), rewritten as configured, and send that. */
-		if (keep_open_msg(s, msg, len) == 0) {
-			msg = s->open_msg;
-			len = s->open_len;
+		if (keep_open_msg(o, msg, len) == 0) {
+			msg = o->open_msg;
+			len = o->open_len;
 		}
-		if (bgp_open_parse(msg, len, &o) == 0)
-			s->hold_time = o.hold_time;
+		if (bgp_open_parse(msg, len, &op) == 0)
+			o->hold_time = op.hold_time;
 	}
-	if (session_send(s, msg, len, now) == -1)
+	if (send_message(s, msg, len, now) == -1)
 		return -1;
-	if (s->framing == FRAMING_BMP)
-		remember_bmp_state(s, msg, len, type);
+	if (is_open)
+		o->open_end = o->conn_in;
+	if (o->framing == FRAMING_BGP)
+		o->last_notification = type == BGP_NOTIFICATION;
+	if (o->framing == FRAMING_BMP)
+		remember_bmp_state(o, msg, len, type);
 	/*
 	 * After our OPEN, the collector must answer with its own before it
 	 * gets anything else: hold the rest in the connection's queue.
 	 */
-	if (is_open && s->conn >= 0 && !s->conn_dead) {
-		s->bgp = BGP_OPEN_SENT;
-		transport_tcp_hold(s->table->tp, s->conn);
-		if (s->early_open != NULL) {
-			collector_opened(s, s->early_open, s->early_open_len);
-			free(s->early_open);
-			s->early_open = NULL;
+	if (is_open && o->conn >= 0 && !o->conn_dead) {
+		o->bgp = BGP_OPEN_SENT;
+		transport_tcp_hold(o->table->tp, o->conn);
+		if (o->early_open != NULL) {
+			collector_opened(o, o->early_open, o->early_open_len);
+			free(o->early_open);
+			o->early_open = NULL;
 		}
 	}
 	return 0;
@@ -720,10 +998,31 @@ feed(struct session *s, const struct stream_chunk *c, tr_ns now)
 		    (unsigned long long)c->gap_bytes);
 		s->table->rep->tcp_gap_bytes += c->gap_bytes;
 	}
-	if (s->framing == FRAMING_RAW)
-		return c->len == 0 ? 0 : session_send(s, c->data, c->len, now);
-	s->now = now;
-	return framer_feed(&s->fr, c);
+	if (s->framing != FRAMING_RAW) {
+		s->now = now;
+		return framer_feed(&s->fr, c);
+	}
+	if (c->len == 0)
+		return 0;
+	if (!s->delivered && first_message(s, false) == -1)
+		return -1;
+	if (owner(s)->captured_end) {
+		after_end(s);
+		return 0;
+	}
+	return send_message(s, c->data, c->len, now);
+}
+
+/* What reassembly still holds after a hole goes out now: the stream ends here. */
+static void
+finish_stream(struct session *s, tr_ns now)
+{
+	struct stream_chunk chunks[2];
+	int n;
+
+	while ((n = stream_finish(s->stream, chunks)) > 0)
+		for (int k = 0; k < n; k++)
+			(void)feed(s, &chunks[k], now);
 }
 
 /* A fresh stream for a new capture file: the older tool's multi-file sessions restart sequence numbers in each file. */
@@ -740,15 +1039,141 @@ renew_stream(struct session *s)
 	return 0;
 }
 
-/* The captured session ended: its connection closes once its queue is written. */
+/*
+ * Close o's connection once what it was given is written: held messages
+ * go on its queue, and a BGP session says goodbye with a Cease (RFC 4486
+ * administrative shutdown), so the collector frees the peer at once instead
+ * of waiting out the hold time, unless its last message was a NOTIFICATION
+ * already.
+ */
 static void
-end_session(struct sessions *t, struct session *s)
+close_connection(struct session *o)
 {
+	struct transport *tp = o->table->tp;
+
+	if (o->retrying) {
+		o->close_after_retry = true;
+		return;
+	}
+	if (o->closing)
+		return;
+	o->closing = true;
+	o->reconnect_at = 0;
+	if (o->conn < 0 || o->conn_dead || !transport_tcp_can_send(tp, o->conn))
+		return;
+	release_held(o, tr_mono_now(), true);
+	if (o->framing == FRAMING_BGP && o->bgp != BGP_IDLE &&
+	    !o->last_notification) {
+		uint8_t msg[BGP_HDR_LEN + 2];
+
+		if (bgp_notification_build(msg, sizeof(msg), BGP_CEASE,
+		    BGP_CEASE_ADMIN_SHUTDOWN) > 0)
+			(void)queue_bytes(o, msg, sizeof(msg), tr_mono_now(),
+			    false);
+	}
+	transport_tcp_close(tp, o->conn, false);
+}
+
+/*
+ * The captured session ended (a FIN or RST from either side): its
+ * connection closes once its queue is written.  A joined capture ends its
+ * host's: they were one connection of the router's.
+ */
+static void
+end_session(struct session *s)
+{
+	struct session *o = owner(s);
+
 	s->captured_end = true;
-	s->closing = true;
-	release_held(s, tr_mono_now(), true);
-	if (s->conn >= 0 && !s->conn_dead)
-		transport_tcp_close(t->tp, s->conn, false);
+	o->captured_end = true;
+	close_connection(o);
+}
+
+/* ---- a router's feed to a collector: one session at a time -------------- */
+
+static uint32_t
+feed_hash(const struct session *s)
+{
+	uint32_t h = FNV1A_BASIS;
+
+	h = fnv1a(h, &s->section, sizeof(s->section));
+	h = fnv1a(h, &s->exporter, sizeof(s->exporter));
+	h = addr_hash(&s->dst, h);
+	h = fnv1a(h, &s->dport, sizeof(s->dport));
+	return h % TABLE_BUCKETS;
+}
+
+static struct feed *
+feed_of(struct sessions *t, const struct session *s)
+{
+	uint32_t b = feed_hash(s);
+	struct feed *f;
+
+	for (f = t->feeds[b]; f != NULL; f = f->next)
+		if (f->section == s->section && f->exporter == s->exporter &&
+		    f->dport == s->dport && addr_equal(&f->dst, &s->dst))
+			return f;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->section = s->section;
+	f->exporter = s->exporter;
+	f->dst = s->dst;
+	f->dport = s->dport;
+	f->next = t->feeds[b];
+	t->feeds[b] = f;
+	return f;
+}
+
+/*
+ * A session that gets a connection of its own: the router's older session
+ * to the collector, if still open here, is closed first, and the new
+ * connection starts once the old one is gone (a collector that still has
+ * the old session refuses the peer's new one).
+ */
+static int
+own_connection(struct session *s)
+{
+	struct session *prev = s->feed->current;
+	int after = -1;
+
+	if (prev != NULL && prev != s) {
+		if (!prev->captured_end) {
+			char what[128], old[128];
+
+			describe(s, what, sizeof(what));
+			describe(prev, old, sizeof(old));
+			log_info("%s: a new session of the router to the "
+			    "collector: %s, still open here, is closed first",
+			    what, old);
+			end_session(prev);
+		}
+		if (prev->conn >= 0 && !prev->conn_dead)
+			after = prev->conn;
+	}
+	s->feed->current = s;
+	return open_connection(s, after);
+}
+
+/*
+ * A new captured session: a capture that continues the router's feed
+ * without a SYN while its session is live joins that session (decided for
+ * good on its first message); anything else gets a connection of its own.
+ */
+static int
+start_session(struct session *s)
+{
+	struct session *prev;
+
+	if ((s->feed = feed_of(s->table, s)) == NULL)
+		return -1;
+	prev = s->feed->current;
+	if (!s->syn_start && prev != NULL && !prev->captured_end &&
+	    !prev->closing) {
+		s->host = prev;
+		return 0;
+	}
+	(void)own_connection(s);	/* a failure is counted and named */
+	return 0;
 }
 
 void
@@ -757,12 +1182,24 @@ sessions_push_collector(struct sessions *t, int section,
 {
 	struct tr_packet rev = tr_packet_reversed(pkt);
 	struct session *s;
+	char what[128];
 
 	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
 		if (session_matches(s, section, &rev))
 			break;
-	if (s != NULL && s->framing == FRAMING_BGP)
+	if (s == NULL)
+		return;
+	if (s->framing == FRAMING_BGP)
 		bgp_open_finder_push(&s->peer, pkt);
+	if (!(pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST)) || s->captured_end)
+		return;
+	describe(s, what, sizeof(what));
+	log_info("%s: the captured collector ended the session (%s, frame "
+	    "%llu): the connection is closed here too", what,
+	    pkt->tcp_flags & TR_TCP_RST ? "RST" : "FIN",
+	    (unsigned long long)pkt->frame);
+	finish_stream(s, tr_mono_now());
+	end_session(s);
 }
 
 /* ---- look-ahead: the captured collectors' OPENs, before the replay ----- */
@@ -895,14 +1332,14 @@ sessions_push(struct sessions *t, int section, int exporter,
 	    (s->capture_gen == t->capture_gen &&
 	    stream_stats(s->stream)->bytes > 0))) {
 		if (!s->captured_end)
-			end_session(t, s);
+			end_session(s);
 		session_unlink(t, s, bucket);
 		s = NULL;
 	}
 	if (s == NULL) {
-		if ((s = session_new(t, section, exporter, pkt, bucket)) == NULL)
+		if ((s = session_new(t, section, exporter, pkt, bucket)) == NULL ||
+		    start_session(s) == -1)
 			return -1;
-		(void)open_connection(s);
 	} else if ((s->capture_gen != t->capture_gen ||
 	    (syn && stream_stats(s->stream)->bytes == 0)) &&
 	    renew_stream(s) == -1)
@@ -915,7 +1352,7 @@ sessions_push(struct sessions *t, int section, int exporter,
 			return -1;
 	/* Segments after the end (the last ACKs) stay with the ended session. */
 	if (stream_closed(s->stream) && !s->captured_end)
-		end_session(t, s);
+		end_session(s);
 	return 0;
 }
 
@@ -925,7 +1362,7 @@ send_keepalive(struct session *s, tr_ns now)
 	uint8_t ka[BGP_HDR_LEN];
 
 	if (bgp_keepalive_build(ka, sizeof(ka)) > 0 &&
-	    transport_tcp_send(s->table->tp, s->conn, ka, sizeof(ka)) == 0) {
+	    queue_bytes(s, ka, sizeof(ka), now, false) == 0) {
 		s->last_sent = now;
 		s->table->rep->bgp_keepalives_added++;
 	}
@@ -940,35 +1377,78 @@ reconnect(struct session *s, tr_ns now)
 
 	s->reconnect_at = 0;
 	s->conn_dead = false;
-	s->msgs_queued = s->bytes_queued = 0;
-	if (open_connection(s) == -1)
+	s->notification_received = false;
+	if (s->retrying) {
+		s->retrying = false;
+		t->n_retrying--;
+	}
+	if (open_connection(s, -1) == -1) {
+		give_up_retry(s, "the new connection cannot be opened");
 		return;
+	}
 	t->rep->tcp_reconnects++;
 	describe(s, what, sizeof(what));
 	if (s->framing == FRAMING_BMP) {
 		size_t n = 0;
 
-		if (s->init_msg != NULL &&
-		    transport_tcp_send(t->tp, s->conn, s->init_msg,
-		    s->init_len) == 0)
+		if (s->init_msg != NULL && queue_bytes(s, s->init_msg,
+		    s->init_len, now, false) == 0)
 			n++;
 		for (size_t i = 0; i < s->n_peer_ups; i++)
-			if (transport_tcp_send(t->tp, s->conn,
-			    s->peer_ups[i].msg, s->peer_ups[i].len) == 0)
+			if (queue_bytes(s, s->peer_ups[i].msg,
+			    s->peer_ups[i].len, now, false) == 0)
 				n++;
 		log_warnx("%s: reconnecting; %zu messages re-sent first "
 		    "(Initiation and the Peer Up of each peer up)", what, n);
 	} else if (s->framing == FRAMING_BGP && s->open_msg != NULL) {
-		if (transport_tcp_send(t->tp, s->conn, s->open_msg,
-		    s->open_len) == 0) {
+		/* Before the messages kept for a retry, which wait behind it for the answer. */
+		if (queue_first(s, s->open_msg, s->open_len,
+		    s->open_unwritten) == 0) {
+			s->open_end = s->open_len;
+			s->open_unwritten = false;
 			s->bgp = BGP_OPEN_SENT;
 			transport_tcp_hold(t->tp, s->conn);
 		}
 		log_warnx("%s: reconnecting; the OPEN is sent again and the "
 		    "session goes on once the collector answers", what);
+		release_held(s, now, false);
+		if (s->close_after_retry) {
+			s->close_after_retry = false;
+			close_connection(s);
+		}
 	} else
 		log_warnx("%s: reconnecting", what);
 	s->last_sent = now;
+}
+
+/*
+ * A refused session's retries end: by the stall limit, or when no new
+ * connection can be opened.  What it kept is not sent.
+ */
+static void
+give_up_retry(struct session *s, const char *why)
+{
+	struct sessions *t = s->table;
+	uint64_t lost, msgs = ring_reset(&s->ring, &lost);
+	char what[128];
+
+	t->rep->tcp_lost_bytes += lost;
+	if (s->retrying) {
+		s->retrying = false;
+		t->n_retrying--;
+	}
+	if (s->close_after_retry)
+		s->closing = true;
+	s->close_after_retry = false;
+	s->reconnect_at = 0;
+	s->conn_dead = true;
+	s->captured_end = true;
+	count_not_sent(s, msgs, false);
+	held_empty(s);
+	s->conn_in = 0;
+	describe(s, what, sizeof(what));
+	log_errorx("%s: the collector still refuses the session: %s; its %llu "
+	    "kept messages are not sent", what, why, (unsigned long long)msgs);
 }
 
 /*
@@ -1006,6 +1486,58 @@ schedule_reconnect(struct session *s, const char *what)
  */
 #define TIMER_SLACK	(100 * TR_NS_PER_MS)
 
+/*
+ * The collector has taken nothing for tcp_stall_limit while bytes wait:
+ * a collector that stopped reading, or a BGP collector that never answered
+ * the OPEN.  The session ends (an RST), and what it still had is counted
+ * as not sent, so the run cannot end as if all arrived.
+ */
+static void
+stall_end(struct session *o, tr_ns idle)
+{
+	struct sessions *t = o->table;
+	char what[128];
+
+	describe(o, what, sizeof(what));
+	log_errorx("%s: the collector has taken nothing for %.0f s with %zu "
+	    "bytes waiting%s (tcp_stall_limit): the session is ended, and what "
+	    "it still had is not sent", what, tr_ns_to_sec(idle),
+	    transport_tcp_queued(t->tp, o->conn) + (o->held_len - o->held_head),
+	    o->bgp == BGP_OPEN_SENT ? "; it never answered the BGP OPEN" : "");
+	t->rep->tcp_sessions_stalled++;
+	o->stalled = true;
+	o->captured_end = true;
+	o->closing = true;
+	o->reconnect_at = 0;
+	transport_tcp_close(t->tp, o->conn, true);
+}
+
+/* Once a second: connections stalled past the limit, and closed ones whose collector never sends its FIN. */
+static void
+housekeeping(struct sessions *t, tr_ns now)
+{
+	for (size_t i = 0; i < t->n_all; i++) {
+		struct session *s = t->all[i];
+		tr_ns since;
+
+		if (s->retrying && now - s->retry_since >= t->stall_limit) {
+			give_up_retry(s, "tcp_stall_limit has passed");
+			continue;
+		}
+		if (s->conn < 0 || s->conn_dead)
+			continue;
+		since = transport_tcp_stalled_since(t->tp, s->conn);
+		if (since != 0 && now - since >= t->stall_limit) {
+			stall_end(s, now - since);
+			continue;
+		}
+		/* Let the socket go: the next session of the feed waits for it. */
+		since = transport_tcp_closing_since(t->tp, s->conn);
+		if (since != 0 && now - since >= CLOSE_GRACE)
+			transport_tcp_close(t->tp, s->conn, true);
+	}
+}
+
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
@@ -1014,8 +1546,13 @@ sessions_tick(struct sessions *t, tr_ns now)
 	/* Backwards: a session that empties leaves the list by a swap with the last. */
 	for (size_t i = t->n_held; i > 0; i--)
 		release_held(t->held[i - 1], now, false);
+	if (now >= t->next_housekeeping) {
+		housekeeping(t, now);
+		t->next_housekeeping = now + HOUSEKEEPING_EVERY;
+	}
 	if (now < t->next_timer)
-		return t->next_timer;
+		return t->next_timer < t->next_housekeeping ? t->next_timer :
+		    t->next_housekeeping;
 
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
@@ -1029,7 +1566,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 			continue;
 		}
 		if (s->bgp != BGP_ESTABLISHED || s->conn_dead ||
-		    s->hold_time == 0 || s->captured_end)
+		    s->hold_time == 0 || s->captured_end || s->closing)
 			continue;
 		/* A third of the hold time, as RFC 4271 suggests for KEEPALIVEs. */
 		every = (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
@@ -1042,7 +1579,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 			next = due;
 	}
 	t->next_timer = next;
-	return next;
+	return next < t->next_housekeeping ? next : t->next_housekeeping;
 }
 
 /* The hold-time clock of an established session starts: its first KEEPALIVE may be due before any other. */
@@ -1066,14 +1603,10 @@ sessions_end_of_capture(struct sessions *t)
 	/* What reassembly still holds after a hole goes out now, after the gap. */
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
-		struct stream_chunk chunks[2];
-		int n;
 
 		if (s->capture_gen != t->capture_gen)
 			continue;
-		while ((n = stream_finish(s->stream, chunks)) > 0)
-			for (int k = 0; k < n; k++)
-				(void)feed(s, &chunks[k], now);
+		finish_stream(s, now);
 		t->rep->tcp_retransmitted +=
 		    stream_stats(s->stream)->retransmitted;
 	}
@@ -1096,26 +1629,8 @@ sessions_close_all(struct sessions *t)
 			t->rep->tcp_unfinished_bytes += framer_pending(&s->fr);
 			framer_discard(&s->fr);
 		}
-
-		if (s->conn < 0 || s->conn_dead ||
-		    !transport_tcp_can_send(t->tp, s->conn))
-			continue;
-		/* What backpressure held goes on the queue, written before the end. */
-		release_held(s, tr_mono_now(), true);
-		/*
-		 * Cease, so the collector frees the peer at once instead of
-		 * waiting out the hold time (queued behind anything held).
-		 */
-		if (s->bgp != BGP_IDLE) {
-			uint8_t msg[BGP_HDR_LEN + 2];
-
-			if (bgp_notification_build(msg, sizeof(msg), BGP_CEASE,
-			    BGP_CEASE_ADMIN_SHUTDOWN) > 0)
-				(void)transport_tcp_send(t->tp, s->conn, msg,
-				    sizeof(msg));
-		}
-		s->closing = true;
-		transport_tcp_close(t->tp, s->conn, false);
+		if (s->host == NULL)
+			close_connection(s);
 	}
 }
 
@@ -1135,7 +1650,50 @@ sessions_abort_all(struct sessions *t)
 size_t
 sessions_active(const struct sessions *t)
 {
-	return t->tp != NULL ? transport_tcp_active(t->tp) : 0;
+	return (t->tp != NULL ? transport_tcp_active(t->tp) : 0) +
+	    t->n_retrying;
+}
+
+size_t
+sessions_retrying(const struct sessions *t)
+{
+	return t->n_retrying;
+}
+
+void
+sessions_report_losses(const struct sessions *t)
+{
+	size_t failed = 0, named = 0, sessions = 0;
+	uint64_t messages = 0;
+
+	if (t->connect_failures > SESSIONS_NAMED)
+		failed = t->connect_failures - SESSIONS_NAMED;
+	if (failed > 0)
+		log_warnx("%zu more sessions could not connect to the "
+		    "collector", failed);
+	for (size_t i = 0; i < t->n_all; i++) {
+		const struct session *s = t->all[i];
+		char what[128];
+
+		if (s->host != NULL || s->not_sent == 0)
+			continue;
+		sessions++;
+		messages += s->not_sent;
+		if (named++ >= SESSIONS_NAMED)
+			continue;
+		describe(s, what, sizeof(what));
+		if (s->not_sent == s->msgs)
+			log_warnx("%s: none of its %llu messages were sent", what,
+			    (unsigned long long)s->msgs);
+		else
+			log_warnx("%s: %llu of its %llu messages were not sent",
+			    what, (unsigned long long)s->not_sent,
+			    (unsigned long long)s->msgs);
+	}
+	if (named > SESSIONS_NAMED)
+		log_warnx("%zu more sessions did not send everything (%zu "
+		    "sessions, %llu messages in all)", named - SESSIONS_NAMED,
+		    sessions, (unsigned long long)messages);
 }
 
 /* ---- what the transport tells about a connection ---------------------- */
@@ -1269,6 +1827,7 @@ bgp_received(struct session *s, const uint8_t *data, size_t len)
 			log_info("%s: the collector sent its OPEN first; it "
 			    "answers ours once that is sent", what);
 		} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
+			s->notification_received = true;
 			log_warnx("%s: the collector sent a NOTIFICATION: %s",
 			    what, bgp_notification_describe(s->rx[19],
 			    s->rx[20], why, sizeof(why)));
@@ -1311,53 +1870,153 @@ on_received(void *ctx, int id, const uint8_t *data, size_t len)
 		bgp_received(s, data, len);
 }
 
+/* The socket took more of the connection's bytes: the messages now written whole count as sent. */
+static void
+on_written(void *ctx, int id, uint64_t total)
+{
+	struct session *s = ctx;
+	struct report_section *rs = &s->table->rep->section[s->section];
+	struct msg_ring *r = &s->ring;
+
+	if (id != s->conn)
+		return;
+	while (r->n > 0) {
+		uint64_t e = r->end[r->head], end = e & ~MSG_COUNTED;
+
+		if (end > total)
+			break;
+		if (e & MSG_COUNTED) {
+			rs->sent++;
+			rs->bytes += end - r->written;
+		}
+		r->written = end;
+		r->head = (r->head + 1) % r->cap;
+		r->n--;
+	}
+}
+
 /*
- * What a closed connection took with it: a connection that never wrote a
- * byte sent none of its messages; otherwise the bytes left in its queue are
- * lost (mid-message, so they are counted in bytes).
+ * What a closed connection took with it: every message of the capture it
+ * had not written whole (queued, held, or cut by the close) is not sent,
+ * and its bytes are lost.
  */
 static void
-account_loss(struct session *s, const struct transport_tcp_stats *st,
-    const char *what)
+account_loss(struct session *s, const char *what)
 {
-	struct report_section *rs = &s->table->rep->section[s->section];
+	uint64_t lost, msgs = ring_reset(&s->ring, &lost);
 
-	if (st->bytes_sent == 0 && s->msgs_queued > 0) {
-		rs->sent -= s->msgs_queued;
-		rs->bytes -= s->bytes_queued;
-		rs->dropped += s->msgs_queued;
-		log_warnx("%s: none of its %llu messages reached the collector",
-		    what, (unsigned long long)s->msgs_queued);
-	} else if (st->bytes_lost + (s->held_len - s->held_head) > 0) {
-		uint64_t lost = st->bytes_lost + (s->held_len - s->held_head);
-
+	if (msgs > 0) {
+		count_not_sent(s, msgs, false);
 		s->table->rep->tcp_lost_bytes += lost;
-		log_warnx("%s: %llu queued bytes never reached the collector",
-		    what, (unsigned long long)lost);
+		log_info("%s: %llu messages (%llu bytes) given to the "
+		    "connection never reached the collector", what,
+		    (unsigned long long)msgs, (unsigned long long)lost);
 	}
 	held_empty(s);
-	s->msgs_queued = s->bytes_queued = 0;
+	s->conn_in = 0;
+}
+
+/*
+ * A BGP collector that closes the connection before it answers our OPEN,
+ * without a NOTIFICATION, refuses the peer for now (gobgpd does while its
+ * idle hold time runs after a reset; pmbgpd while an old session's hold
+ * time runs).  A router retries, its routes not yet sent; so does the
+ * replay: what the connection had not written after the OPEN is kept in
+ * order, with what comes meanwhile, for the next connection (given up
+ * after tcp_stall_limit).  True when the session is kept for a retry.
+ */
+static bool
+keep_for_retry(struct session *s, int id, const struct transport_tcp_stats *st)
+{
+	struct sessions *t = s->table;
+	struct msg_ring *r = &s->ring;
+	const uint8_t *unsent;
+	size_t n = transport_tcp_unsent(t->tp, id, &unsent), skip = 0;
+	size_t held = s->held_len - s->held_head, keep;
+	uint8_t *buf;
+
+	if (s->framing != FRAMING_BGP || s->bgp != BGP_OPEN_SENT ||
+	    !st->established || s->captured_end || s->stalled ||
+	    s->notification_received || s->open_end > s->conn_in)
+		return false;
+	/* An OPEN not written whole is sent again, and counted then. */
+	s->open_unwritten = st->bytes_sent < s->open_end;
+	if (s->open_unwritten) {
+		skip = s->open_end - st->bytes_sent;
+		if (skip > n)
+			return false;
+		r->head = (r->head + 1) % r->cap;	/* its entry */
+		r->n--;
+	}
+	keep = n - skip + held;
+	if ((buf = malloc(keep > 0 ? keep : 1)) == NULL)
+		return false;
+	memcpy(buf, unsent + skip, n - skip);
+	if (held > 0)
+		memcpy(buf + n - skip, s->held + s->held_head, held);
+	free(s->held);
+	s->held = buf;
+	s->held_head = 0;
+	s->held_len = s->held_cap = keep;
+	t->held_bytes += n - skip;
+	/* One mark for everything: its lag counts from the refusal. */
+	s->marks_head = s->n_marks = 0;
+	s->held_out = s->held_in;
+	s->held_in += keep;
+	if (keep > 0 && s->cap_marks > 0)
+		s->marks[s->n_marks++] = (struct held_mark){
+		    .end = s->held_in, .since = tr_mono_now() };
+	/* The kept messages' offsets now count from the end of the next connection's OPEN. */
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t *e = &r->end[(r->head + i) % r->cap];
+
+		*e = ((*e & ~MSG_COUNTED) - s->open_end) | (*e & MSG_COUNTED);
+	}
+	r->written = 0;
+	s->conn_in -= s->open_end;
+	if (keep > 0)
+		held_list_add(t, s);
+	if (s->closing) {	/* the run ended meanwhile: close once the retry is answered */
+		s->closing = false;
+		s->close_after_retry = true;
+	}
+	if (!s->retrying)
+		s->retry_since = tr_mono_now();
+	s->retrying = true;
+	t->n_retrying++;
+	t->rep->bgp_open_refusals++;
+	return true;
 }
 
 static void
 on_closed(void *ctx, int id, int err)
 {
 	struct session *s = ctx;
-	const struct transport_tcp_stats *st =
-	    transport_tcp_stats(s->table->tp, id);
+	struct sessions *t = s->table;
+	const struct transport_tcp_stats *st = transport_tcp_stats(t->tp, id);
 	char what[128];
 
 	s->conn_dead = true;
 	free(s->early_open);	/* it answered nothing on this connection */
 	s->early_open = NULL;
 	describe(s, what, sizeof(what));
-	if (!st->established) {
-		s->table->rep->tcp_connect_failures++;
-		log_warnx("%s: cannot connect to the collector: %s", what,
-		    strerror(err ? err : ECONNREFUSED));
-	} else if (!(s->closing && err == 0)) {
-		/* Not the end we asked for. */
-		s->table->rep->tcp_closed_by_collector++;
+	if (keep_for_retry(s, id, st)) {
+		log_warnx("%s: the collector closed the connection before it "
+		    "answered the OPEN (it refuses the peer for now); the "
+		    "session's messages are kept for a new connection", what);
+		schedule_reconnect(s, what);
+		return;
+	}
+	if (!st->established && err != 0) {	/* err 0: we gave up on it before it connected */
+		t->rep->tcp_connect_failures++;
+		if (++t->connect_failures <= SESSIONS_NAMED)
+			log_warnx("%s: cannot connect to the collector: %s; the "
+			    "session's messages are not sent (the summary "
+			    "counts them)", what,
+			    strerror(err ? err : ECONNREFUSED));
+	} else if (st->established && !s->closing) {
+		/* Not the end we asked for (a reset while we close is the collector's way to end it sooner). */
+		t->rep->tcp_closed_by_collector++;
 		if (err == 0)
 			log_warnx("%s: the collector closed the connection; "
 			    "what follows in this session is not sent", what);
@@ -1366,8 +2025,8 @@ on_closed(void *ctx, int id, int err)
 			    "%s; what follows in this session is not sent",
 			    what, strerror(err));
 	}
-	account_loss(s, st, what);
-	if (s->table->reconnect && !s->closing && !s->captured_end)
+	account_loss(s, what);
+	if (t->reconnect && !s->closing && !s->captured_end)
 		schedule_reconnect(s, what);
 }
 
@@ -1377,6 +2036,7 @@ sessions_tcp_events(void)
 	struct transport_tcp_events ev = {
 		.connected = on_connected,
 		.received = on_received,
+		.written = on_written,
 		.closed = on_closed,
 	};
 	return ev;

@@ -30,7 +30,11 @@ void		 sessions_free(struct sessions *);
  * section.  Reassembles it into the session's stream, frames whole BMP/BGP
  * messages (or passes generic TCP bytes), applies bmp_h/bgp_h, and queues
  * what is due on the session's connection (opened on the session's first
- * segment).  A connection whose queue is over TRANSPORT_TCP_CONN_QUEUE_MAX
+ * segment).  A router has one session per collector: its sessions (same
+ * section, exporter, captured collector address and port) are replayed one
+ * after the other, a new one's connection opening once the older one is
+ * closed; a capture that continues the feed mid-stream from another port
+ * (no SYN, Initiation or OPEN) goes on the live session's connection.  A connection whose queue is over TRANSPORT_TCP_CONN_QUEUE_MAX
  * (a slow collector) has the session's further messages held, in order,
  * and given to it as it takes them (sessions_tick); nothing is dropped.
  * Returns 0, or -1 when out of memory.  Memory grows: the caller waits
@@ -43,7 +47,10 @@ int		 sessions_push(struct sessions *, int section, int exporter,
 /*
  * A segment the captured collector sent on a session (pkt as captured, its
  * destination the exporter).  BGP sessions read the collector's OPEN from
- * it, to know what the original session negotiated; nothing is sent.
+ * it, to know what the original session negotiated; nothing is sent.  A
+ * FIN or RST ends the session, as it ended the captured one: our
+ * connection closes after what it was given (BGP: with a Cease).  It is
+ * due at its captured time (sessions_needs_deadline).
  */
 void		 sessions_push_collector(struct sessions *, int section,
 		    const struct tr_packet *pkt);
@@ -84,7 +91,16 @@ void		 sessions_close_all(struct sessions *);
 /* Give up on every connection still open: an RST each, and what they still had is counted as lost. */
 void		 sessions_abort_all(struct sessions *);
 
-/* Connections still sending or closing. */
+/*
+ * After the run: names the sessions that did not send everything, with
+ * their figures (a few, then one line for the rest); they add up to the
+ * summary's not-sent counts of the TCP sections.
+ */
+void		 sessions_report_losses(const struct sessions *);
+
+/* Connections still sending or closing, and sessions waiting to retry a refused BGP session. */
 size_t		 sessions_active(const struct sessions *);
+/* Sessions waiting to retry a BGP session the collector refused (nothing of theirs is queued meanwhile). */
+size_t		 sessions_retrying(const struct sessions *);
 
 #endif
