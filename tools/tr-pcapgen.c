@@ -92,6 +92,7 @@ struct opts {
 	uint32_t	 segment;
 	uint16_t	 hold_time;	/* BGP OPENs (both sides) */
 	bool		 add_path;	/* BGP: the exporter's OPEN alone offers ADD-PATH */
+	uint32_t	 restarts;	/* BGP: the collector ends the first session, then refuses this many */
 	uint32_t	 records;
 	bool		 skip_templates;
 	uint64_t	 template_every;
@@ -122,6 +123,7 @@ struct exporter {
 	bool		 last_split;	/* the last message took several segments */
 	bool		 established;
 	int		 phase;
+	uint32_t	 restarts_left;	/* BGP --restarts still to come */
 	uint64_t	 prefixes;	/* announced so far (BMP statistics) */
 };
 
@@ -1151,6 +1153,18 @@ bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
 	bgp_finish(m, start);
 }
 
+/* A NOTIFICATION: Cease (6), administrative reset (4), as gobgpd sends when it resets a peer. */
+static void
+bgp_cease(struct msgbuf *m)
+{
+	size_t start = m->len;
+
+	bgp_header(m, BGP_NOTIFICATION);
+	put_u8(m, 6);
+	put_u8(m, 4);
+	bgp_finish(m, start);
+}
+
 static void
 bgp_keepalive(struct msgbuf *m)
 {
@@ -1217,33 +1231,85 @@ bgp_exporter_says(struct gen *g, struct exporter *ex, struct msgbuf *m,
 	after_message(g, ex);
 }
 
+/* The exporter's OPEN, the collector's OPEN and KEEPALIVE, the exporter's KEEPALIVE. */
+static void
+bgp_open_exchange(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
+	struct tr_addr cid = bgp_id(&ex->coll, 0);
+
+	bgp_open(&m, exporter_as(ex), g->o->hold_time, &id, g->o->add_path);
+	bgp_exporter_says(g, ex, &m, BGP_OPEN);
+	m = msg_start(g);
+	bgp_open(&m, 64496, g->o->hold_time, &cid, false);
+	bgp_keepalive(&m);
+	g->errs += m.errs;
+	tcp_send(g, ex, false, m.p, m.len);
+	m = msg_start(g);
+	bgp_keepalive(&m);
+	bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
+}
+
+/*
+ * --restarts, as bird against gobgpd does it: the collector ends the
+ * session (NOTIFICATION, then its FIN; the router sends no FIN), refuses
+ * the router's next connections right after their OPEN (FIN, then RST),
+ * and then takes a session in which the router announces its table again.
+ * Each connection comes from a new source port.
+ */
+static void
+bgp_restarts(struct gen *g, struct exporter *ex)
+{
+	struct msgbuf m = msg_start(g);
+	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
+
+	bgp_cease(&m);
+	g->errs += m.errs;
+	tcp_send(g, ex, false, m.p, m.len);
+	tcp_segment(g, ex, false, TR_TCP_FIN | TR_TCP_ACK, NULL, 0);
+	tcp_segment(g, ex, true, TR_TCP_ACK, NULL, 0);
+	for (; ex->restarts_left > 0; ex->restarts_left--) {
+		ex->sport += 1000;
+		tcp_handshake(g, ex);
+		m = msg_start(g);
+		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id,
+		    g->o->add_path);
+		bgp_exporter_says(g, ex, &m, BGP_OPEN);
+		tcp_segment(g, ex, false, TR_TCP_FIN | TR_TCP_ACK, NULL, 0);
+		tcp_segment(g, ex, true, TR_TCP_ACK, NULL, 0);
+		tcp_segment(g, ex, false, TR_TCP_RST, NULL, 0);
+	}
+	ex->sport += 1000;
+	tcp_handshake(g, ex);
+	bgp_open_exchange(g, ex);
+	ex->sent = 0;
+}
+
 /* One step of a BGP session; false once the session has nothing more to send. */
 static bool
 bgp_step(struct gen *g, struct exporter *ex)
 {
 	struct msgbuf m = msg_start(g);
 	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
-	struct tr_addr cid = bgp_id(&ex->coll, 0);
+	/* With restarts, each exporter numbers its own prefixes, so the last session repeats the first's. */
+	uint64_t first = g->o->restarts > 0 ?
+	    (ex->idx * ex->share + ex->sent) * g->o->records : g->records;
 
 	if (ex->phase == 0) {
 		tcp_handshake(g, ex);
-		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id,
-		    g->o->add_path);
-		bgp_exporter_says(g, ex, &m, BGP_OPEN);
-		m = msg_start(g);
-		bgp_open(&m, 64496, g->o->hold_time, &cid, false);
-		bgp_keepalive(&m);
-		g->errs += m.errs;
-		tcp_send(g, ex, false, m.p, m.len);
-		m = msg_start(g);
-		bgp_keepalive(&m);
-		bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
+		bgp_open_exchange(g, ex);
+		ex->restarts_left = g->o->restarts;
 		ex->phase = 1;
+		return ex->sent < ex->share;
+	}
+	if (ex->sent >= ex->share && ex->restarts_left > 0) {
+		bgp_restarts(g, ex);
 		return ex->sent < ex->share;
 	}
 	if (ex->sent >= ex->share)
 		return false;
-	bgp_update(&m, exporter_as(ex), &id, g->records, g->o->records);
+	bgp_update(&m, exporter_as(ex), &id, first, g->o->records);
 	g->records += g->o->records;
 	bgp_exporter_says(g, ex, &m, BGP_UPDATE);
 	ex->sent++;
@@ -1255,7 +1321,7 @@ bgp_step(struct gen *g, struct exporter *ex)
 		bgp_keepalive(&m);
 		tcp_send(g, ex, false, m.p, m.len);
 	}
-	return ex->sent < ex->share;
+	return ex->sent < ex->share || ex->restarts_left > 0;
 }
 
 /* ---- BMP (RFC 7854) ---- */
@@ -1523,6 +1589,12 @@ usage(FILE *f)
 "      --add-path          BGP: the exporter's OPEN also offers ADD-PATH\n"
 "                          (IPv4 unicast, send/receive), the collector's\n"
 "                          does not: not negotiated, UPDATEs carry no path ids\n"
+"      --restarts N        BGP: after its UPDATEs, the collector ends the\n"
+"                          session (NOTIFICATION, its FIN; the exporter sends\n"
+"                          no FIN), refuses N new connections right after\n"
+"                          the exporter's OPEN (FIN, RST), then takes one in\n"
+"                          which the exporter announces the same prefixes\n"
+"                          again; each from a source port 1000 higher\n"
 "  -r, --records N         flow records per data set / prefixes per UPDATE (5)\n"
 "      --skip-templates    IPFIX/v9: never send templates\n"
 "      --template-every N  IPFIX/v9: resend templates every N data messages\n"
@@ -1569,6 +1641,7 @@ enum {
 	OPT_SEGMENT,
 	OPT_HOLD_TIME,
 	OPT_ADD_PATH,
+	OPT_RESTARTS,
 	OPT_SKIP_TEMPLATES,
 	OPT_TEMPLATE_EVERY,
 	OPT_NOISE,
@@ -1597,6 +1670,7 @@ static const struct option long_opts[] = {
 	{ "segment", required_argument, NULL, OPT_SEGMENT },
 	{ "hold-time", required_argument, NULL, OPT_HOLD_TIME },
 	{ "add-path", no_argument, NULL, OPT_ADD_PATH },
+	{ "restarts", required_argument, NULL, OPT_RESTARTS },
 	{ "records", required_argument, NULL, 'r' },
 	{ "skip-templates", no_argument, NULL, OPT_SKIP_TEMPLATES },
 	{ "template-every", required_argument, NULL, OPT_TEMPLATE_EVERY },
@@ -1777,6 +1851,11 @@ parse_opt(struct opts *o, int c, const char *arg)
 		return 0;
 	case OPT_ADD_PATH:
 		o->add_path = true;
+		return 0;
+	case OPT_RESTARTS:
+		if (parse_num("restarts", arg, 1, 50, &v) == -1)
+			return -1;
+		o->restarts = (uint32_t)v;
 		return 0;
 	case 'r':
 		if (parse_num("records", arg, 1, MAX_RECORDS, &v) == -1)
