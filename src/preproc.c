@@ -886,6 +886,16 @@ yml_repeat(FILE *f, const struct config *cfg, const char *path)
 	    "comment there)", path);
 }
 
+/* A socket buffer size of optimize.network; 0 is the system default. */
+static void
+yml_bufsize(FILE *f, const char *key, int v)
+{
+	if (v == 0)
+		fprintf(f, "    %s: null\n", key);
+	else
+		fprintf(f, "    %s: %d\n", key, v);
+}
+
 static int
 write_yml(struct preproc *pp, const enum section_id *order, size_t n,
     const char *path, const char *pcap_path)
@@ -907,6 +917,10 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 	    cfg->time_factor, cfg->no_sync ? "true" : "false",
 	    cfg->keep_open ? "true" : "false");
 	yml_repeat(f, cfg, path);
+	fprintf(f, "optimize:\n  threading: %s\n  preload: %s\n  network:\n",
+	    cfg->threading ? "true" : "false", cfg->preload ? "true" : "false");
+	yml_bufsize(f, "so_sndbuf", cfg->so_sndbuf);
+	yml_bufsize(f, "so_rcvbuf", cfg->so_rcvbuf);
 	fputc('\n', f);
 	fprintf(f, "pcap_processing:\n  initial_delay: %g\n"
 	    "  inter_packet_delay: %g\n  inter_protocol_delay: %g\n"

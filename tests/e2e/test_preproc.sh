@@ -4,7 +4,7 @@
 # tcp_generic as captured, tshark reads the output without warnings, the retiming rules (1 s
 # after a BGP OPEN, 5 s before a BMP Peer Down and the same peer's Peer Up after it), the BGP
 # collector's OPEN kept (trim_capabilities works on the output), captures merged by
-# timestamp, repeat carried over, exit: false replays the result; bad input (nothing selected, a session without
+# timestamp, repeat and optimize carried over, exit: false replays the result; bad input (nothing selected, a session without
 # OPEN/Initiation, templates never seen, a missing capture): clear messages, exit codes, and the
 # info JSON says what was dropped.
 . "$(dirname "$0")/../lib.sh"
@@ -182,12 +182,17 @@ cp "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap"
 pp merge
 cmp -s "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap" || fail "merge: a second run differs"
 # repeat carries over into the written config when every capture had the same count (the
-# captures become one); different counts: left out, with a warning and a comment.
+# captures become one); different counts: left out, with a warning and a comment.  The
+# optimize block carries over whole.
 cfg rep ipfix 4739 1424 "$WORK/a.pcap" "$WORK/b.pcap"
 printf 'repeat: {count: [3, 3], pattern: bulk}\n' >>"$WORK/rep.yml"
+printf 'optimize: {threading: true, network: {so_sndbuf: 65536, so_rcvbuf: 131072}}\n' >>"$WORK/rep.yml"
 pp rep
 sed 's/<MISSING_PARAM>/127.0.0.1/' "$WORK/rep/traffic-reproducer.yml" >"$WORK/rep.filled.yml"
-"$TR" -n -t "$WORK/rep.filled.yml" | grep -q 'count: \[3\]' || fail "rep: repeat count 3 not carried over"
+"$TR" -n -t "$WORK/rep.filled.yml" >"$WORK/rep.n"
+grep -q 'count: \[3\]' "$WORK/rep.n" || fail "rep: repeat count 3 not carried over"
+grep -q '^  threading: true$' "$WORK/rep.n" && grep -q '^    so_sndbuf: 65536$' "$WORK/rep.n" &&
+	grep -q '^    so_rcvbuf: 131072$' "$WORK/rep.n" || fail "rep: optimize not carried over: $(grep -A5 '^optimize:' "$WORK/rep.n")"
 sed -i 's/count: \[3, 3\]/count: [2, 3]/' "$WORK/rep.yml"
 pp rep
 grep -q '^repeat:' "$WORK/rep/traffic-reproducer.yml" && fail "rep: different counts written as one"
