@@ -286,8 +286,15 @@ main(int argc, char **argv)
 	}
 	if (cli.pcap_proc) {
 		char yml[4096];
-		enum preproc_result pr = preproc_run(&cfg, yml, sizeof(yml));
+		enum preproc_result pr;
 		bool go_on = !cfg.pcap_processing.exit;
+		struct sigaction sa;
+
+		/* -p cleans up on a closed terminal too: no temporaries left behind. */
+		install_signals();
+		sigaction(SIGINT, NULL, &sa);
+		sigaction(SIGHUP, &sa, NULL);
+		pr = preproc_run(&cfg, yml, sizeof(yml), &stop_requested);
 
 		config_free(&cfg);
 		switch (pr) {
@@ -295,6 +302,7 @@ main(int argc, char **argv)
 		case PREPROC_DAMAGED: code = EXIT_DAMAGED; break;
 		case PREPROC_NOTHING: code = EXIT_RUNTIME; break;
 		case PREPROC_BAD_INPUT: code = EXIT_USAGE; break;
+		case PREPROC_STOPPED: code = 128 + stop_signal; break;
 		default: code = EXIT_RUNTIME; break;
 		}
 		if (!go_on || (pr != PREPROC_OK && pr != PREPROC_DAMAGED))

@@ -16,6 +16,11 @@
  *     section k starts inter_protocol_delay after the last frame of
  *     section k-1.
  *
+ * Every output is written under a temporary name in the output folder and
+ * renamed into place only when all three are complete, under a lock on the
+ * folder: a failed, stopped or concurrent run never leaves a half-written
+ * or mismatched set behind.
+ *
  * Output TCP: SYN, SYN-ACK, ACK, then the exporter's data segments, each
  * followed by an ACK of the collector with the same timestamp (so that no
  * analysis sees a window fill up, and the replay, which sends only the
@@ -26,13 +31,16 @@
  * kept.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,7 +80,7 @@ struct u16_list {
 /* What one section found and dropped. */
 struct pp_section {
 	struct pcapw	*w;
-	char		 path[4096];	/* its temporary pcap; empty when direct */
+	char		 path[PATH_MAX];	/* its temporary pcap; empty when direct */
 	bool		 direct;	/* the first section: written straight into traffic.pcap */
 	tr_ns		 base;		/* direct: the output time of its clock's 0 */
 	tr_ns		 t;		/* section clock of the last frame */
@@ -131,8 +139,22 @@ struct pp_in {
 	bool		 has;
 };
 
+/* The three outputs. */
+enum pp_out_id { PP_OUT_PCAP, PP_OUT_YML, PP_OUT_INFO, PP_OUT_COUNT };
+
+static const char *const pp_out_names[PP_OUT_COUNT] = {
+	"traffic.pcap", "traffic-reproducer.yml", "traffic-info.json",
+};
+
+struct pp_out {
+	char	path[PATH_MAX];		/* its name in the output folder */
+	char	tmp[PATH_MAX];		/* written here; empty once renamed, or before it exists */
+};
+
 struct preproc {
 	const struct config	*cfg;
+	volatile sig_atomic_t	*stop;		/* set by a signal: leave the folder as it was */
+	struct pp_out		 out[PP_OUT_COUNT];
 	struct selector		*sel;
 	struct flowfix		*ff;
 	struct report		 rep;
@@ -738,11 +760,13 @@ in_advance(struct pp_in *in, bool *damaged)
 static int
 mkdir_p(const char *path)
 {
-	char buf[4096];
+	char buf[PATH_MAX];
 	size_t len = strlen(path);
 
-	if (len == 0 || len >= sizeof(buf))
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = len == 0 ? ENOENT : ENAMETOOLONG;
 		return -1;
+	}
 	memcpy(buf, path, len + 1);
 	for (char *p = buf + 1; *p != '\0'; p++) {
 		if (*p != '/')
@@ -769,6 +793,193 @@ default_folder(const char *pcap)
 	return strndup(pcap, len);
 }
 
+/*
+ * FOLDER/NAME into buf.  A path that does not fit is an error naming the
+ * folder and the limit (truncated, it would name another file), and buf is
+ * left empty.
+ */
+static int
+path_join(char *buf, size_t len, const char *folder, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", folder, name);
+
+	if (n >= 0 && (size_t)n < len)
+		return 0;
+	buf[0] = '\0';
+	log_errorx("output folder %s: its path is too long: with /%s it "
+	    "would be %d bytes, over the limit of %zu", folder, name, n,
+	    len - 1);
+	return -1;
+}
+
+/* The mkstemp template of WHAT's temporary: a dot name, which listings skip. */
+static int
+tmp_template(char *buf, size_t len, const char *folder, const char *what)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), ".%s.XXXXXX", what);
+	return path_join(buf, len, folder, name);
+}
+
+/* What a section's temporary pcap is named after. */
+static void
+section_tmp_what(char *buf, size_t len, enum section_id id)
+{
+	snprintf(buf, len, "traffic-%s.pcap", section_names[id]);
+}
+
+/*
+ * The outputs' names, and a check that every temporary's fits too: a
+ * folder whose path is too long fails before anything is touched.
+ */
+static int
+out_paths(struct preproc *pp, const char *folder,
+    const enum section_id *order, size_t n)
+{
+	char buf[PATH_MAX], what[32];
+
+	for (size_t i = 0; i < PP_OUT_COUNT; i++)
+		if (path_join(pp->out[i].path, sizeof(pp->out[i].path),
+		    folder, pp_out_names[i]) == -1 ||
+		    tmp_template(buf, sizeof(buf), folder,
+		    pp_out_names[i]) == -1)
+			return -1;
+	/* The first section goes straight into traffic.pcap's temporary. */
+	for (size_t k = 1; k < n; k++) {
+		section_tmp_what(what, sizeof(what), order[k]);
+		if (tmp_template(buf, sizeof(buf), folder, what) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * An exclusive lock on the output folder for the whole run, so that two
+ * runs into one folder cannot mix their files: the second fails at once.
+ * Returns the folder's descriptor (closing it releases the lock), or -1.
+ */
+static int
+folder_lock(const char *folder, bool by_default)
+{
+	int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1) {
+		int e = errno;
+
+		log_errorx("output folder %s: %s%s", folder, e == ENOTDIR ?
+		    "not a folder" : strerror(e), by_default ? " (no "
+		    "pcap_processing.output_folder: the first capture's path "
+		    "without its extension)" : "");
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		int e = errno;
+
+		if (e == EWOULDBLOCK)
+			log_errorx("another -p run is writing into %s; try "
+			    "again when it is done", folder);
+		else
+			log_errorx("output folder %s: cannot lock it: %s",
+			    folder, strerror(e));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * No output may be an input: an output folder holding a capture or the
+ * config under an output's name would have -p replace what it reads.
+ * Compared by device and inode, so that other spellings of a path, links
+ * and symbolic links count too.  The temporaries are new files (mkstemp),
+ * never an input.
+ */
+static int
+outputs_not_inputs(const struct preproc *pp)
+{
+	const struct config *cfg = pp->cfg;
+
+	for (size_t o = 0; o < PP_OUT_COUNT; o++) {
+		struct stat so, si;
+
+		if (stat(pp->out[o].path, &so) == -1)
+			continue;	/* not there: nothing to replace */
+		for (size_t i = 0; i <= cfg->n_pcaps; i++) {
+			const char *in = i < cfg->n_pcaps ? cfg->pcaps[i] :
+			    cfg->path;
+
+			if (stat(in, &si) == 0 && si.st_dev == so.st_dev &&
+			    si.st_ino == so.st_ino) {
+				log_errorx("output %s is %s %s (the same "
+				    "file): -p would replace its own input; "
+				    "set pcap_processing.output_folder to "
+				    "another folder", pp->out[o].path,
+				    i < cfg->n_pcaps ? "the capture" :
+				    "the config", in);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Create WHAT's temporary in the folder, its name into path (mkstemp: a
+ * name of its own, never a capture being read nor a stale file), with the
+ * given mode rather than mkstemp's 0600 (an output gets the mode any new
+ * file would).  path is non-empty only when the file was made, so that
+ * nothing else is ever removed in its name.
+ */
+static int
+tmp_create(char *path, size_t len, const char *folder, const char *what,
+    mode_t mode)
+{
+	int fd;
+
+	if (tmp_template(path, len, folder, what) == -1)
+		return -1;
+	if ((fd = mkstemp(path)) == -1) {
+		log_errorx("output folder %s: cannot create a file in it: %s",
+		    folder, strerror(errno));
+		path[0] = '\0';
+		return -1;
+	}
+	/* At best: a file system without modes (vfat) refuses, and 0600 does no harm. */
+	(void)fchmod(fd, mode);
+	close(fd);
+	return 0;
+}
+
+/*
+ * The end of a run that succeeded: the temporaries renamed over the
+ * outputs, one right after the other.  Without a config (nothing kept) a
+ * previous run's one goes, since it describes another traffic.pcap.
+ */
+static int
+out_commit(struct preproc *pp, bool with_yml)
+{
+	for (size_t i = 0; i < PP_OUT_COUNT; i++) {
+		struct pp_out *o = &pp->out[i];
+
+		if (i == PP_OUT_YML && !with_yml)
+			continue;
+		if (rename(o->tmp, o->path) == -1) {
+			log_errorx("cannot rename %s to %s: %s", o->tmp,
+			    o->path, strerror(errno));
+			return -1;
+		}
+		o->tmp[0] = '\0';
+	}
+	if (!with_yml && unlink(pp->out[PP_OUT_YML].path) == -1 &&
+	    errno != ENOENT) {
+		log_errorx("cannot remove the previous %s: %s",
+		    pp->out[PP_OUT_YML].path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Sections in the order the config file lists them. */
 static size_t
 section_order(const struct config *cfg, enum section_id order[SECTION_COUNT])
@@ -792,10 +1003,11 @@ section_order(const struct config *cfg, enum section_id order[SECTION_COUNT])
 /*
  * Pass 2: append the other sections' pcaps to traffic.pcap (the writer of
  * the first section, which went there directly), laid out one after another.
+ * -1 on an error, or when stopped.
  */
 static int
 concat(struct preproc *pp, const enum section_id *order, size_t n,
-    struct pcapw *w, const char *out_path, json_t *layout)
+    struct pcapw *w, json_t *layout)
 {
 	const struct cfg_pcap_processing *pc = &pp->cfg->pcap_processing;
 	char perr[PCAP_ERRBUF_SIZE];
@@ -826,7 +1038,7 @@ concat(struct preproc *pp, const enum section_id *order, size_t n,
 			pcapw_close(w);
 			return -1;
 		}
-		while (pcap_next_ex(p, &h, &data) == 1) {
+		while (!*pp->stop && pcap_next_ex(p, &h, &data) == 1) {
 			t = base + (tr_ns)h->ts.tv_sec * NS_PER_SEC +
 			    h->ts.tv_usec;
 			/* Microseconds in the output: round down, keep the order. */
@@ -836,6 +1048,10 @@ concat(struct preproc *pp, const enum section_id *order, size_t n,
 			pcapw_write(w, t, data, h->caplen, h->len);
 		}
 		pcap_close(p);
+		if (*pp->stop) {
+			pcapw_close(w);
+			return -1;
+		}
 done:
 		last = t;
 		json_array_append_new(layout, json_pack("{s:s, s:I, s:I, s:I}",
@@ -844,7 +1060,7 @@ done:
 		    1000), "last_us", (json_int_t)(t / 1000)));
 	}
 	if (pcapw_close(w) == -1) {
-		log_warn("%s", out_path);
+		log_errorx("%s: %s", pp->out[PP_OUT_PCAP].tmp, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -886,27 +1102,43 @@ yml_repeat(FILE *f, const struct config *cfg, const char *path)
 	    "comment there)", path);
 }
 
+/* A socket buffer size of optimize.network; 0 is the system default. */
+static void
+yml_bufsize(FILE *f, const char *key, int v)
+{
+	if (v == 0)
+		fprintf(f, "    %s: null\n", key);
+	else
+		fprintf(f, "    %s: %d\n", key, v);
+}
+
+/* Into the config's temporary; it names the outputs by their final paths. */
 static int
-write_yml(struct preproc *pp, const enum section_id *order, size_t n,
-    const char *path, const char *pcap_path)
+write_yml(struct preproc *pp, const enum section_id *order, size_t n)
 {
 	const struct config *cfg = pp->cfg;
 	const struct cfg_pcap_processing *pc = &cfg->pcap_processing;
-	bool missing = false;
+	const char *path = pp->out[PP_OUT_YML].path;
+	const char *tmp = pp->out[PP_OUT_YML].tmp;
+	bool missing = false, bad;
 	char a[TR_ADDR_STRLEN];
 	FILE *f;
 
-	if ((f = fopen(path, "w")) == NULL) {
-		log_warn("%s", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		log_errorx("%s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	fprintf(f, "# Written by traffic-reproducer -p from %s.\n", cfg->path);
-	fprintf(f, "pcap: %s\n", pcap_path);
+	fprintf(f, "pcap: %s\n", pp->out[PP_OUT_PCAP].path);
 	/* The replay settings of the input config (defaults included). */
 	fprintf(f, "time_factor: %g\nno_sync: %s\nkeep_open: %s\n",
 	    cfg->time_factor, cfg->no_sync ? "true" : "false",
 	    cfg->keep_open ? "true" : "false");
 	yml_repeat(f, cfg, path);
+	fprintf(f, "optimize:\n  threading: %s\n  preload: %s\n  network:\n",
+	    cfg->threading ? "true" : "false", cfg->preload ? "true" : "false");
+	yml_bufsize(f, "so_sndbuf", cfg->so_sndbuf);
+	yml_bufsize(f, "so_rcvbuf", cfg->so_rcvbuf);
 	fputc('\n', f);
 	fprintf(f, "pcap_processing:\n  initial_delay: %g\n"
 	    "  inter_packet_delay: %g\n  inter_protocol_delay: %g\n"
@@ -988,8 +1220,10 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n,
 		fprintf(f, "\n# Replace every MISSING_PARAM placeholder (the "
 		    "address each exporter is\n# replayed from, the collector) "
 		    "before replaying: traffic-reproducer -t %s\n", path);
-	if (fclose(f) == EOF) {
-		log_warn("%s", path);
+	/* A write that failed earlier sets the error flag, not fclose's result. */
+	bad = ferror(f) != 0;
+	if (fclose(f) == EOF || bad) {
+		log_errorx("%s: cannot write it: %s", tmp, strerror(errno));
 		return -1;
 	}
 	if (missing)
@@ -1057,10 +1291,33 @@ stats_json(struct preproc *pp, const enum section_id *order, size_t n,
 	return o;
 }
 
-static int
-write_info(struct preproc *pp, const char *pcap_path, const char *path,
-    json_t *pstats)
+/*
+ * info names the file it read, traffic.pcap's temporary; the summary is
+ * of traffic.pcap, so every string naming the one names the other.
+ */
+static void
+json_rename_file(json_t *j, const char *from, const char *to)
 {
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j) && strcmp(json_string_value(j), from) == 0)
+		json_string_set(j, to);
+	else if (json_is_object(j))
+		json_object_foreach(j, k, v)
+			json_rename_file(v, from, to);
+	else if (json_is_array(j))
+		json_array_foreach(j, i, v)
+			json_rename_file(v, from, to);
+}
+
+/* The summary of traffic.pcap's temporary into the summary's temporary. */
+static int
+write_info(struct preproc *pp, json_t *pstats)
+{
+	const char *pcap_tmp = pp->out[PP_OUT_PCAP].tmp;
+	const char *tmp = pp->out[PP_OUT_INFO].tmp;
 	/*
 	 * The input config, with every exporter found mapped (to itself), so
 	 * that the summary counts them although a raw config has no map.
@@ -1071,7 +1328,7 @@ write_info(struct preproc *pp, const char *pcap_path, const char *path,
 	char err[1024];
 	json_t *root = NULL;
 	FILE *f;
-	int rc = -1;
+	int rc;
 
 	if (map == NULL)
 		return -1;
@@ -1085,19 +1342,32 @@ write_info(struct preproc *pp, const char *pcap_path, const char *path,
 		free(map);
 		return -1;
 	}
-	if (info_add_capture(inf, pcap_path, err, sizeof(err)) != 0)
-		log_errorx("%s", err);
-	else if ((root = info_json(inf)) != NULL &&
-	    (f = fopen(path, "w")) != NULL) {
+	/* 1 (damaged) leaves err unset: the file just written does not read back. */
+	if ((rc = info_add_capture(inf, pcap_tmp, err, sizeof(err))) != 0) {
+		if (rc == -1)
+			log_errorx("%s", err);
+		else
+			log_errorx("%s: the capture just written reads back "
+			    "damaged", pcap_tmp);
+		rc = -1;
+	} else if ((root = info_json(inf)) == NULL) {
+		log_errorx("%s: out of memory", tmp);
+		rc = -1;
+	} else if ((f = fopen(tmp, "w")) == NULL) {
+		log_errorx("%s: %s", tmp, strerror(errno));
+		rc = -1;
+	} else {
+		json_rename_file(root, pcap_tmp, pp->out[PP_OUT_PCAP].path);
 		json_object_set(root, "pcap_processing", pstats);
 		rc = json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_INDENT(2));
 		if (fputc('\n', f) == EOF)
 			rc = -1;
 		if (fclose(f) == EOF)
 			rc = -1;
+		if (rc == -1)
+			log_errorx("%s: cannot write the summary: %s", tmp,
+			    strerror(errno));
 	}
-	if (rc == -1)
-		log_warnx("%s: cannot write the summary", path);
 	json_decref(root);
 	info_free(inf);
 	free(map);
@@ -1105,7 +1375,8 @@ write_info(struct preproc *pp, const char *pcap_path, const char *path,
 }
 
 enum preproc_result
-preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
+preproc_run(const struct config *cfg, char *yml_path, size_t yml_len,
+    volatile sig_atomic_t *stop)
 {
 	const struct cfg_pcap_processing *pc = &cfg->pcap_processing;
 	struct cfg_flow_fidelity ffo = {
@@ -1117,11 +1388,13 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 	enum preproc_result res = PREPROC_FAILED;
 	struct preproc *pp;
 	struct pp_in *in = NULL;
-	char *folder = NULL, err[1024], out_pcap[4096], info_path[4096];
-	bool damaged = false;
+	char *folder = NULL, err[1024], what[32];
+	bool damaged = false, committed = false;
 	json_t *layout = json_array(), *pstats = NULL;
 	uint64_t kept = 0;
 	size_t n_order;
+	mode_t mask;
+	int dirfd = -1;
 
 	if ((pp = calloc(1, sizeof(*pp))) == NULL)
 		return PREPROC_FAILED;
@@ -1131,6 +1404,7 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 		return PREPROC_FAILED;
 	}
 	pp->cfg = cfg;
+	pp->stop = stop;
 	pp->ipd = secs_to_ns(pc->inter_packet_delay);
 	pp->segsize = pc->desired_tcp_payload_size > 0 ?
 	    pc->desired_tcp_payload_size : 1;
@@ -1152,8 +1426,24 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 		res = PREPROC_BAD_INPUT;
 		goto out;
 	}
+	/*
+	 * What can be checked before writing is: the paths fit, the folder
+	 * is one and no other run writes into it, no output is an input.
+	 */
+	if (out_paths(pp, folder, order, n_order) == -1 ||
+	    path_join(yml_path, yml_len, folder,
+	    pp_out_names[PP_OUT_YML]) == -1) {
+		res = PREPROC_BAD_INPUT;
+		goto out;
+	}
 	if (mkdir_p(folder) == -1) {
-		log_warn("cannot make the output folder %s", folder);
+		log_errorx("cannot make the output folder %s: %s", folder,
+		    strerror(errno));
+		res = PREPROC_BAD_INPUT;
+		goto out;
+	}
+	if ((dirfd = folder_lock(folder, pc->output_folder == NULL)) == -1 ||
+	    outputs_not_inputs(pp) == -1) {
 		res = PREPROC_BAD_INPUT;
 		goto out;
 	}
@@ -1166,9 +1456,15 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 			goto out;
 		}
 	}
-	snprintf(out_pcap, sizeof(out_pcap), "%s/traffic.pcap", folder);
-	snprintf(yml_path, yml_len, "%s/traffic-reproducer.yml", folder);
-	snprintf(info_path, sizeof(info_path), "%s/traffic-info.json", folder);
+	/* umask() is the only way to read it: the outputs get the mode a new file would. */
+	mask = umask(0);
+	umask(mask);
+	for (size_t i = 0; i < PP_OUT_COUNT; i++)
+		if (tmp_create(pp->out[i].tmp, sizeof(pp->out[i].tmp), folder,
+		    pp_out_names[i], 0666 & ~mask) == -1) {
+			res = PREPROC_BAD_INPUT;
+			goto out;
+		}
 	for (size_t k = 0; k < n_order; k++) {
 		struct pp_section *sec = &pp->sec[order[k]];
 
@@ -1181,12 +1477,17 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 		if (sec->direct)
 			sec->base = (tr_ns)PREPROC_REF_SECS * NS_PER_SEC +
 			    secs_to_ns(pc->initial_delay);
-		else
-			snprintf(sec->path, sizeof(sec->path),
-			    "%s/.traffic-%s.tmp.pcap", folder,
-			    section_names[order[k]]);
-		if ((sec->w = pcapw_open(sec->direct ? out_pcap : sec->path,
-		    DLT_EN10MB, !sec->direct, err, sizeof(err))) == NULL) {
+		else {
+			section_tmp_what(what, sizeof(what), order[k]);
+			if (tmp_create(sec->path, sizeof(sec->path), folder,
+			    what, 0600) == -1) {
+				res = PREPROC_BAD_INPUT;
+				goto out;
+			}
+		}
+		if ((sec->w = pcapw_open(sec->direct ? pp->out[PP_OUT_PCAP].tmp :
+		    sec->path, DLT_EN10MB, !sec->direct, err,
+		    sizeof(err))) == NULL) {
 			log_errorx("%s", err);
 			res = PREPROC_BAD_INPUT;
 			goto out;
@@ -1197,7 +1498,7 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 	for (size_t i = 0; i < cfg->n_pcaps; i++)
 		if (in_advance(&in[i], &damaged) == -1)
 			goto out;
-	for (;;) {
+	while (!*stop) {
 		struct pp_in *best = NULL;
 
 		for (size_t i = 0; i < cfg->n_pcaps; i++)
@@ -1210,6 +1511,8 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 		if (pp->failed || in_advance(best, &damaged) == -1)
 			goto out;
 	}
+	if (*stop)
+		goto out;
 	for (size_t i = 0; i < pp->n_sess; i++)
 		if (!pp->sess[i]->done)
 			sess_finish(pp->sess[i], false);
@@ -1250,27 +1553,34 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len)
 		struct pcapw *w = pp->sec[order[0]].w;
 
 		pp->sec[order[0]].w = NULL;	/* concat closes it */
-		if (concat(pp, order, n_order, w, out_pcap, layout) == -1)
+		if (concat(pp, order, n_order, w, layout) == -1)
 			goto out;
 	}
 	pstats = stats_json(pp, order, n_order, layout);
+	if ((kept > 0 && write_yml(pp, order, n_order) == -1) ||
+	    write_info(pp, pstats) == -1)
+		goto out;
+	/* The last moment to stop: from here on the outputs are replaced. */
+	if (*stop || out_commit(pp, kept > 0) == -1)
+		goto out;
+	committed = true;
 	if (kept == 0) {
-		unlink(yml_path);
-		if (write_info(pp, out_pcap, info_path, pstats) == -1)
-			goto out;
 		log_errorx("nothing to replay: no message of the captures was "
 		    "kept (%" PRIu64 " packets read, %" PRIu64 " selected by "
 		    "no section); %s says what was dropped", pp->packets,
-		    pp->unselected, info_path);
+		    pp->unselected, pp->out[PP_OUT_INFO].path);
 		res = PREPROC_NOTHING;
 		goto out;
 	}
-	if (write_yml(pp, order, n_order, yml_path, out_pcap) == -1 ||
-	    write_info(pp, out_pcap, info_path, pstats) == -1)
-		goto out;
-	log_info("wrote %s, %s and %s", out_pcap, yml_path, info_path);
+	log_info("wrote %s, %s and %s", pp->out[PP_OUT_PCAP].path,
+	    pp->out[PP_OUT_YML].path, pp->out[PP_OUT_INFO].path);
 	res = damaged ? PREPROC_DAMAGED : PREPROC_OK;
 out:
+	if (!committed && *stop) {
+		log_warnx("stopped by a signal: the output folder %s is as it "
+		    "was", folder != NULL ? folder : "");
+		res = PREPROC_STOPPED;
+	}
 	for (size_t k = 0; k < SECTION_COUNT; k++) {
 		if (pp->sec[k].w != NULL)
 			pcapw_close(pp->sec[k].w);
@@ -1280,6 +1590,12 @@ out:
 		free(pp->sec[k].dst.v);
 		free(pp->sec[k].dports.v);
 	}
+	/* Not renamed: the run failed or stopped, and what it wrote goes. */
+	for (size_t i = 0; i < PP_OUT_COUNT; i++)
+		if (pp->out[i].tmp[0] != '\0')
+			unlink(pp->out[i].tmp);
+	if (dirfd != -1)
+		close(dirfd);	/* the lock goes with it */
 	for (size_t i = 0; in != NULL && i < cfg->n_pcaps; i++) {
 		if (in[i].s != NULL)
 			source_close(in[i].s);

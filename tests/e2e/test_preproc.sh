@@ -4,7 +4,8 @@
 # tcp_generic as captured, tshark reads the output without warnings, the retiming rules (1 s
 # after a BGP OPEN, 5 s before a BMP Peer Down and the same peer's Peer Up after it), the BGP
 # collector's OPEN kept (trim_capabilities works on the output), captures merged by
-# timestamp, repeat carried over, exit: false replays the result; bad input (nothing selected, a session without
+# timestamp, repeat and optimize carried over, the outputs renamed into place (no temporary
+# left, the usual file mode, the summary naming traffic.pcap), exit: false replays the result; bad input (nothing selected, a session without
 # OPEN/Initiation, templates never seen, a missing capture): clear messages, exit codes, and the
 # info JSON says what was dropped.
 . "$(dirname "$0")/../lib.sh"
@@ -181,13 +182,29 @@ diff <(for f in a b; do tshark -r "$WORK/$f.pcap" -Y udp -T fields -e frame.time
 cp "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap"
 pp merge
 cmp -s "$WORK/merge/traffic.pcap" "$WORK/merge.first.pcap" || fail "merge: a second run differs"
+# The outputs are written under temporary names and renamed into place at the end: the folder
+# holds the three files and no temporary, each with the mode a new file gets (not mkstemp's
+# 0600), and the summary names traffic.pcap, not the temporary it read.
+[ "$(ls -A "$WORK/merge" | LC_ALL=C sort | tr '\n' ' ')" = "traffic-info.json traffic-reproducer.yml traffic.pcap " ] ||
+	fail "merge: the folder holds $(ls -A "$WORK/merge")"
+mode=$(printf '%o' $((0666 & ~0$(umask))))
+for f in traffic.pcap traffic-reproducer.yml traffic-info.json; do
+	[ "$(stat -c %a "$WORK/merge/$f")" = "$mode" ] || fail "merge: $f has mode $(stat -c %a "$WORK/merge/$f"), not $mode"
+done
+[ "$(json_get "$WORK/merge/traffic-info.json" "d['captures'][0]['file']")" = "$WORK/merge/traffic.pcap" ] ||
+	fail "merge: the summary names $(json_get "$WORK/merge/traffic-info.json" "d['captures'][0]['file']")"
 # repeat carries over into the written config when every capture had the same count (the
-# captures become one); different counts: left out, with a warning and a comment.
+# captures become one); different counts: left out, with a warning and a comment.  The
+# optimize block carries over whole.
 cfg rep ipfix 4739 1424 "$WORK/a.pcap" "$WORK/b.pcap"
 printf 'repeat: {count: [3, 3], pattern: bulk}\n' >>"$WORK/rep.yml"
+printf 'optimize: {threading: true, network: {so_sndbuf: 65536, so_rcvbuf: 131072}}\n' >>"$WORK/rep.yml"
 pp rep
 sed 's/<MISSING_PARAM>/127.0.0.1/' "$WORK/rep/traffic-reproducer.yml" >"$WORK/rep.filled.yml"
-"$TR" -n -t "$WORK/rep.filled.yml" | grep -q 'count: \[3\]' || fail "rep: repeat count 3 not carried over"
+"$TR" -n -t "$WORK/rep.filled.yml" >"$WORK/rep.n"
+grep -q 'count: \[3\]' "$WORK/rep.n" || fail "rep: repeat count 3 not carried over"
+grep -q '^  threading: true$' "$WORK/rep.n" && grep -q '^    so_sndbuf: 65536$' "$WORK/rep.n" &&
+	grep -q '^    so_rcvbuf: 131072$' "$WORK/rep.n" || fail "rep: optimize not carried over: $(grep -A5 '^optimize:' "$WORK/rep.n")"
 sed -i 's/count: \[3, 3\]/count: [2, 3]/' "$WORK/rep.yml"
 pp rep
 grep -q '^repeat:' "$WORK/rep/traffic-reproducer.yml" && fail "rep: different counts written as one"
@@ -230,8 +247,11 @@ diff <(tshark -r "$WORK/goon/traffic.pcap" -Y udp -T fields -e udp.payload 2>/de
 grep -q MISSING_PARAM "$WORK/goon/traffic-reproducer.yml" && fail "exit: false: placeholders although the config had everything"
 
 # 5. Bad input.
-# Nothing selected: exit 1, the summary counts the unselected packets, no config.
-cfg none ipfix 9 1424 "$WORK/a.pcap"
+# Nothing selected: exit 1, the summary counts the unselected packets, no config (a previous
+# run's, which describes another traffic.pcap, is removed).
+cfg none ipfix 4739 1424 "$WORK/a.pcap"
+pp none
+sed -i 's/dport: \[4739\]/dport: [9]/' "$WORK/none.yml"
 pp none 1
 grep -q "nothing to replay" "$WORK/none.err" || fail "none: no clear message"
 grep -q "no packet of the captures matches its select" "$WORK/none.err" || fail "none: does not name the section"
