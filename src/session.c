@@ -2010,10 +2010,10 @@ on_closed(void *ctx, int id, int err)
 	if (!st->established && err != 0) {	/* err 0: we gave up on it before it connected */
 		t->rep->tcp_connect_failures++;
 		if (++t->connect_failures <= SESSIONS_NAMED)
-			log_warnx("%s: cannot connect to the collector: %s; the "
-			    "session's messages are not sent (the summary "
-			    "counts them)", what,
-			    strerror(err ? err : ECONNREFUSED));
+			log_warnx("%s: cannot connect to the collector (%s): %s; "
+			    "the session's messages are not sent (the summary "
+			    "counts them)", what, transport_tcp_describe(t->tp, id),
+			    strerror(err));
 	} else if (st->established && !s->closing) {
 		/* Not the end we asked for (a reset while we close is the collector's way to end it sooner). */
 		t->rep->tcp_closed_by_collector++;

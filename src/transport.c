@@ -727,6 +727,12 @@ conn_gone(struct transport *t, int id, int err)
 		conn_start(t, next);
 }
 
+const char *
+transport_tcp_describe(const struct transport *t, int id)
+{
+	return t->conns[id].desc;
+}
+
 size_t
 transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 {

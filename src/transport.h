@@ -179,5 +179,7 @@ size_t		 transport_tcp_active(const struct transport *);
 int		 transport_poll(struct transport *, tr_ns until);
 /* Text for logs: "192.0.2.1 -> 198.51.100.1:4739" (IPv6: "[2001:db8::1]:4739"). */
 const char	*transport_describe(const struct transport *, int id);
+/* The same for a TCP connection: "192.0.2.1 -> [2001:db8::1]:179 (tcp)". */
+const char	*transport_tcp_describe(const struct transport *, int id);
 
 #endif
