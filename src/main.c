@@ -49,8 +49,8 @@ install_signals(void)
 
 static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
-"                          [--ask-for-input] [--stats-json FILE]\n"
-"       traffic-reproducer -t CFG -n\n"
+"                          [--ask-for-input] [--stats-json FILE] [--strict]\n"
+"       traffic-reproducer -t CFG -n [--strict]\n"
 "       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
 "       traffic-reproducer --info -t CFG        (the config's pcap list)\n"
@@ -75,6 +75,8 @@ static const char usage_text[] =
 "      --ask-for-input  ask before each capture: 'y' plays it, anything\n"
 "                       else skips it\n"
 "      --stats-json FILE  write the final figures as JSON\n"
+"      --strict         unknown config keys and a src_ip mapped twice are\n"
+"                       errors, not warnings (as strict: true in the config)\n"
 "  -n, --check          load and validate the config, print it with every\n"
 "                       default filled in, and exit\n"
 "      --info           print a JSON summary of the captures to stdout and\n"
@@ -93,8 +95,11 @@ static const char usage_text[] =
 "  time_factor: 1 (2 = twice as slow, 0.01 = 100x faster, 0 = no waits)\n"
 "  keep_open: false             no_sync: false\n"
 "  reconnect: (keep_open)       TCP: reconnect sessions the collector closed\n"
+"  tcp_stall_limit: 30          seconds a TCP session may have bytes queued that\n"
+"                               its connection does not take; then it ends\n"
+"  strict: false                true: unknown keys are errors (as --strict)\n"
 "  optimize: {threading, preload, network: {so_sndbuf, so_rcvbuf}}\n"
-"  network: {map: [{src_ip, repro_ip}], interface: VRF or device}\n"
+"  network: {map: [{src_ip, repro_ip}] or {SRC_IP: REPRO_IP}, interface}\n"
 "  ipfix | bmp | bgp | udp_generic | tcp_generic:\n"
 "    select: {ip: {src, dst}, udp|tcp: {sport, dport},\n"
 "             ipfix_h: {version}, bmp_h: {type}, bgp_h: {type}}\n"
@@ -117,7 +122,7 @@ struct cli {
 	const char	*stats_json;
 	enum log_level	 level;
 	bool		 pcap_proc, no_sync, keep_open, ask_for_input, check;
-	bool		 info;
+	bool		 info, strict;
 	char	       **pcaps;		/* --info: the captures named on the command line */
 	int		 n_pcaps;
 };
@@ -126,7 +131,7 @@ static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
-	    OPT_VERSION, OPT_INFO };
+	    OPT_VERSION, OPT_INFO, OPT_STRICT };
 	static const struct option longopts[] = {
 		{ "cfg", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -140,6 +145,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "info", no_argument, NULL, OPT_INFO },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -162,6 +168,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_ASK: cli->ask_for_input = true; break;
 		case OPT_STATS_JSON: cli->stats_json = optarg; break;
 		case OPT_INFO: cli->info = true; break;
+		case OPT_STRICT: cli->strict = true; break;
 		case OPT_VERSION:
 			printf("traffic-reproducer %s\n", TR_VERSION);
 			exit(EXIT_OK);
@@ -258,6 +265,7 @@ main(int argc, char **argv)
 	enum replay_result result;
 	struct report rep;
 	struct config cfg;
+	struct config_load_opts load_opts;
 	struct cli cli;
 	char err[1024];
 	int code;
@@ -272,7 +280,8 @@ main(int argc, char **argv)
 
 	if (cli.info && cli.cfg_path == NULL)
 		return run_info(&cli, NULL);
-	if (config_load(cli.cfg_path, &cfg, err, sizeof(err)) == -1)
+	load_opts = (struct config_load_opts){ .strict = cli.strict };
+	if (config_load(cli.cfg_path, &load_opts, &cfg, err, sizeof(err)) == -1)
 		fatalx(EXIT_USAGE, "%s", err);
 	if (cli.check) {
 		config_print(stdout, &cfg);
@@ -300,7 +309,7 @@ main(int argc, char **argv)
 		if (!go_on || (pr != PREPROC_OK && pr != PREPROC_DAMAGED))
 			return code;
 		/* exit: false: replay what was written (placeholders filled in or not). */
-		if (config_load(yml, &cfg, err, sizeof(err)) == -1)
+		if (config_load(yml, &load_opts, &cfg, err, sizeof(err)) == -1)
 			fatalx(EXIT_USAGE, "pcap_processing.exit is false, but "
 			    "the written config cannot be replayed as it is: "
 			    "%s", err);
