@@ -63,7 +63,8 @@ static const char usage_text[] =
 "options:\n"
 "  -t, --cfg FILE       YAML config (the older Python tool's schema)\n"
 "  -v, --verbose        log level INFO and a statistics table every 5 s\n"
-"  -d, --debug          log level DEBUG\n"
+"  -d, --debug          log level DEBUG (of -v and -d, the last one given\n"
+"                       counts)\n"
 "  -p, --pcap-proc      pre-process the captures: write traffic.pcap,\n"
 "                       traffic-reproducer.yml and traffic-info.json into\n"
 "                       pcap_processing.output_folder, then exit (or, with\n"
@@ -155,11 +156,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 	while ((ch = getopt_long(argc, argv, "t:vdpnh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': cli->cfg_path = optarg; break;
-		/* As in the older tool, -d wins over -v whatever their order. */
-		case 'v':
-			if (cli->level < LOG_LEVEL_INFO)
-				cli->level = LOG_LEVEL_INFO;
-			break;
+		/* The older tool's argparse stores both into one level: the last one given counts. */
+		case 'v': cli->level = LOG_LEVEL_INFO; break;
 		case 'd': cli->level = LOG_LEVEL_DEBUG; break;
 		case 'p': cli->pcap_proc = true; break;
 		case 'n': cli->check = true; break;

@@ -33,6 +33,12 @@ grep -q '^time_factor: 0$' "$WORK/norm.yml" && grep -q '^keep_open: false$' "$WO
 	fail "-n does not show the defaults"
 "$TR" -t "$WORK/norm.yml" -n | diff - "$WORK/norm.yml" || fail "-n output does not round-trip"
 
+# -v and -d: the last one given counts, as with the older tool's argparse.
+"$TR" -t "$WORK/cfg.yml" -n -d -v >/dev/null 2>"$WORK/dv.err"
+! grep -q ": debug: " "$WORK/dv.err" || fail "-d -v: DEBUG messages, but -v came last"
+"$TR" -t "$WORK/cfg.yml" -n -v -d >/dev/null 2>"$WORK/vd.err"
+grep -q ": debug: " "$WORK/vd.err" || fail "-v -d: no DEBUG message"
+
 # -p writes into the first capture's path without extension; with a map and a collector
 # in the input config, the written config has no placeholder and loads as it is.
 rc=0; "$TR" -t "$WORK/cfg.yml" -p 2>"$WORK/p.err" || rc=$?
