@@ -27,17 +27,22 @@ enum {
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_signal;
 
+/* A closed terminal (SIGHUP) asks for a stop like SIGTERM does: same clean stop, same exit code. */
 static void
 on_signal(int sig)
 {
 	stop_requested = 1;
-	stop_signal = sig;
+	stop_signal = sig == SIGHUP ? SIGTERM : sig;
 }
 
+/*
+ * hangup: the replay also stops cleanly on SIGHUP, unless it was started
+ * ignoring it (nohup), which is kept.  The sink has handlers of its own.
+ */
 static void
-install_signals(void)
+install_signals(bool hangup)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -45,6 +50,9 @@ install_signals(void)
 	/* No SA_RESTART: a signal must cut a long sleep short. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (hangup && sigaction(SIGHUP, NULL, &old) == 0 &&
+	    old.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
 }
 
 static const char usage_text[] =
@@ -112,7 +120,7 @@ static const char usage_text[] =
 "exit codes: 0 done, 1 the run failed (e.g. a TCP collector refused or closed\n"
 "a session, so messages were lost), 2 bad command line, config or capture path\n"
 "(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
-"stopped by SIGINT/SIGTERM.  --info: 0 done, 2 a capture cannot be read\n"
+"stopped by SIGINT/SIGTERM (SIGHUP: as SIGTERM).  --info: 0 done, 2 a capture cannot be read\n"
 "(nothing printed), 3 a capture is damaged (the JSON covers what came\n"
 "before the damage and lists it under \"errors\").  -p: 0 written, 1 nothing\n"
 "kept (the summary says what was dropped), 2 bad config or capture path, 3 a\n"
@@ -269,7 +277,7 @@ main(int argc, char **argv)
 	int code;
 
 	if (argc > 1 && strcmp(argv[1], "sink") == 0) {
-		install_signals();
+		install_signals(false);
 		return sink_main(argc - 1, argv + 1);
 	}
 	if (parse_cli(argc, argv, &cli) == -1)
@@ -317,7 +325,7 @@ main(int argc, char **argv)
 		fatalx(EXIT_USAGE, "%s", err);
 	}
 
-	install_signals();
+	install_signals(true);
 	opts = (struct replay_opts){
 		.no_sync = cli.no_sync,
 		.keep_open = cli.keep_open,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command line: help, version, -n, -p, --ask-for-input, --keep-open, signals and their exit codes.
+# The command line: help, version, -n, -v/-d, -p, --ask-for-input, --keep-open, signals and their exit codes.
 . "$(dirname "$0")/../lib.sh"
 
 "$TR" -h >"$WORK/help"
@@ -78,5 +78,25 @@ kill -TERM $pid
 rc=0; wait $pid || rc=$?
 [ $rc -eq 143 ] || fail "SIGTERM mid-replay: exit $rc, expected 143"
 grep -q "summary" "$WORK/slow.err" || fail "SIGTERM mid-replay: no final summary"
+
+# SIGHUP (the terminal closed) stops as SIGTERM does: the summary, exit 143.
+"$TR" -t "$WORK/slow.yml" 2>"$WORK/hup.err" &
+pid=$!
+sleep 0.5
+kill -HUP $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 143 ] || fail "SIGHUP mid-replay: exit $rc, expected 143"
+grep -q "summary" "$WORK/hup.err" || fail "SIGHUP mid-replay: no final summary"
+
+# Started ignoring SIGHUP (nohup): it stays ignored.
+(trap '' HUP; exec "$TR" -t "$WORK/slow.yml" 2>"$WORK/nohup.err") &
+pid=$!
+sleep 0.5
+kill -HUP $pid
+sleep 0.3
+kill -0 $pid 2>/dev/null || fail "SIGHUP ended a replay started with SIGHUP ignored"
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 143 ] || fail "SIGTERM after an ignored SIGHUP: exit $rc, expected 143"
 stop_sink
 echo PASS
