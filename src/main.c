@@ -55,6 +55,21 @@ install_signals(bool hangup)
 		sigaction(SIGHUP, &sa, NULL);
 }
 
+/*
+ * stdout is flushed at exit, where a failed write (-n > /dev/full) would go
+ * unnoticed: flush it now, and say so.  Returns the exit code.
+ */
+static int
+stdout_done(const char *what)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_errorx("%s: cannot write to stdout: %s", what,
+		    strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE] [--strict]\n"
@@ -177,10 +192,10 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_STRICT: cli->strict = true; break;
 		case OPT_VERSION:
 			printf("traffic-reproducer %s\n", TR_VERSION);
-			exit(EXIT_OK);
+			exit(stdout_done("--version"));
 		case 'h':
 			fputs(usage_text, stdout);
-			exit(EXIT_OK);
+			exit(stdout_done("-h"));
 		default:
 			fputs(usage_text, stderr);
 			return -1;
@@ -292,7 +307,7 @@ main(int argc, char **argv)
 	if (cli.check) {
 		config_print(stdout, &cfg);
 		config_free(&cfg);
-		return EXIT_OK;
+		return stdout_done("-n");
 	}
 	if (cli.info) {
 		code = run_info(&cli, &cfg);

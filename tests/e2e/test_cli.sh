@@ -33,6 +33,13 @@ grep -q '^time_factor: 0$' "$WORK/norm.yml" && grep -q '^keep_open: false$' "$WO
 	fail "-n does not show the defaults"
 "$TR" -t "$WORK/norm.yml" -n | diff - "$WORK/norm.yml" || fail "-n output does not round-trip"
 
+# A full stdout is an error, not a silent loss (the older tool's users pipe -n into files).
+for args in "-n" "-h" "--version" "--info $WORK/a.pcap"; do
+	rc=0; "$TR" -t "$WORK/cfg.yml" $args >/dev/full 2>"$WORK/full.err" || rc=$?
+	[ $rc -eq 1 ] || fail "$args > /dev/full: exit $rc, expected 1"
+	grep -q "cannot write" "$WORK/full.err" || fail "$args > /dev/full: no message"
+done
+
 # -v and -d: the last one given counts, as with the older tool's argparse.
 "$TR" -t "$WORK/cfg.yml" -n -d -v >/dev/null 2>"$WORK/dv.err"
 ! grep -q ": debug: " "$WORK/dv.err" || fail "-d -v: DEBUG messages, but -v came last"
