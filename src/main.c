@@ -1,10 +1,14 @@
 /* traffic-reproducer: command line parsing and the wiring of the stages; nothing else. */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "info.h"
@@ -98,7 +102,8 @@ static const char usage_text[] =
 "                       SIGINT (OR'ed with keep_open)\n"
 "      --ask-for-input  ask before each capture: 'y' plays it, anything\n"
 "                       else skips it\n"
-"      --stats-json FILE  write the final figures as JSON\n"
+"      --stats-json FILE  write the final figures as JSON (its folder is\n"
+"                       checked at start; replaced whole at the end)\n"
 "      --strict         unknown config keys and a src_ip mapped twice are\n"
 "                       errors, not warnings (as strict: true in the config)\n"
 "  -n, --check          load and validate the config, print it with every\n"
@@ -240,6 +245,136 @@ exit_code(enum replay_result result)
 	return EXIT_RUNTIME;
 }
 
+/* The folder a path is in ("." for a bare name); buf holds the copy dirname() may change. */
+static const char *
+folder_of(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", path);
+	return dirname(buf);
+}
+
+/* Whether path names the same file as st (an input of the run), by device and inode. */
+static bool
+same_file(const struct stat *st, const char *path)
+{
+	struct stat other;
+
+	return stat(path, &other) == 0 && other.st_dev == st->st_dev &&
+	    other.st_ino == st->st_ino;
+}
+
+/*
+ * --stats-json is written at the end of the run: a path that cannot take it
+ * is checked for now, before anything is sent, rather than found out after
+ * an hour of replay.  It must not be one of the run's inputs either (same
+ * device and inode: another name, a link or ./ would fool a comparison of
+ * names).  An existing file is left as it is until the end.
+ */
+static int
+stats_json_check(const char *path, const struct config *cfg)
+{
+	char		 buf[PATH_MAX], *real = realpath(path, NULL);
+	/* A link is written through (see stats_json_write): its target's folder counts. */
+	const char	*dir = folder_of(real != NULL ? real : path, buf,
+			    sizeof(buf));
+	struct stat	 st;
+
+	free(real);
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			log_errorx("--stats-json %s: is a folder; give a file "
+			    "path", path);
+			return -1;
+		}
+		if (same_file(&st, cfg->path)) {
+			log_errorx("--stats-json %s is the config file %s: it "
+			    "would be overwritten; choose another path", path,
+			    cfg->path);
+			return -1;
+		}
+		for (size_t i = 0; i < cfg->n_pcaps; i++) {
+			if (same_file(&st, cfg->pcaps[i])) {
+				log_errorx("--stats-json %s is the capture %s "
+				    "(pcap[%zu]): it would be overwritten; "
+				    "choose another path", path, cfg->pcaps[i],
+				    i);
+				return -1;
+			}
+		}
+		/* A device or a pipe (/dev/stdout) is written in place. */
+		if (!S_ISREG(st.st_mode)) {
+			if (access(path, W_OK) == -1) {
+				log_errorx("--stats-json %s: cannot write: %s",
+				    path, strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+	} else if (errno != ENOENT) {
+		log_errorx("--stats-json %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_errorx("--stats-json %s: the folder %s does not exist; "
+		    "create it or choose another path", path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		log_errorx("--stats-json %s: cannot write into the folder %s: "
+		    "%s", path, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The figures go into a temporary file in the same folder, renamed over
+ * the path once complete: a reader never sees half a file, and a file that
+ * was there stays whole if the write fails.  A link is followed (the file it
+ * names is replaced, not the link); a device or a pipe is written directly.
+ */
+static int
+stats_json_write(const struct report *rep, const char *path, tr_ns now)
+{
+	char		 tmp[PATH_MAX], *real = realpath(path, NULL);
+	const char	*target = real != NULL ? real : path;
+	struct stat	 st;
+	mode_t		 mask;
+	int		 fd, rc, saved;
+
+	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+		rc = report_write_json(rep, target, now);
+		free(real);
+		return rc;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", target) >=
+	    (int)sizeof(tmp)) {
+		free(real);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		free(real);
+		return -1;
+	}
+	/* mkstemp makes it 0600; the file gets the mode a plain create would give. */
+	mask = umask(0);
+	umask(mask);
+	rc = fchmod(fd, 0666 & ~mask);
+	if (close(fd) == -1)
+		rc = -1;
+	if (rc == 0 && report_write_json(rep, tmp, now) == 0 &&
+	    rename(tmp, target) == 0) {
+		free(real);
+		return 0;
+	}
+	saved = errno;
+	unlink(tmp);
+	free(real);
+	errno = saved;
+	return -1;
+}
+
 /*
  * --info: read every capture, then print the summary.  Nothing reaches
  * stdout unless every capture could be opened, so a failure never leaves
@@ -304,6 +439,12 @@ main(int argc, char **argv)
 	load_opts = (struct config_load_opts){ .strict = cli.strict };
 	if (config_load(cli.cfg_path, &load_opts, &cfg, err, sizeof(err)) == -1)
 		fatalx(EXIT_USAGE, "%s", err);
+	/* -n checks it too: it tells whether the run would start. */
+	if (cli.stats_json != NULL && !cli.info &&
+	    stats_json_check(cli.stats_json, &cfg) == -1) {
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
 	if (cli.check) {
 		config_print(stdout, &cfg);
 		config_free(&cfg);
@@ -354,7 +495,7 @@ main(int argc, char **argv)
 	/* The summary is for a run that started; a setup error already said what to fix. */
 	if (result != REPLAY_SETUP_FAILED) {
 		report_print_final(&rep, stderr, tr_mono_now());
-		if (cli.stats_json != NULL && report_write_json(&rep,
+		if (cli.stats_json != NULL && stats_json_write(&rep,
 		    cli.stats_json, tr_mono_now()) == -1) {
 			log_warn("cannot write --stats-json %s", cli.stats_json);
 			code = code == EXIT_OK ? EXIT_RUNTIME : code;

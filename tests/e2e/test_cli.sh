@@ -76,8 +76,39 @@ rc=0; wait $pid || rc=$?
 [ "$(json_get "$WORK/keep.json" 'd["sections"]["ipfix"]["sent"]')" -eq $((a_frames + b_frames)) ] ||
 	fail "--keep-open: not every datagram was sent"
 
-# SIGTERM in the middle of a slow replay: stops at once, with the summary, exit 143.
+# --stats-json is checked before anything is sent: a missing folder, the config or a
+# capture under another name (inode, not name), at -n too; exit 2 and the inputs untouched.
+cp "$WORK/cfg.yml" "$WORK/cfg.copy"
+ln -s "$WORK/a.pcap" "$WORK/a-link.pcap"
+for bad in "$WORK/no-such-dir/s.json" "$WORK/./cfg.yml" "$WORK/a-link.pcap" "$WORK"; do
+	for mode in "" "-n"; do
+		rc=0; "$TR" -t "$WORK/cfg.yml" $mode --stats-json "$bad" >/dev/null 2>"$WORK/sj.err" || rc=$?
+		[ $rc -eq 2 ] || fail "--stats-json $bad ${mode}: exit $rc, expected 2"
+		grep -q -- "--stats-json $bad" "$WORK/sj.err" || fail "--stats-json $bad: the message does not name it"
+	done
+done
+cmp -s "$WORK/cfg.yml" "$WORK/cfg.copy" || fail "--stats-json onto the config changed it"
+grep -q "does not exist" <("$TR" -t "$WORK/cfg.yml" --stats-json "$WORK/no-such-dir/s.json" 2>&1) ||
+	fail "--stats-json in a missing folder: the message does not say the folder is missing"
+
+# An existing --stats-json file stays as it was until the end, then is replaced whole
+# (through a link, the file it names), leaving no temporary file behind.
+mkdir "$WORK/stats"
+echo old >"$WORK/stats/keep.json"
+ln -s keep.json "$WORK/stats/link.json"
 config 1000 >"$WORK/slow.yml"
+"$TR" -t "$WORK/slow.yml" --stats-json "$WORK/stats/link.json" 2>"$WORK/sj-slow.err" &
+pid=$!
+sleep 0.5
+[ "$(cat "$WORK/stats/keep.json")" = old ] || fail "--stats-json: the old file was truncated before the end"
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 143 ] || fail "--stats-json run stopped by SIGTERM: exit $rc, expected 143"
+[ -L "$WORK/stats/link.json" ] || fail "--stats-json replaced the link instead of the file it names"
+json_get "$WORK/stats/keep.json" 'd["captures"]' >/dev/null || fail "--stats-json: not the figures at the end"
+[ "$(ls "$WORK/stats")" = "$(printf 'keep.json\nlink.json')" ] || fail "--stats-json left files behind: $(ls "$WORK/stats")"
+
+# SIGTERM in the middle of a slow replay: stops at once, with the summary, exit 143.
 "$TR" -t "$WORK/slow.yml" 2>"$WORK/slow.err" &
 pid=$!
 sleep 0.5
