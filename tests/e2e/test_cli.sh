@@ -4,7 +4,7 @@
 
 "$TR" -h >"$WORK/help"
 for flag in -t --cfg -v --verbose -d --debug -p --pcap-proc --no-sync --keep-open \
-	--ask-for-input --stats-json -n --check --version; do
+	--ask-for-input --stats-json --strict -n --check --version; do
 	grep -q -- "$flag" "$WORK/help" || fail "-h does not document $flag"
 done
 "$TR" --version | grep -qE '^traffic-reproducer [0-9]+\.[0-9]+' || fail "--version"
