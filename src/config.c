@@ -1015,6 +1015,9 @@ h_map(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 			yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
 			yaml_node_t *src = node_at(c, p->key);
 
+			if (src->type == YAML_SCALAR_NODE &&
+			    is_extension_key(src))
+				continue;
 			old = path_push(c, "[%.*s]", QUOTE_MAX,
 			    src->type == YAML_SCALAR_NODE ? scalar(src) : "");
 			rc = map_pair(c, cfg, src, node_at(c, p->value));

@@ -429,6 +429,8 @@ static const struct inline_case inline_cases[] = {
 	    "3:49: network.map.note: unknown key 'note' in 'network.map': "
 	    "ignored; known keys: src_ip, repro_ip\n" },
 	{ "pcap: a.pcap\nnetwork:\n  map: {}\n", NULL, NULL },
+	{ "pcap: a.pcap\nnetwork:\n  map:\n    x-lab: &lab 192.0.2.1\n"
+	    "    *lab : 127.0.0.1\n", NULL, NULL },
 	{ "pcap: a.pcap\nnetwork:\n  map:\n  - {src_ip: 192.0.2.1, repro_ip: "
 	    "127.0.0.1}\n  - {src_ip: 192.0.2.1, repro_ip: 127.0.0.2}\n  - "
 	    "{src_ip: 192.0.2.1, repro_ip: 127.0.0.3}\n", NULL,
