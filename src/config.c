@@ -1553,11 +1553,14 @@ family_name(const struct tr_addr *a)
 }
 
 /*
- * A repro_ip cannot reach a collector of the other family: nothing that
- * exporter has for the section could be sent.  Only a literal collector
- * address is known now (a hostname resolves at start-up, and localhost
- * follows the repro_ip's family), and only exporters the section's
- * select.ip.src takes are concerned.
+ * An exporter whose repro_ip has another family than the literal address of
+ * every collector its packets could go to (the sections whose select.ip.src
+ * takes it) can send nothing at all: a config error.  When one of them can
+ * be reached, the others are not (DESIGN: a collector without an address of
+ * the exporter's family only fails the packets that need it; the older tool
+ * ran such configs): the replay says so if packets come.  Only a literal
+ * collector address is known now: a hostname resolves at start-up, and
+ * localhost follows the repro_ip's family.
  */
 static int
 check_families(struct ctx *c)
@@ -1565,35 +1568,41 @@ check_families(struct ctx *c)
 	const struct config	*cfg = c->cfg;
 	char			 src[TR_ADDR_STRLEN], repro[TR_ADDR_STRLEN];
 
-	for (int id = 0; id < SECTION_COUNT; id++) {
-		const struct cfg_section	*sec = &cfg->section[id];
-		struct tr_addr			 coll;
+	for (size_t i = 0; i < cfg->n_map; i++) {
+		const struct cfg_map_entry	*m = &cfg->map[i];
+		const struct cfg_section	*first = NULL;
+		struct tr_addr			 coll, first_coll;
+		bool				 reachable = false;
 
-		if (!sec->has_collector ||
-		    addr_parse(sec->collector_host, &coll) == -1)
-			continue;
-		for (size_t i = 0; i < cfg->n_map; i++) {
-			const struct cfg_map_entry *m = &cfg->map[i];
+		for (int id = 0; id < SECTION_COUNT && !reachable; id++) {
+			const struct cfg_section *sec = &cfg->section[id];
 
-			if (m->repro_ip.family == coll.family ||
-			    (sec->select.ip_src.set &&
+			if (!sec->has_collector || (sec->select.ip_src.set &&
 			    !addr_in(&sec->select.ip_src, &m->src_ip)))
 				continue;
-			addr_format(&m->src_ip, src, sizeof(src));
-			addr_format(&m->repro_ip, repro, sizeof(repro));
-			snprintf(c->err, c->errlen, "%s:%d:%d: network.map: "
-			    "repro_ip %s of exporter %s is %s, but the %s "
-			    "collector %s (line %d) is %s: none of its packets "
-			    "could be sent; give the exporter an %s repro_ip, "
-			    "or the collector an %s address", c->file,
-			    m->pos.line, m->pos.col, repro, src,
-			    family_name(&m->repro_ip), section_names[id],
-			    sec->collector_host, sec->collector_pos.line,
-			    family_name(&coll), family_name(&coll),
-			    family_name(&m->repro_ip));
-			errno = EINVAL;
-			return -1;
+			if (addr_parse(sec->collector_host, &coll) == -1 ||
+			    coll.family == m->repro_ip.family)
+				reachable = true;
+			else if (first == NULL) {
+				first = sec;
+				first_coll = coll;
+			}
 		}
+		if (reachable || first == NULL)
+			continue;
+		addr_format(&m->src_ip, src, sizeof(src));
+		addr_format(&m->repro_ip, repro, sizeof(repro));
+		snprintf(c->err, c->errlen, "%s:%d:%d: network.map: repro_ip %s "
+		    "of exporter %s is %s, but the %s collector %s (line %d) "
+		    "is %s: none of its packets could be sent; give the "
+		    "exporter an %s repro_ip, or the collector an %s address",
+		    c->file, m->pos.line, m->pos.col, repro, src,
+		    family_name(&m->repro_ip),
+		    section_names[first - cfg->section], first->collector_host,
+		    first->collector_pos.line, family_name(&first_coll),
+		    family_name(&first_coll), family_name(&m->repro_ip));
+		errno = EINVAL;
+		return -1;
 	}
 	return 0;
 }

@@ -187,7 +187,8 @@ struct config_load_opts {
 /*
  * Load and validate a config file.  Every key of the schema is type-checked;
  * wrong types, bad addresses or ports, "<MISSING_PARAM>" placeholders and a
- * repro_ip whose family no literal collector address has are errors.  What
+ * repro_ip that can reach none of its collectors (all literal addresses of
+ * the other family) are errors.  What
  * the older tool let pass, unknown keys and a src_ip mapped twice (the last
  * wins), is a warning, or an error when strict (opts or `strict: true`
  * anywhere at the top of the file); keys starting with "x-" are the user's

@@ -440,7 +440,21 @@ static const struct inline_case inline_cases[] = {
 	    "6:14: network.map[2].src_ip: 192.0.2.1 is mapped already at line "
 	    "5, column 14 (give each src_ip once): the last one wins, as in the "
 	    "older tool\n" },
-	/* Families: a hostname is resolved later; select.ip.src keeps other exporters out. */
+	/*
+	 * Families: a hostname is resolved later; select.ip.src keeps other
+	 * exporters out; one section that can be reached is enough (the others
+	 * fail only the packets that need them, at replay).
+	 */
+	{ "pcap: a.pcap\nnetwork:\n  map: {2001:db8::1: \"::1\"}\n"
+	    "ipfix:\n  collector: {ip: localhost, port: 1}\nudp_generic:\n"
+	    "  collector: {ip: 127.0.0.1, port: 2}\n", NULL, NULL },
+	{ "pcap: a.pcap\nnetwork:\n  map: {2001:db8::1: \"::1\"}\n"
+	    "ipfix:\n  collector: {ip: 192.0.2.9, port: 1}\nudp_generic:\n"
+	    "  collector: {ip: 127.0.0.1, port: 2}\n",
+	    "3:9: network.map: repro_ip ::1 of exporter 2001:db8::1 is IPv6, "
+	    "but the ipfix collector 192.0.2.9 (line 5) is IPv4: none of its "
+	    "packets could be sent; give the exporter an IPv4 repro_ip, or the "
+	    "collector an IPv6 address", NULL },
 	{ "pcap: a.pcap\nnetwork:\n  map: {192.0.2.1: 127.0.0.1}\n"
 	    "bmp:\n  collector: {ip: localhost, port: 1}\n", NULL, NULL },
 	{ "pcap: a.pcap\nnetwork:\n  map: {192.0.2.1: 127.0.0.1, "
