@@ -81,7 +81,7 @@ struct ctx {
 	yaml_node_t		*tcp_payload_key; /* to refuse both spellings */
 	const struct config_load_opts *opts;	/* never NULL */
 	bool			 strict;	/* warnings are errors */
-	char			 strict_why[64]; /* "refused by --strict", for the message */
+	char			 strict_why[64]; /* "refused by --strict" */
 };
 
 /*
@@ -479,7 +479,8 @@ key_distance(const char *a, const char *b)
 				best = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < best)
 				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && key_char_same(a[i - 1], b[j - 2]) &&
+			if (i > 1 && j > 1 &&
+			    key_char_same(a[i - 1], b[j - 2]) &&
 			    key_char_same(a[i - 2], b[j - 1]) &&
 			    d[i - 2][j - 2] + 1 < best)
 				best = d[i - 2][j - 2] + 1;
@@ -532,8 +533,8 @@ is_extension_key(const yaml_node_t *key)
 
 /*
  * Walk a mapping against its table: unknown keys warned about (and skipped),
- * none twice, the required ones present.  A null value counts as an empty mapping, so that
- * `optimize:` with everything commented out still loads.
+ * none twice, the required ones present.  A null value counts as an empty
+ * mapping, so that `optimize:` with everything commented out still loads.
  */
 static int
 walk_mapping(struct ctx *c, yaml_node_t *n, const struct key_rule *rules,
@@ -919,8 +920,8 @@ map_add(struct ctx *c, struct config *cfg, const struct cfg_map_entry *e,
 			continue;
 		if (warn(c, src, "%s is mapped already at line %d, column %d "
 		    "(give each src_ip once): %s", addr_format(&e->src_ip, buf,
-		    sizeof(buf)), m->src_pos.line, m->src_pos.col,
-		    outcome(c, "the last one wins, as in the older tool")) == -1)
+		    sizeof(buf)), m->src_pos.line, m->src_pos.col, outcome(c,
+		    "the last one wins, as in the older tool")) == -1)
 			return -1;
 		m->repro_ip = e->repro_ip;
 		m->pos = e->pos;
@@ -957,7 +958,9 @@ map_entry(struct ctx *c, struct config *cfg, yaml_node_t *n)
 static int
 map_pair(struct ctx *c, struct config *cfg, yaml_node_t *k, yaml_node_t *v)
 {
-	struct cfg_map_entry	 e = { .pos = node_pos(k), .src_pos = node_pos(k) };
+	struct cfg_map_entry	 e = {
+		.pos = node_pos(k), .src_pos = node_pos(k),
+	};
 	const char		*s;
 
 	if (get_scalar(c, k, "the exporter's address as seen in the capture",
@@ -1592,9 +1595,9 @@ check_families(struct ctx *c)
 			continue;
 		addr_format(&m->src_ip, src, sizeof(src));
 		addr_format(&m->repro_ip, repro, sizeof(repro));
-		snprintf(c->err, c->errlen, "%s:%d:%d: network.map: repro_ip %s "
-		    "of exporter %s is %s, but the %s collector %s (line %d) "
-		    "is %s: none of its packets could be sent; give the "
+		snprintf(c->err, c->errlen, "%s:%d:%d: network.map: repro_ip "
+		    "%s of exporter %s is %s, but the %s collector %s (line "
+		    "%d) is %s: none of its packets could be sent; give the "
 		    "exporter an %s repro_ip, or the collector an %s address",
 		    c->file, m->pos.line, m->pos.col, repro, src,
 		    family_name(&m->repro_ip),

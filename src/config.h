@@ -30,7 +30,8 @@ extern const char *const timestamps_names[2];
  */
 #define CFG_TIME_FACTOR_MAX		1e6
 #define CFG_TCP_STALL_LIMIT_DEFAULT	30.0	/* seconds */
-#define CFG_TCP_STALL_LIMIT_MAX		86400.0	/* a day: "never" in practice, and far from tr_ns overflow */
+/* A day: "never" in practice, and far from overflowing a tr_ns. */
+#define CFG_TCP_STALL_LIMIT_MAX		86400.0
 
 /* The pre-processing mode writes this where only the user knows the value; loading refuses it. */
 #define CFG_MISSING_PARAM	"<MISSING_PARAM>"
@@ -125,7 +126,7 @@ struct cfg_section {
 struct cfg_map_entry {
 	struct tr_addr	src_ip;
 	struct tr_addr	repro_ip;
-	struct cfg_pos	pos;		/* the entry (the one that won, for a src_ip given twice) */
+	struct cfg_pos	pos;		/* the entry (for a src_ip given twice: the last) */
 	struct cfg_pos	src_pos;	/* its src_ip, for the duplicate warning */
 };
 
@@ -160,7 +161,8 @@ struct config {
 	 * count as not sent and the exit code is 1.  Default 30.
 	 */
 	double			tcp_stall_limit;
-	bool			strict;		/* unknown keys and duplicate src_ip are errors (strict: true or --strict) */
+	/* strict: true or --strict: unknown keys and a src_ip mapped twice are errors */
+	bool			strict;
 
 	bool			threading;	/* optimize.threading: accepted, one thread does it all */
 	bool			preload;	/* optimize.preload: accepted, reading streams anyway */

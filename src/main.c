@@ -140,11 +140,11 @@ static const char usage_text[] =
 "exit codes: 0 done, 1 the run failed (e.g. a TCP collector refused or closed\n"
 "a session, so messages were lost), 2 bad command line, config or capture path\n"
 "(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
-"stopped by SIGINT/SIGTERM (SIGHUP: as SIGTERM).  --info: 0 done, 2 a capture cannot be read\n"
-"(nothing printed), 3 a capture is damaged (the JSON covers what came\n"
-"before the damage and lists it under \"errors\").  -p: 0 written, 1 nothing\n"
-"kept (the summary says what was dropped), 2 bad config or capture path, 3 a\n"
-"capture is damaged (what came before it is used).\n";
+"stopped by SIGINT/SIGTERM (SIGHUP: as SIGTERM).  --info: 0 done, 2 a capture\n"
+"cannot be read (nothing printed), 3 a capture is damaged (the JSON covers what\n"
+"came before the damage and lists it under \"errors\").  -p: 0 written, 1\n"
+"nothing kept (the summary says what was dropped), 2 bad config or capture\n"
+"path, 3 a capture is damaged (what came before it is used).\n";
 
 struct cli {
 	const char	*cfg_path;
