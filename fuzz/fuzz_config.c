@@ -6,9 +6,17 @@
 
 #include "config.h"
 
+/* Warnings (unknown keys) would flood the fuzzer's output. */
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg, (void)msg;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const struct config_load_opts opts = { .warn = quiet };
 	struct config cfg;
 	char path[64], err[1024];
 	FILE *null;
@@ -22,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (config_load(path, &cfg, err, sizeof(err)) == 0) {
+	if (config_load(path, &opts, &cfg, err, sizeof(err)) == 0) {
 		(void)config_check_replay(&cfg, err, sizeof(err));
 		if ((null = fopen("/dev/null", "w")) != NULL) {
 			config_print(null, &cfg);

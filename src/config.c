@@ -79,6 +79,9 @@ struct ctx {
 	yaml_node_t		*repeat_count;	/* for the check against pcap */
 	size_t			 n_repeat_count;
 	yaml_node_t		*tcp_payload_key; /* to refuse both spellings */
+	const struct config_load_opts *opts;	/* never NULL */
+	bool			 strict;	/* warnings are errors */
+	char			 strict_why[64]; /* "refused by --strict" */
 };
 
 /*
@@ -117,6 +120,12 @@ struct u32_spec {
 	uint32_t	 lo, hi;
 	uint64_t	 only;		/* if not 0: the values allowed, as bits */
 	const char	*what;		/* "a port from 0 to 65535" */
+};
+
+struct double_spec {
+	double		 lo, hi;	/* hi: HUGE_VAL for no bound */
+	bool		 lo_open;	/* lo itself is refused */
+	const char	*what;		/* "a number >= 0 (seconds between packets)" */
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -159,29 +168,80 @@ path_pop(struct ctx *c, size_t old)
 	c->keypath[old] = '\0';
 }
 
+static void
+format_at(const struct ctx *c, const yaml_node_t *node, char *out,
+    size_t outlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+/* "FILE:LINE:COL: KEYPATH: message" (libyaml marks are 0-based). */
+static void
+format_at(const struct ctx *c, const yaml_node_t *node, char *out,
+    size_t outlen, const char *fmt, va_list ap)
+{
+	char	msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (node != NULL)
+		snprintf(out, outlen, "%s:%zu:%zu: %s%s%s", c->file,
+		    node->start_mark.line + 1, node->start_mark.column + 1,
+		    c->keypath, c->keylen > 0 ? ": " : "", msg);
+	else
+		snprintf(out, outlen, "%s: %s%s%s", c->file,
+		    c->keypath, c->keylen > 0 ? ": " : "", msg);
+}
+
 static int
 fail(struct ctx *c, const yaml_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Writes "FILE:LINE:COL: KEYPATH: message" (libyaml marks are 0-based). */
 static int
 fail(struct ctx *c, const yaml_node_t *node, const char *fmt, ...)
 {
-	char	msg[768];
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_at(c, node, c->err, c->errlen, fmt, ap);
 	va_end(ap);
-	if (node != NULL)
-		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s%s%s", c->file,
-		    node->start_mark.line + 1, node->start_mark.column + 1,
-		    c->keypath, c->keylen > 0 ? ": " : "", msg);
-	else
-		snprintf(c->err, c->errlen, "%s: %s%s%s", c->file,
-		    c->keypath, c->keylen > 0 ? ": " : "", msg);
 	errno = EINVAL;
 	return -1;
+}
+
+static int
+warn(struct ctx *c, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * What the older tool let pass: a warning and the load goes on, or, strict,
+ * an error.  The message says which through outcome().
+ */
+static int
+warn(struct ctx *c, const yaml_node_t *node, const char *fmt, ...)
+{
+	char	msg[1536];
+	va_list	ap;
+
+	if (c->strict) {
+		va_start(ap, fmt);
+		format_at(c, node, c->err, c->errlen, fmt, ap);
+		va_end(ap);
+		errno = EINVAL;
+		return -1;
+	}
+	va_start(ap, fmt);
+	format_at(c, node, msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->opts->warn != NULL)
+		c->opts->warn(c->opts->warn_arg, msg);
+	else
+		log_warnx("%s", msg);
+	return 0;
+}
+
+/* The end of a warning's message: what happens when lenient, or why strict refuses it. */
+static const char *
+outcome(const struct ctx *c, const char *lenient)
+{
+	return c->strict ? c->strict_why : lenient;
 }
 
 static struct cfg_pos
@@ -312,15 +372,15 @@ get_int(struct ctx *c, const yaml_node_t *n, int64_t lo, int64_t hi,
 }
 
 static int
-get_double(struct ctx *c, const yaml_node_t *n, double lo, const char *what,
-    double *out)
+get_double(struct ctx *c, const yaml_node_t *n,
+    const struct double_spec *spec, double *out)
 {
 	const char	*s;
 	char		*end;
 	double		 v;
 
 	*out = 0;	/* as in get_scalar: set on every path */
-	if (get_scalar(c, n, what, &s) == -1)
+	if (get_scalar(c, n, spec->what, &s) == -1)
 		return -1;
 	/* strtod would also take "inf", "nan" and leading blanks. */
 	if (*s == '\0' || strchr("+-.0123456789", *s) == NULL)
@@ -329,8 +389,10 @@ get_double(struct ctx *c, const yaml_node_t *n, double lo, const char *what,
 	v = strtod(s, &end);
 	if (end == s || *end != '\0')
 		return fail_type(c, n, "a number");
-	if (errno == ERANGE || !isfinite(v) || v < lo)
-		return fail(c, n, "%s is out of range: expected %s", s, what);
+	if (errno == ERANGE || !isfinite(v) || v < spec->lo || v > spec->hi ||
+	    (spec->lo_open && v == spec->lo))
+		return fail(c, n, "%s is out of range: expected %s", s,
+		    spec->what);
 	*out = v;
 	return 0;
 }
@@ -385,41 +447,57 @@ node_at(struct ctx *c, int index)
 	return yaml_document_get_node(c->doc, index);
 }
 
-/* Edit distance of two short keys, to suggest the one probably meant. */
+static bool
+key_char_same(char a, char b)
+{
+	return tolower((unsigned char)a) == tolower((unsigned char)b) ||
+	    (strchr("-_", a) != NULL && strchr("-_", b) != NULL);
+}
+
+/*
+ * Edit distance of two short keys, to suggest the one probably meant:
+ * insertions, deletions, substitutions and swaps of two neighbours ("tpc")
+ * count one each; case and '-' for '_' count nothing.
+ */
 static size_t
 key_distance(const char *a, const char *b)
 {
-	size_t	row[33], la = strlen(a), lb = strlen(b);
+	size_t	d[33][33], la = strlen(a), lb = strlen(b);
 
 	if (la > 32 || lb > 32)
 		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		d[0][j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) ==
-			    tolower((unsigned char)b[j - 1]) ||
-			    (strchr("-_", a[i - 1]) && strchr("-_", b[j - 1])) ?
-			    0 : 1;
-			size_t best = diag + cost;
+			size_t cost = key_char_same(a[i - 1], b[j - 1]) ? 0 : 1;
+			size_t best = d[i - 1][j - 1] + cost;
 
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 &&
+			    key_char_same(a[i - 1], b[j - 2]) &&
+			    key_char_same(a[i - 2], b[j - 1]) &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
 		}
 	}
-	return row[lb];
+	return d[la][lb];
 }
 
+/*
+ * The older tool ignored keys it did not know, and users keep notes and old
+ * keys in their configs: say which key is ignored, and which known one it
+ * probably meant.  A suggestion needs a distance of at most 2 and at most a
+ * third of the known key's length, so that 'x' does not suggest 'ip'.
+ */
 static int
-fail_unknown_key(struct ctx *c, const yaml_node_t *key, const char *container,
+warn_unknown_key(struct ctx *c, const yaml_node_t *key, const char *container,
     const struct key_rule *rules, size_t n)
 {
 	char		 known[512] = "", hint[96] = "";
@@ -432,30 +510,38 @@ fail_unknown_key(struct ctx *c, const yaml_node_t *key, const char *container,
 			len += (size_t)snprintf(known + len,
 			    sizeof(known) - len, "%s%s", i > 0 ? ", " : "",
 			    rules[i].key);
-		if (d < best) {
+		if (d < best && 3 * d <= strlen(rules[i].key)) {
 			best = d;
 			snprintf(hint, sizeof(hint), " (did you mean '%s'?)",
 			    rules[i].key);
 		}
 	}
 	if (*container == '\0')
-		return fail(c, key, "unknown key '%.*s'%s; known keys: %s",
-		    QUOTE_MAX, scalar(key), hint, known);
-	return fail(c, key, "unknown key '%.*s' in '%s'%s; known keys: %s",
-	    QUOTE_MAX, scalar(key), container, hint, known);
+		return warn(c, key, "unknown key '%.*s'%s: %s; known keys: %s",
+		    QUOTE_MAX, scalar(key), hint, outcome(c, "ignored"), known);
+	return warn(c, key, "unknown key '%.*s' in '%s'%s: %s; known keys: %s",
+	    QUOTE_MAX, scalar(key), container, hint, outcome(c, "ignored"),
+	    known);
+}
+
+/* The user's own keys (YAML anchors to alias elsewhere, notes), as docker compose has them. */
+static bool
+is_extension_key(const yaml_node_t *key)
+{
+	return strncmp(scalar(key), "x-", 2) == 0;
 }
 
 /*
- * Walk a mapping against its table: every key known, none twice, the
- * required ones present.  A null value counts as an empty mapping, so that
- * `optimize:` with everything commented out still loads.
+ * Walk a mapping against its table: unknown keys warned about (and skipped),
+ * none twice, the required ones present.  A null value counts as an empty
+ * mapping, so that `optimize:` with everything commented out still loads.
  */
 static int
 walk_mapping(struct ctx *c, yaml_node_t *n, const struct key_rule *rules,
     size_t nrules, void *obj)
 {
 	char		 container[KEYPATH_MAX];
-	yaml_node_t	*seen[16] = { 0 };	/* the key node, once read */
+	yaml_node_t	*seen[24] = { 0 };	/* the key node, once read */
 
 	if (nrules > NELEM(seen))
 		return fail(c, n, "internal error: key table too long");
@@ -475,13 +561,19 @@ walk_mapping(struct ctx *c, yaml_node_t *n, const struct key_rule *rules,
 				return fail(c, k, "a key must be a plain "
 				    "word, got %s", k->type ==
 				    YAML_MAPPING_NODE ? "a mapping" : "a list");
+			if (is_extension_key(k))
+				continue;
 			for (i = 0; i < nrules; i++)
 				if (strcmp(scalar(k), rules[i].key) == 0)
 					break;
 			if (i == nrules) {
-				path_push_key(c, scalar(k));
-				return fail_unknown_key(c, k, container,
-				    rules, nrules);
+				old = path_push_key(c, scalar(k));
+				rc = warn_unknown_key(c, k, container, rules,
+				    nrules);
+				path_pop(c, old);
+				if (rc == -1)
+					return -1;
+				continue;
 			}
 			old = path_push_key(c, rules[i].key);
 			if (seen[i] != NULL) {
@@ -631,16 +723,13 @@ h_reconnect(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return get_bool(c, v, &cfg->reconnect);
 }
 
-/* A duration or factor: a number >= 0; arg says what it means. */
+/* A duration or factor; arg is its struct double_spec. */
 static int
-h_nonneg(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+h_double(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
     const void *arg)
 {
-	char what[128];
-
 	(void)k;
-	snprintf(what, sizeof(what), "a number >= 0 (%s)", (const char *)arg);
-	return get_double(c, v, 0, what, field);
+	return get_double(c, v, arg, field);
 }
 
 static int
@@ -812,68 +901,139 @@ static const struct key_rule map_entry_rules[] = {
 };
 
 /*
- * One exporter per src_ip: the older tool kept the last duplicate silently;
- * refusing it points the user at a copy-paste slip.  Quadratic, but maps
- * list one line per exporter, a few hundred at most.
+ * Adds an entry to cfg->map (allocated for every entry the file has).  The
+ * older tool kept a src_ip given twice in a Python dict: the last mapping
+ * wins, at the first one's place.  So here, with a warning naming both
+ * places (strict: an error).  Quadratic, but maps list one line per
+ * exporter, a few hundred at most.
  */
 static int
-check_duplicate_src(struct ctx *c, yaml_node_t *entry,
-    const struct cfg_map_entry *map, size_t i)
+map_add(struct ctx *c, struct config *cfg, const struct cfg_map_entry *e,
+    const yaml_node_t *src)
 {
 	char buf[TR_ADDR_STRLEN];
 
-	for (size_t j = 0; j < i; j++) {
-		size_t	old;
-		int	rc;
+	for (size_t j = 0; j < cfg->n_map; j++) {
+		struct cfg_map_entry *m = &cfg->map[j];
 
-		if (!addr_equal(&map[j].src_ip, &map[i].src_ip))
+		if (!addr_equal(&m->src_ip, &e->src_ip))
 			continue;
-		old = path_push_key(c, "src_ip");
-		rc = fail(c, mapping_get(c, entry, "src_ip"),
-		    "%s is already mapped by network.map[%zu] (line %d); "
-		    "give each src_ip once", addr_format(&map[i].src_ip,
-		    buf, sizeof(buf)), j, map[j].pos.line);
-		path_pop(c, old);
-		return rc;
+		if (warn(c, src, "%s is mapped already at line %d, column %d "
+		    "(give each src_ip once): %s", addr_format(&e->src_ip, buf,
+		    sizeof(buf)), m->src_pos.line, m->src_pos.col, outcome(c,
+		    "the last one wins, as in the older tool")) == -1)
+			return -1;
+		m->repro_ip = e->repro_ip;
+		m->pos = e->pos;
+		m->src_pos = e->src_pos;
+		return 0;
 	}
+	cfg->map[cfg->n_map++] = *e;
 	return 0;
 }
 
-/*
- * arg points at the array get_list() is filling, so that each entry can be
- * checked against the ones before it.
- */
+/* {src_ip: A, repro_ip: B}: an item of the list, or the whole map as the older tool's -p writes it. */
 static int
-elem_map_entry(struct ctx *c, yaml_node_t *n, void *slot, const void *arg)
+map_entry(struct ctx *c, struct config *cfg, yaml_node_t *n)
 {
-	const struct cfg_map_entry	*base = *(void *const *)arg;
-	struct cfg_map_entry		*e = slot;
+	struct cfg_map_entry	 e = { .pos = node_pos(n) };
+	yaml_node_t		*src;
+	size_t			 old;
+	int			 rc;
 
 	if (n->type != YAML_MAPPING_NODE)
 		return fail_type(c, n, "a mapping with src_ip and repro_ip");
-	e->pos = node_pos(n);
-	if (walk_mapping(c, n, map_entry_rules, NELEM(map_entry_rules), e)
+	if (walk_mapping(c, n, map_entry_rules, NELEM(map_entry_rules), &e)
 	    == -1)
 		return -1;
-	return check_duplicate_src(c, n, base, (size_t)(e - base));
+	src = mapping_get(c, n, "src_ip");
+	e.src_pos = node_pos(src);
+	old = path_push_key(c, "src_ip");
+	rc = map_add(c, cfg, &e, src);
+	path_pop(c, old);
+	return rc;
 }
 
+/* SRC_IP: REPRO_IP, one line per exporter. */
+static int
+map_pair(struct ctx *c, struct config *cfg, yaml_node_t *k, yaml_node_t *v)
+{
+	struct cfg_map_entry	 e = {
+		.pos = node_pos(k), .src_pos = node_pos(k),
+	};
+	const char		*s;
+
+	if (get_scalar(c, k, "the exporter's address as seen in the capture",
+	    &s) == -1)
+		return -1;
+	if (addr_parse(s, &e.src_ip) == -1)
+		return fail(c, k, "'%.*s' is neither an exporter's address "
+		    "(SRC_IP: REPRO_IP lines) nor src_ip or repro_ip",
+		    QUOTE_MAX, s);
+	if (get_addr(c, v, "an address of this host to replay that exporter "
+	    "from", &e.repro_ip) == -1)
+		return -1;
+	return map_add(c, cfg, &e, k);
+}
+
+/*
+ * network.map: a list of {src_ip, repro_ip}; one such mapping alone; or a
+ * mapping of src_ip to repro_ip.  All three give the same map.
+ */
 static int
 h_map(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
     const void *arg)
 {
 	struct config	*cfg = field;
-	void		*p = NULL;
-	int		 rc;
+	bool		 pairs;
+	size_t		 total, old;
 
 	(void)arg;
 	cfg->map_pos = node_pos(k);
-	if (v->type == YAML_SCALAR_NODE && !is_null(v))
+	if (is_null(v))
+		return 0;
+	if (v->type == YAML_SCALAR_NODE)
 		return fail_type(c, v, "a list of src_ip/repro_ip pairs");
-	rc = get_list(c, v, sizeof(*cfg->map), elem_map_entry, &p,
-	    "a src_ip/repro_ip pair", &p, &cfg->n_map);
-	cfg->map = p;
-	return rc;
+	pairs = v->type == YAML_MAPPING_NODE &&
+	    mapping_get(c, v, "src_ip") == NULL &&
+	    mapping_get(c, v, "repro_ip") == NULL;
+	if (v->type == YAML_SEQUENCE_NODE)
+		total = (size_t)(v->data.sequence.items.top -
+		    v->data.sequence.items.start);
+	else if (pairs)
+		total = (size_t)(v->data.mapping.pairs.top -
+		    v->data.mapping.pairs.start);
+	else
+		total = 1;
+	if (total == 0)
+		return 0;
+	if ((cfg->map = calloc(total, sizeof(*cfg->map))) == NULL)
+		return fail(c, v, "out of memory");
+	if (!pairs && v->type == YAML_MAPPING_NODE)
+		return map_entry(c, cfg, v);
+	for (size_t i = 0; i < total; i++) {
+		int rc;
+
+		if (pairs) {
+			yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+			yaml_node_t *src = node_at(c, p->key);
+
+			if (src->type == YAML_SCALAR_NODE &&
+			    is_extension_key(src))
+				continue;
+			old = path_push(c, "[%.*s]", QUOTE_MAX,
+			    src->type == YAML_SCALAR_NODE ? scalar(src) : "");
+			rc = map_pair(c, cfg, src, node_at(c, p->value));
+		} else {
+			old = path_push(c, "[%zu]", i);
+			rc = map_entry(c, cfg, node_at(c,
+			    v->data.sequence.items.start[i]));
+		}
+		path_pop(c, old);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -1259,16 +1419,23 @@ h_tcp_payload(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return 0;
 }
 
+static const struct double_spec initial_delay_spec = { 0, HUGE_VAL, false,
+    "a number >= 0 (seconds before the first packet)" };
+static const struct double_spec inter_packet_delay_spec = { 0, HUGE_VAL,
+    false, "a number >= 0 (seconds between packets)" };
+static const struct double_spec inter_protocol_delay_spec = { 0, HUGE_VAL,
+    false, "a number >= 0 (seconds between protocols)" };
+
 static const struct key_rule pp_rules[] = {
-	{ "initial_delay", h_nonneg,
+	{ "initial_delay", h_double,
 	    offsetof(struct cfg_pcap_processing, initial_delay),
-	    "seconds before the first packet", false },
-	{ "inter_packet_delay", h_nonneg,
+	    &initial_delay_spec, false },
+	{ "inter_packet_delay", h_double,
 	    offsetof(struct cfg_pcap_processing, inter_packet_delay),
-	    "seconds between packets", false },
-	{ "inter_protocol_delay", h_nonneg,
+	    &inter_packet_delay_spec, false },
+	{ "inter_protocol_delay", h_double,
 	    offsetof(struct cfg_pcap_processing, inter_protocol_delay),
-	    "seconds between protocols", false },
+	    &inter_protocol_delay_spec, false },
 	{ "output_folder", h_string_or_null,
 	    offsetof(struct cfg_pcap_processing, output_folder),
 	    "a folder path, or null", false },
@@ -1296,16 +1463,36 @@ h_pcap_processing(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 static const struct submap optimize_map = SUBMAP(optimize_rules);
 static const struct submap network_map = SUBMAP(network_rules);
 
+/* The text says the bound as CFG_TIME_FACTOR_MAX sets it. */
+static const struct double_spec time_factor_spec = { 0, CFG_TIME_FACTOR_MAX,
+    false, "a number from 0 to 1000000 (1 = real time, 0.01 = 100x faster, "
+    "0 = as fast as possible)" };
+static const struct double_spec tcp_stall_limit_spec = { 0,
+    CFG_TCP_STALL_LIMIT_MAX, true, "a number of seconds > 0 and at most "
+    "86400 (how long a TCP session may have bytes queued that its "
+    "connection does not take)" };
+
+/* Read before the walk (it governs every key of the file); here it only takes its place. */
+static int
+h_strict(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	(void)c, (void)k, (void)v, (void)field, (void)arg;
+	return 0;
+}
+
 static const struct key_rule top_rules[] = {
 	{ "pcap", h_pcap, 0, NULL, true },
 	{ "repeat", h_repeat, 0, NULL, false },
-	{ "time_factor", h_nonneg, offsetof(struct config, time_factor),
-	    "1 = real time, 0.01 = 100x faster, 0 = as fast as possible",
-	    false },
+	{ "time_factor", h_double, offsetof(struct config, time_factor),
+	    &time_factor_spec, false },
 	{ "keep_open", h_bool, offsetof(struct config, keep_open), NULL,
 	    false },
 	{ "no_sync", h_bool, offsetof(struct config, no_sync), NULL, false },
 	{ "reconnect", h_reconnect, 0, NULL, false },
+	{ "tcp_stall_limit", h_double, offsetof(struct config,
+	    tcp_stall_limit), &tcp_stall_limit_spec, false },
+	{ "strict", h_strict, 0, NULL, false },
 	{ "optimize", h_submap, 0, &optimize_map, false },
 	{ "network", h_submap, 0, &network_map, false },
 	{ "ipfix", h_section, 0, NULL, false },
@@ -1325,7 +1512,7 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->repeat_pattern = REPEAT_ROUND_ROBIN;
 	cfg->time_factor = 1.0;
-	cfg->tcp_stall_limit = 30.0;	/* TEMP: the key comes with the config branch */
+	cfg->tcp_stall_limit = CFG_TCP_STALL_LIMIT_DEFAULT;
 	cfg->pcap_processing = (struct cfg_pcap_processing){
 		.initial_delay = PP_INITIAL_DELAY,
 		.inter_packet_delay = PP_INTER_PACKET_DELAY,
@@ -1353,6 +1540,76 @@ flow_sequence_default(struct config *cfg)
 		    SEQUENCE_AS_CAPTURED;
 }
 
+static bool
+addr_in(const struct cfg_addr_list *l, const struct tr_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (addr_equal(&l->v[i], a))
+			return true;
+	return false;
+}
+
+static const char *
+family_name(const struct tr_addr *a)
+{
+	return a->family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/*
+ * An exporter whose repro_ip has another family than the literal address of
+ * every collector its packets could go to (the sections whose select.ip.src
+ * takes it) can send nothing at all: a config error.  When one of them can
+ * be reached, the others are not (DESIGN: a collector without an address of
+ * the exporter's family only fails the packets that need it; the older tool
+ * ran such configs): the replay says so if packets come.  Only a literal
+ * collector address is known now: a hostname resolves at start-up, and
+ * localhost follows the repro_ip's family.
+ */
+static int
+check_families(struct ctx *c)
+{
+	const struct config	*cfg = c->cfg;
+	char			 src[TR_ADDR_STRLEN], repro[TR_ADDR_STRLEN];
+
+	for (size_t i = 0; i < cfg->n_map; i++) {
+		const struct cfg_map_entry	*m = &cfg->map[i];
+		const struct cfg_section	*first = NULL;
+		struct tr_addr			 coll, first_coll;
+		bool				 reachable = false;
+
+		for (int id = 0; id < SECTION_COUNT && !reachable; id++) {
+			const struct cfg_section *sec = &cfg->section[id];
+
+			if (!sec->has_collector || (sec->select.ip_src.set &&
+			    !addr_in(&sec->select.ip_src, &m->src_ip)))
+				continue;
+			if (addr_parse(sec->collector_host, &coll) == -1 ||
+			    coll.family == m->repro_ip.family)
+				reachable = true;
+			else if (first == NULL) {
+				first = sec;
+				first_coll = coll;
+			}
+		}
+		if (reachable || first == NULL)
+			continue;
+		addr_format(&m->src_ip, src, sizeof(src));
+		addr_format(&m->repro_ip, repro, sizeof(repro));
+		snprintf(c->err, c->errlen, "%s:%d:%d: network.map: repro_ip "
+		    "%s of exporter %s is %s, but the %s collector %s (line "
+		    "%d) is %s: none of its packets could be sent; give the "
+		    "exporter an %s repro_ip, or the collector an %s address",
+		    c->file, m->pos.line, m->pos.col, repro, src,
+		    family_name(&m->repro_ip),
+		    section_names[first - cfg->section], first->collector_host,
+		    first->collector_pos.line, family_name(&first_coll),
+		    family_name(&first_coll), family_name(&m->repro_ip));
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Checks that span keys, once the whole file is read; and defaults that depend on several. */
 static int
 check_cross(struct ctx *c)
@@ -1367,6 +1624,8 @@ check_cross(struct ctx *c)
 		    c->n_repeat_count, c->n_repeat_count == 1 ? "" : "s",
 		    cfg->n_pcaps, cfg->n_pcaps == 1 ? "" : "s");
 	}
+	if (check_families(c) == -1)
+		return -1;
 	flow_sequence_default(c->cfg);
 	return 0;
 }
@@ -1439,11 +1698,43 @@ load_document(struct ctx *c, FILE *f, yaml_document_t *doc)
 	return rc;
 }
 
-int
-config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+/*
+ * strict: true governs every key of the file, also those above it, so it is
+ * read before the walk.
+ */
+static int
+read_strict(struct ctx *c, yaml_node_t *root)
 {
+	yaml_node_t	*v = mapping_get(c, root, "strict");
+	bool		 file_strict = false;
+	size_t		 old;
+
+	if (v != NULL) {
+		old = path_push_key(c, "strict");
+		if (get_bool(c, v, &file_strict) == -1)
+			return -1;
+		path_pop(c, old);
+	}
+	c->strict = c->opts->strict || file_strict;
+	if (c->opts->strict)
+		snprintf(c->strict_why, sizeof(c->strict_why),
+		    "refused by --strict");
+	else if (file_strict)
+		snprintf(c->strict_why, sizeof(c->strict_why),
+		    "refused by strict: true (line %zu)",
+		    v->start_mark.line + 1);
+	c->cfg->strict = c->strict;
+	return 0;
+}
+
+int
+config_load(const char *path, const struct config_load_opts *opts,
+    struct config *cfg, char *err, size_t errlen)
+{
+	static const struct config_load_opts defaults;
 	struct ctx	 c = {
 		.file = path, .cfg = cfg, .err = err, .errlen = errlen,
+		.opts = opts != NULL ? opts : &defaults,
 	};
 	yaml_document_t	 doc;
 	struct stat	 st;
@@ -1479,8 +1770,10 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	c.doc = &doc;
-	rc = walk_mapping(&c, yaml_document_get_root_node(&doc), top_rules,
-	    NELEM(top_rules), cfg);
+	rc = read_strict(&c, yaml_document_get_root_node(&doc));
+	if (rc == 0)
+		rc = walk_mapping(&c, yaml_document_get_root_node(&doc),
+		    top_rules, NELEM(top_rules), cfg);
 	if (rc == 0)
 		rc = check_cross(&c);
 	if (rc == 0 && (cfg->path = strdup(path)) == NULL)

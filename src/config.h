@@ -24,6 +24,15 @@ extern const char *const templates_names[3];	/* "prime", "as-captured", "drop-or
 extern const char *const sequence_names[2];
 extern const char *const timestamps_names[2];
 
+/*
+ * time_factor's accepted range: beyond a million (a microsecond of capture
+ * becomes a second) there is no use, and sched clamps deadlines anyway.
+ */
+#define CFG_TIME_FACTOR_MAX		1e6
+#define CFG_TCP_STALL_LIMIT_DEFAULT	30.0	/* seconds */
+/* A day: "never" in practice, and far from overflowing a tr_ns. */
+#define CFG_TCP_STALL_LIMIT_MAX		86400.0
+
 /* The pre-processing mode writes this where only the user knows the value; loading refuses it. */
 #define CFG_MISSING_PARAM	"<MISSING_PARAM>"
 
@@ -117,7 +126,8 @@ struct cfg_section {
 struct cfg_map_entry {
 	struct tr_addr	src_ip;
 	struct tr_addr	repro_ip;
-	struct cfg_pos	pos;
+	struct cfg_pos	pos;		/* the entry (for a src_ip given twice: the last) */
+	struct cfg_pos	src_pos;	/* its src_ip, for the duplicate warning */
 };
 
 struct cfg_pcap_processing {
@@ -141,11 +151,18 @@ struct config {
 	enum repeat_pattern	repeat_pattern;
 
 	double			time_factor;	/* default 1; 0 = as fast as possible */
-	double			tcp_stall_limit;	/* seconds a TCP connection may take nothing while bytes wait (default 30) */
 	bool			keep_open;	/* default false */
 	bool			no_sync;	/* default false */
 	bool			reconnect;	/* reconnect TCP sessions the collector closed */
 	bool			reconnect_set;	/* given; else it follows keep_open */
+	/*
+	 * Seconds a TCP session may have bytes queued while its connection
+	 * takes none; past it the session ends, named, its queued messages
+	 * count as not sent and the exit code is 1.  Default 30.
+	 */
+	double			tcp_stall_limit;
+	/* strict: true or --strict: unknown keys and a src_ip mapped twice are errors */
+	bool			strict;
 
 	bool			threading;	/* optimize.threading: accepted, one thread does it all */
 	bool			preload;	/* optimize.preload: accepted, reading streams anyway */
@@ -161,16 +178,30 @@ struct config {
 	struct cfg_pcap_processing pcap_processing;
 };
 
+/* What the command line adds to a load. */
+struct config_load_opts {
+	bool	strict;		/* --strict: as strict: true in the file */
+	/* Called with each warning ("FILE:LINE:COL: KEY: message"); NULL: log_warnx. */
+	void	(*warn)(void *arg, const char *msg);
+	void	*warn_arg;
+};
+
 /*
  * Load and validate a config file.  Every key of the schema is type-checked;
- * unknown keys, wrong types, bad addresses or ports, and "<MISSING_PARAM>"
- * placeholders are errors.  On error returns -1 and writes one message of the
- * form "FILE:LINE:COL: KEY: what is wrong and what to write instead" into err.
- * Requirements that depend on the mode (a collector per section and a
- * network.map for replay) are checked by config_check_replay().
+ * wrong types, bad addresses or ports, "<MISSING_PARAM>" placeholders and a
+ * repro_ip that can reach none of its collectors (all literal addresses of
+ * the other family) are errors.  What
+ * the older tool let pass, unknown keys and a src_ip mapped twice (the last
+ * wins), is a warning, or an error when strict (opts or `strict: true`
+ * anywhere at the top of the file); keys starting with "x-" are the user's
+ * own (YAML anchors, notes) and pass silently.  opts may be NULL.  On error
+ * returns -1 and writes one message of the form "FILE:LINE:COL: KEY: what is
+ * wrong and what to write instead" into err.  Requirements that depend on the
+ * mode (a collector per section and a network.map for replay) are checked by
+ * config_check_replay().
  */
-int	config_load(const char *path, struct config *cfg, char *err,
-	    size_t errlen);
+int	config_load(const char *path, const struct config_load_opts *opts,
+	    struct config *cfg, char *err, size_t errlen);
 
 /* For replay: at least one protocol section, each with a collector, and a non-empty network.map. */
 int	config_check_replay(const struct config *cfg, char *err,

@@ -267,6 +267,9 @@ config_print(FILE *out, const struct config *cfg)
 	fprintf(out, "no_sync: %s\n", cfg->no_sync ? "true" : "false");
 	fprintf(out, "reconnect: %s\n", config_reconnect(cfg, false) ?
 	    "true" : "false");
+	fputs("tcp_stall_limit: ", out);
+	print_double(out, cfg->tcp_stall_limit);
+	fprintf(out, "\nstrict: %s\n", cfg->strict ? "true" : "false");
 	fprintf(out, "optimize:\n  threading: %s\n  preload: %s\n"
 	    "  network:\n", cfg->threading ? "true" : "false",
 	    cfg->preload ? "true" : "false");

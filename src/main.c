@@ -1,10 +1,14 @@
 /* traffic-reproducer: command line parsing and the wiring of the stages; nothing else. */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "info.h"
@@ -27,17 +31,22 @@ enum {
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_signal;
 
+/* A closed terminal (SIGHUP) asks for a stop like SIGTERM does: same clean stop, same exit code. */
 static void
 on_signal(int sig)
 {
 	stop_requested = 1;
-	stop_signal = sig;
+	stop_signal = sig == SIGHUP ? SIGTERM : sig;
 }
 
+/*
+ * hangup: the replay also stops cleanly on SIGHUP, unless it was started
+ * ignoring it (nohup), which is kept.  The sink has handlers of its own.
+ */
 static void
-install_signals(void)
+install_signals(bool hangup)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -45,12 +54,30 @@ install_signals(void)
 	/* No SA_RESTART: a signal must cut a long sleep short. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (hangup && sigaction(SIGHUP, NULL, &old) == 0 &&
+	    old.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
+}
+
+/*
+ * stdout is flushed at exit, where a failed write (-n > /dev/full) would go
+ * unnoticed: flush it now, and say so.  Returns the exit code.
+ */
+static int
+stdout_done(const char *what)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_errorx("%s: cannot write to stdout: %s", what,
+		    strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
 }
 
 static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
-"                          [--ask-for-input] [--stats-json FILE]\n"
-"       traffic-reproducer -t CFG -n\n"
+"                          [--ask-for-input] [--stats-json FILE] [--strict]\n"
+"       traffic-reproducer -t CFG -n [--strict]\n"
 "       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
 "       traffic-reproducer --info -t CFG        (the config's pcap list)\n"
@@ -63,7 +90,8 @@ static const char usage_text[] =
 "options:\n"
 "  -t, --cfg FILE       YAML config (the older Python tool's schema)\n"
 "  -v, --verbose        log level INFO and a statistics table every 5 s\n"
-"  -d, --debug          log level DEBUG\n"
+"  -d, --debug          log level DEBUG (of -v and -d, the last one given\n"
+"                       counts)\n"
 "  -p, --pcap-proc      pre-process the captures: write traffic.pcap,\n"
 "                       traffic-reproducer.yml and traffic-info.json into\n"
 "                       pcap_processing.output_folder, then exit (or, with\n"
@@ -74,7 +102,10 @@ static const char usage_text[] =
 "                       SIGINT (OR'ed with keep_open)\n"
 "      --ask-for-input  ask before each capture: 'y' plays it, anything\n"
 "                       else skips it\n"
-"      --stats-json FILE  write the final figures as JSON\n"
+"      --stats-json FILE  write the final figures as JSON (its folder is\n"
+"                       checked at start; replaced whole at the end)\n"
+"      --strict         unknown config keys and a src_ip mapped twice are\n"
+"                       errors, not warnings (as strict: true in the config)\n"
 "  -n, --check          load and validate the config, print it with every\n"
 "                       default filled in, and exit\n"
 "      --info           print a JSON summary of the captures to stdout and\n"
@@ -93,8 +124,11 @@ static const char usage_text[] =
 "  time_factor: 1 (2 = twice as slow, 0.01 = 100x faster, 0 = no waits)\n"
 "  keep_open: false             no_sync: false\n"
 "  reconnect: (keep_open)       TCP: reconnect sessions the collector closed\n"
+"  tcp_stall_limit: 30          seconds a TCP session may have bytes queued that\n"
+"                               its connection does not take; then it ends\n"
+"  strict: false                true: unknown keys are errors (as --strict)\n"
 "  optimize: {threading, preload, network: {so_sndbuf, so_rcvbuf}}\n"
-"  network: {map: [{src_ip, repro_ip}], interface: VRF or device}\n"
+"  network: {map: [{src_ip, repro_ip}] or {SRC_IP: REPRO_IP}, interface}\n"
 "  ipfix | bmp | bgp | udp_generic | tcp_generic:\n"
 "    select: {ip: {src, dst}, udp|tcp: {sport, dport},\n"
 "             ipfix_h: {version}, bmp_h: {type}, bgp_h: {type}}\n"
@@ -106,18 +140,18 @@ static const char usage_text[] =
 "exit codes: 0 done, 1 the run failed (e.g. a TCP collector refused or closed\n"
 "a session, so messages were lost), 2 bad command line, config or capture path\n"
 "(nothing sent), 3 a capture was damaged (replayed up to the damage), 130/143\n"
-"stopped by SIGINT/SIGTERM.  --info: 0 done, 2 a capture cannot be read\n"
-"(nothing printed), 3 a capture is damaged (the JSON covers what came\n"
-"before the damage and lists it under \"errors\").  -p: 0 written, 1 nothing\n"
-"kept (the summary says what was dropped), 2 bad config or capture path, 3 a\n"
-"capture is damaged (what came before it is used).\n";
+"stopped by SIGINT/SIGTERM (SIGHUP: as SIGTERM).  --info: 0 done, 2 a capture\n"
+"cannot be read (nothing printed), 3 a capture is damaged (the JSON covers what\n"
+"came before the damage and lists it under \"errors\").  -p: 0 written, 1\n"
+"nothing kept (the summary says what was dropped), 2 bad config or capture\n"
+"path, 3 a capture is damaged (what came before it is used).\n";
 
 struct cli {
 	const char	*cfg_path;
 	const char	*stats_json;
 	enum log_level	 level;
 	bool		 pcap_proc, no_sync, keep_open, ask_for_input, check;
-	bool		 info;
+	bool		 info, strict;
 	char	       **pcaps;		/* --info: the captures named on the command line */
 	int		 n_pcaps;
 };
@@ -126,7 +160,7 @@ static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
-	    OPT_VERSION, OPT_INFO };
+	    OPT_VERSION, OPT_INFO, OPT_STRICT };
 	static const struct option longopts[] = {
 		{ "cfg", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -140,6 +174,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "info", no_argument, NULL, OPT_INFO },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -149,11 +184,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 	while ((ch = getopt_long(argc, argv, "t:vdpnh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': cli->cfg_path = optarg; break;
-		/* As in the older tool, -d wins over -v whatever their order. */
-		case 'v':
-			if (cli->level < LOG_LEVEL_INFO)
-				cli->level = LOG_LEVEL_INFO;
-			break;
+		/* The older tool's argparse stores both into one level: the last one given counts. */
+		case 'v': cli->level = LOG_LEVEL_INFO; break;
 		case 'd': cli->level = LOG_LEVEL_DEBUG; break;
 		case 'p': cli->pcap_proc = true; break;
 		case 'n': cli->check = true; break;
@@ -162,12 +194,13 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_ASK: cli->ask_for_input = true; break;
 		case OPT_STATS_JSON: cli->stats_json = optarg; break;
 		case OPT_INFO: cli->info = true; break;
+		case OPT_STRICT: cli->strict = true; break;
 		case OPT_VERSION:
 			printf("traffic-reproducer %s\n", TR_VERSION);
-			exit(EXIT_OK);
+			exit(stdout_done("--version"));
 		case 'h':
 			fputs(usage_text, stdout);
-			exit(EXIT_OK);
+			exit(stdout_done("-h"));
 		default:
 			fputs(usage_text, stderr);
 			return -1;
@@ -210,6 +243,136 @@ exit_code(enum replay_result result)
 		return 128 + (stop_signal ? stop_signal : SIGINT);
 	}
 	return EXIT_RUNTIME;
+}
+
+/* The folder a path is in ("." for a bare name); buf holds the copy dirname() may change. */
+static const char *
+folder_of(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", path);
+	return dirname(buf);
+}
+
+/* Whether path names the same file as st (an input of the run), by device and inode. */
+static bool
+same_file(const struct stat *st, const char *path)
+{
+	struct stat other;
+
+	return stat(path, &other) == 0 && other.st_dev == st->st_dev &&
+	    other.st_ino == st->st_ino;
+}
+
+/*
+ * --stats-json is written at the end of the run: a path that cannot take it
+ * is checked for now, before anything is sent, rather than found out after
+ * an hour of replay.  It must not be one of the run's inputs either (same
+ * device and inode: another name, a link or ./ would fool a comparison of
+ * names).  An existing file is left as it is until the end.
+ */
+static int
+stats_json_check(const char *path, const struct config *cfg)
+{
+	char		 buf[PATH_MAX], *real = realpath(path, NULL);
+	/* A link is written through (see stats_json_write): its target's folder counts. */
+	const char	*dir = folder_of(real != NULL ? real : path, buf,
+			    sizeof(buf));
+	struct stat	 st;
+
+	free(real);
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			log_errorx("--stats-json %s: is a folder; give a file "
+			    "path", path);
+			return -1;
+		}
+		if (same_file(&st, cfg->path)) {
+			log_errorx("--stats-json %s is the config file %s: it "
+			    "would be overwritten; choose another path", path,
+			    cfg->path);
+			return -1;
+		}
+		for (size_t i = 0; i < cfg->n_pcaps; i++) {
+			if (same_file(&st, cfg->pcaps[i])) {
+				log_errorx("--stats-json %s is the capture %s "
+				    "(pcap[%zu]): it would be overwritten; "
+				    "choose another path", path, cfg->pcaps[i],
+				    i);
+				return -1;
+			}
+		}
+		/* A device or a pipe (/dev/stdout) is written in place. */
+		if (!S_ISREG(st.st_mode)) {
+			if (access(path, W_OK) == -1) {
+				log_errorx("--stats-json %s: cannot write: %s",
+				    path, strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+	} else if (errno != ENOENT) {
+		log_errorx("--stats-json %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_errorx("--stats-json %s: the folder %s does not exist; "
+		    "create it or choose another path", path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		log_errorx("--stats-json %s: cannot write into the folder %s: "
+		    "%s", path, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The figures go into a temporary file in the same folder, renamed over
+ * the path once complete: a reader never sees half a file, and a file that
+ * was there stays whole if the write fails.  A link is followed (the file it
+ * names is replaced, not the link); a device or a pipe is written directly.
+ */
+static int
+stats_json_write(const struct report *rep, const char *path, tr_ns now)
+{
+	char		 tmp[PATH_MAX], *real = realpath(path, NULL);
+	const char	*target = real != NULL ? real : path;
+	struct stat	 st;
+	mode_t		 mask;
+	int		 fd, rc, saved;
+
+	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+		rc = report_write_json(rep, target, now);
+		free(real);
+		return rc;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", target) >=
+	    (int)sizeof(tmp)) {
+		free(real);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		free(real);
+		return -1;
+	}
+	/* mkstemp makes it 0600; the file gets the mode a plain create would give. */
+	mask = umask(0);
+	umask(mask);
+	rc = fchmod(fd, 0666 & ~mask);
+	if (close(fd) == -1)
+		rc = -1;
+	if (rc == 0 && report_write_json(rep, tmp, now) == 0 &&
+	    rename(tmp, target) == 0) {
+		free(real);
+		return 0;
+	}
+	saved = errno;
+	unlink(tmp);
+	free(real);
+	errno = saved;
+	return -1;
 }
 
 /*
@@ -258,12 +421,13 @@ main(int argc, char **argv)
 	enum replay_result result;
 	struct report rep;
 	struct config cfg;
+	struct config_load_opts load_opts;
 	struct cli cli;
 	char err[1024];
 	int code;
 
 	if (argc > 1 && strcmp(argv[1], "sink") == 0) {
-		install_signals();
+		install_signals(false);
 		return sink_main(argc - 1, argv + 1);
 	}
 	if (parse_cli(argc, argv, &cli) == -1)
@@ -272,12 +436,19 @@ main(int argc, char **argv)
 
 	if (cli.info && cli.cfg_path == NULL)
 		return run_info(&cli, NULL);
-	if (config_load(cli.cfg_path, &cfg, err, sizeof(err)) == -1)
+	load_opts = (struct config_load_opts){ .strict = cli.strict };
+	if (config_load(cli.cfg_path, &load_opts, &cfg, err, sizeof(err)) == -1)
 		fatalx(EXIT_USAGE, "%s", err);
+	/* -n checks it too: it tells whether the run would start. */
+	if (cli.stats_json != NULL && !cli.info &&
+	    stats_json_check(cli.stats_json, &cfg) == -1) {
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
 	if (cli.check) {
 		config_print(stdout, &cfg);
 		config_free(&cfg);
-		return EXIT_OK;
+		return stdout_done("-n");
 	}
 	if (cli.info) {
 		code = run_info(&cli, &cfg);
@@ -308,7 +479,7 @@ main(int argc, char **argv)
 		if (!go_on || (pr != PREPROC_OK && pr != PREPROC_DAMAGED))
 			return code;
 		/* exit: false: replay what was written (placeholders filled in or not). */
-		if (config_load(yml, &cfg, err, sizeof(err)) == -1)
+		if (config_load(yml, &load_opts, &cfg, err, sizeof(err)) == -1)
 			fatalx(EXIT_USAGE, "pcap_processing.exit is false, but "
 			    "the written config cannot be replayed as it is: "
 			    "%s", err);
@@ -318,7 +489,7 @@ main(int argc, char **argv)
 		fatalx(EXIT_USAGE, "%s", err);
 	}
 
-	install_signals();
+	install_signals(true);
 	opts = (struct replay_opts){
 		.no_sync = cli.no_sync,
 		.keep_open = cli.keep_open,
@@ -332,7 +503,7 @@ main(int argc, char **argv)
 	/* The summary is for a run that started; a setup error already said what to fix. */
 	if (result != REPLAY_SETUP_FAILED) {
 		report_print_final(&rep, stderr, tr_mono_now());
-		if (cli.stats_json != NULL && report_write_json(&rep,
+		if (cli.stats_json != NULL && stats_json_write(&rep,
 		    cli.stats_json, tr_mono_now()) == -1) {
 			log_warn("cannot write --stats-json %s", cli.stats_json);
 			code = code == EXIT_OK ? EXIT_RUNTIME : code;

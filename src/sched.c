@@ -79,12 +79,21 @@ tr_ns
 timeline_deadline(const struct timeline *tl, tr_ns capture_ts)
 {
 	tr_ns offset = capture_ts - tl->t0;
+	double scaled;
 
 	/* A packet stamped before the first one (clock steps in the capture) is due at once. */
 	if (offset <= 0 || tl->factor <= 0)
 		return tl->start;
 	/* A double keeps nanosecond precision for offsets up to about 100 days. */
-	return tl->start + (tr_ns)((double)offset * tl->factor);
+	scaled = (double)offset * tl->factor;
+	/*
+	 * A long capture slowed down a lot (time_factor up to 1e6) can be due
+	 * centuries from now, past what tr_ns holds: clamp it there, as good as
+	 * never, rather than overflow into the past.
+	 */
+	if (scaled > (double)TIMELINE_MAX_OFFSET)
+		return tl->start + TIMELINE_MAX_OFFSET;
+	return tl->start + (tr_ns)scaled;
 }
 
 tr_ns

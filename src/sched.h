@@ -34,6 +34,13 @@ void	timeline_start(struct timeline *, tr_ns capture_ts, tr_ns mono_now);
 tr_ns	timeline_deadline(const struct timeline *, tr_ns capture_ts);
 
 /*
+ * The latest a deadline can be after its timeline's start: about 95 years,
+ * so that start (CLOCK_MONOTONIC, the time since boot) plus it stays far
+ * from overflow.
+ */
+#define TIMELINE_MAX_OFFSET	(INT64_C(3000000000) * TR_NS_PER_SEC)
+
+/*
  * How long to wait from wall-clock time `now` until the wall clock's
  * position within its minute equals that of capture time `ts` (both ns since
  * the epoch): collectors such as pmacct bucket flows per minute, so the

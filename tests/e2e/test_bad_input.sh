@@ -44,13 +44,44 @@ echo "this is not a pcap" >"$WORK/text.pcap"
 config "$WORK/text.pcap" 127.0.0.1 127.0.0.1 9 >"$WORK/text.yml"
 run_expect not-a-pcap 2 "text.pcap" "$TR" -t "$WORK/text.yml"
 
-# Unknown key and <MISSING_PARAM>: file:line:col and the key.
+# An unknown key (a note, a typo, an old key) is a warning with file:line:col and the key
+# probably meant, and the run goes on, as with the older tool; --strict or strict: true
+# (anywhere) make it an error.
 config "$WORK/good.pcap" 127.0.0.1 127.0.0.1 9 "time_factr: 2" >"$WORK/unknown.yml"
-run_expect unknown-key 2 "unknown.yml:[0-9]+:[0-9]+: .*time_factr" "$TR" -t "$WORK/unknown.yml"
+run_expect unknown-key 0 "unknown.yml:15:1: time_factr: unknown key 'time_factr' \(did you mean 'time_factor'\?\): ignored" \
+	"$TR" -t "$WORK/unknown.yml" -n
+run_expect unknown-key-replay 0 "unknown.yml:15:1: time_factr: unknown key" "$TR" -t "$WORK/unknown.yml"
+run_expect unknown-key-strict 2 "unknown.yml:15:1: time_factr: .*refused by --strict" "$TR" -t "$WORK/unknown.yml" --strict
+{ cat "$WORK/unknown.yml"; echo "strict: true"; } >"$WORK/unknown-strict.yml"
+run_expect unknown-key-strict-file 2 "unknown-strict.yml:15:1: time_factr: .*refused by strict: true \(line 16\)" \
+	"$TR" -t "$WORK/unknown-strict.yml" -n
+
+# <MISSING_PARAM>: file:line:col and the key.
 config "$WORK/good.pcap" "<MISSING_PARAM>" 127.0.0.1 9 >"$WORK/placeholder.yml"
 run_expect missing-param 2 "placeholder.yml:7:[0-9]+: network.map\[0\].repro_ip.*MISSING_PARAM" "$TR" -t "$WORK/placeholder.yml"
 run_expect no-config 2 "no-such.yml" "$TR" -t "$WORK/no-such.yml"
 run_expect bad-flag 2 "unrecognized|invalid" "$TR" -t "$WORK/unknown.yml" --frobnicate
+
+# network.map as a mapping, with a src_ip twice: warned with both places, and the last
+# repro_ip is the one the exporter is replayed from, as with the older tool.
+start_sink dup "$TR" sink --udp 0
+cat >"$WORK/dup.yml" <<YAML
+pcap: $WORK/good.pcap
+time_factor: 0
+no_sync: true
+network:
+  map:
+    192.0.2.1: 127.0.0.2
+    192.0.2.1: 127.0.0.1
+ipfix:
+  collector: {ip: 127.0.0.1, port: $(ready_port "$WORK/dup.ready" udp)}
+YAML
+run_expect duplicate-src 0 "dup.yml:7:5: network.map\[192.0.2.1\]: 192.0.2.1 is mapped already at line 6, column 5 .*the last one wins" \
+	"$TR" -t "$WORK/dup.yml"
+sleep 0.3
+stop_sink
+[ "$(awk '$1 == "udp" { print $2 }' "$WORK/dup.dump" | sort -u)" = 127.0.0.1 ] ||
+	fail "duplicate-src: not sent from the last repro_ip alone: $(awk '$1 == "udp" { print $2 }' "$WORK/dup.dump" | sort -u)"
 
 # A repro_ip that is not local: which address, and how to add it.  (198.51.100.0/24 is TEST-NET-2.)
 config "$WORK/good.pcap" 198.51.100.77 127.0.0.1 9 >"$WORK/notlocal.yml"

@@ -83,6 +83,17 @@ test_deadlines(void **state)
 	    start);
 	tl.factor = 1;
 	assert_int_equal(timeline_deadline(&tl, t0 - TR_NS_PER_SEC), start);
+
+	/*
+	 * The largest time_factor on a capture of ten years: due centuries
+	 * away, clamped, never overflowing into the past (which would send
+	 * everything at once).  A minute of it at 1e6 still counts exactly.
+	 */
+	tl.factor = CFG_TIME_FACTOR_MAX;
+	assert_int_equal(timeline_deadline(&tl, t0 + INT64_C(315360000) *
+	    TR_NS_PER_SEC), start + TIMELINE_MAX_OFFSET);
+	assert_int_equal(timeline_deadline(&tl, t0 + 60 * TR_NS_PER_SEC),
+	    start + INT64_C(60000000) * TR_NS_PER_SEC);
 }
 
 static void
