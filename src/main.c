@@ -459,12 +459,9 @@ main(int argc, char **argv)
 		char yml[4096];
 		enum preproc_result pr;
 		bool go_on = !cfg.pcap_processing.exit;
-		struct sigaction sa;
 
 		/* -p cleans up on a closed terminal too: no temporaries left behind. */
-		install_signals();
-		sigaction(SIGINT, NULL, &sa);
-		sigaction(SIGHUP, &sa, NULL);
+		install_signals(true);
 		pr = preproc_run(&cfg, yml, sizeof(yml), &stop_requested);
 
 		config_free(&cfg);

@@ -2,7 +2,7 @@
 # -p against hostile paths and events (issue 10): an output folder that holds the input under
 # an output's name (directly or through a symbolic link) or the config itself: refused, input
 # unchanged; SIGTERM, SIGINT and SIGHUP while reading: the folder exactly as before (the
-# previous outputs byte-identical, no temporaries), 143/130/129; two runs into one folder: the
+# previous outputs byte-identical, no temporaries), 143/130/143 (SIGHUP as SIGTERM); two runs into one folder: the
 # second refused at once, the first completes; an output folder path too long for its files
 # (refused before anything is made), a file, not writable: exit 2, each with its message;
 # a missing one is made.  Every case: exit code, message, peak RSS.
@@ -79,7 +79,7 @@ case_signals() {
 	before=$(state "$WORK/sig")
 	[ "$(echo "$before" | wc -l)" -eq 3 ] || fail "signals: the previous run wrote: $before"
 	cfg "$WORK/sig.yml" "$WORK/sig" "$WORK/big.pcap"
-	for s in TERM:143 INT:130 HUP:129; do
+	for s in TERM:143 INT:130 HUP:143; do
 		hostile "sig${s%:*}" "${s#*:}" "stopped by a signal: the output folder .*/sig is as it was" $RSS_MB \
 			bash -c 'signal_mid_run "$@"' _ "${s%:*}" "$WORK/sig" "$WORK/sig.yml"
 		[ "$(state "$WORK/sig")" = "$before" ] ||
