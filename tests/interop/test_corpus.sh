@@ -173,7 +173,17 @@ run_config() {
 		echo "(lines: PORT EXPORTER BYTES SHA256; < expected, > received)"
 		fail "$name: the TCP streams differ from the capture's"
 	}
-	note "$name: $want datagrams and $want_tcp_bytes TCP bytes in $(wc -l <"$WORK/$name.expected-tcp") streams byte-exact ($(( $(date +%s) - started )) s)"
+	# One connection per captured session, but for those that continue a live one mid-stream
+	# from another port (the scenario's parts 7 and 8): they go on its connection.
+	local conns sessions
+	conns=$(json_get "$WORK/$name-sink.json" 'sum(t["connections"] for t in d["tcp"])')
+	sessions=$(json_get "$WORK/$name.stats.json" 'd["tcp"]["sessions"] - d["tcp"]["sessions_joined"]')
+	[ "$conns" -eq "$sessions" ] ||
+		fail "$name: $conns TCP connections at the sink for $sessions captured sessions not joined to another"
+	# The scenario's BMP feed is one router's: parts 7 and 8 (another port, no SYN) join it.
+	[ "$name" != ipfix-bmp-scenario-segmented ] || [ "$conns" -eq 1 ] ||
+		fail "$name: the router's BMP feed arrived over $conns connections, not one"
+	note "$name: $want datagrams and $want_tcp_bytes TCP bytes in $(wc -l <"$WORK/$name.expected-tcp") streams byte-exact, $conns TCP connections, $(json_get "$WORK/$name.stats.json" 'd["tcp"]["sessions_joined"]') sessions joined ($(( $(date +%s) - started )) s)"
 	check_minute_sync "$name"
 	ip netns del "$NS"
 	NS=""
