@@ -76,6 +76,7 @@ struct session {
 	struct stream	*stream;
 	bool		 captured_end;	/* FIN or RST captured, from either side */
 	bool		 syn_start;	/* the capture has the session's SYN */
+	tr_ns		 last_active;	/* capture time of the exporter's latest segment with a SYN or payload */
 	bool		 delivered;	/* a message of it was handed on */
 	bool		 told_after_end;	/* said once that messages came after its end */
 	struct feed	*feed;
@@ -333,6 +334,7 @@ session_new(struct sessions *t, int section, int exporter,
 	s->capture_gen = t->capture_gen;
 	s->syn_start = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
 	    TR_TCP_SYN;
+	s->last_active = pkt->ts;
 	s->framing = section_framing(section);
 	if (s->framing != FRAMING_RAW)
 		framer_init(&s->fr, s->framing == FRAMING_BMP ? FRAMER_BMP :
@@ -1155,9 +1157,24 @@ own_connection(struct session *s)
 }
 
 /*
+ * Whether a router's new session (SYN) replaces its older one to the
+ * collector, still open here: BGP allows one session between two speakers;
+ * a BMP (or other) speaker may run several at once, so an older one active
+ * within the last second is taken for one of those, and one silent for
+ * longer as gone in the router (a crash or a capture that missed its end).
+ */
+static bool
+replaces_older(const struct session *s, const struct session *prev)
+{
+	return s->framing == FRAMING_BGP ||
+	    s->last_active - prev->last_active >= TR_NS_PER_SEC;
+}
+
+/*
  * A new captured session: a capture that continues the router's feed
  * without a SYN while its session is live joins that session (decided for
- * good on its first message); anything else gets a connection of its own.
+ * good on its first message); one with a SYN replaces it, or runs beside
+ * it; anything else gets a connection of its own.
  */
 static int
 start_session(struct session *s)
@@ -1167,10 +1184,23 @@ start_session(struct session *s)
 	if ((s->feed = feed_of(s->table, s)) == NULL)
 		return -1;
 	prev = s->feed->current;
-	if (!s->syn_start && prev != NULL && !prev->captured_end &&
-	    !prev->closing) {
-		s->host = prev;
-		return 0;
+	if (prev != NULL && !prev->captured_end && !prev->closing) {
+		if (!s->syn_start) {
+			s->host = prev;
+			return 0;
+		}
+		if (!replaces_older(s, prev)) {
+			char what[128], old[128];
+
+			describe(s, what, sizeof(what));
+			describe(prev, old, sizeof(old));
+			log_info("%s: runs beside %s, active less than a "
+			    "second before: each keeps its connection", what,
+			    old);
+			s->feed->current = s;
+			(void)open_connection(s, -1);
+			return 0;
+		}
 	}
 	(void)own_connection(s);	/* a failure is counted and named */
 	return 0;
@@ -1345,6 +1375,8 @@ sessions_push(struct sessions *t, int section, int exporter,
 	    renew_stream(s) == -1)
 		return -1;	/* a new file, or a SYN retried with a new ISN before any data */
 
+	if (pkt->payload_len > 0 || syn)
+		s->last_active = pkt->ts;
 	if ((n = stream_push(s->stream, pkt, chunks)) == -1)
 		return -1;
 	for (int i = 0; i < n; i++)

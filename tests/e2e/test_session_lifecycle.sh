@@ -225,6 +225,40 @@ stop_sink
 GOT=$(awk '$1 == "tcp" { printf "%s", $5 }' "$WORK/sink.dump")
 [ "$GOT" = "$EXPECTED" ] || fail "the feed did not arrive byte-exact on its connection (${#GOT} of ${#EXPECTED} hex digits)"
 note "moved feed at the sink: one connection, $((${#GOT} / 2)) bytes byte-exact, 1 session joined"
+start_sink sink "$TR" sink --tcp 0
+
+# Two BMP sessions of one router to one collector at once, each with its SYN, their
+# segments interleaved (BMP speakers may do this): both carry on, each on its connection.
+"$GEN" --proto bmp --count 30 --exporter 192.0.2.9 --sport 51000 --out "$WORK/bmp-a.pcap" ||
+	fail "tr-pcapgen bmp failed"
+"$GEN" --proto bmp --count 30 --exporter 192.0.2.9 --sport 52000 --start 1700000000 --gap-us 1100 \
+	--out "$WORK/bmp-b.pcap" || fail "tr-pcapgen bmp failed"
+mergecap -F pcap -w "$WORK/beside.pcap" "$WORK/bmp-a.pcap" "$WORK/bmp-b.pcap" || fail "mergecap failed"
+{
+	printf 'pcap: %s\ntime_factor: 0\nno_sync: true\nnetwork:\n  map:\n' "$WORK/beside.pcap"
+	printf '  - {src_ip: 192.0.2.9, repro_ip: 127.0.10.7}\n'
+	printf 'bmp:\n  select: {tcp: {dport: [1790]}}\n  collector: {ip: 127.0.0.1, port: %s}\n' "$(ready_port "$WORK/sink.ready" tcp)"
+} >"$WORK/beside.yml"
+rc=0
+timeout 60 "$TR" -v -t "$WORK/beside.yml" --stats-json "$WORK/beside.stats.json" 2>"$WORK/beside.log" || rc=$?
+[ $rc -eq 0 ] || { tail -30 "$WORK/beside.log" >&2; fail "beside: replay exited with $rc"; }
+grep -q "runs beside" "$WORK/beside.log" || fail "beside: the second session was not seen as running beside the first"
+for port in 51000 52000; do
+	want=$(tshark -r "$WORK/beside.pcap" -Y "tcp.srcport == $port && tcp.len > 0" -T fields -e tcp.payload 2>/dev/null |
+		tr -d '\n')
+	[ -n "$want" ] || fail "tshark finds no BMP bytes from port $port"
+	echo "$want"
+done | sort >"$WORK/beside.expected"
+for _ in $(seq 1 50); do
+	awk '$1 == "tcp" { s[$3] = s[$3] $5 } END { for (k in s) print s[k] }' "$WORK/sink.dump" |
+		sort >"$WORK/beside.got"
+	cmp -s "$WORK/beside.expected" "$WORK/beside.got" && break
+	sleep 0.1
+done
+cmp -s "$WORK/beside.expected" "$WORK/beside.got" ||
+	fail "beside: the sink did not get both sessions byte-exact, each on its own connection"
+note "two sessions of one router at once: two connections, both byte-exact"
+stop_sink
 
 # pmbmpd drops what a connection sends without an Initiation: it must decode all of it.
 cat >"$WORK/pmbmpd.settings" <<CONF

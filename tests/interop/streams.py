@@ -6,12 +6,14 @@ join the pieces per (PORT, REPRO) and print "PORT REPRO BYTES SHA256" per stream
   BGP message (ports comma-separated): a capture may end inside a message, and
   the replay never sends a partial one.
 --append-bgp HEX: append HEX to the streams on BGP ports (the replay's Cease).
---sessions BMP_PORTS BGP_PORTS: each input line is one whole captured session
-  (a fourth field "open" marks one the capture does not close): cut it to the
-  messages the replay sends, from the first message boundary from which
-  framing holds to the end, and its last complete message; --append-bgp
-  applies to open sessions only.  BGP sessions start at their first OPEN.  Sessions are summarised one by one (not
-  joined), sorted, empty ones left out: sessions of one exporter may overlap.
+--sessions BMP_PORTS BGP_PORTS: each input line is one whole captured session:
+  cut it to the messages the replay sends, from the first message boundary
+  from which framing holds to the end, and its last complete message.  BGP
+  sessions start at their first OPEN; --append-bgp applies to those whose last
+  message is not a NOTIFICATION (the replay closes every BGP session with a
+  Cease, whichever side ended it in the capture, unless the router already
+  said goodbye).  Sessions are summarised one by one (not joined), sorted,
+  empty ones left out: sessions of one exporter may overlap.
 --connections: REPRO is "ADDRESS/PORT" (one connection); join per connection
   and summarise it as ADDRESS, sorted, to compare with --sessions.
 """
@@ -69,6 +71,17 @@ def framed(data, length_at, header):
     return b""
 
 
+def last_type(data):
+    """The type of a BGP stream's last message (0 for none)."""
+    at, last = 0, 0
+    while at + 19 <= len(data):
+        n = bgp_length(data, at)
+        if n < 19:
+            break
+        last, at = data[at + 18], at + n
+    return last
+
+
 def from_open(data):
     """A BGP session's messages from its first OPEN: nothing before it can be replayed."""
     at = 0
@@ -87,7 +100,7 @@ for line in sys.stdin:
             data = framed(data, bmp_length, 6)
         elif port in bgp_ports:
             data = from_open(framed(data, bgp_length, 19))
-            if data and fields[3:] == ["open"] and args.append_bgp:
+            if data and last_type(data) != 3 and args.append_bgp:
                 data += bytes.fromhex(args.append_bgp)
         if data:
             print(port, repro, len(data), hashlib.sha256(data).hexdigest())

@@ -29,14 +29,21 @@ fill() {
 
 # Per TCP session of a pcap, the exporter's payload concatenated (hex), sorted (the BGP
 # collector's OPEN, from port 179, is in the output but not replayed); a BGP session (to
-# port 179) the capture leaves open ends with the Cease NOTIFICATION the replay sends
-# when it closes it.
+# port 179) ends with the Cease NOTIFICATION the replay sends when it closes it, unless
+# its last message is a NOTIFICATION already.
 CEASE=ffffffffffffffffffffffffffffffff0015030602
 pcap_tcp_streams() {
-	tshark -r "$1" -Y '(tcp.len > 0 || tcp.flags.fin == 1) && tcp.srcport != 179' -T fields -E separator=' ' \
-		-e tcp.stream -e tcp.dstport -e tcp.flags.fin -e tcp.payload 2>/dev/null |
-		awk -v cease=$CEASE '$3 == 1 || $3 == "True" { fin[$1] = 1 } NF == 4 { s[$1] = s[$1] $4; p[$1] = $2 }
-		END { for (k in s) print s[k] (p[k] == 179 && !fin[k] ? cease : "") }' | sort
+	tshark -r "$1" -Y 'tcp.len > 0 && tcp.srcport != 179' -T fields -E separator=' ' \
+		-e tcp.stream -e tcp.dstport -e tcp.payload 2>/dev/null |
+		awk '{ s[$1] = s[$1] $3; p[$1] = $2 } END { for (k in s) print p[k], s[k] }' |
+		python3 -c '
+import sys
+for line in sys.stdin:
+    port, data = line.split()
+    raw, at, last = bytes.fromhex(data), 0, 0
+    while port == "179" and at + 19 <= len(raw):
+        last, at = raw[at + 18], at + max(19, int.from_bytes(raw[at + 16:at + 18], "big"))
+    print(data + ("'$CEASE'" if port == "179" and last != 3 else ""))' | sort
 }
 sink_tcp_streams() {
 	awk '$1 == "tcp" { s[$3] = s[$3] $5 } END { for (k in s) print s[k] }' "$1" | sort

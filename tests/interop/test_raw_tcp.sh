@@ -22,14 +22,12 @@ exporters() {
 		awk 'NF { print $1 }' | awk '!seen[$0]++'
 }
 
-# sessions PCAP DPORT PORT: "PORT REPRO HEX [open]" per captured session to DPORT, by tshark's follow.
+# sessions PCAP DPORT PORT: "PORT REPRO HEX" per captured session to DPORT, by tshark's follow.
 sessions() {
-	local pcap=$1 dport=$2 port=$3 stream src ended
+	local pcap=$1 dport=$2 port=$3 stream src
 	tshark -r "$pcap" -Y "tcp.dstport == $dport && tcp.len > 0" -T fields -E separator=' ' \
 		-e tcp.stream -e ip.src -e ipv6.src 2>/dev/null </dev/null | awk '!seen[$1]++' |
 	while read -r stream src; do
-		ended=$(tshark -r "$pcap" -Y "tcp.stream == $stream && tcp.dstport == $dport && (tcp.flags.fin == 1 || tcp.flags.reset == 1)" \
-			2>/dev/null </dev/null | wc -l)
 		tshark -r "$pcap" -q -z "follow,tcp,raw,$stream" 2>/dev/null </dev/null |
 			awk -v src="$src" '
 			/^Node 0: / { node0 = $3; sub(/:[0-9]+$/, "", node0); gsub(/[][]/, "", node0) }
@@ -37,8 +35,7 @@ sessions() {
 			n == 1 && /^\t[0-9a-f]+$/ && node0 != src { sub(/^\t/, ""); printf "%s", $0 }
 			n == 1 && /^[0-9a-f]+$/ && node0 == src { printf "%s", $0 }
 			END { printf "\n" }' |
-			awk -v port="$port" -v repro="$(repro_of "$src")" -v open="$([ "$ended" -eq 0 ] && echo open)" \
-				'{ print port, repro, $1, open }'
+			awk -v port="$port" -v repro="$(repro_of "$src")" '{ print port, repro, $1 }'
 	done
 }
 
