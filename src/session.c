@@ -1,211 +1,29 @@
-/* TCP sessions: reassembly, message framing, bmp_h/bgp_h filters and BGP session behaviour, per captured session. */
+/*
+ * TCP sessions: reassembly, message framing, bmp_h/bgp_h filters, and the
+ * routing of a router's sessions to connections (one session per collector,
+ * joined continuations), per-session backpressure, reconnects and the stall
+ * limit.  What BGP adds is in session_bgp.c.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bgp.h"
 #include "bmp.h"
-#include "framer.h"
 #include "hash.h"
 #include "log.h"
 #include "select.h"
-#include "session.h"
-#include "stream.h"
+#include "session_priv.h"
 
 /* Out-of-order bytes held per stream before a hole is declared lost. */
 #define STREAM_MAX_HELD		(8u * 1024 * 1024)
-
-enum framing {
-	FRAMING_BMP,
-	FRAMING_BGP,
-	FRAMING_RAW,
-};
-
-enum bgp_phase {
-	BGP_IDLE,		/* no OPEN sent yet */
-	BGP_OPEN_SENT,		/* our OPEN is out; the rest is held until the collector's OPEN */
-	BGP_ESTABLISHED,
-};
-
-/* Bytes held up to `end` (counted in held_in) have waited since `since`. */
-struct held_mark {
-	uint64_t	 end;
-	tr_ns		 since;
-};
-
 /* Marks closer together than this share one: the lag needs no finer grain. */
-#define HELD_MARK_GRAIN	TR_NS_PER_MS
-
-/*
- * What a connection was given, message by message, by where each ends in
- * its byte stream (bit 63: a message of the capture, counted in the report
- * once the socket took all of it; else one the replay added, such as a
- * KEEPALIVE or a reconnect's prologue).  Only messages not yet written are
- * kept, so it is short unless the collector is slow.
- */
-#define MSG_COUNTED	(UINT64_C(1) << 63)
-
-struct msg_ring {
-	uint64_t	*end;
-	size_t		 head, n, cap;	/* entries end[(head + i) % cap], i < n */
-	uint64_t	 written;	/* where the last written one ended */
-};
-
-/*
- * A router's feed to a collector: the captured sessions of one section from
- * one exporter to one captured collector address and port.  A router keeps
- * one session per collector, so they are replayed one after another.
- */
-struct feed {
-	int		 section, exporter;
-	struct tr_addr	 dst;
-	uint16_t	 dport;
-	struct session	*current;	/* the latest session with a connection of its own */
-	struct feed	*next;		/* hash chain */
-};
-
-struct session {
-	struct sessions	*table;
-	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
-	int		 section;
-	int		 exporter;
-	struct tr_addr	 src, dst;
-	uint16_t	 sport, dport;
-	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
-
-	struct stream	*stream;
-	bool		 captured_end;	/* FIN or RST captured, from either side */
-	bool		 syn_start;	/* the capture has the session's SYN */
-	tr_ns		 last_active;	/* capture time of the exporter's latest segment with a SYN or payload */
-	bool		 delivered;	/* a message of it was handed on */
-	bool		 told_after_end;	/* said once that messages came after its end */
-	struct feed	*feed;
-	/*
-	 * Joined: a capture that continues the feed mid-stream from another
-	 * port (no SYN, Initiation or OPEN) while the feed's session is live
-	 * goes on the host's connection, as the router's bytes did.
-	 */
-	struct session	*host;
-
-	enum framing	 framing;
-	struct framer	 fr;		/* BMP/BGP: the message being completed */
-	tr_ns		 now;		/* when the bytes being framed are due */
-
-	int		 conn;		/* transport id, -1 before/after */
-	/*
-	 * Backpressure: while the connection's queue is over its bound, the
-	 * session's messages wait here, in order (held[head, len)); marks
-	 * say since when, for the lag.
-	 */
-	uint8_t		*held;
-	size_t		 held_head, held_len, held_cap;
-	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
-	struct held_mark *marks;
-	size_t		 marks_head, n_marks, cap_marks;
-	size_t		 held_slot;	/* index + 1 in the table's held list; 0: not in it */
-	bool		 held_slow;	/* held once because the collector was slow (said once) */
-	tr_ns		 held_lag_max;
-	struct msg_ring	 ring;		/* what the connection was given and has not written */
-	uint64_t	 conn_in;	/* bytes given to the connection (queued or held) */
-	bool		 conn_dead;	/* the collector closed or refused it */
-	bool		 closing;	/* we asked the connection to close */
-	bool		 stalled;	/* ended by the stall limit */
-	/*
-	 * BGP: the collector closed the connection before it answered our
-	 * OPEN (it refused the peer for now); the messages wait in `held`
-	 * for a retry, and the session closes once that is answered when the
-	 * run ended meanwhile.
-	 */
-	bool		 retrying;
-	bool		 close_after_retry;
-	bool		 open_unwritten;	/* the OPEN went unwritten: its retry counts it */
-	bool		 notification_received;	/* on this connection */
-	tr_ns		 retry_since;
-	uint64_t	 open_end;	/* where the OPEN ends in the connection's bytes */
-	bool		 last_notification;	/* the last BGP message sent was a NOTIFICATION */
-	uint64_t	 msgs;		/* the capture's messages for this connection (joined ones too) */
-	uint64_t	 not_sent;	/* of those, never written: lost, refused, before an OPEN, after the end */
-
-	enum bgp_phase	 bgp;
-	uint16_t	 hold_time;	/* seconds: the exporter's OPEN, then the negotiated one */
-	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
-	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
-	size_t		 open_len;
-	/*
-	 * The collector's OPEN when it came before ours: a collector may speak
-	 * first once the connection is up (gobgpd does), while our OPEN waits
-	 * for its captured time.  It answers ours as soon as that is sent.
-	 */
-	uint8_t		*early_open;
-	size_t		 early_open_len;
-	struct bgp_open_finder peer;	/* the captured collector's OPEN, BGP only */
-	/* BMP prologue: what a collector must hear first on a new connection. */
-	uint8_t		*init_msg;	/* the Initiation */
-	size_t		 init_len;
-	struct peer_up	*peer_ups;	/* the Peer Up of every peer now up */
-	size_t		 n_peer_ups, cap_peer_ups;
-	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
-	tr_ns		 backoff;
-	uint8_t		*rx;		/* what the collector sent, framed as BGP */
-	size_t		 rx_len, rx_cap;
-	struct session	*next;		/* hash chain */
-};
-
-struct peer_up {
-	uint8_t	*msg;
-	size_t	 len;
-};
-
-#define BACKOFF_FIRST	(1 * TR_NS_PER_SEC)
-#define BACKOFF_MAX	(30 * TR_NS_PER_SEC)
-
-#define TABLE_BUCKETS	4096
-
+#define HELD_MARK_GRAIN		TR_NS_PER_MS
+#define BACKOFF_FIRST		(1 * TR_NS_PER_SEC)
+#define BACKOFF_MAX		(30 * TR_NS_PER_SEC)
 /* After our FIN, how long the collector's is awaited before the socket is let go (the next session of the feed waits for it). */
-#define CLOSE_GRACE	(2 * TR_NS_PER_SEC)
+#define CLOSE_GRACE		(2 * TR_NS_PER_SEC)
 /* Stall limits and closing connections are looked at this often. */
 #define HOUSEKEEPING_EVERY	TR_NS_PER_SEC
-/* Sessions named in a warning of one kind; the rest are counted in one line. */
-#define SESSIONS_NAMED	5
-
-struct sessions {
-	const struct config	*cfg;
-	struct report		*rep;
-	struct transport	*tp;
-	bool			 reconnect;
-	struct session		*buckets[TABLE_BUCKETS];
-	struct session	       **all;
-	size_t			 n_all, cap_all;
-	uint64_t		 capture_gen;
-	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
-	tr_ns			 next_timer;
-	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
-	struct session	       **held;	/* sessions with messages held back */
-	size_t			 n_held, cap_held;
-	size_t			 held_bytes;	/* in all of them */
-	struct feed		*feeds[TABLE_BUCKETS];
-	tr_ns			 stall_limit;	/* tcp_stall_limit */
-	tr_ns			 next_housekeeping;
-	size_t			 connect_failures;	/* named or not */
-	size_t			 n_retrying;
-};
-
-/* A BGP session the look-ahead saw, keyed like a session (the exporter's side as source). */
-struct prescan_entry {
-	struct tr_addr		 src, dst;
-	uint16_t		 sport, dport;
-	struct bgp_open_finder	 collector;
-	struct prescan_entry	*next;
-};
-
-struct prescan {
-	struct prescan_entry	*buckets[TABLE_BUCKETS];
-	size_t			 n;
-};
-
-static void	prescan_adopt(struct sessions *, struct session *,
-		    const struct tr_packet *);
-static void	prescan_free(struct prescan *);
 
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
@@ -259,11 +77,11 @@ sessions_free(struct sessions *t)
 	}
 	free(t->all);
 	free(t->held);
-	prescan_free(t->pre);
+	session_bgp_prescan_free(t->pre);
 	free(t);
 }
 
-static uint32_t
+uint32_t
 session_hash(int section, const struct tr_packet *pkt)
 {
 	uint32_t h = FNV1A_BASIS;
@@ -343,7 +161,7 @@ session_new(struct sessions *t, int section, int exporter,
 	s->next = t->buckets[bucket];
 	t->buckets[bucket] = s;
 	t->rep->tcp_sessions++;
-	prescan_adopt(t, s, pkt);
+	session_bgp_adopt_prescan(t, s, pkt);
 	return s;
 }
 
@@ -360,21 +178,14 @@ session_unlink(struct sessions *t, struct session *s, uint32_t bucket)
 	s->next = NULL;
 }
 
-static void
-describe(const struct session *s, char *buf, size_t len)
+void
+session_describe(const struct session *s, char *buf, size_t len)
 {
 	char src[TR_ENDPOINT_STRLEN];
 
 	snprintf(buf, len, "%s session %s -> port %u",
 	    section_names[s->section], addr_format_endpoint(&s->src, s->sport,
 	    src, sizeof(src)), s->dport);
-}
-
-/* The session whose connection carries s's messages: its host when joined. */
-static struct session *
-owner(struct session *s)
-{
-	return s->host != NULL ? s->host : s;
 }
 
 /* Connect, once the connection `after` (-1: none) is gone; a failure is counted and named. */
@@ -389,7 +200,7 @@ open_connection(struct session *s, int after)
 	    sec->collector_host, sec->collector_port, after, s, err,
 	    sizeof(err));
 	if (s->conn == -1) {
-		describe(s, what, sizeof(what));
+		session_describe(s, what, sizeof(what));
 		log_errorx("%s: %s", what, err);
 		s->conn_dead = true;
 		t->rep->tcp_connect_failures++;
@@ -432,8 +243,8 @@ ring_push(struct msg_ring *r, uint64_t end)
  * wrote whole, and their bytes (what the replay added itself, KEEPALIVEs
  * and the closing Cease, is no loss).
  */
-static uint64_t
-ring_reset(struct msg_ring *r, uint64_t *bytes)
+uint64_t
+session_ring_reset(struct msg_ring *r, uint64_t *bytes)
 {
 	uint64_t counted = 0, prev = r->written;
 
@@ -453,8 +264,8 @@ ring_reset(struct msg_ring *r, uint64_t *bytes)
 }
 
 /* Messages that never reached the collector: `unsendable` ones no collector would take. */
-static void
-count_not_sent(struct session *o, uint64_t n, bool unsendable)
+void
+session_count_not_sent(struct session *o, uint64_t n, bool unsendable)
 {
 	struct report_section *rs = &o->table->rep->section[o->section];
 
@@ -467,8 +278,8 @@ count_not_sent(struct session *o, uint64_t n, bool unsendable)
 
 /* ---- per-session backpressure ------------------------------------------ */
 
-static void
-held_list_add(struct sessions *t, struct session *s)
+void
+session_held_list_add(struct sessions *t, struct session *s)
 {
 	if (s->held_slot != 0)
 		return;
@@ -543,7 +354,7 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	if (!s->held_slow && !s->retrying) {	/* the first time a slow collector holds it */
 		s->held_slow = true;
 		t->rep->tcp_sessions_held++;
-		describe(s, what, sizeof(what));
+		session_describe(s, what, sizeof(what));
 		log_warnx("%s: the collector takes the session's bytes slower "
 		    "than the capture has them (%u MiB queued): its messages "
 		    "wait in order, nothing is dropped, the other sessions go "
@@ -554,7 +365,7 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	s->held_len += len;
 	s->held_in += len;
 	t->held_bytes += len;
-	held_list_add(t, s);
+	session_held_list_add(t, s);
 	return 0;
 }
 
@@ -581,8 +392,8 @@ held_lag(struct session *s, tr_ns now)
 }
 
 /* Nothing held any more: released, or lost with the connection. */
-static void
-held_empty(struct session *s)
+void
+session_held_empty(struct session *s)
 {
 	s->table->held_bytes -= s->held_len - s->held_head;
 	s->held_out = s->held_in;
@@ -596,8 +407,8 @@ held_empty(struct session *s)
  * half its bound, up to the bound (all of them when `all`: the session
  * ends, and its connection closes after its queue).
  */
-static void
-release_held(struct session *s, tr_ns now, bool all)
+void
+session_release_held(struct session *s, tr_ns now, bool all)
 {
 	struct sessions *t = s->table;
 	size_t queued, n = s->held_len - s->held_head;
@@ -621,10 +432,10 @@ release_held(struct session *s, tr_ns now, bool all)
 	held_lag(s, now);
 	if (s->held_head < s->held_len)
 		return;
-	held_empty(s);
+	session_held_empty(s);
 	if (!s->held_slow)
 		return;	/* held for a retry, not for a slow collector */
-	describe(s, what, sizeof(what));
+	session_describe(s, what, sizeof(what));
 	log_info("%s: the collector caught up; messages waited up to %.3f s",
 	    what, tr_ns_to_sec(s->held_lag_max));
 }
@@ -641,8 +452,8 @@ sessions_held_bytes(const struct sessions *t)
  * capture, counted as sent once the socket has taken all of it.  -1 with
  * errno ENOTCONN (the connection is closing or gone) or ENOMEM.
  */
-static int
-queue_bytes(struct session *o, const uint8_t *p, size_t len, tr_ns now,
+int
+session_queue(struct session *o, const uint8_t *p, size_t len, tr_ns now,
     bool counted)
 {
 	struct transport *tp = o->table->tp;
@@ -675,8 +486,8 @@ queue_bytes(struct session *o, const uint8_t *p, size_t len, tr_ns now,
  * OPEN of a retry, ahead of the messages kept for it): the ring's offsets
  * move up by len.
  */
-static int
-queue_first(struct session *o, const uint8_t *p, size_t len, bool counted)
+int
+session_queue_first(struct session *o, const uint8_t *p, size_t len, bool counted)
 {
 	struct msg_ring *r = &o->ring;
 
@@ -699,13 +510,13 @@ queue_first(struct session *o, const uint8_t *p, size_t len, bool counted)
 static int
 send_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 {
-	struct session *o = owner(s);
+	struct session *o = session_owner(s);
 
 	o->msgs++;
-	if (queue_bytes(o, p, len, now, true) == -1) {
+	if (session_queue(o, p, len, now, true) == -1) {
 		if (errno == ENOMEM)
 			return -1;
-		count_not_sent(o, 1, false);
+		session_count_not_sent(o, 1, false);
 		return 0;
 	}
 	o->last_sent = now;
@@ -760,70 +571,7 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 		s->peer_ups[s->n_peer_ups++].len = len;
 }
 
-/* Where RFC 4271 puts the OPEN's fields after the 19-byte header and the version. */
-#define OPEN_HOLD_TIME_OFF	22
-#define OPEN_BGP_ID_OFF		24
-
-/*
- * bgp.open.trim_capabilities: the OPEN loses what the captured collector
- * did not offer, so the live collector negotiates what the original
- * session did and reads the captured UPDATEs as it did.  Without the
- * collector's OPEN (not in the captures) it stays as captured.
- */
-static void
-trim_open(struct session *s, uint8_t *msg, size_t *len)
-{
-	struct bgp_open peer;
-	char removed[512], what[128];
-	uint8_t *out;
-	int n;
-
-	if (s->peer.open == NULL ||
-	    bgp_open_parse(s->peer.open, s->peer.open_len, &peer) == -1)
-		return;
-	describe(s, what, sizeof(what));
-	/* Trimming only shrinks: the result fits in the input's length. */
-	if ((out = malloc(*len)) == NULL || (n = bgp_open_trim(msg, *len,
-	    &peer, out, *len, removed, sizeof(removed))) == -1) {
-		log_warn("%s: the OPEN cannot be trimmed; it is sent as "
-		    "captured", what);
-		free(out);
-		return;
-	}
-	memcpy(msg, out, (size_t)n);
-	free(out);
-	*len = (size_t)n;
-	if (removed[0] != '\0')
-		log_info("%s: trim_capabilities: removed from the OPEN what the "
-		    "captured collector did not offer: %s", what, removed);
-}
-
-/* Store the exporter's OPEN with bgp.open's rewrites (BGP identifier, hold time, trimming) applied. */
-static int
-keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
-{
-	const struct cfg_bgp_open *rw = &s->table->cfg->section[SECTION_BGP].open;
-	uint8_t *copy;
-
-	if (len < BGP_HDR_LEN + 10 || (copy = framer_copy(msg, len)) == NULL)
-		return -1;
-	if (rw->has_hold_time) {
-		copy[OPEN_HOLD_TIME_OFF] = (uint8_t)(rw->hold_time >> 8);
-		copy[OPEN_HOLD_TIME_OFF + 1] = (uint8_t)rw->hold_time;
-	}
-	if (rw->has_bgp_id)
-		memcpy(copy + OPEN_BGP_ID_OFF, &rw->bgp_id.v4, 4);
-	if (rw->trim_capabilities)
-		trim_open(s, copy, &len);
-	free(s->open_msg);
-	s->open_msg = copy;
-	s->open_len = len;
-	return 0;
-}
-
-static void collector_opened(struct session *, const uint8_t *, size_t);
 static void end_session(struct session *);
-static void give_up_retry(struct session *, const char *);
 static int own_connection(struct session *);
 
 /* A message that starts a session of its own: a joined capture that begins with one is not a continuation. */
@@ -848,8 +596,8 @@ first_message(struct session *s, bool new_session)
 	s->delivered = true;
 	if (s->host == NULL)
 		return 0;
-	describe(s, what, sizeof(what));
-	describe(s->host, host, sizeof(host));
+	session_describe(s, what, sizeof(what));
+	session_describe(s->host, host, sizeof(host));
 	if (new_session) {
 		log_info("%s: starts with its own %s, though the capture has "
 		    "no SYN for it: a new session of the router, after %s",
@@ -870,15 +618,15 @@ first_message(struct session *s, bool new_session)
 static void
 after_end(struct session *s)
 {
-	struct session *o = owner(s);
+	struct session *o = session_owner(s);
 	char what[128];
 
 	o->msgs++;
-	count_not_sent(o, 1, true);
+	session_count_not_sent(o, 1, true);
 	if (s->told_after_end)
 		return;
 	s->told_after_end = true;
-	describe(s, what, sizeof(what));
+	session_describe(s, what, sizeof(what));
 	log_info("%s: has messages after its end%s: they are not sent",
 	    what, o->stalled ? " (the stall limit ended it)" :
 	    " (a FIN or RST in the capture)");
@@ -893,7 +641,6 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	    &s->table->cfg->section[s->section].select;
 	const struct cfg_u32_list *filter = s->framing == FRAMING_BMP ?
 	    &sel->bmp_type : &sel->bgp_type;
-	bool is_open = s->framing == FRAMING_BGP && type == BGP_OPEN;
 	struct session *o;
 
 	if (!select_u32_match(filter, type)) {
@@ -902,60 +649,19 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 	}
 	if (!s->delivered && first_message(s, starts_session(s, type)) == -1)
 		return -1;
-	o = owner(s);
+	o = session_owner(s);
 	if (o->captured_end) {
 		after_end(s);
 		return 0;
 	}
-	/*
-	 * A BGP speaker rejects anything before an OPEN (a capture that
-	 * starts mid-session): such messages cannot be replayed.
-	 */
-	if (o->framing == FRAMING_BGP && o->bgp == BGP_IDLE && !is_open) {
-		if (o->not_sent == 0) {
-			char what[128];
-
-			describe(o, what, sizeof(what));
-			log_warnx("%s: the capture has no OPEN for this session: "
-			    "its messages are not sent (a collector would reject "
-			    "them)", what);
-		}
-		o->msgs++;
-		count_not_sent(o, 1, true);
+	if (o->framing == FRAMING_BGP && !session_bgp_gate(o, type, &msg, &len))
 		return 0;
-	}
-	if (is_open) {
-		struct bgp_open op;
-
-		/* Keep it (capabilities, the reconnect prologue), rewritten as configured, and send that. */
-		if (keep_open_msg(o, msg, len) == 0) {
-			msg = o->open_msg;
-			len = o->open_len;
-		}
-		if (bgp_open_parse(msg, len, &op) == 0)
-			o->hold_time = op.hold_time;
-	}
 	if (send_message(s, msg, len, now) == -1)
 		return -1;
-	if (is_open)
-		o->open_end = o->conn_in;
 	if (o->framing == FRAMING_BGP)
-		o->last_notification = type == BGP_NOTIFICATION;
+		session_bgp_sent(o, type);
 	if (o->framing == FRAMING_BMP)
 		remember_bmp_state(o, msg, len, type);
-	/*
-	 * After our OPEN, the collector must answer with its own before it
-	 * gets anything else: hold the rest in the connection's queue.
-	 */
-	if (is_open && o->conn >= 0 && !o->conn_dead) {
-		o->bgp = BGP_OPEN_SENT;
-		transport_tcp_hold(o->table->tp, o->conn);
-		if (o->early_open != NULL) {
-			collector_opened(o, o->early_open, o->early_open_len);
-			free(o->early_open);
-			o->early_open = NULL;
-		}
-	}
 	return 0;
 }
 
@@ -970,7 +676,7 @@ note_skipped(void *ctx, size_t n, const char *why)
 		s->table->rep->tcp_framing_errors++;
 		return;
 	}
-	describe(s, what, sizeof(what));
+	session_describe(s, what, sizeof(what));
 	log_warnx("%s: skipped %zu bytes %s", what, n, why);
 }
 
@@ -994,7 +700,7 @@ feed(struct session *s, const struct stream_chunk *c, tr_ns now)
 	if (c->gap_before) {
 		char what[128];
 
-		describe(s, what, sizeof(what));
+		session_describe(s, what, sizeof(what));
 		log_warnx("%s: %llu bytes were never captured: the stream "
 		    "resumes at the next message boundary", what,
 		    (unsigned long long)c->gap_bytes);
@@ -1008,7 +714,7 @@ feed(struct session *s, const struct stream_chunk *c, tr_ns now)
 		return 0;
 	if (!s->delivered && first_message(s, false) == -1)
 		return -1;
-	if (owner(s)->captured_end) {
+	if (session_owner(s)->captured_end) {
 		after_end(s);
 		return 0;
 	}
@@ -1063,16 +769,9 @@ close_connection(struct session *o)
 	o->reconnect_at = 0;
 	if (o->conn < 0 || o->conn_dead || !transport_tcp_can_send(tp, o->conn))
 		return;
-	release_held(o, tr_mono_now(), true);
-	if (o->framing == FRAMING_BGP && o->bgp != BGP_IDLE &&
-	    !o->last_notification) {
-		uint8_t msg[BGP_HDR_LEN + 2];
-
-		if (bgp_notification_build(msg, sizeof(msg), BGP_CEASE,
-		    BGP_CEASE_ADMIN_SHUTDOWN) > 0)
-			(void)queue_bytes(o, msg, sizeof(msg), tr_mono_now(),
-			    false);
-	}
+	session_release_held(o, tr_mono_now(), true);
+	if (o->framing == FRAMING_BGP)
+		session_bgp_cease(o);
 	transport_tcp_close(tp, o->conn, false);
 }
 
@@ -1084,7 +783,7 @@ close_connection(struct session *o)
 static void
 end_session(struct session *s)
 {
-	struct session *o = owner(s);
+	struct session *o = session_owner(s);
 
 	s->captured_end = true;
 	o->captured_end = true;
@@ -1142,8 +841,8 @@ own_connection(struct session *s)
 		if (!prev->captured_end) {
 			char what[128], old[128];
 
-			describe(s, what, sizeof(what));
-			describe(prev, old, sizeof(old));
+			session_describe(s, what, sizeof(what));
+			session_describe(prev, old, sizeof(old));
 			log_info("%s: a new session of the router to the "
 			    "collector: %s, still open here, is closed first",
 			    what, old);
@@ -1192,8 +891,8 @@ start_session(struct session *s)
 		if (!replaces_older(s, prev)) {
 			char what[128], old[128];
 
-			describe(s, what, sizeof(what));
-			describe(prev, old, sizeof(old));
+			session_describe(s, what, sizeof(what));
+			session_describe(prev, old, sizeof(old));
 			log_info("%s: runs beside %s, active less than a "
 			    "second before: each keeps its connection", what,
 			    old);
@@ -1223,114 +922,13 @@ sessions_push_collector(struct sessions *t, int section,
 		bgp_open_finder_push(&s->peer, pkt);
 	if (!(pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST)) || s->captured_end)
 		return;
-	describe(s, what, sizeof(what));
+	session_describe(s, what, sizeof(what));
 	log_info("%s: the captured collector ended the session (%s, frame "
 	    "%llu): the connection is closed here too", what,
 	    pkt->tcp_flags & TR_TCP_RST ? "RST" : "FIN",
 	    (unsigned long long)pkt->frame);
 	finish_stream(s, tr_mono_now());
 	end_session(s);
-}
-
-/* ---- look-ahead: the captured collectors' OPENs, before the replay ----- */
-
-/* The look-ahead's entry for a session (pkt from the exporter's side), made when create is set. */
-static struct prescan_entry *
-prescan_find(struct prescan *pre, const struct tr_packet *pkt, bool create)
-{
-	uint32_t bucket = session_hash(SECTION_BGP, pkt);
-	struct prescan_entry *e;
-
-	for (e = pre->buckets[bucket]; e != NULL; e = e->next)
-		if (e->sport == pkt->sport && e->dport == pkt->dport &&
-		    addr_equal(&e->src, &pkt->src) &&
-		    addr_equal(&e->dst, &pkt->dst))
-			return e;
-	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	e->src = pkt->src;
-	e->dst = pkt->dst;
-	e->sport = pkt->sport;
-	e->dport = pkt->dport;
-	e->next = pre->buckets[bucket];
-	pre->buckets[bucket] = e;
-	pre->n++;
-	return e;
-}
-
-void
-sessions_prescan(struct sessions *t, const struct tr_packet *pkt,
-    bool from_collector)
-{
-	struct tr_packet rev;
-	struct prescan_entry *e;
-
-	if (t->pre == NULL && (t->pre = calloc(1, sizeof(*t->pre))) == NULL)
-		return;
-	if (from_collector)
-		rev = tr_packet_reversed(pkt);
-	if ((e = prescan_find(t->pre, from_collector ? &rev : pkt, true)) ==
-	    NULL)
-		return;
-	if (from_collector)
-		bgp_open_finder_push(&e->collector, pkt);
-}
-
-void
-sessions_prescan_done(struct sessions *t)
-{
-	size_t missing = 0;
-
-	if (t->pre == NULL)
-		return;
-	for (size_t b = 0; b < TABLE_BUCKETS; b++)
-		for (struct prescan_entry *e = t->pre->buckets[b]; e != NULL;
-		    e = e->next)
-			if (e->collector.open == NULL)
-				missing++;
-	if (missing > 0)
-		log_warnx("bgp.open.trim_capabilities: %zu of %zu BGP sessions "
-		    "in the captures have no OPEN from the collector (the "
-		    "captures hold only the exporter's side): there is nothing "
-		    "to trim their OPENs to, they are sent as captured",
-		    missing, t->pre->n);
-}
-
-static void
-prescan_free(struct prescan *pre)
-{
-	if (pre == NULL)
-		return;
-	for (size_t b = 0; b < TABLE_BUCKETS; b++) {
-		struct prescan_entry *e = pre->buckets[b], *next;
-
-		for (; e != NULL; e = next) {
-			next = e->next;
-			bgp_open_finder_free(&e->collector);
-			free(e);
-		}
-	}
-	free(pre);
-}
-
-/*
- * A new BGP session starts knowing the captured collector's OPEN, which
- * the capture only shows after the exporter's.  Later sessions on the same
- * addresses and ports get the first one's: the look-ahead keeps one per key.
- */
-static void
-prescan_adopt(struct sessions *t, struct session *s,
-    const struct tr_packet *pkt)
-{
-	struct prescan_entry *e;
-
-	if (t->pre == NULL || s->framing != FRAMING_BGP ||
-	    (e = prescan_find(t->pre, pkt, false)) == NULL ||
-	    e->collector.open == NULL)
-		return;
-	if ((s->peer.open = framer_copy(e->collector.open,
-	    e->collector.open_len)) != NULL)
-		s->peer.open_len = e->collector.open_len;
 }
 
 bool
@@ -1388,18 +986,6 @@ sessions_push(struct sessions *t, int section, int exporter,
 	return 0;
 }
 
-static void
-send_keepalive(struct session *s, tr_ns now)
-{
-	uint8_t ka[BGP_HDR_LEN];
-
-	if (bgp_keepalive_build(ka, sizeof(ka)) > 0 &&
-	    queue_bytes(s, ka, sizeof(ka), now, false) == 0) {
-		s->last_sent = now;
-		s->table->rep->bgp_keepalives_added++;
-	}
-}
-
 /* Start a new connection and send the prologue the collector must hear first. */
 static void
 reconnect(struct session *s, tr_ns now)
@@ -1415,35 +1001,27 @@ reconnect(struct session *s, tr_ns now)
 		t->n_retrying--;
 	}
 	if (open_connection(s, -1) == -1) {
-		give_up_retry(s, "the new connection cannot be opened");
+		session_bgp_give_up_retry(s, "the new connection cannot be opened");
 		return;
 	}
 	t->rep->tcp_reconnects++;
-	describe(s, what, sizeof(what));
+	session_describe(s, what, sizeof(what));
 	if (s->framing == FRAMING_BMP) {
 		size_t n = 0;
 
-		if (s->init_msg != NULL && queue_bytes(s, s->init_msg,
+		if (s->init_msg != NULL && session_queue(s, s->init_msg,
 		    s->init_len, now, false) == 0)
 			n++;
 		for (size_t i = 0; i < s->n_peer_ups; i++)
-			if (queue_bytes(s, s->peer_ups[i].msg,
+			if (session_queue(s, s->peer_ups[i].msg,
 			    s->peer_ups[i].len, now, false) == 0)
 				n++;
 		log_warnx("%s: reconnecting; %zu messages re-sent first "
 		    "(Initiation and the Peer Up of each peer up)", what, n);
 	} else if (s->framing == FRAMING_BGP && s->open_msg != NULL) {
-		/* Before the messages kept for a retry, which wait behind it for the answer. */
-		if (queue_first(s, s->open_msg, s->open_len,
-		    s->open_unwritten) == 0) {
-			s->open_end = s->open_len;
-			s->open_unwritten = false;
-			s->bgp = BGP_OPEN_SENT;
-			transport_tcp_hold(t->tp, s->conn);
-		}
+		session_bgp_reconnect(s, now);
 		log_warnx("%s: reconnecting; the OPEN is sent again and the "
 		    "session goes on once the collector answers", what);
-		release_held(s, now, false);
 		if (s->close_after_retry) {
 			s->close_after_retry = false;
 			close_connection(s);
@@ -1451,36 +1029,6 @@ reconnect(struct session *s, tr_ns now)
 	} else
 		log_warnx("%s: reconnecting", what);
 	s->last_sent = now;
-}
-
-/*
- * A refused session's retries end: by the stall limit, or when no new
- * connection can be opened.  What it kept is not sent.
- */
-static void
-give_up_retry(struct session *s, const char *why)
-{
-	struct sessions *t = s->table;
-	uint64_t lost, msgs = ring_reset(&s->ring, &lost);
-	char what[128];
-
-	t->rep->tcp_lost_bytes += lost;
-	if (s->retrying) {
-		s->retrying = false;
-		t->n_retrying--;
-	}
-	if (s->close_after_retry)
-		s->closing = true;
-	s->close_after_retry = false;
-	s->reconnect_at = 0;
-	s->conn_dead = true;
-	s->captured_end = true;
-	count_not_sent(s, msgs, false);
-	held_empty(s);
-	s->conn_in = 0;
-	describe(s, what, sizeof(what));
-	log_errorx("%s: the collector still refuses the session: %s; its %llu "
-	    "kept messages are not sent", what, why, (unsigned long long)msgs);
 }
 
 /*
@@ -1530,7 +1078,7 @@ stall_end(struct session *o, tr_ns idle)
 	struct sessions *t = o->table;
 	char what[128];
 
-	describe(o, what, sizeof(what));
+	session_describe(o, what, sizeof(what));
 	log_errorx("%s: the collector has taken nothing for %.0f s with %zu "
 	    "bytes waiting%s (tcp_stall_limit): the session is ended, and what "
 	    "it still had is not sent", what, tr_ns_to_sec(idle),
@@ -1553,7 +1101,7 @@ housekeeping(struct sessions *t, tr_ns now)
 		tr_ns since;
 
 		if (s->retrying && now - s->retry_since >= t->stall_limit) {
-			give_up_retry(s, "tcp_stall_limit has passed");
+			session_bgp_give_up_retry(s, "tcp_stall_limit has passed");
 			continue;
 		}
 		if (s->conn < 0 || s->conn_dead)
@@ -1577,7 +1125,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 
 	/* Backwards: a session that empties leaves the list by a swap with the last. */
 	for (size_t i = t->n_held; i > 0; i--)
-		release_held(t->held[i - 1], now, false);
+		session_release_held(t->held[i - 1], now, false);
 	if (now >= t->next_housekeeping) {
 		housekeeping(t, now);
 		t->next_housekeeping = now + HOUSEKEEPING_EVERY;
@@ -1588,7 +1136,7 @@ sessions_tick(struct sessions *t, tr_ns now)
 
 	for (size_t i = 0; i < t->n_all; i++) {
 		struct session *s = t->all[i];
-		tr_ns every, due;
+		tr_ns due;
 
 		if (s->reconnect_at != 0) {
 			if (s->reconnect_at <= soon)
@@ -1597,34 +1145,12 @@ sessions_tick(struct sessions *t, tr_ns now)
 				next = s->reconnect_at;
 			continue;
 		}
-		if (s->bgp != BGP_ESTABLISHED || s->conn_dead ||
-		    s->hold_time == 0 || s->captured_end || s->closing)
-			continue;
-		/* A third of the hold time, as RFC 4271 suggests for KEEPALIVEs. */
-		every = (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
-		due = s->last_sent + every;
-		if (due <= soon) {
-			send_keepalive(s, now);
-			due = now + every;
-		}
-		if (due < next)
+		if (s->framing == FRAMING_BGP &&
+		    (due = session_bgp_keepalive(s, now, soon)) < next)
 			next = due;
 	}
 	t->next_timer = next;
 	return next < t->next_housekeeping ? next : t->next_housekeeping;
-}
-
-/* The hold-time clock of an established session starts: its first KEEPALIVE may be due before any other. */
-static void
-keepalive_clock_starts(struct session *s)
-{
-	tr_ns due;
-
-	if (s->hold_time == 0)
-		return;
-	due = s->last_sent + (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
-	if (due < s->table->next_timer)
-		s->table->next_timer = due;
 }
 
 void
@@ -1654,7 +1180,7 @@ sessions_close_all(struct sessions *t)
 		if (framer_pending(&s->fr) > 0) {
 			char what[128];
 
-			describe(s, what, sizeof(what));
+			session_describe(s, what, sizeof(what));
 			log_warnx("%s: the captures end inside a message: its "
 			    "%zu bytes were not sent", what,
 			    framer_pending(&s->fr));
@@ -1713,7 +1239,7 @@ sessions_report_losses(const struct sessions *t)
 		messages += s->not_sent;
 		if (named++ >= SESSIONS_NAMED)
 			continue;
-		describe(s, what, sizeof(what));
+		session_describe(s, what, sizeof(what));
 		if (s->not_sent == s->msgs)
 			log_warnx("%s: none of its %llu messages were sent", what,
 			    (unsigned long long)s->msgs);
@@ -1737,159 +1263,11 @@ on_connected(void *ctx, int id)
 	char what[128];
 
 	(void)id;
-	describe(s, what, sizeof(what));
+	session_describe(s, what, sizeof(what));
 	log_debug("%s: connected to the collector", what);
 	/* Only BGP has an answer to wait for before the connection counts as good. */
 	if (s->framing != FRAMING_BGP)
 		s->backoff = 0;
-}
-
-/*
- * What a session negotiates, from the exporter's OPEN and a collector's:
- * both must offer 4-byte AS and a family; ADD-PATH when the exporter may send
- * and the collector receive.  With no collector OPEN (the capture does not
- * have the original collector's side), the exporter's offer stands for it.
- */
-static bool
-nego_as4(const struct bgp_open *mine, const struct bgp_open *peer)
-{
-	return mine->has_as4 && (peer == NULL || peer->has_as4);
-}
-
-static bool
-nego_family(const struct bgp_open *mine, const struct bgp_open *peer,
-    uint16_t afi, uint8_t safi)
-{
-	return bgp_open_has_family(mine, afi, safi) &&
-	    (peer == NULL || bgp_open_has_family(peer, afi, safi));
-}
-
-/*
- * The captured UPDATEs are encoded for what the original session
- * negotiated; the collector answered with its own capabilities.  Say, by
- * name and with the setting that fixes it, where they would be misread.
- */
-static void
-compare_capabilities(struct session *s, const struct bgp_open *live,
-    const char *what)
-{
-	struct bgp_open mine, orig_peer, *orig = NULL;
-	const struct bgp_cap *ap;
-
-	if (s->open_msg == NULL ||
-	    bgp_open_parse(s->open_msg, s->open_len, &mine) == -1)
-		return;
-	if (s->peer.open != NULL &&
-	    bgp_open_parse(s->peer.open, s->peer.open_len, &orig_peer) == 0)
-		orig = &orig_peer;
-	if (nego_as4(&mine, orig) != nego_as4(&mine, live))
-		log_warnx("%s: the captured session %s 4-byte AS numbers "
-		    "(RFC 6793) but this one %s: the replayed UPDATEs' "
-		    "AS_PATHs will be misread; %s 4-byte AS support on the "
-		    "collector", what, nego_as4(&mine, orig) ? "negotiated" :
-		    "did not negotiate", nego_as4(&mine, live) ? "does" :
-		    "does not (the collector does not advertise it)",
-		    nego_as4(&mine, orig) ? "enable" : "disable");
-	for (size_t i = 0; i < mine.ncaps; i++) {
-		const struct bgp_cap *c = &mine.caps[i];
-		uint16_t afi;
-
-		if (c->code != BGP_CAP_MP || c->len != 4)
-			continue;
-		afi = (uint16_t)(c->value[0] << 8 | c->value[1]);
-		if (nego_family(&mine, orig, afi, c->value[3]) &&
-		    !nego_family(&mine, live, afi, c->value[3]))
-			log_warnx("%s: the collector does not advertise AFI %u "
-			    "SAFI %u, which the captured session used: it may "
-			    "ignore or reject those UPDATEs; configure that "
-			    "family on the collector", what, afi, c->value[3]);
-	}
-	ap = bgp_open_find_cap(&mine, BGP_CAP_ADD_PATH);
-	for (size_t at = 0; ap != NULL && at + 4 <= ap->len; at += 4) {
-		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
-		    ap->value[at + 1]);
-		uint8_t safi = ap->value[at + 2];
-		bool was = bgp_add_path_negotiated(&mine, orig, afi, safi);
-
-		if (was != bgp_add_path_negotiated(&mine, live, afi, safi))
-			log_warnx("%s: ADD-PATH (RFC 7911) for AFI %u SAFI %u "
-			    "was %snegotiated in the captured session but is%s "
-			    "now: the UPDATEs %s path identifiers the collector "
-			    "will misread; %s ADD-PATH receive for that family "
-			    "on the collector (gobgpd: add-paths in the "
-			    "neighbor's afi-safi; pmacct mirrors the peer's "
-			    "capabilities)", what, afi, safi, was ? "" : "not ",
-			    was ? " not" : "", was ? "carry" : "lack",
-			    was ? "enable" : "disable");
-	}
-}
-
-/* Parse what a BGP collector says: its OPEN releases our held messages; a NOTIFICATION is reported. */
-static void
-bgp_received(struct session *s, const uint8_t *data, size_t len)
-{
-	char what[128], why[160];
-	uint8_t type;
-	uint16_t mlen;
-
-	if (s->rx_len + len > s->rx_cap) {
-		size_t cap = s->rx_cap ? s->rx_cap * 2 : 4096;
-		uint8_t *b;
-
-		while (cap < s->rx_len + len)
-			cap *= 2;
-		if (cap > 2 * BGP_MAX_MSG_LEN || (b = realloc(s->rx, cap)) == NULL) {
-			s->rx_len = 0;	/* garbage from the collector: drop it */
-			return;
-		}
-		s->rx = b;
-		s->rx_cap = cap;
-	}
-	memcpy(s->rx + s->rx_len, data, len);
-	s->rx_len += len;
-	describe(s, what, sizeof(what));
-	while (bgp_frame(s->rx, s->rx_len, &type, &mlen) == 1 &&
-	    mlen <= s->rx_len) {
-		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT)
-			collector_opened(s, s->rx, mlen);
-		else if (type == BGP_OPEN && s->bgp == BGP_IDLE &&
-		    s->early_open == NULL) {
-			if ((s->early_open = framer_copy(s->rx, mlen)) != NULL)
-				s->early_open_len = mlen;
-			log_info("%s: the collector sent its OPEN first; it "
-			    "answers ours once that is sent", what);
-		} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
-			s->notification_received = true;
-			log_warnx("%s: the collector sent a NOTIFICATION: %s",
-			    what, bgp_notification_describe(s->rx[19],
-			    s->rx[20], why, sizeof(why)));
-			s->table->rep->bgp_notifications_received++;
-		}
-		memmove(s->rx, s->rx + mlen, s->rx_len - mlen);
-		s->rx_len -= mlen;
-	}
-}
-
-/* The collector's OPEN answers ours: the hold time is negotiated, what was held goes out. */
-static void
-collector_opened(struct session *s, const uint8_t *msg, size_t len)
-{
-	struct bgp_open o;
-	char what[128];
-
-	describe(s, what, sizeof(what));
-	if (bgp_open_parse(msg, len, &o) == 0) {
-		if (o.hold_time < s->hold_time)
-			s->hold_time = o.hold_time;
-		compare_capabilities(s, &o, what);
-	}
-	s->bgp = BGP_ESTABLISHED;
-	s->backoff = 0;
-	s->last_sent = tr_mono_now();
-	keepalive_clock_starts(s);
-	transport_tcp_release(s->table->tp, s->conn);
-	log_info("%s: the collector answered the OPEN; hold time %u s", what,
-	    s->hold_time);
 }
 
 static void
@@ -1899,7 +1277,7 @@ on_received(void *ctx, int id, const uint8_t *data, size_t len)
 
 	(void)id;
 	if (s->framing == FRAMING_BGP)
-		bgp_received(s, data, len);
+		session_bgp_received(s, data, len);
 }
 
 /* The socket took more of the connection's bytes: the messages now written whole count as sent. */
@@ -1935,89 +1313,17 @@ on_written(void *ctx, int id, uint64_t total)
 static void
 account_loss(struct session *s, const char *what)
 {
-	uint64_t lost, msgs = ring_reset(&s->ring, &lost);
+	uint64_t lost, msgs = session_ring_reset(&s->ring, &lost);
 
 	if (msgs > 0) {
-		count_not_sent(s, msgs, false);
+		session_count_not_sent(s, msgs, false);
 		s->table->rep->tcp_lost_bytes += lost;
 		log_info("%s: %llu messages (%llu bytes) given to the "
 		    "connection never reached the collector", what,
 		    (unsigned long long)msgs, (unsigned long long)lost);
 	}
-	held_empty(s);
+	session_held_empty(s);
 	s->conn_in = 0;
-}
-
-/*
- * A BGP collector that closes the connection before it answers our OPEN,
- * without a NOTIFICATION, refuses the peer for now (gobgpd does while its
- * idle hold time runs after a reset; pmbgpd while an old session's hold
- * time runs).  A router retries, its routes not yet sent; so does the
- * replay: what the connection had not written after the OPEN is kept in
- * order, with what comes meanwhile, for the next connection (given up
- * after tcp_stall_limit).  True when the session is kept for a retry.
- */
-static bool
-keep_for_retry(struct session *s, int id, const struct transport_tcp_stats *st)
-{
-	struct sessions *t = s->table;
-	struct msg_ring *r = &s->ring;
-	const uint8_t *unsent;
-	size_t n = transport_tcp_unsent(t->tp, id, &unsent), skip = 0;
-	size_t held = s->held_len - s->held_head, keep;
-	uint8_t *buf;
-
-	if (s->framing != FRAMING_BGP || s->bgp != BGP_OPEN_SENT ||
-	    !st->established || s->captured_end || s->stalled ||
-	    s->notification_received || s->open_end > s->conn_in)
-		return false;
-	/* An OPEN not written whole is sent again, and counted then. */
-	s->open_unwritten = st->bytes_sent < s->open_end;
-	if (s->open_unwritten) {
-		skip = s->open_end - st->bytes_sent;
-		if (skip > n)
-			return false;
-		r->head = (r->head + 1) % r->cap;	/* its entry */
-		r->n--;
-	}
-	keep = n - skip + held;
-	if ((buf = malloc(keep > 0 ? keep : 1)) == NULL)
-		return false;
-	memcpy(buf, unsent + skip, n - skip);
-	if (held > 0)
-		memcpy(buf + n - skip, s->held + s->held_head, held);
-	free(s->held);
-	s->held = buf;
-	s->held_head = 0;
-	s->held_len = s->held_cap = keep;
-	t->held_bytes += n - skip;
-	/* One mark for everything: its lag counts from the refusal. */
-	s->marks_head = s->n_marks = 0;
-	s->held_out = s->held_in;
-	s->held_in += keep;
-	if (keep > 0 && s->cap_marks > 0)
-		s->marks[s->n_marks++] = (struct held_mark){
-		    .end = s->held_in, .since = tr_mono_now() };
-	/* The kept messages' offsets now count from the end of the next connection's OPEN. */
-	for (size_t i = 0; i < r->n; i++) {
-		uint64_t *e = &r->end[(r->head + i) % r->cap];
-
-		*e = ((*e & ~MSG_COUNTED) - s->open_end) | (*e & MSG_COUNTED);
-	}
-	r->written = 0;
-	s->conn_in -= s->open_end;
-	if (keep > 0)
-		held_list_add(t, s);
-	if (s->closing) {	/* the run ended meanwhile: close once the retry is answered */
-		s->closing = false;
-		s->close_after_retry = true;
-	}
-	if (!s->retrying)
-		s->retry_since = tr_mono_now();
-	s->retrying = true;
-	t->n_retrying++;
-	t->rep->bgp_open_refusals++;
-	return true;
 }
 
 static void
@@ -2031,8 +1337,8 @@ on_closed(void *ctx, int id, int err)
 	s->conn_dead = true;
 	free(s->early_open);	/* it answered nothing on this connection */
 	s->early_open = NULL;
-	describe(s, what, sizeof(what));
-	if (keep_for_retry(s, id, st)) {
+	session_describe(s, what, sizeof(what));
+	if (session_bgp_keep_for_retry(s, id, st)) {
 		log_warnx("%s: the collector closed the connection before it "
 		    "answered the OPEN (it refuses the peer for now); the "
 		    "session's messages are kept for a new connection", what);

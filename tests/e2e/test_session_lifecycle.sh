@@ -169,7 +169,9 @@ for _ in $(seq 1 400); do
 try: d = json.load(sys.stdin)
 except ValueError: d = {}
 print(sum(a.get("state", {}).get("accepted", 0) for a in d.get("afi_safis", [])))' 2>/dev/null) || got=0
-	[ "$got" -lt $ROUTES ] || break
+	# The routes of the last session, once the replay has played them all (the first
+	# session's routes count too, until its captured end resets it).
+	[ "$got" -lt $ROUTES ] || ! grep -q "keep_open: all captures played" "$WORK/gobgp.log" || break
 	sleep 0.1
 done
 [ "$got" -eq $ROUTES ] || { tail -30 "$WORK/gobgp.log" >&2; fail "gobgpd holds $got of the $ROUTES routes within 40 s"; }

@@ -1,0 +1,239 @@
+/*
+ * The insides of the TCP session table, shared by session.c (the table,
+ * routing a router's sessions to connections, backpressure, reconnects)
+ * and session_bgp.c (what BGP adds: the OPEN gate, trimming, capability
+ * comparison, KEEPALIVEs, a refused OPEN's retry).  Nothing else includes it.
+ */
+#ifndef TR_SESSION_PRIV_H
+#define TR_SESSION_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bgp.h"
+#include "framer.h"
+#include "session.h"
+#include "stream.h"
+
+enum framing {
+	FRAMING_BMP,
+	FRAMING_BGP,
+	FRAMING_RAW,
+};
+
+enum bgp_phase {
+	BGP_IDLE,		/* no OPEN sent yet */
+	BGP_OPEN_SENT,		/* our OPEN is out; the rest is held until the collector's OPEN */
+	BGP_ESTABLISHED,
+};
+
+/* Bytes held up to `end` (counted in held_in) have waited since `since`. */
+struct held_mark {
+	uint64_t	 end;
+	tr_ns		 since;
+};
+
+/*
+ * What a connection was given, message by message, by where each ends in
+ * its byte stream (bit 63: a message of the capture, counted in the report
+ * once the socket took all of it; else one the replay added, such as a
+ * KEEPALIVE or a reconnect's prologue).  Only messages not yet written are
+ * kept, so it is short unless the collector is slow.
+ */
+#define MSG_COUNTED	(UINT64_C(1) << 63)
+
+struct msg_ring {
+	uint64_t	*end;
+	size_t		 head, n, cap;	/* entries end[(head + i) % cap], i < n */
+	uint64_t	 written;	/* where the last written one ended */
+};
+
+/*
+ * A router's feed to a collector: the captured sessions of one section from
+ * one exporter to one captured collector address and port.  A router keeps
+ * one session per collector, so they are replayed one after another.
+ */
+struct feed {
+	int		 section, exporter;
+	struct tr_addr	 dst;
+	uint16_t	 dport;
+	struct session	*current;	/* the latest session with a connection of its own */
+	struct feed	*next;		/* hash chain */
+};
+
+struct session {
+	struct sessions	*table;
+	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
+	int		 section;
+	int		 exporter;
+	struct tr_addr	 src, dst;
+	uint16_t	 sport, dport;
+	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
+
+	struct stream	*stream;
+	bool		 captured_end;	/* FIN or RST captured, from either side */
+	bool		 syn_start;	/* the capture has the session's SYN */
+	tr_ns		 last_active;	/* capture time of the exporter's latest segment with a SYN or payload */
+	bool		 delivered;	/* a message of it was handed on */
+	bool		 told_after_end;	/* said once that messages came after its end */
+	struct feed	*feed;
+	/*
+	 * Joined: a capture that continues the feed mid-stream from another
+	 * port (no SYN, Initiation or OPEN) while the feed's session is live
+	 * goes on the host's connection, as the router's bytes did.
+	 */
+	struct session	*host;
+
+	enum framing	 framing;
+	struct framer	 fr;		/* BMP/BGP: the message being completed */
+	tr_ns		 now;		/* when the bytes being framed are due */
+
+	int		 conn;		/* transport id, -1 before/after */
+	/*
+	 * Backpressure: while the connection's queue is over its bound, the
+	 * session's messages wait here, in order (held[head, len)); marks
+	 * say since when, for the lag.
+	 */
+	uint8_t		*held;
+	size_t		 held_head, held_len, held_cap;
+	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
+	struct held_mark *marks;
+	size_t		 marks_head, n_marks, cap_marks;
+	size_t		 held_slot;	/* index + 1 in the table's held list; 0: not in it */
+	bool		 held_slow;	/* held once because the collector was slow (said once) */
+	tr_ns		 held_lag_max;
+	struct msg_ring	 ring;		/* what the connection was given and has not written */
+	uint64_t	 conn_in;	/* bytes given to the connection (queued or held) */
+	bool		 conn_dead;	/* the collector closed or refused it */
+	bool		 closing;	/* we asked the connection to close */
+	bool		 stalled;	/* ended by the stall limit */
+	/*
+	 * BGP: the collector closed the connection before it answered our
+	 * OPEN (it refused the peer for now); the messages wait in `held`
+	 * for a retry, and the session closes once that is answered when the
+	 * run ended meanwhile.
+	 */
+	bool		 retrying;
+	bool		 close_after_retry;
+	bool		 open_unwritten;	/* the OPEN went unwritten: its retry counts it */
+	bool		 notification_received;	/* on this connection */
+	tr_ns		 retry_since;
+	uint64_t	 open_end;	/* where the OPEN ends in the connection's bytes */
+	bool		 last_notification;	/* the last BGP message sent was a NOTIFICATION */
+	uint64_t	 msgs;		/* the capture's messages for this connection (joined ones too) */
+	uint64_t	 not_sent;	/* of those, never written: lost, refused, before an OPEN, after the end */
+
+	enum bgp_phase	 bgp;
+	uint16_t	 hold_time;	/* seconds: the exporter's OPEN, then the negotiated one */
+	tr_ns		 last_sent;	/* for KEEPALIVEs while idle */
+	uint8_t		*open_msg;	/* the exporter's captured OPEN: capabilities, and the BGP prologue */
+	size_t		 open_len;
+	/*
+	 * The collector's OPEN when it came before ours: a collector may speak
+	 * first once the connection is up (gobgpd does), while our OPEN waits
+	 * for its captured time.  It answers ours as soon as that is sent.
+	 */
+	uint8_t		*early_open;
+	size_t		 early_open_len;
+	struct bgp_open_finder peer;	/* the captured collector's OPEN, BGP only */
+	/* BMP prologue: what a collector must hear first on a new connection. */
+	uint8_t		*init_msg;	/* the Initiation */
+	size_t		 init_len;
+	struct peer_up	*peer_ups;	/* the Peer Up of every peer now up */
+	size_t		 n_peer_ups, cap_peer_ups;
+	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
+	tr_ns		 backoff;
+	uint8_t		*rx;		/* what the collector sent, framed as BGP */
+	size_t		 rx_len, rx_cap;
+	struct session	*next;		/* hash chain */
+};
+
+struct peer_up {
+	uint8_t	*msg;
+	size_t	 len;
+};
+
+#define TABLE_BUCKETS	4096
+
+/* Sessions named in a warning of one kind; the rest are counted in one line. */
+#define SESSIONS_NAMED	5
+
+struct sessions {
+	const struct config	*cfg;
+	struct report		*rep;
+	struct transport	*tp;
+	bool			 reconnect;
+	struct session		*buckets[TABLE_BUCKETS];
+	struct session	       **all;
+	size_t			 n_all, cap_all;
+	uint64_t		 capture_gen;
+	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
+	tr_ns			 next_timer;
+	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
+	struct session	       **held;	/* sessions with messages held back */
+	size_t			 n_held, cap_held;
+	size_t			 held_bytes;	/* in all of them */
+	struct feed		*feeds[TABLE_BUCKETS];
+	tr_ns			 stall_limit;	/* tcp_stall_limit */
+	tr_ns			 next_housekeeping;
+	size_t			 connect_failures;	/* named or not */
+	size_t			 n_retrying;
+};
+
+/* ---- session.c, for session_bgp.c ------------------------------------- */
+
+/* The session whose connection carries s's messages: its host when joined. */
+static inline struct session *
+session_owner(struct session *s)
+{
+	return s->host != NULL ? s->host : s;
+}
+
+uint32_t	session_hash(int section, const struct tr_packet *pkt);
+void		session_describe(const struct session *, char *buf, size_t len);
+/* Queue bytes on o's connection (held back while it is over its bound); counted: a message of the capture. */
+int		session_queue(struct session *o, const uint8_t *p, size_t len,
+		    tr_ns now, bool counted);
+/* The same, ahead of anything held (a reconnect's OPEN before the messages kept for it). */
+int		session_queue_first(struct session *o, const uint8_t *p,
+		    size_t len, bool counted);
+void		session_release_held(struct session *, tr_ns now, bool all);
+void		session_held_empty(struct session *);
+void		session_held_list_add(struct sessions *, struct session *);
+uint64_t	session_ring_reset(struct msg_ring *, uint64_t *bytes);
+void		session_count_not_sent(struct session *o, uint64_t n,
+		    bool unsendable);
+
+/* ---- session_bgp.c, for session.c ------------------------------------- */
+
+/*
+ * The OPEN gate, before one of the exporter's messages goes out: false
+ * when it cannot be sent (before an OPEN, a collector rejects it; counted
+ * here); an OPEN is kept, rewritten as configured, and the pointers then
+ * point at what is to be sent instead (msg, len).
+ */
+bool		session_bgp_gate(struct session *o, uint8_t type,
+		    const uint8_t **msg, size_t *len);
+/* After a message went out: an OPEN holds what follows until the collector answers. */
+void		session_bgp_sent(struct session *o, uint8_t type);
+/* A Cease before our FIN, unless the last message was a NOTIFICATION. */
+void		session_bgp_cease(struct session *o);
+/* A new connection after a refusal or a close: the OPEN again, ahead of what was kept. */
+void		session_bgp_reconnect(struct session *s, tr_ns now);
+/* What the collector sent: its OPEN releases our held messages; a NOTIFICATION is reported. */
+void		session_bgp_received(struct session *s, const uint8_t *data,
+		    size_t len);
+/* The KEEPALIVE of an idle established session, if due by soon; when the next one is due (INT64_MAX: none). */
+tr_ns		session_bgp_keepalive(struct session *s, tr_ns now, tr_ns soon);
+/* The collector closed before answering our OPEN: true when the session is kept for a retry. */
+bool		session_bgp_keep_for_retry(struct session *s, int id,
+		    const struct transport_tcp_stats *st);
+/* A refused session's retries end; what it kept is not sent. */
+void		session_bgp_give_up_retry(struct session *s, const char *why);
+/* A new BGP session starts knowing the captured collector's OPEN, from the look-ahead. */
+void		session_bgp_adopt_prescan(struct sessions *, struct session *,
+		    const struct tr_packet *pkt);
+void		session_bgp_prescan_free(struct prescan *);
+
+#endif
