@@ -135,37 +135,39 @@ put_zero(struct writer *w, size_t n)
 static inline void
 put_u8(struct writer *w, uint8_t v)
 {
-	uint8_t *at = wr_reserve(w, 1);
-
-	if (at != NULL)
-		at[0] = v;
+	put_bytes(w, &v, 1);
 }
 
+/*
+ * The number is laid out in a local array and copied: writing it through
+ * the pointer wr_reserve returns makes gcc 12 -O2 see a zero-size region
+ * in some inlined callers (a false -Warray-bounds).
+ */
 static inline void
 put_u16(struct writer *w, uint16_t v)
 {
-	uint8_t *at = wr_reserve(w, 2);
+	uint8_t b[2];
 
-	if (at != NULL)
-		be16_store(at, v);
+	be16_store(b, v);
+	put_bytes(w, b, sizeof(b));
 }
 
 static inline void
 put_u32(struct writer *w, uint32_t v)
 {
-	uint8_t *at = wr_reserve(w, 4);
+	uint8_t b[4];
 
-	if (at != NULL)
-		be32_store(at, v);
+	be32_store(b, v);
+	put_bytes(w, b, sizeof(b));
 }
 
 static inline void
 put_u64(struct writer *w, uint64_t v)
 {
-	uint8_t *at = wr_reserve(w, 8);
+	uint8_t b[8];
 
-	if (at != NULL)
-		be64_store(at, v);
+	be64_store(b, v);
+	put_bytes(w, b, sizeof(b));
 }
 
 /*

@@ -89,7 +89,8 @@ test_overflow_sticky(void **state)
 		default: assert_null(wr_reserve(&w, 6)); break;
 		}
 		if (wr_ok(&w))
-			fail_msg("%s: a put one byte too big fit", cases[i].name);
+			fail_msg("%s: a put one byte too big fit",
+			    cases[i].name);
 		assert_int_equal(wr_len(&w), 3);
 		assert_memory_equal(buf + 3, untouched + 3, sizeof(buf) - 3);
 
@@ -135,7 +136,8 @@ test_patches(void **state)
 		bool	ok;
 	} cases[] = {
 		{ 1, 0, true }, { 1, 7, true }, { 1, 8, false },
-		{ 2, 0, true }, { 2, 6, true }, { 2, 7, false }, { 2, 8, false },
+		{ 2, 0, true }, { 2, 6, true }, { 2, 7, false },
+		{ 2, 8, false },
 		{ 4, 0, true }, { 4, 4, true }, { 4, 5, false },
 		{ 4, SIZE_MAX, false }, { 2, SIZE_MAX - 1, false },
 	};
