@@ -426,7 +426,8 @@ trim_params(struct writer *w, struct cursor *c, const struct bgp_open *peer,
 			continue;
 		}
 		if (extended)
-			patch_u16(w, vstart - 2, (uint16_t)(wr_len(w) - vstart));
+			patch_u16(w, vstart - 2,
+			    (uint16_t)(wr_len(w) - vstart));
 		else
 			patch_u8(w, vstart - 1, (uint8_t)(wr_len(w) - vstart));
 	}
