@@ -6,6 +6,7 @@
 
 #include "bgp.h"
 #include "cursor.h"
+#include "writer.h"
 
 #define BGP_MARKER_LEN		16
 #define BGP_OPEN_MIN_LEN	29
@@ -171,67 +172,30 @@ bad:
 	return -1;
 }
 
-/* A tiny writer: each put reports failure as 1 so callers can sum errors. */
-struct writer {
-	uint8_t	*p;
-	size_t	 size;
-	size_t	 len;
-};
-
-static int
-put_bytes(struct writer *w, const void *src, size_t n)
-{
-	if (w->size - w->len < n)
-		return 1;
-	if (n > 0)
-		memcpy(w->p + w->len, src, n);
-	w->len += n;
-	return 0;
-}
-
-static int
-put_u8(struct writer *w, uint8_t v)
-{
-	return put_bytes(w, &v, 1);
-}
-
-static int
-put_u16(struct writer *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	return put_bytes(w, b, sizeof(b));
-}
-
-static int
-put_u32(struct writer *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
-
-	return put_bytes(w, b, sizeof(b));
-}
-
-static int
+/* The header with its length left 0: finish_msg fills it in. */
+static void
 put_header(struct writer *w, uint8_t type)
 {
 	static const uint8_t marker[BGP_MARKER_LEN] = {
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	};
-	int errs = 0;
 
-	errs += put_bytes(w, marker, sizeof(marker));
-	errs += put_u16(w, 0);		/* patched once the length is known */
-	errs += put_u8(w, type);
-	return errs;
+	put_bytes(w, marker, sizeof(marker));
+	put_u16(w, 0);
+	put_u8(w, type);
 }
 
-static void
-patch_u16(struct writer *w, size_t at, size_t v)
+/* The length of the message written from the buffer's start, or -1 (ENOBUFS) if it did not fit. */
+static int
+finish_msg(struct writer *w)
 {
-	w->p[at] = (uint8_t)(v >> 8);
-	w->p[at + 1] = (uint8_t)v;
+	patch_u16(w, BGP_MARKER_LEN, (uint16_t)wr_len(w));
+	if (!wr_ok(w)) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	return (int)wr_len(w);
 }
 
 const struct bgp_cap *
@@ -344,17 +308,16 @@ static const char *const add_path_dirs[4] = {
  * ADD-PATH keeps, per family, the directions the peer completes: ours to
  * send needs its receive (1), ours to receive needs its send (2).
  */
-static int
+static void
 trim_add_path(struct writer *w, const uint8_t *v, uint8_t len,
     const struct bgp_open *peer, char *removed, size_t rlen)
 {
-	size_t start = w->len;
-	int errs = 0;
+	size_t start = wr_len(w);
 
-	errs += put_u8(w, BGP_CAP_ADD_PATH);
-	errs += put_u8(w, 0);
+	put_u8(w, BGP_CAP_ADD_PATH);
+	put_u8(w, 0);
 	for (size_t at = 0; at + 4 <= len; at += 4) {
-		uint16_t afi = (uint16_t)(v[at] << 8 | v[at + 1]);
+		uint16_t afi = be16_load(v + at);
 		uint8_t safi = v[at + 2], mine = v[at + 3] & 3;
 		uint8_t theirs = bgp_open_add_path_mode(peer, afi, safi);
 		uint8_t keep = (uint8_t)(((mine & 2) && (theirs & 1) ? 2 : 0) |
@@ -365,51 +328,47 @@ trim_add_path(struct writer *w, const uint8_t *v, uint8_t len,
 			    "%u %s", afi, safi, add_path_dirs[mine & ~keep]);
 		if (keep == 0)
 			continue;
-		errs += put_bytes(w, v + at, 3);
-		errs += put_u8(w, keep);
+		put_bytes(w, v + at, 3);
+		put_u8(w, keep);
 	}
-	if (errs == 0 && w->len == start + 2)
-		w->len = start;		/* no family left: no capability */
-	else if (errs == 0)
-		w->p[start + 1] = (uint8_t)(w->len - start - 2);
-	return errs;
+	if (wr_len(w) == start + 2)
+		wr_truncate(w, start);	/* no family left: no capability */
+	else
+		patch_u8(w, start + 1, (uint8_t)(wr_len(w) - start - 2));
 }
 
 /* One capability of ours: copied, trimmed, or left out. */
-static int
+static void
 trim_cap(struct writer *w, uint8_t code, const uint8_t *v, uint8_t len,
     const struct bgp_open *peer, char *removed, size_t rlen)
 {
-	int errs = 0;
-
 	if (bgp_open_find_cap(peer, code) == NULL) {
 		note_removed(removed, rlen, "%s (%u)", cap_name(code), code);
-		return 0;
+		return;
 	}
 	if (code == BGP_CAP_MP && len == 4) {
-		uint16_t afi = (uint16_t)(v[0] << 8 | v[1]);
+		uint16_t afi = be16_load(v);
 
 		if (!bgp_open_has_family(peer, afi, v[3])) {
 			note_removed(removed, rlen, "multiprotocol (1) AFI %u "
 			    "SAFI %u", afi, v[3]);
-			return 0;
+			return;
 		}
 	}
-	if (code == BGP_CAP_ADD_PATH && len % 4 == 0)
-		return trim_add_path(w, v, len, peer, removed, rlen);
-	errs += put_u8(w, code);
-	errs += put_u8(w, len);
-	errs += put_bytes(w, v, len);
-	return errs;
+	if (code == BGP_CAP_ADD_PATH && len % 4 == 0) {
+		trim_add_path(w, v, len, peer, removed, rlen);
+		return;
+	}
+	put_u8(w, code);
+	put_u8(w, len);
+	put_bytes(w, v, len);
 }
 
-/* The capabilities of one optional parameter, trimmed. */
+/* The capabilities of one optional parameter, trimmed; -1 if they are malformed. */
 static int
 trim_caps(struct writer *w, struct cursor *c, const struct bgp_open *peer,
     char *removed, size_t rlen)
 {
-	int errs = 0;
-
 	while (cur_left(c) > 0) {
 		uint8_t code = cur_u8(c);
 		uint8_t clen = cur_u8(c);
@@ -417,14 +376,15 @@ trim_caps(struct writer *w, struct cursor *c, const struct bgp_open *peer,
 
 		if (!cur_skip(c, clen))
 			return -1;
-		errs += trim_cap(w, code, val, clen, peer, removed, rlen);
+		trim_cap(w, code, val, clen, peer, removed, rlen);
 	}
-	return errs;
+	return 0;
 }
 
 /*
  * The optional parameters, written in the format they came in (RFC 9072's
  * extended one included); a capabilities parameter left empty is dropped.
+ * -1 if they are malformed; running out of room is the writer's to say.
  */
 static int
 trim_params(struct writer *w, struct cursor *c, const struct bgp_open *peer,
@@ -433,53 +393,49 @@ trim_params(struct writer *w, struct cursor *c, const struct bgp_open *peer,
 	bool extended;
 	size_t len_at, start;
 	struct cursor params;
-	int errs = 0;
 
 	if (open_params_area(c, &params, &extended) == -1)
 		return -1;
-	errs += put_u8(w, extended ? BGP_OPT_EXTENDED : 0);
+	put_u8(w, extended ? BGP_OPT_EXTENDED : 0);
 	if (extended) {
-		errs += put_u8(w, BGP_OPT_EXTENDED);
-		errs += put_u16(w, 0);
+		put_u8(w, BGP_OPT_EXTENDED);
+		put_u16(w, 0);
 	}
-	len_at = w->len - (extended ? 2 : 1);
-	start = w->len;
-	while (cur_left(&params) > 0 && errs == 0) {
+	len_at = wr_len(w) - (extended ? 2 : 1);
+	start = wr_len(w);
+	while (cur_left(&params) > 0 && wr_ok(w)) {
 		uint8_t ptype = cur_u8(&params);
 		size_t plen = extended ? cur_u16(&params) : cur_u8(&params);
 		struct cursor pv = cur_sub(&params, plen);
-		size_t pstart = w->len, vstart;
-		int rc;
+		size_t pstart = wr_len(w), vstart;
 
 		if (!cur_ok(&params))
 			return -1;
-		errs += put_u8(w, ptype);
-		errs += extended ? put_u16(w, 0) : put_u8(w, 0);
-		vstart = w->len;
+		put_u8(w, ptype);
+		if (extended)
+			put_u16(w, 0);
+		else
+			put_u8(w, 0);
+		vstart = wr_len(w);
 		if (ptype != BGP_OPT_CAPABILITIES) {
-			errs += put_bytes(w, pv.p, cur_left(&pv));
-		} else if ((rc = trim_caps(w, &pv, peer, removed, rlen)) != 0) {
-			if (rc == -1)
-				return -1;
-			errs += rc;
-		} else if (w->len == vstart) {
-			w->len = pstart;	/* nothing left in it */
+			put_bytes(w, pv.p, cur_left(&pv));
+		} else if (trim_caps(w, &pv, peer, removed, rlen) == -1) {
+			return -1;
+		} else if (wr_len(w) == vstart) {
+			wr_truncate(w, pstart);	/* nothing left in it */
 			continue;
 		}
-		if (errs != 0)
-			break;
 		if (extended)
-			patch_u16(w, vstart - 2, w->len - vstart);
+			patch_u16(w, vstart - 2,
+			    (uint16_t)(wr_len(w) - vstart));
 		else
-			w->p[vstart - 1] = (uint8_t)(w->len - vstart);
+			patch_u8(w, vstart - 1, (uint8_t)(wr_len(w) - vstart));
 	}
-	if (errs != 0)
-		return errs;
 	/* Trimming only shrinks: the total fits where the original's did. */
 	if (extended)
-		patch_u16(w, len_at, w->len - start);
+		patch_u16(w, len_at, (uint16_t)(wr_len(w) - start));
 	else
-		w->p[len_at] = (uint8_t)(w->len - start);
+		patch_u8(w, len_at, (uint8_t)(wr_len(w) - start));
 	return 0;
 }
 
@@ -487,43 +443,33 @@ int
 bgp_open_trim(const uint8_t *msg, size_t len, const struct bgp_open *peer,
     uint8_t *out, size_t size, char *removed, size_t removed_len)
 {
-	struct writer w = { .p = out, .size = size };
+	struct writer w = wr_init(out, size);
 	struct bgp_open check;
 	struct cursor c;
-	int rc;
 
 	if (removed_len > 0)
 		removed[0] = '\0';
 	if (bgp_open_parse(msg, len, &check) == -1)
 		return -1;
-	len = (size_t)(msg[BGP_MARKER_LEN] << 8 | msg[BGP_MARKER_LEN + 1]);
+	len = be16_load(msg + BGP_MARKER_LEN);
 	c = cur_init(msg + BGP_HDR_LEN + 9, len - BGP_HDR_LEN - 9);
-	if (put_bytes(&w, msg, BGP_HDR_LEN + 9) != 0)
-		goto nobufs;
-	if ((rc = trim_params(&w, &c, peer, removed, removed_len)) == -1) {
+	put_bytes(&w, msg, BGP_HDR_LEN + 9);
+	if (!wr_ok(&w))		/* ENOBUFS before looking at the parameters */
+		return finish_msg(&w);
+	if (trim_params(&w, &c, peer, removed, removed_len) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}
-	if (rc != 0)
-		goto nobufs;
-	patch_u16(&w, BGP_MARKER_LEN, w.len);
-	return (int)w.len;
-nobufs:
-	errno = ENOBUFS;
-	return -1;
+	return finish_msg(&w);
 }
 
 int
 bgp_keepalive_build(uint8_t *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
+	struct writer w = wr_init(buf, size);
 
-	if (put_header(&w, BGP_KEEPALIVE) != 0) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	patch_u16(&w, BGP_MARKER_LEN, w.len);
-	return (int)w.len;
+	put_header(&w, BGP_KEEPALIVE);
+	return finish_msg(&w);
 }
 
 /*
@@ -533,35 +479,33 @@ bgp_keepalive_build(uint8_t *buf, size_t size)
 int
 bgp_open_build(uint8_t *buf, size_t size, const struct bgp_open *o)
 {
-	struct writer w = { .p = buf, .size = size };
+	struct writer w = wr_init(buf, size);
 	size_t optlen_at, params_start, params_len;
-	int errs = 0;
 
-	errs += put_header(&w, BGP_OPEN);
-	errs += put_u8(&w, o->version);
-	errs += put_u16(&w, o->my_as);
-	errs += put_u16(&w, o->hold_time);
-	errs += put_u32(&w, o->bgp_id);
-	optlen_at = w.len;
-	errs += put_u8(&w, 0);
-	params_start = w.len;
+	put_header(&w, BGP_OPEN);
+	put_u8(&w, o->version);
+	put_u16(&w, o->my_as);
+	put_u16(&w, o->hold_time);
+	put_u32(&w, o->bgp_id);
+	optlen_at = wr_len(&w);
+	put_u8(&w, 0);
+	params_start = wr_len(&w);
 	for (size_t i = 0; i < o->ncaps && i < BGP_OPEN_MAX_CAPS; i++) {
 		const struct bgp_cap *cap = &o->caps[i];
 
-		errs += put_u8(&w, BGP_OPT_CAPABILITIES);
-		errs += put_u8(&w, (uint8_t)(cap->len + 2));
-		errs += put_u8(&w, cap->code);
-		errs += put_u8(&w, cap->len);
-		errs += put_bytes(&w, cap->value, cap->len);
+		put_u8(&w, BGP_OPT_CAPABILITIES);
+		put_u8(&w, (uint8_t)(cap->len + 2));
+		put_u8(&w, cap->code);
+		put_u8(&w, cap->len);
+		put_bytes(&w, cap->value, cap->len);
 	}
-	params_len = w.len - params_start;
-	if (errs != 0 || params_len > 254 || w.len > BGP_MAX_MSG_LEN) {
+	params_len = wr_len(&w) - params_start;
+	if (params_len > 254 || wr_len(&w) > BGP_MAX_MSG_LEN) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	w.p[optlen_at] = (uint8_t)params_len;
-	patch_u16(&w, BGP_MARKER_LEN, w.len);
-	return (int)w.len;
+	patch_u8(&w, optlen_at, (uint8_t)params_len);
+	return finish_msg(&w);
 }
 
 /* RFC 4271 section 4.5 and the IANA registry: the codes a collector sends when it ends a session. */
@@ -629,17 +573,12 @@ int
 bgp_notification_build(uint8_t *buf, size_t size, uint8_t code,
     uint8_t subcode)
 {
-	if (size < BGP_HDR_LEN + 2) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	memset(buf, 0xff, 16);
-	buf[16] = 0;
-	buf[17] = BGP_HDR_LEN + 2;
-	buf[18] = BGP_NOTIFICATION;
-	buf[19] = code;
-	buf[20] = subcode;
-	return BGP_HDR_LEN + 2;
+	struct writer w = wr_init(buf, size);
+
+	put_header(&w, BGP_NOTIFICATION);
+	put_u8(&w, code);
+	put_u8(&w, subcode);
+	return finish_msg(&w);
 }
 
 /* ---- UPDATE prefix counting -------------------------------------------- */

@@ -6,6 +6,7 @@
 
 #include "frame.h"
 #include "packet.h"
+#include "writer.h"
 
 const char *const frame_link_names[FRAME_LINK_COUNT] = {
 	[FRAME_LINK_EN10MB] = "en10mb",
@@ -81,7 +82,7 @@ sum_bytes(uint32_t sum, const uint8_t *p, size_t n)
 	size_t i;
 
 	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+		sum += be16_load(p + i);
 	if (i < n)
 		sum += (uint32_t)p[i] << 8;
 	/* 32 K words of 0xffff stay below 2^31, so folding once per call is enough. */
@@ -102,57 +103,6 @@ frame_cksum(const void *p, size_t n)
 	return sum_finish(sum_bytes(0, p, n));
 }
 
-/* A bounded writer: a put that does not fit fails and marks the writer. */
-struct wr {
-	uint8_t	*p;
-	size_t	 cap;
-	size_t	 len;
-};
-
-static int
-put_bytes(struct wr *w, const void *src, size_t n)
-{
-	if (n > w->cap - w->len)
-		return -1;
-	if (n > 0)
-		memcpy(w->p + w->len, src, n);
-	w->len += n;
-	return 0;
-}
-
-static int
-put_u8(struct wr *w, uint8_t v)
-{
-	return put_bytes(w, &v, 1);
-}
-
-static int
-put_u16(struct wr *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	return put_bytes(w, b, sizeof(b));
-}
-
-static int
-put_u32(struct wr *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
-
-	return put_bytes(w, b, sizeof(b));
-}
-
-static int
-put_zero(struct wr *w, size_t n)
-{
-	if (n > w->cap - w->len)
-		return -1;
-	memset(w->p + w->len, 0, n);
-	w->len += n;
-	return 0;
-}
-
 static bool
 link_has_ethertype(enum frame_link link)
 {
@@ -161,13 +111,12 @@ link_has_ethertype(enum frame_link link)
 }
 
 /* The link header, announcing `next` (an ethertype) as what follows it. */
-static int
-put_link(struct wr *w, const struct frame_spec *s, uint16_t next,
+static void
+put_link(struct writer *w, const struct frame_spec *s, uint16_t next,
     bool broadcast)
 {
 	uint8_t src[6], dst[6];
 	uint32_t family;
-	int errs = 0;
 
 	frame_mac(&s->src, src);
 	if (broadcast)
@@ -176,60 +125,57 @@ put_link(struct wr *w, const struct frame_spec *s, uint16_t next,
 		frame_mac(&s->dst, dst);
 	switch (s->link) {
 	case FRAME_LINK_EN10MB:
-		errs += put_bytes(w, dst, 6);
-		errs += put_bytes(w, src, 6);
-		errs += put_u16(w, next);
+		put_bytes(w, dst, 6);
+		put_bytes(w, src, 6);
+		put_u16(w, next);
 		break;
 	case FRAME_LINK_SLL:
-		errs += put_u16(w, broadcast ? 1 : 0);	/* to us / broadcast */
-		errs += put_u16(w, ARPHRD_ETHER_VAL);
-		errs += put_u16(w, 6);
-		errs += put_bytes(w, src, 6);
-		errs += put_zero(w, 2);
-		errs += put_u16(w, next);
+		put_u16(w, broadcast ? 1 : 0);	/* to us / broadcast */
+		put_u16(w, ARPHRD_ETHER_VAL);
+		put_u16(w, 6);
+		put_bytes(w, src, 6);
+		put_zero(w, 2);
+		put_u16(w, next);
 		break;
 	case FRAME_LINK_SLL2:
-		errs += put_u16(w, next);
-		errs += put_zero(w, 2);
-		errs += put_u32(w, 1);			/* interface index */
-		errs += put_u16(w, ARPHRD_ETHER_VAL);
-		errs += put_u8(w, broadcast ? 1 : 0);
-		errs += put_u8(w, 6);
-		errs += put_bytes(w, src, 6);
-		errs += put_zero(w, 2);
+		put_u16(w, next);
+		put_zero(w, 2);
+		put_u32(w, 1);			/* interface index */
+		put_u16(w, ARPHRD_ETHER_VAL);
+		put_u8(w, broadcast ? 1 : 0);
+		put_u8(w, 6);
+		put_bytes(w, src, 6);
+		put_zero(w, 2);
 		break;
 	case FRAME_LINK_NULL:
 		/* The family is in the capturing host's byte order. */
 		family = next == ETHERTYPE_IPV6 ? NULL_AF_INET6 : NULL_AF_INET;
-		errs += put_bytes(w, &family, sizeof(family));
+		put_bytes(w, &family, sizeof(family));
 		break;
 	case FRAME_LINK_RAW:
 	default:
 		break;
 	}
-	return errs ? -1 : 0;
 }
 
 /* Link header, VLAN tags and (for IP only) MPLS labels in front of `inner`. */
-static int
-put_l2(struct wr *w, const struct frame_spec *s, uint16_t inner, bool ip)
+static void
+put_l2(struct writer *w, const struct frame_spec *s, uint16_t inner, bool ip)
 {
 	size_t n_mpls = ip ? s->n_mpls : 0;
 	uint16_t next;
-	int errs = 0;
 
 	next = n_mpls > 0 ? ETHERTYPE_MPLS : inner;
-	errs += put_link(w, s, s->n_vlan > 0 ? ETHERTYPE_VLAN : next, !ip);
+	put_link(w, s, s->n_vlan > 0 ? ETHERTYPE_VLAN : next, !ip);
 	for (size_t i = 0; i < s->n_vlan; i++) {
-		errs += put_u16(w, s->vlan[i] & 0x0fff);	/* PCP 0, DEI 0 */
-		errs += put_u16(w, i + 1 < s->n_vlan ? ETHERTYPE_VLAN : next);
+		put_u16(w, s->vlan[i] & 0x0fff);	/* PCP 0, DEI 0 */
+		put_u16(w, i + 1 < s->n_vlan ? ETHERTYPE_VLAN : next);
 	}
 	for (size_t i = 0; i < n_mpls; i++) {
 		uint32_t bos = i + 1 == n_mpls ? 0x100 : 0;
 
-		errs += put_u32(w, (s->mpls[i] & 0xfffff) << 12 | bos | 64);
+		put_u32(w, (s->mpls[i] & 0xfffff) << 12 | bos | 64);
 	}
-	return errs ? -1 : 0;
 }
 
 static int
@@ -281,16 +227,12 @@ sum_pseudo(const struct frame_spec *s, size_t l4len)
 		sum = sum_bytes(sum, (const uint8_t *)&s->dst.v4, 4);
 		tail[0] = 0;
 		tail[1] = s->l4proto;
-		tail[2] = (uint8_t)(l4len >> 8);
-		tail[3] = (uint8_t)l4len;
+		be16_store(tail + 2, (uint16_t)l4len);
 		return sum_bytes(sum, tail, 4);
 	}
 	sum = sum_bytes(0, s->src.v6.s6_addr, 16);
 	sum = sum_bytes(sum, s->dst.v6.s6_addr, 16);
-	tail[0] = (uint8_t)(l4len >> 24);
-	tail[1] = (uint8_t)(l4len >> 16);
-	tail[2] = (uint8_t)(l4len >> 8);
-	tail[3] = (uint8_t)l4len;
+	be32_store(tail, (uint32_t)l4len);
 	tail[4] = tail[5] = tail[6] = 0;
 	tail[7] = s->l4proto;
 	return sum_bytes(sum, tail, 8);
@@ -301,85 +243,75 @@ static size_t
 make_l4_hdr(const struct frame_spec *s, uint8_t hdr[TCP_HDR_LEN])
 {
 	size_t hlen = l4_hdr_len(s), l4len = hlen + s->payload_len;
-	struct wr w = { .p = hdr, .cap = TCP_HDR_LEN };
+	/* The header fits by construction: no failure to check. */
+	struct writer w = wr_init(hdr, TCP_HDR_LEN);
 	uint16_t ck;
 	size_t ckoff;
-	int errs = 0;
 
 	if (hlen == 0)
 		return 0;
-	errs += put_u16(&w, s->sport);
-	errs += put_u16(&w, s->dport);
+	put_u16(&w, s->sport);
+	put_u16(&w, s->dport);
 	if (s->l4proto == FRAME_IPPROTO_UDP) {
-		errs += put_u16(&w, (uint16_t)l4len);
-		errs += put_u16(&w, 0);
+		put_u16(&w, (uint16_t)l4len);
+		put_u16(&w, 0);
 		ckoff = 6;
 	} else {
-		errs += put_u32(&w, s->seq);
-		errs += put_u32(&w, s->ack);
-		errs += put_u8(&w, (TCP_HDR_LEN / 4) << 4);
-		errs += put_u8(&w, s->tcp_flags);
-		errs += put_u16(&w, s->window != 0 ? s->window : 65535);
-		errs += put_u32(&w, 0);		/* checksum, urgent pointer */
+		put_u32(&w, s->seq);
+		put_u32(&w, s->ack);
+		put_u8(&w, (TCP_HDR_LEN / 4) << 4);
+		put_u8(&w, s->tcp_flags);
+		put_u16(&w, s->window != 0 ? s->window : 65535);
+		put_u32(&w, 0);			/* checksum, urgent pointer */
 		ckoff = 16;
 	}
-	(void)errs;	/* the header fits by construction */
 	ck = sum_finish(sum_bytes(sum_bytes(sum_pseudo(s, l4len), hdr, hlen),
 	    s->payload, s->payload_len));
 	/* UDP sends 0 for "no checksum", so a computed 0 goes out as 0xffff. */
 	if (ck == 0 && s->l4proto == FRAME_IPPROTO_UDP)
 		ck = 0xffff;
-	hdr[ckoff] = (uint8_t)(ck >> 8);
-	hdr[ckoff + 1] = (uint8_t)ck;
+	patch_u16(&w, ckoff, ck);
 	return hlen;
 }
 
-static int
-put_ipv4(struct wr *w, const struct frame_spec *s, size_t len, size_t off,
+static void
+put_ipv4(struct writer *w, const struct frame_spec *s, size_t len, size_t off,
     bool frag, bool more)
 {
-	size_t start = w->len;
+	size_t start = wr_len(w);
 	uint16_t fl = frag ? (uint16_t)(off / 8 | (more ? 0x2000 : 0)) : 0;
-	uint16_t ck;
-	int errs = 0;
 
-	errs += put_u8(w, 0x45);
-	errs += put_u8(w, 0);
-	errs += put_u16(w, (uint16_t)(IPV4_HDR_LEN + len));
-	errs += put_u16(w, (uint16_t)s->ip_id);
-	errs += put_u16(w, fl);
-	errs += put_u8(w, s->ttl != 0 ? s->ttl : 64);
-	errs += put_u8(w, s->l4proto);
-	errs += put_u16(w, 0);
-	errs += put_bytes(w, &s->src.v4, 4);
-	errs += put_bytes(w, &s->dst.v4, 4);
-	if (errs)
-		return -1;
-	ck = frame_cksum(w->p + start, IPV4_HDR_LEN);
-	w->p[start + 10] = (uint8_t)(ck >> 8);
-	w->p[start + 11] = (uint8_t)ck;
-	return 0;
+	put_u8(w, 0x45);
+	put_u8(w, 0);
+	put_u16(w, (uint16_t)(IPV4_HDR_LEN + len));
+	put_u16(w, (uint16_t)s->ip_id);
+	put_u16(w, fl);
+	put_u8(w, s->ttl != 0 ? s->ttl : 64);
+	put_u8(w, s->l4proto);
+	put_u16(w, 0);
+	put_bytes(w, &s->src.v4, 4);
+	put_bytes(w, &s->dst.v4, 4);
+	if (wr_ok(w))		/* the checksum is over the header's bytes */
+		patch_u16(w, start + 10,
+		    frame_cksum(w->p + start, IPV4_HDR_LEN));
 }
 
-static int
-put_ipv6(struct wr *w, const struct frame_spec *s, size_t len, size_t off,
+static void
+put_ipv6(struct writer *w, const struct frame_spec *s, size_t len, size_t off,
     bool frag, bool more)
 {
-	int errs = 0;
-
-	errs += put_u32(w, 0x60000000);		/* version, class 0, flow 0 */
-	errs += put_u16(w, (uint16_t)(len + (frag ? IPV6_FRAG_LEN : 0)));
-	errs += put_u8(w, frag ? IPV6_NH_FRAGMENT : s->l4proto);
-	errs += put_u8(w, s->ttl != 0 ? s->ttl : 64);
-	errs += put_bytes(w, s->src.v6.s6_addr, 16);
-	errs += put_bytes(w, s->dst.v6.s6_addr, 16);
+	put_u32(w, 0x60000000);		/* version, class 0, flow 0 */
+	put_u16(w, (uint16_t)(len + (frag ? IPV6_FRAG_LEN : 0)));
+	put_u8(w, frag ? IPV6_NH_FRAGMENT : s->l4proto);
+	put_u8(w, s->ttl != 0 ? s->ttl : 64);
+	put_bytes(w, s->src.v6.s6_addr, 16);
+	put_bytes(w, s->dst.v6.s6_addr, 16);
 	if (frag) {
-		errs += put_u8(w, s->l4proto);
-		errs += put_u8(w, 0);
-		errs += put_u16(w, (uint16_t)(off | (more ? 1 : 0)));
-		errs += put_u32(w, s->ip_id);
+		put_u8(w, s->l4proto);
+		put_u8(w, 0);
+		put_u16(w, (uint16_t)(off | (more ? 1 : 0)));
+		put_u32(w, s->ip_id);
 	}
-	return errs ? -1 : 0;
 }
 
 /* ICMP messages carry their own checksum (ICMPv6's over a pseudo-header too). */
@@ -389,12 +321,11 @@ fix_icmp(const struct frame_spec *s, uint8_t *msg)
 	uint32_t sum = 0;
 	uint16_t ck;
 
-	msg[2] = msg[3] = 0;
+	be16_store(msg + 2, 0);
 	if (s->l4proto == FRAME_IPPROTO_ICMPV6)
 		sum = sum_pseudo(s, s->payload_len);
 	ck = sum_finish(sum_bytes(sum, msg, s->payload_len));
-	msg[2] = (uint8_t)(ck >> 8);
-	msg[3] = (uint8_t)ck;
+	be16_store(msg + 2, ck);
 }
 
 /*
@@ -405,29 +336,30 @@ static ssize_t
 build(const struct frame_spec *s, size_t off, size_t len, bool frag,
     bool more, uint8_t *buf, size_t cap)
 {
-	struct wr w = { .p = buf, .cap = cap };
+	struct writer w = wr_init(buf, cap);
 	uint8_t hdr[TCP_HDR_LEN];
 	size_t hlen, pstart, pend;
 	bool v4 = s->src.family == AF_INET;
-	int errs = 0;
 
 	hlen = make_l4_hdr(s, hdr);
-	errs += put_l2(&w, s, v4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, true);
-	errs += v4 ? put_ipv4(&w, s, len, off, frag, more) :
-	    put_ipv6(&w, s, len, off, frag, more);
+	put_l2(&w, s, v4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, true);
+	if (v4)
+		put_ipv4(&w, s, len, off, frag, more);
+	else
+		put_ipv6(&w, s, len, off, frag, more);
 	if (off < hlen)
-		errs += put_bytes(&w, hdr + off, hlen - off);
+		put_bytes(&w, hdr + off, hlen - off);
 	pstart = off > hlen ? off - hlen : 0;
 	pend = off + len - hlen;
-	errs += put_bytes(&w, s->payload + pstart, pend - pstart);
-	if (errs) {
+	put_bytes(&w, s->payload + pstart, pend - pstart);
+	if (!wr_ok(&w)) {
 		errno = ENOSPC;
 		return -1;
 	}
 	if (s->l4proto == FRAME_IPPROTO_ICMP ||
 	    s->l4proto == FRAME_IPPROTO_ICMPV6)
-		fix_icmp(s, buf + w.len - s->payload_len);
-	return (ssize_t)w.len;
+		fix_icmp(s, buf + wr_len(&w) - s->payload_len);
+	return (ssize_t)wr_len(&w);
 }
 
 ssize_t
@@ -486,21 +418,20 @@ ssize_t
 frame_build_nonip(const struct frame_spec *s, uint16_t ethertype,
     const uint8_t *body, size_t body_len, uint8_t *buf, size_t cap)
 {
-	struct wr w = { .p = buf, .cap = cap };
-	int errs = 0;
+	struct writer w = wr_init(buf, cap);
 
 	if ((unsigned)s->link >= FRAME_LINK_COUNT ||
 	    !link_has_ethertype(s->link) || s->n_vlan > FRAME_MAX_VLAN) {
 		errno = EINVAL;
 		return -1;
 	}
-	errs += put_l2(&w, s, ethertype, false);
-	errs += put_bytes(&w, body, body_len);
-	if (errs) {
+	put_l2(&w, s, ethertype, false);
+	put_bytes(&w, body, body_len);
+	if (!wr_ok(&w)) {
 		errno = ENOSPC;
 		return -1;
 	}
-	return (ssize_t)w.len;
+	return (ssize_t)wr_len(&w);
 }
 
 void

@@ -12,6 +12,7 @@
 #include "monotime.h"
 #include "packet.h"
 #include "pcapw.h"
+#include "writer.h"
 
 #define MAX_EXPORTERS	4096
 #define MAX_RECORDS	1000	/* keeps every message inside one UDP datagram / one BGP PDU */
@@ -144,57 +145,8 @@ struct gen {
 	int		 errs;
 };
 
-/* A message under construction: puts that overflow mark it bad, checked once. */
-struct msgbuf {
-	uint8_t	*p;
-	size_t	 cap;
-	size_t	 len;
-	int	 errs;
-};
-
 static void
-put_bytes(struct msgbuf *m, const void *src, size_t n)
-{
-	if (n > m->cap - m->len) {
-		m->errs++;
-		return;
-	}
-	memcpy(m->p + m->len, src, n);
-	m->len += n;
-}
-
-static void
-put_u8(struct msgbuf *m, uint8_t v)
-{
-	put_bytes(m, &v, 1);
-}
-
-static void
-put_u16(struct msgbuf *m, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	put_bytes(m, b, 2);
-}
-
-static void
-put_u32(struct msgbuf *m, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
-
-	put_bytes(m, b, 4);
-}
-
-static void
-put_u64(struct msgbuf *m, uint64_t v)
-{
-	put_u32(m, (uint32_t)(v >> 32));
-	put_u32(m, (uint32_t)v);
-}
-
-static void
-put_addr(struct msgbuf *m, const struct tr_addr *a)
+put_addr(struct writer *m, const struct tr_addr *a)
 {
 	if (a->family == AF_INET)
 		put_bytes(m, &a->v4, 4);
@@ -204,39 +156,20 @@ put_addr(struct msgbuf *m, const struct tr_addr *a)
 
 /* An address in a 16-byte field: IPv4 goes into the last 4 bytes (BMP). */
 static void
-put_addr16(struct msgbuf *m, const struct tr_addr *a)
+put_addr16(struct writer *m, const struct tr_addr *a)
 {
-	static const uint8_t zero[12];
-
 	if (a->family == AF_INET) {
-		put_bytes(m, zero, 12);
+		put_zero(m, 12);
 		put_bytes(m, &a->v4, 4);
 	} else
 		put_bytes(m, a->v6.s6_addr, 16);
 }
 
-/* Fill in a length field once the message is complete. */
-static void
-set_u16(struct msgbuf *m, size_t off, size_t v)
-{
-	m->p[off] = (uint8_t)(v >> 8);
-	m->p[off + 1] = (uint8_t)v;
-}
-
-static void
-set_u32(struct msgbuf *m, size_t off, size_t v)
-{
-	m->p[off] = (uint8_t)(v >> 24);
-	m->p[off + 1] = (uint8_t)(v >> 16);
-	m->p[off + 2] = (uint8_t)(v >> 8);
-	m->p[off + 3] = (uint8_t)v;
-}
-
-static struct msgbuf
+/* A message under construction: a put that overflows marks it bad, checked when it is sent. */
+static struct writer
 msg_start(struct gen *g)
 {
-	struct msgbuf m = { .p = g->msg, .cap = MSG_CAP };
-	return m;
+	return wr_init(g->msg, MSG_CAP);
 }
 
 static struct tr_addr
@@ -325,7 +258,7 @@ noise_arp(struct gen *g, const struct exporter *ex)
 {
 	uint8_t body[28], mac[6];
 	struct tr_addr spa = ex->addr, tpa = ex->coll;
-	struct msgbuf m = { .p = body, .cap = sizeof(body) };
+	struct writer m = wr_init(body, sizeof(body));
 	struct frame_spec s;
 
 	if (spa.family != AF_INET) {	/* ARP is IPv4's; an IPv6 host still has some */
@@ -346,15 +279,15 @@ noise_arp(struct gen *g, const struct exporter *ex)
 	memset(mac, 0, sizeof(mac));
 	put_bytes(&m, mac, 6);
 	put_addr(&m, &tpa);
-	write_frame(g, frame_build_nonip(&s, 0x0806, body, m.len, g->frame,
-	    FRAME_MAX_LEN));
+	write_frame(g, frame_build_nonip(&s, 0x0806, body, wr_len(&m),
+	    g->frame, FRAME_MAX_LEN));
 }
 
 static void
 noise_icmp(struct gen *g, const struct exporter *ex)
 {
 	uint8_t body[24];
-	struct msgbuf m = { .p = body, .cap = sizeof(body) };
+	struct writer m = wr_init(body, sizeof(body));
 	struct frame_spec s;
 	bool v4 = ex->addr.family == AF_INET;
 
@@ -363,14 +296,14 @@ noise_icmp(struct gen *g, const struct exporter *ex)
 	put_u16(&m, 0);			/* checksum: frame_build fills it */
 	put_u16(&m, (uint16_t)ex->idx);
 	put_u16(&m, (uint16_t)g->messages);
-	while (m.len < sizeof(body))
-		put_u8(&m, (uint8_t)m.len);
+	while (wr_ok(&m) && wr_len(&m) < sizeof(body))
+		put_u8(&m, (uint8_t)wr_len(&m));
 	spec_init(g, &s);
 	s.src = ex->addr;
 	s.dst = ex->coll;
 	s.l4proto = v4 ? FRAME_IPPROTO_ICMP : FRAME_IPPROTO_ICMPV6;
 	s.payload = body;
-	s.payload_len = m.len;
+	s.payload_len = wr_len(&m);
 	emit(g, &s);
 }
 
@@ -605,7 +538,7 @@ ipfix_fields(int family, enum time_fields tf, struct field *f)
  * rounded up, so that a collector rounding it down gets the milliseconds back.
  */
 static void
-ipfix_put_time(struct msgbuf *m, enum time_fields tf, uint64_t ms)
+ipfix_put_time(struct writer *m, enum time_fields tf, uint64_t ms)
 {
 	uint64_t frac = ((ms % 1000) << 32) / 1000;
 
@@ -626,7 +559,7 @@ ipfix_put_time(struct msgbuf *m, enum time_fields tf, uint64_t ms)
 }
 
 static void
-ipfix_header(struct msgbuf *m, const struct exporter *ex, uint32_t now)
+ipfix_header(struct writer *m, const struct exporter *ex, uint32_t now)
 {
 	put_u16(m, 10);
 	put_u16(m, 0);			/* length, set at the end */
@@ -638,7 +571,7 @@ ipfix_header(struct msgbuf *m, const struct exporter *ex, uint32_t now)
 static void
 ipfix_template(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	struct field f[9];
 	size_t n = ipfix_fields(ex->addr.family, g->o->time_fields, f);
 
@@ -665,10 +598,10 @@ ipfix_template(struct gen *g, struct exporter *ex)
 		put_u16(&m, 35);	/* samplingAlgorithm */
 		put_u16(&m, 1);
 	}
-	set_u16(&m, 2, m.len);
-	g->errs += m.errs;
+	patch_u16(&m, 2, (uint16_t)wr_len(&m));
+	g->errs += !wr_ok(&m);
 	ex->templated = true;
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	after_message(g, ex);
 }
 
@@ -676,7 +609,7 @@ ipfix_template(struct gen *g, struct exporter *ex)
 static void
 ipfix_options_data(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 
 	ipfix_header(&m, ex, secs_of(g->ts));
 	put_u16(&m, OPTIONS_TEMPLATE_ID);
@@ -684,24 +617,24 @@ ipfix_options_data(struct gen *g, struct exporter *ex)
 	put_u32(&m, ex->domain);
 	put_u32(&m, 1);			/* samplingInterval */
 	put_u8(&m, 1);			/* samplingAlgorithm: deterministic */
-	set_u16(&m, 2, m.len);
-	g->errs += m.errs;
+	patch_u16(&m, 2, (uint16_t)wr_len(&m));
+	g->errs += !wr_ok(&m);
 	ex->seq++;			/* an options record is a data record */
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	after_message(g, ex);
 }
 
 static void
 ipfix_data(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	uint32_t now = secs_of(g->ts), n = g->o->records;
 	uint64_t first = g->records;
 	size_t set_off;
 	struct flow f;
 
 	ipfix_header(&m, ex, now);
-	set_off = m.len;
+	set_off = wr_len(&m);
 	put_u16(&m, IPFIX_TEMPLATE_ID);
 	put_u16(&m, 0);
 	for (uint32_t i = 0; i < n; i++) {
@@ -716,12 +649,12 @@ ipfix_data(struct gen *g, struct exporter *ex)
 		ipfix_put_time(&m, g->o->time_fields, f.start_ms);
 		ipfix_put_time(&m, g->o->time_fields, f.end_ms);
 	}
-	set_u16(&m, set_off + 2, m.len - set_off);
-	set_u16(&m, 2, m.len);
-	g->errs += m.errs;
+	patch_u16(&m, set_off + 2, (uint16_t)(wr_len(&m) - set_off));
+	patch_u16(&m, 2, (uint16_t)wr_len(&m));
+	g->errs += !wr_ok(&m);
 	g->records += n;
 	ex->seq += n;			/* IPFIX counts data records */
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	expect_flows(g, ex, 10, first, n, ex->addr.family, now);
 	after_message(g, ex);
 }
@@ -767,7 +700,7 @@ nfv9_fields(int family, struct field *f)
  * seconds written into the expectation file.
  */
 static void
-nfv9_header(struct msgbuf *m, const struct gen *g, const struct exporter *ex,
+nfv9_header(struct writer *m, const struct gen *g, const struct exporter *ex,
     uint16_t count, uint32_t now)
 {
 	put_u16(m, 9);
@@ -781,7 +714,7 @@ nfv9_header(struct msgbuf *m, const struct gen *g, const struct exporter *ex,
 static void
 nfv9_template(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	struct field f[9];
 	size_t n = nfv9_fields(ex->addr.family, f);
 
@@ -809,10 +742,10 @@ nfv9_template(struct gen *g, struct exporter *ex)
 		put_u16(&m, 1);
 		put_u16(&m, 0);		/* padding */
 	}
-	g->errs += m.errs;
+	g->errs += !wr_ok(&m);
 	ex->seq++;			/* v9 counts export packets */
 	ex->templated = true;
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	after_message(g, ex);
 }
 
@@ -820,7 +753,7 @@ nfv9_template(struct gen *g, struct exporter *ex)
 static void
 nfv9_options_data(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 
 	nfv9_header(&m, g, ex, 1, secs_of(g->ts));
 	put_u16(&m, OPTIONS_TEMPLATE_ID);
@@ -830,23 +763,23 @@ nfv9_options_data(struct gen *g, struct exporter *ex)
 	put_u8(&m, 1);			/* SAMPLING_ALGORITHM: deterministic */
 	put_u8(&m, 0);			/* padding to 32 bits */
 	put_u16(&m, 0);
-	g->errs += m.errs;
+	g->errs += !wr_ok(&m);
 	ex->seq++;
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	after_message(g, ex);
 }
 
 static void
 nfv9_data(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	uint32_t now = secs_of(g->ts), n = g->o->records;
 	uint64_t first = g->records;
 	size_t set_off;
 	struct flow f;
 
 	nfv9_header(&m, g, ex, (uint16_t)n, now);
-	set_off = m.len;
+	set_off = wr_len(&m);
 	put_u16(&m, IPFIX_TEMPLATE_ID);
 	put_u16(&m, 0);
 	for (uint32_t i = 0; i < n; i++) {
@@ -862,13 +795,13 @@ nfv9_data(struct gen *g, struct exporter *ex)
 		put_u32(&m, uptime_ms(g->o, f.start));
 	}
 	/* RFC 3954 pads a FlowSet to a 32-bit boundary. */
-	while ((m.len - set_off) % 4 != 0)
+	while ((wr_len(&m) - set_off) % 4 != 0)
 		put_u8(&m, 0);
-	set_u16(&m, set_off + 2, m.len - set_off);
-	g->errs += m.errs;
+	patch_u16(&m, set_off + 2, (uint16_t)(wr_len(&m) - set_off));
+	g->errs += !wr_ok(&m);
 	g->records += n;
 	ex->seq++;
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	expect_flows(g, ex, 9, first, n, ex->addr.family, now);
 	after_message(g, ex);
 }
@@ -878,7 +811,7 @@ nfv9_data(struct gen *g, struct exporter *ex)
 static void
 nfv5_data(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	uint32_t now = secs_of(g->ts), n = g->o->records;
 	uint64_t first = g->records;
 	uint32_t up_ms;
@@ -919,10 +852,10 @@ nfv5_data(struct gen *g, struct exporter *ex)
 		put_u8(&m, 9);			/* dst_mask */
 		put_u16(&m, 0);
 	}
-	g->errs += m.errs;
+	g->errs += !wr_ok(&m);
 	g->records += n;
 	ex->seq += n;			/* v5 counts flows */
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	expect_flows(g, ex, 5, first, n, AF_INET, now);
 	after_message(g, ex);
 }
@@ -932,23 +865,24 @@ nfv5_data(struct gen *g, struct exporter *ex)
 static void
 udp_datagram(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	uint64_t i = g->messages;
-	size_t len = 16 + (size_t)((i * 97) % 1185);
+	size_t len = 16 + (size_t)((i * 97) % 1185), hdr = 16;
+	uint8_t *fill;
 
 	/* A header a receiver can check order with, then a fixed pattern. */
 	put_u32(&m, (uint32_t)ex->sent);
 	put_u32(&m, (uint32_t)ex->idx);
 	put_u64(&m, i);
 	/* Filled in place: this loop writes most of a benchmark capture's bytes. */
-	for (size_t j = m.len; j < len; j++)
-		m.p[j] = (uint8_t)(i + j);
-	m.len = len;
-	g->errs += m.errs;
-	emit_udp(g, ex, g->o->dport, m.p, m.len);
+	fill = wr_reserve(&m, len - hdr);
+	for (size_t j = hdr; fill != NULL && j < len; j++)
+		fill[j - hdr] = (uint8_t)(i + j);
+	g->errs += !wr_ok(&m);
+	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
 	if (g->expect != NULL)
 		fprintf(g->expect, "{\"exporter\":\"%s\",\"len\":%zu,"
-		    "\"frame\":%" PRIu64 "}\n", ex->name, m.len, g->frames);
+		    "\"frame\":%" PRIu64 "}\n", ex->name, wr_len(&m), g->frames);
 	after_message(g, ex);
 }
 
@@ -1099,7 +1033,7 @@ bgp_id(const struct tr_addr *a, size_t idx)
 }
 
 static void
-bgp_header(struct msgbuf *m, uint8_t type)
+bgp_header(struct writer *m, uint8_t type)
 {
 	static const uint8_t marker[16] = {
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -1112,9 +1046,9 @@ bgp_header(struct msgbuf *m, uint8_t type)
 }
 
 static void
-bgp_finish(struct msgbuf *m, size_t start)
+bgp_finish(struct writer *m, size_t start)
 {
-	set_u16(m, start + 16, m->len - start);
+	patch_u16(m, start + 16, (uint16_t)(wr_len(m) - start));
 }
 
 /*
@@ -1122,10 +1056,10 @@ bgp_finish(struct msgbuf *m, size_t start)
  * add_path ADD-PATH send/receive for IPv4 unicast (RFC 7911).
  */
 static void
-bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
+bgp_open(struct writer *m, uint32_t as, uint16_t hold_time,
     const struct tr_addr *id, bool add_path)
 {
-	size_t start = m->len;
+	size_t start = wr_len(m);
 
 	bgp_header(m, BGP_OPEN);
 	put_u8(m, 4);
@@ -1155,9 +1089,9 @@ bgp_open(struct msgbuf *m, uint32_t as, uint16_t hold_time,
 
 /* A NOTIFICATION: Cease (6), administrative reset (4), as gobgpd sends when it resets a peer. */
 static void
-bgp_cease(struct msgbuf *m)
+bgp_cease(struct writer *m)
 {
-	size_t start = m->len;
+	size_t start = wr_len(m);
 
 	bgp_header(m, BGP_NOTIFICATION);
 	put_u8(m, 6);
@@ -1166,9 +1100,9 @@ bgp_cease(struct msgbuf *m)
 }
 
 static void
-bgp_keepalive(struct msgbuf *m)
+bgp_keepalive(struct writer *m)
 {
-	size_t start = m->len;
+	size_t start = wr_len(m);
 
 	bgp_header(m, BGP_KEEPALIVE);
 	bgp_finish(m, start);
@@ -1179,14 +1113,14 @@ bgp_keepalive(struct msgbuf *m)
  * `first`, wrapping) with a 4-byte AS_PATH, as both OPENs agreed.
  */
 static void
-bgp_update(struct msgbuf *m, uint32_t peer_as, const struct tr_addr *nexthop,
+bgp_update(struct writer *m, uint32_t peer_as, const struct tr_addr *nexthop,
     uint64_t first, uint32_t n)
 {
-	size_t start = m->len, attr_off;
+	size_t start = wr_len(m), attr_off;
 
 	bgp_header(m, BGP_UPDATE);
 	put_u16(m, 0);			/* no withdrawn routes */
-	attr_off = m->len;
+	attr_off = wr_len(m);
 	put_u16(m, 0);
 	put_u8(m, 0x40);		/* ORIGIN IGP */
 	put_u8(m, 1);
@@ -1207,7 +1141,7 @@ bgp_update(struct msgbuf *m, uint32_t peer_as, const struct tr_addr *nexthop,
 	put_u8(m, 4);
 	put_u8(m, 4);
 	put_u32(m, (uint32_t)(first % 1000));
-	set_u16(m, attr_off, m->len - attr_off - 2);
+	patch_u16(m, attr_off, (uint16_t)(wr_len(m) - attr_off - 2));
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t p = (first + i) % 16384;
 
@@ -1220,14 +1154,14 @@ bgp_update(struct msgbuf *m, uint32_t peer_as, const struct tr_addr *nexthop,
 }
 
 static void
-bgp_exporter_says(struct gen *g, struct exporter *ex, struct msgbuf *m,
+bgp_exporter_says(struct gen *g, struct exporter *ex, struct writer *m,
     int type)
 {
 	uint64_t frame;
 
-	g->errs += m->errs;
-	frame = tcp_send(g, ex, true, m->p, m->len);
-	expect_message(g, ex, type, m->len, frame);
+	g->errs += !wr_ok(m);
+	frame = tcp_send(g, ex, true, m->p, wr_len(m));
+	expect_message(g, ex, type, wr_len(m), frame);
 	after_message(g, ex);
 }
 
@@ -1235,7 +1169,7 @@ bgp_exporter_says(struct gen *g, struct exporter *ex, struct msgbuf *m,
 static void
 bgp_open_exchange(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
 	struct tr_addr cid = bgp_id(&ex->coll, 0);
 
@@ -1244,8 +1178,8 @@ bgp_open_exchange(struct gen *g, struct exporter *ex)
 	m = msg_start(g);
 	bgp_open(&m, 64496, g->o->hold_time, &cid, false);
 	bgp_keepalive(&m);
-	g->errs += m.errs;
-	tcp_send(g, ex, false, m.p, m.len);
+	g->errs += !wr_ok(&m);
+	tcp_send(g, ex, false, m.p, wr_len(&m));
 	m = msg_start(g);
 	bgp_keepalive(&m);
 	bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
@@ -1261,12 +1195,12 @@ bgp_open_exchange(struct gen *g, struct exporter *ex)
 static void
 bgp_restarts(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
 
 	bgp_cease(&m);
-	g->errs += m.errs;
-	tcp_send(g, ex, false, m.p, m.len);
+	g->errs += !wr_ok(&m);
+	tcp_send(g, ex, false, m.p, wr_len(&m));
 	tcp_segment(g, ex, false, TR_TCP_FIN | TR_TCP_ACK, NULL, 0);
 	tcp_segment(g, ex, true, TR_TCP_ACK, NULL, 0);
 	for (; ex->restarts_left > 0; ex->restarts_left--) {
@@ -1290,7 +1224,7 @@ bgp_restarts(struct gen *g, struct exporter *ex)
 static bool
 bgp_step(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	struct tr_addr id = bgp_id(&ex->addr, ex->idx);
 	/* With restarts, each exporter numbers its own prefixes, so the last session repeats the first's. */
 	uint64_t first = g->o->restarts > 0 ?
@@ -1319,7 +1253,7 @@ bgp_step(struct gen *g, struct exporter *ex)
 		bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
 		m = msg_start(g);
 		bgp_keepalive(&m);
-		tcp_send(g, ex, false, m.p, m.len);
+		tcp_send(g, ex, false, m.p, wr_len(&m));
 	}
 	return ex->sent < ex->share || ex->restarts_left > 0;
 }
@@ -1342,9 +1276,9 @@ bmp_peer(const struct exporter *ex)
 }
 
 static size_t
-bmp_header(struct msgbuf *m, uint8_t type)
+bmp_header(struct writer *m, uint8_t type)
 {
-	size_t start = m->len;
+	size_t start = wr_len(m);
 
 	put_u8(m, 3);
 	put_u32(m, 0);
@@ -1353,13 +1287,13 @@ bmp_header(struct msgbuf *m, uint8_t type)
 }
 
 static void
-bmp_finish(struct msgbuf *m, size_t start)
+bmp_finish(struct writer *m, size_t start)
 {
-	set_u32(m, start + 1, m->len - start);
+	patch_u32(m, start + 1, (uint32_t)(wr_len(m) - start));
 }
 
 static void
-bmp_tlv(struct msgbuf *m, uint16_t type, const char *text)
+bmp_tlv(struct writer *m, uint16_t type, const char *text)
 {
 	size_t len = strlen(text);
 
@@ -1370,7 +1304,7 @@ bmp_tlv(struct msgbuf *m, uint16_t type, const char *text)
 
 /* Per-peer header: global instance peer, IPv4, 4-byte AS_PATHs. */
 static void
-bmp_peer_header(struct msgbuf *m, const struct gen *g,
+bmp_peer_header(struct writer *m, const struct gen *g,
     const struct exporter *ex)
 {
 	struct tr_addr peer = bmp_peer(ex);
@@ -1386,7 +1320,7 @@ bmp_peer_header(struct msgbuf *m, const struct gen *g,
 }
 
 static void
-bmp_initiation(struct msgbuf *m, const struct exporter *ex)
+bmp_initiation(struct writer *m, const struct exporter *ex)
 {
 	size_t start = bmp_header(m, BMP_INITIATION);
 	char name[32];
@@ -1398,7 +1332,7 @@ bmp_initiation(struct msgbuf *m, const struct exporter *ex)
 }
 
 static void
-bmp_peer_up(struct msgbuf *m, const struct gen *g, const struct exporter *ex)
+bmp_peer_up(struct writer *m, const struct gen *g, const struct exporter *ex)
 {
 	size_t start = bmp_header(m, BMP_PEER_UP);
 	struct tr_addr local = addr_v4(0xc6336400u + 254);	/* 198.51.100.254 */
@@ -1415,7 +1349,7 @@ bmp_peer_up(struct msgbuf *m, const struct gen *g, const struct exporter *ex)
 }
 
 static void
-bmp_route_monitoring(struct msgbuf *m, struct gen *g, struct exporter *ex)
+bmp_route_monitoring(struct writer *m, struct gen *g, struct exporter *ex)
 {
 	size_t start = bmp_header(m, BMP_ROUTE_MONITORING);
 	struct tr_addr peer = bmp_peer(ex);
@@ -1428,7 +1362,7 @@ bmp_route_monitoring(struct msgbuf *m, struct gen *g, struct exporter *ex)
 }
 
 static void
-bmp_statistics(struct msgbuf *m, const struct gen *g,
+bmp_statistics(struct writer *m, const struct gen *g,
     const struct exporter *ex)
 {
 	size_t start = bmp_header(m, BMP_STATISTICS);
@@ -1445,7 +1379,7 @@ bmp_statistics(struct msgbuf *m, const struct gen *g,
 }
 
 static void
-bmp_peer_down(struct msgbuf *m, const struct gen *g,
+bmp_peer_down(struct writer *m, const struct gen *g,
     const struct exporter *ex)
 {
 	size_t start = bmp_header(m, BMP_PEER_DOWN);
@@ -1456,7 +1390,7 @@ bmp_peer_down(struct msgbuf *m, const struct gen *g,
 }
 
 static void
-bmp_termination(struct msgbuf *m)
+bmp_termination(struct writer *m)
 {
 	size_t start = bmp_header(m, BMP_TERMINATION);
 
@@ -1481,7 +1415,7 @@ enum bmp_phase {
 static bool
 bmp_step(struct gen *g, struct exporter *ex)
 {
-	struct msgbuf m = msg_start(g);
+	struct writer m = msg_start(g);
 	uint64_t frame;
 	int type;
 
@@ -1521,9 +1455,9 @@ bmp_step(struct gen *g, struct exporter *ex)
 	default:
 		return false;
 	}
-	g->errs += m.errs;
-	frame = tcp_send(g, ex, true, m.p, m.len);
-	expect_message(g, ex, type, m.len, frame);
+	g->errs += !wr_ok(&m);
+	frame = tcp_send(g, ex, true, m.p, wr_len(&m));
+	expect_message(g, ex, type, wr_len(&m), frame);
 	if (ex->phase == BMP_PHASE_DONE)
 		tcp_close(g, ex);
 	after_message(g, ex);
