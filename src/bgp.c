@@ -74,6 +74,79 @@ bad:
 	return -1;
 }
 
+/* Where AFI/SAFI is in o->families; o->nfamilies when it is not. */
+static size_t
+family_index(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	size_t i = 0;
+
+	while (i < o->nfamilies &&
+	    (o->families[i].afi != afi || o->families[i].safi != safi))
+		i++;
+	return i;
+}
+
+/* The entry for AFI/SAFI, added on first use; NULL past the cap. */
+static struct bgp_open_family *
+open_family(struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	size_t i = family_index(o, afi, safi);
+
+	if (i < o->nfamilies)
+		return &o->families[i];
+	if (o->nfamilies == BGP_OPEN_MAX_FAMILIES) {
+		o->families_dropped++;
+		return NULL;
+	}
+	o->families[o->nfamilies] = (struct bgp_open_family){ .afi = afi,
+	    .safi = safi };
+	return &o->families[o->nfamilies++];
+}
+
+/* A capability's meaning, where it has one the replay and the summary use. */
+static void
+decode_cap(struct bgp_open *o, uint8_t code, struct cursor v,
+    bool *add_path_seen)
+{
+	struct bgp_open_family *f;
+
+	if (code == BGP_CAP_AS4 && cur_left(&v) == 4) {
+		o->as4 = cur_u32(&v);
+		o->has_as4 = true;
+	} else if (code == BGP_CAP_MP && cur_left(&v) == 4) {
+		uint16_t afi = cur_u16(&v);
+		uint8_t safi;
+
+		(void)cur_u8(&v);	/* reserved */
+		safi = cur_u8(&v);
+		if ((f = open_family(o, afi, safi)) != NULL)
+			f->multiprotocol = true;
+	} else if (code == BGP_CAP_ADD_PATH && !*add_path_seen) {
+		*add_path_seen = true;
+		while (cur_left(&v) >= 4) {
+			uint16_t afi = cur_u16(&v);
+			uint8_t safi = cur_u8(&v), flags = cur_u8(&v);
+
+			if ((f = open_family(o, afi, safi)) != NULL &&
+			    f->add_path == 0)
+				f->add_path = flags;
+		}
+	}
+}
+
+void
+bgp_open_decode_caps(struct bgp_open *o)
+{
+	bool add_path_seen = false;
+
+	o->has_as4 = false;
+	o->as4 = 0;
+	o->nfamilies = o->families_dropped = 0;
+	for (size_t i = 0; i < o->ncaps; i++)
+		decode_cap(o, o->caps[i].code, cur_init(o->caps[i].value,
+		    o->caps[i].len), &add_path_seen);
+}
+
 /* Walk the capabilities inside one capabilities optional parameter. */
 static int
 parse_caps(struct cursor *c, struct bgp_open *o)
@@ -85,12 +158,6 @@ parse_caps(struct cursor *c, struct bgp_open *o)
 
 		if (!cur_skip(c, clen))
 			return -1;
-		if (code == BGP_CAP_AS4 && clen == 4) {
-			struct cursor v = cur_init(val, clen);
-
-			o->as4 = cur_u32(&v);
-			o->has_as4 = true;
-		}
 		if (o->ncaps < BGP_OPEN_MAX_CAPS) {
 			o->caps[o->ncaps].code = code;
 			o->caps[o->ncaps].len = clen;
@@ -166,6 +233,7 @@ bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o)
 	/* Like OpenBGPD's parse_open: the message must be consumed exactly. */
 	if (cur_left(&c) != 0)
 		goto bad;
+	bgp_open_decode_caps(o);
 	return 0;
 bad:
 	errno = EBADMSG;
@@ -207,29 +275,28 @@ bgp_open_find_cap(const struct bgp_open *o, uint8_t code)
 	return NULL;
 }
 
+static const struct bgp_open_family *
+find_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
+{
+	size_t i = family_index(o, afi, safi);
+
+	return i < o->nfamilies ? &o->families[i] : NULL;
+}
+
 bool
 bgp_open_has_family(const struct bgp_open *o, uint16_t afi, uint8_t safi)
 {
-	for (size_t i = 0; i < o->ncaps; i++) {
-		const struct bgp_cap *c = &o->caps[i];
+	const struct bgp_open_family *f = find_family(o, afi, safi);
 
-		if (c->code == BGP_CAP_MP && c->len == 4 &&
-		    (c->value[0] << 8 | c->value[1]) == afi && c->value[3] == safi)
-			return true;
-	}
-	return false;
+	return f != NULL && f->multiprotocol;
 }
 
 uint8_t
 bgp_open_add_path_mode(const struct bgp_open *o, uint16_t afi, uint8_t safi)
 {
-	const struct bgp_cap *c = bgp_open_find_cap(o, BGP_CAP_ADD_PATH);
+	const struct bgp_open_family *f = find_family(o, afi, safi);
 
-	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4)
-		if ((c->value[at] << 8 | c->value[at + 1]) == afi &&
-		    c->value[at + 2] == safi)
-			return c->value[at + 3];
-	return 0;
+	return f != NULL ? f->add_path : 0;
 }
 
 bool
@@ -595,17 +662,14 @@ void
 bgp_addpath_from_opens(const struct bgp_open *sender,
     const struct bgp_open *receiver, struct bgp_addpath *ap)
 {
-	const struct bgp_cap *c = bgp_open_find_cap(sender, BGP_CAP_ADD_PATH);
-
 	ap->n = 0;
-	for (size_t at = 0; c != NULL && at + 4 <= c->len; at += 4) {
-		uint16_t afi = (uint16_t)(c->value[at] << 8 | c->value[at + 1]);
-		uint8_t safi = c->value[at + 2];
+	for (size_t i = 0; i < sender->nfamilies; i++) {
+		const struct bgp_open_family *f = &sender->families[i];
 
 		if (ap->n < BGP_ADDPATH_MAX &&
-		    bgp_add_path_negotiated(sender, receiver, afi, safi)) {
-			ap->fam[ap->n].afi = afi;
-			ap->fam[ap->n].safi = safi;
+		    bgp_add_path_negotiated(sender, receiver, f->afi, f->safi)) {
+			ap->fam[ap->n].afi = f->afi;
+			ap->fam[ap->n].safi = f->safi;
 			ap->n++;
 		}
 	}

@@ -47,6 +47,21 @@ struct bgp_cap {
 	const uint8_t	*value;		/* points into the message (or the builder's data) */
 };
 
+#define BGP_OPEN_MAX_FAMILIES	64	/* AFI/SAFIs named; more is not a real speaker */
+
+/* An AFI/SAFI an OPEN names, in a multiprotocol capability, in ADD-PATH, or in both. */
+struct bgp_open_family {
+	uint16_t	 afi;
+	uint8_t		 safi;
+	bool		 multiprotocol;	/* listed in a multiprotocol capability (RFC 4760) */
+	uint8_t		 add_path;	/* RFC 7911 flags offered: 1 receive, 2 send, 3 both; 0 none */
+};
+
+/*
+ * An OPEN, its capabilities decoded once: 4-byte AS, the families with
+ * their ADD-PATH directions (from the first ADD-PATH capability), and the
+ * raw list, kept for trimming and display.
+ */
 struct bgp_open {
 	uint8_t		 version;
 	uint16_t	 my_as;		/* 23456 when the real AS is in the AS4 capability */
@@ -57,6 +72,9 @@ struct bgp_open {
 	size_t		 ncaps;
 	size_t		 caps_dropped;	/* capabilities past BGP_OPEN_MAX_CAPS */
 	struct bgp_cap	 caps[BGP_OPEN_MAX_CAPS];
+	size_t		 nfamilies;
+	size_t		 families_dropped;	/* past BGP_OPEN_MAX_FAMILIES */
+	struct bgp_open_family families[BGP_OPEN_MAX_FAMILIES];
 };
 
 /*
@@ -65,6 +83,8 @@ struct bgp_open {
  * is not consumed exactly.  Capability values point into msg.
  */
 int	bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o);
+/* Decode o's raw capability list (bgp_open_parse does): an OPEN made by hand calls it once its list is filled. */
+void	bgp_open_decode_caps(struct bgp_open *o);
 
 /* The first capability with code, or NULL. */
 const struct bgp_cap *bgp_open_find_cap(const struct bgp_open *o, uint8_t code);

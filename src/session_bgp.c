@@ -380,7 +380,6 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
     const char *what)
 {
 	struct bgp_open mine, orig_peer, *orig = NULL;
-	const struct bgp_cap *ap;
 
 	if (s->open_msg == NULL ||
 	    bgp_open_parse(s->open_msg, s->open_len, &mine) == -1)
@@ -396,37 +395,27 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 		    "did not negotiate", nego_as4(&mine, live) ? "does" :
 		    "does not (the collector does not advertise it)",
 		    nego_as4(&mine, orig) ? "enable" : "disable");
-	for (size_t i = 0; i < mine.ncaps; i++) {
-		const struct bgp_cap *c = &mine.caps[i];
-		uint16_t afi;
+	for (size_t i = 0; i < mine.nfamilies; i++) {
+		const struct bgp_open_family *f = &mine.families[i];
+		bool was = bgp_add_path_negotiated(&mine, orig, f->afi, f->safi);
 
-		if (c->code != BGP_CAP_MP || c->len != 4)
-			continue;
-		afi = (uint16_t)(c->value[0] << 8 | c->value[1]);
-		if (nego_family(&mine, orig, afi, c->value[3]) &&
-		    !nego_family(&mine, live, afi, c->value[3]))
+		if (f->multiprotocol && nego_family(&mine, orig, f->afi,
+		    f->safi) && !nego_family(&mine, live, f->afi, f->safi))
 			log_warnx("%s: the collector does not advertise AFI %u "
 			    "SAFI %u, which the captured session used: it may "
 			    "ignore or reject those UPDATEs; configure that "
-			    "family on the collector", what, afi, c->value[3]);
-	}
-	ap = bgp_open_find_cap(&mine, BGP_CAP_ADD_PATH);
-	for (size_t at = 0; ap != NULL && at + 4 <= ap->len; at += 4) {
-		uint16_t afi = (uint16_t)(ap->value[at] << 8 |
-		    ap->value[at + 1]);
-		uint8_t safi = ap->value[at + 2];
-		bool was = bgp_add_path_negotiated(&mine, orig, afi, safi);
-
-		if (was != bgp_add_path_negotiated(&mine, live, afi, safi))
+			    "family on the collector", what, f->afi, f->safi);
+		if (f->add_path != 0 && was !=
+		    bgp_add_path_negotiated(&mine, live, f->afi, f->safi))
 			log_warnx("%s: ADD-PATH (RFC 7911) for AFI %u SAFI %u "
 			    "was %snegotiated in the captured session but is%s "
 			    "now: the UPDATEs %s path identifiers the collector "
 			    "will misread; %s ADD-PATH receive for that family "
 			    "on the collector (gobgpd: add-paths in the "
 			    "neighbor's afi-safi; pmacct mirrors the peer's "
-			    "capabilities)", what, afi, safi, was ? "" : "not ",
-			    was ? " not" : "", was ? "carry" : "lack",
-			    was ? "enable" : "disable");
+			    "capabilities)", what, f->afi, f->safi,
+			    was ? "" : "not ", was ? " not" : "",
+			    was ? "carry" : "lack", was ? "enable" : "disable");
 	}
 }
 

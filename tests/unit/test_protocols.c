@@ -534,6 +534,41 @@ static const uint8_t trim_ours[] = {
 	0x01, 0x02, 0xaa, 0xbb,
 };
 
+/* Its capabilities decoded once: 4-byte AS, and per family multiprotocol and ADD-PATH. */
+static void
+test_bgp_open_families(void **state)
+{
+	struct bgp_open o;
+
+	(void)state;
+	assert_int_equal(bgp_open_parse(trim_ours, sizeof(trim_ours), &o), 0);
+	assert_true(o.has_as4);
+	assert_int_equal(o.as4, 65001);
+	assert_int_equal(o.nfamilies, 2);
+	assert_int_equal(o.families[0].afi, BGP_AFI_IPV4);
+	assert_int_equal(o.families[0].safi, BGP_SAFI_UNICAST);
+	assert_true(o.families[0].multiprotocol);
+	assert_int_equal(o.families[0].add_path, 3);
+	assert_int_equal(o.families[1].afi, BGP_AFI_IPV6);
+	assert_true(o.families[1].multiprotocol);
+	assert_int_equal(o.families[1].add_path, 2);
+	assert_true(bgp_open_has_family(&o, BGP_AFI_IPV6, BGP_SAFI_UNICAST));
+	assert_false(bgp_open_has_family(&o, BGP_AFI_IPV6, 2));
+	assert_int_equal(bgp_open_add_path_mode(&o, BGP_AFI_IPV4,
+	    BGP_SAFI_UNICAST), 3);
+	assert_int_equal(bgp_open_add_path_mode(&o, BGP_AFI_IPV4, 2), 0);
+	/* Made by hand: nothing decoded until asked. */
+	memset(&o, 0, sizeof(o));
+	o.caps[o.ncaps++] = (struct bgp_cap){ BGP_CAP_ADD_PATH, 4,
+	    (const uint8_t[]){ 0x00, 0x02, 0x01, 0x01 } };
+	assert_int_equal(bgp_open_add_path_mode(&o, BGP_AFI_IPV6, 1), 0);
+	bgp_open_decode_caps(&o);
+	assert_int_equal(o.nfamilies, 1);
+	assert_false(o.families[0].multiprotocol);
+	assert_int_equal(bgp_open_add_path_mode(&o, BGP_AFI_IPV6, 1), 1);
+	assert_false(o.has_as4);
+}
+
 static const uint8_t cap_mp4[] = { 0x00, 0x01, 0x00, 0x01 };
 static const uint8_t cap_mp6[] = { 0x00, 0x02, 0x00, 0x01 };
 static const uint8_t cap_as4[] = { 0x00, 0x00, 0xfb, 0xf0 };
@@ -591,8 +626,12 @@ test_bgp_open_trim(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n = bgp_open_trim(trim_ours, sizeof(trim_ours),
-		    &cases[i].peer, out, sizeof(out), removed, sizeof(removed));
+		struct bgp_open peer = cases[i].peer;
+		int n;
+
+		bgp_open_decode_caps(&peer);
+		n = bgp_open_trim(trim_ours, sizeof(trim_ours), &peer, out,
+		    sizeof(out), removed, sizeof(removed));
 
 		print_message("case %s\n", cases[i].name);
 		assert_int_equal(n, cases[i].want_len);
@@ -661,6 +700,7 @@ main(void)
 		cmocka_unit_test(test_bgp_open_parse),
 		cmocka_unit_test(test_bgp_open_extended),
 		cmocka_unit_test(test_bgp_build),
+		cmocka_unit_test(test_bgp_open_families),
 		cmocka_unit_test(test_bgp_open_trim),
 		cmocka_unit_test(test_bgp_open_trim_extended),
 	};
