@@ -13,8 +13,8 @@ FUZZ_DEPS  = clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
 # One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp; flowfix: with ipfix;
-# info: the summary over every stage below it).
-FUZZERS = source config protocols stream flowfix info
+# info: the summary over every stage below it; sflow: its parser and fidelity rewrites).
+FUZZERS = source config protocols stream flowfix info sflow
 
 .PHONY: all build build-matrix deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
 

@@ -1,0 +1,428 @@
+/* sFlow v5: datagram, samples and records read bounds-checked (XDR: big-endian 32-bit words), and their fidelity on replay. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "sflow.h"
+#include "writer.h"
+
+#define SFLOW_ADDR_IPV4	1
+#define SFLOW_ADDR_IPV6	2
+
+int
+sflow_parse_header(const uint8_t *p, size_t len, struct sflow_header *h)
+{
+	struct cursor c = cur_init(p, len);
+	uint32_t type;
+
+	memset(h, 0, sizeof(*h));
+	if (cur_u32(&c) != SFLOW_VERSION_5)
+		return -1;
+	type = cur_u32(&c);
+	if (type == SFLOW_ADDR_IPV4) {
+		h->agent.family = AF_INET;
+		(void)cur_copy(&c, &h->agent.v4, 4);
+	} else if (type == SFLOW_ADDR_IPV6) {
+		h->agent.family = AF_INET6;
+		(void)cur_copy(&c, &h->agent.v6, 16);
+	} else
+		return -1;
+	h->sub_agent = cur_u32(&c);
+	h->sequence = cur_u32(&c);
+	h->uptime_ms = cur_u32(&c);
+	h->n_samples = cur_u32(&c);
+	h->len = len - cur_left(&c);
+	return cur_ok(&c) ? 0 : -1;
+}
+
+int
+sflow_samples_begin(const uint8_t *p, size_t len, struct sflow_iter *it,
+    struct sflow_header *h)
+{
+	if (sflow_parse_header(p, len, h) == -1)
+		return -1;
+	it->start = p;
+	it->c = cur_init(p + h->len, len - h->len);
+	it->left = h->n_samples;
+	it->bad = false;
+	return 0;
+}
+
+/* A standard sample's fields before its records: its sequence, data source and record count. */
+static bool
+standard_fields(struct cursor d, struct sflow_sample *s)
+{
+	uint32_t f = SFLOW_FORMAT(s->format);
+	size_t before = cur_left(&d);
+	uint32_t source;
+
+	s->sequence = cur_u32(&d);
+	if (f == SFLOW_FLOW_SAMPLE || f == SFLOW_COUNTERS_SAMPLE) {
+		source = cur_u32(&d);
+		s->source_type = source >> 24;
+		s->source_index = source & 0xffffff;
+	} else {
+		s->source_type = cur_u32(&d);
+		s->source_index = cur_u32(&d);
+	}
+	if (f == SFLOW_FLOW_SAMPLE)
+		(void)cur_skip(&d, 5 * 4);	/* rate, pool, drops, input, output */
+	else if (f == SFLOW_FLOW_SAMPLE_EXPANDED)
+		(void)cur_skip(&d, 7 * 4);	/* rate, pool, drops, input and output format and value */
+	else if (f == SFLOW_DISCARD_SAMPLE)
+		(void)cur_skip(&d, 4 * 4);	/* drops, input, output, reason */
+	s->n_records = cur_u32(&d);
+	s->records_offset = s->offset + 8 + (before - cur_left(&d));
+	return cur_ok(&d);
+}
+
+static enum sflow_space
+sample_space(uint32_t format)
+{
+	if (SFLOW_ENTERPRISE(format) != 0)
+		return SFLOW_SPACE_NONE;
+	switch (SFLOW_FORMAT(format)) {
+	case SFLOW_FLOW_SAMPLE:
+	case SFLOW_FLOW_SAMPLE_EXPANDED:
+		return SFLOW_SPACE_FLOW;
+	case SFLOW_COUNTERS_SAMPLE:
+	case SFLOW_COUNTERS_SAMPLE_EXPANDED:
+		return SFLOW_SPACE_COUNTERS;
+	case SFLOW_DISCARD_SAMPLE:
+		return SFLOW_SPACE_DISCARDS;
+	default:
+		return SFLOW_SPACE_NONE;
+	}
+}
+
+/* One format/length/data item of it: 1, 0 past the counted ones, -1 on a length past the end. */
+static int
+next_item(struct sflow_iter *it, uint32_t *format, size_t *offset,
+    struct cursor *data)
+{
+	uint32_t length;
+
+	if (it->bad)
+		return -1;
+	if (it->left == 0)
+		return 0;
+	*offset = (size_t)(it->c.p - it->start);
+	*format = cur_u32(&it->c);
+	length = cur_u32(&it->c);
+	*data = cur_sub(&it->c, length);
+	if (!cur_ok(&it->c)) {
+		it->bad = true;
+		return -1;
+	}
+	it->left--;
+	return 1;
+}
+
+int
+sflow_sample_next(struct sflow_iter *it, struct sflow_sample *s)
+{
+	struct cursor data;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = next_item(it, &s->format, &s->offset, &data)) != 1)
+		return rc;
+	s->length = cur_left(&data);
+	s->space = sample_space(s->format);
+	if (s->space != SFLOW_SPACE_NONE && !standard_fields(data, s)) {
+		it->bad = true;
+		return -1;
+	}
+	return 1;
+}
+
+void
+sflow_records_begin(const uint8_t *p, size_t len, const struct sflow_sample *s,
+    struct sflow_iter *it)
+{
+	size_t end = s->offset + 8 + s->length;
+
+	it->start = p;
+	it->bad = s->space == SFLOW_SPACE_NONE || end > len ||
+	    s->records_offset > end;
+	it->c = it->bad ? cur_init(NULL, 0) :
+	    cur_init(p + s->records_offset, end - s->records_offset);
+	it->left = s->n_records;
+}
+
+int
+sflow_record_next(struct sflow_iter *it, struct sflow_record *r)
+{
+	struct cursor data;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = next_item(it, &r->format, &r->offset, &data)) != 1)
+		return rc;
+	r->length = cur_left(&data);
+	return 1;
+}
+
+const char *
+sflow_sample_name(uint32_t format)
+{
+	static const char *const names[] = {
+		[SFLOW_FLOW_SAMPLE] = "flow",
+		[SFLOW_COUNTERS_SAMPLE] = "counters",
+		[SFLOW_FLOW_SAMPLE_EXPANDED] = "flow-expanded",
+		[SFLOW_COUNTERS_SAMPLE_EXPANDED] = "counters-expanded",
+		[SFLOW_DISCARD_SAMPLE] = "discards",
+	};
+
+	if (SFLOW_ENTERPRISE(format) != 0 || SFLOW_FORMAT(format) == 0 ||
+	    SFLOW_FORMAT(format) >= sizeof(names) / sizeof(names[0]))
+		return NULL;
+	return names[SFLOW_FORMAT(format)];
+}
+
+/* ---- fidelity on replay ------------------------------------------------ */
+
+/*
+ * Caps on what hostile input makes the state hold (a real agent has a few
+ * thousand data sources at most): past them an agent's or a source's
+ * numbers go as captured, counted in not_tracked.
+ */
+#define FIX_MAX_AGENTS		65536
+#define FIX_MAX_SOURCES		262144
+#define FIX_BUCKETS		4096
+
+/* An agent as one router exports it: its numbers and its clock. */
+struct fix_agent {
+	int		 exporter;
+	struct tr_addr	 agent;
+	uint32_t	 sub_agent;
+	uint32_t	 next_sequence;
+	uint64_t	 play;		/* the play its uptime is anchored in */
+	int64_t		 uptime_shift;
+	uint32_t	 last_uptime;	/* as sent */
+	uint64_t	 last_sent_ms;
+	struct fix_agent *next;
+};
+
+/* A data source of an agent, in one of its sequences. */
+struct fix_source {
+	const struct fix_agent *agent;
+	enum sflow_space space;
+	uint32_t	 type, index;
+	uint32_t	 next_sequence;
+	struct fix_source *next;
+};
+
+struct sflow_fix {
+	struct sflow_fix_opts	 opts;
+	struct sflow_fix_stats	 stats;
+	uint64_t		 play;
+	size_t			 n_agents, n_sources;
+	struct fix_agent	*agents[FIX_BUCKETS];
+	struct fix_source	*sources[FIX_BUCKETS];
+};
+
+struct sflow_fix *
+sflow_fix_new(const struct sflow_fix_opts *opts)
+{
+	struct sflow_fix *fx = calloc(1, sizeof(*fx));
+
+	if (fx != NULL) {
+		fx->opts = *opts;
+		fx->play = 1;
+	}
+	return fx;
+}
+
+void
+sflow_fix_free(struct sflow_fix *fx)
+{
+	if (fx == NULL)
+		return;
+	for (size_t b = 0; b < FIX_BUCKETS; b++) {
+		for (struct fix_agent *a = fx->agents[b], *n; a != NULL; a = n) {
+			n = a->next;
+			free(a);
+		}
+		for (struct fix_source *s = fx->sources[b], *n; s != NULL;
+		    s = n) {
+			n = s->next;
+			free(s);
+		}
+	}
+	free(fx);
+}
+
+void
+sflow_fix_capture_start(struct sflow_fix *fx)
+{
+	fx->play++;
+}
+
+const struct sflow_fix_stats *
+sflow_fix_stats(const struct sflow_fix *fx)
+{
+	return &fx->stats;
+}
+
+/* The agent's state, made on its first datagram (its numbers start as captured); NULL past the cap. */
+static struct fix_agent *
+fix_agent(struct sflow_fix *fx, int exporter, const struct sflow_header *h)
+{
+	uint32_t b = fnv1a(addr_hash(&h->agent, FNV1A_BASIS), &h->sub_agent,
+	    sizeof(h->sub_agent));
+	struct fix_agent *a;
+
+	b = fnv1a(b, &exporter, sizeof(exporter)) % FIX_BUCKETS;
+	for (a = fx->agents[b]; a != NULL; a = a->next)
+		if (a->exporter == exporter && a->sub_agent == h->sub_agent &&
+		    addr_equal(&a->agent, &h->agent))
+			return a;
+	if (fx->n_agents == FIX_MAX_AGENTS ||
+	    (a = calloc(1, sizeof(*a))) == NULL) {
+		fx->stats.not_tracked++;
+		return NULL;
+	}
+	a->exporter = exporter;
+	a->agent = h->agent;
+	a->sub_agent = h->sub_agent;
+	a->next_sequence = h->sequence;
+	a->next = fx->agents[b];
+	fx->agents[b] = a;
+	fx->n_agents++;
+	return a;
+}
+
+static struct fix_source *
+fix_source(struct sflow_fix *fx, const struct fix_agent *a,
+    const struct sflow_sample *smp)
+{
+	uint32_t b = fnv1a(FNV1A_BASIS, &a, sizeof(a));
+	struct fix_source *s;
+
+	b = fnv1a(b, &smp->source_index, sizeof(smp->source_index));
+	b = (b ^ smp->source_type ^ (uint32_t)smp->space) % FIX_BUCKETS;
+	for (s = fx->sources[b]; s != NULL; s = s->next)
+		if (s->agent == a && s->space == smp->space &&
+		    s->type == smp->source_type && s->index == smp->source_index)
+			return s;
+	if (fx->n_sources == FIX_MAX_SOURCES ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		fx->stats.not_tracked++;
+		return NULL;
+	}
+	s->agent = a;
+	s->space = smp->space;
+	s->type = smp->source_type;
+	s->index = smp->source_index;
+	s->next_sequence = smp->sequence;
+	s->next = fx->sources[b];
+	fx->sources[b] = s;
+	fx->n_sources++;
+	return s;
+}
+
+/*
+ * The uptime to send: anchored by the agent's first datagram of each play,
+ * so a later play goes on from the last one sent plus the time since.
+ */
+static uint32_t
+running_uptime(struct sflow_fix *fx, struct fix_agent *a, uint32_t captured,
+    uint64_t now_ms)
+{
+	uint32_t v;
+
+	if (a->play != fx->play) {
+		if (a->play != 0) {
+			uint64_t target = (uint64_t)a->last_uptime +
+			    (now_ms - a->last_sent_ms);
+
+			a->uptime_shift = (int64_t)(uint32_t)target -
+			    (int64_t)captured;
+		}
+		a->play = fx->play;
+	}
+	v = (uint32_t)((int64_t)captured + a->uptime_shift);
+	a->last_uptime = v;
+	a->last_sent_ms = now_ms;
+	return v;
+}
+
+/* The header as it goes out: the agent rewritten when configured, the rest as captured. */
+static size_t
+write_header(const struct sflow_header *h, const struct tr_addr *agent,
+    uint8_t *out, size_t size)
+{
+	struct writer w = wr_init(out, size);
+
+	put_u32(&w, SFLOW_VERSION_5);
+	if (agent->family == AF_INET) {
+		put_u32(&w, SFLOW_ADDR_IPV4);
+		put_bytes(&w, &agent->v4, 4);
+	} else {
+		put_u32(&w, SFLOW_ADDR_IPV6);
+		put_bytes(&w, &agent->v6, 16);
+	}
+	put_u32(&w, h->sub_agent);
+	put_u32(&w, h->sequence);
+	put_u32(&w, h->uptime_ms);
+	put_u32(&w, h->n_samples);
+	return wr_ok(&w) ? wr_len(&w) : 0;
+}
+
+size_t
+sflow_fix_datagram(struct sflow_fix *fx, int exporter,
+    const struct tr_addr *repro, const uint8_t *p, size_t len,
+    uint64_t now_ms, uint8_t *out, size_t out_size)
+{
+	struct sflow_header h, sent;
+	struct sflow_iter it;
+	struct sflow_sample smp;
+	struct fix_agent *a = NULL;
+	const struct tr_addr *agent;
+	size_t hlen;
+	bool changed;
+	int rc;
+
+	if (sflow_samples_begin(p, len, &it, &h) == -1) {
+		fx->stats.malformed++;
+		return 0;
+	}
+	sent = h;
+	agent = fx->opts.agent_is_repro_ip && repro != NULL ? repro : &h.agent;
+	if (fx->opts.continue_sequence || fx->opts.continue_uptime)
+		a = fix_agent(fx, exporter, &h);
+	if (a != NULL && fx->opts.continue_sequence)
+		sent.sequence = a->next_sequence++;
+	if (a != NULL && fx->opts.continue_uptime)
+		sent.uptime_ms = running_uptime(fx, a, h.uptime_ms, now_ms);
+	if (len - h.len > out_size ||
+	    (hlen = write_header(&sent, agent, out, out_size - (len - h.len)))
+	    == 0)
+		return 0;
+	memcpy(out + hlen, p + h.len, len - h.len);
+	changed = hlen != h.len || memcmp(out, p, hlen) != 0;
+	/* Each data source's samples, in their own sequences. */
+	while (a != NULL && fx->opts.continue_sequence &&
+	    (rc = sflow_sample_next(&it, &smp)) != 0) {
+		struct fix_source *s;
+
+		if (rc == -1) {
+			fx->stats.malformed++;
+			break;	/* the rest goes as captured */
+		}
+		if (smp.space == SFLOW_SPACE_NONE ||
+		    (s = fix_source(fx, a, &smp)) == NULL)
+			continue;
+		if (s->next_sequence != smp.sequence) {
+			be32_store(out + smp.offset - h.len + hlen + 8,
+			    s->next_sequence);
+			changed = true;
+		}
+		s->next_sequence++;
+	}
+	if (!changed)
+		return 0;
+	fx->stats.datagrams_rewritten++;
+	return hlen + (len - h.len);
+}
