@@ -104,6 +104,7 @@ info_new(const struct config *cfg)
 	if (inf == NULL)
 		return NULL;
 	inf->cfg = cfg;
+	inf->held.max = MAX_HELD_TOTAL;
 	if (cfg != NULL && (inf->sel = selector_new(cfg)) == NULL) {
 		free(inf);
 		errno = ENOMEM;
@@ -990,6 +991,7 @@ dir_open(struct dir *d)
 	stream_free(d->stream);
 	if ((d->stream = stream_new(STREAM_MAX_HELD)) == NULL)
 		return -1;
+	stream_set_pool(d->stream, &d->conn->inf->held);
 	return 0;
 }
 

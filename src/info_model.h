@@ -13,6 +13,7 @@
 #include "framer.h"
 #include "ipfix.h"
 #include "monotime.h"
+#include "stream.h"
 
 struct selector;
 struct stream;
@@ -38,6 +39,7 @@ struct stream;
 #define MAX_FIELDS_TOTAL	(1u << 20)	/* fields of the definitions held: 8 MiB of nf_field */
 #define MAX_CONNS		16384	/* TCP sessions itemised (ended ones too): ~7 KiB each */
 #define MAX_PEERS_TOTAL		16384	/* BMP monitored peers over every session (route servers: a few thousand) */
+#define MAX_HELD_TOTAL		(64u << 20)	/* out-of-order bytes held by every TCP stream together */
 /* The JSON document: past this many values (~100 bytes each in memory), lists are cut. */
 #define MAX_JSON_VALUES		1000000
 
@@ -223,6 +225,7 @@ struct info {
 	struct conn	       **conns;
 	size_t			 n_conns, cap_conns;
 	size_t			 n_templates, n_fields, n_peers;	/* against the caps above */
+	struct stream_pool	 held;		/* MAX_HELD_TOTAL */
 	uint64_t		 not_tracked;	/* packets, messages, definitions past a cap */
 	unsigned		 caps_hit;	/* 1 << enum info_cap */
 	bool			 oom;

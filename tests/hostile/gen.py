@@ -14,6 +14,9 @@ could send it.  Streamed: memory stays small whatever the counts.
                    Initiation then P Peer Ups of distinct peers
   tcp-sessions     --count N: N TCP sessions (SYN, then a BMP Initiation),
                    never closed
+  tcp-held         --sessions S --bytes B: S BMP sessions, each an
+                   Initiation, a hole never filled, then B bytes (held by
+                   reassembly, waiting for the hole)
   bmp-gap          one BMP session whose first bytes (Initiation, 3 Peer
                    Ups) come before a hole inside its first 4 KiB
   time             --secs S [--usecs U]: classic pcap, one IPFIX datagram at
@@ -175,6 +178,14 @@ def case_tcp_sessions(a, w):
         sess.send(bmp_initiation())
 
 
+def case_tcp_held(a, w):
+    filler = bmp_msg(0, b"\0" * 1394)      # 1,400-byte BMP messages
+    for s in range(a.sessions):
+        sess = Session(w, ip4(0xC0000201), 40000 + s, 1790)
+        sess.send(bmp_initiation())
+        sess.send(filler * (a.bytes // len(filler)), skip=1400)
+
+
 def case_bmp_gap(a, w):
     sess = Session(w, ip4(0xC0000201), 40000, 1790)
     head = bmp_initiation() + b"".join(bmp_peer_up(p) for p in range(1, 4))
@@ -219,13 +230,14 @@ def main():
     ap.add_argument("--count", type=int, default=100000)
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--peers", type=int, default=1000)
+    ap.add_argument("--bytes", type=int, default=4 << 20)
     ap.add_argument("--secs", type=int, default=1700000000)
     ap.add_argument("--usecs", type=int, default=0)
     a = ap.parse_args()
     if a.case == "two-links":
         return case_two_links(a, a.out)
     cases = {"ipfix-templates": case_ipfix_templates, "exporters": case_exporters,
-             "bmp-peers": case_bmp_peers, "tcp-sessions": case_tcp_sessions,
+             "bmp-peers": case_bmp_peers, "tcp-held": case_tcp_held, "tcp-sessions": case_tcp_sessions,
              "bmp-gap": case_bmp_gap, "time": case_time}
     if a.case not in cases:
         sys.exit("gen.py: unknown case %s" % a.case)
