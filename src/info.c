@@ -1156,18 +1156,27 @@ info_packet(struct info *inf, const struct tr_packet *pkt)
 	if (inf->nfiles > 0)
 		inf->files[inf->nfiles - 1].packets++;
 	if (inf->sel != NULL) {
-		if ((section = select_section(inf->sel, pkt)) < 0) {
-			/* The captured collector's side of a selected session: BGP reads its OPEN. */
-			if ((section = select_collector_side(inf->sel,
-			    pkt)) < 0) {
-				inf->drop.not_selected++;
-				return 0;
-			}
-			inf->drop.collector_segments++;
-			exporter_sent = false;
-		} else if (select_exporter(inf->sel, &pkt->src) < 0) {
+		int exporter;
+
+		/*
+		 * As the replay tells them apart: a section without `select`
+		 * takes both directions of a session, and the collector's are
+		 * its side of it, not an unknown exporter's.
+		 */
+		switch (select_side(inf->sel, pkt, &section, &exporter)) {
+		case SELECT_NONE:
+			inf->drop.not_selected++;
+			return 0;
+		case SELECT_UNKNOWN_EXPORTER:
 			inf->drop.unknown_exporter++;
 			return 0;
+		case SELECT_COLLECTOR:
+			/* The captured collector's side of a selected session: BGP reads its OPEN. */
+			inf->drop.collector_segments++;
+			exporter_sent = false;
+			break;
+		case SELECT_EXPORTER:
+			break;
 		}
 	}
 	if (pkt->l4proto == TR_IPPROTO_UDP) {

@@ -745,6 +745,35 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	}
 }
 
+/*
+ * A section whose select takes both directions of a TCP session (none: it
+ * takes every packet of its transport) would make the collector's segments
+ * an exporter's session.  The collector's side is the one whose reverse
+ * already has a session, else the one that answered a SYN, else the one on
+ * the lower port (BGP's 179 and BMP collectors' ports are low, a router's
+ * ephemeral), as --info without a config tells them apart.
+ */
+static bool
+collector_of_both(struct preproc *pp, const struct tr_packet *pkt, int id)
+{
+	struct tr_packet rev = tr_packet_reversed(pkt);
+	struct pp_sess *ss;
+	uint8_t f = pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK);
+
+	if (pkt->l4proto != TR_IPPROTO_TCP ||
+	    select_section(pp->sel, &rev) != id)
+		return false;
+	if ((ss = sess_find(pp, pkt)) != NULL && !ss->done)
+		return false;
+	if ((ss = sess_find(pp, &rev)) != NULL && !ss->done)
+		return true;
+	if (f == TR_TCP_SYN)
+		return false;
+	if (f == (TR_TCP_SYN | TR_TCP_ACK))
+		return true;
+	return pkt->sport < pkt->dport;
+}
+
 static void
 packet(struct preproc *pp, const struct tr_packet *pkt)
 {
@@ -752,6 +781,12 @@ packet(struct preproc *pp, const struct tr_packet *pkt)
 	struct pp_section *sec;
 
 	pp->packets++;
+	if (id >= 0 && collector_of_both(pp, pkt, id)) {
+		pp->collector_side++;
+		if (id == SECTION_BGP)
+			peer_packet(pp, pkt);
+		return;
+	}
 	if (id < 0) {
 		/* The collector's side: its packets selected as if reversed (no map here). */
 		struct tr_packet rev = tr_packet_reversed(pkt);
