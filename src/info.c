@@ -889,11 +889,23 @@ dir_feed(struct dir *d, const struct stream_chunk *ch)
 		return 0;
 	if (d->held == NULL && (d->held = malloc(CLASSIFY_WINDOW)) == NULL)
 		return -1;
-	/* Bytes after a gap start afresh: the stream's start was lost. */
-	if (ch->gap_before) {
+	if (ch->gap_before && d->held_len > 0) {
+		/*
+		 * Bytes before a gap inside the window: when they frame as
+		 * messages (a BMP Initiation and Peer Ups before a lost
+		 * segment) they say what the direction carries, and count;
+		 * else they are counted as skipped, and the window starts
+		 * afresh after the gap.
+		 */
+		if (classify(d->held, d->held_len) != KIND_GENERIC)
+			return dir_classify_held(d) == -1 ? -1 :
+			    dir_deliver(d, ch);
+		d->bytes += d->held_len;
+		d->skipped_bytes += d->held_len;
 		d->held_len = 0;
-		d->held_gap = true;
 	}
+	if (ch->gap_before)
+		d->held_gap = true;
 	take = CLASSIFY_WINDOW - d->held_len < ch->len ?
 	    CLASSIFY_WINDOW - d->held_len : ch->len;
 	memcpy(d->held + d->held_len, ch->data, take);

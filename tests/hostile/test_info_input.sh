@@ -6,6 +6,9 @@
 #                    of the session (collector_segments), not an unknown exporter
 #   no-select-p      the same for -p: the collector is not written into network.map as an
 #                    exporter, its OPEN is kept, its messages are not a session of their own
+#   gap-in-window    --info without -t on a BMP session with a 100-byte hole in its first 4 KiB
+#                    (the classification window): the Initiation and Peer Ups before the hole
+#                    count (they vanished, uncounted)
 . "$(dirname "$0")/../lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -30,5 +33,11 @@ grep -q "198.51.100.1" "$WORK/nosel-out/traffic-reproducer.yml" &&
 [ "$(json_get "$WORK/nosel-out/traffic-info.json" 'd["pcap_processing"]["collector_segments"] > 0 and d["pcap_processing"]["sections"]["bgp"]["collector_opens_kept"] == 1')" = True ] ||
 	fail "no-select-p: the collector's side was not read as such: $(json_get "$WORK/nosel-out/traffic-info.json" 'd["pcap_processing"]')"
 note "no-select-p: network.map: $(grep -c src_ip "$WORK/nosel-out/traffic-reproducer.yml") exporter"
+
+# ---- a gap inside the classification window ------------------------------------------------
+python3 "$GENPY" bmp-gap "$WORK/gap.pcap"
+hostile gap-in-window 0 "" 32 "$TR" --info "$WORK/gap.pcap"
+got=$(info_of gap-in-window '(lambda m: "%d %d" % (m["initiation"], m["peer_up"]))(d["exporters"][0]["bmp"][0]["messages"])')
+[ "$got" = "1 6" ] || fail "gap-in-window: $got Initiation and Peer Ups counted, 1 and 6 expected"
 
 echo PASS
