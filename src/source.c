@@ -1049,6 +1049,32 @@ record_damage(struct source *s, const char *why)
 	source_flush(s);
 }
 
+/*
+ * A frame's time in ns, or NULL with the reason it has none.  Classic pcap
+ * stores seconds in 32 unsigned bits (to 2106) that libpcap reads signed:
+ * past 2038 they come negative, and are read back as unsigned.  pcapng's 64
+ * bits can go past what tr_ns holds (2262-04-11T23:47:16Z); the sub-second
+ * part is in ns (see source_open) and must stay under a second.
+ */
+static const char *
+frame_time(const struct source *s, const struct pcap_pkthdr *h, tr_ns *ts)
+{
+	uint64_t secs = s->classic ? (uint32_t)h->ts.tv_sec :
+	    (uint64_t)h->ts.tv_sec;
+
+	if (h->ts.tv_usec < 0 || h->ts.tv_usec >= TR_NS_PER_SEC)
+		return "the frame's sub-second timestamp is a second or more";
+	if ((!s->classic && h->ts.tv_sec < 0) ||
+	    secs > (uint64_t)(INT64_MAX / TR_NS_PER_SEC) ||
+	    (secs == (uint64_t)(INT64_MAX / TR_NS_PER_SEC) &&
+	    h->ts.tv_usec > INT64_MAX % TR_NS_PER_SEC))
+		return "the frame's timestamp is past "
+		    "2262-04-11T23:47:16.854775807Z, the latest this tool can "
+		    "represent";
+	*ts = (tr_ns)secs * TR_NS_PER_SEC + h->ts.tv_usec;
+	return NULL;
+}
+
 int
 source_next(struct source *s, struct tr_packet *pkt)
 {
@@ -1064,8 +1090,13 @@ source_next(struct source *s, struct tr_packet *pkt)
 	for (;;) {
 		rc = pcap_next_ex(s->pcap, &h, &data);
 		if (rc == 1) {
-			tr_ns ts = (tr_ns)h->ts.tv_sec * TR_NS_PER_SEC +
-			    h->ts.tv_usec;	/* nanoseconds: see source_open */
+			const char *bad;
+			tr_ns ts;
+
+			if ((bad = frame_time(s, h, &ts)) != NULL) {
+				record_damage(s, bad);
+				return -1;
+			}
 
 			/*
 			 * ftell costs a system call per frame; classic pcap

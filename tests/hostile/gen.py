@@ -21,6 +21,8 @@ could send it.  Streamed: memory stays small whatever the counts.
                    Ups) come before a hole inside its first 4 KiB
   time             --secs S [--usecs U]: classic pcap, one IPFIX datagram at
                    S.U and one a second later (S >= 2^31 is past 2038)
+  time-ng          --secs S: the same in pcapng (microsecond resolution), where
+                   64-bit timestamps can go past year 2262
   two-links        pcapng with two interfaces: Ethernet and raw IPv4, one
                    IPFIX datagram on each
 """
@@ -208,6 +210,18 @@ def pcapng_block(btype, body):
     return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
 
 
+def case_time_ng(a, out):
+    with open(out, "wb") as f:
+        f.write(pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
+        f.write(pcapng_block(1, struct.pack("<HHI", 1, 0, 65535)))
+        src = ip4(0xC0000201)
+        for k in range(2):
+            pkt = ether(udp(src, COLLECTOR, 50000, 4739, ipfix_msg(1, k, [ipfix_set(2, template(256))])))
+            ts = (a.secs + k) * 1000000 + a.usecs
+            f.write(pcapng_block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF,
+                                                len(pkt), len(pkt)) + pkt))
+
+
 def case_two_links(a, out):
     with open(out, "wb") as f:
         f.write(pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
@@ -236,6 +250,8 @@ def main():
     a = ap.parse_args()
     if a.case == "two-links":
         return case_two_links(a, a.out)
+    if a.case == "time-ng":
+        return case_time_ng(a, a.out)
     cases = {"ipfix-templates": case_ipfix_templates, "exporters": case_exporters,
              "bmp-peers": case_bmp_peers, "tcp-held": case_tcp_held, "tcp-sessions": case_tcp_sessions,
              "bmp-gap": case_bmp_gap, "time": case_time}

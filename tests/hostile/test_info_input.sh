@@ -9,6 +9,11 @@
 #   gap-in-window    --info without -t on a BMP session with a 100-byte hole in its first 4 KiB
 #                    (the classification window): the Initiation and Peer Ups before the hole
 #                    count (they vanished, uncounted)
+#   time-2038        classic pcap seconds >= 2^31 (unsigned 32 bits, to 2106): valid RFC 3339 times,
+#                    first before last (they were "1901-12-13T20:45:53.-500000Z", last before first)
+#   time-2106        the largest classic pcap time
+#   time-2262        a pcapng timestamp past what 64-bit ns hold (2262-04-11): exit 3, the frame named
+#                    as damage (it overflowed: UBSan in source.c)
 . "$(dirname "$0")/../lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -39,5 +44,20 @@ python3 "$GENPY" bmp-gap "$WORK/gap.pcap"
 hostile gap-in-window 0 "" 32 "$TR" --info "$WORK/gap.pcap"
 got=$(info_of gap-in-window '(lambda m: "%d %d" % (m["initiation"], m["peer_up"]))(d["exporters"][0]["bmp"][0]["messages"])')
 [ "$got" = "1 6" ] || fail "gap-in-window: $got Initiation and Peer Ups counted, 1 and 6 expected"
+
+# ---- timestamps -------------------------------------------------------------------------------
+times() { info_of "$1" '"%s %s %d" % (d["time"]["first"], d["time"]["last"], d["time"]["duration_us"])'; }
+python3 "$GENPY" time "$WORK/t2038.pcap" --secs 2147483648 --usecs 500000
+hostile time-2038 0 "" 32 "$TR" --info "$WORK/t2038.pcap"
+[ "$(times time-2038)" = "2038-01-19T03:14:08.500000Z 2038-01-19T03:14:09.500000Z 1000000" ] ||
+	fail "time-2038: $(times time-2038)"
+python3 "$GENPY" time "$WORK/t2106.pcap" --secs 4294967294 --usecs 999999
+hostile time-2106 0 "" 32 "$TR" --info "$WORK/t2106.pcap"
+[ "$(times time-2106)" = "2106-02-07T06:28:14.999999Z 2106-02-07T06:28:15.999999Z 1000000" ] ||
+	fail "time-2106: $(times time-2106)"
+python3 "$GENPY" time-ng "$WORK/t2262.pcapng" --secs 10000000000
+hostile time-2262 3 "" 32 "$TR" --info "$WORK/t2262.pcapng"
+[ "$(info_of time-2262 'd["errors"][0]["error"]')" = "$WORK/t2262.pcapng: damaged after frame 0 (byte offset 48): the frame's timestamp is past 2262-04-11T23:47:16.854775807Z, the latest this tool can represent; the 0 frames before it were read" ] ||
+	fail "time-2262: $(info_of time-2262 'd["errors"]')"
 
 echo PASS
