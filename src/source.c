@@ -963,13 +963,35 @@ linktype_name(int linktype)
 	return name != NULL ? name : "unknown";
 }
 
+/* What a path that is not a regular file is, for messages. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a pipe";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
 static int
 open_error(char *err, size_t errlen, const char *path, const char *errbuf,
-    off_t size)
+    const struct stat *st)
 {
-	if (size == 0)
+	bool unknown = strstr(errbuf, "unknown file format") != NULL;
+
+	/* A device's size is 0 whatever it gives (/dev/zero gives zeros): say what it is. */
+	if (!S_ISREG(st->st_mode))
+		snprintf(err, errlen, "%s: %s, and what it gives is not a "
+		    "capture (%s)", path, file_kind(st->st_mode), unknown ?
+		    "no pcap or pcapng magic number" : errbuf);
+	else if (st->st_size == 0)
 		snprintf(err, errlen, "%s: empty file, not a capture", path);
-	else if (strstr(errbuf, "unknown file format") != NULL)
+	else if (unknown)
 		snprintf(err, errlen,
 		    "%s: not a pcap or pcapng capture file (libpcap: %s)",
 		    path, errbuf);
@@ -1009,7 +1031,7 @@ source_open(const char *path, char *err, size_t errlen)
 	p = pcap_fopen_offline_with_tstamp_precision(fp,
 	    PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (p == NULL) {
-		open_error(err, errlen, path, errbuf, st.st_size);
+		open_error(err, errlen, path, errbuf, &st);
 		fclose(fp);
 		return NULL;
 	}

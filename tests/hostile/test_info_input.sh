@@ -12,6 +12,8 @@
 #   time-2038        classic pcap seconds >= 2^31 (unsigned 32 bits, to 2106): valid RFC 3339 times,
 #                    first before last (they were "1901-12-13T20:45:53.-500000Z", last before first)
 #   time-2106        the largest classic pcap time
+#   dev-zero         /dev/zero as a capture: exit 2, said to be a character device without a
+#                    pcap/pcapng magic number (it was called "an empty file")
 #   time-2262        a pcapng timestamp past what 64-bit ns hold (2262-04-11): exit 3, the frame named
 #                    as damage (it overflowed: UBSan in source.c)
 . "$(dirname "$0")/../lib.sh"
@@ -59,5 +61,9 @@ python3 "$GENPY" time-ng "$WORK/t2262.pcapng" --secs 10000000000
 hostile time-2262 3 "" 32 "$TR" --info "$WORK/t2262.pcapng"
 [ "$(info_of time-2262 'd["errors"][0]["error"]')" = "$WORK/t2262.pcapng: damaged after frame 0 (byte offset 48): the frame's timestamp is past 2262-04-11T23:47:16.854775807Z, the latest this tool can represent; the 0 frames before it were read" ] ||
 	fail "time-2262: $(info_of time-2262 'd["errors"]')"
+
+# ---- not a regular file ---------------------------------------------------------------------
+hostile dev-zero 2 "/dev/zero: a character device, and what it gives is not a capture \(no pcap or pcapng magic number\)" \
+	32 "$TR" --info /dev/zero
 
 echo PASS
