@@ -23,8 +23,9 @@ could send it.  Streamed: memory stays small whatever the counts.
                    S.U and one a second later (S >= 2^31 is past 2038)
   time-ng          --secs S: the same in pcapng (microsecond resolution), where
                    64-bit timestamps can go past year 2262
-  two-links        pcapng with two interfaces: Ethernet and raw IPv4, one
-                   IPFIX datagram on each
+  two-links        pcapng with two interfaces: Ethernet and (--link2) raw IPv4,
+                   the second described after a packet of the first; three
+                   IPFIX datagrams
 """
 import argparse
 import struct
@@ -223,16 +224,24 @@ def case_time_ng(a, out):
 
 
 def case_two_links(a, out):
+    # Interface 1 is described after a packet of interface 0, as a capture that added it later.
+    src = ip4(0xC0000201)
+
+    def epb(iface, k, pkt):
+        ts = (1700000000 + k) * 1000000
+        return pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xFFFFFFFF,
+                                           len(pkt), len(pkt)) + pkt)
+
+    def flow(k):
+        return udp(src, COLLECTOR, 50000, 4739, ipfix_msg(1, k, [ipfix_set(2, template(256))]))
+
     with open(out, "wb") as f:
         f.write(pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
-        f.write(pcapng_block(1, struct.pack("<HHI", 1, 0, 65535)))      # Ethernet
-        f.write(pcapng_block(1, struct.pack("<HHI", 101, 0, 65535)))    # raw IP (LINKTYPE_RAW)
-        src = ip4(0xC0000201)
-        for k, (iface, wrap) in enumerate(((0, ether), (1, lambda ip: ip))):
-            pkt = wrap(udp(src, COLLECTOR, 50000, 4739, ipfix_msg(1, k, [ipfix_set(2, template(256))])))
-            ts = (1700000000 + k) * 1000000
-            f.write(pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xFFFFFFFF,
-                                                len(pkt), len(pkt)) + pkt))
+        f.write(pcapng_block(1, struct.pack("<HHI", 1, 0, 65535)))          # Ethernet
+        f.write(epb(0, 0, ether(flow(0))))
+        f.write(pcapng_block(1, struct.pack("<HHI", a.link2, 0, 65535)))    # raw IP (101) by default
+        f.write(epb(1, 1, flow(1) if a.link2 == 101 else ether(flow(1))))
+        f.write(epb(0, 2, ether(flow(2))))
 
 
 def main():
@@ -245,6 +254,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--peers", type=int, default=1000)
     ap.add_argument("--bytes", type=int, default=4 << 20)
+    ap.add_argument("--link2", type=int, default=101)
     ap.add_argument("--secs", type=int, default=1700000000)
     ap.add_argument("--usecs", type=int, default=0)
     a = ap.parse_args()

@@ -14,6 +14,10 @@
 #   time-2106        the largest classic pcap time
 #   dev-zero         /dev/zero as a capture: exit 2, said to be a character device without a
 #                    pcap/pcapng magic number (it was called "an empty file")
+#   two-links        a pcapng with an Ethernet and a raw IP interface (described after a packet of
+#                    the first): all 3 datagrams read, each by its interface's link type (it was
+#                    "damaged" after the first)
+#   two-links-80211  the second interface 802.11: exit 3, the interface and its link type named
 #   time-2262        a pcapng timestamp past what 64-bit ns hold (2262-04-11): exit 3, the frame named
 #                    as damage (it overflowed: UBSan in source.c)
 . "$(dirname "$0")/../lib.sh"
@@ -65,5 +69,15 @@ hostile time-2262 3 "" 32 "$TR" --info "$WORK/t2262.pcapng"
 # ---- not a regular file ---------------------------------------------------------------------
 hostile dev-zero 2 "/dev/zero: a character device, and what it gives is not a capture \(no pcap or pcapng magic number\)" \
 	32 "$TR" --info /dev/zero
+
+# ---- pcapng interfaces of different link types -------------------------------------------------
+python3 "$GENPY" two-links "$WORK/two.pcapng"
+hostile two-links 0 "" 32 "$TR" --info "$WORK/two.pcapng"
+[ "$(info_of two-links '"%d %d %d" % (d["totals"]["udp_packets"], d["totals"]["flow_messages"], len(d["errors"]))')" = "3 3 0" ] ||
+	fail "two-links: $(info_of two-links 'd["totals"], d["errors"]')"
+python3 "$GENPY" two-links "$WORK/two80211.pcapng" --link2 105
+hostile two-links-80211 3 "" 32 "$TR" --info "$WORK/two80211.pcapng"
+info_of two-links-80211 'd["errors"][0]["error"]' | grep -q "interface 1 has link type IEEE802_11 (105), which is not supported; the 1 frames before it were read" ||
+	fail "two-links-80211: $(info_of two-links-80211 'd["errors"]')"
 
 echo PASS
