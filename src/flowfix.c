@@ -293,8 +293,7 @@ not_tracked(struct flowfix *ff, enum ff_cap cap)
 		[FF_CAP_TEMPLATES] = "65536 template definitions",
 		[FF_CAP_BYTES] = "32 MiB of template definitions",
 		[FF_CAP_SENT] = "262144 templates at the collector",
-		[FF_CAP_SEQUENCES] = "65536 sequence counters (exporter, "
-		    "domain)",
+		[FF_CAP_SEQUENCES] = "65536 sequence counters",
 		[FF_CAP_DOMAINS] = "4096 NetFlow/IPFIX domains in the report",
 	};
 

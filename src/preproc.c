@@ -192,20 +192,22 @@ static void
 not_tracked(struct preproc *pp, enum pp_cap cap)
 {
 	static const char *const what[PP_CAP_COUNT] = {
-		[PP_CAP_ADDRS] = "4096 exporters (or collectors of a section): "
-		    "their packets are not kept",
-		[PP_CAP_SESSIONS] = "16384 TCP sessions: the packets of the "
-		    "others are not kept",
-		[PP_CAP_DOWN] = "4096 BMP peers down in one session: the "
-		    "others' Peer Up gets no delay",
+		[PP_CAP_ADDRS] = "4096 exporters (or collectors of a section)",
+		[PP_CAP_SESSIONS] = "16384 TCP sessions",
+		[PP_CAP_DOWN] = "4096 BMP peers down in one session",
+	};
+	static const char *const then[PP_CAP_COUNT] = {
+		[PP_CAP_ADDRS] = "their packets are not kept",
+		[PP_CAP_SESSIONS] = "the packets of the others are not kept",
+		[PP_CAP_DOWN] = "the others' Peer Up gets no delay",
 	};
 
 	pp->not_tracked++;
 	if (pp->caps_hit & 1u << cap)
 		return;
 	pp->caps_hit |= 1u << cap;
-	log_warnx("-p: more than %s; counted in pcap_processing.not_tracked",
-	    what[cap]);
+	log_warnx("-p: more than %s: %s; counted in "
+	    "pcap_processing.not_tracked", what[cap], then[cap]);
 }
 
 static bool
