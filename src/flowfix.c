@@ -10,6 +10,27 @@
 #define SET_HDR_LEN	4
 
 /*
+ * Caps on the state whose size a capture decides: 2,000 IPFIX domains x
+ * 2,000 templates in 32 MB took 1 GB in the replay and 7 GB in -p.  Real
+ * exporters define tens of templates per domain (the corpus: 15 at most,
+ * 2 domains); a large network, a few thousand exporters.  Past a cap the
+ * state is not kept: counted in flows.not_tracked, the cap named once, and
+ * what needed it sent as captured (data never judged an orphan, numbers
+ * not continued).
+ */
+#define FF_MAX_TEMPLATES	65536		/* definitions per table (first, in force) */
+#define FF_MAX_TEMPLATE_BYTES	(32u << 20)	/* their fields and records, both tables */
+#define FF_MAX_SENT		262144		/* (socket, domain, template) the collector has */
+#define FF_MAX_SEQUENCES	65536		/* (exporter, version, domain) counters */
+#define FF_MAX_DOMAINS		4096		/* (version, domain) pairs in the report */
+
+enum ff_cap { FF_CAP_TEMPLATES, FF_CAP_BYTES, FF_CAP_SENT, FF_CAP_SEQUENCES,
+	FF_CAP_DOMAINS, FF_CAP_COUNT };
+/* The caps that can leave a data set's template unknown. */
+#define FF_TEMPLATE_CAPS	(1u << FF_CAP_TEMPLATES | 1u << FF_CAP_BYTES | \
+	1u << FF_CAP_SENT)
+
+/*
  * One table type for every piece of state: open addressing, linear
  * probing, never shrinks.  The key names what the state belongs to; which
  * fields are used depends on the table.
@@ -71,6 +92,8 @@ struct flowfix {
 	bool			(*read_ahead)(void *); /* NULL once the captures are read to the end */
 	void			*read_ahead_ctx;
 	size_t			 learned;	/* first definitions found so far */
+	size_t			 template_bytes; /* against FF_MAX_TEMPLATE_BYTES */
+	unsigned		 caps_hit;	/* 1 << enum ff_cap, each named once */
 };
 
 /* ---- tables ---- */
@@ -262,24 +285,62 @@ no_memory(void)
 	told = true;
 }
 
+/* State past a cap: counted in flows.not_tracked; the first time, the cap is named. */
+static void
+not_tracked(struct flowfix *ff, enum ff_cap cap)
+{
+	static const char *const what[FF_CAP_COUNT] = {
+		[FF_CAP_TEMPLATES] = "65536 template definitions",
+		[FF_CAP_BYTES] = "32 MiB of template definitions",
+		[FF_CAP_SENT] = "262144 templates at the collector",
+		[FF_CAP_SEQUENCES] = "65536 sequence counters",
+		[FF_CAP_DOMAINS] = "4096 NetFlow/IPFIX domains in the report",
+	};
+
+	ff->rep->not_tracked++;
+	if (ff->caps_hit & 1u << cap)
+		return;
+	ff->caps_hit |= 1u << cap;
+	log_warnx("flow fidelity: more than %s: the rest is sent as "
+	    "captured, counted in flows.not_tracked", what[cap]);
+}
+
+static size_t
+template_bytes(const struct ff_template *t)
+{
+	return t->field_count * sizeof(*t->fields) + t->record_bytes;
+}
+
 /* Store a definition in table t: replaces what is there unless keep_first; true when it is new. */
 static bool
-template_store(struct ff_table *t, const struct ff_key *k, uint16_t set_id,
-    const struct nf_template *nt, const uint8_t *rec, bool keep_first)
+template_store(struct flowfix *ff, struct ff_table *t, const struct ff_key *k,
+    uint16_t set_id, const struct nf_template *nt, const uint8_t *rec,
+    bool keep_first)
 {
-	struct ff_slot *s = table_put(t, k);
-	struct ff_template *ft, *old;
+	struct ff_template *ft, *old = table_get(t, k);
+	size_t need = nt->field_count * sizeof(*ft->fields) + nt->consumed;
+	struct ff_slot *s;
 
-	if (s == NULL) {
+	if (old != NULL && keep_first)
+		return false;
+	if (old == NULL && t->n >= FF_MAX_TEMPLATES) {
+		not_tracked(ff, FF_CAP_TEMPLATES);
+		return false;
+	}
+	if (ff->template_bytes - (old ? template_bytes(old) : 0) + need >
+	    FF_MAX_TEMPLATE_BYTES) {
+		not_tracked(ff, FF_CAP_BYTES);
+		return false;
+	}
+	if ((s = table_put(t, k)) == NULL) {
 		no_memory();
 		return false;
 	}
-	if (s->val != NULL && keep_first)
-		return false;
 	if ((ft = template_new(set_id, nt, rec)) == NULL) {
 		no_memory();
 		return false;
 	}
+	ff->template_bytes += template_bytes(ft);
 	if (s->val == NULL) {
 		s->val = ft;
 		return true;
@@ -289,6 +350,7 @@ template_store(struct ff_table *t, const struct ff_key *k, uint16_t set_id,
 	 * message at hand may already list for priming.
 	 */
 	old = s->val;
+	ff->template_bytes -= template_bytes(old);
 	free(old->fields);
 	free(old->record);
 	*old = *ft;
@@ -364,7 +426,7 @@ learn_one(struct flowfix *ff, const struct ff_origin *o,
 	struct ff_key k = template_key(o, h, t->id);
 
 	if (t->field_count > 0 &&
-	    template_store(&ff->first, &k, set->id, t, rec, true))
+	    template_store(ff, &ff->first, &k, set->id, t, rec, true))
 		ff->learned++;
 }
 
@@ -390,9 +452,17 @@ flowfix_learn(struct flowfix *ff, const struct ff_origin *o,
 static void
 mark_sent(struct flowfix *ff, const struct ff_key *k, bool has)
 {
-	struct ff_slot *s = table_put(&ff->sent, k);
+	struct ff_slot *s;
 
-	if (s == NULL)
+	if (ff->sent.cap == 0 || !table_slot(&ff->sent, k)->used) {
+		if (!has)
+			return;		/* not there: nothing to forget */
+		if (ff->sent.n >= FF_MAX_SENT) {
+			not_tracked(ff, FF_CAP_SENT);
+			return;
+		}
+	}
+	if ((s = table_put(&ff->sent, k)) == NULL)
 		no_memory();
 	else
 		s->val = has ? (void *)1 : NULL;
@@ -434,7 +504,7 @@ apply_one(struct flowfix *ff, const struct ff_origin *o,
 			mark_sent(ff, &sk, false);
 		return;
 	}
-	template_store(&ff->current, &tk, set->id, t, rec, false);
+	template_store(ff, &ff->current, &tk, set->id, t, rec, false);
 	mark_sent(ff, &sk, true);
 }
 
@@ -574,8 +644,9 @@ note_malformed(struct flowfix *ff, const struct ff_origin *o, const char *what)
 }
 
 static struct report_nf_domain *
-domain_counters(struct report_flows *r, const struct nf_header *h)
+domain_counters(struct flowfix *ff, const struct nf_header *h)
 {
+	struct report_flows *r = ff->rep;
 	struct report_nf_domain *d;
 
 	/* Linear: a replay has a handful of (version, domain) pairs, and the last one is most likely. */
@@ -583,6 +654,10 @@ domain_counters(struct report_flows *r, const struct nf_header *h)
 		if (r->domains[i].version == h->version &&
 		    r->domains[i].domain == h->domain)
 			return &r->domains[i];
+	if (r->n_domains == FF_MAX_DOMAINS) {
+		not_tracked(ff, FF_CAP_DOMAINS);
+		return NULL;
+	}
 	if (r->n_domains == r->cap_domains) {
 		size_t cap = r->cap_domains ? r->cap_domains * 2 : 8;
 
@@ -697,7 +772,8 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 		}
 		sk = stream_key(o, h, set->id);
 		at_collector = table_get(&ff->sent, &sk) != NULL;
-		if (!at_collector &&
+		/* Past a cap, a data set without a template may have lost it to the cap: kept. */
+		if (!at_collector && (ff->caps_hit & FF_TEMPLATE_CAPS) == 0 &&
 		    ff->opts.templates == TEMPLATES_DROP_ORPHANS) {
 			ff->keep[i] = false;
 			ff->rep->orphan_sets_dropped++;
@@ -742,11 +818,15 @@ next_sequence(struct flowfix *ff, const struct ff_origin *o,
 {
 	struct ff_key k = { .who = o->exporter, .domain = h->domain,
 	    .version = h->version };
-	struct ff_slot *s = table_put(&ff->seq, &k);
+	struct ff_slot *s;
 	struct ff_sequence *q;
 	uint32_t v;
 
-	if (s == NULL) {
+	if (table_get(&ff->seq, &k) == NULL && ff->seq.n >= FF_MAX_SEQUENCES) {
+		not_tracked(ff, FF_CAP_SEQUENCES);
+		return h->sequence;
+	}
+	if ((s = table_put(&ff->seq, &k)) == NULL) {
 		no_memory();
 		return h->sequence;
 	}
@@ -946,7 +1026,7 @@ flowfix_message(struct flowfix *ff, const struct ff_origin *o,
 		emit(out, p, len);
 		return;
 	}
-	if ((d = domain_counters(ff->rep, &m.h)) != NULL)
+	if ((d = domain_counters(ff, &m.h)) != NULL)
 		d->messages++;
 	anchor_shift(ff, m.h.export_secs, now_secs);
 	m.export_secs = shifted_export(ff, m.h.export_secs);

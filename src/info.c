@@ -11,6 +11,7 @@
 #include "info.h"
 #include "info_model.h"
 #include "ipfix.h"
+#include "log.h"
 #include "select.h"
 #include "source.h"
 #include "stream.h"
@@ -25,6 +26,37 @@
 #define CLASSIFY_WINDOW		4096
 
 /* ---- small helpers ------------------------------------------------------ */
+
+const unsigned info_cap_limit[CAP_COUNT] = {
+	[CAP_EXPORTERS] = MAX_EXPORTERS,
+	[CAP_DOMAINS] = MAX_DOMAINS,
+	[CAP_TEMPLATES] = MAX_TEMPLATES_TOTAL,
+	[CAP_FIELDS] = MAX_FIELDS_TOTAL,
+	[CAP_CONNS] = MAX_CONNS,
+	[CAP_PEERS] = MAX_PEERS_TOTAL,
+};
+
+const char *const info_cap_names[CAP_COUNT] = {
+	[CAP_EXPORTERS] = "exporters",
+	[CAP_DOMAINS] = "NetFlow/IPFIX domains per exporter",
+	[CAP_TEMPLATES] = "templates",
+	[CAP_FIELDS] = "template fields",
+	[CAP_CONNS] = "TCP sessions",
+	[CAP_PEERS] = "BMP peers",
+};
+
+/* Something past a cap: counted in not_tracked, and the cap named the first time. */
+static void
+not_tracked(struct info *inf, enum info_cap cap)
+{
+	inf->not_tracked++;
+	if (inf->caps_hit & 1u << cap)
+		return;
+	inf->caps_hit |= 1u << cap;
+	log_warnx("info: more than %u %s: the rest is not itemised, only "
+	    "counted in not_tracked", info_cap_limit[cap],
+	    info_cap_names[cap]);
+}
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t size);
 
@@ -72,6 +104,7 @@ info_new(const struct config *cfg)
 	if (inf == NULL)
 		return NULL;
 	inf->cfg = cfg;
+	inf->held.max = MAX_HELD_TOTAL;
 	if (cfg != NULL && (inf->sel = selector_new(cfg)) == NULL) {
 		free(inf);
 		errno = ENOMEM;
@@ -140,6 +173,10 @@ info_exporter_get(struct info *inf, const struct tr_addr *a)
 	for (e = inf->exp_buckets[b]; e != NULL; e = e->next)
 		if (addr_equal(&e->addr, a))
 			return e;
+	if (inf->n_exporters == MAX_EXPORTERS) {
+		not_tracked(inf, CAP_EXPORTERS);
+		return NULL;
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		inf->oom = true;
 		return NULL;
@@ -161,6 +198,10 @@ domain_get(struct info *inf, struct exporter *e, uint16_t version,
 	for (size_t i = 0; i < e->nd; i++)
 		if (e->dom[i].version == version && e->dom[i].domain == domain)
 			return &e->dom[i];
+	if (e->nd == MAX_DOMAINS) {
+		not_tracked(inf, CAP_DOMAINS);
+		return NULL;
+	}
 	if (!grow((void **)&e->dom, &e->capd, e->nd, sizeof(*e->dom))) {
 		inf->oom = true;
 		return NULL;
@@ -171,17 +212,22 @@ domain_get(struct info *inf, struct exporter *e, uint16_t version,
 }
 
 static struct tmpl *
-tmpl_get(struct flow_domain *d, uint16_t id)
+tmpl_get(struct info *inf, struct flow_domain *d, uint16_t id)
 {
 	for (size_t i = 0; i < d->nt; i++)
 		if (d->t[i].id == id)
 			return &d->t[i];
+	if (inf->n_templates == MAX_TEMPLATES_TOTAL) {
+		not_tracked(inf, CAP_TEMPLATES);
+		return NULL;
+	}
 	if (d->nt == MAX_TEMPLATES ||
 	    !grow((void **)&d->t, &d->capt, d->nt, sizeof(*d->t))) {
 		d->templates_not_tracked++;
 		return NULL;
 	}
 	d->t[d->nt] = (struct tmpl){ .id = id };
+	inf->n_templates++;
 	return &d->t[d->nt++];
 }
 
@@ -203,11 +249,16 @@ static void
 template_define(struct info *inf, struct flow_domain *d,
     const struct nf_template *nt, bool options)
 {
-	struct tmpl *t = tmpl_get(d, nt->id);
+	struct tmpl *t = tmpl_get(inf, d, nt->id);
 	struct nf_field *f;
 
 	if (t == NULL)
 		return;
+	/* A definition with more fields than are left is not kept: the one before stays in force. */
+	if (inf->n_fields - t->field_count + nt->field_count > MAX_FIELDS_TOTAL) {
+		not_tracked(inf, CAP_FIELDS);
+		return;
+	}
 	if (nt->field_count == 0) {
 		/* An IPFIX withdrawal; naming the set id withdraws them all (RFC 7011 8.1). */
 		if (nt->id < NF_MIN_DATA_SET_ID)
@@ -221,6 +272,7 @@ template_define(struct info *inf, struct flow_domain *d,
 		return;
 	}
 	ipfix_template_fields(nt, f);
+	inf->n_fields = inf->n_fields - t->field_count + nt->field_count;
 	t->fields = f;
 	t->definitions++;
 	t->defined = true;
@@ -278,9 +330,9 @@ count_records(const struct flow_domain *d, const struct tmpl *t,
 }
 
 static void
-data_set(struct flow_domain *d, const struct nf_set *set)
+data_set(struct info *inf, struct flow_domain *d, const struct nf_set *set)
 {
-	struct tmpl *t = tmpl_get(d, set->id);
+	struct tmpl *t = tmpl_get(inf, d, set->id);
 
 	d->data_sets++;
 	if (t == NULL)
@@ -310,7 +362,7 @@ flow_sets(struct info *inf, struct exporter *e, struct flow_domain *d,
 		if (ipfix_is_template_set(d->version, set.id))
 			template_set(inf, e, d, &set);
 		else if (set.id >= NF_MIN_DATA_SET_ID)
-			data_set(d, &set);
+			data_set(inf, d, &set);
 		else
 			d->other_sets++;
 	}
@@ -546,12 +598,17 @@ peer_get(struct info *inf, struct bmp_dir *m, const struct bmp_peer_hdr *h)
 		m->peers_not_tracked++;
 		return NULL;
 	}
+	if (inf->n_peers == MAX_PEERS_TOTAL) {
+		not_tracked(inf, CAP_PEERS);
+		return NULL;
+	}
 	if (!grow((void **)&m->peers, &m->capp, m->np, sizeof(*m->peers))) {
 		inf->oom = true;
 		return NULL;
 	}
 	memset(&m->peers[m->np], 0, sizeof(m->peers[m->np]));
 	m->peers[m->np].hdr = *h;
+	inf->n_peers++;
 	return &m->peers[m->np++];
 }
 
@@ -832,11 +889,23 @@ dir_feed(struct dir *d, const struct stream_chunk *ch)
 		return 0;
 	if (d->held == NULL && (d->held = malloc(CLASSIFY_WINDOW)) == NULL)
 		return -1;
-	/* Bytes after a gap start afresh: the stream's start was lost. */
-	if (ch->gap_before) {
+	if (ch->gap_before && d->held_len > 0) {
+		/*
+		 * Bytes before a gap inside the window: when they frame as
+		 * messages (a BMP Initiation and Peer Ups before a lost
+		 * segment) they say what the direction carries, and count;
+		 * else they are counted as skipped, and the window starts
+		 * afresh after the gap.
+		 */
+		if (classify(d->held, d->held_len) != KIND_GENERIC)
+			return dir_classify_held(d) == -1 ? -1 :
+			    dir_deliver(d, ch);
+		d->bytes += d->held_len;
+		d->skipped_bytes += d->held_len;
 		d->held_len = 0;
-		d->held_gap = true;
 	}
+	if (ch->gap_before)
+		d->held_gap = true;
 	take = CLASSIFY_WINDOW - d->held_len < ch->len ?
 	    CLASSIFY_WINDOW - d->held_len : ch->len;
 	memcpy(d->held + d->held_len, ch->data, take);
@@ -934,6 +1003,7 @@ dir_open(struct dir *d)
 	stream_free(d->stream);
 	if ((d->stream = stream_new(STREAM_MAX_HELD)) == NULL)
 		return -1;
+	stream_set_pool(d->stream, &d->conn->inf->held);
 	return 0;
 }
 
@@ -1003,7 +1073,8 @@ conn_unlink(struct info *inf, struct conn *c, uint32_t bucket)
 }
 
 /*
- * Find the packet's connection, starting a new one when needed.  As in the
+ * Find the packet's connection, starting a new one when needed; NULL with
+ * *side -1 past MAX_CONNS, else when out of memory.  As in the
  * replay: a SYN after data in the same capture file is a new session on
  * the same ports; a new file continues the session with fresh streams (the
  * older tool's pre-processed lists restart sequence numbers in each file).
@@ -1027,13 +1098,15 @@ conn_for(struct info *inf, const struct tr_packet *pkt, int section,
 		c = NULL;
 	}
 	if (c == NULL) {
+		if (inf->n_conns == MAX_CONNS) {
+			not_tracked(inf, CAP_CONNS);
+			*side = -1;
+			return NULL;
+		}
 		if (section < 0)
 			exporter_sent = sender_is_exporter(pkt);
-		if ((c = conn_new(inf, pkt, exporter_sent, section,
-		    bucket)) == NULL)
-			return NULL;
 		*side = exporter_sent ? 0 : 1;
-		return c;
+		return conn_new(inf, pkt, exporter_sent, section, bucket);
 	}
 	if (!c->ended && (c->capture_gen != inf->capture_gen ||
 	    (syn && c->d[*side].stream != NULL &&
@@ -1062,7 +1135,7 @@ tcp_packet(struct info *inf, const struct tr_packet *pkt, int section,
 
 	inf->tcp_segments++;
 	if ((c = conn_for(inf, pkt, section, exporter_sent, &side)) == NULL)
-		return -1;
+		return side == -1 ? 0 : -1;
 	d = &c->d[side];
 	d->segments++;
 	if (c->ended || d->stream == NULL)
@@ -1095,18 +1168,27 @@ info_packet(struct info *inf, const struct tr_packet *pkt)
 	if (inf->nfiles > 0)
 		inf->files[inf->nfiles - 1].packets++;
 	if (inf->sel != NULL) {
-		if ((section = select_section(inf->sel, pkt)) < 0) {
-			/* The captured collector's side of a selected session: BGP reads its OPEN. */
-			if ((section = select_collector_side(inf->sel,
-			    pkt)) < 0) {
-				inf->drop.not_selected++;
-				return 0;
-			}
-			inf->drop.collector_segments++;
-			exporter_sent = false;
-		} else if (select_exporter(inf->sel, &pkt->src) < 0) {
+		int exporter;
+
+		/*
+		 * As the replay tells them apart: a section without `select`
+		 * takes both directions of a session, and the collector's are
+		 * its side of it, not an unknown exporter's.
+		 */
+		switch (select_side(inf->sel, pkt, &section, &exporter)) {
+		case SELECT_NONE:
+			inf->drop.not_selected++;
+			return 0;
+		case SELECT_UNKNOWN_EXPORTER:
 			inf->drop.unknown_exporter++;
 			return 0;
+		case SELECT_COLLECTOR:
+			/* The captured collector's side of a selected session: BGP reads its OPEN. */
+			inf->drop.collector_segments++;
+			exporter_sent = false;
+			break;
+		case SELECT_EXPORTER:
+			break;
 		}
 	}
 	if (pkt->l4proto == TR_IPPROTO_UDP) {

@@ -13,6 +13,53 @@
 #include "info_model.h"
 #include "ipfix.h"
 
+/*
+ * The document's value budget: the tree is built in memory before it is
+ * printed (~100 bytes a value), so past MAX_JSON_VALUES values no list
+ * item is added.  Items are charged when appended, less what their own
+ * lists were charged already.
+ */
+struct jbudget {
+	size_t		 used;
+	uint64_t	 cut;	/* list items left out */
+};
+
+static size_t
+json_values(json_t *j)
+{
+	size_t n = 1, i;
+	const char *k;
+	json_t *v;
+
+	if (json_is_object(j))
+		json_object_foreach(j, k, v)
+			n += json_values(v);
+	else if (json_is_array(j))
+		json_array_foreach(j, i, v)
+			n += json_values(v);
+	return n;
+}
+
+/* Whether one more list item may be built; when not, it is counted as cut. */
+static bool
+budget_room(struct jbudget *b)
+{
+	if (b->used < MAX_JSON_VALUES)
+		return true;
+	b->cut++;
+	return false;
+}
+
+/* Append item, built since mark = b->used, to list. */
+static void
+budget_append(struct jbudget *b, size_t mark, json_t *list, json_t *item)
+{
+	size_t inner = b->used - mark, n = json_values(item);
+
+	b->used += n > inner ? n - inner : 0;
+	json_array_append_new(list, item);
+}
+
 /* qsort, but an empty array may be NULL (qsort's pointer must never be). */
 static void
 sort_items(void *base, size_t n, size_t size,
@@ -382,7 +429,7 @@ json_bmp_peer(const struct info *inf, struct bmp_peer *p)
 }
 
 static json_t *
-json_bmp_dir(const struct info *inf, struct dir *d)
+json_bmp_dir(const struct info *inf, struct dir *d, struct jbudget *b)
 {
 	struct bmp_dir *m = &d->bmp;
 	json_t *peers = json_array();
@@ -396,8 +443,13 @@ json_bmp_dir(const struct info *inf, struct dir *d)
 	json_object_set_new(o, "messages", json_counts(bmp_msg_names, m->msgs,
 	    BMP_IDX_COUNT));
 	sort_items(m->peers, m->np, sizeof(m->peers[0]), peer_cmp);
-	for (size_t i = 0; i < m->np; i++)
-		json_array_append_new(peers, json_bmp_peer(inf, &m->peers[i]));
+	for (size_t i = 0; i < m->np; i++) {
+		size_t mark = b->used;
+
+		if (budget_room(b))
+			budget_append(b, mark, peers, json_bmp_peer(inf,
+			    &m->peers[i]));
+	}
 	json_object_set_new(o, "peers", peers);
 	json_object_set_new(o, "peer_messages_not_tracked",
 	    json_integer((json_int_t)m->peers_not_tracked));
@@ -413,7 +465,7 @@ conn_owner(const struct conn *c)
 }
 
 static json_t *
-json_session(const struct info *inf, struct conn *c)
+json_session(const struct info *inf, struct conn *c, struct jbudget *b)
 {
 	int me = conn_owner(c);
 	struct dir *d = &c->d[me], *peer = &c->d[1 - me];
@@ -430,7 +482,7 @@ json_session(const struct info *inf, struct conn *c)
 	    "unfinished_bytes", (json_int_t)(d->unfinished_bytes +
 	    framer_pending(&d->fr))));
 	if (d->kind == KIND_BMP)
-		json_object_update_new(o, json_bmp_dir(inf, d));
+		json_object_update_new(o, json_bmp_dir(inf, d, b));
 	if (d->kind == KIND_BGP) {
 		json_object_update_new(o, json_bgp_dir(d));
 		json_object_set_new(o, "collector_side", peer->kind == KIND_BGP ?
@@ -503,7 +555,7 @@ json_template(const struct tmpl *t)
 }
 
 static json_t *
-json_domain(struct flow_domain *d)
+json_domain(struct flow_domain *d, struct jbudget *b)
 {
 	uint64_t records = d->records;
 	json_t *tmpls;
@@ -516,8 +568,10 @@ json_domain(struct flow_domain *d)
 	tmpls = json_array();
 	sort_items(d->t, d->nt, sizeof(d->t[0]), tmpl_cmp);
 	for (size_t i = 0; i < d->nt; i++) {
-		json_array_append_new(tmpls, json_template(&d->t[i]));
 		records += d->t[i].data_records;
+		if (budget_room(b))
+			budget_append(b, b->used, tmpls,
+			    json_template(&d->t[i]));
 	}
 	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I, s:o}", "version", d->version, "domain", (json_int_t)d->domain,
@@ -535,27 +589,53 @@ json_domain(struct flow_domain *d)
 }
 
 static json_t *
-json_flows(struct exporter *e, uint64_t *messages)
+json_flows(struct exporter *e, struct jbudget *b)
 {
 	json_t *versions = json_array(), *domains = json_array();
 	int last = -1;
 
 	sort_items(e->dom, e->nd, sizeof(e->dom[0]), domain_cmp);
 	for (size_t i = 0; i < e->nd; i++) {
+		size_t mark = b->used;
+
 		if (e->dom[i].version != last)
 			json_array_append_new(versions,
 			    json_integer(last = e->dom[i].version));
-		json_array_append_new(domains, json_domain(&e->dom[i]));
-		*messages += e->dom[i].messages;
+		if (budget_room(b))
+			budget_append(b, mark, domains,
+			    json_domain(&e->dom[i], b));
 	}
 	return json_pack("{s:o, s:o}", "versions", versions, "domains",
 	    domains);
 }
 
+/* An exporter's share of the totals: flow, BMP, BGP messages; malformed (conns[0..n) are its own). */
+static void
+exporter_totals(const struct exporter *e, struct conn **conns, size_t n,
+    uint64_t *totals)
+{
+	for (size_t i = 0; i < e->nd; i++)
+		totals[0] += e->dom[i].messages;
+	totals[3] += reasons_total(&e->bad);
+	for (size_t i = 0; i < n; i++) {
+		const struct dir *d = &conns[i]->d[conn_owner(conns[i])];
+
+		totals[3] += reasons_total(&d->bad);
+		for (size_t k = 0; k < d->bmp.np; k++)
+			totals[3] += reasons_total(&d->bmp.peers[k].bad);
+		if (d->kind == KIND_BMP)
+			for (size_t k = 0; k < BMP_IDX_COUNT; k++)
+				totals[1] += d->bmp.msgs[k];
+		else if (d->kind == KIND_BGP)
+			for (size_t k = 0; k <= BGP_TYPE_MAX; k++)
+				totals[2] += d->bgp.msgs[k];
+	}
+}
+
 /* Everything one exporter sent: flows, then its TCP sessions by kind (conns[0..n) are its own, sorted). */
 static json_t *
 json_exporter(const struct info *inf, struct exporter *e, struct conn **conns,
-    size_t n, uint64_t *totals)
+    size_t n, struct jbudget *b)
 {
 	json_t *o = json_pack("{s:o}", "address", json_addr(&e->addr));
 	json_t *bmp = json_array(), *bgp = json_array(), *tcp = json_array();
@@ -567,28 +647,18 @@ json_exporter(const struct info *inf, struct exporter *e, struct conn **conns,
 	json_object_set_new(o, "udp_packets", json_integer(
 	    (json_int_t)e->packets));
 	json_object_set_new(o, "udp_bytes", json_integer((json_int_t)e->bytes));
-	json_object_set_new(o, "flows", json_flows(e, &totals[0]));
+	json_object_set_new(o, "flows", json_flows(e, b));
 	json_object_set_new(o, "udp_generic", json_pack("{s:I, s:I}",
 	    "packets", (json_int_t)e->udp_generic_packets,
 	    "bytes", (json_int_t)e->udp_generic_bytes));
-	totals[3] += reasons_total(&e->bad);
 	for (size_t i = 0; i < n; i++) {
-		struct dir *d = &conns[i]->d[conn_owner(conns[i])];
-		json_t *s = json_session(inf, conns[i]);
+		enum dir_kind kind = conns[i]->d[conn_owner(conns[i])].kind;
+		size_t mark = b->used;
 
-		totals[3] += reasons_total(&d->bad);
-		for (size_t k = 0; k < d->bmp.np; k++)
-			totals[3] += reasons_total(&d->bmp.peers[k].bad);
-		if (d->kind == KIND_BMP) {
-			json_array_append_new(bmp, s);
-			for (size_t k = 0; k < BMP_IDX_COUNT; k++)
-				totals[1] += d->bmp.msgs[k];
-		} else if (d->kind == KIND_BGP) {
-			json_array_append_new(bgp, s);
-			for (size_t k = 0; k <= BGP_TYPE_MAX; k++)
-				totals[2] += d->bgp.msgs[k];
-		} else
-			json_array_append_new(tcp, s);
+		if (!budget_room(b))
+			continue;
+		budget_append(b, mark, kind == KIND_BMP ? bmp :
+		    kind == KIND_BGP ? bgp : tcp, json_session(inf, conns[i], b));
 	}
 	json_object_set_new(o, "bmp", bmp);
 	json_object_set_new(o, "bgp", bgp);
@@ -611,8 +681,12 @@ sorted_conns(struct info *inf, size_t *n)
 
 		if (c->d[0].bytes + c->d[1].bytes == 0)
 			continue;
-		if (info_exporter_get(inf, &c->addr[conn_owner(c)]) == NULL)
-			break;
+		/* Past MAX_EXPORTERS, a session of a new exporter is not itemised. */
+		if (info_exporter_get(inf, &c->addr[conn_owner(c)]) == NULL) {
+			if (inf->oom)
+				break;
+			continue;
+		}
 		v[(*n)++] = c;
 	}
 	sort_items(v, *n, sizeof(*v), conn_cmp);
@@ -635,7 +709,7 @@ sorted_exporters(struct info *inf)
 }
 
 static json_t *
-json_exporters(struct info *inf, uint64_t *totals)
+json_exporters(struct info *inf, uint64_t *totals, struct jbudget *b)
 {
 	size_t nc, at = 0;
 	struct conn **conns = sorted_conns(inf, &nc);
@@ -651,11 +725,15 @@ json_exporters(struct info *inf, uint64_t *totals)
 	for (size_t i = 0; i < inf->n_exporters; i++) {
 		size_t from = at;
 
+		size_t mark = b->used;
+
 		while (at < nc && addr_equal(&conns[at]->addr[
 		    conn_owner(conns[at])], &exps[i]->addr))
 			at++;
-		json_array_append_new(a, json_exporter(inf, exps[i],
-		    conns + from, at - from, totals));
+		exporter_totals(exps[i], conns + from, at - from, totals);
+		if (budget_room(b))
+			budget_append(b, mark, a, json_exporter(inf, exps[i],
+			    conns + from, at - from, b));
 	}
 	free(conns);
 	free(exps);
@@ -697,11 +775,38 @@ json_dropped(const struct info *inf)
 	    "filtered", (json_int_t)d->filtered);
 }
 
+/*
+ * Said only when it happened, so that the summary of a capture under every
+ * cap is what it always was: what a cap left out, and what the value
+ * budget cut from the lists.
+ */
+static void
+json_limits(const struct info *inf, const struct jbudget *b, json_t *root)
+{
+	json_t *caps;
+
+	if (inf->caps_hit != 0) {
+		caps = json_array();
+		for (int i = 0; i < CAP_COUNT; i++)
+			if (inf->caps_hit & 1u << i)
+				json_array_append_new(caps, json_pack("{s:s, s:i}",
+				    "cap", info_cap_names[i], "limit",
+				    (int)info_cap_limit[i]));
+		json_object_set_new(root, "not_tracked", json_pack("{s:I, s:o}",
+		    "count", (json_int_t)inf->not_tracked, "caps", caps));
+	}
+	if (b->cut > 0)
+		json_object_set_new(root, "cut", json_pack("{s:i, s:I}",
+		    "max_values", MAX_JSON_VALUES, "items_left_out",
+		    (json_int_t)b->cut));
+}
+
 json_t *
 info_json(struct info *inf)
 {
 	uint64_t frames = 0, totals[4] = { 0 };	/* flow, BMP, BGP messages; malformed */
 	json_t *root = json_object(), *errors = json_array(), *exps;
+	struct jbudget b = { .used = 0 };
 
 	for (size_t i = 0; i < inf->nfiles; i++)
 		frames += inf->files[i].frames;
@@ -712,7 +817,7 @@ info_json(struct info *inf)
 	    json_pack("{s:o, s:o, s:I}", "first", json_time(inf->first_ts),
 	    "last", json_time(inf->last_ts), "duration_us",
 	    (json_int_t)((inf->last_ts - inf->first_ts) / TR_NS_PER_US)));
-	exps = json_exporters(inf, totals);
+	exps = json_exporters(inf, totals, &b);
 	json_object_set_new(root, "totals", json_pack("{s:I, s:I, s:I, s:I, "
 	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "frames", (json_int_t)frames, "packets", (json_int_t)inf->packets,
@@ -728,6 +833,7 @@ info_json(struct info *inf)
 	json_object_set_new(root, "exporters", exps);
 	json_object_set_new(root, "dropped", json_dropped(inf));
 	json_object_set_new(root, "errors", errors);
+	json_limits(inf, &b, root);
 	if (inf->oom) {
 		json_decref(root);
 		errno = ENOMEM;

@@ -13,6 +13,7 @@
 #include "framer.h"
 #include "ipfix.h"
 #include "monotime.h"
+#include "stream.h"
 
 struct selector;
 struct stream;
@@ -23,6 +24,34 @@ struct stream;
 #define MAX_REASONS		32
 #define MAX_FAMILIES		64
 #define MAX_NOTIFICATIONS	32
+
+/*
+ * Caps on the state whose size hostile input decides, so that memory stays
+ * bounded (peak RSS well under 256 MB) whatever a capture holds.  Real
+ * captures stay far below them: the corpus's largest has 14 exporters, 2
+ * domains per exporter, 15 templates per domain, 22 TCP sessions, 42 BMP
+ * peers.  Past a cap, what is not itemised is counted in `not_tracked` and
+ * the cap is named once on stderr.
+ */
+#define MAX_EXPORTERS		65536	/* every router of a large network in one capture */
+#define MAX_DOMAINS		256	/* (version, domain) pairs per exporter: line cards, VRFs (as the sink) */
+#define MAX_TEMPLATES_TOTAL	65536	/* template ids over every exporter and domain */
+#define MAX_FIELDS_TOTAL	(1u << 20)	/* fields of the definitions held: 8 MiB of nf_field */
+#define MAX_CONNS		16384	/* TCP sessions itemised (ended ones too): ~7 KiB each */
+#define MAX_PEERS_TOTAL		16384	/* BMP monitored peers over every session (route servers: a few thousand) */
+#define MAX_HELD_TOTAL		(64u << 20)	/* out-of-order bytes held by every TCP stream together */
+/* The JSON document: past this many values (~100 bytes each in memory), lists are cut. */
+#define MAX_JSON_VALUES		1000000
+
+enum info_cap {
+	CAP_EXPORTERS,
+	CAP_DOMAINS,
+	CAP_TEMPLATES,
+	CAP_FIELDS,
+	CAP_CONNS,
+	CAP_PEERS,
+	CAP_COUNT
+};
 
 /* ---- what is counted ---------------------------------------------------- */
 
@@ -195,10 +224,18 @@ struct info {
 	struct conn		*conn_buckets[CONN_BUCKETS];
 	struct conn	       **conns;
 	size_t			 n_conns, cap_conns;
+	size_t			 n_templates, n_fields, n_peers;	/* against the caps above */
+	struct stream_pool	 held;		/* MAX_HELD_TOTAL */
+	uint64_t		 not_tracked;	/* packets, messages, definitions past a cap */
+	unsigned		 caps_hit;	/* 1 << enum info_cap */
 	bool			 oom;
 };
 
-/* The entry for exporter address a, added on first use; NULL when out of memory (inf->oom set). */
+/* The limit and name of each cap, for messages and the JSON. */
+extern const unsigned info_cap_limit[CAP_COUNT];
+extern const char *const info_cap_names[CAP_COUNT];
+
+/* The entry for exporter address a, added on first use; NULL past MAX_EXPORTERS or when out of memory (inf->oom set). */
 struct exporter	*info_exporter_get(struct info *inf, const struct tr_addr *a);
 
 /*

@@ -66,6 +66,19 @@
 #define PP_SESS_BUCKETS	16384u		/* session table; chains stay short up to ~100k sessions */
 #define PP_OPEN_DELAY	(1 * NS_PER_SEC)
 #define PP_PEER_DELAY	(5 * NS_PER_SEC)
+/*
+ * Caps on the state a capture decides the size of, so that memory stays
+ * bounded whatever it holds (issue 10).  Real captures stay far below them
+ * (the corpus: 14 exporters, 22 sessions, 42 BMP peers).  Past one, the
+ * packets that needed more are not kept: counted in
+ * pcap_processing.not_tracked, and the cap named once.
+ */
+#define PP_MAX_ADDRS	4096u		/* exporters, and collectors per section: the config's map and select lists */
+#define PP_MAX_SESSIONS	16384u		/* TCP sessions, ended ones too */
+#define PP_MAX_HELD_TOTAL (64u << 20)	/* out-of-order bytes held by every stream together (each: PP_MAX_HELD) */
+#define PP_MAX_DOWN	4096u		/* BMP peers down per session, waiting for their Peer Up (else no delay) */
+
+enum pp_cap { PP_CAP_ADDRS, PP_CAP_SESSIONS, PP_CAP_DOWN, PP_CAP_COUNT };
 
 struct addr_list {
 	struct tr_addr	*v;
@@ -168,8 +181,43 @@ struct preproc {
 	bool			 failed;
 	uint64_t		 packets, unselected, collector_side, ignored_after_close;
 	uint64_t		 retransmitted, gap_bytes, skipped_bytes, unfinished_bytes;
+	uint64_t		 not_tracked;	/* packets (Peer Downs) past a cap */
+	struct stream_pool	 held;		/* PP_MAX_HELD_TOTAL */
+	unsigned		 caps_hit;	/* 1 << enum pp_cap */
 	uint8_t			 frame[FRAME_MAX_LEN];
 };
+
+/* Past a cap: counted; the first time, the cap is named. */
+static void
+not_tracked(struct preproc *pp, enum pp_cap cap)
+{
+	static const char *const what[PP_CAP_COUNT] = {
+		[PP_CAP_ADDRS] = "4096 exporters (or collectors of a section)",
+		[PP_CAP_SESSIONS] = "16384 TCP sessions",
+		[PP_CAP_DOWN] = "4096 BMP peers down in one session",
+	};
+	static const char *const then[PP_CAP_COUNT] = {
+		[PP_CAP_ADDRS] = "their packets are not kept",
+		[PP_CAP_SESSIONS] = "the packets of the others are not kept",
+		[PP_CAP_DOWN] = "the others' Peer Up gets no delay",
+	};
+
+	pp->not_tracked++;
+	if (pp->caps_hit & 1u << cap)
+		return;
+	pp->caps_hit |= 1u << cap;
+	log_warnx("-p: more than %s: %s; counted in "
+	    "pcap_processing.not_tracked", what[cap], then[cap]);
+}
+
+static bool
+addr_list_has(const struct addr_list *l, const struct tr_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (addr_equal(&l->v[i], a))
+			return true;
+	return false;
+}
 
 static int
 addr_list_add(struct addr_list *l, const struct tr_addr *a)
@@ -402,6 +450,10 @@ peer_went_down(struct pp_sess *ss, const uint8_t *msg, size_t len, bool down)
 	}
 	if (i < ss->n_down)
 		return true;	/* a second Peer Down: one Peer Up ends both */
+	if (ss->n_down == PP_MAX_DOWN) {
+		not_tracked(ss->pp, PP_CAP_DOWN);
+		return true;
+	}
 	if (ss->n_down == ss->cap_down) {
 		size_t cap = ss->cap_down ? ss->cap_down * 2 : 4;
 		uint8_t (*v)[BMP_PEER_KEY_LEN] = realloc(ss->down,
@@ -558,6 +610,7 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 		free(ss);
 		return NULL;
 	}
+	stream_set_pool(ss->st, &pp->held);
 	ss->pp = pp;
 	ss->sec = id;
 	ss->src = pkt->src;
@@ -620,6 +673,10 @@ tcp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 		/* The exporter connected again from the same port: the old connection is gone. */
 		sess_finish(ss, true);
 		ss = NULL;
+	}
+	if (ss == NULL && pp->n_sess == PP_MAX_SESSIONS) {
+		not_tracked(pp, PP_CAP_SESSIONS);
+		return;
 	}
 	if (ss == NULL && (ss = sess_new(pp, id, pkt)) == NULL) {
 		pp->failed = true;
@@ -690,6 +747,35 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	}
 }
 
+/*
+ * A section whose select takes both directions of a TCP session (none: it
+ * takes every packet of its transport) would make the collector's segments
+ * an exporter's session.  The collector's side is the one whose reverse
+ * already has a session, else the one that answered a SYN, else the one on
+ * the lower port (BGP's 179 and BMP collectors' ports are low, a router's
+ * ephemeral), as --info without a config tells them apart.
+ */
+static bool
+collector_of_both(struct preproc *pp, const struct tr_packet *pkt, int id)
+{
+	struct tr_packet rev = tr_packet_reversed(pkt);
+	struct pp_sess *ss;
+	uint8_t f = pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK);
+
+	if (pkt->l4proto != TR_IPPROTO_TCP ||
+	    select_section(pp->sel, &rev) != id)
+		return false;
+	if ((ss = sess_find(pp, pkt)) != NULL && !ss->done)
+		return false;
+	if ((ss = sess_find(pp, &rev)) != NULL && !ss->done)
+		return true;
+	if (f == TR_TCP_SYN)
+		return false;
+	if (f == (TR_TCP_SYN | TR_TCP_ACK))
+		return true;
+	return pkt->sport < pkt->dport;
+}
+
 static void
 packet(struct preproc *pp, const struct tr_packet *pkt)
 {
@@ -697,6 +783,12 @@ packet(struct preproc *pp, const struct tr_packet *pkt)
 	struct pp_section *sec;
 
 	pp->packets++;
+	if (id >= 0 && collector_of_both(pp, pkt, id)) {
+		pp->collector_side++;
+		if (id == SECTION_BGP)
+			peer_packet(pp, pkt);
+		return;
+	}
 	if (id < 0) {
 		/* The collector's side: its packets selected as if reversed (no map here). */
 		struct tr_packet rev = tr_packet_reversed(pkt);
@@ -711,6 +803,12 @@ packet(struct preproc *pp, const struct tr_packet *pkt)
 		return;
 	}
 	sec = &pp->sec[id];
+	if ((pp->exporters.n == PP_MAX_ADDRS &&
+	    !addr_list_has(&pp->exporters, &pkt->src)) ||
+	    (sec->dst.n == PP_MAX_ADDRS && !addr_list_has(&sec->dst, &pkt->dst))) {
+		not_tracked(pp, PP_CAP_ADDRS);
+		return;
+	}
 	sec->packets++;
 	if (addr_list_add(&pp->exporters, &pkt->src) < 0 ||
 	    addr_list_add(&sec->src, &pkt->src) < 0 ||
@@ -1254,6 +1352,10 @@ stats_json(struct preproc *pp, const enum section_id *order, size_t n,
 	    (json_int_t)pp->unfinished_bytes));
 	json_object_set_new(o, "tcp_after_close", json_integer((json_int_t)
 	    pp->ignored_after_close));
+	/* Only when a cap was reached: the summary of every real capture stays as it was. */
+	if (pp->not_tracked + pp->rep.flows.not_tracked > 0)
+		json_object_set_new(o, "not_tracked", json_integer((json_int_t)
+		    (pp->not_tracked + pp->rep.flows.not_tracked)));
 	for (size_t k = 0; k < n; k++) {
 		struct pp_section *sec = &pp->sec[order[k]];
 		json_t *s = json_object();
@@ -1398,6 +1500,7 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len,
 
 	if ((pp = calloc(1, sizeof(*pp))) == NULL)
 		return PREPROC_FAILED;
+	pp->held.max = PP_MAX_HELD_TOTAL;
 	if ((pp->buckets = calloc(PP_SESS_BUCKETS, sizeof(*pp->buckets))) ==
 	    NULL) {
 		free(pp);

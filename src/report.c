@@ -162,6 +162,9 @@ print_flows(const struct report_flows *f, FILE *out)
 	    "numbers rewritten", f->templates_primed, f->primed_messages,
 	    f->orphan_sets_dropped, f->orphan_sets_sent, f->messages_emptied,
 	    f->malformed, f->sequence_rewritten);
+	if (f->not_tracked > 0)
+		fprintf(out, ", %" PRIu64 " past a state cap (not tracked)",
+		    f->not_tracked);
 	if (f->shifted)
 		fprintf(out, ", times shifted by %+" PRId64 " s", f->shift_secs);
 	fputc('\n', out);
@@ -183,7 +186,7 @@ flows_json(const struct report_flows *f)
 		    "template_sets", (json_int_t)d->template_sets,
 		    "data_sets", (json_int_t)d->data_sets));
 	}
-	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "domains", domains,
 	    "templates_primed", (json_int_t)f->templates_primed,
 	    "primed_messages", (json_int_t)f->primed_messages,
@@ -192,6 +195,7 @@ flows_json(const struct report_flows *f)
 	    "messages_emptied", (json_int_t)f->messages_emptied,
 	    "malformed", (json_int_t)f->malformed,
 	    "sequence_rewritten", (json_int_t)f->sequence_rewritten,
+	    "not_tracked", (json_int_t)f->not_tracked,
 	    "shift_s", (json_int_t)f->shift_secs);
 }
 

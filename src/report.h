@@ -40,6 +40,7 @@ struct report_flows {
 	uint64_t	messages_emptied;	/* every set removed: the message was not sent */
 	uint64_t	malformed;		/* sets that could not be walked: sent as captured */
 	uint64_t	sequence_rewritten;	/* messages sent with another sequence number */
+	uint64_t	not_tracked;		/* template, sequence, domain state past a cap (flowfix.c) */
 	bool		shifted;		/* timestamps: shift applied */
 	int64_t		shift_secs;		/* the last delta applied */
 };

@@ -315,9 +315,21 @@ dump_flush(struct sink *s)
 
 /* ---- NetFlow / IPFIX accounting --------------------------------------- */
 
+/* Past a cap over every exporter: counted in untracked, and named the first time. */
+static void
+sink_untracked(struct sink *s, const char *what)
+{
+	s->untracked++;
+	if (s->cap_told)
+		return;
+	s->cap_told = true;
+	log_warnx("sink: more than %s: the rest is counted in untracked",
+	    what);
+}
+
 static struct sink_nf *
-nf_get(struct sink_udp_stat *u, uint16_t version, uint32_t domain,
-    uint16_t sport)
+nf_get(struct sink *s, struct sink_udp_stat *u, uint16_t version,
+    uint32_t domain, uint16_t sport)
 {
 	struct sink_nf *nf;
 
@@ -325,9 +337,15 @@ nf_get(struct sink_udp_stat *u, uint16_t version, uint32_t domain,
 		if (u->nf[i].version == version &&
 		    u->nf[i].domain == domain && u->nf[i].sport == sport)
 			return &u->nf[i];
+	if (s->nnf_total == SINK_MAX_NETFLOW_TOTAL) {
+		sink_untracked(s, "65536 NetFlow/IPFIX sessions (exporter, "
+		    "port, domain)");
+		return NULL;
+	}
 	if (array_grow(&u->nf, &u->nf_cap, u->nnf, sizeof(*u->nf),
 	    SINK_MAX_NETFLOW) == -1)
 		return NULL;
+	s->nnf_total++;
 	nf = &u->nf[u->nnf++];
 	memset(nf, 0, sizeof(*nf));
 	nf->version = version;
@@ -346,7 +364,7 @@ nf_template_find(struct sink_nf *nf, uint16_t id)
 }
 
 static void
-nf_template_learn(struct sink_nf *nf, uint16_t set_id,
+nf_template_learn(struct sink *s, struct sink_nf *nf, uint16_t set_id,
     const struct nf_template *t)
 {
 	struct sink_template *st;
@@ -354,26 +372,34 @@ nf_template_learn(struct sink_nf *nf, uint16_t set_id,
 	if (t->field_count == 0) {
 		/* A withdrawal: of one template, or (id == set id) of all. */
 		if (t->id == set_id) {
+			s->ntmpl_total -= nf->ntmpl;
 			nf->ntmpl = 0;
 			return;
 		}
-		if ((st = nf_template_find(nf, t->id)) != NULL)
+		if ((st = nf_template_find(nf, t->id)) != NULL) {
 			*st = nf->tmpl[--nf->ntmpl];
+			s->ntmpl_total--;
+		}
 		return;
 	}
 	if ((st = nf_template_find(nf, t->id)) == NULL) {
+		if (s->ntmpl_total == SINK_MAX_TEMPLATES_TOTAL) {
+			sink_untracked(s, "1048576 templates");
+			return;
+		}
 		if (array_grow(&nf->tmpl, &nf->tmpl_cap, nf->ntmpl,
 		    sizeof(*nf->tmpl), SINK_MAX_TEMPLATES) == -1)
 			return;
 		st = &nf->tmpl[nf->ntmpl++];
 		st->id = t->id;
+		s->ntmpl_total++;
 	}
 	st->record_len = t->record_len;
 }
 
 /* Learn every template record of a template or options template set. */
 static void
-nf_templates(struct sink_nf *nf, const struct nf_set *set)
+nf_templates(struct sink *s, struct sink_nf *nf, const struct nf_set *set)
 {
 	const uint8_t *p = set->body;
 	size_t left = set->body_len;
@@ -384,7 +410,7 @@ nf_templates(struct sink_nf *nf, const struct nf_set *set)
 		if (ipfix_template_parse(nf->version, set->id, p, left, &t) ==
 		    -1)
 			return;
-		nf_template_learn(nf, set->id, &t);
+		nf_template_learn(s, nf, set->id, &t);
 		p += t.consumed;
 		left -= t.consumed;
 	}
@@ -397,7 +423,7 @@ nf_templates(struct sink_nf *nf, const struct nf_set *set)
  * sequence number cannot be predicted.  *malformed is set on a bad set.
  */
 static int64_t
-nf_walk_sets(struct sink_nf *nf, const uint8_t *p, size_t len,
+nf_walk_sets(struct sink *s, struct sink_nf *nf, const uint8_t *p, size_t len,
     bool *malformed)
 {
 	struct nf_set_iter it;
@@ -415,7 +441,7 @@ nf_walk_sets(struct sink_nf *nf, const uint8_t *p, size_t len,
 		if (ipfix_is_template_set(nf->version, set.id)) {
 			nf->template_sets++;
 			if (nf->version == NF_VERSION_IPFIX)
-				nf_templates(nf, &set);
+				nf_templates(s, nf, &set);
 		} else if (set.id >= NF_MIN_DATA_SET_ID) {
 			struct sink_template *t;
 
@@ -445,7 +471,7 @@ nf_sequence(struct sink_nf *nf, uint32_t seq)
 
 /* Decode what we can of a datagram: NetFlow v5/v9/IPFIX or undecoded. */
 static void
-nf_account(struct sink_udp_stat *u, uint16_t sport, const uint8_t *p,
+nf_account(struct sink *s, struct sink_udp_stat *u, uint16_t sport, const uint8_t *p,
     size_t len)
 {
 	struct nf_header h;
@@ -457,7 +483,7 @@ nf_account(struct sink_udp_stat *u, uint16_t sport, const uint8_t *p,
 	    (h.version == NF_VERSION_5 &&
 	    len < h.header_len + (size_t)h.count * SINK_V5_RECORD_LEN) ||
 	    (h.version == NF_VERSION_IPFIX && h.length > len) ||
-	    (nf = nf_get(u, h.version, h.domain, sport)) == NULL) {
+	    (nf = nf_get(s, u, h.version, h.domain, sport)) == NULL) {
 		u->undecoded++;
 		return;
 	}
@@ -468,12 +494,12 @@ nf_account(struct sink_udp_stat *u, uint16_t sport, const uint8_t *p,
 		nf->expect_known = true;
 		return;
 	case NF_VERSION_9:
-		(void)nf_walk_sets(nf, p, len, &malformed);
+		(void)nf_walk_sets(s, nf, p, len, &malformed);
 		nf->expect = h.sequence + 1;
 		nf->expect_known = true;
 		break;
 	default:
-		records = nf_walk_sets(nf, p, len, &malformed);
+		records = nf_walk_sets(s, nf, p, len, &malformed);
 		nf->expect = h.sequence + (uint32_t)(records < 0 ? 0 : records);
 		nf->expect_known = records >= 0;
 		break;
@@ -501,7 +527,7 @@ udp_datagram(struct sink *s, uint16_t local_port,
 	}
 	u->datagrams++;
 	u->bytes += len;
-	nf_account(u, peer_port, p, len);
+	nf_account(s, u, peer_port, p, len);
 }
 
 static void

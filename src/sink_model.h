@@ -27,6 +27,9 @@
 #define SINK_MAX_EXPORTERS	65536		/* stat entries per transport */
 #define SINK_MAX_NETFLOW	256		/* (version, domain) pairs per exporter */
 #define SINK_MAX_TEMPLATES	4096		/* IPFIX templates per (exporter, domain) */
+/* Over every exporter, so that the caps above cannot multiply into gigabytes (issue 10). */
+#define SINK_MAX_NETFLOW_TOTAL	65536		/* (exporter, port, version, domain) sessions: ~7 MB */
+#define SINK_MAX_TEMPLATES_TOTAL (1u << 20)	/* templates: 8 MiB */
 #define SINK_MAX_NOTIFICATIONS	64
 #define SINK_MAX_ERRORS		16
 #define SINK_MAX_RAW		(16u * 1024 * 1024)	/* raw bytes kept for one dump line */
@@ -223,6 +226,8 @@ struct sink {
 	size_t			 tcp_cap;
 	struct sink_index	 tcp_index;
 	uint64_t		 untracked;
+	size_t			 nnf_total, ntmpl_total;	/* against the _TOTAL caps */
+	bool			 cap_told;	/* a _TOTAL cap was named */
 	FILE			*dump;
 	bool			 dump_dirty;
 	tr_ns			 start;

@@ -284,7 +284,7 @@ summary_table(const struct sink *s, FILE *out)
 	    " tcp connections, %" PRIu64 " tcp messages, %" PRIu64 " bytes",
 	    tot.datagrams, tot.connections, tot.messages, tot.bytes);
 	if (s->untracked > 0)
-		fprintf(out, ", %" PRIu64 " untracked (past the exporter cap)",
+		fprintf(out, ", %" PRIu64 " untracked (past a cap)",
 		    s->untracked);
 	fputc('\n', out);
 }

@@ -141,6 +141,7 @@ struct source {
 	struct source_stats stats;
 	struct frag_table frags;
 	uint8_t		*done_buf;	/* the last reassembled payload */
+	struct ng	*ng;		/* pcapng read per interface, when libpcap cannot */
 };
 
 static enum verdict decode_ethertype(struct source *, const struct frame *,
@@ -963,13 +964,35 @@ linktype_name(int linktype)
 	return name != NULL ? name : "unknown";
 }
 
+/* What a path that is not a regular file is, for messages. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a pipe";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
 static int
 open_error(char *err, size_t errlen, const char *path, const char *errbuf,
-    off_t size)
+    const struct stat *st)
 {
-	if (size == 0)
+	bool unknown = strstr(errbuf, "unknown file format") != NULL;
+
+	/* A device's size is 0 whatever it gives (/dev/zero gives zeros): say what it is. */
+	if (!S_ISREG(st->st_mode))
+		snprintf(err, errlen, "%s: %s, and what it gives is not a "
+		    "capture (%s)", path, file_kind(st->st_mode), unknown ?
+		    "no pcap or pcapng magic number" : errbuf);
+	else if (st->st_size == 0)
 		snprintf(err, errlen, "%s: empty file, not a capture", path);
-	else if (strstr(errbuf, "unknown file format") != NULL)
+	else if (unknown)
 		snprintf(err, errlen,
 		    "%s: not a pcap or pcapng capture file (libpcap: %s)",
 		    path, errbuf);
@@ -1009,7 +1032,7 @@ source_open(const char *path, char *err, size_t errlen)
 	p = pcap_fopen_offline_with_tstamp_precision(fp,
 	    PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (p == NULL) {
-		open_error(err, errlen, path, errbuf, st.st_size);
+		open_error(err, errlen, path, errbuf, &st);
 		fclose(fp);
 		return NULL;
 	}
@@ -1049,6 +1072,296 @@ record_damage(struct source *s, const char *why)
 	source_flush(s);
 }
 
+/*
+ * A frame's time in ns, or NULL with the reason it has none.  Classic pcap
+ * stores seconds in 32 unsigned bits (to 2106) that libpcap reads signed:
+ * past 2038 they come negative, and are read back as unsigned.  pcapng's 64
+ * bits can go past what tr_ns holds (2262-04-11T23:47:16Z); the sub-second
+ * part is in ns (see source_open) and must stay under a second.
+ */
+static const char *
+frame_time(const struct source *s, const struct pcap_pkthdr *h, tr_ns *ts)
+{
+	uint64_t secs = s->classic ? (uint32_t)h->ts.tv_sec :
+	    (uint64_t)h->ts.tv_sec;
+
+	if (h->ts.tv_usec < 0 || h->ts.tv_usec >= TR_NS_PER_SEC)
+		return "the frame's sub-second timestamp is a second or more";
+	if ((!s->classic && h->ts.tv_sec < 0) ||
+	    secs > (uint64_t)(INT64_MAX / TR_NS_PER_SEC) ||
+	    (secs == (uint64_t)(INT64_MAX / TR_NS_PER_SEC) &&
+	    h->ts.tv_usec > INT64_MAX % TR_NS_PER_SEC))
+		return "the frame's timestamp is past "
+		    "2262-04-11T23:47:16.854775807Z, the latest this tool can "
+		    "represent";
+	*ts = (tr_ns)secs * TR_NS_PER_SEC + h->ts.tv_usec;
+	return NULL;
+}
+
+/* ---- pcapng whose interfaces differ in link type ------------------------ */
+
+/*
+ * libpcap reads one link type per file and stops at an interface of
+ * another (a capture of an Ethernet and a Linux SLL or raw IP interface
+ * together).  Such a file is read again here, per interface: the section
+ * header, interface descriptions (link type, timestamp resolution) and
+ * packet blocks, skipping the frames libpcap already gave.
+ */
+#define NG_SHB			0x0A0D0D0Au
+#define NG_IDB			1u
+#define NG_PB			2u	/* obsolete packet block */
+#define NG_SPB			3u
+#define NG_EPB			6u
+#define NG_BOM			0x1A2B3C4Du
+#define NG_MAX_BLOCK		(16u << 20)	/* as libpcap's largest block */
+#define NG_MAX_IFACES		4096
+
+struct ng_iface {
+	int		 linktype;
+	uint64_t	 units;		/* timestamp units per second */
+};
+
+struct ng {
+	FILE		*fp;
+	bool		 swap;		/* the section is of the other byte order */
+	struct ng_iface	*ifs;
+	size_t		 nifs;
+	uint8_t		*block;
+	size_t		 cap;
+	uint64_t	 skip;		/* frames already read by libpcap */
+};
+
+static uint32_t
+ng_u32(const struct ng *ng, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ng->swap ? __builtin_bswap32(v) : v;
+}
+
+static uint16_t
+ng_u16(const struct ng *ng, const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return ng->swap ? __builtin_bswap16(v) : v;
+}
+
+static void
+ng_free(struct ng *ng)
+{
+	if (ng == NULL)
+		return;
+	if (ng->fp != NULL)
+		fclose(ng->fp);
+	free(ng->ifs);
+	free(ng->block);
+	free(ng);
+}
+
+/* The next block's type and body (after type and length, before the trailing length); 0 at the end, -1 with why. */
+static int
+ng_block(struct ng *ng, uint32_t *type, size_t *len, const char **why)
+{
+	uint8_t hdr[8];
+	uint32_t blen, magic;
+	size_t n = fread(hdr, 1, sizeof(hdr), ng->fp);
+
+	if (n == 0 && feof(ng->fp))
+		return 0;
+	*why = "a block header is truncated";
+	if (n != sizeof(hdr))
+		return -1;
+	memcpy(type, hdr, 4);
+	/* A section header says its byte order: its body starts with the byte-order magic. */
+	if (*type == NG_SHB) {
+		if (fread(&magic, 1, 4, ng->fp) != 4)
+			return -1;
+		ng->swap = magic != NG_BOM;
+		if (ng->swap && __builtin_bswap32(magic) != NG_BOM) {
+			*why = "a section header has no byte-order magic";
+			return -1;
+		}
+		ng->nifs = 0;	/* interfaces are numbered per section */
+	}
+	*type = ng->swap ? __builtin_bswap32(*type) : *type;
+	blen = ng_u32(ng, hdr + 4);
+	*why = "a block length is impossible";
+	if (blen < 12 + (*type == NG_SHB ? 4u : 0u) || blen % 4 != 0 ||
+	    blen > NG_MAX_BLOCK)
+		return -1;
+	*len = blen - 12 - (*type == NG_SHB ? 4 : 0);
+	if (*len + 4 > ng->cap) {
+		uint8_t *b = realloc(ng->block, *len + 4);
+
+		*why = "out of memory";
+		if (b == NULL)
+			return -1;
+		ng->block = b;
+		ng->cap = *len + 4;
+	}
+	*why = "a block is truncated";
+	if (fread(ng->block, 1, *len + 4, ng->fp) != *len + 4)
+		return -1;
+	return 1;
+}
+
+/* An interface description: its link type and if_tsresol (option 9). */
+static const char *
+ng_interface(struct ng *ng, const uint8_t *b, size_t len)
+{
+	struct ng_iface f = { .units = 1000000 };
+	struct ng_iface *v;
+	size_t off = 8;
+
+	if (len < 8)
+		return "an interface description is truncated";
+	f.linktype = ng_u16(ng, b);
+	while (off + 4 <= len) {
+		uint16_t code = ng_u16(ng, b + off), olen = ng_u16(ng, b + off + 2);
+
+		if (code == 0 || off + 4 + olen > len)
+			break;
+		if (code == 9 && olen >= 1) {
+			uint8_t r = b[off + 4];
+			uint8_t e = r & 0x7f;
+
+			if ((r & 0x80 ? e > 63 : e > 19) || e == 0)
+				return "an interface's timestamp resolution is "
+				    "not supported";
+			f.units = 1;
+			for (uint8_t i = 0; i < e; i++)
+				f.units *= r & 0x80 ? 2 : 10;
+		}
+		off += 4 + ((olen + 3u) & ~3u);
+	}
+	if (ng->nifs == NG_MAX_IFACES)
+		return "more than 4096 interfaces";
+	if ((v = realloc(ng->ifs, (ng->nifs + 1) * sizeof(*v))) == NULL)
+		return "out of memory";
+	ng->ifs = v;
+	ng->ifs[ng->nifs++] = f;
+	return NULL;
+}
+
+/* A packet block's interface, time and frame; NULL when it is not a packet, else the reason it cannot be read. */
+static const char *
+ng_packet(struct ng *ng, uint32_t type, size_t len, uint32_t *iface,
+    uint64_t *ticks, const uint8_t **data, uint32_t *caplen, uint32_t *wire)
+{
+	const uint8_t *b = ng->block;
+	size_t hdr = type == NG_EPB ? 20 : type == NG_PB ? 20 : 4;
+
+	if (len < hdr)
+		return "a packet block is truncated";
+	if (type == NG_SPB) {
+		*iface = 0;
+		*ticks = 0;
+		*wire = ng_u32(ng, b);
+		*caplen = *wire < len - hdr ? *wire : (uint32_t)(len - hdr);
+	} else {
+		*iface = type == NG_EPB ? ng_u32(ng, b) : ng_u16(ng, b);
+		*ticks = (uint64_t)ng_u32(ng, b + 4) << 32 | ng_u32(ng, b + 8);
+		*caplen = ng_u32(ng, b + 12);
+		*wire = ng_u32(ng, b + 16);
+		if (*caplen > len - hdr)
+			return "a packet block's captured length runs past it";
+	}
+	*data = b + hdr;
+	if (*iface >= ng->nifs)
+		return "a packet names an interface not described before it";
+	return "";
+}
+
+static const char *
+ng_time(const struct ng_iface *f, uint64_t ticks, tr_ns *ts)
+{
+	uint64_t secs = ticks / f->units;
+	uint64_t ns = (uint64_t)((unsigned __int128)(ticks % f->units) *
+	    (uint64_t)TR_NS_PER_SEC / f->units);
+
+	if (secs > (uint64_t)(INT64_MAX / TR_NS_PER_SEC) ||
+	    (secs == (uint64_t)(INT64_MAX / TR_NS_PER_SEC) &&
+	    ns > (uint64_t)(INT64_MAX % TR_NS_PER_SEC)))
+		return "the frame's timestamp is past "
+		    "2262-04-11T23:47:16.854775807Z, the latest this tool can "
+		    "represent";
+	*ts = (tr_ns)secs * TR_NS_PER_SEC + (tr_ns)ns;
+	return NULL;
+}
+
+/* Switch s to reading its file per interface, from the frame after those read; false when it cannot be reopened. */
+static bool
+ng_start(struct source *s)
+{
+	struct ng *ng = calloc(1, sizeof(*ng));
+
+	if (ng == NULL || (ng->fp = fopen(s->path, "rb")) == NULL) {
+		ng_free(ng);
+		return false;
+	}
+	ng->skip = s->frame;
+	s->ng = ng;
+	return true;
+}
+
+static int
+ng_next(struct source *s, struct tr_packet *pkt)
+{
+	struct ng *ng = s->ng;
+	const char *why = NULL;
+	char msg[256];
+	const uint8_t *data;
+	uint32_t type, iface, caplen, wire;
+	uint64_t ticks;
+	size_t len;
+	tr_ns ts;
+	int rc;
+
+	while ((rc = ng_block(ng, &type, &len, &why)) == 1) {
+		long off = ftell(ng->fp);
+
+		if (type == NG_IDB) {
+			if ((why = ng_interface(ng, ng->block, len)) != NULL)
+				break;
+			continue;
+		}
+		if (type != NG_EPB && type != NG_SPB && type != NG_PB)
+			continue;
+		if ((why = ng_packet(ng, type, len, &iface, &ticks, &data,
+		    &caplen, &wire))[0] != '\0')
+			break;
+		why = NULL;
+		if (ng->skip > 0) {
+			ng->skip--;
+			continue;
+		}
+		s->offset = off < 0 ? s->offset : (uint64_t)off;
+		if (!linktype_supported(ng->ifs[iface].linktype)) {
+			snprintf(msg, sizeof(msg), "interface %u has link type "
+			    "%s (%d), which is not supported", iface,
+			    linktype_name(ng->ifs[iface].linktype),
+			    ng->ifs[iface].linktype);
+			record_damage(s, msg);
+			return -1;
+		}
+		if ((why = ng_time(&ng->ifs[iface], ticks, &ts)) != NULL)
+			break;
+		s->linktype = ng->ifs[iface].linktype;
+		if (source_feed(s, data, caplen, wire, ts, pkt) == 1)
+			return 1;
+	}
+	if (rc == 0 && why == NULL) {
+		source_flush(s);
+		s->at_eof = true;
+		return 0;
+	}
+	record_damage(s, why);
+	return -1;
+}
+
 int
 source_next(struct source *s, struct tr_packet *pkt)
 {
@@ -1061,11 +1374,18 @@ source_next(struct source *s, struct tr_packet *pkt)
 		return -1;
 	if (s->pcap == NULL || s->at_eof)
 		return 0;
+	if (s->ng != NULL)
+		return ng_next(s, pkt);
 	for (;;) {
 		rc = pcap_next_ex(s->pcap, &h, &data);
 		if (rc == 1) {
-			tr_ns ts = (tr_ns)h->ts.tv_sec * TR_NS_PER_SEC +
-			    h->ts.tv_usec;	/* nanoseconds: see source_open */
+			const char *bad;
+			tr_ns ts;
+
+			if ((bad = frame_time(s, h, &ts)) != NULL) {
+				record_damage(s, bad);
+				return -1;
+			}
 
 			/*
 			 * ftell costs a system call per frame; classic pcap
@@ -1084,6 +1404,11 @@ source_next(struct source *s, struct tr_packet *pkt)
 			s->at_eof = true;
 			return 0;
 		}
+		/* libpcap's message for an interface of another link type. */
+		if (rc == PCAP_ERROR && !s->classic && strstr(pcap_geterr(
+		    s->pcap), "different from the type of the first") != NULL &&
+		    ng_start(s))
+			return ng_next(s, pkt);
 		record_damage(s, rc == PCAP_ERROR ? pcap_geterr(s->pcap) :
 		    "unexpected result from pcap_next_ex");
 		return -1;
@@ -1118,6 +1443,7 @@ source_close(struct source *s)
 		frag_free(&s->frags, s->frags.oldest);
 	if (s->pcap != NULL)
 		pcap_close(s->pcap);
+	ng_free(s->ng);
 	free(s->done_buf);
 	free(s->path);
 	free(s);

@@ -18,9 +18,14 @@ struct held {
 	uint8_t		 data[];
 };
 
+/* Past this, the coalescing buffer is let go before the next call: a stream keeps 64 KiB idle at most. */
+#define STREAM_BUF_KEEP	65536
+
 struct stream {
 	struct stream_stats	 stats;
 	size_t			 max_held;
+	struct stream_pool	*pool;		/* NULL, or shared with other streams */
+	size_t			 pooled;	/* held_bytes as pool->held counts them */
 	size_t			 held_bytes;	/* data bytes in the held list */
 	struct held		*head;
 	struct held		*tail;		/* out-of-order segments mostly append */
@@ -83,11 +88,58 @@ held_free_all(struct stream *s)
 }
 
 void
+stream_set_pool(struct stream *s, struct stream_pool *pool)
+{
+	s->pool = pool;
+	s->pooled = 0;
+	if (pool != NULL)
+		pool->held += s->held_bytes;
+	s->pooled = s->held_bytes;
+}
+
+/* Tell the pool what this stream holds now. */
+static void
+pool_sync(struct stream *s)
+{
+	if (s->pool == NULL)
+		return;
+	s->pool->held = s->pool->held - s->pooled + s->held_bytes;
+	s->pooled = s->held_bytes;
+}
+
+/* The most this stream may hold: max_held, and what the pool's other streams leave of its max. */
+static size_t
+held_limit(const struct stream *s)
+{
+	size_t others;
+
+	if (s->pool == NULL)
+		return s->max_held;
+	others = s->pool->held - s->pooled;
+	if (others >= s->pool->max)
+		return 0;
+	return s->pool->max - others < s->max_held ?
+	    s->pool->max - others : s->max_held;
+}
+
+/* Chunks of the last call are no longer in use: a large coalescing buffer goes. */
+static void
+buf_trim(struct stream *s)
+{
+	if (s->buf_cap > STREAM_BUF_KEEP) {
+		free(s->buf);
+		s->buf = NULL;
+		s->buf_cap = 0;
+	}
+}
+
+void
 stream_free(struct stream *s)
 {
 	if (s == NULL)
 		return;
 	held_free_all(s);
+	pool_sync(s);
 	free(s->buf);
 	free(s);
 }
@@ -378,13 +430,14 @@ push_in_order(struct stream *s, const uint8_t *data, size_t len,
 }
 
 /*
- * Held bytes exceed max_held: declare the first hole a gap and deliver the
- * run after it.  If that is not enough, one more gap jumps to the first run
- * after which the rest fits, discarding the (small) runs in between, so one
- * push never returns more than two chunks.
+ * Held bytes exceed limit (max_held, or what the pool leaves): declare the
+ * first hole a gap and deliver the run after it.  If that is not enough,
+ * one more gap jumps to the first run after which the rest fits, discarding
+ * the (small) runs in between, so one push never returns more than two
+ * chunks.
  */
 static int
-push_overflow(struct stream *s, struct stream_chunk out[2])
+push_overflow(struct stream *s, size_t limit, struct stream_chunk out[2])
 {
 	struct pending	 p[2] = { 0 };
 	size_t		 used = 0, rest;
@@ -395,14 +448,14 @@ push_overflow(struct stream *s, struct stream_chunk out[2])
 		return -1;
 	n++;
 	check_fin(s);
-	if (s->held_bytes > s->max_held) {
+	if (s->held_bytes > limit) {
 		rest = s->held_bytes;
 		for (r = s->head; ; r = h->next) {
 			for (h = r; h->next != NULL &&
 			    h->next->seq == h->seq + (uint32_t)h->len; h = h->next)
 				rest -= h->len;
 			rest -= h->len;
-			if (rest <= s->max_held)
+			if (rest <= limit)
 				break;
 		}
 		while (s->head != r) {
@@ -419,8 +472,8 @@ push_overflow(struct stream *s, struct stream_chunk out[2])
 	return emit(s, p, n, out);
 }
 
-int
-stream_push(struct stream *s, const struct tr_packet *pkt,
+static int
+push_segment(struct stream *s, const struct tr_packet *pkt,
     struct stream_chunk out[2])
 {
 	const uint8_t	*data = pkt->payload;
@@ -503,9 +556,21 @@ stream_push(struct stream *s, const struct tr_packet *pkt,
 		return -1;
 	if (added > 0)
 		s->stats.out_of_order++;
-	if (s->held_bytes > s->max_held)
-		return push_overflow(s, out);
+	if (s->held_bytes > held_limit(s))
+		return push_overflow(s, held_limit(s), out);
 	return 0;
+}
+
+int
+stream_push(struct stream *s, const struct tr_packet *pkt,
+    struct stream_chunk out[2])
+{
+	int n;
+
+	buf_trim(s);
+	n = push_segment(s, pkt, out);
+	pool_sync(s);
+	return n;
 }
 
 int
@@ -515,6 +580,7 @@ stream_finish(struct stream *s, struct stream_chunk out[2])
 	size_t		used = 0;
 	int		n = 0;
 
+	buf_trim(s);
 	while (n < 2 && s->head != NULL) {
 		if (pop_gap(s, &used, &p[n]) == -1)
 			return -1;
@@ -532,5 +598,7 @@ stream_finish(struct stream *s, struct stream_chunk out[2])
 		s->closed = true;
 		n++;
 	}
-	return emit(s, p, n, out);
+	n = emit(s, p, n, out);
+	pool_sync(s);
+	return n;
 }

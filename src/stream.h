@@ -50,6 +50,19 @@ struct stream	*stream_new(size_t max_held);
 void		 stream_free(struct stream *);
 
 /*
+ * Streams that share a pool hold at most pool->max out-of-order bytes
+ * between them (each still at most its max_held): a stream whose hold
+ * would pass it declares its holes gaps, as on max_held overflow.  So a
+ * capture of many sessions with holes cannot hold more than max in all.
+ * held is the pool's running total; the pool must outlive its streams.
+ */
+struct stream_pool {
+	size_t	held;
+	size_t	max;
+};
+void		 stream_set_pool(struct stream *, struct stream_pool *);
+
+/*
  * Push one captured segment of this direction (flags, seq, payload from
  * *pkt).  Returns the number of chunks written to out, or -1 with errno
  * ENOMEM (bytes may then have been lost) or EMSGSIZE (a payload of 2 GiB or

@@ -572,6 +572,51 @@ random_capture(uint64_t seed, uint32_t isn, size_t max_held)
 	free(orig);
 }
 
+/*
+ * Streams sharing a pool hold at most its max together: the second one's
+ * hold, which its own max_held allows, passes the pool's, so its hole is
+ * declared a gap and what it held comes out; the pool counts down again
+ * as streams deliver and go.
+ */
+static void
+test_pool(void **state)
+{
+	struct stream_pool pool = { .max = 10 };
+	struct stream *a = stream_new(BIG), *b = stream_new(BIG);
+	struct stream_chunk out[2];
+	struct tr_packet p;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	stream_set_pool(a, &pool);
+	stream_set_pool(b, &pool);
+	p = seg_pkt(D, 1000, (const uint8_t *)"x", 1);
+	assert_int_equal(stream_push(a, &p, out), 1);
+	p = seg_pkt(D, 1000, (const uint8_t *)"y", 1);
+	assert_int_equal(stream_push(b, &p, out), 1);
+	/* a holds 8 bytes behind a hole: within the pool. */
+	p = seg_pkt(D, 1011, (const uint8_t *)"aaaaaaaa", 8);
+	assert_int_equal(stream_push(a, &p, out), 0);
+	assert_int_equal(pool.held, 8);
+	/* b would hold 8 more: past the pool's 10, so its hole is a gap now. */
+	p = seg_pkt(D, 1011, (const uint8_t *)"bbbbbbbb", 8);
+	assert_int_equal(stream_push(b, &p, out), 1);
+	assert_true(out[0].gap_before);
+	assert_int_equal(out[0].gap_bytes, 10);
+	assert_int_equal(out[0].len, 8);
+	assert_memory_equal(out[0].data, "bbbbbbbb", 8);
+	assert_int_equal(pool.held, 8);
+	/* a's hole fills: the pool is empty again. */
+	p = seg_pkt(D, 1001, (const uint8_t *)"0123456789", 10);
+	assert_int_equal(stream_push(a, &p, out), 1);
+	assert_int_equal(out[0].len, 18);
+	assert_int_equal(pool.held, 0);
+	stream_free(a);
+	stream_free(b);
+	assert_int_equal(pool.held, 0);
+}
+
 static void
 test_random_exact(void **state)
 {
@@ -604,6 +649,7 @@ main(void)
 		cmocka_unit_test(test_zero_copy),
 		cmocka_unit_test(test_big_segments),
 		cmocka_unit_test(test_two_chunks_share_buffer),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_random_exact),
 		cmocka_unit_test(test_random_gaps),
 	};
