@@ -5,6 +5,7 @@
 #include "flowfix.h"
 #include "ipfix.h"
 #include "log.h"
+#include "writer.h"
 
 #define DGRAM_MAX	65535
 #define SET_HDR_LEN	4
@@ -543,54 +544,18 @@ time_unit(const struct nf_field *f)
 	}
 }
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 static void
 shift_field(uint8_t *p, enum time_unit u, int64_t secs)
 {
 	switch (u) {
 	case T_SECONDS:
-		put32(p, (uint32_t)((int64_t)get32(p) + secs));
+		be32_store(p, (uint32_t)((int64_t)be32_load(p) + secs));
 		break;
 	case T_MILLISECONDS:
-		put64(p, (uint64_t)((int64_t)get64(p) + secs * 1000));
+		be64_store(p, (uint64_t)((int64_t)be64_load(p) + secs * 1000));
 		break;
 	case T_NTP:
-		put32(p, (uint32_t)((int64_t)get32(p) + secs));
+		be32_store(p, (uint32_t)((int64_t)be32_load(p) + secs));
 		break;
 	case T_NONE:
 		break;
@@ -875,14 +840,14 @@ static void
 write_header(uint8_t *b, const struct nf_header *h, uint16_t count_or_len,
     uint32_t export_secs, uint32_t sequence)
 {
-	put16(b, h->version);
-	put16(b + 2, count_or_len);
+	be16_store(b, h->version);
+	be16_store(b + 2, count_or_len);
 	if (h->version == NF_VERSION_IPFIX) {
-		put32(b + 4, export_secs);
-		put32(b + 8, sequence);
+		be32_store(b + 4, export_secs);
+		be32_store(b + 8, sequence);
 	} else {	/* v9: sysUptime stays as captured */
-		put32(b + 8, export_secs);
-		put32(b + 12, sequence);
+		be32_store(b + 8, export_secs);
+		be32_store(b + 12, sequence);
 	}
 }
 
@@ -926,8 +891,8 @@ build_prime(struct flowfix *ff, const struct ff_origin *o,
 			ff->rep->templates_primed++;
 		}
 		if (any) {
-			put16(b + set_off, set_id);
-			put16(b + set_off + 2, (uint16_t)(len - set_off));
+			be16_store(b + set_off, set_id);
+			be16_store(b + set_off + 2, (uint16_t)(len - set_off));
 		} else
 			len = set_off;
 	}
@@ -1000,8 +965,8 @@ message_v5(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m,
 	if (seq != m->h.sequence)
 		ff->rep->sequence_rewritten++;
 	memcpy(b, p, len);
-	put32(b + 8, m->export_secs);
-	put32(b + 16, seq);
+	be32_store(b + 8, m->export_secs);
+	be32_store(b + 16, seq);
 	emit(out, b, len);
 }
 
