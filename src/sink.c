@@ -26,6 +26,7 @@
 #include "monotime.h"
 #include "sink.h"
 #include "sink_model.h"
+#include "writer.h"
 
 /* The only mutable global: signal handlers may do nothing else safely. */
 static volatile sig_atomic_t sink_stop_flag;
@@ -668,10 +669,7 @@ bgp_answer_open(const struct sink *s, const struct bgp_open *peer,
 	mine->hold_time = peer->hold_time;
 	mine->bgp_id = peer->bgp_id == SINK_BGP_ID ? SINK_BGP_ID + 1 :
 	    SINK_BGP_ID;
-	as4[0] = (uint8_t)(as >> 24);
-	as4[1] = (uint8_t)(as >> 16);
-	as4[2] = (uint8_t)(as >> 8);
-	as4[3] = (uint8_t)as;
+	be32_store(as4, as);
 	/* --bgp-bare plays an old speaker, to show what the replay says about it. */
 	if (s->opts.bgp_bare)
 		return;
