@@ -6,6 +6,7 @@
 
 #include "bgp.h"
 #include "bmp.h"
+#include "flowkey.h"
 #include "framer.h"
 #include "hash.h"
 #include "info.h"
@@ -958,23 +959,23 @@ conn_end(struct conn *c)
 static uint32_t
 conn_hash(const struct tr_packet *pkt)
 {
-	/* Symmetric: both directions of a connection land in one bucket. */
-	uint32_t h = addr_hash(&pkt->src, FNV1A_BASIS) ^
-	    addr_hash(&pkt->dst, FNV1A_BASIS) ^ (pkt->sport ^ pkt->dport);
+	struct flow_key k = flow_key_of(pkt);
 
-	return h % CONN_BUCKETS;
+	/* Both directions of a connection land in one bucket. */
+	return flow_key_hash_both_ways(&k) % CONN_BUCKETS;
 }
 
 /* Which side of c sent pkt: 0, 1, or -1 when c is another connection. */
 static int
 conn_side(const struct conn *c, const struct tr_packet *pkt)
 {
-	for (int s = 0; s < 2; s++)
-		if (c->port[s] == pkt->sport && c->port[1 - s] == pkt->dport &&
-		    addr_equal(&c->addr[s], &pkt->src) &&
-		    addr_equal(&c->addr[1 - s], &pkt->dst))
-			return s;
-	return -1;
+	struct flow_key from0 = { .src = c->addr[0], .dst = c->addr[1],
+	    .sport = c->port[0], .dport = c->port[1] };
+	struct flow_key k = flow_key_of(pkt), r = flow_key_reversed(&k);
+
+	if (flow_key_equal(&from0, &k))
+		return 0;
+	return flow_key_equal(&from0, &r) ? 1 : -1;
 }
 
 /*

@@ -48,6 +48,7 @@
 #include "bgp.h"
 #include "bmp.h"
 #include "flowfix.h"
+#include "flowkey.h"
 #include "frame.h"
 #include "framer.h"
 #include "hash.h"
@@ -116,8 +117,7 @@ struct pp_sess {
 	struct pp_sess	*next;		/* hash chain, newest first */
 	struct preproc	*pp;
 	enum section_id	 sec;
-	struct tr_addr	 src, dst;
-	uint16_t	 sport, dport;
+	struct flow_key	 key;		/* the exporter's direction */
 	struct stream	*st;
 	struct framer	 fr;
 	bool		 framed;
@@ -294,8 +294,8 @@ tcp_frame(struct pp_sess *ss, bool from_exporter, uint8_t flags,
     const uint8_t *data, size_t len, bool same_time)
 {
 	struct frame_tcp c = {
-		.a = ss->src, .b = ss->dst,
-		.aport = ss->sport, .bport = ss->dport,
+		.a = ss->key.src, .b = ss->key.dst,
+		.aport = ss->key.sport, .bport = ss->key.dport,
 		.a_nxt = ss->snd, .b_nxt = ss->rcv,
 	};
 	struct frame_spec s;
@@ -561,7 +561,7 @@ sess_finish(struct pp_sess *ss, bool closed)
 		log_warnx("%s session from %s port %u: %" PRIu64 " messages "
 		    "before its first %s were dropped (the capture starts "
 		    "mid-session)%s", section_names[ss->sec],
-		    addr_format(&ss->src, a, sizeof(a)), ss->sport,
+		    addr_format(&ss->key.src, a, sizeof(a)), ss->key.sport,
 		    ss->before_start, ss->sec == SECTION_BMP ? "Initiation" :
 		    "OPEN", ss->started ? "" : "; it has none: nothing kept");
 	}
@@ -570,22 +570,20 @@ sess_finish(struct pp_sess *ss, bool closed)
 static uint32_t
 sess_bucket(const struct tr_packet *pkt)
 {
-	uint32_t h = addr_hash(&pkt->dst, addr_hash(&pkt->src, FNV1A_BASIS));
+	struct flow_key k = flow_key_of(pkt);
 
-	h = fnv1a(h, &pkt->sport, sizeof(pkt->sport));
-	h = fnv1a(h, &pkt->dport, sizeof(pkt->dport));
-	return h & (PP_SESS_BUCKETS - 1);
+	return flow_key_hash(&k, FNV1A_BASIS) & (PP_SESS_BUCKETS - 1);
 }
 
 /* The newest session of pkt's direction (addresses and ports). */
 static struct pp_sess *
 sess_find(struct preproc *pp, const struct tr_packet *pkt)
 {
+	struct flow_key k = flow_key_of(pkt);
+
 	for (struct pp_sess *ss = pp->buckets[sess_bucket(pkt)]; ss != NULL;
 	    ss = ss->next)
-		if (ss->sport == pkt->sport && ss->dport == pkt->dport &&
-		    addr_equal(&ss->src, &pkt->src) &&
-		    addr_equal(&ss->dst, &pkt->dst))
+		if (flow_key_equal(&ss->key, &k))
 			return ss;
 	return NULL;
 }
@@ -613,10 +611,7 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	stream_set_pool(ss->st, &pp->held);
 	ss->pp = pp;
 	ss->sec = id;
-	ss->src = pkt->src;
-	ss->dst = pkt->dst;
-	ss->sport = pkt->sport;
-	ss->dport = pkt->dport;
+	ss->key = flow_key_of(pkt);
 	ss->framed = id == SECTION_BMP || id == SECTION_BGP;
 	ss->started = !ss->framed;
 	if (ss->framed)
