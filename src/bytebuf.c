@@ -84,7 +84,10 @@ bytebuf_consume(struct bytebuf *b, size_t n)
 		return;
 	}
 	b->off += n;
-	/* A quarter of the capacity still leaves the rest half of it free; failing to shrink is harmless. */
+	/*
+	 * A quarter of the capacity leaves the rest at most half of it, so
+	 * the next shrink or growth is as far off; failing is harmless.
+	 */
 	if (b->cap > BYTEBUF_KEEP && len - n <= b->cap / 8)
 		(void)resize(b, b->cap / 4 > BYTEBUF_KEEP ? b->cap / 4 :
 		    BYTEBUF_KEEP);
