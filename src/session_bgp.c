@@ -523,7 +523,8 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	}
 	/* What the connection did not write, then what was held behind it. */
 	bytebuf_init(&kept, SIZE_MAX);
-	if ((n > skip && bytebuf_append(&kept, unsent + skip, n - skip) == -1) ||
+	if ((n > skip &&
+	    bytebuf_append(&kept, unsent + skip, n - skip) == -1) ||
 	    bytebuf_append(&kept, bytebuf_data(&s->held),
 	    bytebuf_len(&s->held)) == -1) {
 		bytebuf_free(&kept);
