@@ -7,14 +7,12 @@
 #include "bmp.h"
 #include "framer.h"
 
-/* A partial message never grows past the largest message of its protocol. */
-#define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
 /*
+ * A partial message never grows past the largest message of its protocol.
  * The buffer starts small (most sessions only ever hold the tail of a
  * segment) and, grown for a big message, is given back once it is empty.
  */
-#define FRAME_BUF_MIN		4096
-#define FRAME_BUF_KEEP		65536
+#define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
 
 void
 framer_init(struct framer *f, enum framer_proto proto,
@@ -24,26 +22,25 @@ framer_init(struct framer *f, enum framer_proto proto,
 	f->proto = proto;
 	f->ops = ops;
 	f->ctx = ctx;
+	bytebuf_init(&f->buf, FRAME_BUF_MAX);
 }
 
 void
 framer_free(struct framer *f)
 {
-	free(f->buf);
-	f->buf = NULL;
-	f->len = f->cap = 0;
+	bytebuf_free(&f->buf);
 }
 
 size_t
 framer_pending(const struct framer *f)
 {
-	return f->len;
+	return bytebuf_len(&f->buf);
 }
 
 void
 framer_discard(struct framer *f)
 {
-	f->len = 0;
+	bytebuf_consume(&f->buf, bytebuf_len(&f->buf));
 	f->synced = false;
 }
 
@@ -137,29 +134,6 @@ frame_messages(struct framer *f, const uint8_t *base, size_t len,
 	return result;
 }
 
-static int
-buffer_append(struct framer *f, const uint8_t *p, size_t len)
-{
-	if (len == 0)
-		return 0;
-	if (f->len + len > f->cap) {
-		size_t cap = f->cap ? f->cap : FRAME_BUF_MIN;
-		uint8_t *b;
-
-		while (cap < f->len + len)
-			cap *= 2;
-		if ((b = realloc(f->buf, cap)) == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		f->buf = b;
-		f->cap = cap;
-	}
-	memcpy(f->buf + f->len, p, len);
-	f->len += len;
-	return 0;
-}
-
 int
 framer_feed(struct framer *f, const struct stream_chunk *c)
 {
@@ -167,31 +141,30 @@ framer_feed(struct framer *f, const struct stream_chunk *c)
 	int rc;
 
 	if (c->gap_before) {
-		skipped(f, f->len, "of a message cut by the gap");
+		skipped(f, framer_pending(f), "of a message cut by the gap");
 		framer_discard(f);
 	}
 	if (c->len == 0)
 		return 0;
-	if (f->len + c->len > FRAME_BUF_MAX) {
+	if (framer_pending(f) > 0 &&
+	    bytebuf_append(&f->buf, c->data, c->len) == -1) {
+		if (errno != ENOBUFS)
+			return -1;
 		/* Cannot be a real message: drop the partial one and look again. */
-		skipped(f, f->len, "of a message longer than possible");
+		skipped(f, framer_pending(f),
+		    "of a message longer than possible");
 		framer_discard(f);
 	}
-	if (f->len == 0) {
+	if (framer_pending(f) == 0) {
 		/* Nothing pending: frame in place, keep only the tail. */
 		rc = frame_messages(f, c->data, c->len, &used);
-		if (buffer_append(f, c->data + used, c->len - used) == -1)
+		if (bytebuf_append(&f->buf, c->data + used,
+		    c->len - used) == -1)
 			return -1;
 		return rc;
 	}
-	if (buffer_append(f, c->data, c->len) == -1)
-		return -1;
-	/* The buffer is compacted once, not after each message: a segment can hold hundreds. */
-	rc = frame_messages(f, f->buf, f->len, &used);
-	memmove(f->buf, f->buf + used, f->len - used);
-	f->len -= used;
-	if (f->len == 0 && f->cap > FRAME_BUF_KEEP)
-		framer_free(f);
+	rc = frame_messages(f, bytebuf_data(&f->buf), framer_pending(f), &used);
+	bytebuf_consume(&f->buf, used);
 	return rc;
 }
 
@@ -211,7 +184,7 @@ void
 bgp_open_finder_free(struct bgp_open_finder *f)
 {
 	stream_free(f->stream);
-	free(f->buf);
+	bytebuf_free(&f->buf);
 	free(f->open);
 	memset(f, 0, sizeof(*f));
 }
@@ -220,27 +193,23 @@ bgp_open_finder_free(struct bgp_open_finder *f)
 static void
 open_finder_bytes(struct bgp_open_finder *f, const struct stream_chunk *c)
 {
+	struct bytebuf *b = &f->buf;
+	const uint8_t *m;
 	uint8_t type;
 	uint16_t mlen;
-	uint8_t *b;
 
 	if (c->gap_before)
-		f->len = 0;
-	if (c->len == 0 || f->len + c->len > 2 * BGP_MAX_MSG_LEN ||
-	    (b = realloc(f->buf, f->len + c->len)) == NULL)
+		bytebuf_consume(b, bytebuf_len(b));
+	if (c->len == 0 || bytebuf_append(b, c->data, c->len) == -1)
 		return;
-	f->buf = b;
-	memcpy(b + f->len, c->data, c->len);
-	f->len += c->len;
-	while (bgp_frame(f->buf, f->len, &type, &mlen) == 1 &&
-	    mlen <= f->len) {
+	while (bgp_frame((m = bytebuf_data(b)), bytebuf_len(b), &type,
+	    &mlen) == 1 && mlen <= bytebuf_len(b)) {
 		if (type == BGP_OPEN) {
-			if ((f->open = framer_copy(f->buf, mlen)) != NULL)
+			if ((f->open = framer_copy(m, mlen)) != NULL)
 				f->open_len = mlen;
 			return;
 		}
-		memmove(f->buf, f->buf + mlen, f->len - mlen);
-		f->len -= mlen;
+		bytebuf_consume(b, mlen);
 	}
 }
 
@@ -253,17 +222,17 @@ bgp_open_finder_push(struct bgp_open_finder *f, const struct tr_packet *pkt)
 
 	if (f->open != NULL)
 		return;
-	if (f->stream == NULL &&
-	    (f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
-		return;
+	if (f->stream == NULL) {
+		if ((f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
+			return;
+		bytebuf_init(&f->buf, 2 * BGP_MAX_MSG_LEN);
+	}
 	n = stream_push(f->stream, pkt, chunks);
 	for (int i = 0; i < n && f->open == NULL; i++)
 		open_finder_bytes(f, &chunks[i]);
 	if (f->open != NULL) {
 		stream_free(f->stream);
-		free(f->buf);
+		bytebuf_free(&f->buf);
 		f->stream = NULL;
-		f->buf = NULL;
-		f->len = 0;
 	}
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytebuf.h"
 #include "stream.h"
 
 enum framer_proto {
@@ -34,8 +35,7 @@ struct framer {
 	enum framer_proto	 proto;
 	const struct framer_ops	*ops;
 	void			*ctx;
-	uint8_t			*buf;		/* bytes of a message not yet complete */
-	size_t			 len, cap;
+	struct bytebuf		 buf;		/* bytes of a message not yet complete */
 	bool			 synced;	/* a message boundary was found */
 };
 
@@ -70,8 +70,7 @@ void	framer_free(struct framer *);
  */
 struct bgp_open_finder {
 	struct stream	*stream;
-	uint8_t		*buf;
-	size_t		 len;
+	struct bytebuf	 buf;		/* up to two messages, from where the stream starts */
 	uint8_t		*open;		/* the OPEN, once found */
 	size_t		 open_len;
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bmp.h"
+#include "grow.h"
 #include "hash.h"
 #include "log.h"
 #include "select.h"
@@ -54,11 +55,11 @@ sessions_free(struct sessions *t)
 	for (size_t i = 0; i < t->n_all; i++) {
 		stream_free(t->all[i]->stream);
 		framer_free(&t->all[i]->fr);
-		free(t->all[i]->rx);
+		bytebuf_free(&t->all[i]->rx);
 		free(t->all[i]->open_msg);
 		free(t->all[i]->early_open);
 		bgp_open_finder_free(&t->all[i]->peer);
-		free(t->all[i]->held);
+		bytebuf_free(&t->all[i]->held);
 		free(t->all[i]->marks);
 		free(t->all[i]->init_msg);
 		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
@@ -129,19 +130,15 @@ session_new(struct sessions *t, int section, int exporter,
 		free(s);
 		return NULL;
 	}
-	if (t->n_all == t->cap_all) {
-		size_t cap = t->cap_all ? t->cap_all * 2 : 64;
-		struct session **all = realloc(t->all, cap * sizeof(*all));
-
-		if (all == NULL) {
-			stream_free(s->stream);
-			free(s);
-			return NULL;
-		}
-		t->all = all;
-		t->cap_all = cap;
+	if (grow_array(&t->all, &t->cap_all, sizeof(*t->all), t->n_all + 1,
+	    SIZE_MAX) == -1) {
+		stream_free(s->stream);
+		free(s);
+		return NULL;
 	}
 	t->all[t->n_all++] = s;
+	bytebuf_init(&s->held, SIZE_MAX);
+	bytebuf_init(&s->rx, 2 * BGP_MAX_MSG_LEN);
 	s->table = t;
 	s->section = section;
 	s->exporter = exporter;
@@ -283,15 +280,9 @@ session_held_list_add(struct sessions *t, struct session *s)
 {
 	if (s->held_slot != 0)
 		return;
-	if (t->n_held == t->cap_held) {
-		size_t cap = t->cap_held ? t->cap_held * 2 : 16;
-		struct session **h = realloc(t->held, cap * sizeof(*h));
-
-		if (h == NULL)
-			return;	/* released at the end instead (sessions_close_all) */
-		t->held = h;
-		t->cap_held = cap;
-	}
+	if (grow_array(&t->held, &t->cap_held, sizeof(*t->held),
+	    t->n_held + 1, SIZE_MAX) == -1)
+		return;	/* released at the end instead (sessions_close_all) */
 	t->held[t->n_held++] = s;
 	s->held_slot = t->n_held;
 }
@@ -315,42 +306,17 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	struct sessions *t = s->table;
 	char what[128];
 
-	if (s->held_len + len > s->held_cap) {
-		if (s->held_head > 0) {
-			memmove(s->held, s->held + s->held_head,
-			    s->held_len - s->held_head);
-			s->held_len -= s->held_head;
-			s->held_head = 0;
-		}
-		if (s->held_len + len > s->held_cap) {
-			size_t cap = s->held_cap ? s->held_cap : 65536;
-			uint8_t *b;
-
-			while (cap < s->held_len + len)
-				cap *= 2;
-			if ((b = realloc(s->held, cap)) == NULL)
-				return -1;
-			s->held = b;
-			s->held_cap = cap;
-		}
-	}
+	/* Room for a mark first, so that nothing changes when either fails. */
+	if (grow_array(&s->marks, &s->cap_marks, sizeof(*s->marks),
+	    s->n_marks + 1, SIZE_MAX) == -1 ||
+	    bytebuf_append(&s->held, p, len) == -1)
+		return -1;
 	if (s->n_marks > s->marks_head &&
 	    now - s->marks[s->n_marks - 1].since < HELD_MARK_GRAIN)
 		s->marks[s->n_marks - 1].end = s->held_in + len;
-	else {
-		if (s->n_marks == s->cap_marks) {
-			size_t cap = s->cap_marks ? s->cap_marks * 2 : 16;
-			struct held_mark *m = realloc(s->marks,
-			    cap * sizeof(*m));
-
-			if (m == NULL)
-				return -1;
-			s->marks = m;
-			s->cap_marks = cap;
-		}
+	else
 		s->marks[s->n_marks++] = (struct held_mark){
 		    .end = s->held_in + len, .since = now };
-	}
 	if (!s->held_slow && !s->retrying) {	/* the first time a slow collector holds it */
 		s->held_slow = true;
 		t->rep->tcp_sessions_held++;
@@ -361,8 +327,6 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		    "on; the lag says how late they are",
 		    what, TRANSPORT_TCP_CONN_QUEUE_MAX >> 20);
 	}
-	memcpy(s->held + s->held_len, p, len);
-	s->held_len += len;
 	s->held_in += len;
 	t->held_bytes += len;
 	session_held_list_add(t, s);
@@ -395,9 +359,9 @@ held_lag(struct session *s, tr_ns now)
 void
 session_held_empty(struct session *s)
 {
-	s->table->held_bytes -= s->held_len - s->held_head;
+	s->table->held_bytes -= bytebuf_len(&s->held);
 	s->held_out = s->held_in;
-	s->held_head = s->held_len = 0;
+	bytebuf_consume(&s->held, bytebuf_len(&s->held));
 	s->marks_head = s->n_marks = 0;
 	held_list_remove(s->table, s);
 }
@@ -411,7 +375,7 @@ void
 session_release_held(struct session *s, tr_ns now, bool all)
 {
 	struct sessions *t = s->table;
-	size_t queued, n = s->held_len - s->held_head;
+	size_t queued, n = bytebuf_len(&s->held);
 	char what[128];
 
 	if (n == 0 || s->conn < 0 || s->conn_dead)
@@ -423,14 +387,14 @@ session_release_held(struct session *s, tr_ns now, bool all)
 		if (n > TRANSPORT_TCP_CONN_QUEUE_MAX - queued)
 			n = TRANSPORT_TCP_CONN_QUEUE_MAX - queued;
 	}
-	if (transport_tcp_send(t->tp, s->conn, s->held + s->held_head, n) ==
+	if (transport_tcp_send(t->tp, s->conn, bytebuf_data(&s->held), n) ==
 	    -1)
 		return;	/* out of memory: try again later; closed: on_closed accounts */
-	s->held_head += n;
+	bytebuf_consume(&s->held, n);
 	s->held_out += n;
 	t->held_bytes -= n;
 	held_lag(s, now);
-	if (s->held_head < s->held_len)
+	if (bytebuf_len(&s->held) > 0)
 		return;
 	session_held_empty(s);
 	if (!s->held_slow)
@@ -466,7 +430,7 @@ session_queue(struct session *o, const uint8_t *p, size_t len, tr_ns now,
 	} else if (o->conn < 0 || o->conn_dead) {
 		errno = ENOTCONN;
 		return -1;
-	} else if (o->held_len > o->held_head ||
+	} else if (bytebuf_len(&o->held) > 0 ||
 	    transport_tcp_queued(tp, o->conn) >= TRANSPORT_TCP_CONN_QUEUE_MAX) {
 		if (!transport_tcp_can_send(tp, o->conn)) {
 			errno = ENOTCONN;
@@ -558,15 +522,9 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 	}
 	if (type == BMP_PEER_DOWN)
 		return;
-	if (s->n_peer_ups == s->cap_peer_ups) {
-		size_t cap = s->cap_peer_ups ? s->cap_peer_ups * 2 : 8;
-		struct peer_up *p = realloc(s->peer_ups, cap * sizeof(*p));
-
-		if (p == NULL)
-			return;
-		s->peer_ups = p;
-		s->cap_peer_ups = cap;
-	}
+	if (grow_array(&s->peer_ups, &s->cap_peer_ups, sizeof(*s->peer_ups),
+	    s->n_peer_ups + 1, SIZE_MAX) == -1)
+		return;
 	if ((s->peer_ups[s->n_peer_ups].msg = framer_copy(msg, len)) != NULL)
 		s->peer_ups[s->n_peer_ups++].len = len;
 }
@@ -1082,7 +1040,7 @@ stall_end(struct session *o, tr_ns idle)
 	log_errorx("%s: the collector has taken nothing for %.0f s with %zu "
 	    "bytes waiting%s (tcp_stall_limit): the session is ended, and what "
 	    "it still had is not sent", what, tr_ns_to_sec(idle),
-	    transport_tcp_queued(t->tp, o->conn) + (o->held_len - o->held_head),
+	    transport_tcp_queued(t->tp, o->conn) + bytebuf_len(&o->held),
 	    o->bgp == BGP_OPEN_SENT ? "; it never answered the BGP OPEN" : "");
 	t->rep->tcp_sessions_stalled++;
 	o->stalled = true;

@@ -427,41 +427,32 @@ session_bgp_received(struct session *s, const uint8_t *data, size_t len)
 	uint8_t type;
 	uint16_t mlen;
 
-	if (s->rx_len + len > s->rx_cap) {
-		size_t cap = s->rx_cap ? s->rx_cap * 2 : 4096;
-		uint8_t *b;
-
-		while (cap < s->rx_len + len)
-			cap *= 2;
-		if (cap > 2 * BGP_MAX_MSG_LEN || (b = realloc(s->rx, cap)) == NULL) {
-			s->rx_len = 0;	/* garbage from the collector: drop it */
-			return;
-		}
-		s->rx = b;
-		s->rx_cap = cap;
+	if (bytebuf_append(&s->rx, data, len) == -1) {
+		/* Garbage from the collector (past two messages), or no memory: drop it. */
+		bytebuf_consume(&s->rx, bytebuf_len(&s->rx));
+		return;
 	}
-	memcpy(s->rx + s->rx_len, data, len);
-	s->rx_len += len;
 	session_describe(s, what, sizeof(what));
-	while (bgp_frame(s->rx, s->rx_len, &type, &mlen) == 1 &&
-	    mlen <= s->rx_len) {
+	while (bgp_frame(bytebuf_data(&s->rx), bytebuf_len(&s->rx), &type,
+	    &mlen) == 1 && mlen <= bytebuf_len(&s->rx)) {
+		const uint8_t *m = bytebuf_data(&s->rx);
+
 		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT)
-			collector_opened(s, s->rx, mlen);
+			collector_opened(s, m, mlen);
 		else if (type == BGP_OPEN && s->bgp == BGP_IDLE &&
 		    s->early_open == NULL) {
-			if ((s->early_open = framer_copy(s->rx, mlen)) != NULL)
+			if ((s->early_open = framer_copy(m, mlen)) != NULL)
 				s->early_open_len = mlen;
 			log_info("%s: the collector sent its OPEN first; it "
 			    "answers ours once that is sent", what);
 		} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
 			s->notification_received = true;
 			log_warnx("%s: the collector sent a NOTIFICATION: %s",
-			    what, bgp_notification_describe(s->rx[19],
-			    s->rx[20], why, sizeof(why)));
+			    what, bgp_notification_describe(m[19], m[20], why,
+			    sizeof(why)));
 			s->table->rep->bgp_notifications_received++;
 		}
-		memmove(s->rx, s->rx + mlen, s->rx_len - mlen);
-		s->rx_len -= mlen;
+		bytebuf_consume(&s->rx, mlen);
 	}
 }
 
@@ -503,8 +494,8 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	struct msg_ring *r = &s->ring;
 	const uint8_t *unsent;
 	size_t n = transport_tcp_unsent(t->tp, id, &unsent), skip = 0;
-	size_t held = s->held_len - s->held_head, keep;
-	uint8_t *buf;
+	size_t keep;
+	struct bytebuf kept;
 
 	if (s->framing != FRAMING_BGP || s->bgp != BGP_OPEN_SENT ||
 	    !st->established || s->captured_end || s->stalled ||
@@ -519,16 +510,18 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 		r->head = (r->head + 1) % r->cap;	/* its entry */
 		r->n--;
 	}
-	keep = n - skip + held;
-	if ((buf = malloc(keep > 0 ? keep : 1)) == NULL)
+	/* What the connection did not write, then what was held behind it. */
+	bytebuf_init(&kept, SIZE_MAX);
+	if ((n > skip &&
+	    bytebuf_append(&kept, unsent + skip, n - skip) == -1) ||
+	    bytebuf_append(&kept, bytebuf_data(&s->held),
+	    bytebuf_len(&s->held)) == -1) {
+		bytebuf_free(&kept);
 		return false;
-	memcpy(buf, unsent + skip, n - skip);
-	if (held > 0)
-		memcpy(buf + n - skip, s->held + s->held_head, held);
-	free(s->held);
-	s->held = buf;
-	s->held_head = 0;
-	s->held_len = s->held_cap = keep;
+	}
+	bytebuf_free(&s->held);
+	s->held = kept;
+	keep = bytebuf_len(&kept);
 	t->held_bytes += n - skip;
 	/* One mark for everything: its lag counts from the refusal. */
 	s->marks_head = s->n_marks = 0;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bgp.h"
+#include "bytebuf.h"
 #include "framer.h"
 #include "session.h"
 #include "stream.h"
@@ -92,11 +93,10 @@ struct session {
 	int		 conn;		/* transport id, -1 before/after */
 	/*
 	 * Backpressure: while the connection's queue is over its bound, the
-	 * session's messages wait here, in order (held[head, len)); marks
-	 * say since when, for the lag.
+	 * session's messages wait here, in order; marks say since when, for
+	 * the lag.
 	 */
-	uint8_t		*held;
-	size_t		 held_head, held_len, held_cap;
+	struct bytebuf	 held;
 	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
 	struct held_mark *marks;
 	size_t		 marks_head, n_marks, cap_marks;
@@ -144,8 +144,7 @@ struct session {
 	size_t		 n_peer_ups, cap_peer_ups;
 	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
 	tr_ns		 backoff;
-	uint8_t		*rx;		/* what the collector sent, framed as BGP */
-	size_t		 rx_len, rx_cap;
+	struct bytebuf	 rx;		/* what the collector sent, framed as BGP */
 	struct session	*next;		/* hash chain */
 };
 

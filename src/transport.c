@@ -1,6 +1,7 @@
 /* Sockets bound to repro_ip: UDP connected to the collector with sendmmsg batching, TCP non-blocking on epoll. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/errqueue.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -13,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bytebuf.h"
+#include "grow.h"
 #include "log.h"
 #include "transport.h"
 
@@ -64,9 +67,8 @@ struct tcp_conn {
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
-	uint8_t			*q;		/* queued bytes are q[head, len) */
-	size_t			 head, len, cap;
-	size_t			 gate;		/* bytes at q[gate..] are held back; SIZE_MAX: none */
+	struct bytebuf		 q;		/* queued bytes */
+	size_t			 gate;		/* only the first gate bytes of q may go; SIZE_MAX: all */
 	int			 successor;	/* the connection waiting for this one to be gone; -1: none */
 	struct sockaddr_storage	 remote;	/* for a connect that waits */
 	socklen_t		 remote_len;
@@ -136,7 +138,7 @@ transport_free(struct transport *t)
 	for (size_t i = 0; i < t->n_conns; i++) {
 		if (t->conns[i].fd != -1)
 			close(t->conns[i].fd);
-		free(t->conns[i].q);
+		bytebuf_free(&t->conns[i].q);
 	}
 	free(t->conns);
 	free(t->dirty);
@@ -250,15 +252,9 @@ set_buffer(int fd, int opt, int size, const char *name)
 static struct udp_socket *
 new_slot(struct transport *t)
 {
-	if (t->n_socks == t->cap_socks) {
-		size_t cap = t->cap_socks ? t->cap_socks * 2 : 16;
-		struct udp_socket *s = realloc(t->socks, cap * sizeof(*s));
-
-		if (s == NULL)
-			return NULL;
-		t->socks = s;
-		t->cap_socks = cap;
-	}
+	if (grow_array(&t->socks, &t->cap_socks, sizeof(*t->socks),
+	    t->n_socks + 1, INT_MAX) == -1)
+		return NULL;
 	memset(&t->socks[t->n_socks], 0, sizeof(t->socks[0]));
 	return &t->socks[t->n_socks];
 }
@@ -610,29 +606,29 @@ transport_describe(const struct transport *t, int id)
 static struct tcp_conn *
 new_conn(struct transport *t)
 {
-	if (t->n_conns == t->cap_conns) {
-		size_t cap = t->cap_conns ? t->cap_conns * 2 : 16;
-		struct tcp_conn *c = realloc(t->conns, cap * sizeof(*c));
-
-		if (c == NULL)
-			return NULL;
-		t->conns = c;
-		t->cap_conns = cap;
-	}
-	memset(&t->conns[t->n_conns], 0, sizeof(t->conns[0]));
-	t->conns[t->n_conns].fd = -1;
-	t->conns[t->n_conns].gate = SIZE_MAX;
-	t->conns[t->n_conns].successor = -1;
+	if (grow_array(&t->conns, &t->cap_conns, sizeof(*t->conns),
+	    t->n_conns + 1, INT_MAX) == -1)
+		return NULL;
+	t->conns[t->n_conns] = (struct tcp_conn){ .fd = -1, .gate = SIZE_MAX,
+	    .successor = -1, .q.max = SIZE_MAX };
 	return &t->conns[t->n_conns];
+}
+
+/* Queued bytes that may be written now: up to the gate. */
+static size_t
+writable(const struct tcp_conn *c)
+{
+	size_t len = bytebuf_len(&c->q);
+
+	return c->gate < len ? c->gate : len;
 }
 
 /* Ask for EPOLLOUT only while something waits to be written (or the connect completes). */
 static void
 update_interest(struct transport *t, struct tcp_conn *c, int id)
 {
-	size_t writable = (c->gate < c->len ? c->gate : c->len);
 	bool want = c->state == TCP_CONNECTING ||
-	    (c->state == TCP_OPEN && writable > c->head);
+	    (c->state == TCP_OPEN && writable(c) > 0);
 	struct epoll_event ev = {
 		.events = EPOLLIN | (want ? EPOLLOUT : 0),
 		.data.u32 = (uint32_t)id,
@@ -713,16 +709,13 @@ conn_gone(struct transport *t, int id, int err)
 	c->fd = -1;
 	c->state = TCP_CLOSED;
 	c->successor = -1;
-	c->stats.bytes_lost += c->len - c->head;
-	t->queued_total -= c->len - c->head;
+	c->stats.bytes_lost += bytebuf_len(&c->q);
+	t->queued_total -= bytebuf_len(&c->q);
 	/* The queue outlives the callback, which may take its bytes (transport_tcp_unsent). */
 	if (t->opts.tcp.closed != NULL)
 		t->opts.tcp.closed(c->ctx, id, err);
 	/* The callback may have opened connections: index, never a pointer kept across it. */
-	c = &t->conns[id];
-	free(c->q);
-	c->q = NULL;
-	c->head = c->len = c->cap = 0;
+	bytebuf_free(&t->conns[id].q);
 	if (next >= 0 && t->conns[next].state == TCP_WAITING)
 		conn_start(t, next);
 }
@@ -738,8 +731,8 @@ transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 {
 	const struct tcp_conn *c = &t->conns[id];
 
-	*bytes = c->q != NULL ? c->q + c->head : NULL;
-	return c->len - c->head;
+	*bytes = bytebuf_data(&c->q);
+	return bytebuf_len(&c->q);
 }
 
 /* Write what the socket takes of the queue, up to the gate. */
@@ -751,14 +744,16 @@ conn_write(struct transport *t, int id)
 	uint64_t sent_before = c->stats.bytes_sent;
 
 	while (c->state == TCP_OPEN) {
-		size_t end = c->gate < c->len ? c->gate : c->len;
+		size_t end = writable(c);
 		ssize_t n;
 
-		if (end <= c->head)
+		if (end == 0)
 			break;
-		n = send(c->fd, c->q + c->head, end - c->head, MSG_NOSIGNAL);
+		n = send(c->fd, bytebuf_data(&c->q), end, MSG_NOSIGNAL);
 		if (n > 0) {
-			c->head += (size_t)n;
+			bytebuf_consume(&c->q, (size_t)n);
+			if (c->gate != SIZE_MAX)
+				c->gate -= (size_t)n;	/* writes never pass it */
 			c->stats.bytes_sent += (uint64_t)n;
 			t->queued_total -= (size_t)n;
 			continue;
@@ -778,15 +773,11 @@ conn_write(struct transport *t, int id)
 			c = &t->conns[id];	/* the callback may have grown the table */
 		}
 	}
-	if (c->head == c->len && c->state == TCP_OPEN) {
-		c->head = c->len = 0;	/* empty: start again at the front */
-		if (c->gate != SIZE_MAX)
-			c->gate = 0;
-		if (c->close_when_drained) {
-			shutdown(c->fd, SHUT_WR);
-			c->state = TCP_CLOSING;
-			c->closing_since = c->progress = tr_mono_now();
-		}
+	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
+	    c->close_when_drained) {
+		shutdown(c->fd, SHUT_WR);
+		c->state = TCP_CLOSING;
+		c->closing_since = c->progress = tr_mono_now();
 	}
 	if (c->state != TCP_CLOSED)
 		update_interest(t, c, id);
@@ -804,44 +795,17 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 		return -1;
 	}
 	/* A connection idle until now starts its stall clock now, not at its last write. */
-	if (c->len == c->head)
+	if (bytebuf_len(&c->q) == 0)
 		c->progress = tr_mono_now();
-	if (c->len + len > c->cap) {
-		/* Slide the unsent bytes to the front before growing. */
-		if (c->head > 0) {
-			memmove(c->q, c->q + c->head, c->len - c->head);
-			c->len -= c->head;
-			if (c->gate != SIZE_MAX)
-				c->gate -= c->head;	/* writes never pass the gate */
-			c->head = 0;
-		}
-		if (c->len + len > c->cap) {
-			size_t cap = c->cap ? c->cap : 65536;
-			uint8_t *q;
-
-			while (cap < c->len + len)
-				cap *= 2;
-			if ((q = realloc(c->q, cap)) == NULL)
-				return -1;
-			c->q = q;
-			c->cap = cap;
-		}
-	}
-	memcpy(c->q + c->len, data, len);
-	c->len += len;
+	if (bytebuf_append(&c->q, data, len) == -1)
+		return -1;
 	t->queued_total += len;
 	/* Write later, with what follows, unless enough waits already. */
 	if (!c->dirty) {
-		if (t->n_dirty == t->cap_dirty) {
-			size_t cap = t->cap_dirty ? t->cap_dirty * 2 : 64;
-			int *d = realloc(t->dirty, cap * sizeof(*d));
-
-			if (d == NULL) {
-				conn_write(t, id);
-				return 0;
-			}
-			t->dirty = d;
-			t->cap_dirty = cap;
+		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
+		    t->n_dirty + 1, SIZE_MAX) == -1) {
+			conn_write(t, id);
+			return 0;
 		}
 		t->dirty[t->n_dirty++] = id;
 		c->dirty = true;
@@ -849,7 +813,7 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	t->dirty_bytes += len;
 	if (t->dirty_bytes >= 16 * TCP_WRITE_BATCH)
 		transport_tcp_flush(t);
-	else if (c->len - c->head >= TCP_WRITE_BATCH)
+	else if (bytebuf_len(&c->q) >= TCP_WRITE_BATCH)
 		conn_write(t, id);
 	return 0;
 }
@@ -874,7 +838,7 @@ transport_tcp_hold(struct transport *t, int id)
 	struct tcp_conn *c = &t->conns[id];
 
 	if (c->gate == SIZE_MAX)
-		c->gate = c->len;
+		c->gate = bytebuf_len(&c->q);
 }
 
 void
@@ -889,7 +853,7 @@ transport_tcp_release(struct transport *t, int id)
 size_t
 transport_tcp_queued(const struct transport *t, int id)
 {
-	return t->conns[id].len - t->conns[id].head;
+	return bytebuf_len(&t->conns[id].q);
 }
 
 size_t
@@ -913,7 +877,7 @@ transport_tcp_stalled_since(const struct transport *t, int id)
 	const struct tcp_conn *c = &t->conns[id];
 
 	if (c->state == TCP_CONNECTING ||
-	    (c->state == TCP_OPEN && c->len > c->head))
+	    (c->state == TCP_OPEN && bytebuf_len(&c->q) > 0))
 		return c->progress;
 	return 0;
 }
@@ -965,9 +929,9 @@ transport_tcp_unwritten(const struct transport *t)
 	for (size_t i = 0; i < t->n_conns; i++)
 		if (t->conns[i].state == TCP_CONNECTING ||
 		    t->conns[i].state == TCP_WAITING)
-			n += 1 + t->conns[i].len - t->conns[i].head;
+			n += 1 + bytebuf_len(&t->conns[i].q);
 		else if (t->conns[i].state == TCP_OPEN)
-			n += t->conns[i].len - t->conns[i].head;
+			n += bytebuf_len(&t->conns[i].q);
 	return n;
 }
 
