@@ -15,8 +15,14 @@
 #include "select.h"
 #include "session_priv.h"
 
-/* Out-of-order bytes held per stream before a hole is declared lost. */
+/*
+ * Peer Ups kept per BMP session for a reconnect's prologue: far above a
+ * real router's peers; each Peer Up or Down is compared with all of them.
+ */
+#define SESSION_MAX_PEER_UPS	16384
+/* Out-of-order bytes held per stream before a hole is declared lost, and by all streams together. */
 #define STREAM_MAX_HELD		(8u * 1024 * 1024)
+#define STREAMS_MAX_HELD	(64u * 1024 * 1024)
 /* Marks closer together than this share one: the lag needs no finer grain. */
 #define HELD_MARK_GRAIN		TR_NS_PER_MS
 #define BACKOFF_FIRST		(1 * TR_NS_PER_SEC)
@@ -38,7 +44,19 @@ sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 	t->reconnect = reconnect;
 	t->next_timer = INT64_MAX;
 	t->stall_limit = (tr_ns)(cfg->tcp_stall_limit * (double)TR_NS_PER_SEC);
+	t->held_pool.max = STREAMS_MAX_HELD;
 	return t;
+}
+
+/* A reassembly stream, its out-of-order bytes counted in the table's pool. */
+static struct stream *
+new_stream(struct sessions *t)
+{
+	struct stream *st = stream_new(STREAM_MAX_HELD);
+
+	if (st != NULL)
+		stream_set_pool(st, &t->held_pool);
+	return st;
 }
 
 void
@@ -83,26 +101,17 @@ sessions_free(struct sessions *t)
 }
 
 uint32_t
-session_hash(int section, const struct tr_packet *pkt)
+session_hash(int section, const struct flow_key *k)
 {
-	uint32_t h = FNV1A_BASIS;
-	size_t alen = pkt->src.family == AF_INET ? 4 : 16;
-
-	h = fnv1a(h, &section, sizeof(section));
-	h = fnv1a(h, &pkt->src.v6, alen);
-	h = fnv1a(h, &pkt->dst.v6, alen);
-	h = fnv1a(h, &pkt->sport, sizeof(pkt->sport));
-	h = fnv1a(h, &pkt->dport, sizeof(pkt->dport));
-	return h % TABLE_BUCKETS;
+	return flow_key_hash(k, fnv1a(FNV1A_BASIS, &section,
+	    sizeof(section))) % TABLE_BUCKETS;
 }
 
 static bool
 session_matches(const struct session *s, int section,
-    const struct tr_packet *pkt)
+    const struct flow_key *k)
 {
-	return s->section == section && s->sport == pkt->sport &&
-	    s->dport == pkt->dport && addr_equal(&s->src, &pkt->src) &&
-	    addr_equal(&s->dst, &pkt->dst);
+	return s->section == section && flow_key_equal(&s->key, k);
 }
 
 /* Defined with the framing callbacks, further down. */
@@ -126,7 +135,7 @@ session_new(struct sessions *t, int section, int exporter,
 
 	if (s == NULL)
 		return NULL;
-	if ((s->stream = stream_new(STREAM_MAX_HELD)) == NULL) {
+	if ((s->stream = new_stream(t)) == NULL) {
 		free(s);
 		return NULL;
 	}
@@ -142,10 +151,7 @@ session_new(struct sessions *t, int section, int exporter,
 	s->table = t;
 	s->section = section;
 	s->exporter = exporter;
-	s->src = pkt->src;
-	s->dst = pkt->dst;
-	s->sport = pkt->sport;
-	s->dport = pkt->dport;
+	s->key = flow_key_of(pkt);
 	s->capture_gen = t->capture_gen;
 	s->syn_start = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
 	    TR_TCP_SYN;
@@ -181,8 +187,8 @@ session_describe(const struct session *s, char *buf, size_t len)
 	char src[TR_ENDPOINT_STRLEN];
 
 	snprintf(buf, len, "%s session %s -> port %u",
-	    section_names[s->section], addr_format_endpoint(&s->src, s->sport,
-	    src, sizeof(src)), s->dport);
+	    section_names[s->section], addr_format_endpoint(&s->key.src,
+	    s->key.sport, src, sizeof(src)), s->key.dport);
 }
 
 /* Connect, once the connection `after` (-1: none) is gone; a failure is counted and named. */
@@ -487,34 +493,30 @@ send_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	return 0;
 }
 
-/* Whether two messages are of one monitored peer (bmp_peer_key). */
-static bool
-same_peer(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	uint8_t ka[BMP_PEER_KEY_LEN], kb[BMP_PEER_KEY_LEN];
-
-	return bmp_peer_key(a, alen, ka) && bmp_peer_key(b, blen, kb) &&
-	    memcmp(ka, kb, sizeof(ka)) == 0;
-}
-
 /*
  * Keep what a new connection must start with, as the router would send it:
- * the Initiation, and the Peer Up of each peer still up (a Peer Down drops it).
- * Without memory for it, a reconnect just has a shorter prologue.
+ * the Initiation, and the Peer Up of each peer still up (a Peer Down drops it),
+ * for up to SESSION_MAX_PEER_UPS peers (each Peer Up or Down is compared
+ * with those kept).  Without memory for it, or past the cap, a reconnect
+ * just has a shorter prologue.
  */
 static void
 remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
     uint8_t type)
 {
+	uint8_t key[BMP_PEER_KEY_LEN];
+	struct peer_up *up;
+
 	if (type == BMP_INITIATION) {
 		free(s->init_msg);
 		s->init_len = (s->init_msg = framer_copy(msg, len)) ? len : 0;
 		return;
 	}
-	if (type != BMP_PEER_UP && type != BMP_PEER_DOWN)
+	if ((type != BMP_PEER_UP && type != BMP_PEER_DOWN) ||
+	    !bmp_peer_key(msg, len, key))
 		return;
 	for (size_t i = 0; i < s->n_peer_ups; i++) {
-		if (!same_peer(s->peer_ups[i].msg, s->peer_ups[i].len, msg, len))
+		if (memcmp(s->peer_ups[i].key, key, sizeof(key)) != 0)
 			continue;
 		free(s->peer_ups[i].msg);
 		s->peer_ups[i] = s->peer_ups[--s->n_peer_ups];
@@ -522,11 +524,27 @@ remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
 	}
 	if (type == BMP_PEER_DOWN)
 		return;
-	if (grow_array(&s->peer_ups, &s->cap_peer_ups, sizeof(*s->peer_ups),
-	    s->n_peer_ups + 1, SIZE_MAX) == -1)
+	if (s->n_peer_ups == SESSION_MAX_PEER_UPS) {
+		if (!s->peer_ups_capped) {
+			char what[128];
+
+			session_describe(s, what, sizeof(what));
+			log_warnx("%s: more than %d monitored peers up: a "
+			    "reconnect re-sends the Peer Up of %d of them only",
+			    what, SESSION_MAX_PEER_UPS, SESSION_MAX_PEER_UPS);
+			s->peer_ups_capped = true;
+		}
 		return;
-	if ((s->peer_ups[s->n_peer_ups].msg = framer_copy(msg, len)) != NULL)
-		s->peer_ups[s->n_peer_ups++].len = len;
+	}
+	if (grow_array(&s->peer_ups, &s->cap_peer_ups, sizeof(*s->peer_ups),
+	    s->n_peer_ups + 1, SESSION_MAX_PEER_UPS) == -1)
+		return;
+	up = &s->peer_ups[s->n_peer_ups];
+	if ((up->msg = framer_copy(msg, len)) != NULL) {
+		up->len = len;
+		memcpy(up->key, key, sizeof(key));
+		s->n_peer_ups++;
+	}
 }
 
 static void end_session(struct session *);
@@ -695,7 +713,7 @@ finish_stream(struct session *s, tr_ns now)
 static int
 renew_stream(struct session *s)
 {
-	struct stream *fresh = stream_new(STREAM_MAX_HELD);
+	struct stream *fresh = new_stream(s->table);
 
 	if (fresh == NULL)
 		return -1;
@@ -757,8 +775,8 @@ feed_hash(const struct session *s)
 
 	h = fnv1a(h, &s->section, sizeof(s->section));
 	h = fnv1a(h, &s->exporter, sizeof(s->exporter));
-	h = addr_hash(&s->dst, h);
-	h = fnv1a(h, &s->dport, sizeof(s->dport));
+	h = addr_hash(&s->key.dst, h);
+	h = fnv1a(h, &s->key.dport, sizeof(s->key.dport));
 	return h % TABLE_BUCKETS;
 }
 
@@ -770,14 +788,15 @@ feed_of(struct sessions *t, const struct session *s)
 
 	for (f = t->feeds[b]; f != NULL; f = f->next)
 		if (f->section == s->section && f->exporter == s->exporter &&
-		    f->dport == s->dport && addr_equal(&f->dst, &s->dst))
+		    f->dport == s->key.dport &&
+		    addr_equal(&f->dst, &s->key.dst))
 			return f;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	f->section = s->section;
 	f->exporter = s->exporter;
-	f->dst = s->dst;
-	f->dport = s->dport;
+	f->dst = s->key.dst;
+	f->dport = s->key.dport;
 	f->next = t->feeds[b];
 	t->feeds[b] = f;
 	return f;
@@ -867,12 +886,13 @@ void
 sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
-	struct tr_packet rev = tr_packet_reversed(pkt);
+	struct flow_key from = flow_key_of(pkt);
+	struct flow_key k = flow_key_reversed(&from);
 	struct session *s;
 	char what[128];
 
-	for (s = t->buckets[session_hash(section, &rev)]; s != NULL; s = s->next)
-		if (session_matches(s, section, &rev))
+	for (s = t->buckets[session_hash(section, &k)]; s != NULL; s = s->next)
+		if (session_matches(s, section, &k))
 			break;
 	if (s == NULL)
 		return;
@@ -900,14 +920,15 @@ int
 sessions_push(struct sessions *t, int section, int exporter,
     const struct tr_packet *pkt)
 {
-	uint32_t bucket = session_hash(section, pkt);
+	struct flow_key k = flow_key_of(pkt);
+	uint32_t bucket = session_hash(section, &k);
 	struct session *s = t->buckets[bucket];
 	struct stream_chunk chunks[2];
 	tr_ns now = tr_mono_now();
 	bool syn = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) == TR_TCP_SYN;
 	int n;
 
-	while (s != NULL && !session_matches(s, section, pkt))
+	while (s != NULL && !session_matches(s, section, &k))
 		s = s->next;
 	/*
 	 * A SYN within the same capture starts a new session on the same

@@ -11,13 +11,13 @@
 
 #include "log.h"
 #include "session_priv.h"
+#include "writer.h"
 
 static void collector_opened(struct session *, const uint8_t *, size_t);
 
 /* A BGP session the look-ahead saw, keyed like a session (the exporter's side as source). */
 struct prescan_entry {
-	struct tr_addr		 src, dst;
-	uint16_t		 sport, dport;
+	struct flow_key		 key;	/* the exporter's direction */
 	struct bgp_open_finder	 collector;
 	struct prescan_entry	*next;
 };
@@ -75,8 +75,7 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 	if (len < BGP_HDR_LEN + 10 || (copy = framer_copy(msg, len)) == NULL)
 		return -1;
 	if (rw->has_hold_time) {
-		copy[OPEN_HOLD_TIME_OFF] = (uint8_t)(rw->hold_time >> 8);
-		copy[OPEN_HOLD_TIME_OFF + 1] = (uint8_t)rw->hold_time;
+		be16_store(copy + OPEN_HOLD_TIME_OFF, rw->hold_time);
 	}
 	if (rw->has_bgp_id)
 		memcpy(copy + OPEN_BGP_ID_OFF, &rw->bgp_id.v4, 4);
@@ -212,20 +211,16 @@ session_bgp_keepalive(struct session *s, tr_ns now, tr_ns soon)
 static struct prescan_entry *
 prescan_find(struct prescan *pre, const struct tr_packet *pkt, bool create)
 {
-	uint32_t bucket = session_hash(SECTION_BGP, pkt);
+	struct flow_key k = flow_key_of(pkt);
+	uint32_t bucket = session_hash(SECTION_BGP, &k);
 	struct prescan_entry *e;
 
 	for (e = pre->buckets[bucket]; e != NULL; e = e->next)
-		if (e->sport == pkt->sport && e->dport == pkt->dport &&
-		    addr_equal(&e->src, &pkt->src) &&
-		    addr_equal(&e->dst, &pkt->dst))
+		if (flow_key_equal(&e->key, &k))
 			return e;
 	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	e->src = pkt->src;
-	e->dst = pkt->dst;
-	e->sport = pkt->sport;
-	e->dport = pkt->dport;
+	e->key = k;
 	e->next = pre->buckets[bucket];
 	pre->buckets[bucket] = e;
 	pre->n++;

@@ -12,7 +12,9 @@
 #include <stdint.h>
 
 #include "bgp.h"
+#include "bmp.h"
 #include "bytebuf.h"
+#include "flowkey.h"
 #include "framer.h"
 #include "session.h"
 #include "stream.h"
@@ -68,8 +70,7 @@ struct session {
 	/* The captured session: section, exporter (network.map index) and its 4-tuple. */
 	int		 section;
 	int		 exporter;
-	struct tr_addr	 src, dst;
-	uint16_t	 sport, dport;
+	struct flow_key	 key;		/* the exporter's direction */
 	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
 
 	struct stream	*stream;
@@ -142,6 +143,7 @@ struct session {
 	size_t		 init_len;
 	struct peer_up	*peer_ups;	/* the Peer Up of every peer now up */
 	size_t		 n_peer_ups, cap_peer_ups;
+	bool		 peer_ups_capped;	/* said once */
 	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
 	tr_ns		 backoff;
 	struct bytebuf	 rx;		/* what the collector sent, framed as BGP */
@@ -151,6 +153,7 @@ struct session {
 struct peer_up {
 	uint8_t	*msg;
 	size_t	 len;
+	uint8_t	 key[BMP_PEER_KEY_LEN];	/* bmp_peer_key */
 };
 
 #define TABLE_BUCKETS	4096
@@ -164,6 +167,7 @@ struct sessions {
 	struct transport	*tp;
 	bool			 reconnect;
 	struct session		*buckets[TABLE_BUCKETS];
+	struct stream_pool	 held_pool;	/* out-of-order bytes of every stream */
 	struct session	       **all;
 	size_t			 n_all, cap_all;
 	uint64_t		 capture_gen;
@@ -189,7 +193,7 @@ session_owner(struct session *s)
 	return s->host != NULL ? s->host : s;
 }
 
-uint32_t	session_hash(int section, const struct tr_packet *pkt);
+uint32_t	session_hash(int section, const struct flow_key *k);
 void		session_describe(const struct session *, char *buf, size_t len);
 /* Queue bytes on o's connection (held back while it is over its bound); counted: a message of the capture. */
 int		session_queue(struct session *o, const uint8_t *p, size_t len,

@@ -6,8 +6,9 @@
 #   templates   one exporter, 2,000 IPFIX domains x 2,000 templates (34 MB; --info took 3+ GB,
 #               -p 7 GB, the replay 1 GB)
 #   exporters   200,000 exporters, one IPFIX message each
-#   peers       4 BMP sessions x 30,000 monitored peers (Peer Ups); the replay on 1 x 20,000 (the
-#               replay keeps each live peer's Peer Up for a reconnect: memory as captured, no more)
+#   peers       4 BMP sessions x 30,000 monitored peers (Peer Ups); the replay on 1 x 30,000 (it
+#               keeps the Peer Up of up to 16,384 live peers for a reconnect; each Peer Up or
+#               Down is compared with those: past them it was quadratic)
 #   sessions    100,000 TCP sessions never closed
 #   held        32 BMP sessions whose 4 MiB each wait behind a hole (reassembly holds them):
 #               a tighter bound, since only the sum over sessions is capped
@@ -85,8 +86,8 @@ if want peers; then
 	info_not_tracked peers
 	pp_cfg peers bmp 1790
 	hostile peers-p 0 "" $RSS_MB "$TR" -p -t "$WORK/peers-p.yml"
-	python3 "$GENPY" bmp-peers "$WORK/peers1.pcap" --sessions 1 --peers 20000
-	replay peers1 bmp 1790 "" 192.0.2.1
+	python3 "$GENPY" bmp-peers "$WORK/peers1.pcap" --sessions 1 --peers 30000
+	replay peers1 bmp 1790 "more than 16384 monitored peers up" 192.0.2.1
 fi
 
 if want sessions; then
