@@ -1,11 +1,13 @@
 /* BGP-4 (RFC 4271) framing, OPEN decoding and trimming, and the OPEN/KEEPALIVE a passive speaker sends. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bgp.h"
 #include "cursor.h"
+#include "proto.h"
 #include "writer.h"
 
 #define BGP_MARKER_LEN		16
@@ -73,6 +75,39 @@ bad:
 	errno = EBADMSG;
 	return -1;
 }
+
+/* The framing hooks of the protocol table: bgp_frame; any header it takes is plausible (the marker is strict). */
+static int
+bgp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
+{
+	uint16_t n = 0;
+	int rc = bgp_frame(p, len, type, &n);
+
+	*msg_len = n;
+	return rc;
+}
+
+static bool
+bgp_plausible(const uint8_t *p, size_t len)
+{
+	uint8_t type;
+	size_t n;
+	int rc = bgp_header(p, len, &type, &n);
+
+	return rc == 1 || (rc == 0 && len > 0 && p[0] == 0xff);
+}
+
+static const struct proto_framing bgp_framing = {
+	.header = bgp_header,
+	.plausible = bgp_plausible,
+	.max_len = BGP_MAX_MSG_LEN,
+};
+
+const struct proto bgp_proto = {
+	.name = "bgp",
+	.l4proto = IPPROTO_TCP,
+	.framing = &bgp_framing,
+};
 
 /* Where AFI/SAFI is in o->families; o->nfamilies when it is not. */
 static size_t

@@ -1,10 +1,12 @@
 /* BMP (RFC 7854, RFC 9069) framing of a byte stream, and the per-peer header, Peer Up and information TLVs. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "bgp.h"
 #include "bmp.h"
 #include "cursor.h"
+#include "proto.h"
 
 /* Stable snake_case names: they are JSON keys in the sink's summary and the report. */
 const char *const bmp_type_names[BMP_TYPE_COUNT] = {
@@ -50,6 +52,40 @@ bmp_type_known(uint8_t type)
 {
 	return type < BMP_TYPE_COUNT || type == BMP_RPAT;
 }
+
+/* The framing hooks of the protocol table: bmp_frame, and a known type to resynchronise on. */
+static int
+bmp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
+{
+	uint32_t n = 0;
+	int rc = bmp_frame(p, len, type, &n);
+
+	*msg_len = n;
+	return rc;
+}
+
+static bool
+bmp_plausible(const uint8_t *p, size_t len)
+{
+	uint8_t type;
+	size_t n;
+	int rc = bmp_header(p, len, &type, &n);
+
+	return (rc == 1 && bmp_type_known(type)) ||
+	    (rc == 0 && len > 0 && p[0] == BMP_VERSION);
+}
+
+static const struct proto_framing bmp_framing = {
+	.header = bmp_header,
+	.plausible = bmp_plausible,
+	.max_len = BMP_MAX_MSG_LEN,
+};
+
+const struct proto bmp_proto = {
+	.name = "bmp",
+	.l4proto = IPPROTO_TCP,
+	.framing = &bmp_framing,
+};
 
 bool
 bmp_type_has_peer(uint8_t type)

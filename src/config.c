@@ -15,14 +15,6 @@
 #include "config.h"
 #include "log.h"
 
-const char *const section_names[SECTION_COUNT] = {
-	[SECTION_IPFIX] = "ipfix",
-	[SECTION_BMP] = "bmp",
-	[SECTION_BGP] = "bgp",
-	[SECTION_UDP_GENERIC] = "udp_generic",
-	[SECTION_TCP_GENERIC] = "tcp_generic",
-};
-
 const char *const repeat_pattern_names[2] = {
 	[REPEAT_ROUND_ROBIN] = "round-robin",
 	[REPEAT_BULK] = "bulk",
@@ -43,18 +35,6 @@ const char *const timestamps_names[2] = {
 	[TIMESTAMPS_AS_CAPTURED] = "as-captured",
 	[TIMESTAMPS_SHIFT] = "shift",
 };
-
-uint8_t
-section_l4proto(enum section_id id)
-{
-	switch (id) {
-	case SECTION_IPFIX:
-	case SECTION_UDP_GENERIC:
-		return IPPROTO_UDP;
-	default:
-		return IPPROTO_TCP;
-	}
-}
 
 #define KEYPATH_MAX		256
 /* Longest scalar quoted back in a message; longer ones are cut. */
@@ -1140,10 +1120,10 @@ h_transport(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 {
 	const struct transport_rule *t = arg;
 
-	if (section_l4proto(c->section) != t->proto)
+	if (protocols[c->section]->l4proto != t->proto)
 		return fail(c, k, "'%s' does not apply here: %s rides on %s; "
 		    "select its ports with '%s:'", scalar(k),
-		    section_names[c->section],
+		    protocols[c->section]->name,
 		    t->proto == IPPROTO_UDP ? "TCP" : "UDP", t->other);
 	*(bool *)((char *)field + t->flag_off) = true;
 	return walk_mapping(c, v, t->map.rules, t->map.n, field);
@@ -1159,8 +1139,8 @@ h_header(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	if (c->section != h->only)
 		return fail(c, k, "'%s' does not apply here: it selects by "
 		    "the %s header and only belongs in the '%s' section",
-		    scalar(k), section_names[h->only],
-		    section_names[h->only]);
+		    scalar(k), protocols[h->only]->name,
+		    protocols[h->only]->name);
 	return walk_mapping(c, v, h->map.rules, h->map.n, field);
 }
 
@@ -1385,7 +1365,7 @@ h_section(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 
 	(void)arg;
 	for (id = 0; id < SECTION_COUNT; id++)
-		if (strcmp(scalar(k), section_names[id]) == 0)
+		if (strcmp(scalar(k), protocols[id]->name) == 0)
 			break;
 	if (id == SECTION_COUNT)
 		return fail(c, k, "internal error: no such section");
@@ -1601,7 +1581,7 @@ check_families(struct ctx *c)
 		    "exporter an %s repro_ip, or the collector an %s address",
 		    c->file, m->pos.line, m->pos.col, repro, src,
 		    family_name(&m->repro_ip),
-		    section_names[first - cfg->section], first->collector_host,
+		    protocols[first - cfg->section]->name, first->collector_host,
 		    first->collector_pos.line, family_name(&first_coll),
 		    family_name(&first_coll), family_name(&m->repro_ip));
 		errno = EINVAL;
@@ -1806,7 +1786,7 @@ config_check_replay(const struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "%s:%d:%d: %s: no collector to "
 			    "replay to; add 'collector: {ip: ADDRESS, port: "
 			    "PORT}' to the section", cfg->path, sec->pos.line,
-			    sec->pos.col, section_names[id]);
+			    sec->pos.col, protocols[id]->name);
 			errno = EINVAL;
 			return -1;
 		}

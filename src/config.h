@@ -8,18 +8,8 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "proto.h"
 
-/* Protocol sections, in the order the older tool tries its selectors. */
-enum section_id {
-	SECTION_IPFIX,
-	SECTION_BMP,
-	SECTION_BGP,
-	SECTION_UDP_GENERIC,
-	SECTION_TCP_GENERIC,
-	SECTION_COUNT,
-};
-
-extern const char *const section_names[SECTION_COUNT];	/* "ipfix", ... */
 extern const char *const templates_names[3];	/* "prime", "as-captured", "drop-orphans" */
 extern const char *const sequence_names[2];
 extern const char *const timestamps_names[2];
@@ -35,9 +25,6 @@ extern const char *const timestamps_names[2];
 
 /* The pre-processing mode writes this where only the user knows the value; loading refuses it. */
 #define CFG_MISSING_PARAM	"<MISSING_PARAM>"
-
-/* The transport a section's traffic rides on (ipfix and udp_generic: UDP). */
-uint8_t	section_l4proto(enum section_id);
 
 enum repeat_pattern {
 	REPEAT_ROUND_ROBIN,

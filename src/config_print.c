@@ -179,10 +179,10 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 	if (!sec->enabled)
 		return;
 	if (!sec->select.set && !sec->has_collector && id != SECTION_IPFIX) {
-		fprintf(out, "%s: {}\n", section_names[id]);
+		fprintf(out, "%s: {}\n", protocols[id]->name);
 		return;
 	}
-	fprintf(out, "%s:\n", section_names[id]);
+	fprintf(out, "%s:\n", protocols[id]->name);
 	print_select(out, &sec->select);
 	if (sec->has_collector) {
 		fputs("  collector:\n    ip: ", out);

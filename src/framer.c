@@ -1,28 +1,28 @@
-/* BMP and BGP framing of a reassembled byte stream, shared by the replay's sessions and the info summary. */
+/* Framing of a reassembled byte stream by its protocol's hooks (proto.h), shared by the replay's sessions, -p and the info summary; and the BGP OPEN finder. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bgp.h"
-#include "bmp.h"
 #include "framer.h"
 
 /*
- * A partial message never grows past the largest message of its protocol.
- * The buffer starts small (most sessions only ever hold the tail of a
- * segment) and, grown for a big message, is given back once it is empty.
+ * A partial message never grows past the largest message of its protocol
+ * (and a segment's worth).  The buffer starts small (most sessions only
+ * ever hold the tail of a segment) and, grown for a big message, is given
+ * back once it is empty.
  */
-#define FRAME_BUF_MAX		(BMP_MAX_MSG_LEN + 65536)
+#define FRAME_BUF_SLACK		65536
 
 void
-framer_init(struct framer *f, enum framer_proto proto,
+framer_init(struct framer *f, const struct proto_framing *framing,
     const struct framer_ops *ops, void *ctx)
 {
 	memset(f, 0, sizeof(*f));
-	f->proto = proto;
+	f->framing = framing;
 	f->ops = ops;
 	f->ctx = ctx;
-	bytebuf_init(&f->buf, FRAME_BUF_MAX);
+	bytebuf_init(&f->buf, framing->max_len + FRAME_BUF_SLACK);
 }
 
 void
@@ -44,37 +44,14 @@ framer_discard(struct framer *f)
 	f->synced = false;
 }
 
-static int
-frame_header(const struct framer *f, const uint8_t *p, size_t left,
-    uint8_t *type, size_t *mlen)
-{
-	uint32_t blen = 0;
-	uint16_t glen = 0;
-	int rc = f->proto == FRAMER_BMP ? bmp_frame(p, left, type, &blen) :
-	    bgp_frame(p, left, type, &glen);
-
-	*mlen = f->proto == FRAMER_BMP ? blen : glen;
-	return rc;
-}
-
 /* Look for the next plausible message start in base from offset `from`; returns its offset or len. */
 static size_t
 find_boundary(const struct framer *f, const uint8_t *base, size_t len,
     size_t from)
 {
-	for (size_t i = from; i < len; i++) {
-		const uint8_t *p = base + i;
-		uint8_t type;
-		size_t mlen;
-		int rc = frame_header(f, p, len - i, &type, &mlen);
-
-		/* A header that is plausible, or too short yet to judge. */
-		if ((rc == 1 && (f->proto == FRAMER_BGP ||
-		    bmp_type_known(type))) || (rc == 0 &&
-		    (f->proto == FRAMER_BGP ? p[0] == 0xff :
-		    p[0] == BMP_VERSION)))
+	for (size_t i = from; i < len; i++)
+		if (f->framing->plausible(base + i, len - i))
 			return i;
-	}
 	return len;
 }
 
@@ -113,7 +90,7 @@ frame_messages(struct framer *f, const uint8_t *base, size_t len,
 			f->synced = true;
 			continue;
 		}
-		if ((rc = frame_header(f, p, left, &type, &mlen)) == 0)
+		if ((rc = f->framing->header(p, left, &type, &mlen)) == 0)
 			break;
 		if (rc == -1) {
 			/* An impossible header: resynchronise on the next plausible one. */

@@ -1,4 +1,4 @@
-/* BMP and BGP messages out of a reassembled TCP byte stream: framing by header, resynchronisation after lost bytes. */
+/* A TCP protocol's messages out of a reassembled byte stream (its proto_framing): framing by header, resynchronisation after lost bytes. */
 #ifndef TR_FRAMER_H
 #define TR_FRAMER_H
 
@@ -7,12 +7,8 @@
 #include <stdint.h>
 
 #include "bytebuf.h"
+#include "proto.h"
 #include "stream.h"
-
-enum framer_proto {
-	FRAMER_BMP,
-	FRAMER_BGP,
-};
 
 struct framer_ops {
 	/* One whole message, header included; -1 stops framing (framer_feed returns -1). */
@@ -32,14 +28,14 @@ struct framer_ops {
  * searched for the next plausible header before framing resumes.
  */
 struct framer {
-	enum framer_proto	 proto;
+	const struct proto_framing *framing;	/* the protocol's (proto.h) */
 	const struct framer_ops	*ops;
 	void			*ctx;
 	struct bytebuf		 buf;		/* bytes of a message not yet complete */
 	bool			 synced;	/* a message boundary was found */
 };
 
-void	framer_init(struct framer *, enum framer_proto,
+void	framer_init(struct framer *, const struct proto_framing *,
 	    const struct framer_ops *, void *ctx);
 
 /*

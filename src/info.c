@@ -842,9 +842,9 @@ dir_set_kind(struct dir *d, enum dir_kind kind)
 {
 	d->kind = kind;
 	if (kind == KIND_BMP)
-		framer_init(&d->fr, FRAMER_BMP, &bmp_ops, d);
+		framer_init(&d->fr, bmp_proto.framing, &bmp_ops, d);
 	else if (kind == KIND_BGP)
-		framer_init(&d->fr, FRAMER_BGP, &bgp_ops, d);
+		framer_init(&d->fr, bgp_proto.framing, &bgp_ops, d);
 }
 
 static int

@@ -1,9 +1,11 @@
 /* NetFlow v5/v9 and IPFIX message headers, set walking and template record lengths. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "cursor.h"
 #include "ipfix.h"
+#include "proto.h"
 
 #define NF_V5_HDR_LEN		24
 #define NF_V9_HDR_LEN		20
@@ -344,3 +346,9 @@ ipfix_record_len(uint16_t version, const struct nf_field *f, size_t n,
 	}
 	return len - cur_left(&c);
 }
+
+/* NetFlow v5, v9 and IPFIX: datagrams, each whole. */
+const struct proto ipfix_proto = {
+	.name = "ipfix",
+	.l4proto = IPPROTO_UDP,
+};

@@ -506,7 +506,7 @@ on_skipped(void *ctx, size_t n, const char *why)
 	ss->pp->skipped_bytes += n;
 	if (why != NULL)
 		log_info("%s session: %zu bytes skipped: %s",
-		    section_names[ss->sec], n, why);
+		    protocols[ss->sec]->name, n, why);
 }
 
 static const struct framer_ops pp_framer_ops = {
@@ -560,7 +560,7 @@ sess_finish(struct pp_sess *ss, bool closed)
 
 		log_warnx("%s session from %s port %u: %" PRIu64 " messages "
 		    "before its first %s were dropped (the capture starts "
-		    "mid-session)%s", section_names[ss->sec],
+		    "mid-session)%s", protocols[ss->sec]->name,
 		    addr_format(&ss->key.src, a, sizeof(a)), ss->key.sport,
 		    ss->before_start, ss->sec == SECTION_BMP ? "Initiation" :
 		    "OPEN", ss->started ? "" : "; it has none: nothing kept");
@@ -612,11 +612,11 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	ss->pp = pp;
 	ss->sec = id;
 	ss->key = flow_key_of(pkt);
-	ss->framed = id == SECTION_BMP || id == SECTION_BGP;
+	ss->framed = protocols[id]->framing != NULL;
 	ss->started = !ss->framed;
 	if (ss->framed)
-		framer_init(&ss->fr, id == SECTION_BMP ? FRAMER_BMP :
-		    FRAMER_BGP, &pp_framer_ops, ss);
+		framer_init(&ss->fr, protocols[id]->framing, &pp_framer_ops,
+		    ss);
 	pp->sess[pp->n_sess++] = ss;
 	ss->next = pp->buckets[sess_bucket(pkt)];
 	pp->buckets[sess_bucket(pkt)] = ss;
@@ -919,7 +919,7 @@ tmp_template(char *buf, size_t len, const char *folder, const char *what)
 static void
 section_tmp_what(char *buf, size_t len, enum section_id id)
 {
-	snprintf(buf, len, "traffic-%s.pcap", section_names[id]);
+	snprintf(buf, len, "traffic-%s.pcap", protocols[id]->name);
 }
 
 /*
@@ -1148,7 +1148,7 @@ concat(struct preproc *pp, const enum section_id *order, size_t n,
 done:
 		last = t;
 		json_array_append_new(layout, json_pack("{s:s, s:I, s:I, s:I}",
-		    "section", section_names[order[k]], "frames",
+		    "section", protocols[order[k]]->name, "frames",
 		    (json_int_t)sec->frames, "first_us", (json_int_t)(first /
 		    1000), "last_us", (json_int_t)(t / 1000)));
 	}
@@ -1260,12 +1260,12 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n)
 	for (size_t k = 0; k < n; k++) {
 		const struct cfg_section *cs = &cfg->section[order[k]];
 		struct pp_section *sec = &pp->sec[order[k]];
-		bool udp = section_l4proto(order[k]) == TR_IPPROTO_UDP;
+		bool udp = protocols[order[k]]->l4proto == TR_IPPROTO_UDP;
 
 		if (sec->frames == 0)
 			continue;
 		fprintf(f, "\n%s:\n  select:\n    ip:\n      src:\n",
-		    section_names[order[k]]);
+		    protocols[order[k]]->name);
 		yml_addr_list(f, "      ", &sec->src);
 		fprintf(f, "    %s:\n      dport:\n", udp ? "udp" : "tcp");
 		for (size_t i = 0; i < sec->dports.n; i++)
@@ -1381,7 +1381,7 @@ stats_json(struct preproc *pp, const enum section_id *order, size_t n,
 		    (json_int_t)sec->split));
 		json_object_set_new(s, "frames_written", json_integer(
 		    (json_int_t)sec->frames));
-		json_object_set_new(secs, section_names[order[k]], s);
+		json_object_set_new(secs, protocols[order[k]]->name, s);
 	}
 	json_object_set_new(o, "sections", secs);
 	json_object_set_new(o, "layout", json_incref(layout));
@@ -1625,10 +1625,10 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len,
 		kept += sec->frames;
 		if (sec->packets == 0)
 			log_warnx("%s: no packet of the captures matches its "
-			    "select", section_names[order[k]]);
+			    "select", protocols[order[k]]->name);
 		else if (sec->messages == 0)
 			log_warnx("%s: %" PRIu64 " packets selected, but no "
-			    "message was kept%s", section_names[order[k]],
+			    "message was kept%s", protocols[order[k]]->name,
 			    sec->packets, order[k] == SECTION_IPFIX ?
 			    " (no data after a template: templates never "
 			    "seen?)" : order[k] == SECTION_BMP ? " (no "

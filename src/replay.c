@@ -116,7 +116,7 @@ socket_error(struct replay *rp, size_t m, int s, const char *err)
 	if (errno == EAFNOSUPPORT)
 		return 0;
 	log_errorx("%s:%d:%d: network.map[%zu] for %s: %s", cfg->path,
-	    cfg->map[m].pos.line, cfg->map[m].pos.col, m, section_names[s],
+	    cfg->map[m].pos.line, cfg->map[m].pos.col, m, protocols[s]->name,
 	    err);
 	return -1;
 }
@@ -144,7 +144,7 @@ open_sockets(struct replay *rp)
 			const struct cfg_section *sec = &cfg->section[s];
 			const struct tr_addr *repro = &cfg->map[m].repro_ip;
 			struct udp_streams *u = udp_slot(rp, (int)m, s);
-			bool udp = section_l4proto((enum section_id)s) ==
+			bool udp = protocols[(enum section_id)s]->l4proto ==
 			    TR_IPPROTO_UDP;
 			int rc;
 
@@ -159,7 +159,7 @@ open_sockets(struct replay *rp)
 			else if ((rc = u->spare = transport_udp_open(rp->tp,
 			    repro, 0, sec->collector_host, sec->collector_port,
 			    (unsigned)s, err, sizeof(err))) >= 0)
-				log_debug("%s: %s", section_names[s],
+				log_debug("%s: %s", protocols[s]->name,
 				    transport_describe(rp->tp, u->spare));
 			if (rc == -1 && socket_error(rp, m, s, err) == -1)
 				return -1;
@@ -197,7 +197,7 @@ sync_udp_counts(struct replay *rp)
 		const struct transport_udp_stats *st;
 		struct report_section *rs = &rp->rep->section[s];
 
-		if (section_l4proto((enum section_id)s) != TR_IPPROTO_UDP)
+		if (protocols[(enum section_id)s]->l4proto != TR_IPPROTO_UDP)
 			continue;
 		st = transport_udp_totals(rp->tp, (unsigned)s);
 		rs->sent = st->sent;
@@ -274,16 +274,17 @@ open_stream(struct replay *rp, int exporter, int section, uint16_t sport)
 	    sec->collector_port, (unsigned)section, err, sizeof(err));
 	if (id == -1 && local != 0 && errno == EADDRINUSE) {
 		log_warnx("%s: preserve_src_port: port %u is in use at "
-		    "repro_ip %s; sending from another port", section_names[
-		    section], sport, addr_format(repro, addr, sizeof(addr)));
+		    "repro_ip %s; sending from another port",
+		    protocols[section]->name, sport,
+		    addr_format(repro, addr, sizeof(addr)));
 		id = transport_udp_open(rp->tp, repro, 0, sec->collector_host,
 		    sec->collector_port, (unsigned)section, err, sizeof(err));
 	}
 	if (id == -1)
-		log_errorx("%s: network.map[%d]: %s", section_names[section],
+		log_errorx("%s: network.map[%d]: %s", protocols[section]->name,
 		    exporter, err);
 	else
-		log_debug("%s: captured port %u: %s", section_names[section],
+		log_debug("%s: captured port %u: %s", protocols[section]->name,
 		    sport, transport_describe(rp->tp, id));
 	return id;
 }
@@ -302,7 +303,7 @@ stream_socket(struct replay *rp, struct udp_streams *u, int exporter,
 		if (!u->warned_full)
 			log_warnx("%s: network.map[%d] has more than %d captured "
 			    "source ports; the others share one socket",
-			    section_names[section], exporter,
+			    protocols[section]->name, exporter,
 			    PORTS_PER_EXPORTER);
 		u->warned_full = true;
 		return u->id[u->n - 1];
@@ -334,7 +335,7 @@ usable_socket(struct replay *rp, int exporter, int section, uint16_t sport)
 		log_errorx("%s: network.map[%d] (repro_ip %s) has packets for "
 		    "collector '%s', which has no address of that family: "
 		    "they are not sent; map the exporter to a repro_ip of "
-		    "the collector's family", section_names[section], exporter,
+		    "the collector's family", protocols[section]->name, exporter,
 		    addr_format(&rp->cfg->map[exporter].repro_ip, repro,
 		    sizeof(repro)), rp->cfg->section[section].collector_host);
 	}

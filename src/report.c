@@ -123,8 +123,8 @@ report_print_table(const struct report *r, FILE *out)
 		if (!r->cfg->section[i].enabled)
 			continue;
 		fprintf(out, "%-12s %12" PRIu64 " %14" PRIu64 " %10" PRIu64
-		    " %10" PRIu64 " %10" PRIu64 "\n", section_names[i], s->sent,
-		    s->bytes, s->filtered, s->refused,
+		    " %10" PRIu64 " %10" PRIu64 "\n", protocols[i]->name,
+		    s->sent, s->bytes, s->filtered, s->refused,
 		    s->dropped + s->not_replayed);
 	}
 	fprintf(out, "unknown peer %" PRIu64 ", unknown protocol %" PRIu64
@@ -250,7 +250,7 @@ sections_json(const struct report *r)
 
 		if (!r->cfg->section[i].enabled)
 			continue;
-		json_object_set_new(obj, section_names[i], json_pack(
+		json_object_set_new(obj, protocols[i]->name, json_pack(
 		    "{s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "sent", (json_int_t)s->sent,
 		    "bytes", (json_int_t)s->bytes,

@@ -107,7 +107,7 @@ select_section(const struct selector *sel, const struct tr_packet *pkt)
 		const struct cfg_section *sec = &sel->cfg->section[id];
 
 		if (!sec->enabled ||
-		    section_l4proto((enum section_id)id) != pkt->l4proto)
+		    protocols[(enum section_id)id]->l4proto != pkt->l4proto)
 			continue;
 		if (select_match(&sec->select, pkt))
 			return id;

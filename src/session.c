@@ -158,8 +158,8 @@ session_new(struct sessions *t, int section, int exporter,
 	s->last_active = pkt->ts;
 	s->framing = section_framing(section);
 	if (s->framing != FRAMING_RAW)
-		framer_init(&s->fr, s->framing == FRAMING_BMP ? FRAMER_BMP :
-		    FRAMER_BGP, &session_framer_ops, s);
+		framer_init(&s->fr, protocols[section]->framing,
+		    &session_framer_ops, s);
 	s->conn = -1;
 	s->next = t->buckets[bucket];
 	t->buckets[bucket] = s;
@@ -187,7 +187,7 @@ session_describe(const struct session *s, char *buf, size_t len)
 	char src[TR_ENDPOINT_STRLEN];
 
 	snprintf(buf, len, "%s session %s -> port %u",
-	    section_names[s->section], addr_format_endpoint(&s->key.src,
+	    protocols[s->section]->name, addr_format_endpoint(&s->key.src,
 	    s->key.sport, src, sizeof(src)), s->key.dport);
 }
 

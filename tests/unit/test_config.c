@@ -739,13 +739,13 @@ static void
 test_sections(void **state)
 {
 	(void)state;
-	assert_string_equal(section_names[SECTION_IPFIX], "ipfix");
-	assert_string_equal(section_names[SECTION_TCP_GENERIC], "tcp_generic");
-	assert_int_equal(section_l4proto(SECTION_IPFIX), IPPROTO_UDP);
-	assert_int_equal(section_l4proto(SECTION_UDP_GENERIC), IPPROTO_UDP);
-	assert_int_equal(section_l4proto(SECTION_BMP), IPPROTO_TCP);
-	assert_int_equal(section_l4proto(SECTION_BGP), IPPROTO_TCP);
-	assert_int_equal(section_l4proto(SECTION_TCP_GENERIC), IPPROTO_TCP);
+	assert_string_equal(protocols[SECTION_IPFIX]->name, "ipfix");
+	assert_string_equal(protocols[SECTION_TCP_GENERIC]->name, "tcp_generic");
+	assert_int_equal(protocols[SECTION_IPFIX]->l4proto, IPPROTO_UDP);
+	assert_int_equal(protocols[SECTION_UDP_GENERIC]->l4proto, IPPROTO_UDP);
+	assert_int_equal(protocols[SECTION_BMP]->l4proto, IPPROTO_TCP);
+	assert_int_equal(protocols[SECTION_BGP]->l4proto, IPPROTO_TCP);
+	assert_int_equal(protocols[SECTION_TCP_GENERIC]->l4proto, IPPROTO_TCP);
 }
 
 static void

@@ -1,0 +1,20 @@
+/* The protocol table, and the two protocols that are only bytes: generic UDP and TCP payloads. */
+#include <netinet/in.h>
+
+#include "proto.h"
+
+const struct proto udp_generic_proto = {
+	.name = "udp_generic",
+	.l4proto = IPPROTO_UDP,
+};
+
+const struct proto tcp_generic_proto = {
+	.name = "tcp_generic",
+	.l4proto = IPPROTO_TCP,
+};
+
+const struct proto *const protocols[SECTION_COUNT] = {
+#define TR_PROTO_ROW(id, name)	[SECTION_##id] = &name##_proto,
+	TR_PROTOCOLS(TR_PROTO_ROW)
+#undef TR_PROTO_ROW
+};

@@ -1,0 +1,61 @@
+/*
+ * The protocol table: one descriptor per protocol, which the layers read
+ * instead of switching on the protocol.  A protocol is one module, which
+ * defines its descriptor (NAME_proto), and one row of TR_PROTOCOLS; the row's
+ * place is the order in which sections without select claim traffic, as in
+ * the older tool.  See DESIGN.md, "Adding a protocol".
+ */
+#ifndef TR_PROTO_H
+#define TR_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(ID, name): SECTION_ID, the config section `name`, the descriptor name_proto. */
+#define TR_PROTOCOLS(X)				\
+	X(IPFIX, ipfix)				\
+	X(BMP, bmp)				\
+	X(BGP, bgp)				\
+	X(UDP_GENERIC, udp_generic)		\
+	X(TCP_GENERIC, tcp_generic)
+
+enum section_id {
+#define TR_PROTO_ID(id, name)	SECTION_##id,
+	TR_PROTOCOLS(TR_PROTO_ID)
+#undef TR_PROTO_ID
+	SECTION_COUNT,
+};
+
+/* How a TCP protocol's stream is cut into messages (framer.c). */
+struct proto_framing {
+	/*
+	 * The header at the start of p: 1 with the message's type and whole
+	 * length, 0 when len is too short to tell, -1 when it cannot be one.
+	 */
+	int	(*header)(const uint8_t *p, size_t len, uint8_t *type,
+		    size_t *msg_len);
+	/*
+	 * Whether p may start a message, to resynchronise on in the middle
+	 * of a stream: stricter than header (a known type), and true for a
+	 * start too short to judge yet.
+	 */
+	bool	(*plausible)(const uint8_t *p, size_t len);
+	size_t	max_len;	/* the largest message */
+};
+
+struct proto {
+	const char	*name;		/* its config section */
+	uint8_t		 l4proto;	/* IPPROTO_UDP or IPPROTO_TCP */
+	/* TCP: its messages; NULL: the bytes go on as they come. */
+	const struct proto_framing *framing;
+};
+
+#define TR_PROTO_DECL(id, name)	extern const struct proto name##_proto;
+TR_PROTOCOLS(TR_PROTO_DECL)
+#undef TR_PROTO_DECL
+
+/* By section id. */
+extern const struct proto *const protocols[SECTION_COUNT];
+
+#endif
