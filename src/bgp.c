@@ -76,7 +76,7 @@ bad:
 	return -1;
 }
 
-/* The framing hooks of the protocol table: bgp_frame; any header it takes is plausible (the marker is strict). */
+/* The framing hooks of the protocol table: bgp_frame; any header it takes will do to resynchronise (the marker is strict). */
 static int
 bgp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
 {
@@ -87,19 +87,9 @@ bgp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
 	return rc;
 }
 
-static bool
-bgp_plausible(const uint8_t *p, size_t len)
-{
-	uint8_t type;
-	size_t n;
-	int rc = bgp_header(p, len, &type, &n);
-
-	return rc == 1 || (rc == 0 && len > 0 && p[0] == 0xff);
-}
-
 static const struct proto_framing bgp_framing = {
 	.header = bgp_header,
-	.plausible = bgp_plausible,
+	.first_byte = 0xff,	/* the marker's */
 	.max_len = BGP_MAX_MSG_LEN,
 };
 

@@ -53,7 +53,7 @@ bmp_type_known(uint8_t type)
 	return type < BMP_TYPE_COUNT || type == BMP_RPAT;
 }
 
-/* The framing hooks of the protocol table: bmp_frame, and a known type to resynchronise on. */
+/* The framing hooks of the protocol table: bmp_frame, and a known type after the version to resynchronise on. */
 static int
 bmp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
 {
@@ -64,20 +64,10 @@ bmp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
 	return rc;
 }
 
-static bool
-bmp_plausible(const uint8_t *p, size_t len)
-{
-	uint8_t type;
-	size_t n;
-	int rc = bmp_header(p, len, &type, &n);
-
-	return (rc == 1 && bmp_type_known(type)) ||
-	    (rc == 0 && len > 0 && p[0] == BMP_VERSION);
-}
-
 static const struct proto_framing bmp_framing = {
 	.header = bmp_header,
-	.plausible = bmp_plausible,
+	.type_known = bmp_type_known,
+	.first_byte = BMP_VERSION,
 	.max_len = BMP_MAX_MSG_LEN,
 };
 

@@ -49,9 +49,18 @@ static size_t
 find_boundary(const struct framer *f, const uint8_t *base, size_t len,
     size_t from)
 {
-	for (size_t i = from; i < len; i++)
-		if (f->framing->plausible(base + i, len - i))
+	const struct proto_framing *fr = f->framing;
+
+	for (size_t i = from; i < len; i++) {
+		uint8_t type;
+		size_t mlen;
+		int rc = fr->header(base + i, len - i, &type, &mlen);
+
+		if ((rc == 1 && (fr->type_known == NULL ||
+		    fr->type_known(type))) ||
+		    (rc == 0 && base[i] == fr->first_byte))
 			return i;
+	}
 	return len;
 }
 

@@ -36,11 +36,12 @@ struct proto_framing {
 	int	(*header)(const uint8_t *p, size_t len, uint8_t *type,
 		    size_t *msg_len);
 	/*
-	 * Whether p may start a message, to resynchronise on in the middle
-	 * of a stream: stricter than header (a known type), and true for a
-	 * start too short to judge yet.
+	 * Where a message may start, to resynchronise on in the middle of a
+	 * stream: a header of a type it knows (NULL: any header), or a start
+	 * too short to judge yet whose first byte is first_byte.
 	 */
-	bool	(*plausible)(const uint8_t *p, size_t len);
+	bool	(*type_known)(uint8_t type);
+	uint8_t	first_byte;
 	size_t	max_len;	/* the largest message */
 };
 
