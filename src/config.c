@@ -1072,46 +1072,11 @@ static const struct key_rule tcp_rules[] = {
 	    &port_spec, false },
 };
 
-static const struct u32_spec ipfix_version_spec = { 5, 10,
-    1u << 5 | 1u << 9 | 1u << 10,
-    "5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX)" };
-static const struct u32_spec bmp_type_spec = { 0, 6, 0,
-    "a BMP message type from 0 to 6" };
-static const struct u32_spec bgp_type_spec = { 1, 5, 0,
-    "a BGP message type from 1 to 5" };
-
-static const struct u32_spec domain_spec = { 0, UINT32_MAX, 0,
-    "an observation domain id (IPFIX) or source id (NetFlow v9), "
-    "0 to 4294967295" };
-
-static const struct key_rule ipfix_h_rules[] = {
-	{ "version", h_u32_list, offsetof(struct cfg_select, ipfix_version),
-	    &ipfix_version_spec, false },
-	{ "domain", h_u32_list, offsetof(struct cfg_select, ipfix_domain),
-	    &domain_spec, false },
-};
-
-static const struct key_rule bmp_h_rules[] = {
-	{ "type", h_u32_list, offsetof(struct cfg_select, bmp_type),
-	    &bmp_type_spec, false },
-};
-
-static const struct key_rule bgp_h_rules[] = {
-	{ "type", h_u32_list, offsetof(struct cfg_select, bgp_type),
-	    &bgp_type_spec, false },
-};
-
 static const struct submap ip_map = SUBMAP(ip_rules);
 static const struct transport_rule udp_rule = { IPPROTO_UDP, "tcp",
     offsetof(struct cfg_select, udp), SUBMAP(udp_rules) };
 static const struct transport_rule tcp_rule = { IPPROTO_TCP, "udp",
     offsetof(struct cfg_select, tcp), SUBMAP(tcp_rules) };
-static const struct header_rule ipfix_h_rule = { SECTION_IPFIX,
-    SUBMAP(ipfix_h_rules) };
-static const struct header_rule bmp_h_rule = { SECTION_BMP,
-    SUBMAP(bmp_h_rules) };
-static const struct header_rule bgp_h_rule = { SECTION_BGP,
-    SUBMAP(bgp_h_rules) };
 
 /* `udp:` or `tcp:`: only on the transport the section's protocol uses. */
 static int
@@ -1129,7 +1094,7 @@ h_transport(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return walk_mapping(c, v, t->map.rules, t->map.n, field);
 }
 
-/* `ipfix_h:`, `bmp_h:`, `bgp_h:`: only in the section of that protocol. */
+/* A protocol's header filter (`ipfix_h:`, `bmp_h:`, ...): only in that protocol's section. */
 static int
 h_header(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
     const void *arg)
@@ -1144,14 +1109,47 @@ h_header(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return walk_mapping(c, v, h->map.rules, h->map.n, field);
 }
 
-static const struct key_rule select_rules[] = {
+/*
+ * select's keys: ip, udp, tcp, and each protocol's header filter, whose
+ * keys and values its descriptor gives (made once, from the table).
+ */
+static struct key_rule select_rules[3 + SECTION_COUNT] = {
 	{ "ip", h_submap, 0, &ip_map, false },
 	{ "udp", h_transport, 0, &udp_rule, false },
 	{ "tcp", h_transport, 0, &tcp_rule, false },
-	{ "ipfix_h", h_header, 0, &ipfix_h_rule, false },
-	{ "bmp_h", h_header, 0, &bmp_h_rule, false },
-	{ "bgp_h", h_header, 0, &bgp_h_rule, false },
 };
+static size_t n_select_rules;
+static struct u32_spec filter_specs[SECTION_COUNT][PROTO_FILTER_KEYS];
+static struct key_rule filter_rules[SECTION_COUNT][PROTO_FILTER_KEYS];
+static struct header_rule header_rules[SECTION_COUNT];
+
+static void
+make_select_rules(void)
+{
+	if (n_select_rules > 0)
+		return;
+	n_select_rules = 3;
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_filter *f = protocols[id]->filter;
+
+		if (f == NULL)
+			continue;
+		for (size_t k = 0; k < f->n_keys; k++) {
+			const struct proto_filter_key *fk = &f->keys[k];
+
+			filter_specs[id][k] = (struct u32_spec){ fk->lo, fk->hi,
+			    fk->only, fk->what };
+			filter_rules[id][k] = (struct key_rule){ fk->name,
+			    h_u32_list, offsetof(struct cfg_select, header) +
+			    k * sizeof(struct cfg_u32_list),
+			    &filter_specs[id][k], false };
+		}
+		header_rules[id] = (struct header_rule){ (enum section_id)id,
+		    { filter_rules[id], f->n_keys } };
+		select_rules[n_select_rules++] = (struct key_rule){ f->key,
+		    h_header, 0, &header_rules[id], false };
+	}
+}
 
 static int
 h_select(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
@@ -1161,7 +1159,8 @@ h_select(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 
 	(void)k, (void)arg;
 	s->set = true;
-	return walk_mapping(c, v, select_rules, NELEM(select_rules), s);
+	make_select_rules();
+	return walk_mapping(c, v, select_rules, n_select_rules, s);
 }
 
 /* A literal address (normalized) or a hostname resolved at start-up. */
@@ -1823,10 +1822,8 @@ select_free(struct cfg_select *s)
 	free(s->udp_dport.v);
 	free(s->tcp_sport.v);
 	free(s->tcp_dport.v);
-	free(s->ipfix_version.v);
-	free(s->ipfix_domain.v);
-	free(s->bmp_type.v);
-	free(s->bgp_type.v);
+	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++)
+		free(s->header[k].v);
 }
 
 void

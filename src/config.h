@@ -58,10 +58,8 @@ struct cfg_select {
 	bool			udp, tcp;	/* `udp:` / `tcp:` present: the packet must be that transport */
 	struct cfg_u32_list	udp_sport, udp_dport;
 	struct cfg_u32_list	tcp_sport, tcp_dport;
-	struct cfg_u32_list	ipfix_version;	/* ipfix_h.version */
-	struct cfg_u32_list	ipfix_domain;	/* ipfix_h.domain: IPFIX observation domain, v9 source id */
-	struct cfg_u32_list	bmp_type;	/* bmp_h.type */
-	struct cfg_u32_list	bgp_type;	/* bgp_h.type */
+	/* The section's protocol's header filter (ipfix_h: version, domain; bmp_h, bgp_h: type), by its keys' order. */
+	struct cfg_u32_list	header[PROTO_FILTER_KEYS];
 };
 
 /* bgp.open: rewrites of the replayed OPEN (the captured one is sent as it is otherwise). */

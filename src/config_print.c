@@ -133,26 +133,32 @@ print_ports(FILE *out, const char *name, bool present,
 	print_u32_list(out, 6, "dport", dport);
 }
 
+/* The protocol's header filter (ipfix_h, bmp_h, ...): the keys given. */
 static void
-print_header(FILE *out, const char *name, const char *key,
-    const struct cfg_u32_list *l)
+print_header(FILE *out, enum section_id id, const struct cfg_select *s)
 {
-	if (!l->set)
+	const struct proto_filter *f = protocols[id]->filter;
+	bool set = false;
+
+	for (size_t k = 0; f != NULL && k < f->n_keys; k++)
+		set = set || s->header[k].set;
+	if (!set)
 		return;
-	fprintf(out, "    %s:\n", name);
-	print_u32_list(out, 6, key, l);
+	fprintf(out, "    %s:\n", f->key);
+	for (size_t k = 0; k < f->n_keys; k++)
+		print_u32_list(out, 6, f->keys[k].name, &s->header[k]);
 }
 
 static void
-print_select(FILE *out, const struct cfg_select *s)
+print_select(FILE *out, enum section_id id, const struct cfg_select *s)
 {
-	bool ip = s->ip_src.set || s->ip_dst.set;
+	bool ip = s->ip_src.set || s->ip_dst.set, header = false;
 
 	if (!s->set)
 		return;
-	if (!ip && !s->udp && !s->tcp && !s->ipfix_version.set &&
-	    !s->ipfix_domain.set &&
-	    !s->bmp_type.set && !s->bgp_type.set) {
+	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++)
+		header = header || s->header[k].set;
+	if (!ip && !s->udp && !s->tcp && !header) {
 		fputs("  select: {}\n", out);
 		return;
 	}
@@ -164,13 +170,7 @@ print_select(FILE *out, const struct cfg_select *s)
 	}
 	print_ports(out, "udp", s->udp, &s->udp_sport, &s->udp_dport);
 	print_ports(out, "tcp", s->tcp, &s->tcp_sport, &s->tcp_dport);
-	if (s->ipfix_version.set || s->ipfix_domain.set) {
-		fputs("    ipfix_h:\n", out);
-		print_u32_list(out, 6, "version", &s->ipfix_version);
-		print_u32_list(out, 6, "domain", &s->ipfix_domain);
-	}
-	print_header(out, "bmp_h", "type", &s->bmp_type);
-	print_header(out, "bgp_h", "type", &s->bgp_type);
+	print_header(out, id, s);
 }
 
 static void
@@ -183,7 +183,7 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 		return;
 	}
 	fprintf(out, "%s:\n", protocols[id]->name);
-	print_select(out, &sec->select);
+	print_select(out, id, &sec->select);
 	if (sec->has_collector) {
 		fputs("  collector:\n    ip: ", out);
 		print_str(out, sec->collector_host, false);

@@ -429,9 +429,8 @@ udp_packet(struct info *inf, const struct tr_packet *pkt, int section)
 	bool flow = section >= 0 ? section == SECTION_IPFIX :
 	    looks_like_flow(pkt->payload, pkt->payload_len);
 
-	if (section == SECTION_IPFIX && !select_ipfix_message(
-	    &inf->cfg->section[section].select, pkt->payload,
-	    pkt->payload_len)) {
+	if (section >= 0 && !select_datagram(&inf->cfg->section[section],
+	    section, pkt->payload, pkt->payload_len)) {
 		inf->drop.filtered++;
 		return;
 	}
@@ -553,8 +552,8 @@ bgp_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 			b->open_len = len;
 	}
 	/* The config's bgp_h filter applies to the exporter's side; the OPENs count for ADD-PATH anyway. */
-	if (d->side == 0 && d->conn->section >= 0 && !select_u32_match(
-	    &inf->cfg->section[d->conn->section].select.bgp_type, type)) {
+	if (d->side == 0 && d->conn->section >= 0 && !select_message_type(
+	    &inf->cfg->section[d->conn->section], type)) {
 		inf->drop.filtered++;
 		return 0;
 	}
@@ -738,8 +737,8 @@ bmp_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	struct cursor c = cur_init(msg + BMP_COMMON_HDR_LEN,
 	    len - BMP_COMMON_HDR_LEN);
 
-	if (d->conn->section >= 0 && !select_u32_match(
-	    &inf->cfg->section[d->conn->section].select.bmp_type, type)) {
+	if (d->conn->section >= 0 && !select_message_type(
+	    &inf->cfg->section[d->conn->section], type)) {
 		inf->drop.filtered++;
 		return 0;
 	}

@@ -347,8 +347,32 @@ ipfix_record_len(uint16_t version, const struct nf_field *f, size_t n,
 	return len - cur_left(&c);
 }
 
+/* ipfix_h: version, and domain (v5 has none: its engine type and id stand in for one). */
+static bool
+ipfix_filter_datagram(const uint8_t *p, size_t len,
+    const struct proto_filter_query *q)
+{
+	struct nf_header h;
+
+	return ipfix_parse_header(p, len, &h) == 0 &&
+	    q->passes(q->ctx, 0, h.version) && q->passes(q->ctx, 1, h.domain);
+}
+
+static const struct proto_filter ipfix_filter = {
+	.key = "ipfix_h",
+	.n_keys = 2,
+	.keys = {
+		{ "version", 5, 10, 1u << 5 | 1u << 9 | 1u << 10,
+		    "5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX)" },
+		{ "domain", 0, UINT32_MAX, 0, "an observation domain id "
+		    "(IPFIX) or source id (NetFlow v9), 0 to 4294967295" },
+	},
+	.datagram = ipfix_filter_datagram,
+};
+
 /* NetFlow v5, v9 and IPFIX: datagrams, each whole. */
 const struct proto ipfix_proto = {
 	.name = "ipfix",
 	.l4proto = IPPROTO_UDP,
+	.filter = &ipfix_filter,
 };

@@ -475,7 +475,6 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 {
 	struct pp_sess *ss = ctx;
 	struct preproc *pp = ss->pp;
-	const struct cfg_select *sel = &pp->cfg->section[ss->sec].select;
 	bool bmp = ss->sec == SECTION_BMP;
 	tr_ns before = 0;
 
@@ -487,7 +486,7 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 		}
 		ss->started = true;
 	}
-	if (!select_u32_match(bmp ? &sel->bmp_type : &sel->bgp_type, type)) {
+	if (!select_message_type(&pp->cfg->section[ss->sec], type)) {
 		pp->sec[ss->sec].filtered++;
 		return 0;
 	}
@@ -712,7 +711,7 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 		emit_frame(pp, id, &s, false);
 		return;
 	}
-	if (!select_ipfix_message(&pp->cfg->section[id].select, pkt->payload,
+	if (!select_datagram(&pp->cfg->section[id], id, pkt->payload,
 	    pkt->payload_len)) {
 		sec->filtered++;
 		return;

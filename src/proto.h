@@ -45,11 +45,41 @@ struct proto_framing {
 	size_t	max_len;	/* the largest message */
 };
 
+/* A protocol's header filter, select's NAME_h: {KEY: [numbers], ...}. */
+#define PROTO_FILTER_KEYS	2
+
+struct proto_filter_key {
+	const char	*name;		/* "version" */
+	uint32_t	 lo, hi;	/* the values allowed */
+	uint64_t	 only;		/* if not 0: of those, only these bits' values */
+	const char	*what;		/* the values in words, for errors */
+};
+
+/* What a filter asks select about a datagram's values: whether each passes its key (a key not set passes all). */
+struct proto_filter_query {
+	bool		(*passes)(const void *ctx, int key, uint32_t value);
+	const void	*ctx;
+};
+
+struct proto_filter {
+	const char	*key;		/* "ipfix_h" */
+	size_t		 n_keys;
+	struct proto_filter_key keys[PROTO_FILTER_KEYS];
+	/*
+	 * UDP: whether a datagram passes, by its values (false when it cannot
+	 * be read).  TCP protocols have none: their key 0 lists the message
+	 * types to send.
+	 */
+	bool	(*datagram)(const uint8_t *p, size_t len,
+		    const struct proto_filter_query *q);
+};
+
 struct proto {
 	const char	*name;		/* its config section */
 	uint8_t		 l4proto;	/* IPPROTO_UDP or IPPROTO_TCP */
 	/* TCP: its messages; NULL: the bytes go on as they come. */
 	const struct proto_framing *framing;
+	const struct proto_filter *filter;	/* NULL: none */
 };
 
 #define TR_PROTO_DECL(id, name)	extern const struct proto name##_proto;

@@ -374,9 +374,8 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 	}
 	if (pkt->l4proto == TR_IPPROTO_TCP)
 		return true;
-	if (r->section == SECTION_IPFIX && !select_ipfix_message(
-	    &rp->cfg->section[r->section].select, pkt->payload,
-	    pkt->payload_len)) {
+	if (!select_datagram(&rp->cfg->section[r->section], r->section,
+	    pkt->payload, pkt->payload_len)) {
 		rp->rep->section[r->section].filtered++;
 		return false;
 	}
@@ -464,7 +463,7 @@ lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 	if (pkt->l4proto != TR_IPPROTO_UDP ||
 	    select_section(rp->sel, pkt) != SECTION_IPFIX ||
 	    (exporter = select_exporter(rp->sel, &pkt->src)) < 0 ||
-	    !select_ipfix_message(&rp->cfg->section[SECTION_IPFIX].select,
+	    !select_datagram(&rp->cfg->section[SECTION_IPFIX], SECTION_IPFIX,
 	    pkt->payload, pkt->payload_len))
 		return false;
 	o.exporter = (uint32_t)exporter;

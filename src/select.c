@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipfix.h"
 #include "select.h"
 
 /* Map entries sorted by source address, so a lookup is a binary search however many exporters there are. */
@@ -115,22 +114,31 @@ select_section(const struct selector *sel, const struct tr_packet *pkt)
 	return -1;
 }
 
-bool
-select_ipfix_message(const struct cfg_select *s, const uint8_t *payload,
-    size_t len)
+static bool
+header_passes(const void *ctx, int key, uint32_t value)
 {
-	struct nf_header h;
+	const struct cfg_select *s = ctx;
 
-	if (!s->ipfix_version.set && !s->ipfix_domain.set)
-		return true;
-	if (ipfix_parse_header(payload, len, &h) == -1)
-		return false;
-	if (s->ipfix_version.set &&
-	    !select_u32_match(&s->ipfix_version, h.version))
-		return false;
-	/* v5 has no domain; its engine type and id stand in for one. */
-	return !s->ipfix_domain.set ||
-	    select_u32_match(&s->ipfix_domain, h.domain);
+	return select_u32_match(&s->header[key], value);
+}
+
+bool
+select_datagram(const struct cfg_section *sec, enum section_id id,
+    const uint8_t *payload, size_t len)
+{
+	const struct proto_filter *f = protocols[id]->filter;
+	struct proto_filter_query q = { header_passes, &sec->select };
+	bool set = false;
+
+	for (size_t k = 0; f != NULL && k < f->n_keys; k++)
+		set = set || sec->select.header[k].set;
+	return !set || f->datagram == NULL || f->datagram(payload, len, &q);
+}
+
+bool
+select_message_type(const struct cfg_section *sec, uint8_t type)
+{
+	return select_u32_match(&sec->select.header[0], type);
 }
 
 int

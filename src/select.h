@@ -21,9 +21,11 @@ void		 selector_free(struct selector *);
 int		 select_section(const struct selector *,
 		    const struct tr_packet *pkt);
 
-/* Whether a datagram passes the section's ipfix_h filter, version and domain (true when there is none). */
-bool		 select_ipfix_message(const struct cfg_select *,
+/* Whether a datagram passes the section's header filter (ipfix_h: version and domain; true when there is none). */
+bool		 select_datagram(const struct cfg_section *, enum section_id,
 		    const uint8_t *payload, size_t len);
+/* Whether a TCP protocol's message type passes the section's header filter (bmp_h.type, bgp_h.type; true when absent). */
+bool		 select_message_type(const struct cfg_section *, uint8_t type);
 
 /*
  * A TCP segment the captured collector sent on a selected exporter's

@@ -613,13 +613,9 @@ static int
 deliver_message(struct session *s, const uint8_t *msg, size_t len,
     uint8_t type, tr_ns now)
 {
-	const struct cfg_select *sel =
-	    &s->table->cfg->section[s->section].select;
-	const struct cfg_u32_list *filter = s->framing == FRAMING_BMP ?
-	    &sel->bmp_type : &sel->bgp_type;
 	struct session *o;
 
-	if (!select_u32_match(filter, type)) {
+	if (!select_message_type(&s->table->cfg->section[s->section], type)) {
 		s->table->rep->section[s->section].filtered++;
 		return 0;
 	}

@@ -701,8 +701,8 @@ test_full_values(void **state)
 	assert_int_equal(s->udp_dport.n, 2);
 	assert_int_equal(s->udp_dport.v[1], 9995);
 	assert_false(s->tcp_dport.set);
-	assert_int_equal(s->ipfix_version.n, 3);
-	assert_false(s->bmp_type.set);
+	assert_int_equal(s->header[0].n, 3);
+	assert_false(s->header[1].set);
 	assert_true(cfg.section[SECTION_IPFIX].has_collector);
 	assert_string_equal(cfg.section[SECTION_IPFIX].collector_host,
 	    "2001:db8::1");
@@ -713,7 +713,7 @@ test_full_values(void **state)
 	assert_true(s->tcp);
 	assert_int_equal(s->tcp_dport.n, 1);
 	assert_int_equal(s->tcp_dport.v[0], 1790);
-	assert_int_equal(s->bmp_type.n, 7);
+	assert_int_equal(s->header[0].n, 7);
 	assert_string_equal(cfg.section[SECTION_BMP].collector_host,
 	    "collector.example.net");
 

@@ -107,22 +107,22 @@ test_udp_selector_keys(void **state)
 static void
 test_ipfix_version_filter(void **state)
 {
-	struct cfg_select s = {
+	struct cfg_section s = { .select = {
 		.set = true,
-		.ipfix_version = { .set = true, .v = versions_9_10, .n = 2 },
-	};
-	struct cfg_select none = { .set = false };
+		.header = { { .set = true, .v = versions_9_10, .n = 2 } },
+	} };
+	struct cfg_section none = { .select = { .set = false } };
 	uint8_t v9[20] = { 0, 9, 0, 1 };
 	uint8_t v5[24] = { 0, 5, 0, 0 };
 	uint8_t ipfix[16] = { 0, 10, 0, 16 };
 	uint8_t junk[3] = { 0, 10, 0 };
 
 	(void)state;
-	assert_true(select_ipfix_message(&s, v9, sizeof(v9)));
-	assert_true(select_ipfix_message(&s, ipfix, sizeof(ipfix)));
-	assert_false(select_ipfix_message(&s, v5, sizeof(v5)));
-	assert_false(select_ipfix_message(&s, junk, sizeof(junk)));
-	assert_true(select_ipfix_message(&none, v5, sizeof(v5)));
+	assert_true(select_datagram(&s, SECTION_IPFIX, v9, sizeof(v9)));
+	assert_true(select_datagram(&s, SECTION_IPFIX, ipfix, sizeof(ipfix)));
+	assert_false(select_datagram(&s, SECTION_IPFIX, v5, sizeof(v5)));
+	assert_false(select_datagram(&s, SECTION_IPFIX, junk, sizeof(junk)));
+	assert_true(select_datagram(&none, SECTION_IPFIX, v5, sizeof(v5)));
 }
 
 static void
