@@ -1460,7 +1460,12 @@ h_strict(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return 0;
 }
 
-static const struct key_rule top_rules[] = {
+/*
+ * The file's keys: these, then a section per protocol of the table (made
+ * once, see make_top_rules), then pcap_processing; the room left after
+ * these ends them for make_top_rules.
+ */
+static struct key_rule top_rules[16 + SECTION_COUNT] = {
 	{ "pcap", h_pcap, 0, NULL, true },
 	{ "repeat", h_repeat, 0, NULL, false },
 	{ "time_factor", h_double, offsetof(struct config, time_factor),
@@ -1474,14 +1479,23 @@ static const struct key_rule top_rules[] = {
 	{ "strict", h_strict, 0, NULL, false },
 	{ "optimize", h_submap, 0, &optimize_map, false },
 	{ "network", h_submap, 0, &network_map, false },
-	{ "ipfix", h_section, 0, NULL, false },
-	{ "bmp", h_section, 0, NULL, false },
-	{ "bgp", h_section, 0, NULL, false },
-	{ "udp_generic", h_section, 0, NULL, false },
-	{ "tcp_generic", h_section, 0, NULL, false },
-	{ "pcap_processing", h_pcap_processing,
-	    offsetof(struct config, pcap_processing), NULL, false },
 };
+static size_t n_top_rules;
+
+static void
+make_top_rules(void)
+{
+	if (n_top_rules > 0)
+		return;
+	while (top_rules[n_top_rules].key != NULL)
+		n_top_rules++;
+	for (int id = 0; id < SECTION_COUNT; id++)
+		top_rules[n_top_rules++] = (struct key_rule){
+		    protocols[id]->name, h_section, 0, NULL, false };
+	top_rules[n_top_rules++] = (struct key_rule){ "pcap_processing",
+	    h_pcap_processing, offsetof(struct config, pcap_processing), NULL,
+	    false };
+}
 
 /* ---- loading ---- */
 
@@ -1749,10 +1763,11 @@ config_load(const char *path, const struct config_load_opts *opts,
 		return -1;
 	}
 	c.doc = &doc;
+	make_top_rules();
 	rc = read_strict(&c, yaml_document_get_root_node(&doc));
 	if (rc == 0)
 		rc = walk_mapping(&c, yaml_document_get_root_node(&doc),
-		    top_rules, NELEM(top_rules), cfg);
+		    top_rules, n_top_rules, cfg);
 	if (rc == 0)
 		rc = check_cross(&c);
 	if (rc == 0 && (cfg->path = strdup(path)) == NULL)
