@@ -33,7 +33,8 @@
 /* UDP sockets are tagged with their section, for the transport's totals. */
 _Static_assert(SECTION_COUNT <= TRANSPORT_UDP_TAGS, "a UDP tag per section");
 
-struct udp_streams {
+/* An exporter's UDP sockets for one section: one per captured source port. */
+struct udp_sockets {
 	int		 state;		/* SOCK_* */
 	int		 spare;		/* opened at start-up for the first captured port; -1 once given */
 	size_t		 n;
@@ -50,13 +51,13 @@ struct replay {
 	struct transport	*tp;
 	struct sessions		*sessions;	/* TCP sections */
 	struct flowfix		*flowfix;	/* the ipfix section */
-	struct udp_streams	*udp;		/* [map index][section] */
+	struct udp_sockets	*udp;		/* [map index][section] */
 	uint64_t		 udp_unsendable[SECTION_COUNT];	/* no socket for them */
 	bool			 sync;		/* wait for the minute position before each capture */
 	struct sched_waiter	 waiter;
 };
 
-static struct udp_streams *
+static struct udp_sockets *
 udp_slot(struct replay *rp, int map_index, int section)
 {
 	return &rp->udp[map_index * SECTION_COUNT + section];
@@ -65,8 +66,7 @@ udp_slot(struct replay *rp, int map_index, int section)
 static bool
 preserve_src_port(const struct replay *rp, int section)
 {
-	return section == SECTION_IPFIX &&
-	    rp->cfg->section[section].flow.preserve_src_port;
+	return rp->cfg->section[section].flow.preserve_src_port;	/* ipfix's key */
 }
 
 /* Thousands of exporters need thousands of sockets: lift the soft limit to the hard one. */
@@ -143,7 +143,7 @@ open_sockets(struct replay *rp)
 		for (int s = 0; s < SECTION_COUNT; s++) {
 			const struct cfg_section *sec = &cfg->section[s];
 			const struct tr_addr *repro = &cfg->map[m].repro_ip;
-			struct udp_streams *u = udp_slot(rp, (int)m, s);
+			struct udp_sockets *u = udp_slot(rp, (int)m, s);
 			bool udp = protocols[(enum section_id)s]->l4proto ==
 			    TR_IPPROTO_UDP;
 			int rc;
@@ -262,7 +262,7 @@ minute_sync(struct replay *rp, tr_ns first_ts)
 
 /* A socket for another captured source port: on that port with preserve_src_port, if it is free. */
 static int
-open_stream(struct replay *rp, int exporter, int section, uint16_t sport)
+open_port_socket(struct replay *rp, int exporter, int section, uint16_t sport)
 {
 	const struct cfg_section *sec = &rp->cfg->section[section];
 	const struct tr_addr *repro = &rp->cfg->map[exporter].repro_ip;
@@ -291,7 +291,7 @@ open_stream(struct replay *rp, int exporter, int section, uint16_t sport)
 
 /* The socket of a captured source port: the spare for the first one, else a new one. */
 static int
-stream_socket(struct replay *rp, struct udp_streams *u, int exporter,
+port_socket(struct replay *rp, struct udp_sockets *u, int exporter,
     int section, uint16_t sport)
 {
 	int id;
@@ -312,7 +312,7 @@ stream_socket(struct replay *rp, struct udp_streams *u, int exporter,
 		id = u->spare;
 		u->spare = -1;
 	} else
-		id = open_stream(rp, exporter, section, sport);
+		id = open_port_socket(rp, exporter, section, sport);
 	u->sport[u->n] = sport;
 	u->id[u->n++] = id;
 	return id;
@@ -322,12 +322,12 @@ stream_socket(struct replay *rp, struct udp_streams *u, int exporter,
 static int
 usable_socket(struct replay *rp, int exporter, int section, uint16_t sport)
 {
-	struct udp_streams *u = udp_slot(rp, exporter, section);
+	struct udp_sockets *u = udp_slot(rp, exporter, section);
 	char repro[TR_ADDR_STRLEN];
 	int id;
 
 	if (u->state == SOCK_READY &&
-	    (id = stream_socket(rp, u, exporter, section, sport)) >= 0)
+	    (id = port_socket(rp, u, exporter, section, sport)) >= 0)
 		return id;
 	rp->udp_unsendable[section]++;
 	if (u->state == SOCK_WRONG_FAMILY) {
