@@ -66,7 +66,8 @@ udp_slot(struct replay *rp, int map_index, int section)
 static bool
 preserve_src_port(const struct replay *rp, int section)
 {
-	return rp->cfg->section[section].flow.preserve_src_port;	/* ipfix's key */
+	/* Only the ipfix section has the key. */
+	return rp->cfg->section[section].flow.preserve_src_port;
 }
 
 /* Thousands of exporters need thousands of sockets: lift the soft limit to the hard one. */
