@@ -64,7 +64,8 @@ not_tracked(struct info *inf, enum info_cap cap)
  * grow_array to hold item n, for the arrays kept per exporter, domain,
  * session or peer: most hold one or two items of up to a few hundred
  * bytes, and there can be 65,536 of them, so the first allocation holds
- * one item, not grow_array's 16.
+ * one item, not grow_array's 16 (a max of one makes grow_array stop
+ * there); from then on it doubles up to max.
  */
 static int
 grow_one(void *arrayp, size_t *cap, size_t elem, size_t n, size_t max)
