@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "flowfix.h"
+#include "grow.h"
 #include "ipfix.h"
 #include "log.h"
 #include "writer.h"
@@ -623,14 +624,9 @@ domain_counters(struct flowfix *ff, const struct nf_header *h)
 		not_tracked(ff, FF_CAP_DOMAINS);
 		return NULL;
 	}
-	if (r->n_domains == r->cap_domains) {
-		size_t cap = r->cap_domains ? r->cap_domains * 2 : 8;
-
-		if ((d = realloc(r->domains, cap * sizeof(*d))) == NULL)
-			return NULL;
-		r->domains = d;
-		r->cap_domains = cap;
-	}
+	if (grow_array(&r->domains, &r->cap_domains, sizeof(*d),
+	    r->n_domains + 1, FF_MAX_DOMAINS) == -1)
+		return NULL;
 	d = &r->domains[r->n_domains++];
 	memset(d, 0, sizeof(*d));
 	d->version = h->version;
@@ -647,14 +643,15 @@ reserve_sets(struct flowfix *ff, size_t n)
 
 	if (n <= ff->sets_cap)
 		return 0;
+	/* Three arrays share sets_cap, set only once all three have grown: not grow_array. */
 	n = n < 64 ? 64 : n * 2;
-	if ((sets = realloc(ff->sets, n * sizeof(*sets))) == NULL)
+	if ((sets = reallocarray(ff->sets, n, sizeof(*sets))) == NULL)
 		return -1;
 	ff->sets = sets;
-	if ((keep = realloc(ff->keep, n * sizeof(*keep))) == NULL)
+	if ((keep = reallocarray(ff->keep, n, sizeof(*keep))) == NULL)
 		return -1;
 	ff->keep = keep;
-	if ((need = realloc(ff->need, n * sizeof(*need))) == NULL)
+	if ((need = reallocarray(ff->need, n, sizeof(*need))) == NULL)
 		return -1;
 	ff->need = need;
 	ff->sets_cap = n;

@@ -8,6 +8,7 @@
 #include "bmp.h"
 #include "flowkey.h"
 #include "framer.h"
+#include "grow.h"
 #include "hash.h"
 #include "info.h"
 #include "info_model.h"
@@ -59,7 +60,18 @@ not_tracked(struct info *inf, enum info_cap cap)
 	    info_cap_names[cap]);
 }
 
-static bool grow(void **arr, size_t *cap, size_t n, size_t size);
+/*
+ * grow_array to hold item n, for the arrays kept per exporter, domain,
+ * session or peer: most hold one or two items of up to a few hundred
+ * bytes, and there can be 65,536 of them, so the first allocation holds
+ * one item, not grow_array's 16 (a max of one makes grow_array stop
+ * there); from then on it doubles up to max.
+ */
+static int
+grow_one(void *arrayp, size_t *cap, size_t elem, size_t n, size_t max)
+{
+	return grow_array(arrayp, cap, elem, n + 1, *cap == 0 ? 1 : max);
+}
 
 static void
 note(struct info *inf, struct reasons *rs, const char *why)
@@ -69,30 +81,13 @@ note(struct info *inf, struct reasons *rs, const char *why)
 			rs->r[i].count++;
 			return;
 		}
-	if (rs->n == MAX_REASONS ||
-	    !grow((void **)&rs->r, &rs->cap, rs->n, sizeof(rs->r[0]))) {
+	if (grow_one(&rs->r, &rs->cap, sizeof(rs->r[0]), rs->n,
+	    MAX_REASONS) == -1) {
 		rs->other++;
 		return;
 	}
 	rs->r[rs->n++] = (struct reason){ .why = why, .count = 1,
 	    .first_frame = inf->frame, .first_file = inf->nfiles - 1 };
-}
-
-/* Grow an array of `size`-byte items to hold one more; false when out of memory. */
-static bool
-grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 1;	/* items can be kilobytes: most arrays hold one or two */
-	if ((p = realloc(*arr, ncap * size)) == NULL)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -203,7 +198,8 @@ domain_get(struct info *inf, struct exporter *e, uint16_t version,
 		not_tracked(inf, CAP_DOMAINS);
 		return NULL;
 	}
-	if (!grow((void **)&e->dom, &e->capd, e->nd, sizeof(*e->dom))) {
+	if (grow_one(&e->dom, &e->capd, sizeof(*e->dom), e->nd,
+	    MAX_DOMAINS) == -1) {
 		inf->oom = true;
 		return NULL;
 	}
@@ -222,8 +218,8 @@ tmpl_get(struct info *inf, struct flow_domain *d, uint16_t id)
 		not_tracked(inf, CAP_TEMPLATES);
 		return NULL;
 	}
-	if (d->nt == MAX_TEMPLATES ||
-	    !grow((void **)&d->t, &d->capt, d->nt, sizeof(*d->t))) {
+	if (grow_one(&d->t, &d->capt, sizeof(*d->t), d->nt,
+	    MAX_TEMPLATES) == -1) {
 		d->templates_not_tracked++;
 		return NULL;
 	}
@@ -268,7 +264,7 @@ template_define(struct info *inf, struct flow_domain *d,
 		t->defined = false;
 		return;
 	}
-	if ((f = realloc(t->fields, nt->field_count * sizeof(*f))) == NULL) {
+	if ((f = reallocarray(t->fields, nt->field_count, sizeof(*f))) == NULL) {
 		inf->oom = true;
 		return;
 	}
@@ -461,8 +457,8 @@ families_add(struct families *fs, const struct bgp_update_counts *uc)
 		for (size_t k = 0; k < fs->n && f == NULL; k++)
 			if (fs->f[k].afi == c->afi && fs->f[k].safi == c->safi)
 				f = &fs->f[k];
-		if (f == NULL && (fs->n == MAX_FAMILIES || !grow((void **)&fs->f,
-		    &fs->cap, fs->n, sizeof(fs->f[0])))) {
+		if (f == NULL && grow_one(&fs->f, &fs->cap, sizeof(fs->f[0]),
+		    fs->n, MAX_FAMILIES) == -1) {
 			all = false;
 			continue;
 		}
@@ -602,7 +598,8 @@ peer_get(struct info *inf, struct bmp_dir *m, const struct bmp_peer_hdr *h)
 		not_tracked(inf, CAP_PEERS);
 		return NULL;
 	}
-	if (!grow((void **)&m->peers, &m->capp, m->np, sizeof(*m->peers))) {
+	if (grow_one(&m->peers, &m->capp, sizeof(*m->peers), m->np,
+	    MAX_PEERS) == -1) {
 		inf->oom = true;
 		return NULL;
 	}
@@ -1021,8 +1018,8 @@ conn_new(struct info *inf, const struct tr_packet *pkt, bool exporter_sent,
 	int me = exporter_sent ? 0 : 1;
 
 	if (c == NULL ||
-	    !grow((void **)&inf->conns, &inf->cap_conns, inf->n_conns,
-	    sizeof(*inf->conns))) {
+	    grow_array(&inf->conns, &inf->cap_conns, sizeof(*inf->conns),
+	    inf->n_conns + 1, MAX_CONNS) == -1) {
 		free(c);
 		return NULL;
 	}
@@ -1206,7 +1203,7 @@ info_begin_capture(struct info *inf, const char *path)
 {
 	struct capture *f;
 
-	if ((f = realloc(inf->files, (inf->nfiles + 1) * sizeof(*f))) == NULL) {
+	if ((f = reallocarray(inf->files, inf->nfiles + 1, sizeof(*f))) == NULL) {
 		inf->oom = true;
 		return;
 	}

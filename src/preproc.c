@@ -47,10 +47,12 @@
 #include "addr.h"
 #include "bgp.h"
 #include "bmp.h"
+#include "bytebuf.h"
 #include "flowfix.h"
 #include "flowkey.h"
 #include "frame.h"
 #include "framer.h"
+#include "grow.h"
 #include "hash.h"
 #include "info.h"
 #include "log.h"
@@ -128,8 +130,7 @@ struct pp_sess {
 	size_t		 n_down, cap_down;
 	bool		 isn_set;
 	uint32_t	 isn, snd, rcv;
-	uint8_t		*seg;		/* the pending segment; grown to the largest message packed */
-	size_t		 seg_len, seg_cap;
+	struct bytebuf	 seg;		/* the pending segment; grown to the largest message packed */
 	tr_ns		 seg_extra;	/* delay before the pending segment */
 	bool		 seg_open;	/* the pending segment ends with an OPEN */
 	uint64_t	 before_start;
@@ -147,8 +148,7 @@ struct pp_in {
 	struct source	*s;
 	const char	*path;
 	struct tr_packet pkt;
-	uint8_t		*buf;
-	size_t		 cap;
+	struct bytebuf	 buf;		/* a copy of the packet's payload */
 	bool		 has;
 };
 
@@ -225,15 +225,9 @@ addr_list_add(struct addr_list *l, const struct tr_addr *a)
 	for (size_t i = 0; i < l->n; i++)
 		if (addr_equal(&l->v[i], a))
 			return (int)i;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct tr_addr *v = realloc(l->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (grow_array(&l->v, &l->cap, sizeof(*l->v), l->n + 1,
+	    SIZE_MAX) == -1)
+		return -1;
 	l->v[l->n] = *a;
 	return (int)l->n++;
 }
@@ -244,15 +238,9 @@ u16_list_add(struct u16_list *l, uint16_t x)
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i] == x)
 			return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 4;
-		uint16_t *v = realloc(l->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (grow_array(&l->v, &l->cap, sizeof(*l->v), l->n + 1,
+	    SIZE_MAX) == -1)
+		return;
 	l->v[l->n++] = x;
 }
 
@@ -352,16 +340,16 @@ sess_flush(struct pp_sess *ss)
 {
 	struct pp_section *sec = &ss->pp->sec[ss->sec];
 
-	if (ss->seg_len == 0)
+	if (bytebuf_len(&ss->seg) == 0)
 		return;
 	sec->extra += ss->seg_extra;
-	sess_segment(ss, ss->seg, ss->seg_len);
+	sess_segment(ss, bytebuf_data(&ss->seg), bytebuf_len(&ss->seg));
 	if (ss->seg_open) {
 		ss->open_written = true;
 		sess_peer_open(ss);
 		sec->extra += PP_OPEN_DELAY;
 	}
-	ss->seg_len = 0;
+	bytebuf_consume(&ss->seg, SIZE_MAX);
 	ss->seg_extra = 0;
 	ss->seg_open = false;
 }
@@ -397,28 +385,19 @@ sess_message(struct pp_sess *ss, const uint8_t *msg, size_t len,
 		sess_big_message(ss, msg, len, before);
 		return;
 	}
-	if (before > 0 || (ss->seg_len > 0 && ss->seg_len + len > pp->segsize))
+	if (before > 0 || (bytebuf_len(&ss->seg) > 0 &&
+	    bytebuf_len(&ss->seg) + len > pp->segsize))
 		sess_flush(ss);
 	ss->seg_extra += before;
-	if (ss->seg_len + len > ss->seg_cap) {
-		size_t cap = ss->seg_len + len > pp->segsize ?
-		    ss->seg_len + len : pp->segsize;
-		uint8_t *b = realloc(ss->seg, cap);
-
-		if (b == NULL) {
-			pp->failed = true;
-			return;
-		}
-		ss->seg = b;
-		ss->seg_cap = cap;
+	if (bytebuf_append(&ss->seg, msg, len) == -1) {
+		pp->failed = true;
+		return;
 	}
-	memcpy(ss->seg + ss->seg_len, msg, len);
-	ss->seg_len += len;
 	pp->sec[ss->sec].messages++;
 	if (is_open) {
 		ss->seg_open = true;
 		sess_flush(ss);
-	} else if (ss->seg_len >= pp->segsize)
+	} else if (bytebuf_len(&ss->seg) >= pp->segsize)
 		sess_flush(ss);
 }
 
@@ -454,17 +433,10 @@ peer_went_down(struct pp_sess *ss, const uint8_t *msg, size_t len, bool down)
 		not_tracked(ss->pp, PP_CAP_DOWN);
 		return true;
 	}
-	if (ss->n_down == ss->cap_down) {
-		size_t cap = ss->cap_down ? ss->cap_down * 2 : 4;
-		uint8_t (*v)[BMP_PEER_KEY_LEN] = realloc(ss->down,
-		    cap * sizeof(*v));
-
-		if (v == NULL) {
-			ss->pp->failed = true;
-			return true;
-		}
-		ss->down = v;
-		ss->cap_down = cap;
+	if (grow_array(&ss->down, &ss->cap_down, sizeof(*ss->down),
+	    ss->n_down + 1, PP_MAX_DOWN) == -1) {
+		ss->pp->failed = true;
+		return true;
 	}
 	memcpy(ss->down[ss->n_down++], key, sizeof(key));
 	return true;
@@ -592,16 +564,9 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 {
 	struct pp_sess *ss;
 
-	if (pp->n_sess == pp->cap_sess) {
-		size_t cap = pp->cap_sess ? pp->cap_sess * 2 : 16;
-		struct pp_sess **v = realloc(pp->sess, cap * sizeof(*v));
-
-		if (v == NULL)
-			return NULL;
-		pp->sess = v;
-		pp->cap_sess = cap;
-	}
-	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+	if (grow_array(&pp->sess, &pp->cap_sess, sizeof(*pp->sess),
+	    pp->n_sess + 1, PP_MAX_SESSIONS) == -1 ||
+	    (ss = calloc(1, sizeof(*ss))) == NULL)
 		return NULL;
 	if ((ss->st = stream_new(PP_MAX_HELD)) == NULL) {
 		free(ss);
@@ -610,6 +575,7 @@ sess_new(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	stream_set_pool(ss->st, &pp->held);
 	ss->pp = pp;
 	ss->sec = id;
+	bytebuf_init(&ss->seg, PP_MAX_SEG);
 	ss->key = flow_key_of(pkt);
 	ss->framed = protocols[id]->framing != NULL;
 	ss->started = !ss->framed;
@@ -629,7 +595,7 @@ sess_free(struct pp_sess *ss)
 		framer_free(&ss->fr);
 	bgp_open_finder_free(&ss->peer);
 	stream_free(ss->st);
-	free(ss->seg);
+	bytebuf_free(&ss->seg);
 	free(ss->down);
 	free(ss);
 }
@@ -832,18 +798,11 @@ in_advance(struct pp_in *in, bool *damaged)
 	}
 	if (!in->has)
 		return 0;
-	if (in->pkt.payload_len > in->cap) {
-		size_t cap = in->pkt.payload_len;
-		uint8_t *b = realloc(in->buf, cap);
-
-		if (b == NULL)
-			return -1;
-		in->buf = b;
-		in->cap = cap;
-	}
-	if (in->pkt.payload_len > 0)
-		memcpy(in->buf, in->pkt.payload, in->pkt.payload_len);
-	in->pkt.payload = in->buf;
+	bytebuf_consume(&in->buf, SIZE_MAX);
+	if (bytebuf_append(&in->buf, in->pkt.payload,
+	    in->pkt.payload_len) == -1)
+		return -1;
+	in->pkt.payload = bytebuf_data(&in->buf);
 	return 0;
 }
 
@@ -1546,6 +1505,7 @@ preproc_run(const struct config *cfg, char *yml_path, size_t yml_len,
 	}
 	for (size_t i = 0; i < cfg->n_pcaps; i++) {
 		in[i].path = cfg->pcaps[i];
+		bytebuf_init(&in[i].buf, SIZE_MAX);
 		if ((in[i].s = source_open(cfg->pcaps[i], err,
 		    sizeof(err))) == NULL) {
 			log_errorx("%s", err);
@@ -1696,7 +1656,7 @@ out:
 	for (size_t i = 0; in != NULL && i < cfg->n_pcaps; i++) {
 		if (in[i].s != NULL)
 			source_close(in[i].s);
-		free(in[i].buf);
+		bytebuf_free(&in[i].buf);
 	}
 	free(in);
 	for (size_t i = 0; i < pp->n_sess; i++)

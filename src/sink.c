@@ -21,6 +21,8 @@
 #include "addr.h"
 #include "bgp.h"
 #include "bmp.h"
+#include "bytebuf.h"
+#include "grow.h"
 #include "ipfix.h"
 #include "log.h"
 #include "monotime.h"
@@ -39,83 +41,6 @@ const char *const sink_proto_names[SINK_PROTO_COUNT] = {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static int
-buf_reserve(struct sink_buf *b, size_t extra, size_t max)
-{
-	size_t need, cap;
-	uint8_t *p;
-
-	if (extra > max || b->len > max - extra) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	need = b->len + extra;
-	if (need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < need)
-		cap *= 2;
-	if (cap > max)
-		cap = max;
-	if ((p = realloc(b->p, cap)) == NULL)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int
-buf_append(struct sink_buf *b, const void *src, size_t n, size_t max)
-{
-	if (buf_reserve(b, n, max) == -1)
-		return -1;
-	memcpy(b->p + b->len, src, n);
-	b->len += n;
-	return 0;
-}
-
-static void
-buf_consume(struct sink_buf *b, size_t n)
-{
-	if (n >= b->len) {
-		b->len = 0;
-		return;
-	}
-	memmove(b->p, b->p + n, b->len - n);
-	b->len -= n;
-}
-
-static void
-buf_free(struct sink_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* Grow an array of elem-sized items to hold one more, up to max items. */
-static int
-array_grow(void *arrayp, size_t *cap, size_t n, size_t elem, size_t max)
-{
-	void **array = arrayp;
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (n >= max) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	ncap = *cap ? *cap * 2 : 8;
-	if (ncap > max)
-		ncap = max;
-	if ((p = reallocarray(*array, ncap, elem)) == NULL)
-		return -1;
-	*array = p;
-	*cap = ncap;
-	return 0;
-}
 
 static const char *
 fmt_addr(const struct tr_addr *a, char *buf)
@@ -235,8 +160,8 @@ udp_stat_get(struct sink *s, const struct tr_addr *a, uint16_t port)
 
 	if (index_find(&s->udp_index, &k, &idx))
 		return &s->udp[idx];
-	if (array_grow(&s->udp, &s->udp_cap, s->nudp, sizeof(*s->udp),
-	    SINK_MAX_EXPORTERS) == -1 ||
+	if (grow_array(&s->udp, &s->udp_cap, sizeof(*s->udp),
+	    s->nudp + 1, SINK_MAX_EXPORTERS) == -1 ||
 	    index_insert(&s->udp_index, &k, (uint32_t)s->nudp) == -1)
 		return NULL;
 	u = &s->udp[s->nudp++];
@@ -257,8 +182,8 @@ tcp_stat_get(struct sink *s, const struct tr_addr *a, uint16_t port,
 
 	if (index_find(&s->tcp_index, &k, &idx))
 		return idx;
-	if (array_grow(&s->tcp, &s->tcp_cap, s->ntcp, sizeof(*s->tcp),
-	    SINK_MAX_EXPORTERS) == -1 ||
+	if (grow_array(&s->tcp, &s->tcp_cap, sizeof(*s->tcp),
+	    s->ntcp + 1, SINK_MAX_EXPORTERS) == -1 ||
 	    index_insert(&s->tcp_index, &k, (uint32_t)s->ntcp) == -1)
 		return SIZE_MAX;
 	t = &s->tcp[s->ntcp];
@@ -343,7 +268,7 @@ nf_get(struct sink *s, struct sink_udp_stat *u, uint16_t version,
 		    "port, domain)");
 		return NULL;
 	}
-	if (array_grow(&u->nf, &u->nf_cap, u->nnf, sizeof(*u->nf),
+	if (grow_array(&u->nf, &u->nf_cap, sizeof(*u->nf), u->nnf + 1,
 	    SINK_MAX_NETFLOW) == -1)
 		return NULL;
 	s->nnf_total++;
@@ -388,8 +313,8 @@ nf_template_learn(struct sink *s, struct sink_nf *nf, uint16_t set_id,
 			sink_untracked(s, "1048576 templates");
 			return;
 		}
-		if (array_grow(&nf->tmpl, &nf->tmpl_cap, nf->ntmpl,
-		    sizeof(*nf->tmpl), SINK_MAX_TEMPLATES) == -1)
+		if (grow_array(&nf->tmpl, &nf->tmpl_cap,
+		    sizeof(*nf->tmpl), nf->ntmpl + 1, SINK_MAX_TEMPLATES) == -1)
 			return;
 		st = &nf->tmpl[nf->ntmpl++];
 		st->id = t->id;
@@ -589,8 +514,9 @@ conn_want_out(struct sink *s, struct sink_conn *c, bool want)
 static void
 conn_flush_out(struct sink *s, struct sink_conn *c)
 {
-	while (c->out.len > 0) {
-		ssize_t n = send(c->h.fd, c->out.p, c->out.len,
+	while (bytebuf_len(&c->out) > 0) {
+		ssize_t n = send(c->h.fd, bytebuf_data(&c->out),
+		    bytebuf_len(&c->out),
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n == -1) {
@@ -604,7 +530,7 @@ conn_flush_out(struct sink *s, struct sink_conn *c)
 			c->failed = true;
 			return;
 		}
-		buf_consume(&c->out, (size_t)n);
+		bytebuf_consume(&c->out, (size_t)n);
 	}
 	conn_want_out(s, c, false);
 }
@@ -612,9 +538,9 @@ conn_flush_out(struct sink *s, struct sink_conn *c)
 static void
 conn_send(struct sink *s, struct sink_conn *c, const uint8_t *p, size_t len)
 {
-	bool idle = c->out.len == 0;
+	bool idle = bytebuf_len(&c->out) == 0;
 
-	if (buf_append(&c->out, p, len, SINK_MAX_OUT) == -1) {
+	if (bytebuf_append(&c->out, p, len) == -1) {
 		/* The peer reads nothing we send: it will not miss a keepalive. */
 		log_debug("sink: answer queue full, dropping %zu bytes", len);
 		return;
@@ -793,7 +719,7 @@ conn_keep_raw(struct sink *s, struct sink_conn *c, const uint8_t *p,
 
 	if (s->dump == NULL || c->raw_capped || len == 0)
 		return;
-	if (buf_append(&c->rawdump, p, len, SINK_MAX_RAW) == -1) {
+	if (bytebuf_append(&c->rawdump, p, len) == -1) {
 		c->raw_capped = true;
 		log_warnx("sink: raw stream from %s port %u passed %u bytes; "
 		    "its dump line stops there", fmt_addr(&c->peer, abuf),
@@ -806,9 +732,10 @@ static void
 conn_go_raw(struct sink *s, struct sink_conn *c, size_t from)
 {
 	c->raw = true;
-	if (from < c->in.len)
-		conn_keep_raw(s, c, c->in.p + from, c->in.len - from);
-	buf_free(&c->in);
+	if (from < bytebuf_len(&c->in))
+		conn_keep_raw(s, c, bytebuf_data(&c->in) + from,
+		    bytebuf_len(&c->in) - from);
+	bytebuf_free(&c->in);
 }
 
 static void
@@ -901,10 +828,11 @@ conn_frame_one(const struct sink_conn *c, const uint8_t *p, size_t len,
 static void
 conn_process(struct sink *s, struct sink_conn *c)
 {
-	size_t off = 0;
+	const uint8_t *in = bytebuf_data(&c->in);
+	size_t len = bytebuf_len(&c->in), off = 0;
 
 	if (c->proto == SINK_PROTO_UNKNOWN) {
-		enum sink_proto p = detect_proto(c->in.p, c->in.len);
+		enum sink_proto p = detect_proto(in, len);
 
 		if (p == SINK_PROTO_UNKNOWN)
 			return;
@@ -913,8 +841,8 @@ conn_process(struct sink *s, struct sink_conn *c)
 	while (!c->raw) {
 		uint8_t type;
 		size_t mlen;
-		int rc = conn_frame_one(c, c->in.p + off, c->in.len - off,
-		    &type, &mlen);
+		int rc = conn_frame_one(c, in + off, len - off, &type,
+		    &mlen);
 
 		if (rc == 0)
 			break;
@@ -922,12 +850,12 @@ conn_process(struct sink *s, struct sink_conn *c)
 			conn_framing_error(s, c, off);
 			return;
 		}
-		conn_message(s, c, type, c->in.p + off, mlen);
+		conn_message(s, c, type, in + off, mlen);
 		off += mlen;
 		c->offset += mlen;
 	}
 	if (!c->raw)
-		buf_consume(&c->in, off);
+		bytebuf_consume(&c->in, off);
 }
 
 static void
@@ -951,22 +879,22 @@ conn_close(struct sink *s, struct sink_conn *c, enum sink_close_why why)
 		conn_set_proto(s, c, SINK_PROTO_RAW);
 	if ((t = conn_stat(s, c)) != NULL) {
 		if (!c->raw)
-			t->truncated_bytes += c->in.len;
+			t->truncated_bytes += bytebuf_len(&c->in);
 		if (why == SINK_CLOSE_EOF)
 			t->closed++;
 		else if (why == SINK_CLOSE_RESET)
 			t->resets++;
 	}
-	if (c->raw && c->rawdump.len > 0)
+	if (c->raw && bytebuf_len(&c->rawdump) > 0)
 		dump_line(s, "tcp", &c->peer, c->peer_port, c->local_port,
-		    c->rawdump.p, c->rawdump.len);
+		    bytebuf_data(&c->rawdump), bytebuf_len(&c->rawdump));
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->h.fd, NULL);
 	close(c->h.fd);
 	LIST_REMOVE(c, entry);
 	s->nconns--;
-	buf_free(&c->in);
-	buf_free(&c->rawdump);
-	buf_free(&c->out);
+	bytebuf_free(&c->in);
+	bytebuf_free(&c->rawdump);
+	bytebuf_free(&c->out);
 	free(c);
 }
 
@@ -978,12 +906,11 @@ conn_read_dst(struct sink *s, struct sink_conn *c, size_t *room)
 		*room = SINK_READ_CHUNK;
 		return s->scratch;
 	}
-	if (buf_reserve(&c->in, SINK_READ_CHUNK, SINK_MAX_IN) == -1) {
-		/* Framing caps a message below SINK_MAX_IN, so only ENOMEM. */
+	/* Framing caps a message below SINK_MAX_IN, so only ENOMEM. */
+	if (bytebuf_reserve(&c->in, SINK_READ_CHUNK) == -1)
 		return NULL;
-	}
-	*room = c->in.cap - c->in.len;
-	return c->in.p + c->in.len;
+	*room = bytebuf_room(&c->in);
+	return bytebuf_tail(&c->in);
 }
 
 /* Read what is there (bounded per pass); returns how the connection ended, or -1 if open. */
@@ -1015,7 +942,7 @@ conn_read(struct sink *s, struct sink_conn *c)
 		if (c->raw)
 			conn_keep_raw(s, c, dst, (size_t)n);
 		else {
-			c->in.len += (size_t)n;
+			bytebuf_commit(&c->in, (size_t)n);
 			conn_process(s, c);
 		}
 		/* A short read means the socket is drained (level-triggered). */
@@ -1075,6 +1002,9 @@ tcp_accept(struct sink *s, struct sink_listener *l)
 		c->h.fd = fd;
 		c->local_port = l->port;
 		c->stat = SIZE_MAX;
+		bytebuf_init(&c->in, SINK_MAX_IN);
+		bytebuf_init(&c->rawdump, SINK_MAX_RAW);
+		bytebuf_init(&c->out, SINK_MAX_OUT);
 		(void)addr_from_sockaddr((struct sockaddr *)&ss, &c->peer,
 		    &c->peer_port);
 		ev.events = EPOLLIN | EPOLLRDHUP;

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "bgp.h"
 #include "bmp.h"
+#include "bytebuf.h"
 #include "monotime.h"
 
 #define SINK_DEFAULT_BGP_AS	64512
@@ -87,12 +88,6 @@ struct sink_opts {
 	tr_ns			idle;		/* 0: none */
 	uint32_t		bgp_as;
 	bool			bgp_bare;	/* answer OPENs with no capability at all */
-};
-
-struct sink_buf {
-	uint8_t	*p;
-	size_t	 len;
-	size_t	 cap;
 };
 
 struct sink_listener {
@@ -200,10 +195,10 @@ struct sink_conn {
 	size_t			 stat;		/* index into tcp stats, or SIZE_MAX */
 	uint64_t		 bytes;		/* before the protocol was known too */
 	uint64_t		 offset;	/* stream bytes framed so far */
-	struct sink_buf		 in;		/* unframed bytes */
-	struct sink_buf		 rawdump;	/* raw bytes kept for the dump */
+	struct bytebuf		 in;		/* unframed bytes */
+	struct bytebuf		 rawdump;	/* raw bytes kept for the dump */
 	bool			 raw_capped;
-	struct sink_buf		 out;		/* unsent answer bytes */
+	struct bytebuf		 out;		/* unsent answer bytes */
 	bool			 want_out;	/* EPOLLOUT is asked for */
 	bool			 answered;	/* our OPEN went out */
 	tr_ns			 ka_interval;	/* 0: no keepalives */

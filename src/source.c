@@ -9,6 +9,7 @@
 #include <pcap/pcap.h>
 
 #include "cursor.h"
+#include "grow.h"
 #include "hash.h"
 #include "source.h"
 
@@ -1125,7 +1126,7 @@ struct ng {
 	FILE		*fp;
 	bool		 swap;		/* the section is of the other byte order */
 	struct ng_iface	*ifs;
-	size_t		 nifs;
+	size_t		 nifs, cap_ifs;
 	uint8_t		*block;
 	size_t		 cap;
 	uint64_t	 skip;		/* frames already read by libpcap */
@@ -1213,7 +1214,6 @@ static const char *
 ng_interface(struct ng *ng, const uint8_t *b, size_t len)
 {
 	struct ng_iface f = { .units = 1000000 };
-	struct ng_iface *v;
 	size_t off = 8;
 
 	if (len < 8)
@@ -1239,9 +1239,9 @@ ng_interface(struct ng *ng, const uint8_t *b, size_t len)
 	}
 	if (ng->nifs == NG_MAX_IFACES)
 		return "more than 4096 interfaces";
-	if ((v = realloc(ng->ifs, (ng->nifs + 1) * sizeof(*v))) == NULL)
+	if (grow_array(&ng->ifs, &ng->cap_ifs, sizeof(*ng->ifs), ng->nifs + 1,
+	    NG_MAX_IFACES) == -1)
 		return "out of memory";
-	ng->ifs = v;
 	ng->ifs[ng->nifs++] = f;
 	return NULL;
 }
