@@ -7,7 +7,7 @@ JOBS       ?= 2
 
 # Build dependencies, and the real collectors and tools the tests run against.
 BUILD_DEPS = cmake gcc make pkg-config libpcap-dev libyaml-dev libjansson-dev libcmocka-dev
-TEST_DEPS  = pmacct nfdump gobgpd tshark tcpdump iproute2 python3 procps time
+TEST_DEPS  = pmacct nfdump nfdump-sflow gobgpd tshark tcpdump iproute2 python3 procps time
 
 FUZZ_DEPS  = clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60

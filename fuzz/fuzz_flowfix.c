@@ -32,7 +32,7 @@ each_datagram(const uint8_t *data, size_t size,
 static void
 learn(struct flowfix *ff, const uint8_t *p, size_t len, uint32_t stream)
 {
-	struct ff_origin o = { .exporter = stream & 1, .sport = 1 };
+	struct proto_origin o = { .exporter = stream & 1, .sport = 1 };
 
 	flowfix_learn(ff, &o, p, len);
 }
@@ -40,13 +40,13 @@ learn(struct flowfix *ff, const uint8_t *p, size_t len, uint32_t stream)
 static void
 replay(struct flowfix *ff, const uint8_t *p, size_t len, uint32_t stream)
 {
-	struct ff_origin o = { .exporter = stream & 1, .sport = 1,
-	    .stream = stream };
-	struct ff_out out;
+	struct proto_origin o = { .exporter = stream & 1, .sport = 1,
+	    .socket = stream };
+	struct proto_out out;
 	struct nf_header h;
 
 	flowfix_message(ff, &o, p, len, 1800000000, &out);
-	if (out.n > FF_MAX_OUT)
+	if (out.n > PROTO_MAX_OUT)
 		abort();
 	for (size_t i = 0; i < out.n; i++) {
 		if (out.len[i] > 65535)

@@ -95,10 +95,12 @@ static const struct proto_framing bgp_framing = {
 
 const struct proto bgp_proto = {
 	.name = "bgp",
+	.what = "BGP sessions",
 	.l4proto = IPPROTO_TCP,
 	.framing = &bgp_framing,
 	.filter = &(const struct proto_filter){ .key = "bgp_h", .n_keys = 1,
-	    .keys = { { "type", 1, 5, 0, "a BGP message type from 1 to 5" } } },
+	    .keys = { { "type", false, 1, 5, 0,
+	    "a BGP message type from 1 to 5" } } },
 };
 
 /* Where AFI/SAFI is in o->families; o->nfamilies when it is not. */

@@ -73,10 +73,12 @@ static const struct proto_framing bmp_framing = {
 
 const struct proto bmp_proto = {
 	.name = "bmp",
+	.what = "BMP sessions",
 	.l4proto = IPPROTO_TCP,
 	.framing = &bmp_framing,
 	.filter = &(const struct proto_filter){ .key = "bmp_h", .n_keys = 1,
-	    .keys = { { "type", 0, 6, 0, "a BMP message type from 0 to 6" } } },
+	    .keys = { { "type", false, 0, 6, 0,
+	    "a BMP message type from 0 to 6" } } },
 };
 
 bool

@@ -26,6 +26,11 @@ const char *const templates_names[3] = {
 	[TEMPLATES_DROP_ORPHANS] = "drop-orphans",
 };
 
+const char *const agent_address_names[2] = {
+	[AGENT_ADDRESS_AS_CAPTURED] = "as-captured",
+	[AGENT_ADDRESS_REPRO_IP] = "repro_ip",
+};
+
 const char *const sequence_names[2] = {
 	[SEQUENCE_AS_CAPTURED] = "as-captured",
 	[SEQUENCE_CONTINUE] = "continue",
@@ -1139,8 +1144,12 @@ make_select_rules(void)
 
 			filter_specs[id][k] = (struct u32_spec){ fk->lo, fk->hi,
 			    fk->only, fk->what };
-			filter_rules[id][k] = (struct key_rule){ fk->name,
-			    h_u32_list, offsetof(struct cfg_select, header) +
+			filter_rules[id][k] = fk->addresses ?
+			    (struct key_rule){ fk->name, h_addr_list,
+			    offsetof(struct cfg_select, header_addr) +
+			    k * sizeof(struct cfg_addr_list), NULL, false } :
+			    (struct key_rule){ fk->name, h_u32_list,
+			    offsetof(struct cfg_select, header) +
 			    k * sizeof(struct cfg_u32_list),
 			    &filter_specs[id][k], false };
 		}
@@ -1290,25 +1299,47 @@ static const struct choice sequence_choice = { sequence_names,
     NELEM(sequence_names), "continue or as-captured" };
 static const struct choice timestamps_choice = { timestamps_names,
     NELEM(timestamps_names), "as-captured or shift" };
+static const struct choice agent_address_choice = { agent_address_names,
+    NELEM(agent_address_names), "as-captured or repro_ip" };
 
-/* templates, sequence, timestamps, preserve_src_port: flow exports only. */
+/* A flow fidelity key (templates, sequence, ...): the protocols it applies to, and its words. */
+struct flow_key_rule {
+	unsigned		 flag;		/* PROTO_KEY_* */
+	const struct choice	*choice;	/* NULL: a boolean */
+};
+
+/* Whether the section's protocol takes the key; else an error naming the sections that do. */
 static int
-ipfix_only(struct ctx *c, yaml_node_t *k)
+key_applies(struct ctx *c, yaml_node_t *k, unsigned flag)
 {
-	if (c->section == SECTION_IPFIX)
+	char what[160] = "", where[160] = "";
+	size_t n = 0;
+
+	if (protocols[c->section]->keys & flag)
 		return 0;
-	return fail(c, k, "'%s' applies to NetFlow/IPFIX exports: it belongs "
-	    "in the ipfix section only", scalar(k));
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		if (!(protocols[id]->keys & flag))
+			continue;
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+		    "%s%s", n > 0 ? " and " : "", protocols[id]->what);
+		snprintf(where + strlen(where), sizeof(where) - strlen(where),
+		    "%s%s", n > 0 ? " or " : "", protocols[id]->name);
+		n++;
+	}
+	return fail(c, k, "'%s' applies to %s: it belongs in the %s section%s",
+	    scalar(k), what, where, n == 1 ? " only" : "");
 }
 
 static int
 h_flow_choice(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
     const void *arg)
 {
-	const struct choice *ch = arg;
+	const struct flow_key_rule *r = arg;
+	const struct choice *ch = r->choice;
 	const char *s;
 
-	if (ipfix_only(c, k) == -1 || get_scalar(c, v, ch->what, &s) == -1)
+	if (key_applies(c, k, r->flag) == -1 ||
+	    get_scalar(c, v, ch->what, &s) == -1)
 		return -1;
 	for (size_t i = 0; i < ch->n; i++) {
 		if (strcmp(s, ch->names[i]) == 0) {
@@ -1333,11 +1364,22 @@ static int
 h_flow_bool(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
     const void *arg)
 {
-	(void)arg;
-	if (ipfix_only(c, k) == -1)
+	const struct flow_key_rule *r = arg;
+
+	if (key_applies(c, k, r->flag) == -1)
 		return -1;
 	return get_bool(c, v, field);
 }
+
+static const struct flow_key_rule templates_key = { PROTO_KEY_TEMPLATES,
+    &templates_choice };
+static const struct flow_key_rule sequence_key = { PROTO_KEY_SEQUENCE,
+    &sequence_choice };
+static const struct flow_key_rule timestamps_key = { PROTO_KEY_TIMESTAMPS,
+    &timestamps_choice };
+static const struct flow_key_rule src_port_key = { PROTO_KEY_SRC_PORT, NULL };
+static const struct flow_key_rule agent_address_key = {
+    PROTO_KEY_AGENT_ADDRESS, &agent_address_choice };
 
 static const struct key_rule section_rules[] = {
 	{ "select", h_select, offsetof(struct cfg_section, select), NULL,
@@ -1346,13 +1388,15 @@ static const struct key_rule section_rules[] = {
 	{ "open", h_bgp_open, offsetof(struct cfg_section, open), NULL,
 	    false },
 	{ "templates", h_flow_choice, offsetof(struct cfg_section,
-	    flow.templates), &templates_choice, false },
+	    flow.templates), &templates_key, false },
 	{ "sequence", h_sequence, offsetof(struct cfg_section, flow),
-	    &sequence_choice, false },
+	    &sequence_key, false },
 	{ "timestamps", h_flow_choice, offsetof(struct cfg_section,
-	    flow.timestamps), &timestamps_choice, false },
+	    flow.timestamps), &timestamps_key, false },
 	{ "preserve_src_port", h_flow_bool, offsetof(struct cfg_section,
-	    flow.preserve_src_port), NULL, false },
+	    flow.preserve_src_port), &src_port_key, false },
+	{ "agent_address", h_flow_choice, offsetof(struct cfg_section,
+	    flow.agent_address), &agent_address_key, false },
 };
 
 static int
@@ -1522,15 +1566,19 @@ config_defaults(struct config *cfg)
 static void
 flow_sequence_default(struct config *cfg)
 {
-	struct cfg_flow_fidelity *f = &cfg->section[SECTION_IPFIX].flow;
 	bool played_again = cfg->n_pcaps > 1;
 
 	for (size_t i = 0; cfg->has_repeat && i < cfg->n_pcaps; i++)
 		if (cfg->repeat_count[i] > 1)
 			played_again = true;
-	if (!f->sequence_set)
-		f->sequence = played_again ? SEQUENCE_CONTINUE :
-		    SEQUENCE_AS_CAPTURED;
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		struct cfg_flow_fidelity *f = &cfg->section[id].flow;
+
+		if ((protocols[id]->keys & PROTO_KEY_SEQUENCE) &&
+		    !f->sequence_set)
+			f->sequence = played_again ? SEQUENCE_CONTINUE :
+			    SEQUENCE_AS_CAPTURED;
+	}
 }
 
 static bool
@@ -1837,8 +1885,10 @@ select_free(struct cfg_select *s)
 	free(s->udp_dport.v);
 	free(s->tcp_sport.v);
 	free(s->tcp_dport.v);
-	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++)
+	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++) {
 		free(s->header[k].v);
+		free(s->header_addr[k].v);
+	}
 }
 
 void

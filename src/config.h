@@ -13,6 +13,7 @@
 extern const char *const templates_names[3];	/* "prime", "as-captured", "drop-orphans" */
 extern const char *const sequence_names[2];
 extern const char *const timestamps_names[2];
+extern const char *const agent_address_names[2];	/* "as-captured", "repro_ip" */
 
 /*
  * time_factor's accepted range: beyond a million (a microsecond of capture
@@ -60,6 +61,7 @@ struct cfg_select {
 	struct cfg_u32_list	tcp_sport, tcp_dport;
 	/* The section's protocol's header filter (ipfix_h: version, domain; bmp_h, bgp_h: type), by its keys' order. */
 	struct cfg_u32_list	header[PROTO_FILTER_KEYS];
+	struct cfg_addr_list	header_addr[PROTO_FILTER_KEYS];	/* its keys whose values are addresses */
 };
 
 /* bgp.open: rewrites of the replayed OPEN (the captured one is sent as it is otherwise). */
@@ -83,6 +85,11 @@ enum cfg_sequence {
 	SEQUENCE_CONTINUE,	/* no gaps or restarts across repeats, files and removed data */
 };
 
+enum cfg_agent_address {
+	AGENT_ADDRESS_AS_CAPTURED,
+	AGENT_ADDRESS_REPRO_IP,	/* the agent address inside the datagram becomes the repro_ip */
+};
+
 enum cfg_timestamps {
 	TIMESTAMPS_AS_CAPTURED,
 	TIMESTAMPS_SHIFT,	/* the first export time becomes now; every absolute time moves with it */
@@ -94,6 +101,7 @@ struct cfg_flow_fidelity {
 	bool			sequence_set;	/* given in the file; else the default above */
 	enum cfg_timestamps	timestamps;	/* default as-captured */
 	bool			preserve_src_port; /* bind the captured source port when it is free */
+	enum cfg_agent_address	agent_address;	/* a flow agent address inside the datagram */
 };
 
 struct cfg_section {

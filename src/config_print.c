@@ -141,12 +141,14 @@ print_header(FILE *out, enum section_id id, const struct cfg_select *s)
 	bool set = false;
 
 	for (size_t k = 0; f != NULL && k < f->n_keys; k++)
-		set = set || s->header[k].set;
+		set = set || s->header[k].set || s->header_addr[k].set;
 	if (!set)
 		return;
 	fprintf(out, "    %s:\n", f->key);
-	for (size_t k = 0; k < f->n_keys; k++)
+	for (size_t k = 0; k < f->n_keys; k++) {
 		print_u32_list(out, 6, f->keys[k].name, &s->header[k]);
+		print_addr_list(out, 6, f->keys[k].name, &s->header_addr[k]);
+	}
 }
 
 static void
@@ -157,7 +159,7 @@ print_select(FILE *out, enum section_id id, const struct cfg_select *s)
 	if (!s->set)
 		return;
 	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++)
-		header = header || s->header[k].set;
+		header = header || s->header[k].set || s->header_addr[k].set;
 	if (!ip && !s->udp && !s->tcp && !header) {
 		fputs("  select: {}\n", out);
 		return;
@@ -171,6 +173,25 @@ print_select(FILE *out, enum section_id id, const struct cfg_select *s)
 	print_ports(out, "udp", s->udp, &s->udp_sport, &s->udp_dport);
 	print_ports(out, "tcp", s->tcp, &s->tcp_sport, &s->tcp_dport);
 	print_header(out, id, s);
+}
+
+/* The flow fidelity keys the section's protocol takes, every one with its value. */
+static void
+print_flow_keys(FILE *out, unsigned keys, const struct cfg_flow_fidelity *f)
+{
+	if (keys & PROTO_KEY_TEMPLATES)
+		fprintf(out, "  templates: %s\n", templates_names[f->templates]);
+	if (keys & PROTO_KEY_SEQUENCE)
+		fprintf(out, "  sequence: %s\n", sequence_names[f->sequence]);
+	if (keys & PROTO_KEY_TIMESTAMPS)
+		fprintf(out, "  timestamps: %s\n",
+		    timestamps_names[f->timestamps]);
+	if (keys & PROTO_KEY_SRC_PORT)
+		fprintf(out, "  preserve_src_port: %s\n",
+		    f->preserve_src_port ? "true" : "false");
+	if (keys & PROTO_KEY_AGENT_ADDRESS)
+		fprintf(out, "  agent_address: %s\n",
+		    agent_address_names[f->agent_address]);
 }
 
 static void
@@ -203,13 +224,7 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 		fprintf(out, "    trim_capabilities: %s\n",
 		    sec->open.trim_capabilities ? "true" : "false");
 	}
-	if (id == SECTION_IPFIX)
-		fprintf(out, "  templates: %s\n  sequence: %s\n"
-		    "  timestamps: %s\n  preserve_src_port: %s\n",
-		    templates_names[sec->flow.templates],
-		    sequence_names[sec->flow.sequence],
-		    timestamps_names[sec->flow.timestamps],
-		    sec->flow.preserve_src_port ? "true" : "false");
+	print_flow_keys(out, protocols[id]->keys, &sec->flow);
 }
 
 static void

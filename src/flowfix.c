@@ -38,7 +38,7 @@ enum ff_cap { FF_CAP_TEMPLATES, FF_CAP_BYTES, FF_CAP_SENT, FF_CAP_SEQUENCES,
  * fields are used depends on the table.
  */
 struct ff_key {
-	uint32_t	who;		/* exporter (templates) or stream (sent, sequence) */
+	uint32_t	who;		/* exporter (templates) or socket (sent, sequence) */
 	uint32_t	domain;
 	uint16_t	sport;		/* templates only */
 	uint16_t	version;
@@ -69,7 +69,7 @@ struct ff_template {
 	size_t		 record_bytes;
 };
 
-/* Sequence numbers of one (stream, version, domain). */
+/* Sequence numbers of one (socket, version, domain). */
 struct ff_sequence {
 	uint32_t	next;
 };
@@ -79,12 +79,12 @@ struct flowfix {
 	struct report_flows	*rep;
 	struct ff_table		 first;		/* (exporter, sport, version, domain, tid): first definition in the captures */
 	struct ff_table		 current;	/* the same key: the definition in force as the replay goes */
-	struct ff_table		 sent;		/* (stream, version, domain, tid): the collector has it (val non-NULL) */
+	struct ff_table		 sent;		/* (socket, version, domain, tid): the collector has it (val non-NULL) */
 	struct ff_table		 seq;		/* (exporter, version, domain) */
 	bool			 anchored;	/* the shift of this capture is known */
 	int64_t			 shift;		/* seconds added to every absolute time */
 	uint32_t		 last_export;	/* the latest export time sent, so repeats move forward */
-	uint8_t			 buf[FF_MAX_OUT][DGRAM_MAX];
+	uint8_t			 buf[PROTO_MAX_OUT][DGRAM_MAX];
 	struct nf_set		*sets;		/* the sets of the message at hand */
 	bool			*keep;
 	size_t			 sets_cap;
@@ -258,7 +258,8 @@ template_new(uint16_t set_id, const struct nf_template *t, const uint8_t *rec)
 }
 
 static struct ff_key
-template_key(const struct ff_origin *o, const struct nf_header *h, uint16_t tid)
+template_key(const struct proto_origin *o, const struct nf_header *h,
+    uint16_t tid)
 {
 	struct ff_key k = { .who = o->exporter, .domain = h->domain,
 	    .sport = o->sport, .version = h->version, .tid = tid };
@@ -267,9 +268,10 @@ template_key(const struct ff_origin *o, const struct nf_header *h, uint16_t tid)
 }
 
 static struct ff_key
-stream_key(const struct ff_origin *o, const struct nf_header *h, uint16_t tid)
+socket_key(const struct proto_origin *o, const struct nf_header *h,
+    uint16_t tid)
 {
-	struct ff_key k = { .who = o->stream, .domain = h->domain,
+	struct ff_key k = { .who = o->socket, .domain = h->domain,
 	    .version = h->version, .tid = tid };
 
 	return k;
@@ -362,7 +364,7 @@ template_store(struct flowfix *ff, struct ff_table *t, const struct ff_key *k,
 
 /* The template a data set is read with: the one in force, else the first definition. */
 static const struct ff_template *
-template_for(const struct flowfix *ff, const struct ff_origin *o,
+template_for(const struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, uint16_t tid)
 {
 	struct ff_key k = template_key(o, h, tid);
@@ -373,7 +375,7 @@ template_for(const struct flowfix *ff, const struct ff_origin *o,
 
 /* The same, reading ahead in the captures for its first definition when it is not known yet. */
 static const struct ff_template *
-template_ahead(struct flowfix *ff, const struct ff_origin *o,
+template_ahead(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, uint16_t tid)
 {
 	const struct ff_template *t;
@@ -394,12 +396,12 @@ flowfix_set_lookahead(struct flowfix *ff, bool (*read_ahead)(void *ctx),
 }
 
 /* Calls fn for each template record of a template set; false on a malformed record. */
-typedef void (*template_fn)(struct flowfix *, const struct ff_origin *,
+typedef void (*template_fn)(struct flowfix *, const struct proto_origin *,
     const struct nf_header *, const struct nf_set *,
     const struct nf_template *, const uint8_t *);
 
 static bool
-each_template(struct flowfix *ff, const struct ff_origin *o,
+each_template(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, const struct nf_set *set, template_fn fn,
     size_t *records)
 {
@@ -421,7 +423,7 @@ each_template(struct flowfix *ff, const struct ff_origin *o,
 }
 
 static void
-learn_one(struct flowfix *ff, const struct ff_origin *o,
+learn_one(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, const struct nf_set *set,
     const struct nf_template *t, const uint8_t *rec)
 {
@@ -433,7 +435,7 @@ learn_one(struct flowfix *ff, const struct ff_origin *o,
 }
 
 size_t
-flowfix_learn(struct flowfix *ff, const struct ff_origin *o,
+flowfix_learn(struct flowfix *ff, const struct proto_origin *o,
     const uint8_t *p, size_t len)
 {
 	struct nf_set_iter it;
@@ -450,7 +452,7 @@ flowfix_learn(struct flowfix *ff, const struct ff_origin *o,
 	return ff->learned - before;
 }
 
-/* The collector has (or no longer has) template tid on this stream. */
+/* The collector has (or no longer has) template tid on this socket. */
 static void
 mark_sent(struct flowfix *ff, const struct ff_key *k, bool has)
 {
@@ -472,7 +474,7 @@ mark_sent(struct flowfix *ff, const struct ff_key *k, bool has)
 
 /* An IPFIX withdrawal of every template of one kind (RFC 7011 8.1): template id = set id. */
 static void
-withdraw_all(struct flowfix *ff, const struct ff_origin *o,
+withdraw_all(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, uint16_t set_id)
 {
 	for (size_t i = 0; i < ff->sent.cap; i++) {
@@ -480,7 +482,7 @@ withdraw_all(struct flowfix *ff, const struct ff_origin *o,
 		struct ff_key tk;
 		const struct ff_template *t;
 
-		if (!s->used || s->key.who != o->stream ||
+		if (!s->used || s->key.who != o->socket ||
 		    s->key.version != h->version || s->key.domain != h->domain)
 			continue;
 		tk = template_key(o, h, s->key.tid);
@@ -492,12 +494,12 @@ withdraw_all(struct flowfix *ff, const struct ff_origin *o,
 
 /* A template record replayed as captured: it is in force, and the collector has it. */
 static void
-apply_one(struct flowfix *ff, const struct ff_origin *o,
+apply_one(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, const struct nf_set *set,
     const struct nf_template *t, const uint8_t *rec)
 {
 	struct ff_key tk = template_key(o, h, t->id);
-	struct ff_key sk = stream_key(o, h, t->id);
+	struct ff_key sk = socket_key(o, h, t->id);
 
 	if (t->field_count == 0) {
 		if (t->id == set->id)
@@ -600,7 +602,8 @@ data_records(struct flowfix *ff, const struct ff_template *t,
 
 /* Say where the first malformed message is (the rest are counted), so the user can look at it. */
 static void
-note_malformed(struct flowfix *ff, const struct ff_origin *o, const char *what)
+note_malformed(struct flowfix *ff, const struct proto_origin *o,
+    const char *what)
 {
 	if (ff->rep->malformed++ == 0)
 		log_warnx("frame %llu: %s (further malformed messages are only "
@@ -706,7 +709,7 @@ need_listed(const struct flowfix *ff, const struct ff_template *t)
  * sequence numbers.
  */
 static void
-plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
+plan_sets(struct flowfix *ff, const struct proto_origin *o, struct msg_plan *m)
 {
 	const struct nf_header *h = &m->h;
 
@@ -732,7 +735,7 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
 			m->kept++;	/* reserved set ids: not ours to judge */
 			continue;
 		}
-		sk = stream_key(o, h, set->id);
+		sk = socket_key(o, h, set->id);
 		at_collector = table_get(&ff->sent, &sk) != NULL;
 		/* Past a cap, a data set without a template may have lost it to the cap: kept. */
 		if (!at_collector && (ff->caps_hit & FF_TEMPLATE_CAPS) == 0 &&
@@ -775,7 +778,7 @@ plan_sets(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m)
  * sequences by address and domain (nfacctd, nfcapd) expect.
  */
 static uint32_t
-next_sequence(struct flowfix *ff, const struct ff_origin *o,
+next_sequence(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, uint32_t advance)
 {
 	struct ff_key k = { .who = o->exporter, .domain = h->domain,
@@ -850,7 +853,7 @@ write_header(uint8_t *b, const struct nf_header *h, uint16_t count_or_len,
 
 /* One message with the templates the data of this message needs, ahead of it. */
 static size_t
-build_prime(struct flowfix *ff, const struct ff_origin *o,
+build_prime(struct flowfix *ff, const struct proto_origin *o,
     const struct msg_plan *m, const uint8_t *orig, uint8_t *b,
     uint32_t sequence)
 {
@@ -878,7 +881,7 @@ build_prime(struct flowfix *ff, const struct ff_origin *o,
 				ff->rep->orphan_sets_sent++;
 				continue;
 			}
-			sk = stream_key(o, &m->h, t->id);
+			sk = socket_key(o, &m->h, t->id);
 			mark_sent(ff, &sk, true);
 			memcpy(b + len, t->record, t->record_bytes);
 			len += t->record_bytes;
@@ -918,7 +921,7 @@ copy_kept(const struct flowfix *ff, const struct msg_plan *m,
 
 /* Shift the absolute times in the kept data sets of the copy in b. */
 static void
-shift_records(struct flowfix *ff, const struct ff_origin *o,
+shift_records(struct flowfix *ff, const struct proto_origin *o,
     const struct msg_plan *m, uint8_t *b)
 {
 	size_t off = m->h.header_len;
@@ -938,7 +941,7 @@ shift_records(struct flowfix *ff, const struct ff_origin *o,
 }
 
 static void
-emit(struct ff_out *out, const uint8_t *p, size_t len)
+emit(struct proto_out *out, const uint8_t *p, size_t len)
 {
 	out->msg[out->n] = p;
 	out->len[out->n] = len;
@@ -947,8 +950,8 @@ emit(struct ff_out *out, const uint8_t *p, size_t len)
 
 /* NetFlow v5: no templates; the sequence counts flows. */
 static void
-message_v5(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m,
-    const uint8_t *p, size_t len, struct ff_out *out)
+message_v5(struct flowfix *ff, const struct proto_origin *o, struct msg_plan *m,
+    const uint8_t *p, size_t len, struct proto_out *out)
 {
 	uint8_t *b = ff->buf[0];
 	uint32_t seq = m->h.sequence;
@@ -968,8 +971,8 @@ message_v5(struct flowfix *ff, const struct ff_origin *o, struct msg_plan *m,
 }
 
 void
-flowfix_message(struct flowfix *ff, const struct ff_origin *o,
-    const uint8_t *p, size_t len, int64_t now_secs, struct ff_out *out)
+flowfix_message(struct flowfix *ff, const struct proto_origin *o,
+    const uint8_t *p, size_t len, int64_t now_secs, struct proto_out *out)
 {
 	struct msg_plan m = { .changed = false };
 	struct report_nf_domain *d;
@@ -1043,3 +1046,37 @@ flowfix_message(struct flowfix *ff, const struct ff_origin *o,
 	    blen : (m.changed ? m.records : m.h.count)), m.export_secs, seq);
 	emit(out, b, blen);
 }
+
+/* ---- its hooks in the protocol table ---------------------------------- */
+
+static void *
+fidelity_new(const struct cfg_section *sec, struct report *rep)
+{
+	return flowfix_new(&sec->flow, rep);
+}
+
+static void
+fidelity_free(void *ff)
+{
+	flowfix_free(ff);
+}
+
+static void
+fidelity_capture_start(void *ff)
+{
+	flowfix_capture_start(ff);
+}
+
+static void
+fidelity_datagram(void *ff, const struct proto_origin *o, const uint8_t *p,
+    size_t len, tr_ns wall, struct proto_out *out)
+{
+	flowfix_message(ff, o, p, len, wall / TR_NS_PER_SEC, out);
+}
+
+const struct proto_fidelity ipfix_fidelity = {
+	.new = fidelity_new,
+	.free = fidelity_free,
+	.capture_start = fidelity_capture_start,
+	.datagram = fidelity_datagram,
+};

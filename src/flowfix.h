@@ -14,26 +14,17 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "proto.h"
 #include "report.h"
 
 struct flowfix;
 
-/* Where a datagram came from and where it goes. */
-struct ff_origin {
-	uint32_t	exporter;	/* network.map index */
-	uint16_t	sport;		/* captured source port */
-	uint32_t	stream;		/* the socket it leaves by: template and sequence state live there */
-	uint64_t	frame;		/* for messages about malformed sets */
-};
-
-/* At most this many datagrams come out of one: the primed templates, then the message. */
-#define FF_MAX_OUT	2
-
-struct ff_out {
-	size_t		 n;
-	const uint8_t	*msg[FF_MAX_OUT];
-	size_t		 len[FF_MAX_OUT];
-};
+/*
+ * Its hooks in the protocol table, for NetFlow/IPFIX (proto_origin.socket:
+ * template and sequence state live there; out: the primed templates, then
+ * the message).
+ */
+extern const struct proto_fidelity ipfix_fidelity;
 
 /* NULL on allocation failure.  Counters go into rep->flows. */
 struct flowfix	*flowfix_new(const struct cfg_flow_fidelity *, struct report *rep);
@@ -44,7 +35,7 @@ void		 flowfix_free(struct flowfix *);
  * datagram, so prime can send a template before data that comes first.
  * Returns how many definitions were new.
  */
-size_t		 flowfix_learn(struct flowfix *, const struct ff_origin *,
+size_t		 flowfix_learn(struct flowfix *, const struct proto_origin *,
 		    const uint8_t *p, size_t len);
 
 /*
@@ -65,8 +56,8 @@ void		 flowfix_capture_start(struct flowfix *);
  * set was removed), valid until the next call.  now_secs is the wall clock
  * (Unix seconds) used by the timestamp shift.
  */
-void		 flowfix_message(struct flowfix *, const struct ff_origin *,
+void		 flowfix_message(struct flowfix *, const struct proto_origin *,
 		    const uint8_t *p, size_t len, int64_t now_secs,
-		    struct ff_out *out);
+		    struct proto_out *out);
 
 #endif

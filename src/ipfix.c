@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "flowfix.h"
 #include "ipfix.h"
 #include "proto.h"
 
@@ -362,9 +363,9 @@ static const struct proto_filter ipfix_filter = {
 	.key = "ipfix_h",
 	.n_keys = 2,
 	.keys = {
-		{ "version", 5, 10, 1u << 5 | 1u << 9 | 1u << 10,
+		{ "version", false, 5, 10, 1u << 5 | 1u << 9 | 1u << 10,
 		    "5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX)" },
-		{ "domain", 0, UINT32_MAX, 0, "an observation domain id "
+		{ "domain", false, 0, UINT32_MAX, 0, "an observation domain id "
 		    "(IPFIX) or source id (NetFlow v9), 0 to 4294967295" },
 	},
 	.datagram = ipfix_filter_datagram,
@@ -373,6 +374,10 @@ static const struct proto_filter ipfix_filter = {
 /* NetFlow v5, v9 and IPFIX: datagrams, each whole. */
 const struct proto ipfix_proto = {
 	.name = "ipfix",
+	.what = "NetFlow/IPFIX exports",
+	.keys = PROTO_KEY_TEMPLATES | PROTO_KEY_SEQUENCE | PROTO_KEY_TIMESTAMPS |
+	    PROTO_KEY_SRC_PORT,
 	.l4proto = IPPROTO_UDP,
 	.filter = &ipfix_filter,
+	.fidelity = &ipfix_fidelity,	/* flowfix.c */
 };

@@ -662,7 +662,7 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 {
 	struct pp_section *sec = &pp->sec[id];
 	struct frame_spec s;
-	struct ff_out out;
+	struct proto_out out;
 
 	memset(&s, 0, sizeof(s));
 	s.l4proto = FRAME_IPPROTO_UDP;
@@ -683,11 +683,11 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 		return;
 	}
 	{
-		struct ff_origin o = {
+		struct proto_origin o = {
 			.exporter = (uint32_t)addr_list_add(&pp->exporters,
 			    &pkt->src),
 			.sport = pkt->sport,
-			.stream = (uint32_t)addr_list_add(&pp->exporters,
+			.socket = (uint32_t)addr_list_add(&pp->exporters,
 			    &pkt->src) * 65536u + pkt->sport,
 			.frame = pkt->frame,
 		};

@@ -5,11 +5,13 @@
 
 const struct proto udp_generic_proto = {
 	.name = "udp_generic",
+	.what = "UDP payloads",
 	.l4proto = IPPROTO_UDP,
 };
 
 const struct proto tcp_generic_proto = {
 	.name = "tcp_generic",
+	.what = "TCP payloads",
 	.l4proto = IPPROTO_TCP,
 };
 

@@ -12,9 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+#include "monotime.h"
+
 /* X(ID, name): SECTION_ID, the config section `name`, the descriptor name_proto. */
 #define TR_PROTOCOLS(X)				\
 	X(IPFIX, ipfix)				\
+	X(SFLOW, sflow)				\
 	X(BMP, bmp)				\
 	X(BGP, bgp)				\
 	X(UDP_GENERIC, udp_generic)		\
@@ -45,11 +49,12 @@ struct proto_framing {
 	size_t	max_len;	/* the largest message */
 };
 
-/* A protocol's header filter, select's NAME_h: {KEY: [numbers], ...}. */
+/* A protocol's header filter, select's NAME_h: {KEY: [values], ...}. */
 #define PROTO_FILTER_KEYS	2
 
 struct proto_filter_key {
 	const char	*name;		/* "version" */
+	bool		 addresses;	/* its values are IP addresses; else numbers: */
 	uint32_t	 lo, hi;	/* the values allowed */
 	uint64_t	 only;		/* if not 0: of those, only these bits' values */
 	const char	*what;		/* the values in words, for errors */
@@ -58,6 +63,8 @@ struct proto_filter_key {
 /* What a filter asks select about a datagram's values: whether each passes its key (a key not set passes all). */
 struct proto_filter_query {
 	bool		(*passes)(const void *ctx, int key, uint32_t value);
+	bool		(*passes_address)(const void *ctx, int key,
+			    const struct tr_addr *a);
 	const void	*ctx;
 };
 
@@ -74,12 +81,63 @@ struct proto_filter {
 		    const struct proto_filter_query *q);
 };
 
+/* Where a datagram came from and where it goes. */
+struct proto_origin {
+	uint32_t	 exporter;	/* network.map index */
+	uint16_t	 sport;		/* captured source port */
+	uint32_t	 socket;	/* the socket it leaves by */
+	uint64_t	 frame;		/* for messages about it */
+	const struct tr_addr *repro;	/* the address it leaves from (repro_ip) */
+};
+
+/* At most this many datagrams come out of one (NetFlow/IPFIX: the primed templates, then the message). */
+#define PROTO_MAX_OUT	2
+
+struct proto_out {
+	size_t		 n;
+	const uint8_t	*msg[PROTO_MAX_OUT];
+	size_t		 len[PROTO_MAX_OUT];
+};
+
+struct cfg_section;
+struct report;
+
+/*
+ * What a UDP protocol does to its datagrams on replay so that a collector
+ * takes them as a live exporter's (NetFlow/IPFIX: flowfix): state per
+ * section, made from its settings.
+ */
+struct proto_fidelity {
+	/* NULL when out of memory. */
+	void	*(*new)(const struct cfg_section *, struct report *);
+	void	 (*free)(void *);
+	/* A capture starts playing (a repeat, the next file of the list). */
+	void	 (*capture_start)(void *);
+	/*
+	 * One captured datagram: out->n datagrams to send instead (0: none),
+	 * valid until the next call; wall is the wall clock.
+	 */
+	void	 (*datagram)(void *, const struct proto_origin *,
+		    const uint8_t *p, size_t len, tr_ns wall,
+		    struct proto_out *out);
+};
+
+/* Section keys a protocol takes beyond select and collector (their values: struct cfg_flow_fidelity). */
+#define PROTO_KEY_TEMPLATES	(1u << 0)
+#define PROTO_KEY_SEQUENCE	(1u << 1)
+#define PROTO_KEY_TIMESTAMPS	(1u << 2)
+#define PROTO_KEY_SRC_PORT	(1u << 3)	/* preserve_src_port */
+#define PROTO_KEY_AGENT_ADDRESS	(1u << 4)
+
 struct proto {
 	const char	*name;		/* its config section */
+	const char	*what;		/* in words, for messages: "NetFlow/IPFIX exports" */
+	unsigned	 keys;		/* PROTO_KEY_* */
 	uint8_t		 l4proto;	/* IPPROTO_UDP or IPPROTO_TCP */
 	/* TCP: its messages; NULL: the bytes go on as they come. */
 	const struct proto_framing *framing;
 	const struct proto_filter *filter;	/* NULL: none */
+	const struct proto_fidelity *fidelity;	/* NULL: sent as captured */
 };
 
 #define TR_PROTO_DECL(id, name)	extern const struct proto name##_proto;

@@ -50,7 +50,7 @@ struct replay {
 	struct selector		*sel;
 	struct transport	*tp;
 	struct sessions		*sessions;	/* TCP sections */
-	struct flowfix		*flowfix;	/* the ipfix section */
+	void			*fidelity[SECTION_COUNT];	/* its protocol's fidelity state */
 	struct udp_sockets	*udp;		/* [map index][section] */
 	uint64_t		 udp_unsendable[SECTION_COUNT];	/* no socket for them */
 	bool			 sync;		/* wait for the minute position before each capture */
@@ -420,21 +420,23 @@ tcp_needs_deadline(const struct route *r, const struct tr_packet *pkt)
 	return sessions_needs_deadline(pkt);
 }
 
-/* Queue a datagram as captured, or (ipfix) as flow fidelity rewrites it. */
+/* Queue a datagram as captured, or as its protocol's fidelity rewrites it. */
 static int
 send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 {
-	struct ff_origin o = {
+	struct proto_origin o = {
 		.exporter = (uint32_t)r->exporter, .sport = pkt->sport,
-		.stream = (uint32_t)r->udp_sock, .frame = pkt->frame,
+		.socket = (uint32_t)r->udp_sock, .frame = pkt->frame,
+		.repro = &rp->cfg->map[r->exporter].repro_ip,
 	};
-	struct ff_out out = {
+	struct proto_out out = {
 		.n = 1, .msg = { pkt->payload }, .len = { pkt->payload_len },
 	};
+	void *fix = rp->fidelity[r->section];
 
-	if (r->section == SECTION_IPFIX && rp->flowfix != NULL)
-		flowfix_message(rp->flowfix, &o, pkt->payload,
-		    pkt->payload_len, tr_wall_now() / TR_NS_PER_SEC, &out);
+	if (fix != NULL)
+		protocols[r->section]->fidelity->datagram(fix, &o,
+		    pkt->payload, pkt->payload_len, tr_wall_now(), &out);
 	for (size_t i = 0; i < out.n; i++)
 		if (transport_udp_queue(rp->tp, r->udp_sock, out.msg[i],
 		    out.len[i]) == -1)
@@ -458,7 +460,7 @@ static bool
 lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 {
 	struct replay *rp = la->rp;
-	struct ff_origin o = { .sport = pkt->sport };
+	struct proto_origin o = { .sport = pkt->sport };
 	int exporter;
 
 	if (pkt->l4proto != TR_IPPROTO_UDP ||
@@ -468,7 +470,7 @@ lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 	    pkt->payload, pkt->payload_len))
 		return false;
 	o.exporter = (uint32_t)exporter;
-	return flowfix_learn(rp->flowfix, &o, pkt->payload,
+	return flowfix_learn(rp->fidelity[SECTION_IPFIX], &o, pkt->payload,
 	    pkt->payload_len) > 0;
 }
 
@@ -580,8 +582,9 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		return 0;
 	}
 	timeline_init(&tl, rp->cfg->time_factor);
-	if (rp->flowfix != NULL)
-		flowfix_capture_start(rp->flowfix);
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (rp->fidelity[id] != NULL)
+			protocols[id]->fidelity->capture_start(rp->fidelity[id]);
 	log_info("reproducing '%s' (%zu of %zu)", path, index, total);
 	while ((rc = source_next(src, &pkt)) == 1) {
 		bool tcp = pkt.l4proto == TR_IPPROTO_TCP;
@@ -759,17 +762,23 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		result = REPLAY_SETUP_FAILED;
 		goto done;
 	}
-	if (cfg->section[SECTION_IPFIX].enabled) {
-		if ((rp.flowfix = flowfix_new(&cfg->section[SECTION_IPFIX].flow,
-		    rep)) == NULL) {
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_fidelity *fid = protocols[id]->fidelity;
+
+		if (!cfg->section[id].enabled || fid == NULL)
+			continue;
+		rp.fidelity[id] = fid->new(&cfg->section[id], rep);
+		if (rp.fidelity[id] == NULL) {
 			log_errorx("out of memory");
 			result = REPLAY_SETUP_FAILED;
 			goto done;
 		}
-		if (cfg->section[SECTION_IPFIX].flow.templates ==
-		    TEMPLATES_PRIME)
-			flowfix_set_lookahead(rp.flowfix, lookahead_read, &ahead);
 	}
+	/* prime may need a template before the data that comes first: a look-ahead feeds flowfix. */
+	if (rp.fidelity[SECTION_IPFIX] != NULL &&
+	    cfg->section[SECTION_IPFIX].flow.templates == TEMPLATES_PRIME)
+		flowfix_set_lookahead(rp.fidelity[SECTION_IPFIX], lookahead_read,
+		    &ahead);
 	if (cfg->section[SECTION_BGP].enabled &&
 	    cfg->section[SECTION_BGP].open.trim_capabilities)
 		prescan_captures(&rp);
@@ -804,7 +813,9 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 done:
 	free(order);
 	free(rp.udp);
-	flowfix_free(rp.flowfix);
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (rp.fidelity[id] != NULL)
+			protocols[id]->fidelity->free(rp.fidelity[id]);
 	if (ahead.src != NULL)
 		source_close(ahead.src);
 	transport_free(rp.tp);

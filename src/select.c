@@ -122,16 +122,26 @@ header_passes(const void *ctx, int key, uint32_t value)
 	return select_u32_match(&s->header[key], value);
 }
 
+static bool
+header_passes_address(const void *ctx, int key, const struct tr_addr *a)
+{
+	const struct cfg_select *s = ctx;
+
+	return addr_list_match(&s->header_addr[key], a);
+}
+
 bool
 select_datagram(const struct cfg_section *sec, enum section_id id,
     const uint8_t *payload, size_t len)
 {
 	const struct proto_filter *f = protocols[id]->filter;
-	struct proto_filter_query q = { header_passes, &sec->select };
+	struct proto_filter_query q = { header_passes, header_passes_address,
+	    &sec->select };
 	bool set = false;
 
 	for (size_t k = 0; f != NULL && k < f->n_keys; k++)
-		set = set || sec->select.header[k].set;
+		set = set || sec->select.header[k].set ||
+		    sec->select.header_addr[k].set;
 	return !set || f->datagram == NULL || f->datagram(payload, len, &q);
 }
 

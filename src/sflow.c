@@ -1,8 +1,12 @@
 /* sFlow v5: datagram, samples and records read bounds-checked (XDR: big-endian 32-bit words), and their fidelity on replay. */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "hash.h"
+#include "proto.h"
+#include "report.h"
 #include "sflow.h"
 #include "writer.h"
 
@@ -426,3 +430,109 @@ sflow_fix_datagram(struct sflow_fix *fx, int exporter,
 	fx->stats.datagrams_rewritten++;
 	return hlen + (len - h.len);
 }
+
+/* ---- its row in the protocol table ------------------------------------- */
+
+/* sflow_h: agent (addresses) and sub_agent. */
+static bool
+filter_datagram(const uint8_t *p, size_t len,
+    const struct proto_filter_query *q)
+{
+	struct sflow_header h;
+
+	return sflow_parse_header(p, len, &h) == 0 &&
+	    q->passes_address(q->ctx, 0, &h.agent) &&
+	    q->passes(q->ctx, 1, h.sub_agent);
+}
+
+static const struct proto_filter sflow_filter = {
+	.key = "sflow_h",
+	.n_keys = 2,
+	.keys = {
+		{ "agent", true, 0, 0, 0, "an agent address" },
+		{ "sub_agent", false, 0, UINT32_MAX, 0,
+		    "a sub-agent id, 0 to 4294967295" },
+	},
+	.datagram = filter_datagram,
+};
+
+/* The replay's state: the rewrites, and the report its counts go into (flows). */
+struct sflow_replay {
+	struct sflow_fix	*fx;
+	struct report		*rep;
+	struct sflow_fix_stats	 told;	/* what the report has already */
+	uint8_t			 buf[65535 + SFLOW_FIX_GROWTH];
+};
+
+static void *
+fidelity_new(const struct cfg_section *sec, struct report *rep)
+{
+	struct sflow_fix_opts o = {
+		.continue_sequence = sec->flow.sequence == SEQUENCE_CONTINUE,
+		.agent_is_repro_ip =
+		    sec->flow.agent_address == AGENT_ADDRESS_REPRO_IP,
+		.continue_uptime = sec->flow.timestamps == TIMESTAMPS_SHIFT,
+	};
+	struct sflow_replay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->fx = sflow_fix_new(&o)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->rep = rep;
+	return r;
+}
+
+static void
+fidelity_free(void *p)
+{
+	struct sflow_replay *r = p;
+
+	if (r != NULL)
+		sflow_fix_free(r->fx);
+	free(r);
+}
+
+static void
+fidelity_capture_start(void *p)
+{
+	sflow_fix_capture_start(((struct sflow_replay *)p)->fx);
+}
+
+static void
+fidelity_datagram(void *p, const struct proto_origin *o, const uint8_t *d,
+    size_t len, tr_ns wall, struct proto_out *out)
+{
+	struct sflow_replay *r = p;
+	const struct sflow_fix_stats *st;
+	size_t n = sflow_fix_datagram(r->fx, (int)o->exporter, o->repro, d,
+	    len, (uint64_t)wall / 1000000, r->buf, sizeof(r->buf));
+
+	if (n > 0) {
+		out->msg[0] = r->buf;
+		out->len[0] = n;
+	}
+	st = sflow_fix_stats(r->fx);
+	r->rep->flows.sequence_rewritten +=
+	    st->datagrams_rewritten - r->told.datagrams_rewritten;
+	r->rep->flows.malformed += st->malformed - r->told.malformed;
+	r->rep->flows.not_tracked += st->not_tracked - r->told.not_tracked;
+	r->told = *st;
+}
+
+static const struct proto_fidelity sflow_fidelity = {
+	.new = fidelity_new,
+	.free = fidelity_free,
+	.capture_start = fidelity_capture_start,
+	.datagram = fidelity_datagram,
+};
+
+const struct proto sflow_proto = {
+	.name = "sflow",
+	.what = "sFlow datagrams",
+	.keys = PROTO_KEY_SEQUENCE | PROTO_KEY_TIMESTAMPS |
+	    PROTO_KEY_AGENT_ADDRESS,
+	.l4proto = IPPROTO_UDP,
+	.filter = &sflow_filter,
+	.fidelity = &sflow_fidelity,
+};

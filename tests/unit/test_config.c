@@ -402,19 +402,20 @@ static const struct inline_case inline_cases[] = {
 	    "2:1: a key must be a plain word, got a list", NULL },
 	{ "pcap: a.pcap\nbmp:\n  select:\n    foo: 1\n", NULL,
 	    "4:5: bmp.select.foo: unknown key 'foo' in 'bmp.select': ignored; "
-	    "known keys: ip, udp, tcp, ipfix_h, bmp_h, bgp_h\n" },
+	    "known keys: ip, udp, tcp, ipfix_h, sflow_h, bmp_h, bgp_h\n" },
 	/* Too far from any known key for a suggestion ('x' is 2 edits from 'ip'). */
 	{ "pcap: a.pcap\nbmp:\n  select:\n    x: 1\n    tpc: {}\n", NULL,
 	    "4:5: bmp.select.x: unknown key 'x' in 'bmp.select': ignored; "
-	    "known keys: ip, udp, tcp, ipfix_h, bmp_h, bgp_h\n"
+	    "known keys: ip, udp, tcp, ipfix_h, sflow_h, bmp_h, bgp_h\n"
 	    "5:5: bmp.select.tpc: unknown key 'tpc' in 'bmp.select' (did you "
-	    "mean 'tcp'?): ignored; known keys: ip, udp, tcp, ipfix_h, bmp_h, "
-	    "bgp_h\n" },
+	    "mean 'tcp'?): ignored; known keys: ip, udp, tcp, ipfix_h, sflow_h, "
+	    "bmp_h, bgp_h\n" },
 	/* An unknown key's value is not looked at, whatever it holds. */
-	{ "pcap: a.pcap\nsflow: {collector: [1, {a: b}]}\n", NULL,
-	    "2:1: sflow: unknown key 'sflow': ignored; known keys: pcap, "
+	{ "pcap: a.pcap\ngnmi: {collector: [1, {a: b}]}\n", NULL,
+	    "2:1: gnmi: unknown key 'gnmi': ignored; known keys: pcap, "
 	    "repeat, time_factor, keep_open, no_sync, reconnect, "
-	    "tcp_stall_limit, strict, optimize, network, ipfix, bmp, bgp, "
+	    "tcp_stall_limit, strict, optimize, network, ipfix, sflow, bmp, "
+	    "bgp, "
 	    "udp_generic, tcp_generic, pcap_processing\n" },
 	/* x- keys are the user's own at every level, silent even when strict. */
 	{ "pcap: a.pcap\nnetwork:\n  x-note: {any: thing}\n  map: []\n"
@@ -503,7 +504,8 @@ static const struct inline_case inline_cases[] = {
 	    "2:1: No_Sync: unknown key 'No_Sync' (did you mean 'no_sync'?): "
 	    "ignored; known keys: pcap, repeat, time_factor, keep_open, "
 	    "no_sync, reconnect, tcp_stall_limit, strict, optimize, network, "
-	    "ipfix, bmp, bgp, udp_generic, tcp_generic, pcap_processing\n" },
+	    "ipfix, sflow, bmp, bgp, udp_generic, tcp_generic, "
+	    "pcap_processing\n" },
 };
 
 static void

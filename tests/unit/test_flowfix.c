@@ -166,8 +166,8 @@ ipfix_data_msg(struct msg *m, uint32_t seq, unsigned n)
 	msg_end(m);
 }
 
-static struct ff_origin origin = { .exporter = 0, .sport = 4739,
-    .stream = 0, .frame = 1 };
+static struct proto_origin origin = { .exporter = 0, .sport = 4739,
+    .socket = 0, .frame = 1 };
 
 struct fixture {
 	struct report		rep;
@@ -198,7 +198,7 @@ fixture_free(struct fixture *f)
 }
 
 static void
-play(struct fixture *f, const struct msg *m, struct ff_out *out)
+play(struct fixture *f, const struct msg *m, struct proto_out *out)
 {
 	flowfix_message(f->ff, &origin, m->b, m->len, EXPORT_TIME, out);
 }
@@ -211,7 +211,7 @@ test_prime_before_data(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_AS_CAPTURED,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg data, tmpl;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_template_msg(&tmpl, 0);
@@ -236,9 +236,9 @@ test_prime_before_data(void **state)
 	play(f, &data, &out);
 	assert_int_equal(out.n, 1);
 	/* ...but a new socket is a new transport session that needs it again. */
-	origin.stream = 1;
+	origin.socket = 1;
 	play(f, &data, &out);
-	origin.stream = 0;
+	origin.socket = 0;
 	assert_int_equal(out.n, 2);
 	assert_int_equal(f->rep.flows.primed_messages, 2);
 	fixture_free(f);
@@ -270,7 +270,7 @@ test_prime_reads_ahead_only_when_needed(void **state)
 	    TIMESTAMPS_AS_CAPTURED);
 	struct ahead a = { .ff = f->ff };
 	struct msg m, other;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_template_msg(&a.tmpl, 0);
@@ -281,9 +281,9 @@ test_prime_reads_ahead_only_when_needed(void **state)
 	template_256(&m, IPFIX_TEMPLATE_SET);
 	data_256(&m, 1);
 	msg_end(&m);
-	origin.stream = 5;
+	origin.socket = 5;
 	play(f, &m, &out);
-	origin.stream = 0;
+	origin.socket = 0;
 	assert_int_equal(a.calls, 0);
 
 	/* Data first on another stream: its template is known from the stream already. */
@@ -315,7 +315,7 @@ test_prime_from_lookahead(void **state)
 	    TIMESTAMPS_AS_CAPTURED);
 	struct ahead a = { .ff = f->ff };
 	struct msg m;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_template_msg(&a.tmpl, 0);
@@ -334,7 +334,7 @@ test_prime_without_definition(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_AS_CAPTURED,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg data;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_data_msg(&data, 1, 1);
@@ -352,7 +352,7 @@ test_template_in_stream_is_not_primed(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_AS_CAPTURED,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg m;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_start(&m, 0);
@@ -376,7 +376,7 @@ test_drop_orphans(void **state)
 	struct fixture *f = fixture(TEMPLATES_DROP_ORPHANS, SEQUENCE_AS_CAPTURED,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg orphan, mixed;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	/* Only orphan data: nothing is left to send. */
@@ -407,7 +407,7 @@ test_withdrawal(void **state)
 	struct fixture *f = fixture(TEMPLATES_DROP_ORPHANS, SEQUENCE_AS_CAPTURED,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg tmpl, withdraw, data;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_template_msg(&tmpl, 0);
@@ -436,7 +436,7 @@ test_sequence_continue_ipfix(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_CONTINUE,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg m1, m2;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_start(&m1, 100);
@@ -461,12 +461,12 @@ test_sequence_continue_ipfix(void **state)
 	assert_int_equal(f->rep.flows.sequence_rewritten, 2);
 	/* The exporter restarted on another port (another socket): it counts on. */
 	origin.sport = 4740;
-	origin.stream = 3;
+	origin.socket = 3;
 	play(f, &m1, &out);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(get32(out.msg[0] + 8), 110);
 	origin.sport = 4739;
-	origin.stream = 0;
+	origin.socket = 0;
 	fixture_free(f);
 }
 
@@ -476,7 +476,7 @@ test_sequence_continue_v9_with_prime(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_CONTINUE,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg tmpl, data;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	v9_start(&tmpl, 1, 50);
@@ -503,7 +503,7 @@ test_sequence_v5(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_CONTINUE,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg m;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	memset(&m, 0, sizeof(m));
@@ -531,7 +531,7 @@ test_shift(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_AS_CAPTURED,
 	    TIMESTAMPS_SHIFT);
 	struct msg m;
-	struct ff_out out;
+	struct proto_out out;
 	const int64_t now = EXPORT_TIME + 1000;
 	const uint8_t *rec;
 
@@ -568,7 +568,7 @@ test_varlen_records(void **state)
 	struct fixture *f = fixture(TEMPLATES_PRIME, SEQUENCE_CONTINUE,
 	    TIMESTAMPS_AS_CAPTURED);
 	struct msg m, m2;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_start(&m, 10);
@@ -606,7 +606,7 @@ test_malformed_sent_as_captured(void **state)
 	struct fixture *f = fixture(TEMPLATES_DROP_ORPHANS, SEQUENCE_CONTINUE,
 	    TIMESTAMPS_SHIFT);
 	struct msg m;
-	struct ff_out out;
+	struct proto_out out;
 
 	(void)state;
 	ipfix_data_msg(&m, 0, 1);
