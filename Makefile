@@ -13,7 +13,8 @@ FUZZ_DEPS  = clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
 # One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp; flowfix: with ipfix;
-# info: the summary over every stage below it; sflow: its parser and fidelity rewrites).
+# info: the summary over every stage below it; sflow: its parser and fidelity rewrites), linked with
+# every module built once with the fuzzer's instrumentation (the protocol table ties them together).
 FUZZERS = source config protocols stream flowfix info sflow
 
 .PHONY: all build build-matrix deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
@@ -63,15 +64,17 @@ bench: build
 fuzz:
 	@./scripts/apt-ensure $(BUILD_DEPS) $(FUZZ_DEPS)
 	@mkdir -p $(FUZZ_BUILD)
+	@rm -f $(FUZZ_BUILD)/libtr.a $(FUZZ_BUILD)/*.o
+	@for c in $(filter-out src/main.c,$(wildcard src/*.c)); do \
+		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+			-fno-sanitize-recover=undefined -Isrc -c $$c \
+			-o $(FUZZ_BUILD)/$$(basename $$c .c).o || exit 1; \
+	done
+	@ar rcs $(FUZZ_BUILD)/libtr.a $(FUZZ_BUILD)/*.o
 	@for f in $(FUZZERS); do \
-		case $$f in protocols) mods="src/ipfix.c src/bmp.c src/bgp.c" ;; \
-			config) mods="src/config.c src/config_print.c" ;; \
-			flowfix) mods="src/flowfix.c src/ipfix.c" ;; \
-			info) mods="src/info.c src/info_json.c src/bgp.c src/bmp.c src/ipfix.c src/framer.c src/stream.c \
-				src/select.c src/source.c src/config.c" ;; *) mods=src/$$f.c ;; esac; \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=undefined -Isrc fuzz/fuzz_$$f.c src/log.c src/addr.c \
-			$$mods -lpcap -lyaml -ljansson -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
+			-fno-sanitize-recover=undefined -Isrc fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtr.a \
+			-lpcap -lyaml -ljansson -lm -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
