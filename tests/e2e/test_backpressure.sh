@@ -41,6 +41,7 @@ cat >"$WORK/bp.yml" <<YAML
 pcap: $WORK/both.pcap
 time_factor: 0
 no_sync: true
+tcp_stall_limit: 5    # the stalled collector's session ends sooner than by default (30 s)
 optimize: {network: {so_sndbuf: 65536}}
 network:
   map:

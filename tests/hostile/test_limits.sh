@@ -17,6 +17,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is not installed"
+# What this tier measures is peak RSS, which sanitizers multiply (and they make the large
+# captures minutes long): the sanitizer pass runs these code paths in test_info_input.
+if [ "${TR_SANITIZED:-0}" = 1 ]; then skip "under sanitizers peak RSS means nothing"; fi
 if [ ! -x "$TR" ]; then fail "$TR must be built first"; fi
 GENPY=$TR_SOURCE_DIR/tests/hostile/gen.py
 RSS_MB=256
