@@ -1168,7 +1168,6 @@ h_select(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 
 	(void)k, (void)arg;
 	s->set = true;
-	make_select_rules();
 	return walk_mapping(c, v, select_rules, n_select_rules, s);
 }
 
@@ -1812,6 +1811,7 @@ config_load(const char *path, const struct config_load_opts *opts,
 	}
 	c.doc = &doc;
 	make_top_rules();
+	make_select_rules();
 	rc = read_strict(&c, yaml_document_get_root_node(&doc));
 	if (rc == 0)
 		rc = walk_mapping(&c, yaml_document_get_root_node(&doc),

@@ -64,6 +64,16 @@ struct cfg_select {
 	struct cfg_addr_list	header_addr[PROTO_FILTER_KEYS];	/* its keys whose values are addresses */
 };
 
+/* Whether the header filter (NAME_h) has a key given. */
+static inline bool
+cfg_select_has_header(const struct cfg_select *s)
+{
+	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++)
+		if (s->header[k].set || s->header_addr[k].set)
+			return true;
+	return false;
+}
+
 /* bgp.open: rewrites of the replayed OPEN (the captured one is sent as it is otherwise). */
 struct cfg_bgp_open {
 	bool		has_bgp_id;

@@ -138,11 +138,9 @@ static void
 print_header(FILE *out, enum section_id id, const struct cfg_select *s)
 {
 	const struct proto_filter *f = protocols[id]->filter;
-	bool set = false;
 
-	for (size_t k = 0; f != NULL && k < f->n_keys; k++)
-		set = set || s->header[k].set || s->header_addr[k].set;
-	if (!set)
+	/* config.c takes NAME_h only in the section of a protocol that has one. */
+	if (f == NULL || !cfg_select_has_header(s))
 		return;
 	fprintf(out, "    %s:\n", f->key);
 	for (size_t k = 0; k < f->n_keys; k++) {
@@ -154,13 +152,11 @@ print_header(FILE *out, enum section_id id, const struct cfg_select *s)
 static void
 print_select(FILE *out, enum section_id id, const struct cfg_select *s)
 {
-	bool ip = s->ip_src.set || s->ip_dst.set, header = false;
+	bool ip = s->ip_src.set || s->ip_dst.set;
 
 	if (!s->set)
 		return;
-	for (size_t k = 0; k < PROTO_FILTER_KEYS; k++)
-		header = header || s->header[k].set || s->header_addr[k].set;
-	if (!ip && !s->udp && !s->tcp && !header) {
+	if (!ip && !s->udp && !s->tcp && !cfg_select_has_header(s)) {
 		fputs("  select: {}\n", out);
 		return;
 	}

@@ -137,12 +137,10 @@ select_datagram(const struct cfg_section *sec, enum section_id id,
 	const struct proto_filter *f = protocols[id]->filter;
 	struct proto_filter_query q = { header_passes, header_passes_address,
 	    &sec->select };
-	bool set = false;
 
-	for (size_t k = 0; f != NULL && k < f->n_keys; k++)
-		set = set || sec->select.header[k].set ||
-		    sec->select.header_addr[k].set;
-	return !set || f->datagram == NULL || f->datagram(payload, len, &q);
+	/* A filter given is its protocol's: config takes NAME_h nowhere else. */
+	return !cfg_select_has_header(&sec->select) || f->datagram == NULL ||
+	    f->datagram(payload, len, &q);
 }
 
 bool
