@@ -5,7 +5,7 @@
 #   - repeated twice with agent_address: repro_ip, decodes at sfacctd (print plugin) as
 #     exactly twice what sfacctd decodes from the capture itself (pcap_savefile), with the
 #     repro_ip as the exporter (peer_src_ip);
-#   - the repeat's datagram and flow sample sequence numbers, read by tshark from what
+#   - the repeat's datagram, flow and counters sample sequence numbers, read by tshark from what
 #     arrived, go on by one across the two plays (neither collector checks them);
 #   - sfcapd (nfdump-sflow) counts twice the capture's flow samples, when installed.
 . "$(dirname "$0")/../lib.sh"
@@ -38,11 +38,16 @@ timeout 30 pmacctd -f "$WORK/probe.conf" >"$WORK/probe.log" 2>&1 || true
 sleep 1
 kill -INT $DUMP; wait $DUMP 2>/dev/null || true
 DATAGRAMS=$(tshark -r "$WORK/sflow.pcap" 2>/dev/null | wc -l)
-SAMPLES=$(tshark -r "$WORK/sflow.pcap" -d "udp.port==$PROBE_PORT,sflow" -T fields -e sflow_245.numsamples 2>/dev/null |
-	awk '{ n += $1 } END { print n + 0 }')
+# samples KIND: how many flow or counters samples the capture holds, by tshark.
+samples() {
+	tshark -r "$WORK/sflow.pcap" -d "udp.port==$PROBE_PORT,sflow" -T fields \
+		-e "sflow.$1_sample.sequence_number" 2>/dev/null | tr ',' '\n' | grep -c .
+}
+SAMPLES=$(samples flow || true)
+COUNTERS=$(samples counters || true)
 [ "$DATAGRAMS" -gt 10 ] && [ "$SAMPLES" -gt 100 ] ||
-	{ cat "$WORK/probe.log"; fail "sfprobe made $DATAGRAMS datagrams, $SAMPLES samples"; }
-note "sfprobe: $DATAGRAMS sFlow datagrams, $SAMPLES flow samples"
+	{ cat "$WORK/probe.log"; fail "sfprobe made $DATAGRAMS datagrams, $SAMPLES flow samples"; }
+note "sfprobe: $DATAGRAMS sFlow datagrams, $SAMPLES flow samples, $COUNTERS counters samples"
 
 # config NAME PORT EXTRA...: a replay config of the capture to 127.0.0.1:PORT.
 config() {
@@ -110,7 +115,13 @@ config repeat "$LIVE_PORT" "  agent_address: repro_ip"
 sed -i 's/^time_factor: 0$/time_factor: 0.2\nrepeat: {count: 2}/' "$WORK/repeat.yml"
 "$TR" -t "$WORK/repeat.yml" --stats-json "$WORK/repeat.stats.json" 2>"$WORK/repeat.log" ||
 	{ cat "$WORK/repeat.log"; fail "repeat: exit $?"; }
-sleep 2.5
+# sfacctd's print plugin writes a purge a second: wait until they hold every packet sent
+# (at most 20 s), then stop it.
+want=$(awk '{ n += $7 } END { print n + 0 }' "$WORK/live.expected")
+for _ in $(seq 1 200); do
+	[ "$( (totals live 2>/dev/null || true) | awk '{ n += $7 } END { print n + 0 }')" -ge "$want" ] && break
+	sleep 0.1
+done
 kill -INT $SFA; wait $SFA 2>/dev/null || true
 kill -INT $DUMP; wait $DUMP 2>/dev/null || true
 totals live >"$WORK/live.got"
@@ -119,31 +130,37 @@ diff "$WORK/live.expected" "$WORK/live.got" ||
 note "sfacctd: $(wc -l <"$WORK/live.got") flows, each twice the capture's packets and bytes, from the repro_ip"
 
 # ---- sequence numbers go on across the repeat (tshark reads what arrived) -----------------
-tshark -r "$WORK/repeat.pcap" -d "udp.port==$LIVE_PORT,sflow" -T fields -E separator=' ' \
-	-e sflow_245.agent -e sflow_245.sequence_number -e sflow.flow_sample.sequence_number 2>/dev/null |
+tshark -r "$WORK/repeat.pcap" -d "udp.port==$LIVE_PORT,sflow" -T fields \
+	-e sflow_245.agent -e sflow_245.sequence_number -e sflow.flow_sample.sequence_number \
+	-e sflow.counters_sample.sequence_number 2>/dev/null |
 	python3 -c '
 import sys
-dgrams = samples = 0
-last_d = last_s = None
+# Fields are tab-separated; an empty one means no sample of that kind in the datagram.
+# sfprobe has one data source: each kind of sample numbers on its own.
+dgrams, counts, last = 0, [0, 0], [None, None, None]
 for line in sys.stdin:
-    f = line.split()
-    if len(f) < 2:
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 2 or not f[1]:
         continue
-    agent, seq = f[0], int(f[1])
-    if agent != sys.argv[1]:
-        sys.exit("agent %s, not the repro_ip" % agent)
-    if last_d is not None and seq != last_d + 1:
-        sys.exit("datagram sequence %d after %d" % (seq, last_d))
-    last_d, dgrams = seq, dgrams + 1
-    for s in (f[2].split(",") if len(f) > 2 else []):
-        if last_s is not None and int(s) != last_s + 1:
-            sys.exit("flow sample sequence %s after %d" % (s, last_s))
-        last_s, samples = int(s), samples + 1
-if dgrams != 2 * int(sys.argv[2]) or samples != 2 * int(sys.argv[3]):
-    sys.exit("%d datagrams and %d samples arrived, %d and %d expected" %
-        (dgrams, samples, 2 * int(sys.argv[2]), 2 * int(sys.argv[3])))
-print("%d datagrams, %d samples: sequences go on by one" % (dgrams, samples))
-' 127.0.0.9 "$DATAGRAMS" "$SAMPLES" >"$WORK/seq.check" 2>&1 || { cat "$WORK/seq.check"; fail "repeat: sequence numbers"; }
+    if f[0] != sys.argv[1]:
+        sys.exit("agent %s, not the repro_ip" % f[0])
+    seqs = [[f[1]]] + [[s for s in x.split(",") if s] for x in (f + ["", ""])[2:4]]
+    for kind, values in enumerate(seqs):
+        for v in map(int, values):
+            if last[kind] is not None and v != last[kind] + 1:
+                sys.exit("%s sequence %d after %d" %
+                    (("datagram", "flow sample", "counters sample")[kind], v, last[kind]))
+            last[kind] = v
+            if kind > 0:
+                counts[kind - 1] += 1
+    dgrams += 1
+want = [2 * int(a) for a in sys.argv[2:5]]
+if [dgrams] + counts != want:
+    sys.exit("%d datagrams, %d flow and %d counters samples arrived; %d, %d and %d expected" %
+        tuple([dgrams] + counts + want))
+print("%d datagrams, %d flow and %d counters samples: sequences go on by one" % (dgrams, counts[0], counts[1]))
+' 127.0.0.9 "$DATAGRAMS" "$SAMPLES" "$COUNTERS" >"$WORK/seq.check" 2>&1 ||
+	{ cat "$WORK/seq.check"; fail "repeat: sequence numbers"; }
 note "repeat: $(cat "$WORK/seq.check")"
 
 # ---- sfcapd ---------------------------------------------------------------------------------
