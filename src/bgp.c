@@ -98,6 +98,7 @@ const struct proto bgp_proto = {
 	.what = "BGP sessions",
 	.l4proto = IPPROTO_TCP,
 	.framing = &bgp_framing,
+	.session = &bgp_session,
 	.filter = &(const struct proto_filter){ .key = "bgp_h", .n_keys = 1,
 	    .keys = { { "type", false, 1, 5, 0,
 	    "a BGP message type from 1 to 5" } } },

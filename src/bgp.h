@@ -28,6 +28,10 @@ extern const char *const bgp_type_names[BGP_TYPE_MAX + 1];	/* [0] = "unknown" */
 int	bgp_frame(const uint8_t *p, size_t len, uint8_t *type,
 	    uint16_t *msg_len);
 
+/* The protocol's session hooks (session_bgp.c), for its descriptor. */
+struct proto_session;
+extern const struct proto_session bgp_session;
+
 /* Capability codes the sink and the replay checks care about. */
 #define BGP_CAP_MP		1	/* RFC 4760 multiprotocol */
 #define BGP_CAP_ROUTE_REFRESH	2	/* RFC 2918 */

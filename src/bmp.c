@@ -76,6 +76,7 @@ const struct proto bmp_proto = {
 	.what = "BMP sessions",
 	.l4proto = IPPROTO_TCP,
 	.framing = &bmp_framing,
+	.session = &bmp_session,
 	.filter = &(const struct proto_filter){ .key = "bmp_h", .n_keys = 1,
 	    .keys = { { "type", false, 0, 6, 0,
 	    "a BMP message type from 0 to 6" } } },

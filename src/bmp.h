@@ -43,6 +43,10 @@ int	bmp_frame(const uint8_t *p, size_t len, uint8_t *type,
  */
 bool	bmp_type_known(uint8_t type);
 
+/* The protocol's session hooks (session_bmp.c), for its descriptor. */
+struct proto_session;
+extern const struct proto_session bmp_session;
+
 /* ---- message bodies (RFC 7854 4.2-4.4, 4.10; Loc-RIB RFC 9069) ---- */
 
 #define BMP_PEER_HDR_LEN	42

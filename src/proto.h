@@ -129,6 +129,64 @@ struct proto_fidelity {
 #define PROTO_KEY_SRC_PORT	(1u << 3)	/* preserve_src_port */
 #define PROTO_KEY_AGENT_ADDRESS	(1u << 4)
 
+/* ---- what a TCP protocol adds to a replayed session (session.c) ---- */
+
+struct session;
+struct tr_packet;
+struct transport_tcp_stats;
+
+/*
+ * A TCP protocol's part in a replayed session: the message that opens one,
+ * what the collector must hear before the capture's messages, what it
+ * answers.  The hooks live next to session.c (session_bmp.c,
+ * session_bgp.c) and take its private session (session_priv.h); every hook
+ * may be NULL (nothing to add).  o is a session that owns its connection.
+ */
+struct proto_session {
+	/* The message that starts a session of the router's (BMP Initiation, BGP OPEN), by name for messages. */
+	uint8_t		 opening_type;
+	const char	*opening_name;
+	/* Two speakers have one session: a new one (SYN) replaces the older at once. */
+	bool		 one_at_a_time;
+	/* The collector answers the opening: only then does a connection count as good (the backoff restarts). */
+	bool		 collector_answers;
+	/* A new session, on its first captured segment; and its end. */
+	void	(*created)(struct session *, const struct tr_packet *first);
+	void	(*free)(struct session *);
+	/*
+	 * Before one of the capture's messages goes out: false when it cannot
+	 * be sent (counted by the hook); msg and len may be pointed at what is
+	 * to be sent instead.
+	 */
+	bool	(*gate)(struct session *o, uint8_t type, const uint8_t **msg,
+		    size_t *len);
+	/* After a message of the capture was given to the connection. */
+	void	(*sent)(struct session *o, const uint8_t *msg, size_t len,
+		    uint8_t type);
+	/* A segment the captured collector sent (pkt as captured). */
+	void	(*collector_segment)(struct session *,
+		    const struct tr_packet *pkt);
+	/* What the live collector sent on the connection. */
+	void	(*received)(struct session *, const uint8_t *data, size_t len);
+	/* Timers (KEEPALIVEs): serve what is due by soon; when the next is due (INT64_MAX: none). */
+	tr_ns	(*timer)(struct session *, tr_ns now, tr_ns soon);
+	/* Our end of the session: what goes out before our FIN (a Cease). */
+	void	(*closing)(struct session *o);
+	/* The collector closed the connection: true when the session's messages are kept for a retry. */
+	bool	(*keep_for_retry)(struct session *, int conn,
+		    const struct transport_tcp_stats *);
+	/*
+	 * How long the collector may refuse the peer after a session ends
+	 * (BGP: the hold time), with why in words; 0 for none.  A reconnect
+	 * backs off up to that.
+	 */
+	tr_ns	(*refused_for)(const struct session *, const char **why);
+	/* A new connection: what the collector must hear first (the prologue), and the log line that says so (what names the session). */
+	void	(*reconnect)(struct session *, tr_ns now, const char *what);
+	/* Added to the stall message: what the collector never did ("" for nothing). */
+	const char *(*stalled_why)(const struct session *);
+};
+
 struct proto {
 	const char	*name;		/* its config section */
 	const char	*what;		/* in words, for messages: "NetFlow/IPFIX exports" */
@@ -136,6 +194,8 @@ struct proto {
 	uint8_t		 l4proto;	/* IPPROTO_UDP or IPPROTO_TCP */
 	/* TCP: its messages; NULL: the bytes go on as they come. */
 	const struct proto_framing *framing;
+	/* TCP: what it adds to a replayed session; NULL: nothing. */
+	const struct proto_session *session;
 	const struct proto_filter *filter;	/* NULL: none */
 	const struct proto_fidelity *fidelity;	/* NULL: sent as captured */
 };

@@ -2,24 +2,19 @@
  * TCP sessions: reassembly, message framing, bmp_h/bgp_h filters, and the
  * routing of a router's sessions to connections (one session per collector,
  * joined continuations), per-session backpressure, reconnects and the stall
- * limit.  What BGP adds is in session_bgp.c.
+ * limit.  What a protocol adds comes from its descriptor's session hooks
+ * (proto.h): session_bgp.c, session_bmp.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmp.h"
 #include "grow.h"
 #include "hash.h"
 #include "log.h"
 #include "select.h"
 #include "session_priv.h"
 
-/*
- * Peer Ups kept per BMP session for a reconnect's prologue: far above a
- * real router's peers; each Peer Up or Down is compared with all of them.
- */
-#define SESSION_MAX_PEER_UPS	16384
 /* Out-of-order bytes held per stream before a hole is declared lost, and by all streams together. */
 #define STREAM_MAX_HELD		(8u * 1024 * 1024)
 #define STREAMS_MAX_HELD	(64u * 1024 * 1024)
@@ -65,26 +60,36 @@ sessions_attach(struct sessions *t, struct transport *tp)
 	t->tp = tp;
 }
 
+/* The session hooks of s's protocol (proto.h); NULL: it adds nothing. */
+static const struct proto_session *
+hooks(const struct session *s)
+{
+	return protocols[s->section]->session;
+}
+
+/* Whether s's protocol is cut into messages (BMP, BGP), or its bytes go on as they come. */
+static bool
+framed(const struct session *s)
+{
+	return protocols[s->section]->framing != NULL;
+}
+
 void
 sessions_free(struct sessions *t)
 {
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < t->n_all; i++) {
-		stream_free(t->all[i]->stream);
-		framer_free(&t->all[i]->fr);
-		bytebuf_free(&t->all[i]->rx);
-		free(t->all[i]->open_msg);
-		free(t->all[i]->early_open);
-		bgp_open_finder_free(&t->all[i]->peer);
-		bytebuf_free(&t->all[i]->held);
-		free(t->all[i]->marks);
-		free(t->all[i]->init_msg);
-		for (size_t k = 0; k < t->all[i]->n_peer_ups; k++)
-			free(t->all[i]->peer_ups[k].msg);
-		free(t->all[i]->peer_ups);
-		free(t->all[i]->ring.end);
-		free(t->all[i]);
+		struct session *s = t->all[i];
+
+		if (hooks(s) != NULL && hooks(s)->free != NULL)
+			hooks(s)->free(s);
+		stream_free(s->stream);
+		framer_free(&s->fr);
+		bytebuf_free(&s->held);
+		free(s->marks);
+		free(s->ring.end);
+		free(s);
 	}
 	for (size_t b = 0; b < TABLE_BUCKETS; b++) {
 		struct feed *f = t->feeds[b], *next;
@@ -117,16 +122,6 @@ session_matches(const struct session *s, int section,
 /* Defined with the framing callbacks, further down. */
 static const struct framer_ops session_framer_ops;
 
-static enum framing
-section_framing(int section)
-{
-	if (section == SECTION_BMP)
-		return FRAMING_BMP;
-	if (section == SECTION_BGP)
-		return FRAMING_BGP;
-	return FRAMING_RAW;
-}
-
 static struct session *
 session_new(struct sessions *t, int section, int exporter,
     const struct tr_packet *pkt, uint32_t bucket)
@@ -147,7 +142,6 @@ session_new(struct sessions *t, int section, int exporter,
 	}
 	t->all[t->n_all++] = s;
 	bytebuf_init(&s->held, SIZE_MAX);
-	bytebuf_init(&s->rx, 2 * BGP_MAX_MSG_LEN);
 	s->table = t;
 	s->section = section;
 	s->exporter = exporter;
@@ -156,15 +150,15 @@ session_new(struct sessions *t, int section, int exporter,
 	s->syn_start = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) ==
 	    TR_TCP_SYN;
 	s->last_active = pkt->ts;
-	s->framing = section_framing(section);
-	if (s->framing != FRAMING_RAW)
+	if (framed(s))
 		framer_init(&s->fr, protocols[section]->framing,
 		    &session_framer_ops, s);
 	s->conn = -1;
 	s->next = t->buckets[bucket];
 	t->buckets[bucket] = s;
 	t->rep->tcp_sessions++;
-	session_bgp_adopt_prescan(t, s, pkt);
+	if (hooks(s) != NULL && hooks(s)->created != NULL)
+		hooks(s)->created(s, pkt);
 	return s;
 }
 
@@ -362,7 +356,7 @@ held_lag(struct session *s, tr_ns now)
 }
 
 /* Nothing held any more: released, or lost with the connection. */
-void
+static void
 session_held_empty(struct session *s)
 {
 	s->table->held_bytes -= bytebuf_len(&s->held);
@@ -493,60 +487,6 @@ send_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 	return 0;
 }
 
-/*
- * Keep what a new connection must start with, as the router would send it:
- * the Initiation, and the Peer Up of each peer still up (a Peer Down drops it),
- * for up to SESSION_MAX_PEER_UPS peers (each Peer Up or Down is compared
- * with those kept).  Without memory for it, or past the cap, a reconnect
- * just has a shorter prologue.
- */
-static void
-remember_bmp_state(struct session *s, const uint8_t *msg, size_t len,
-    uint8_t type)
-{
-	uint8_t key[BMP_PEER_KEY_LEN];
-	struct peer_up *up;
-
-	if (type == BMP_INITIATION) {
-		free(s->init_msg);
-		s->init_len = (s->init_msg = framer_copy(msg, len)) ? len : 0;
-		return;
-	}
-	if ((type != BMP_PEER_UP && type != BMP_PEER_DOWN) ||
-	    !bmp_peer_key(msg, len, key))
-		return;
-	for (size_t i = 0; i < s->n_peer_ups; i++) {
-		if (memcmp(s->peer_ups[i].key, key, sizeof(key)) != 0)
-			continue;
-		free(s->peer_ups[i].msg);
-		s->peer_ups[i] = s->peer_ups[--s->n_peer_ups];
-		break;
-	}
-	if (type == BMP_PEER_DOWN)
-		return;
-	if (s->n_peer_ups == SESSION_MAX_PEER_UPS) {
-		if (!s->peer_ups_capped) {
-			char what[128];
-
-			session_describe(s, what, sizeof(what));
-			log_warnx("%s: more than %d monitored peers up: a "
-			    "reconnect re-sends the Peer Up of %d of them only",
-			    what, SESSION_MAX_PEER_UPS, SESSION_MAX_PEER_UPS);
-			s->peer_ups_capped = true;
-		}
-		return;
-	}
-	if (grow_array(&s->peer_ups, &s->cap_peer_ups, sizeof(*s->peer_ups),
-	    s->n_peer_ups + 1, SESSION_MAX_PEER_UPS) == -1)
-		return;
-	up = &s->peer_ups[s->n_peer_ups];
-	if ((up->msg = framer_copy(msg, len)) != NULL) {
-		up->len = len;
-		memcpy(up->key, key, sizeof(key));
-		s->n_peer_ups++;
-	}
-}
-
 static void end_session(struct session *);
 static int own_connection(struct session *);
 
@@ -554,8 +494,8 @@ static int own_connection(struct session *);
 static bool
 starts_session(const struct session *s, uint8_t type)
 {
-	return (s->framing == FRAMING_BMP && type == BMP_INITIATION) ||
-	    (s->framing == FRAMING_BGP && type == BGP_OPEN);
+	return hooks(s) != NULL && hooks(s)->opening_name != NULL &&
+	    type == hooks(s)->opening_type;
 }
 
 /*
@@ -567,6 +507,7 @@ static int
 first_message(struct session *s, bool new_session)
 {
 	struct sessions *t = s->table;
+	const char *opening;
 	char what[128], host[128];
 
 	s->delivered = true;
@@ -574,19 +515,19 @@ first_message(struct session *s, bool new_session)
 		return 0;
 	session_describe(s, what, sizeof(what));
 	session_describe(s->host, host, sizeof(host));
+	opening = hooks(s) != NULL ? hooks(s)->opening_name : NULL;
 	if (new_session) {
 		log_info("%s: starts with its own %s, though the capture has "
 		    "no SYN for it: a new session of the router, after %s",
-		    what, s->framing == FRAMING_BMP ? "Initiation" : "OPEN",
-		    host);
+		    what, opening, host);
 		s->host = NULL;
 		return own_connection(s);
 	}
 	t->rep->tcp_sessions_joined++;
-	log_info("%s: continues the router's feed mid-stream (no SYN%s): "
+	log_info("%s: continues the router's feed mid-stream (no SYN%s%s): "
 	    "its bytes go on the connection of %s, as a collector needs "
-	    "them", what, s->framing == FRAMING_BMP ? ", no Initiation" :
-	    s->framing == FRAMING_BGP ? ", no OPEN" : "", host);
+	    "them", what, opening != NULL ? ", no " : "",
+	    opening != NULL ? opening : "", host);
 	return 0;
 }
 
@@ -608,11 +549,12 @@ after_end(struct session *s)
 	    " (a FIN or RST in the capture)");
 }
 
-/* One whole BMP or BGP message: filter, BGP bookkeeping, send. */
+/* One whole message: filter, the protocol's gate and bookkeeping, send. */
 static int
 deliver_message(struct session *s, const uint8_t *msg, size_t len,
     uint8_t type, tr_ns now)
 {
+	const struct proto_session *h = hooks(s);
 	struct session *o;
 
 	if (!select_message_type(&s->table->cfg->section[s->section], type)) {
@@ -626,14 +568,12 @@ deliver_message(struct session *s, const uint8_t *msg, size_t len,
 		after_end(s);
 		return 0;
 	}
-	if (o->framing == FRAMING_BGP && !session_bgp_gate(o, type, &msg, &len))
+	if (h != NULL && h->gate != NULL && !h->gate(o, type, &msg, &len))
 		return 0;
 	if (send_message(s, msg, len, now) == -1)
 		return -1;
-	if (o->framing == FRAMING_BGP)
-		session_bgp_sent(o, type);
-	if (o->framing == FRAMING_BMP)
-		remember_bmp_state(o, msg, len, type);
+	if (h != NULL && h->sent != NULL)
+		h->sent(o, msg, len, type);
 	return 0;
 }
 
@@ -665,7 +605,7 @@ static const struct framer_ops session_framer_ops = {
 	.skipped = note_skipped,
 };
 
-/* Bytes from reassembly: generic TCP passes them on, BMP/BGP frame them first. */
+/* Bytes from reassembly: generic TCP passes them on, framed protocols (BMP, BGP) frame them first. */
 static int
 feed(struct session *s, const struct stream_chunk *c, tr_ns now)
 {
@@ -678,7 +618,7 @@ feed(struct session *s, const struct stream_chunk *c, tr_ns now)
 		    (unsigned long long)c->gap_bytes);
 		s->table->rep->tcp_gap_bytes += c->gap_bytes;
 	}
-	if (s->framing != FRAMING_RAW) {
+	if (framed(s)) {
 		s->now = now;
 		return framer_feed(&s->fr, c);
 	}
@@ -721,10 +661,7 @@ renew_stream(struct session *s)
 
 /*
  * Close o's connection once what it was given is written: held messages
- * go on its queue, and a BGP session says goodbye with a Cease (RFC 4486
- * administrative shutdown), so the collector frees the peer at once instead
- * of waiting out the hold time, unless its last message was a NOTIFICATION
- * already.
+ * go on its queue, then what the protocol says goodbye with (BGP: a Cease).
  */
 static void
 close_connection(struct session *o)
@@ -742,8 +679,8 @@ close_connection(struct session *o)
 	if (o->conn < 0 || o->conn_dead || !transport_tcp_can_send(tp, o->conn))
 		return;
 	session_release_held(o, tr_mono_now(), true);
-	if (o->framing == FRAMING_BGP)
-		session_bgp_cease(o);
+	if (hooks(o) != NULL && hooks(o)->closing != NULL)
+		hooks(o)->closing(o);
 	transport_tcp_close(tp, o->conn, false);
 }
 
@@ -830,15 +767,16 @@ own_connection(struct session *s)
 
 /*
  * Whether a router's new session (SYN) replaces its older one to the
- * collector, still open here: BGP allows one session between two speakers;
- * a BMP (or other) speaker may run several at once, so an older one active
- * within the last second is taken for one of those, and one silent for
- * longer as gone in the router (a crash or a capture that missed its end).
+ * collector, still open here: some protocols allow one session between two
+ * speakers (BGP); a BMP (or other) speaker may run several at once, so an
+ * older one active within the last second is taken for one of those, and
+ * one silent for longer as gone in the router (a crash or a capture that
+ * missed its end).
  */
 static bool
 replaces_older(const struct session *s, const struct session *prev)
 {
-	return s->framing == FRAMING_BGP ||
+	return (hooks(s) != NULL && hooks(s)->one_at_a_time) ||
 	    s->last_active - prev->last_active >= TR_NS_PER_SEC;
 }
 
@@ -892,8 +830,8 @@ sessions_push_collector(struct sessions *t, int section,
 			break;
 	if (s == NULL)
 		return;
-	if (s->framing == FRAMING_BGP)
-		bgp_open_finder_push(&s->peer, pkt);
+	if (hooks(s) != NULL && hooks(s)->collector_segment != NULL)
+		hooks(s)->collector_segment(s, pkt);
 	if (!(pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST)) || s->captured_end)
 		return;
 	session_describe(s, what, sizeof(what));
@@ -961,6 +899,36 @@ sessions_push(struct sessions *t, int section, int exporter,
 	return 0;
 }
 
+/*
+ * A refused session's retries end: by the stall limit, or when no new
+ * connection can be opened.  What it kept is not sent.
+ */
+static void
+give_up_retry(struct session *s, const char *why)
+{
+	struct sessions *t = s->table;
+	uint64_t lost, msgs = session_ring_reset(&s->ring, &lost);
+	char what[128];
+
+	t->rep->tcp_lost_bytes += lost;
+	if (s->retrying) {
+		s->retrying = false;
+		t->n_retrying--;
+	}
+	if (s->close_after_retry)
+		s->closing = true;
+	s->close_after_retry = false;
+	s->reconnect_at = 0;
+	s->conn_dead = true;
+	s->captured_end = true;
+	session_count_not_sent(s, msgs, false);
+	session_held_empty(s);
+	s->conn_in = 0;
+	session_describe(s, what, sizeof(what));
+	log_errorx("%s: the collector still refuses the session: %s; its %llu "
+	    "kept messages are not sent", what, why, (unsigned long long)msgs);
+}
+
 /* Start a new connection and send the prologue the collector must hear first. */
 static void
 reconnect(struct session *s, tr_ns now)
@@ -976,59 +944,51 @@ reconnect(struct session *s, tr_ns now)
 		t->n_retrying--;
 	}
 	if (open_connection(s, -1) == -1) {
-		session_bgp_give_up_retry(s, "the new connection cannot be opened");
+		give_up_retry(s, "the new connection cannot be opened");
 		return;
 	}
 	t->rep->tcp_reconnects++;
 	session_describe(s, what, sizeof(what));
-	if (s->framing == FRAMING_BMP) {
-		size_t n = 0;
-
-		if (s->init_msg != NULL && session_queue(s, s->init_msg,
-		    s->init_len, now, false) == 0)
-			n++;
-		for (size_t i = 0; i < s->n_peer_ups; i++)
-			if (session_queue(s, s->peer_ups[i].msg,
-			    s->peer_ups[i].len, now, false) == 0)
-				n++;
-		log_warnx("%s: reconnecting; %zu messages re-sent first "
-		    "(Initiation and the Peer Up of each peer up)", what, n);
-	} else if (s->framing == FRAMING_BGP && s->open_msg != NULL) {
-		session_bgp_reconnect(s, now);
-		log_warnx("%s: reconnecting; the OPEN is sent again and the "
-		    "session goes on once the collector answers", what);
-		if (s->close_after_retry) {
-			s->close_after_retry = false;
-			close_connection(s);
-		}
-	} else
+	if (hooks(s) != NULL && hooks(s)->reconnect != NULL)
+		hooks(s)->reconnect(s, now, what);
+	else
 		log_warnx("%s: reconnecting", what);
+	/* The run ended while a refused session waited: it closes behind its prologue. */
+	if (s->close_after_retry) {
+		s->close_after_retry = false;
+		close_connection(s);
+	}
 	s->last_sent = now;
 }
 
 /*
  * The collector closed or refused a session the capture still has: try
- * again after a backoff that doubles up to BACKOFF_MAX, or past the BGP hold
- * time (pmacct refuses a peer whose old session's hold time still runs).
+ * again after a backoff that doubles up to BACKOFF_MAX, or past the time
+ * the collector refuses the peer for (pmacct refuses a BGP peer whose old
+ * session's hold time still runs).
  */
 static void
 schedule_reconnect(struct session *s, const char *what)
 {
-	tr_ns now = tr_mono_now(), cap = BACKOFF_MAX;
+	tr_ns now = tr_mono_now(), cap = BACKOFF_MAX, refused = 0;
+	const char *why = NULL;
 
-	if (s->framing == FRAMING_BGP && s->hold_time > 0 &&
-	    (tr_ns)(s->hold_time + 1) * TR_NS_PER_SEC > cap)
-		cap = (tr_ns)(s->hold_time + 1) * TR_NS_PER_SEC;
+	if (hooks(s) != NULL && hooks(s)->refused_for != NULL &&
+	    (refused = hooks(s)->refused_for(s, &why)) > cap)
+		cap = refused;
 	s->backoff = s->backoff == 0 ? BACKOFF_FIRST : s->backoff * 2;
 	if (s->backoff > cap)
 		s->backoff = cap;
 	s->reconnect_at = now + s->backoff;
 	if (s->reconnect_at < s->table->next_timer)
 		s->table->next_timer = s->reconnect_at;
-	log_warnx("%s: reconnecting in %.0f s%s", what,
-	    tr_ns_to_sec(s->backoff), s->framing == FRAMING_BGP &&
-	    s->backoff == cap && cap > BACKOFF_MAX ? " (past the BGP hold "
-	    "time, after which the collector accepts the peer again)" : "");
+	if (s->backoff == cap && cap > BACKOFF_MAX)
+		log_warnx("%s: reconnecting in %.0f s (past %s, after which "
+		    "the collector accepts the peer again)", what,
+		    tr_ns_to_sec(s->backoff), why);
+	else
+		log_warnx("%s: reconnecting in %.0f s", what,
+		    tr_ns_to_sec(s->backoff));
 }
 
 /*
@@ -1058,7 +1018,8 @@ stall_end(struct session *o, tr_ns idle)
 	    "bytes waiting%s (tcp_stall_limit): the session is ended, and what "
 	    "it still had is not sent", what, tr_ns_to_sec(idle),
 	    transport_tcp_queued(t->tp, o->conn) + bytebuf_len(&o->held),
-	    o->bgp == BGP_OPEN_SENT ? "; it never answered the BGP OPEN" : "");
+	    hooks(o) != NULL && hooks(o)->stalled_why != NULL ?
+	    hooks(o)->stalled_why(o) : "");
 	t->rep->tcp_sessions_stalled++;
 	o->stalled = true;
 	o->captured_end = true;
@@ -1076,7 +1037,7 @@ housekeeping(struct sessions *t, tr_ns now)
 		tr_ns since;
 
 		if (s->retrying && now - s->retry_since >= t->stall_limit) {
-			session_bgp_give_up_retry(s, "tcp_stall_limit has passed");
+			give_up_retry(s, "tcp_stall_limit has passed");
 			continue;
 		}
 		if (s->conn < 0 || s->conn_dead)
@@ -1120,8 +1081,8 @@ sessions_tick(struct sessions *t, tr_ns now)
 				next = s->reconnect_at;
 			continue;
 		}
-		if (s->framing == FRAMING_BGP &&
-		    (due = session_bgp_keepalive(s, now, soon)) < next)
+		if (hooks(s) != NULL && hooks(s)->timer != NULL &&
+		    (due = hooks(s)->timer(s, now, soon)) < next)
 			next = due;
 	}
 	t->next_timer = next;
@@ -1240,8 +1201,8 @@ on_connected(void *ctx, int id)
 	(void)id;
 	session_describe(s, what, sizeof(what));
 	log_debug("%s: connected to the collector", what);
-	/* Only BGP has an answer to wait for before the connection counts as good. */
-	if (s->framing != FRAMING_BGP)
+	/* A collector that answers (BGP) has to, before the connection counts as good. */
+	if (hooks(s) == NULL || !hooks(s)->collector_answers)
 		s->backoff = 0;
 }
 
@@ -1251,8 +1212,8 @@ on_received(void *ctx, int id, const uint8_t *data, size_t len)
 	struct session *s = ctx;
 
 	(void)id;
-	if (s->framing == FRAMING_BGP)
-		session_bgp_received(s, data, len);
+	if (hooks(s) != NULL && hooks(s)->received != NULL)
+		hooks(s)->received(s, data, len);
 }
 
 /* The socket took more of the connection's bytes: the messages now written whole count as sent. */
@@ -1310,10 +1271,9 @@ on_closed(void *ctx, int id, int err)
 	char what[128];
 
 	s->conn_dead = true;
-	free(s->early_open);	/* it answered nothing on this connection */
-	s->early_open = NULL;
 	session_describe(s, what, sizeof(what));
-	if (session_bgp_keep_for_retry(s, id, st)) {
+	if (hooks(s) != NULL && hooks(s)->keep_for_retry != NULL &&
+	    hooks(s)->keep_for_retry(s, id, st)) {
 		log_warnx("%s: the collector closed the connection before it "
 		    "answered the OPEN (it refuses the peer for now); the "
 		    "session's messages are kept for a new connection", what);

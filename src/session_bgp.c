@@ -1,10 +1,10 @@
 /*
- * What BGP adds to a TCP session: the OPEN gate (nothing before the OPEN;
- * what follows it held until the collector answers), the OPEN's rewrites
- * and trimming, the look-ahead for the captured collectors' OPENs, the
- * comparison of what the collector negotiates with what the capture did,
- * KEEPALIVEs while idle, the closing Cease, and the retry of an OPEN the
- * collector refused.
+ * What BGP adds to a TCP session (its descriptor's session hooks): the
+ * OPEN gate (nothing before the OPEN; what follows it held until the
+ * collector answers), the OPEN's rewrites and trimming, the look-ahead for
+ * the captured collectors' OPENs, the comparison of what the collector
+ * negotiates with what the capture did, KEEPALIVEs while idle, the closing
+ * Cease, and the retry of an OPEN the collector refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +87,13 @@ keep_open_msg(struct session *s, const uint8_t *msg, size_t len)
 	return 0;
 }
 
-bool
+/*
+ * The OPEN gate, before one of the exporter's messages goes out: false
+ * when it cannot be sent (before an OPEN, a collector rejects it; counted
+ * here); an OPEN is kept, rewritten as configured, and the pointers then
+ * point at what is to be sent instead (msg, len).
+ */
+static bool
 session_bgp_gate(struct session *o, uint8_t type, const uint8_t **msg,
     size_t *len)
 {
@@ -122,9 +128,13 @@ session_bgp_gate(struct session *o, uint8_t type, const uint8_t **msg,
 	return true;
 }
 
-void
-session_bgp_sent(struct session *o, uint8_t type)
+/* After a message went out: an OPEN holds what follows until the collector answers. */
+static void
+session_bgp_sent(struct session *o, const uint8_t *msg, size_t len,
+    uint8_t type)
 {
+	(void)msg;
+	(void)len;
 	o->last_notification = type == BGP_NOTIFICATION;
 	if (type != BGP_OPEN)
 		return;
@@ -149,7 +159,7 @@ session_bgp_sent(struct session *o, uint8_t type)
  * shutdown), so the collector frees the peer at once instead of waiting
  * out the hold time.
  */
-void
+static void
 session_bgp_cease(struct session *o)
 {
 	uint8_t msg[BGP_HDR_LEN + 2];
@@ -161,9 +171,14 @@ session_bgp_cease(struct session *o)
 		(void)session_queue(o, msg, sizeof(msg), tr_mono_now(), false);
 }
 
-void
-session_bgp_reconnect(struct session *s, tr_ns now)
+/* A new connection after a refusal or a close: the OPEN again, ahead of what was kept. */
+static void
+session_bgp_reconnect(struct session *s, tr_ns now, const char *what)
 {
+	if (s->open_msg == NULL) {
+		log_warnx("%s: reconnecting", what);
+		return;
+	}
 	/* Before the messages kept for a retry, which wait behind it for the answer. */
 	if (session_queue_first(s, s->open_msg, s->open_len,
 	    s->open_unwritten) == 0) {
@@ -173,6 +188,8 @@ session_bgp_reconnect(struct session *s, tr_ns now)
 		transport_tcp_hold(s->table->tp, s->conn);
 	}
 	session_release_held(s, now, false);
+	log_warnx("%s: reconnecting; the OPEN is sent again and the "
+	    "session goes on once the collector answers", what);
 }
 
 static void
@@ -187,7 +204,8 @@ send_keepalive(struct session *s, tr_ns now)
 	}
 }
 
-tr_ns
+/* The KEEPALIVE of an idle established session, if due by soon; when the next one is due (INT64_MAX: none). */
+static tr_ns
 session_bgp_keepalive(struct session *s, tr_ns now, tr_ns soon)
 {
 	tr_ns every, due;
@@ -287,49 +305,19 @@ session_bgp_prescan_free(struct prescan *pre)
  * the capture only shows after the exporter's.  Later sessions on the same
  * addresses and ports get the first one's: the look-ahead keeps one per key.
  */
-void
-session_bgp_adopt_prescan(struct sessions *t, struct session *s,
+static void
+adopt_prescan(struct sessions *t, struct session *s,
     const struct tr_packet *pkt)
 {
 	struct prescan_entry *e;
 
-	if (t->pre == NULL || s->framing != FRAMING_BGP ||
+	if (t->pre == NULL ||
 	    (e = prescan_find(t->pre, pkt, false)) == NULL ||
 	    e->collector.open == NULL)
 		return;
 	if ((s->peer.open = framer_copy(e->collector.open,
 	    e->collector.open_len)) != NULL)
 		s->peer.open_len = e->collector.open_len;
-}
-
-/*
- * A refused session's retries end: by the stall limit, or when no new
- * connection can be opened.  What it kept is not sent.
- */
-void
-session_bgp_give_up_retry(struct session *s, const char *why)
-{
-	struct sessions *t = s->table;
-	uint64_t lost, msgs = session_ring_reset(&s->ring, &lost);
-	char what[128];
-
-	t->rep->tcp_lost_bytes += lost;
-	if (s->retrying) {
-		s->retrying = false;
-		t->n_retrying--;
-	}
-	if (s->close_after_retry)
-		s->closing = true;
-	s->close_after_retry = false;
-	s->reconnect_at = 0;
-	s->conn_dead = true;
-	s->captured_end = true;
-	session_count_not_sent(s, msgs, false);
-	session_held_empty(s);
-	s->conn_in = 0;
-	session_describe(s, what, sizeof(what));
-	log_errorx("%s: the collector still refuses the session: %s; its %llu "
-	    "kept messages are not sent", what, why, (unsigned long long)msgs);
 }
 
 /* The hold-time clock of an established session starts: its first KEEPALIVE may be due before any other. */
@@ -414,41 +402,54 @@ compare_capabilities(struct session *s, const struct bgp_open *live,
 	}
 }
 
-/* Parse what a BGP collector says: its OPEN releases our held messages; a NOTIFICATION is reported. */
-void
+/* One message from the collector: its OPEN releases our held messages; a NOTIFICATION is reported. */
+static int
+collector_message(void *ctx, const uint8_t *m, size_t mlen, uint8_t type)
+{
+	struct session *s = ctx;
+	char what[128], why[160];
+
+	if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT)
+		collector_opened(s, m, mlen);
+	else if (type == BGP_OPEN && s->bgp == BGP_IDLE &&
+	    s->early_open == NULL) {
+		if ((s->early_open = framer_copy(m, mlen)) != NULL)
+			s->early_open_len = mlen;
+		session_describe(s, what, sizeof(what));
+		log_info("%s: the collector sent its OPEN first; it "
+		    "answers ours once that is sent", what);
+	} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
+		s->notification_received = true;
+		session_describe(s, what, sizeof(what));
+		log_warnx("%s: the collector sent a NOTIFICATION: %s",
+		    what, bgp_notification_describe(m[19], m[20], why,
+		    sizeof(why)));
+		s->table->rep->bgp_notifications_received++;
+	}
+	return 0;
+}
+
+/* Bytes from the collector that frame as no BGP message: not the capture's, so not counted. */
+static void
+collector_skipped(void *ctx, size_t n, const char *why)
+{
+	(void)ctx;
+	(void)n;
+	(void)why;
+}
+
+static const struct framer_ops collector_framer_ops = {
+	.message = collector_message,
+	.skipped = collector_skipped,
+};
+
+/* What the collector sent, framed as BGP (a partial message waits for the rest). */
+static void
 session_bgp_received(struct session *s, const uint8_t *data, size_t len)
 {
-	char what[128], why[160];
-	uint8_t type;
-	uint16_t mlen;
+	struct stream_chunk c = { .data = data, .len = len };
 
-	if (bytebuf_append(&s->rx, data, len) == -1) {
-		/* Garbage from the collector (past two messages), or no memory: drop it. */
-		bytebuf_consume(&s->rx, bytebuf_len(&s->rx));
-		return;
-	}
-	session_describe(s, what, sizeof(what));
-	while (bgp_frame(bytebuf_data(&s->rx), bytebuf_len(&s->rx), &type,
-	    &mlen) == 1 && mlen <= bytebuf_len(&s->rx)) {
-		const uint8_t *m = bytebuf_data(&s->rx);
-
-		if (type == BGP_OPEN && s->bgp == BGP_OPEN_SENT)
-			collector_opened(s, m, mlen);
-		else if (type == BGP_OPEN && s->bgp == BGP_IDLE &&
-		    s->early_open == NULL) {
-			if ((s->early_open = framer_copy(m, mlen)) != NULL)
-				s->early_open_len = mlen;
-			log_info("%s: the collector sent its OPEN first; it "
-			    "answers ours once that is sent", what);
-		} else if (type == BGP_NOTIFICATION && mlen >= BGP_HDR_LEN + 2) {
-			s->notification_received = true;
-			log_warnx("%s: the collector sent a NOTIFICATION: %s",
-			    what, bgp_notification_describe(m[19], m[20], why,
-			    sizeof(why)));
-			s->table->rep->bgp_notifications_received++;
-		}
-		bytebuf_consume(&s->rx, mlen);
-	}
+	(void)framer_feed(&s->rx, &c);	/* out of memory: the bytes are dropped */
 }
 
 /* The collector's OPEN answers ours: the hold time is negotiated, what was held goes out. */
@@ -482,7 +483,7 @@ collector_opened(struct session *s, const uint8_t *msg, size_t len)
  * order, with what comes meanwhile, for the next connection (given up
  * after tcp_stall_limit).  True when the session is kept for a retry.
  */
-bool
+static bool
 session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp_stats *st)
 {
 	struct sessions *t = s->table;
@@ -492,7 +493,9 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	size_t keep;
 	struct bytebuf kept;
 
-	if (s->framing != FRAMING_BGP || s->bgp != BGP_OPEN_SENT ||
+	free(s->early_open);	/* it answered nothing on this connection */
+	s->early_open = NULL;
+	if (s->bgp != BGP_OPEN_SENT ||
 	    !st->established || s->captured_end || s->stalled ||
 	    s->notification_received || s->open_end > s->conn_in)
 		return false;
@@ -546,3 +549,63 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	t->rep->bgp_open_refusals++;
 	return true;
 }
+
+/* ---- the hooks (proto.h) ----------------------------------------------- */
+
+static void
+session_bgp_created(struct session *s, const struct tr_packet *first)
+{
+	framer_init(&s->rx, protocols[SECTION_BGP]->framing,
+	    &collector_framer_ops, s);
+	adopt_prescan(s->table, s, first);
+}
+
+static void
+session_bgp_free(struct session *s)
+{
+	framer_free(&s->rx);
+	free(s->open_msg);
+	free(s->early_open);
+	bgp_open_finder_free(&s->peer);
+}
+
+static void
+session_bgp_collector_segment(struct session *s, const struct tr_packet *pkt)
+{
+	bgp_open_finder_push(&s->peer, pkt);
+}
+
+/* pmacct refuses a peer whose old session's hold time still runs. */
+static tr_ns
+session_bgp_refused_for(const struct session *s, const char **why)
+{
+	*why = "the BGP hold time";
+	return s->hold_time > 0 ? (tr_ns)(s->hold_time + 1) * TR_NS_PER_SEC :
+	    0;
+}
+
+static const char *
+session_bgp_stalled_why(const struct session *s)
+{
+	return s->bgp == BGP_OPEN_SENT ? "; it never answered the BGP OPEN" :
+	    "";
+}
+
+const struct proto_session bgp_session = {
+	.opening_type = BGP_OPEN,
+	.opening_name = "OPEN",
+	.one_at_a_time = true,
+	.collector_answers = true,
+	.created = session_bgp_created,
+	.free = session_bgp_free,
+	.gate = session_bgp_gate,
+	.sent = session_bgp_sent,
+	.collector_segment = session_bgp_collector_segment,
+	.received = session_bgp_received,
+	.timer = session_bgp_keepalive,
+	.closing = session_bgp_cease,
+	.keep_for_retry = session_bgp_keep_for_retry,
+	.refused_for = session_bgp_refused_for,
+	.reconnect = session_bgp_reconnect,
+	.stalled_why = session_bgp_stalled_why,
+};

@@ -1,8 +1,10 @@
 /*
  * The insides of the TCP session table, shared by session.c (the table,
  * routing a router's sessions to connections, backpressure, reconnects)
- * and session_bgp.c (what BGP adds: the OPEN gate, trimming, capability
- * comparison, KEEPALIVEs, a refused OPEN's retry).  Nothing else includes it.
+ * and the protocols' session hooks (proto.h's struct proto_session):
+ * session_bgp.c (the OPEN gate, trimming, capability comparison,
+ * KEEPALIVEs, a refused OPEN's retry) and session_bmp.c (the prologue of a
+ * reconnect).  Nothing else includes it.
  */
 #ifndef TR_SESSION_PRIV_H
 #define TR_SESSION_PRIV_H
@@ -18,12 +20,6 @@
 #include "framer.h"
 #include "session.h"
 #include "stream.h"
-
-enum framing {
-	FRAMING_BMP,
-	FRAMING_BGP,
-	FRAMING_RAW,
-};
 
 enum bgp_phase {
 	BGP_IDLE,		/* no OPEN sent yet */
@@ -87,8 +83,7 @@ struct session {
 	 */
 	struct session	*host;
 
-	enum framing	 framing;
-	struct framer	 fr;		/* BMP/BGP: the message being completed */
+	struct framer	 fr;		/* framed protocols: the message being completed */
 	tr_ns		 now;		/* when the bytes being framed are due */
 
 	int		 conn;		/* transport id, -1 before/after */
@@ -146,7 +141,7 @@ struct session {
 	bool		 peer_ups_capped;	/* said once */
 	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
 	tr_ns		 backoff;
-	struct bytebuf	 rx;		/* what the collector sent, framed as BGP */
+	struct framer	 rx;		/* BGP: what the collector sends */
 	struct session	*next;		/* hash chain */
 };
 
@@ -202,7 +197,6 @@ int		session_queue(struct session *o, const uint8_t *p, size_t len,
 int		session_queue_first(struct session *o, const uint8_t *p,
 		    size_t len, bool counted);
 void		session_release_held(struct session *, tr_ns now, bool all);
-void		session_held_empty(struct session *);
 void		session_held_list_add(struct sessions *, struct session *);
 uint64_t	session_ring_reset(struct msg_ring *, uint64_t *bytes);
 void		session_count_not_sent(struct session *o, uint64_t n,
@@ -210,33 +204,7 @@ void		session_count_not_sent(struct session *o, uint64_t n,
 
 /* ---- session_bgp.c, for session.c ------------------------------------- */
 
-/*
- * The OPEN gate, before one of the exporter's messages goes out: false
- * when it cannot be sent (before an OPEN, a collector rejects it; counted
- * here); an OPEN is kept, rewritten as configured, and the pointers then
- * point at what is to be sent instead (msg, len).
- */
-bool		session_bgp_gate(struct session *o, uint8_t type,
-		    const uint8_t **msg, size_t *len);
-/* After a message went out: an OPEN holds what follows until the collector answers. */
-void		session_bgp_sent(struct session *o, uint8_t type);
-/* A Cease before our FIN, unless the last message was a NOTIFICATION. */
-void		session_bgp_cease(struct session *o);
-/* A new connection after a refusal or a close: the OPEN again, ahead of what was kept. */
-void		session_bgp_reconnect(struct session *s, tr_ns now);
-/* What the collector sent: its OPEN releases our held messages; a NOTIFICATION is reported. */
-void		session_bgp_received(struct session *s, const uint8_t *data,
-		    size_t len);
-/* The KEEPALIVE of an idle established session, if due by soon; when the next one is due (INT64_MAX: none). */
-tr_ns		session_bgp_keepalive(struct session *s, tr_ns now, tr_ns soon);
-/* The collector closed before answering our OPEN: true when the session is kept for a retry. */
-bool		session_bgp_keep_for_retry(struct session *s, int id,
-		    const struct transport_tcp_stats *st);
-/* A refused session's retries end; what it kept is not sent. */
-void		session_bgp_give_up_retry(struct session *s, const char *why);
-/* A new BGP session starts knowing the captured collector's OPEN, from the look-ahead. */
-void		session_bgp_adopt_prescan(struct sessions *, struct session *,
-		    const struct tr_packet *pkt);
+/* The look-ahead of the collectors' OPENs (sessions_prescan). */
 void		session_bgp_prescan_free(struct prescan *);
 
 #endif
