@@ -22,6 +22,8 @@ framer_init(struct framer *f, const struct proto_framing *framing,
 	f->framing = framing;
 	f->ops = ops;
 	f->ctx = ctx;
+	/* A strict stream (ops->bad_header) starts at a message. */
+	f->synced = ops->bad_header != NULL;
 	bytebuf_init(&f->buf, framing->max_len + FRAME_BUF_SLACK);
 }
 
@@ -41,7 +43,7 @@ void
 framer_discard(struct framer *f)
 {
 	bytebuf_consume(&f->buf, bytebuf_len(&f->buf));
-	f->synced = false;
+	f->synced = f->ops != NULL && f->ops->bad_header != NULL;
 }
 
 /* Look for the next plausible message start in base from offset `from`; returns its offset or len. */
@@ -67,7 +69,7 @@ find_boundary(const struct framer *f, const uint8_t *base, size_t len,
 static void
 skipped(struct framer *f, size_t n, const char *why)
 {
-	if (n > 0)
+	if (n > 0 && f->ops->skipped != NULL)
 		f->ops->skipped(f->ctx, n, why);
 }
 
@@ -101,6 +103,13 @@ frame_messages(struct framer *f, const uint8_t *base, size_t len,
 		}
 		if ((rc = f->framing->header(p, left, &type, &mlen)) == 0)
 			break;
+		if (rc == -1 && f->ops->bad_header != NULL) {
+			/* A strict stream: the rest is not framed. */
+			f->ops->bad_header(f->ctx, p, left);
+			f->stopped = true;
+			off = len;
+			break;
+		}
 		if (rc == -1) {
 			/* An impossible header: resynchronise on the next plausible one. */
 			f->synced = false;
@@ -126,6 +135,8 @@ framer_feed(struct framer *f, const struct stream_chunk *c)
 	size_t used;
 	int rc;
 
+	if (f->stopped)
+		return 0;
 	if (c->gap_before) {
 		skipped(f, framer_pending(f), "of a message cut by the gap");
 		framer_discard(f);
@@ -170,34 +181,37 @@ void
 bgp_open_finder_free(struct bgp_open_finder *f)
 {
 	stream_free(f->stream);
-	bytebuf_free(&f->buf);
+	framer_free(&f->fr);
 	free(f->open);
 	memset(f, 0, sizeof(*f));
 }
 
-/* Frame what reassembly delivered; keep the first OPEN and let go of the rest. */
-static void
-open_finder_bytes(struct bgp_open_finder *f, const struct stream_chunk *c)
+/* Keep the first OPEN; framing stops there. */
+static int
+open_finder_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 {
-	struct bytebuf *b = &f->buf;
-	const uint8_t *m;
-	uint8_t type;
-	uint16_t mlen;
+	struct bgp_open_finder *f = ctx;
 
-	if (c->gap_before)
-		bytebuf_consume(b, bytebuf_len(b));
-	if (c->len == 0 || bytebuf_append(b, c->data, c->len) == -1)
-		return;
-	while (bgp_frame((m = bytebuf_data(b)), bytebuf_len(b), &type,
-	    &mlen) == 1 && mlen <= bytebuf_len(b)) {
-		if (type == BGP_OPEN) {
-			if ((f->open = framer_copy(m, mlen)) != NULL)
-				f->open_len = mlen;
-			return;
-		}
-		bytebuf_consume(b, mlen);
-	}
+	if (type != BGP_OPEN)
+		return 0;
+	if ((f->open = framer_copy(msg, len)) != NULL)
+		f->open_len = len;
+	return -1;
 }
+
+/* Bytes that frame as nothing are only passed over: the OPEN is all that is wanted. */
+static void
+open_finder_skipped(void *ctx, size_t n, const char *why)
+{
+	(void)ctx;
+	(void)n;
+	(void)why;
+}
+
+static const struct framer_ops open_finder_ops = {
+	.message = open_finder_message,
+	.skipped = open_finder_skipped,
+};
 
 /* One captured segment of the direction read; nothing more is read once the OPEN is found. */
 void
@@ -211,14 +225,14 @@ bgp_open_finder_push(struct bgp_open_finder *f, const struct tr_packet *pkt)
 	if (f->stream == NULL) {
 		if ((f->stream = stream_new(BGP_MAX_MSG_LEN)) == NULL)
 			return;
-		bytebuf_init(&f->buf, 2 * BGP_MAX_MSG_LEN);
+		framer_init(&f->fr, bgp_proto.framing, &open_finder_ops, f);
 	}
 	n = stream_push(f->stream, pkt, chunks);
 	for (int i = 0; i < n && f->open == NULL; i++)
-		open_finder_bytes(f, &chunks[i]);
+		(void)framer_feed(&f->fr, &chunks[i]);
 	if (f->open != NULL) {
 		stream_free(f->stream);
-		bytebuf_free(&f->buf);
+		framer_free(&f->fr);
 		f->stream = NULL;
 	}
 }

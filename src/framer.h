@@ -17,9 +17,17 @@ struct framer_ops {
 	/*
 	 * n bytes were passed over: `why` in words when a boundary search,
 	 * a gap or an impossible length dropped them, NULL for the byte of a
-	 * header that cannot be one (counted, too frequent to log).
+	 * header that cannot be one (counted, too frequent to log).  Optional.
 	 */
 	void	(*skipped)(void *ctx, size_t n, const char *why);
+	/*
+	 * Optional: a header that cannot be one, at p (the len bytes from
+	 * there, all there is so far).  With it the stream must start at a
+	 * message, and framing stops for good at the first bad header (the
+	 * sink counts the rest raw); without it the framer resynchronises on
+	 * the next plausible header.
+	 */
+	void	(*bad_header)(void *ctx, const uint8_t *p, size_t len);
 };
 
 /*
@@ -33,6 +41,7 @@ struct framer {
 	void			*ctx;
 	struct bytebuf		 buf;		/* bytes of a message not yet complete */
 	bool			 synced;	/* a message boundary was found */
+	bool			 stopped;	/* ops->bad_header was called: nothing more is framed */
 };
 
 void	framer_init(struct framer *, const struct proto_framing *,
@@ -61,12 +70,12 @@ void	framer_free(struct framer *);
 /*
  * Reads one captured direction of a BGP session until its first OPEN: the
  * captured collector's, to know what the original session negotiated
- * (the replay's sessions and trim look-ahead, -p).  Reassembly state is
- * freed once the OPEN is found; nothing more is read after it.
+ * (the replay's sessions and trim look-ahead, -p).  Reassembly and framing
+ * state is freed once the OPEN is found; nothing more is read after it.
  */
 struct bgp_open_finder {
 	struct stream	*stream;
-	struct bytebuf	 buf;		/* up to two messages, from where the stream starts */
+	struct framer	 fr;		/* the direction's messages */
 	uint8_t		*open;		/* the OPEN, once found */
 	size_t		 open_len;
 };

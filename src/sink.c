@@ -729,12 +729,10 @@ conn_keep_raw(struct sink *s, struct sink_conn *c, const uint8_t *p,
 
 /* From here on only count bytes; what is buffered goes to the raw dump. */
 static void
-conn_go_raw(struct sink *s, struct sink_conn *c, size_t from)
+conn_go_raw(struct sink *s, struct sink_conn *c)
 {
 	c->raw = true;
-	if (from < bytebuf_len(&c->in))
-		conn_keep_raw(s, c, bytebuf_data(&c->in) + from,
-		    bytebuf_len(&c->in) - from);
+	conn_keep_raw(s, c, bytebuf_data(&c->in), bytebuf_len(&c->in));
 	bytebuf_free(&c->in);
 }
 
@@ -752,11 +750,13 @@ conn_set_proto(struct sink *s, struct sink_conn *c, enum sink_proto proto)
 		t->bytes += c->bytes;
 	}
 	if (proto == SINK_PROTO_RAW)
-		conn_go_raw(s, c, 0);
+		conn_go_raw(s, c);
 }
 
+/* A bad header at p: the rest of the connection (len bytes so far, p on) is counted raw. */
 static void
-conn_framing_error(struct sink *s, struct sink_conn *c, size_t at)
+conn_framing_error(struct sink *s, struct sink_conn *c, const uint8_t *p,
+    size_t len)
 {
 	struct sink_tcp_stat *t = conn_stat(s, c);
 	const char *what = c->proto == SINK_PROTO_BMP ?
@@ -774,7 +774,8 @@ conn_framing_error(struct sink *s, struct sink_conn *c, size_t at)
 			t->nerrors++;
 		}
 	}
-	conn_go_raw(s, c, at);
+	c->raw = true;
+	conn_keep_raw(s, c, p, len);
 }
 
 static void
@@ -803,59 +804,57 @@ conn_message(struct sink *s, struct sink_conn *c, uint8_t type,
 	}
 }
 
-/* 1 with the type and length of the message at p, 0 if incomplete, -1 if bad. */
 static int
-conn_frame_one(const struct sink_conn *c, const uint8_t *p, size_t len,
-    uint8_t *type, size_t *mlen)
+conn_framed(void *ctx, const uint8_t *p, size_t len, uint8_t type)
 {
-	uint32_t len32;
-	uint16_t len16;
-	int rc;
+	struct sink_conn *c = ctx;
 
-	if (c->proto == SINK_PROTO_BMP) {
-		rc = bmp_frame(p, len, type, &len32);
-		*mlen = len32;
-	} else {
-		rc = bgp_frame(p, len, type, &len16);
-		*mlen = len16;
-	}
-	if (rc == 1 && *mlen > len)
-		return 0;
-	return rc;
+	conn_message(c->sink, c, type, p, len);
+	c->offset += len;
+	return 0;
 }
 
-/* Frame every complete message in the input buffer; keep the partial rest. */
 static void
+conn_bad_header(void *ctx, const uint8_t *p, size_t len)
+{
+	struct sink_conn *c = ctx;
+
+	conn_framing_error(c->sink, c, p, len);
+}
+
+/* Strict framing: a connection starts at a message, and its first bad header ends framing. */
+static const struct framer_ops conn_framer_ops = {
+	.message = conn_framed,
+	.bad_header = conn_bad_header,
+};
+
+/* Frame every complete message of what was read (the framer keeps a partial one); -1 when out of memory. */
+static int
 conn_process(struct sink *s, struct sink_conn *c)
 {
-	const uint8_t *in = bytebuf_data(&c->in);
-	size_t len = bytebuf_len(&c->in), off = 0;
+	struct stream_chunk in = { .data = bytebuf_data(&c->in),
+	    .len = bytebuf_len(&c->in) };
 
 	if (c->proto == SINK_PROTO_UNKNOWN) {
-		enum sink_proto p = detect_proto(in, len);
+		enum sink_proto p = detect_proto(in.data, in.len);
 
 		if (p == SINK_PROTO_UNKNOWN)
-			return;
+			return 0;
 		conn_set_proto(s, c, p);
+		if (c->raw)
+			return 0;
+		framer_init(&c->fr, p == SINK_PROTO_BMP ? bmp_proto.framing :
+		    bgp_proto.framing, &conn_framer_ops, c);
 	}
-	while (!c->raw) {
-		uint8_t type;
-		size_t mlen;
-		int rc = conn_frame_one(c, in + off, len - off, &type,
-		    &mlen);
-
-		if (rc == 0)
-			break;
-		if (rc == -1) {
-			conn_framing_error(s, c, off);
-			return;
-		}
-		conn_message(s, c, type, in + off, mlen);
-		off += mlen;
-		c->offset += mlen;
+	if (framer_feed(&c->fr, &in) == -1)
+		return -1;
+	if (!c->raw) {
+		bytebuf_consume(&c->in, in.len);
+		return 0;
 	}
-	if (!c->raw)
-		bytebuf_consume(&c->in, off);
+	bytebuf_free(&c->in);
+	framer_free(&c->fr);
+	return 0;
 }
 
 static void
@@ -879,7 +878,7 @@ conn_close(struct sink *s, struct sink_conn *c, enum sink_close_why why)
 		conn_set_proto(s, c, SINK_PROTO_RAW);
 	if ((t = conn_stat(s, c)) != NULL) {
 		if (!c->raw)
-			t->truncated_bytes += bytebuf_len(&c->in);
+			t->truncated_bytes += framer_pending(&c->fr);
 		if (why == SINK_CLOSE_EOF)
 			t->closed++;
 		else if (why == SINK_CLOSE_RESET)
@@ -893,6 +892,7 @@ conn_close(struct sink *s, struct sink_conn *c, enum sink_close_why why)
 	LIST_REMOVE(c, entry);
 	s->nconns--;
 	bytebuf_free(&c->in);
+	framer_free(&c->fr);
 	bytebuf_free(&c->rawdump);
 	bytebuf_free(&c->out);
 	free(c);
@@ -906,7 +906,7 @@ conn_read_dst(struct sink *s, struct sink_conn *c, size_t *room)
 		*room = SINK_READ_CHUNK;
 		return s->scratch;
 	}
-	/* Framing caps a message below SINK_MAX_IN, so only ENOMEM. */
+	/* It holds one read (the framer keeps partial messages), so only ENOMEM. */
 	if (bytebuf_reserve(&c->in, SINK_READ_CHUNK) == -1)
 		return NULL;
 	*room = bytebuf_room(&c->in);
@@ -943,7 +943,10 @@ conn_read(struct sink *s, struct sink_conn *c)
 			conn_keep_raw(s, c, dst, (size_t)n);
 		else {
 			bytebuf_commit(&c->in, (size_t)n);
-			conn_process(s, c);
+			if (conn_process(s, c) == -1) {
+				log_warn("sink: connection buffer");
+				return SINK_CLOSE_RESET;
+			}
 		}
 		/* A short read means the socket is drained (level-triggered). */
 		if ((size_t)n < room)
@@ -1002,6 +1005,7 @@ tcp_accept(struct sink *s, struct sink_listener *l)
 		c->h.fd = fd;
 		c->local_port = l->port;
 		c->stat = SIZE_MAX;
+		c->sink = s;
 		bytebuf_init(&c->in, SINK_MAX_IN);
 		bytebuf_init(&c->rawdump, SINK_MAX_RAW);
 		bytebuf_init(&c->out, SINK_MAX_OUT);

@@ -13,6 +13,7 @@
 #include "bgp.h"
 #include "bmp.h"
 #include "bytebuf.h"
+#include "framer.h"
 #include "monotime.h"
 
 #define SINK_DEFAULT_BGP_AS	64512
@@ -195,7 +196,9 @@ struct sink_conn {
 	size_t			 stat;		/* index into tcp stats, or SIZE_MAX */
 	uint64_t		 bytes;		/* before the protocol was known too */
 	uint64_t		 offset;	/* stream bytes framed so far */
-	struct bytebuf		 in;		/* unframed bytes */
+	struct bytebuf		 in;		/* bytes read, not yet framed */
+	struct framer		 fr;		/* BMP/BGP, once known: a partial message */
+	struct sink		*sink;		/* for the framer's callbacks */
 	struct bytebuf		 rawdump;	/* raw bytes kept for the dump */
 	bool			 raw_capped;
 	struct bytebuf		 out;		/* unsent answer bytes */
