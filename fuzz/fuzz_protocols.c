@@ -65,8 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bgp_open o;
 	uint8_t type;
-	uint32_t blen;
-	uint16_t glen;
+	size_t blen, glen;
 
 	walk_ipfix(data, size);
 	(void)bmp_frame(data, size, &type, &blen);

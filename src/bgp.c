@@ -51,7 +51,7 @@ length_ok(uint8_t type, uint16_t len)
 }
 
 int
-bgp_frame(const uint8_t *p, size_t len, uint8_t *type, uint16_t *msg_len)
+bgp_frame(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
 {
 	struct cursor c = cur_init(p, len);
 	uint16_t mlen;
@@ -77,18 +77,8 @@ bad:
 }
 
 /* The framing hooks of the protocol table: bgp_frame; any header it takes will do to resynchronise (the marker is strict). */
-static int
-bgp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
-{
-	uint16_t n = 0;
-	int rc = bgp_frame(p, len, type, &n);
-
-	*msg_len = n;
-	return rc;
-}
-
 static const struct proto_framing bgp_framing = {
-	.header = bgp_header,
+	.header = bgp_frame,
 	.first_byte = 0xff,	/* the marker's */
 	.max_len = BGP_MAX_MSG_LEN,
 };
@@ -246,7 +236,7 @@ int
 bgp_open_parse(const uint8_t *msg, size_t len, struct bgp_open *o)
 {
 	uint8_t type;
-	uint16_t mlen;
+	size_t mlen;
 	struct cursor c;
 
 	memset(o, 0, sizeof(*o));
@@ -915,7 +905,7 @@ bgp_update_count(const uint8_t *msg, size_t len,
 	struct bgp_family_count *v4;
 	const char *why = NULL;
 	uint8_t type;
-	uint16_t mlen;
+	size_t mlen;
 	bool no_classic;
 
 	memset(uc, 0, sizeof(*uc));

@@ -26,7 +26,7 @@ extern const char *const bgp_type_names[BGP_TYPE_MAX + 1];	/* [0] = "unknown" */
  * 0 when fewer than BGP_HDR_LEN bytes are available, -1 otherwise.
  */
 int	bgp_frame(const uint8_t *p, size_t len, uint8_t *type,
-	    uint16_t *msg_len);
+	    size_t *msg_len);
 
 /* The protocol's session hooks (session_bgp.c), for its descriptor. */
 struct proto_session;

@@ -20,7 +20,7 @@ const char *const bmp_type_names[BMP_TYPE_COUNT] = {
 };
 
 int
-bmp_frame(const uint8_t *p, size_t len, uint8_t *type, uint32_t *msg_len)
+bmp_frame(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
 {
 	struct cursor c = cur_init(p, len);
 	uint8_t version, t;
@@ -54,18 +54,8 @@ bmp_type_known(uint8_t type)
 }
 
 /* The framing hooks of the protocol table: bmp_frame, and a known type after the version to resynchronise on. */
-static int
-bmp_header(const uint8_t *p, size_t len, uint8_t *type, size_t *msg_len)
-{
-	uint32_t n = 0;
-	int rc = bmp_frame(p, len, type, &n);
-
-	*msg_len = n;
-	return rc;
-}
-
 static const struct proto_framing bmp_framing = {
-	.header = bmp_header,
+	.header = bmp_frame,
 	.type_known = bmp_type_known,
 	.first_byte = BMP_VERSION,
 	.max_len = BMP_MAX_MSG_LEN,
@@ -134,7 +124,7 @@ static int
 take_open(struct cursor *c, const uint8_t **msg, size_t *len)
 {
 	uint8_t type;
-	uint16_t mlen;
+	size_t mlen;
 
 	if (bgp_frame(c->p, cur_left(c), &type, &mlen) != 1 ||
 	    type != BGP_OPEN || mlen > cur_left(c))

@@ -35,7 +35,7 @@ extern const char *const bmp_type_names[BMP_TYPE_COUNT];
  * says where the message ends, whatever the type.
  */
 int	bmp_frame(const uint8_t *p, size_t len, uint8_t *type,
-	    uint32_t *msg_len);
+	    size_t *msg_len);
 
 /*
  * A type some specification defines (RFC 7854, RPAT): looking for a message

@@ -680,7 +680,7 @@ bmp_route_monitoring(struct info *inf, struct bmp_peer *p, struct cursor *c)
 {
 	const uint8_t *first = c->p;
 	uint8_t type;
-	uint16_t mlen;
+	size_t mlen;
 
 	if (cur_left(c) == 0)
 		note(inf, &p->bad, "route monitoring without a BGP message");
@@ -775,8 +775,7 @@ static int
 header_at(const uint8_t *p, size_t len, enum dir_kind kind, size_t *mlen)
 {
 	uint8_t type;
-	uint32_t blen;
-	uint16_t glen;
+	size_t blen, glen;
 	int rc;
 
 	if (kind == KIND_BGP) {

@@ -678,13 +678,12 @@ static enum sink_proto
 detect_proto(const uint8_t *p, size_t len)
 {
 	uint8_t type;
-	uint32_t len32;
-	uint16_t len16;
+	size_t mlen;
 
 	if (len == 0)
 		return SINK_PROTO_UNKNOWN;
 	if (p[0] == 0xff) {
-		switch (bgp_frame(p, len, &type, &len16)) {
+		switch (bgp_frame(p, len, &type, &mlen)) {
 		case 1:
 			return SINK_PROTO_BGP;
 		case -1:
@@ -698,7 +697,7 @@ detect_proto(const uint8_t *p, size_t len)
 		}
 	}
 	if (p[0] == BMP_VERSION) {
-		switch (bmp_frame(p, len, &type, &len32)) {
+		switch (bmp_frame(p, len, &type, &mlen)) {
 		case 1:
 			return SINK_PROTO_BMP;
 		case -1:

@@ -308,7 +308,7 @@ test_bmp_frame(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t type = 0xee;
-		uint32_t len = 0xeeee;
+		size_t len = 0xeeee;
 		int rc = bmp_frame(cases[i].hdr, cases[i].len, &type, &len);
 
 		assert_int_equal(rc, cases[i].want);
@@ -332,7 +332,7 @@ test_bmp_frame_stream(void **state)
 		3, 0, 0, 0, 6, 5,
 	};
 	uint8_t type;
-	uint32_t len;
+	size_t len;
 
 	(void)state;
 	assert_int_equal(bmp_frame(two, 7, &type, &len), 1);
@@ -377,7 +377,7 @@ test_bgp_frame_lengths(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t type = 0;
-		uint16_t len = 0;
+		size_t len = 0;
 		int rc;
 
 		make_bgp(buf, cases[i].len, cases[i].type);
@@ -396,7 +396,7 @@ test_bgp_frame_header(void **state)
 	static const uint8_t keepalive[] = { FF16, 0x00, 0x13, 0x04 };
 	uint8_t buf[sizeof(keepalive)];
 	uint8_t type;
-	uint16_t len;
+	size_t len;
 
 	(void)state;
 	assert_int_equal(bgp_frame(keepalive, sizeof(keepalive), &type, &len),
@@ -493,7 +493,7 @@ test_bgp_build(void **state)
 	uint8_t buf[128], small[30];
 	struct bgp_open back;
 	uint8_t type;
-	uint16_t len;
+	size_t len;
 	int n;
 
 	(void)state;
