@@ -179,7 +179,7 @@ struct sessions {
 	size_t			 n_retrying;
 };
 
-/* ---- session.c, for session_bgp.c ------------------------------------- */
+/* ---- session.c, for the hooks (session_bgp.c, session_bmp.c) --------- */
 
 /* The session whose connection carries s's messages: its host when joined. */
 static inline struct session *
