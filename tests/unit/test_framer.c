@@ -403,7 +403,7 @@ test_strict_bad_start(void **state)
 static void
 test_message_stops(void **state)
 {
-	uint8_t p[128], types[8];
+	uint8_t p[256], types[8];
 	size_t lens[8], len = bgp_stream(p, types, lens);
 	struct seen s = { .stop_at_type = BGP_KEEPALIVE };
 	struct framer f;
