@@ -14,6 +14,7 @@
 #include "bmp.h"
 #include "bytebuf.h"
 #include "monotime.h"
+#include "proto.h"
 
 #define SINK_DEFAULT_BGP_AS	64512
 #define SINK_MAX_LISTENERS	64
@@ -148,6 +149,7 @@ struct sink_udp_stat {
 	uint64_t	 datagrams;
 	uint64_t	 bytes;
 	uint64_t	 undecoded;
+	void		*proto[SECTION_COUNT];	/* the count hook's state of each protocol that has one, once it sent */
 	struct sink_nf	*nf;
 	size_t		 nnf;
 	size_t		 nf_cap;
