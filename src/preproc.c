@@ -4,7 +4,8 @@
  *  1. The config's captures are read once, merged by timestamp (a k-way
  *     merge holding one packet per capture).  Each selected packet goes to
  *     its section: UDP datagrams at once (IPFIX/NetFlow through flowfix in
- *     drop-orphans mode), TCP segments through reassembly and, for BMP/BGP,
+ *     drop-orphans mode; another protocol's as captured, if its descriptor's
+ *     keep hook takes them), TCP segments through reassembly and, for BMP/BGP,
  *     the framer; each message is written as soon as it completes (packed
  *     into a pending segment of at most desired_tcp_payload_size bytes per
  *     session).  Every section runs its own clock (0 for its first frame,
@@ -105,8 +106,9 @@ struct pp_section {
 	uint64_t	 packets;	/* captured packets selected */
 	uint64_t	 messages;	/* messages (datagrams) kept */
 	uint64_t	 before_start;	/* BMP before Initiation, BGP before OPEN */
-	uint64_t	 filtered;	/* message filters (ipfix_h, bmp_h, bgp_h) */
+	uint64_t	 filtered;	/* message filters (NAME_h) */
 	uint64_t	 emptied;	/* IPFIX messages left without sets */
+	uint64_t	 malformed;	/* datagrams its protocol's keep hook refused */
 	uint64_t	 split;		/* messages too big for one frame, written over several */
 	uint64_t	 peer_opens;	/* BGP: the collectors' OPENs written */
 	struct addr_list src, dst;
@@ -670,16 +672,22 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	s.dst = pkt->dst;
 	s.sport = pkt->sport;
 	s.dport = pkt->dport;
+	if (!select_datagram(&pp->cfg->section[id], id, pkt->payload,
+	    pkt->payload_len)) {
+		sec->filtered++;
+		return;
+	}
 	if (id != SECTION_IPFIX) {
+		/* Kept byte for byte, when its protocol's keep hook (if any) takes it. */
+		if (protocols[id]->keep != NULL &&
+		    !protocols[id]->keep(pkt->payload, pkt->payload_len)) {
+			sec->malformed++;
+			return;
+		}
 		s.payload = pkt->payload;
 		s.payload_len = pkt->payload_len;
 		sec->messages++;
 		emit_frame(pp, id, &s, false);
-		return;
-	}
-	if (!select_datagram(&pp->cfg->section[id], id, pkt->payload,
-	    pkt->payload_len)) {
-		sec->filtered++;
 		return;
 	}
 	{
@@ -1332,6 +1340,9 @@ stats_json(struct preproc *pp, const enum section_id *order, size_t n,
 			json_object_set_new(s, "messages_emptied",
 			    json_integer((json_int_t)sec->emptied));
 		}
+		if (protocols[order[k]]->keep != NULL)
+			json_object_set_new(s, "dropped_malformed",
+			    json_integer((json_int_t)sec->malformed));
 		if (order[k] == SECTION_BGP)
 			json_object_set_new(s, "collector_opens_kept",
 			    json_integer((json_int_t)sec->peer_opens));
