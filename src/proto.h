@@ -142,8 +142,9 @@ struct json_t;	/* jansson's */
 struct proto_count {
 	/*
 	 * Whether a datagram is this protocol's by its content alone: --info
-	 * without a config, the sink.  It must not claim NetFlow/IPFIX (tried
-	 * first in --info) nor anything likely in other UDP.
+	 * without a config (after NetFlow/IPFIX), the sink (before it).  It
+	 * must claim no NetFlow/IPFIX (first 16 bits: version 5, 9 or 10) and
+	 * nothing likely in other UDP.
 	 */
 	bool	 (*classify)(const uint8_t *p, size_t len);
 	void	*(*new)(void);		/* NULL when out of memory */

@@ -337,6 +337,9 @@ static const struct {
 const char *
 sflow_record_name(enum sflow_space space, uint32_t format)
 {
+	/* A discard sample carries flow records (sFlow's dropped packet notifications). */
+	if (space == SFLOW_SPACE_DISCARDS)
+		space = SFLOW_SPACE_FLOW;
 	for (size_t i = 0; i < sizeof(record_names) / sizeof(record_names[0]);
 	    i++)
 		if (record_names[i].space == space &&

@@ -154,7 +154,7 @@ struct sflow_counts {
 void	sflow_count_datagram(struct sflow_counts *, const uint8_t *p,
 	    size_t len);
 
-/* A record format's name in a kind of sample ("sampled_header", "generic_interface"), NULL when not a standard one. */
+/* A record format's name in a kind of sample ("sampled_header", "generic_interface"; discards carry flow records), NULL when not a standard one. */
 const char *sflow_record_name(enum sflow_space space, uint32_t format);
 
 /* ---- fidelity on replay ------------------------------------------------ */

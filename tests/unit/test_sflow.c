@@ -329,6 +329,8 @@ test_sflow_count(void **state)
 	    "sampled_header");
 	assert_string_equal(sflow_record_name(SFLOW_SPACE_COUNTERS, 1),
 	    "generic_interface");
+	assert_string_equal(sflow_record_name(SFLOW_SPACE_DISCARDS, 1),
+	    "sampled_header");
 	assert_null(sflow_record_name(SFLOW_SPACE_FLOW, 9u << 12 | 1));
 	assert_int_equal(c->not_tracked, 0);
 	free(c);
