@@ -5,7 +5,8 @@
 #     samples and sequence errors as tshark does;
 #   - replays byte-exact to the built-in sink (one play, settings as captured), whose sFlow
 #     counts are tshark's;
-#   - -p drops a datagram that is not sFlow v5 and keeps the others byte for byte;
+#   - -p drops a datagram that is not sFlow v5, keeps the others byte for byte, and its config
+#     keeps the section's settings;
 #   - repeated twice with agent_address: repro_ip, decodes at sfacctd (print plugin) as
 #     exactly twice what sfacctd decodes from the capture itself (pcap_savefile), with the
 #     repro_ip as the exporter (peer_src_ip);
@@ -134,7 +135,7 @@ PY
 # Without sflow_h, which would drop it first (it names no agent).
 sed -e "s|^pcap: .*|pcap: $WORK/dirty.pcap|" -e 's|, sflow_h: {agent: \[[^]]*\]}||' \
 	"$WORK/exact.yml" >"$WORK/pp.yml"
-printf 'pcap_processing:\n  output_folder: %s\n' "$WORK/pp" >>"$WORK/pp.yml"
+printf '  agent_address: repro_ip\npcap_processing:\n  output_folder: %s\n' "$WORK/pp" >>"$WORK/pp.yml"
 mkdir -p "$WORK/pp"
 "$TR" -p -t "$WORK/pp.yml" 2>"$WORK/pp.log" || { cat "$WORK/pp.log"; fail "-p: exit $?"; }
 [ "$(json_get "$WORK/pp/traffic-info.json" 'd["pcap_processing"]["sections"]["sflow"]["dropped_malformed"]')" = 1 ] ||
@@ -144,6 +145,8 @@ cmp -s "$WORK/exact.expected" "$WORK/pp.got" ||
 	fail "-p: $(wc -l <"$WORK/pp.got") datagrams written, not the $(wc -l <"$WORK/exact.expected") sFlow ones captured byte for byte"
 got=$(sflow_counts "$WORK/pp/traffic-info.json" '[e["sflow"] for e in d["exporters"]]')
 [ "$got" = "$EXPECTED_COUNTS" ] || fail "-p: its summary counts $got; tshark: $EXPECTED_COUNTS"
+grep -qx '  agent_address: repro_ip' "$WORK/pp/traffic-reproducer.yml" ||
+	fail "-p: the written config lost the section's agent_address"
 note "-p: the datagram that is not sFlow dropped, the $DATAGRAMS sFlow ones kept byte for byte"
 
 # ---- sfacctd: the capture decoded by itself, then the repeated replay ---------------------
