@@ -4,7 +4,7 @@
 #   - --info recognises it as sFlow by content and counts its datagrams, flow and counters
 #     samples and sequence errors as tshark does;
 #   - replays byte-exact to the built-in sink (one play, settings as captured), whose sFlow
-#     counts are tshark's;
+#     counts are tshark's; played twice as captured, each agent's restart is a sequence error;
 #   - -p drops a datagram that is not sFlow v5, keeps the others byte for byte, and its config
 #     keeps the section's settings;
 #   - repeated twice with agent_address: repro_ip, decodes at sfacctd (print plugin) as
@@ -114,6 +114,20 @@ got=$(sflow_counts "$WORK/sink.json" "[u['sflow'] for u in d['udp'] if u['port']
 [ "$got" = "$EXPECTED_COUNTS" ] ||
 	fail "sink: sflow datagrams, flow and counters samples, sequence errors, malformed: $got; tshark: $EXPECTED_COUNTS"
 note "sink: decodes $got (datagrams, flow and counters samples, sequence errors, malformed), as tshark"
+
+# Played twice as captured, each agent's sequence starts over once: one sequence error per agent
+# and sub-agent (tshark's count) more than twice the capture's.
+AGENTS=$(tshark -r "$WORK/sflow.pcap" -d "udp.port==$PROBE_PORT,sflow" -T fields -e sflow_245.agent \
+	-e sflow_245.agent.v6 -e sflow_245.sub_agent_id 2>/dev/null | sort -u | grep -c .)
+start_sink sink2 "$TR" sink --udp 0
+config twice "$(ready_port "$WORK/sink2.ready" udp)" "  sequence: as-captured"
+sed -i 's/^time_factor: 0$/time_factor: 0\nrepeat: {count: 2}/' "$WORK/twice.yml"
+"$TR" -t "$WORK/twice.yml" 2>"$WORK/twice.log" || { cat "$WORK/twice.log"; fail "twice: exit $?"; }
+stop_sink
+got=$(sflow_counts "$WORK/sink2.json" '[u["sflow"] for u in d["udp"]]')
+want="$((2 * DATAGRAMS)) $((2 * SAMPLES)) $((2 * COUNTERS)) $((2 * SEQ_ERRORS + AGENTS)) 0"
+[ "$got" = "$want" ] || fail "sink, two plays as captured: $got; expected from tshark: $want"
+note "sink, two plays as captured: $got (the restart of $AGENTS agent(s) counted as sequence errors)"
 
 # ---- -p: the sFlow section cleaned (sFlow v5 only) and retimed, its datagrams byte for byte --
 # A datagram that is not sFlow, sent to the same port, is the one -p must drop.
