@@ -60,7 +60,7 @@ SEQ_ERRORS=$(tshark -r "$WORK/sflow.pcap" -d "udp.port==$PROBE_PORT,sflow" -T fi
 	2>/dev/null | awk -F'\t' '{ k = $1 $2 "/" $3 } k in last && $4 != last[k] + 1 { n++ } { last[k] = $4 }
 	END { print n + 0 }')
 
-# sflow_counts FILE JSON-PATH: "DATAGRAMS FLOW COUNTERS SEQUENCE-ERRORS" of the sflow objects at
+# sflow_counts FILE JSON-PATH: "DATAGRAMS FLOW COUNTERS SEQUENCE-ERRORS MALFORMED" of the sflow objects at
 # JSON-PATH (a Python expression over d yielding them), summed.
 sflow_counts() {
 	python3 -c '
