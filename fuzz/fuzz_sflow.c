@@ -3,11 +3,16 @@
  * record is walked, and the fidelity rewrites run over the input as a
  * datagram played twice (a repeat) with the agent rewritten to IPv6: any
  * output must be the input's length (plus the agent's growth) and parse.
+ * The descriptor's count and keep hooks (--info, the sink, -p) take it too:
+ * what classify claims must be kept and count as not malformed.
  */
+#include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "sflow.h"
 
 static void
@@ -31,6 +36,26 @@ walk(const uint8_t *p, size_t len)
 	}
 }
 
+static void
+count(const uint8_t *p, size_t len)
+{
+	const struct proto_count *pc = sflow_proto.count;
+	static FILE *null;
+	struct sflow_counts *n = pc->new();
+	bool claimed = pc->classify(p, len);
+
+	if (null == NULL)
+		null = fopen("/dev/null", "w");
+	if (n == NULL || null == NULL)
+		abort();
+	pc->datagram(n, p, len);
+	if (claimed && (!sflow_proto.keep(p, len) || n->malformed != 0))
+		abort();
+	json_decref(pc->json(n));
+	pc->text(n, null);
+	pc->free(n);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,6 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return 0;
 	walk(data, size);
+	count(data, size);
 	if ((fx = sflow_fix_new(&o)) == NULL)
 		return 0;
 	repro.v6.s6_addr[15] = 1;

@@ -142,6 +142,9 @@ info_free(struct info *inf)
 				free(e->dom[k].t);
 			}
 			free(e->dom);
+			for (int id = 0; id < SECTION_COUNT; id++)
+				if (e->proto[id] != NULL)
+					protocols[id]->count->free(e->proto[id]);
 			free(e->bad.r);
 			free(e);
 		}
@@ -418,12 +421,45 @@ looks_like_flow(const uint8_t *p, size_t len)
 	}
 }
 
+/*
+ * Whose datagram it is: its section's with a config; without one,
+ * NetFlow/IPFIX's when it looks like it, else the first protocol in table
+ * order whose count hook claims it, else generic UDP's.
+ */
+static int
+udp_protocol(const struct tr_packet *pkt, int section)
+{
+	if (section >= 0)
+		return section;
+	if (looks_like_flow(pkt->payload, pkt->payload_len))
+		return SECTION_IPFIX;
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (protocols[id]->count != NULL &&
+		    protocols[id]->count->classify(pkt->payload,
+		    pkt->payload_len))
+			return id;
+	return SECTION_UDP_GENERIC;
+}
+
+/* A datagram of a protocol with a count hook: into the exporter's state for it, made on first use. */
+static void
+proto_datagram(struct info *inf, struct exporter *e, int id,
+    const struct tr_packet *pkt)
+{
+	const struct proto_count *pc = protocols[id]->count;
+
+	if (e->proto[id] == NULL && (e->proto[id] = pc->new()) == NULL) {
+		inf->oom = true;
+		return;
+	}
+	pc->datagram(e->proto[id], pkt->payload, pkt->payload_len);
+}
+
 static void
 udp_packet(struct info *inf, const struct tr_packet *pkt, int section)
 {
 	struct exporter *e;
-	bool flow = section >= 0 ? section == SECTION_IPFIX :
-	    looks_like_flow(pkt->payload, pkt->payload_len);
+	int id = udp_protocol(pkt, section);
 
 	if (section >= 0 && !select_datagram(&inf->cfg->section[section],
 	    section, pkt->payload, pkt->payload_len)) {
@@ -434,8 +470,10 @@ udp_packet(struct info *inf, const struct tr_packet *pkt, int section)
 		return;
 	e->packets++;
 	e->bytes += pkt->payload_len;
-	if (flow)
+	if (id == SECTION_IPFIX)
 		flow_datagram(inf, e, pkt);
+	else if (protocols[id]->count != NULL)
+		proto_datagram(inf, e, id, pkt);
 	else {
 		e->udp_generic_packets++;
 		e->udp_generic_bytes += pkt->payload_len;

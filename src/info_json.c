@@ -632,6 +632,20 @@ exporter_totals(const struct exporter *e, struct conn **conns, size_t n,
 	}
 }
 
+/* Each protocol with a count hook under its name: its counts, or null when the exporter sent none of it. */
+static void
+json_protocols(const struct exporter *e, json_t *o)
+{
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_count *pc = protocols[id]->count;
+
+		if (pc != NULL)
+			json_object_set_new(o, protocols[id]->name,
+			    e->proto[id] != NULL ? pc->json(e->proto[id]) :
+			    json_null());
+	}
+}
+
 /* Everything one exporter sent: flows, then its TCP sessions by kind (conns[0..n) are its own, sorted). */
 static json_t *
 json_exporter(const struct info *inf, struct exporter *e, struct conn **conns,
@@ -648,6 +662,7 @@ json_exporter(const struct info *inf, struct exporter *e, struct conn **conns,
 	    (json_int_t)e->packets));
 	json_object_set_new(o, "udp_bytes", json_integer((json_int_t)e->bytes));
 	json_object_set_new(o, "flows", json_flows(e, b));
+	json_protocols(e, o);
 	json_object_set_new(o, "udp_generic", json_pack("{s:I, s:I}",
 	    "packets", (json_int_t)e->udp_generic_packets,
 	    "bytes", (json_int_t)e->udp_generic_bytes));

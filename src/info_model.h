@@ -190,6 +190,7 @@ struct exporter {
 	int		 map_index;	/* -t: network.map entry; else -1 */
 	uint64_t	 packets, bytes;	/* UDP datagrams and their payload bytes */
 	uint64_t	 udp_generic_packets, udp_generic_bytes;
+	void		*proto[SECTION_COUNT];	/* the count hook's state of each protocol that has one, once it sent */
 	struct flow_domain *dom;
 	size_t		 nd, capd;
 	struct reasons	 bad;

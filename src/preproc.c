@@ -4,7 +4,8 @@
  *  1. The config's captures are read once, merged by timestamp (a k-way
  *     merge holding one packet per capture).  Each selected packet goes to
  *     its section: UDP datagrams at once (IPFIX/NetFlow through flowfix in
- *     drop-orphans mode), TCP segments through reassembly and, for BMP/BGP,
+ *     drop-orphans mode; another protocol's as captured, if its descriptor's
+ *     keep hook takes them), TCP segments through reassembly and, for BMP/BGP,
  *     the framer; each message is written as soon as it completes (packed
  *     into a pending segment of at most desired_tcp_payload_size bytes per
  *     session).  Every section runs its own clock (0 for its first frame,
@@ -105,8 +106,9 @@ struct pp_section {
 	uint64_t	 packets;	/* captured packets selected */
 	uint64_t	 messages;	/* messages (datagrams) kept */
 	uint64_t	 before_start;	/* BMP before Initiation, BGP before OPEN */
-	uint64_t	 filtered;	/* message filters (ipfix_h, bmp_h, bgp_h) */
+	uint64_t	 filtered;	/* message filters (NAME_h) */
 	uint64_t	 emptied;	/* IPFIX messages left without sets */
+	uint64_t	 malformed;	/* datagrams its protocol's keep hook refused */
 	uint64_t	 split;		/* messages too big for one frame, written over several */
 	uint64_t	 peer_opens;	/* BGP: the collectors' OPENs written */
 	struct addr_list src, dst;
@@ -670,16 +672,22 @@ udp_packet(struct preproc *pp, enum section_id id, const struct tr_packet *pkt)
 	s.dst = pkt->dst;
 	s.sport = pkt->sport;
 	s.dport = pkt->dport;
+	if (!select_datagram(&pp->cfg->section[id], id, pkt->payload,
+	    pkt->payload_len)) {
+		sec->filtered++;
+		return;
+	}
 	if (id != SECTION_IPFIX) {
+		/* Kept byte for byte, when its protocol's keep hook (if any) takes it. */
+		if (protocols[id]->keep != NULL &&
+		    !protocols[id]->keep(pkt->payload, pkt->payload_len)) {
+			sec->malformed++;
+			return;
+		}
 		s.payload = pkt->payload;
 		s.payload_len = pkt->payload_len;
 		sec->messages++;
 		emit_frame(pp, id, &s, false);
-		return;
-	}
-	if (!select_datagram(&pp->cfg->section[id], id, pkt->payload,
-	    pkt->payload_len)) {
-		sec->filtered++;
 		return;
 	}
 	{
@@ -1164,6 +1172,25 @@ yml_bufsize(FILE *f, const char *key, int v)
 }
 
 /* Into the config's temporary; it names the outputs by their final paths. */
+/* The flow fidelity keys a section's protocol takes, as the input config set them (sequence only when set: its default depends on repeat). */
+static void
+yml_flow_keys(FILE *f, unsigned keys, const struct cfg_flow_fidelity *flow)
+{
+	if (keys & PROTO_KEY_TEMPLATES)
+		fprintf(f, "  templates: %s\n", templates_names[flow->templates]);
+	if (keys & PROTO_KEY_TIMESTAMPS)
+		fprintf(f, "  timestamps: %s\n",
+		    timestamps_names[flow->timestamps]);
+	if (keys & PROTO_KEY_SRC_PORT)
+		fprintf(f, "  preserve_src_port: %s\n",
+		    flow->preserve_src_port ? "true" : "false");
+	if (keys & PROTO_KEY_AGENT_ADDRESS)
+		fprintf(f, "  agent_address: %s\n",
+		    agent_address_names[flow->agent_address]);
+	if ((keys & PROTO_KEY_SEQUENCE) && flow->sequence_set)
+		fprintf(f, "  sequence: %s\n", sequence_names[flow->sequence]);
+}
+
 static int
 write_yml(struct preproc *pp, const enum section_id *order, size_t n)
 {
@@ -1243,17 +1270,8 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n)
 				fprintf(f, "    port: " CFG_MISSING_PARAM "\n");
 			missing = true;
 		}
-		/* The input's replay settings of the section. */
-		if (order[k] == SECTION_IPFIX) {
-			fprintf(f, "  templates: %s\n  timestamps: %s\n"
-			    "  preserve_src_port: %s\n",
-			    templates_names[cs->flow.templates],
-			    timestamps_names[cs->flow.timestamps],
-			    cs->flow.preserve_src_port ? "true" : "false");
-			if (cs->flow.sequence_set)
-				fprintf(f, "  sequence: %s\n",
-				    sequence_names[cs->flow.sequence]);
-		}
+		/* The input's replay settings of the section: the flow fidelity keys its protocol takes. */
+		yml_flow_keys(f, protocols[order[k]]->keys, &cs->flow);
 		if (order[k] == SECTION_BGP && (cs->open.has_bgp_id ||
 		    cs->open.has_hold_time || cs->open.trim_capabilities)) {
 			fprintf(f, "  open:\n");
@@ -1332,6 +1350,9 @@ stats_json(struct preproc *pp, const enum section_id *order, size_t n,
 			json_object_set_new(s, "messages_emptied",
 			    json_integer((json_int_t)sec->emptied));
 		}
+		if (protocols[order[k]]->keep != NULL)
+			json_object_set_new(s, "dropped_malformed",
+			    json_integer((json_int_t)sec->malformed));
 		if (order[k] == SECTION_BGP)
 			json_object_set_new(s, "collector_opens_kept",
 			    json_integer((json_int_t)sec->peer_opens));

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "addr.h"
 #include "monotime.h"
@@ -187,6 +188,33 @@ struct proto_session {
 	const char *(*stalled_why)(const struct session *);
 };
 
+/* ---- what --info, the sink and -p read of a UDP protocol --------------- */
+
+struct json_t;	/* jansson's */
+
+/*
+ * A UDP protocol's datagrams counted per exporter: by --info (per
+ * exporter) and by the sink (per exporter and local port).  The state is
+ * one exporter's; the protocol caps what it holds (hostile input).
+ */
+struct proto_count {
+	/*
+	 * Whether a datagram is this protocol's by its content alone: --info
+	 * without a config (after NetFlow/IPFIX), the sink (before it).  It
+	 * must claim no NetFlow/IPFIX (first 16 bits: version 5, 9 or 10) and
+	 * nothing likely in other UDP.
+	 */
+	bool	 (*classify)(const uint8_t *p, size_t len);
+	void	*(*new)(void);		/* NULL when out of memory */
+	void	 (*free)(void *);
+	/* One datagram: classified, or selected by the protocol's section; it may not parse. */
+	void	 (*datagram)(void *, const uint8_t *p, size_t len);
+	/* The counts as the value of the exporter's key NAME; NULL when out of memory. */
+	struct json_t *(*json)(const void *);
+	/* The counts as lines of the sink's table, each indented by five spaces. */
+	void	 (*text)(const void *, FILE *out);
+};
+
 struct proto {
 	const char	*name;		/* its config section */
 	const char	*what;		/* in words, for messages: "NetFlow/IPFIX exports" */
@@ -198,6 +226,10 @@ struct proto {
 	const struct proto_session *session;
 	const struct proto_filter *filter;	/* NULL: none */
 	const struct proto_fidelity *fidelity;	/* NULL: sent as captured */
+	/* --info, the sink and -p (NULL: generic UDP to them): */
+	const struct proto_count *count;
+	/* -p: whether a datagram is kept (the rest is dropped as malformed). */
+	bool	(*keep)(const uint8_t *p, size_t len);
 };
 
 #define TR_PROTO_DECL(id, name)	extern const struct proto name##_proto;

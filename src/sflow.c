@@ -1,5 +1,8 @@
 /* sFlow v5: datagram, samples and records read bounds-checked (XDR: big-endian 32-bit words), and their fidelity on replay. */
+#include <inttypes.h>
+#include <jansson.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +185,167 @@ sflow_sample_name(uint32_t format)
 	    SFLOW_FORMAT(format) >= sizeof(names) / sizeof(names[0]))
 		return NULL;
 	return names[SFLOW_FORMAT(format)];
+}
+
+/* ---- counts for --info and the sink ------------------------------------ */
+
+static void
+count_record(struct sflow_counts *n, enum sflow_space space, uint32_t format)
+{
+	struct sflow_format_count *f;
+
+	n->records++;
+	for (size_t i = 0; i < n->n_formats; i++)
+		if (n->formats[i].space == space &&
+		    n->formats[i].format == format) {
+			n->formats[i].count++;
+			return;
+		}
+	if (n->n_formats == SFLOW_COUNT_FORMATS) {
+		n->not_tracked++;
+		return;
+	}
+	f = &n->formats[n->n_formats++];
+	*f = (struct sflow_format_count){ .space = space, .format = format,
+	    .count = 1 };
+}
+
+/* The agent's datagram count and sequence; past the cap, the datagram is counted in not_tracked. */
+static void
+count_agent(struct sflow_counts *n, const struct sflow_header *h)
+{
+	struct sflow_agent_count *a = NULL;
+
+	for (size_t i = 0; i < n->n_agents && a == NULL; i++)
+		if (n->agents[i].sub_agent == h->sub_agent &&
+		    addr_equal(&n->agents[i].agent, &h->agent))
+			a = &n->agents[i];
+	if (a == NULL) {
+		if (n->n_agents == SFLOW_COUNT_AGENTS) {
+			n->not_tracked++;
+			return;
+		}
+		a = &n->agents[n->n_agents++];
+		*a = (struct sflow_agent_count){ .agent = h->agent,
+		    .sub_agent = h->sub_agent, .first_sequence = h->sequence };
+	} else if (h->sequence != a->last_sequence + 1)
+		a->sequence_errors++;
+	a->last_sequence = h->sequence;
+	a->datagrams++;
+}
+
+/*
+ * Walk a datagram's samples and their records, counting them into n when
+ * it is not NULL: 0 when each lies within its bounds, -1 at the first that
+ * does not (what came before it counted).  *exact: the samples end where
+ * the datagram does.
+ */
+static int
+walk(const uint8_t *p, size_t len, struct sflow_counts *n, bool *exact)
+{
+	struct sflow_header h;
+	struct sflow_iter it, rit;
+	struct sflow_sample s;
+	struct sflow_record r;
+	int rc, rrc;
+
+	*exact = false;
+	if (sflow_samples_begin(p, len, &it, &h) == -1)
+		return -1;
+	while ((rc = sflow_sample_next(&it, &s)) == 1) {
+		if (n != NULL)
+			n->samples[sflow_sample_name(s.format) != NULL ?
+			    SFLOW_FORMAT(s.format) : 0]++;
+		if (s.space == SFLOW_SPACE_NONE)
+			continue;
+		sflow_records_begin(p, len, &s, &rit);
+		while ((rrc = sflow_record_next(&rit, &r)) == 1)
+			if (n != NULL)
+				count_record(n, s.space, r.format);
+		if (rrc == -1)
+			return -1;
+	}
+	*exact = rc == 0 && cur_left(&it.c) == 0;
+	return rc;
+}
+
+bool
+sflow_datagram_valid(const uint8_t *p, size_t len, bool exact)
+{
+	bool ends;
+
+	return walk(p, len, NULL, &ends) == 0 && (ends || !exact);
+}
+
+bool
+sflow_classify(const uint8_t *p, size_t len)
+{
+	struct sflow_header h;
+
+	/* Each sample takes 8 bytes at least: a count past that is not sFlow. */
+	return sflow_parse_header(p, len, &h) == 0 &&
+	    h.n_samples <= (len - h.len) / 8 &&
+	    sflow_datagram_valid(p, len, true);
+}
+
+void
+sflow_count_datagram(struct sflow_counts *n, const uint8_t *p, size_t len)
+{
+	struct sflow_header h;
+	bool exact;
+
+	n->datagrams++;
+	if (sflow_parse_header(p, len, &h) == -1) {
+		n->malformed++;
+		return;
+	}
+	count_agent(n, &h);
+	if (walk(p, len, n, &exact) == -1)
+		n->malformed++;
+}
+
+/* sFlow v5's standard record formats (enterprise 0), and the counters' of sflow.org's structures. */
+static const struct {
+	enum sflow_space space;
+	uint32_t	 format;
+	const char	*name;
+} record_names[] = {
+	{ SFLOW_SPACE_FLOW, 1, "sampled_header" },
+	{ SFLOW_SPACE_FLOW, 2, "sampled_ethernet" },
+	{ SFLOW_SPACE_FLOW, 3, "sampled_ipv4" },
+	{ SFLOW_SPACE_FLOW, 4, "sampled_ipv6" },
+	{ SFLOW_SPACE_FLOW, 1001, "extended_switch" },
+	{ SFLOW_SPACE_FLOW, 1002, "extended_router" },
+	{ SFLOW_SPACE_FLOW, 1003, "extended_gateway" },
+	{ SFLOW_SPACE_FLOW, 1004, "extended_user" },
+	{ SFLOW_SPACE_FLOW, 1005, "extended_url" },
+	{ SFLOW_SPACE_FLOW, 1006, "extended_mpls" },
+	{ SFLOW_SPACE_FLOW, 1007, "extended_nat" },
+	{ SFLOW_SPACE_FLOW, 1008, "extended_mpls_tunnel" },
+	{ SFLOW_SPACE_FLOW, 1009, "extended_mpls_vc" },
+	{ SFLOW_SPACE_FLOW, 1010, "extended_mpls_FTN" },
+	{ SFLOW_SPACE_FLOW, 1011, "extended_mpls_LDP_FEC" },
+	{ SFLOW_SPACE_FLOW, 1012, "extended_vlantunnel" },
+	{ SFLOW_SPACE_COUNTERS, 1, "generic_interface" },
+	{ SFLOW_SPACE_COUNTERS, 2, "ethernet_interface" },
+	{ SFLOW_SPACE_COUNTERS, 3, "tokenring" },
+	{ SFLOW_SPACE_COUNTERS, 4, "vg_interface" },
+	{ SFLOW_SPACE_COUNTERS, 5, "vlan" },
+	{ SFLOW_SPACE_COUNTERS, 1001, "processor" },
+};
+
+const char *
+sflow_record_name(enum sflow_space space, uint32_t format)
+{
+	/* A discard sample carries flow records (sFlow's dropped packet notifications). */
+	if (space == SFLOW_SPACE_DISCARDS)
+		space = SFLOW_SPACE_FLOW;
+	for (size_t i = 0; i < sizeof(record_names) / sizeof(record_names[0]);
+	    i++)
+		if (record_names[i].space == space &&
+		    record_names[i].format == format)
+			return record_names[i].name;
+	return NULL;
 }
 
 /* ---- fidelity on replay ------------------------------------------------ */
@@ -527,6 +691,174 @@ static const struct proto_fidelity sflow_fidelity = {
 	.datagram = fidelity_datagram,
 };
 
+/* --info and the sink: sflow_counts per exporter, shown sorted so that arrival order does not show. */
+static void *
+count_new(void)
+{
+	return calloc(1, sizeof(struct sflow_counts));
+}
+
+static int
+agent_cmp(const void *x, const void *y)
+{
+	const struct sflow_agent_count *a = x, *b = y;
+	int c = addr_compare(&a->agent, &b->agent);
+
+	if (c != 0)
+		return c;
+	return a->sub_agent < b->sub_agent ? -1 : a->sub_agent > b->sub_agent;
+}
+
+static int
+format_cmp(const void *x, const void *y)
+{
+	const struct sflow_format_count *a = x, *b = y;
+
+	if (a->space != b->space)
+		return (int)a->space - (int)b->space;
+	return a->format < b->format ? -1 : a->format > b->format;
+}
+
+/* A copy of the counts with agents and formats sorted. */
+static void
+sorted_counts(const struct sflow_counts *n, struct sflow_counts *out)
+{
+	*out = *n;
+	qsort(out->agents, out->n_agents, sizeof(out->agents[0]), agent_cmp);
+	qsort(out->formats, out->n_formats, sizeof(out->formats[0]),
+	    format_cmp);
+}
+
+static const char *const space_names[] = {
+	[SFLOW_SPACE_NONE] = "other",
+	[SFLOW_SPACE_FLOW] = "flow",
+	[SFLOW_SPACE_COUNTERS] = "counters",
+	[SFLOW_SPACE_DISCARDS] = "discards",
+};
+
+/* A data format as sFlow writes it: "enterprise:format". */
+static const char *
+format_text(uint32_t format, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", SFLOW_ENTERPRISE(format),
+	    SFLOW_FORMAT(format));
+	return buf;
+}
+
+static json_t *
+json_agent(const struct sflow_agent_count *a)
+{
+	char abuf[TR_ADDR_STRLEN];
+
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
+	    "agent", addr_format(&a->agent, abuf, sizeof(abuf)),
+	    "sub_agent", (json_int_t)a->sub_agent,
+	    "datagrams", (json_int_t)a->datagrams,
+	    "first_sequence", (json_int_t)a->first_sequence,
+	    "last_sequence", (json_int_t)a->last_sequence,
+	    "sequence_errors", (json_int_t)a->sequence_errors);
+}
+
+static json_t *
+json_format(const struct sflow_format_count *f)
+{
+	const char *name = sflow_record_name(f->space, f->format);
+	char fbuf[24];
+
+	return json_pack("{s:s, s:s, s:o, s:I}", "sample",
+	    space_names[f->space], "format",
+	    format_text(f->format, fbuf, sizeof(fbuf)), "name",
+	    name != NULL ? json_string(name) : json_null(), "count",
+	    (json_int_t)f->count);
+}
+
+static json_t *
+count_json(const void *v)
+{
+	struct sflow_counts n;
+	json_t *agents = json_array(), *samples = json_object();
+	json_t *formats = json_array();
+
+	sorted_counts(v, &n);
+	for (size_t i = 0; i < n.n_agents; i++)
+		json_array_append_new(agents, json_agent(&n.agents[i]));
+	for (uint32_t f = SFLOW_FLOW_SAMPLE; f <= SFLOW_DISCARD_SAMPLE; f++)
+		json_object_set_new(samples, sflow_sample_name(f),
+		    json_integer((json_int_t)n.samples[f]));
+	json_object_set_new(samples, "other", json_integer(
+	    (json_int_t)n.samples[0]));
+	for (size_t i = 0; i < n.n_formats; i++)
+		json_array_append_new(formats, json_format(&n.formats[i]));
+	return json_pack("{s:I, s:o, s:o, s:I, s:o, s:I, s:I}",
+	    "datagrams", (json_int_t)n.datagrams, "agents", agents,
+	    "samples", samples, "records", (json_int_t)n.records,
+	    "record_formats", formats, "malformed", (json_int_t)n.malformed,
+	    "not_tracked", (json_int_t)n.not_tracked);
+}
+
+static void
+count_text(const void *v, FILE *out)
+{
+	char abuf[TR_ADDR_STRLEN], fbuf[24];
+	struct sflow_counts n;
+	const char *sep = ": ";
+
+	sorted_counts(v, &n);
+	for (size_t i = 0; i < n.n_agents; i++) {
+		const struct sflow_agent_count *a = &n.agents[i];
+
+		fprintf(out, "     sFlow agent %s sub-agent %" PRIu32 ": %"
+		    PRIu64 " datagrams, sequence %" PRIu32 "..%" PRIu32 ", %"
+		    PRIu64 " sequence errors\n",
+		    addr_format(&a->agent, abuf, sizeof(abuf)), a->sub_agent,
+		    a->datagrams, a->first_sequence, a->last_sequence,
+		    a->sequence_errors);
+	}
+	fprintf(out, "     sFlow: %" PRIu64 " datagrams, samples", n.datagrams);
+	for (uint32_t f = SFLOW_FLOW_SAMPLE; f <= SFLOW_DISCARD_SAMPLE; f++)
+		fprintf(out, "%s %s %" PRIu64, f == SFLOW_FLOW_SAMPLE ? "" :
+		    ",", sflow_sample_name(f), n.samples[f]);
+	fprintf(out, ", other %" PRIu64 "; %" PRIu64 " records, %" PRIu64
+	    " malformed, %" PRIu64 " not tracked\n", n.samples[0], n.records,
+	    n.malformed, n.not_tracked);
+	if (n.n_formats == 0)
+		return;
+	fprintf(out, "     sFlow records");
+	for (size_t i = 0; i < n.n_formats; i++) {
+		const struct sflow_format_count *f = &n.formats[i];
+		const char *name = sflow_record_name(f->space, f->format);
+
+		fprintf(out, "%s%s %s%s%s %" PRIu64, sep, space_names[f->space],
+		    format_text(f->format, fbuf, sizeof(fbuf)),
+		    name != NULL ? " " : "", name != NULL ? name : "",
+		    f->count);
+		sep = ", ";
+	}
+	fputc('\n', out);
+}
+
+static void
+count_datagram(void *n, const uint8_t *p, size_t len)
+{
+	sflow_count_datagram(n, p, len);
+}
+
+static const struct proto_count sflow_count = {
+	.classify = sflow_classify,
+	.new = count_new,
+	.free = free,
+	.datagram = count_datagram,
+	.json = count_json,
+	.text = count_text,
+};
+
+/* -p keeps what walks within bounds, byte for byte (bytes after the last sample included). */
+static bool
+keep_datagram(const uint8_t *p, size_t len)
+{
+	return sflow_datagram_valid(p, len, false);
+}
+
 const struct proto sflow_proto = {
 	.name = "sflow",
 	.what = "sFlow datagrams",
@@ -535,4 +867,6 @@ const struct proto sflow_proto = {
 	.l4proto = IPPROTO_UDP,
 	.filter = &sflow_filter,
 	.fidelity = &sflow_fidelity,
+	.count = &sflow_count,
+	.keep = keep_datagram,
 };

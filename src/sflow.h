@@ -100,6 +100,63 @@ int	sflow_record_next(struct sflow_iter *it, struct sflow_record *r);
 /* A sample format's name ("flow", "counters", "flow-expanded", ...), NULL for an enterprise's. */
 const char *sflow_sample_name(uint32_t format);
 
+/* ---- counts for --info and the sink ------------------------------------ */
+
+/*
+ * Whether every sample of the datagram, and every record of its standard
+ * samples, lies within its length (-p keeps these); with exact, also that
+ * the counted samples end where the datagram does.
+ */
+bool	sflow_datagram_valid(const uint8_t *p, size_t len, bool exact);
+
+/*
+ * Whether a datagram is sFlow v5 by its content alone: version 5, agent
+ * address type 1 or 2, a sample count that fits, every sample and record
+ * within bounds and nothing after the last sample.  NetFlow/IPFIX never
+ * passes (their first 16 bits are a version, 5, 9 or 10; here they are 0).
+ */
+bool	sflow_classify(const uint8_t *p, size_t len);
+
+/* Caps per exporter (a real one is one agent, a few sub-agents, a dozen record formats). */
+#define SFLOW_COUNT_AGENTS	8
+#define SFLOW_COUNT_FORMATS	24
+
+/* An agent and sub-agent: its datagrams and their sequence. */
+struct sflow_agent_count {
+	struct tr_addr	 agent;
+	uint32_t	 sub_agent;
+	uint64_t	 datagrams;
+	uint32_t	 first_sequence, last_sequence;
+	uint64_t	 sequence_errors;	/* a datagram whose sequence is not the one before + 1 */
+};
+
+/* Records of one format in one kind of sample (record formats are numbered per kind). */
+struct sflow_format_count {
+	enum sflow_space space;
+	uint32_t	 format;	/* enterprise << 12 | format */
+	uint64_t	 count;
+};
+
+struct sflow_counts {
+	uint64_t	 datagrams;
+	uint64_t	 malformed;	/* a header, sample or record past the datagram: counted up to there */
+	/* By standard sample format; [0]: an enterprise's or an unknown one. */
+	uint64_t	 samples[SFLOW_DISCARD_SAMPLE + 1];
+	uint64_t	 records;
+	struct sflow_agent_count agents[SFLOW_COUNT_AGENTS];
+	size_t		 n_agents;
+	struct sflow_format_count formats[SFLOW_COUNT_FORMATS];
+	size_t		 n_formats;
+	uint64_t	 not_tracked;	/* datagrams of agents, records of formats past the caps */
+};
+
+/* Count one datagram (counts zeroed to begin). */
+void	sflow_count_datagram(struct sflow_counts *, const uint8_t *p,
+	    size_t len);
+
+/* A record format's name in a kind of sample ("sampled_header", "generic_interface"; discards carry flow records), NULL when not a standard one. */
+const char *sflow_record_name(enum sflow_space space, uint32_t format);
+
 /* ---- fidelity on replay ------------------------------------------------ */
 
 struct sflow_fix_opts {

@@ -436,6 +436,39 @@ nf_account(struct sink *s, struct sink_udp_stat *u, uint16_t sport, const uint8_
 
 /* ---- UDP -------------------------------------------------------------- */
 
+/*
+ * A datagram that a protocol's count hook claims by content goes to its
+ * state for this exporter and port: true when one did (or memory ran out
+ * making it).  Asked before NetFlow/IPFIX, whose first 16 bits (a version,
+ * 5, 9 or 10) no classify hook may take.
+ */
+static bool
+udp_proto_count(struct sink *s, struct sink_udp_stat *u, const uint8_t *p,
+    size_t len)
+{
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_count *pc = protocols[id]->count;
+
+		if (pc == NULL || !pc->classify(p, len))
+			continue;
+		if (u->proto[id] == NULL && (u->proto[id] = pc->new()) == NULL) {
+			s->untracked++;
+			return true;
+		}
+		pc->datagram(u->proto[id], p, len);
+		return true;
+	}
+	return false;
+}
+
+static void
+udp_proto_free(struct sink_udp_stat *u)
+{
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (u->proto[id] != NULL)
+			protocols[id]->count->free(u->proto[id]);
+}
+
 static void
 udp_datagram(struct sink *s, uint16_t local_port,
     const struct sockaddr *from, const uint8_t *p, size_t len)
@@ -453,7 +486,8 @@ udp_datagram(struct sink *s, uint16_t local_port,
 	}
 	u->datagrams++;
 	u->bytes += len;
-	nf_account(s, u, peer_port, p, len);
+	if (!udp_proto_count(s, u, p, len))
+		nf_account(s, u, peer_port, p, len);
 }
 
 static void
@@ -1394,6 +1428,8 @@ sink_free(struct sink *s)
 			free(s->udp[i].nf[j].tmpl);
 		free(s->udp[i].nf);
 	}
+	for (size_t i = 0; i < s->nudp; i++)
+		udp_proto_free(&s->udp[i]);
 	free(s->udp);
 	free(s->tcp);
 	free(s->udp_index.slots);

@@ -15,6 +15,7 @@
 #include "bytebuf.h"
 #include "framer.h"
 #include "monotime.h"
+#include "proto.h"
 
 #define SINK_DEFAULT_BGP_AS	64512
 #define SINK_MAX_LISTENERS	64
@@ -149,6 +150,7 @@ struct sink_udp_stat {
 	uint64_t	 datagrams;
 	uint64_t	 bytes;
 	uint64_t	 undecoded;
+	void		*proto[SECTION_COUNT];	/* the count hook's state of each protocol that has one, once it sent */
 	struct sink_nf	*nf;
 	size_t		 nnf;
 	size_t		 nf_cap;

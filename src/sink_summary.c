@@ -97,6 +97,12 @@ json_udp(const struct sink_udp_stat *u)
 	for (size_t i = 0; i < u->nnf; i++)
 		json_array_append_new(nfs, json_nf(&u->nf[i]));
 	json_object_set_new(o, "netflow", nfs);
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (protocols[id]->count != NULL)
+			json_object_set_new(o, protocols[id]->name,
+			    u->proto[id] != NULL ?
+			    protocols[id]->count->json(u->proto[id]) :
+			    json_null());
 	return o;
 }
 
@@ -233,6 +239,9 @@ table_udp(const struct sink_udp_stat *u, FILE *out)
 		    nf->seq_errors, nf->template_sets, nf->data_sets,
 		    nf->malformed);
 	}
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (u->proto[id] != NULL)
+			protocols[id]->count->text(u->proto[id], out);
 }
 
 static void

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # End to end with real sFlow: pmacctd's sfprobe turns a generated capture into sFlow v5,
 # captured on loopback by tcpdump. That capture then:
-#   - replays byte-exact to the built-in sink (one play, settings as captured);
+#   - --info recognises it as sFlow by content and counts its datagrams, flow and counters
+#     samples and sequence errors as tshark does;
+#   - replays byte-exact to the built-in sink (one play, settings as captured), whose sFlow
+#     counts are tshark's; played twice as captured, each agent's restart is a sequence error;
+#   - -p drops a datagram that is not sFlow v5, keeps the others byte for byte, and its config
+#     keeps the section's settings;
 #   - repeated twice with agent_address: repro_ip, decodes at sfacctd (print plugin) as
 #     exactly twice what sfacctd decodes from the capture itself (pcap_savefile), with the
 #     repro_ip as the exporter (peer_src_ip);
@@ -48,6 +53,38 @@ COUNTERS=$(samples counters || true)
 [ "$DATAGRAMS" -gt 10 ] && [ "$SAMPLES" -gt 100 ] ||
 	{ cat "$WORK/probe.log"; fail "sfprobe made $DATAGRAMS datagrams, $SAMPLES flow samples"; }
 note "sfprobe: $DATAGRAMS sFlow datagrams, $SAMPLES flow samples, $COUNTERS counters samples"
+# What tshark reads of the capture's datagram sequence: the datagrams out of sequence, per agent
+# and sub-agent (sfprobe sends none, but the count comes from tshark, not from us).
+SEQ_ERRORS=$(tshark -r "$WORK/sflow.pcap" -d "udp.port==$PROBE_PORT,sflow" -T fields \
+	-e sflow_245.agent -e sflow_245.agent.v6 -e sflow_245.sub_agent_id -e sflow_245.sequence_number \
+	2>/dev/null | awk -F'\t' '{ k = $1 $2 "/" $3 } k in last && $4 != last[k] + 1 { n++ } { last[k] = $4 }
+	END { print n + 0 }')
+
+# sflow_counts FILE JSON-PATH: "DATAGRAMS FLOW COUNTERS SEQUENCE-ERRORS MALFORMED" of the sflow objects at
+# JSON-PATH (a Python expression over d yielding them), summed.
+sflow_counts() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+objs = [o for o in eval(sys.argv[2], {"d": d}) if o is not None]
+print(sum(o["datagrams"] for o in objs), sum(o["samples"]["flow"] for o in objs),
+      sum(o["samples"]["counters"] for o in objs),
+      sum(a["sequence_errors"] for o in objs for a in o["agents"]),
+      sum(o["malformed"] for o in objs))' "$1" "$2"
+}
+EXPECTED_COUNTS="$DATAGRAMS $SAMPLES $COUNTERS $SEQ_ERRORS 0"
+
+# ---- --info recognises the capture as sFlow by content, and counts as tshark does ----------
+"$TR" --info "$WORK/sflow.pcap" >"$WORK/info.json" 2>"$WORK/info.err" ||
+	{ cat "$WORK/info.err"; fail "--info: exit $?"; }
+got=$(sflow_counts "$WORK/info.json" '[e["sflow"] for e in d["exporters"]]')
+[ "$got" = "$EXPECTED_COUNTS" ] ||
+	fail "--info: sflow datagrams, flow and counters samples, sequence errors, malformed: $got; tshark: $EXPECTED_COUNTS"
+[ "$(json_get "$WORK/info.json" 'sum(e["udp_generic"]["packets"] for e in d["exporters"])')" = 0 ] ||
+	fail "--info: some of the capture's sFlow datagrams are counted as generic UDP"
+[ "$(json_get "$WORK/info.json" '[a["agent"] for e in d["exporters"] if e["sflow"] for a in e["sflow"]["agents"]]')" = "['$AGENT']" ] ||
+	fail "--info: the agents are not sfprobe's $AGENT alone"
+note "--info: $got (datagrams, flow and counters samples, sequence errors, malformed), as tshark"
 
 # config NAME PORT EXTRA...: a replay config of the capture to 127.0.0.1:PORT.
 config() {
@@ -73,6 +110,58 @@ sink_udp_payloads "$WORK/sink.dump" "$SINK_PORT" | awk '{ print $2 }' >"$WORK/ex
 cmp -s "$WORK/exact.expected" "$WORK/exact.got" ||
 	fail "exact: $(wc -l <"$WORK/exact.got") datagrams arrived, not the $(wc -l <"$WORK/exact.expected") captured byte for byte"
 note "one play: $DATAGRAMS datagrams byte-exact at the sink"
+got=$(sflow_counts "$WORK/sink.json" "[u['sflow'] for u in d['udp'] if u['port'] == $SINK_PORT]")
+[ "$got" = "$EXPECTED_COUNTS" ] ||
+	fail "sink: sflow datagrams, flow and counters samples, sequence errors, malformed: $got; tshark: $EXPECTED_COUNTS"
+note "sink: decodes $got (datagrams, flow and counters samples, sequence errors, malformed), as tshark"
+
+# Played twice as captured, each agent's sequence starts over once: one sequence error per agent
+# and sub-agent (tshark's count) more than twice the capture's.
+AGENTS=$(tshark -r "$WORK/sflow.pcap" -d "udp.port==$PROBE_PORT,sflow" -T fields -e sflow_245.agent \
+	-e sflow_245.agent.v6 -e sflow_245.sub_agent_id 2>/dev/null | sort -u | grep -c .)
+start_sink sink2 "$TR" sink --udp 0
+config twice "$(ready_port "$WORK/sink2.ready" udp)" "  sequence: as-captured"
+sed -i 's/^time_factor: 0$/time_factor: 0\nrepeat: {count: 2}/' "$WORK/twice.yml"
+"$TR" -t "$WORK/twice.yml" 2>"$WORK/twice.log" || { cat "$WORK/twice.log"; fail "twice: exit $?"; }
+stop_sink
+got=$(sflow_counts "$WORK/sink2.json" '[u["sflow"] for u in d["udp"]]')
+want="$((2 * DATAGRAMS)) $((2 * SAMPLES)) $((2 * COUNTERS)) $((2 * SEQ_ERRORS + AGENTS)) 0"
+[ "$got" = "$want" ] || fail "sink, two plays as captured: $got; expected from tshark: $want"
+note "sink, two plays as captured: $got (the restart of $AGENTS agent(s) counted as sequence errors)"
+
+# ---- -p: the sFlow section cleaned (sFlow v5 only) and retimed, its datagrams byte for byte --
+# A datagram that is not sFlow, sent to the same port, is the one -p must drop.
+python3 - "$WORK/sflow.pcap" "$WORK/dirty.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+head, rec = data[:24], data[24:]
+assert struct.unpack("<I", head[:4])[0] == 0xa1b2c3d4, "tcpdump writes little-endian pcap"
+incl = struct.unpack("<I", rec[8:12])[0]
+frame = bytearray(rec[16:16 + incl])
+# The first frame again, before the others, with its UDP payload's first word (the version)
+# made 4: not sFlow v5.  Link types: Ethernet, Linux cooked (SLL) or SLL2.
+link = {1: 14, 113: 16, 276: 20}[struct.unpack("<I", head[20:24])[0]]
+ihl = (frame[link] & 0xf) * 4
+frame[link + ihl + 8 + 3] = 4
+frame[link + ihl + 6:link + ihl + 8] = b"\0\0"	# no UDP checksum
+open(sys.argv[2], "wb").write(head + rec[:16] + bytes(frame) + rec)
+PY
+# Without sflow_h, which would drop it first (it names no agent).
+sed -e "s|^pcap: .*|pcap: $WORK/dirty.pcap|" -e 's|, sflow_h: {agent: \[[^]]*\]}||' \
+	"$WORK/exact.yml" >"$WORK/pp.yml"
+printf '  agent_address: repro_ip\npcap_processing:\n  output_folder: %s\n' "$WORK/pp" >>"$WORK/pp.yml"
+mkdir -p "$WORK/pp"
+"$TR" -p -t "$WORK/pp.yml" 2>"$WORK/pp.log" || { cat "$WORK/pp.log"; fail "-p: exit $?"; }
+[ "$(json_get "$WORK/pp/traffic-info.json" 'd["pcap_processing"]["sections"]["sflow"]["dropped_malformed"]')" = 1 ] ||
+	fail "-p: the datagram that is not sFlow v5 was not the one dropped"
+tshark_udp_payloads "$WORK/pp/traffic.pcap" "$PROBE_PORT" | awk '{ print $2 }' >"$WORK/pp.got"
+cmp -s "$WORK/exact.expected" "$WORK/pp.got" ||
+	fail "-p: $(wc -l <"$WORK/pp.got") datagrams written, not the $(wc -l <"$WORK/exact.expected") sFlow ones captured byte for byte"
+got=$(sflow_counts "$WORK/pp/traffic-info.json" '[e["sflow"] for e in d["exporters"]]')
+[ "$got" = "$EXPECTED_COUNTS" ] || fail "-p: its summary counts $got; tshark: $EXPECTED_COUNTS"
+grep -qx '  agent_address: repro_ip' "$WORK/pp/traffic-reproducer.yml" ||
+	fail "-p: the written config lost the section's agent_address"
+note "-p: the datagram that is not sFlow dropped, the $DATAGRAMS sFlow ones kept byte for byte"
 
 # ---- sfacctd: the capture decoded by itself, then the repeated replay ---------------------
 # sfacctd_conf NAME SOURCE-LINES: a print plugin writing every purge's CSV into NAME.csv.
@@ -101,8 +190,10 @@ totals decode | awk -v a="$AGENT" '$1 == a { $1 = "127.0.0.9"; $7 *= 2; $8 *= 2;
 [ -s "$WORK/live.expected" ] || fail "sfacctd's decode of the capture names no flow of agent $AGENT"
 
 LIVE_PORT=$(free_port udp)
+# A 4 MiB socket buffer: with the default, sfacctd drops part of the burst in the kernel.
 sfacctd_conf live "sfacctd_ip: 127.0.0.1
-sfacctd_port: $LIVE_PORT"
+sfacctd_port: $LIVE_PORT
+sfacctd_pipe_size: 4194304"
 sfacctd -f "$WORK/live.conf" >"$WORK/live.log" 2>&1 &
 SFA=$!
 cleanup_hooks+=('kill $SFA 2>/dev/null')

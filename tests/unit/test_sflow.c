@@ -1,11 +1,16 @@
-/* Unit tests for sFlow v5: the header, samples and records on crafted and truncated datagrams, and the replay's fidelity rewrites. */
+/* Unit tests for sFlow v5: the header, samples and records on crafted and truncated datagrams, the replay's fidelity rewrites, and the counts --info and the sink make through the descriptor's hooks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "info.h"
+#include "proto.h"
 #include "sflow.h"
 #include "writer.h"
 
@@ -276,6 +281,280 @@ test_sflow_fix_agent(void **state)
 	sflow_fix_free(fx);
 }
 
+/* ---- counts for --info and the sink ------------------------------------ */
+
+static void
+test_sflow_count(void **state)
+{
+	struct dgram_spec d = { "192.0.2.1", 100, 5000, 10, 20 };
+	struct sflow_counts *c = calloc(1, sizeof(*c));
+	uint8_t b[512];
+	size_t n;
+	uint32_t seqs[] = { 100, 101, 105 };	/* 105: a gap of three */
+
+	(void)state;
+	assert_non_null(c);
+	for (size_t i = 0; i < 3; i++) {
+		d.sequence = seqs[i];
+		n = dgram(&d, b, sizeof(b));
+		sflow_count_datagram(c, b, n);
+	}
+	d.agent = "2001:db8::1";
+	n = dgram(&d, b, sizeof(b));
+	sflow_count_datagram(c, b, n);
+	assert_int_equal(c->datagrams, 4);
+	assert_int_equal(c->malformed, 0);
+	assert_int_equal(c->n_agents, 2);
+	assert_int_equal(c->agents[0].sub_agent, 3);
+	assert_int_equal(c->agents[0].datagrams, 3);
+	assert_int_equal(c->agents[0].first_sequence, 100);
+	assert_int_equal(c->agents[0].last_sequence, 105);
+	assert_int_equal(c->agents[0].sequence_errors, 1);
+	assert_int_equal(c->agents[1].datagrams, 1);
+	assert_int_equal(c->agents[1].sequence_errors, 0);
+	/* Each datagram: one flow, one expanded counters and one enterprise's sample. */
+	assert_int_equal(c->samples[SFLOW_FLOW_SAMPLE], 4);
+	assert_int_equal(c->samples[SFLOW_COUNTERS_SAMPLE], 0);
+	assert_int_equal(c->samples[SFLOW_COUNTERS_SAMPLE_EXPANDED], 4);
+	assert_int_equal(c->samples[0], 4);
+	/* Record format 1 is a raw header in a flow sample, generic interface counters in a counters one. */
+	assert_int_equal(c->records, 8);
+	assert_int_equal(c->n_formats, 2);
+	assert_int_equal(c->formats[0].space, SFLOW_SPACE_FLOW);
+	assert_int_equal(c->formats[0].format, 1);
+	assert_int_equal(c->formats[0].count, 4);
+	assert_int_equal(c->formats[1].space, SFLOW_SPACE_COUNTERS);
+	assert_int_equal(c->formats[1].count, 4);
+	assert_string_equal(sflow_record_name(SFLOW_SPACE_FLOW, 1),
+	    "sampled_header");
+	assert_string_equal(sflow_record_name(SFLOW_SPACE_COUNTERS, 1),
+	    "generic_interface");
+	assert_string_equal(sflow_record_name(SFLOW_SPACE_DISCARDS, 1),
+	    "sampled_header");
+	assert_null(sflow_record_name(SFLOW_SPACE_FLOW, 9u << 12 | 1));
+	assert_int_equal(c->not_tracked, 0);
+	free(c);
+}
+
+/* Every cut of a datagram: counted as malformed, what came before its cut counted, never read past. */
+static void
+test_sflow_count_truncated(void **state)
+{
+	struct dgram_spec d = { "192.0.2.1", 100, 5000, 10, 20 };
+	uint8_t b[512];
+	size_t n = dgram(&d, b, sizeof(b));
+
+	(void)state;
+	for (size_t cut = 0; cut < n; cut++) {
+		struct sflow_counts c;
+		uint8_t *copy = malloc(cut + 1);	/* exactly cut bytes for ASan */
+
+		assert_non_null(copy);
+		memcpy(copy, b, cut);
+		memset(&c, 0, sizeof(c));
+		sflow_count_datagram(&c, copy, cut);
+		assert_int_equal(c.datagrams, 1);
+		assert_int_equal(c.malformed, 1);
+		assert_false(sflow_classify(copy, cut));
+		assert_false(sflow_datagram_valid(copy, cut, false));
+		assert_false(sflow_proto.keep(copy, cut));
+		/* The header's 28 bytes name the agent; samples count once whole. */
+		assert_int_equal(c.n_agents, cut >= SFLOW_HEADER_V4_LEN);
+		assert_int_equal(c.samples[SFLOW_FLOW_SAMPLE],
+		    cut >= SFLOW_HEADER_V4_LEN + 8 + 56);
+		assert_int_equal(c.samples[0], 0);
+		free(copy);
+	}
+	/* Cut inside the expanded counters sample: the flow sample and its record counted. */
+	{
+		struct sflow_counts c;
+
+		memset(&c, 0, sizeof(c));
+		sflow_count_datagram(&c, b, SFLOW_HEADER_V4_LEN + 64 + 20);
+		assert_int_equal(c.samples[SFLOW_FLOW_SAMPLE], 1);
+		assert_int_equal(c.samples[SFLOW_COUNTERS_SAMPLE_EXPANDED], 0);
+		assert_int_equal(c.records, 1);
+	}
+	/* A record running past its sample: the samples before count, the datagram is malformed. */
+	{
+		struct sflow_counts c;
+
+		memset(&c, 0, sizeof(c));
+		b[SFLOW_HEADER_V4_LEN + 8 + 32 + 7] = 17;
+		sflow_count_datagram(&c, b, n);
+		assert_int_equal(c.malformed, 1);
+		assert_int_equal(c.samples[SFLOW_FLOW_SAMPLE], 1);
+		assert_int_equal(c.records, 0);
+		assert_false(sflow_classify(b, n));
+	}
+}
+
+static void
+test_sflow_classify(void **state)
+{
+	struct dgram_spec d = { "192.0.2.1", 100, 5000, 10, 20 };
+	uint8_t b[512];
+	size_t n = dgram(&d, b, sizeof(b));
+	/* NetFlow v5, v9 and IPFIX headers: versions 5, 9, 10 in the first 16 bits. */
+	static const uint8_t v5[24] = { 0, 5, 0, 1 }, v9[20] = { 0, 9, 0, 0 };
+	static const uint8_t ipfix[16] = { 0, 10, 0, 16 };
+
+	(void)state;
+	assert_true(sflow_classify(b, n));
+	assert_true(sflow_proto.count->classify(b, n));
+	assert_true(sflow_proto.keep(b, n));
+	/* Bytes after the last sample: not recognised by content, but -p keeps it. */
+	b[n] = 0;
+	assert_false(sflow_classify(b, n + 1));
+	assert_true(sflow_proto.keep(b, n + 1));
+	assert_false(sflow_classify(v5, sizeof(v5)));
+	assert_false(sflow_classify(v9, sizeof(v9)));
+	assert_false(sflow_classify(ipfix, sizeof(ipfix)));
+	/* A sample count the datagram cannot hold. */
+	b[27] = 200;
+	assert_false(sflow_classify(b, n));
+	/* No sample, no byte after the header: still sFlow. */
+	b[27] = 0;
+	assert_true(sflow_classify(b, SFLOW_HEADER_V4_LEN));
+	assert_false(sflow_classify(b, SFLOW_HEADER_V4_LEN + 4));
+}
+
+/* Past the caps per exporter: datagrams of more agents and records of more formats are counted in not_tracked. */
+static void
+test_sflow_count_caps(void **state)
+{
+	struct sflow_counts c;
+	uint8_t b[512];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	for (uint32_t i = 0; i < SFLOW_COUNT_AGENTS + 1; i++) {
+		struct writer w = wr_init(b, sizeof(b));
+
+		put_u32(&w, 5);
+		put_u32(&w, 1);
+		put_u32(&w, 0xc0000201);	/* 192.0.2.1 */
+		put_u32(&w, i);			/* a sub-agent each */
+		put_u32(&w, 1);
+		put_u32(&w, 0);
+		put_u32(&w, 1);			/* one flow sample ... */
+		put_u32(&w, SFLOW_FLOW_SAMPLE);
+		put_u32(&w, 32 + 3 * 8);
+		put_u32(&w, i);
+		put_u32(&w, 5);
+		put_zero(&w, 5 * 4);
+		put_u32(&w, 3);			/* ... of three records, formats of their own */
+		for (uint32_t r = 0; r < 3; r++) {
+			put_u32(&w, 100 + 3 * i + r);
+			put_u32(&w, 0);
+		}
+		assert_true(wr_ok(&w));
+		assert_true(sflow_classify(b, wr_len(&w)));
+		sflow_count_datagram(&c, b, wr_len(&w));
+	}
+	assert_int_equal(c.datagrams, SFLOW_COUNT_AGENTS + 1);
+	assert_int_equal(c.n_agents, SFLOW_COUNT_AGENTS);
+	assert_int_equal(c.n_formats, SFLOW_COUNT_FORMATS);
+	assert_int_equal(c.records, 3 * (SFLOW_COUNT_AGENTS + 1));
+	/* One datagram of a ninth agent, three records of formats past the 24th. */
+	assert_int_equal(c.not_tracked, 1 + 3 * (SFLOW_COUNT_AGENTS + 1) -
+	    SFLOW_COUNT_FORMATS);
+}
+
+/* The descriptor's count hooks: JSON and the sink's lines. */
+static void
+test_sflow_count_hooks(void **state)
+{
+	const struct proto_count *pc = sflow_proto.count;
+	struct dgram_spec d = { "192.0.2.1", 7, 5000, 10, 20 };
+	uint8_t b[512];
+	size_t n = dgram(&d, b, sizeof(b));
+	void *st = pc->new();
+	json_t *j, *f;
+	char *text = NULL;
+	size_t text_len;
+	FILE *out;
+
+	(void)state;
+	assert_non_null(st);
+	pc->datagram(st, b, n);
+	pc->datagram(st, b, 10);	/* malformed */
+	j = pc->json(st);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "datagrams")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "malformed")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "agents")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "agents"), 0), "agent")), "192.0.2.1");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
+	    "samples"), "counters-expanded")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
+	    "samples"), "other")), 1);
+	f = json_array_get(json_object_get(j, "record_formats"), 0);
+	assert_string_equal(json_string_value(json_object_get(f, "sample")),
+	    "flow");
+	assert_string_equal(json_string_value(json_object_get(f, "format")),
+	    "0:1");
+	assert_string_equal(json_string_value(json_object_get(f, "name")),
+	    "sampled_header");
+	json_decref(j);
+	assert_non_null(out = open_memstream(&text, &text_len));
+	pc->text(st, out);
+	fclose(out);
+	assert_non_null(strstr(text, "sFlow agent 192.0.2.1 sub-agent 3: 1 "
+	    "datagrams, sequence 7..7, 0 sequence errors\n"));
+	assert_non_null(strstr(text, "counters 0:1 generic_interface 1"));
+	free(text);
+	pc->free(st);
+}
+
+/* --info without a config: sFlow by content, beside NetFlow v5 and other UDP from the same exporter. */
+static void
+test_sflow_info(void **state)
+{
+	struct dgram_spec d = { "192.0.2.1", 100, 5000, 10, 20 };
+	struct info *inf = info_new(NULL);
+	struct tr_packet pkt;
+	uint8_t b[512], v5[24 + 48] = { 0, 5, 0, 1 }, other[40] = { 0, 0, 0, 5 };
+	size_t n = dgram(&d, b, sizeof(b));
+	json_t *j, *e;
+
+	(void)state;
+	assert_non_null(inf);
+	memset(&pkt, 0, sizeof(pkt));
+	addr_parse("192.0.2.9", &pkt.src);
+	addr_parse("198.51.100.1", &pkt.dst);
+	pkt.l4proto = TR_IPPROTO_UDP;
+	pkt.sport = 40000;
+	pkt.dport = 6343;
+	info_begin_capture(inf, "unit");
+	pkt.payload = b;
+	pkt.payload_len = n;
+	assert_int_equal(info_packet(inf, &pkt), 0);
+	assert_int_equal(info_packet(inf, &pkt), 0);
+	pkt.payload = v5;
+	pkt.payload_len = sizeof(v5);
+	assert_int_equal(info_packet(inf, &pkt), 0);
+	/* sFlow's version and nothing else right: other UDP. */
+	pkt.payload = other;
+	pkt.payload_len = sizeof(other);
+	assert_int_equal(info_packet(inf, &pkt), 0);
+	info_end_capture(inf);
+	assert_non_null(j = info_json(inf));
+	e = json_array_get(json_object_get(j, "exporters"), 0);
+	assert_int_equal(json_integer_value(json_object_get(e, "udp_packets")), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(e,
+	    "sflow"), "datagrams")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(e, "sflow"), "samples"), "flow")), 2);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(e,
+	    "flows"), "domains")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(e,
+	    "udp_generic"), "packets")), 1);
+	json_decref(j);
+	info_free(inf);
+}
+
 int
 main(void)
 {
@@ -284,6 +563,12 @@ main(void)
 		cmocka_unit_test(test_sflow_samples),
 		cmocka_unit_test(test_sflow_fix_continue),
 		cmocka_unit_test(test_sflow_fix_agent),
+		cmocka_unit_test(test_sflow_count),
+		cmocka_unit_test(test_sflow_count_truncated),
+		cmocka_unit_test(test_sflow_classify),
+		cmocka_unit_test(test_sflow_count_caps),
+		cmocka_unit_test(test_sflow_count_hooks),
+		cmocka_unit_test(test_sflow_info),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
