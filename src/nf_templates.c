@@ -146,7 +146,7 @@ kept_copy(const struct nf_templates *s, const struct nf_template *t,
 	return 0;
 }
 
-/* Whether t defines e again, as far as the store can tell from what it keeps (fields: t's, copied). */
+/* Whether t defines e again, as far as the store can tell from what it keeps (fields: t's, decoded, when only they are kept). */
 static bool
 entry_same(const struct nf_templates *s, const struct nf_stored_template *e,
     uint16_t set_id, const struct nf_template *t, const uint8_t *rec,
@@ -185,17 +185,21 @@ redefine(struct nf_templates *s, struct nf_stored_template *e,
     uint16_t set_id, const struct nf_template *t, const uint8_t *rec)
 {
 	size_t need = kept_bytes(s, t->field_count, t->consumed);
+	bool fields_only = (s->keep & (NF_TEMPLATES_FIELDS |
+	    NF_TEMPLATES_RECORD)) == NF_TEMPLATES_FIELDS;
 	struct nf_field *fields;
 
-	/* With the record kept, a resent template (the usual case) costs no allocation. */
-	if ((s->keep & NF_TEMPLATES_RECORD || !(s->keep & NF_TEMPLATES_FIELDS))
-	    && entry_same(s, e, set_id, t, rec, NULL))
+	/*
+	 * A resent template (the usual case) is told without an allocation,
+	 * but by fields alone, which must be decoded to be compared.
+	 */
+	if (!fields_only && entry_same(s, e, set_id, t, rec, NULL))
 		return NF_DEFINE_SAME;
 	if (s->bytes - entry_bytes(s, e) + need > s->max_bytes)
 		return NF_DEFINE_OVER_BYTES;
 	if (kept_copy(s, t, rec, &fields) == -1)
 		return NF_DEFINE_NO_MEMORY;
-	if (entry_same(s, e, set_id, t, rec, fields)) {
+	if (fields_only && entry_same(s, e, set_id, t, rec, fields)) {
 		free(fields);
 		return NF_DEFINE_SAME;
 	}

@@ -141,6 +141,13 @@ test_variable_length(void **state)
 	/* Nothing kept besides the lengths: no bytes counted. */
 	assert_null(find(&s, 1, 7, 300)->fields);
 	assert_int_equal(s.bytes, 0);
+	/* Changes are told by the lengths alone. */
+	assert_int_equal(define(&s, 1, 7, IPFIX_TEMPLATE_SET, &v),
+	    NF_DEFINE_SAME);
+	template_rec(&v, IPFIX_TEMPLATE_SET, 300, 2, 8);
+	assert_int_equal(define(&s, 1, 7, IPFIX_TEMPLATE_SET, &v),
+	    NF_DEFINE_CHANGED);
+	assert_int_equal(find(&s, 1, 7, 300)->record_len, 12);
 	nf_templates_free(&s);
 }
 
