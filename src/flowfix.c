@@ -6,6 +6,7 @@
 #include "grow.h"
 #include "ipfix.h"
 #include "log.h"
+#include "nf_templates.h"
 #include "writer.h"
 
 #define DGRAM_MAX	65535
@@ -21,7 +22,7 @@
  * not continued).
  */
 #define FF_MAX_TEMPLATES	65536		/* definitions per table (first, in force) */
-#define FF_MAX_TEMPLATE_BYTES	(32u << 20)	/* their fields and records, both tables */
+#define FF_MAX_TEMPLATE_BYTES	(32u << 20)	/* their fields and records, half in each table */
 #define FF_MAX_SENT		262144		/* (socket, domain, template) the collector has */
 #define FF_MAX_SEQUENCES	65536		/* (exporter, version, domain) counters */
 #define FF_MAX_DOMAINS		4096		/* (version, domain) pairs in the report */
@@ -33,17 +34,15 @@ enum ff_cap { FF_CAP_TEMPLATES, FF_CAP_BYTES, FF_CAP_SENT, FF_CAP_SEQUENCES,
 	1u << FF_CAP_SENT)
 
 /*
- * One table type for every piece of state: open addressing, linear
- * probing, never shrinks.  The key names what the state belongs to; which
- * fields are used depends on the table.
+ * One table type for the state besides templates (nf_templates keeps
+ * those): open addressing, linear probing, never shrinks.  The key names
+ * what the state belongs to; which fields are used depends on the table.
  */
 struct ff_key {
-	uint32_t	who;		/* exporter (templates) or socket (sent, sequence) */
+	uint32_t	who;		/* socket (sent) or exporter (sequence) */
 	uint32_t	domain;
-	uint16_t	sport;		/* templates only */
 	uint16_t	version;
-	uint16_t	tid;		/* templates and sent only */
-	uint16_t	pad;		/* zero: keys compare as bytes */
+	uint16_t	tid;		/* sent only */
 };
 
 struct ff_slot {
@@ -57,16 +56,14 @@ struct ff_table {
 	size_t		 cap, n;	/* cap: 0 or a power of two */
 };
 
-/* A template as the collector would learn it. */
-struct ff_template {
-	uint16_t	 id;
-	uint16_t	 set_id;	/* the set it came in: template or options template */
-	uint16_t	 field_count;
-	uint32_t	 record_len;	/* 0: variable */
-	uint32_t	 min_record_len;
-	struct nf_field	*fields;
-	uint8_t		*record;	/* the template record's bytes, for priming */
-	size_t		 record_bytes;
+/*
+ * A template to prime the message at hand with: where it is, not a
+ * pointer, since reading ahead and later template sets of the message
+ * move what the stores hold.
+ */
+struct ff_need {
+	const struct nf_templates *store;
+	struct nf_template_key	 key;
 };
 
 /* Sequence numbers of one (socket, version, domain). */
@@ -77,8 +74,8 @@ struct ff_sequence {
 struct flowfix {
 	struct cfg_flow_fidelity opts;
 	struct report_flows	*rep;
-	struct ff_table		 first;		/* (exporter, sport, version, domain, tid): first definition in the captures */
-	struct ff_table		 current;	/* the same key: the definition in force as the replay goes */
+	struct nf_templates	 first;		/* (exporter and sport, version, domain, tid): first definition in the captures */
+	struct nf_templates	 current;	/* the same key: the definition in force as the replay goes */
 	struct ff_table		 sent;		/* (socket, version, domain, tid): the collector has it (val non-NULL) */
 	struct ff_table		 seq;		/* (exporter, version, domain) */
 	bool			 anchored;	/* the shift of this capture is known */
@@ -88,13 +85,12 @@ struct flowfix {
 	struct nf_set		*sets;		/* the sets of the message at hand */
 	bool			*keep;
 	size_t			 sets_cap;
-	const struct ff_template **need; /* templates to prime for the message at hand */
+	struct ff_need		*need;		/* templates to prime for the message at hand */
 	size_t			 n_need;
 	uint32_t		 field_off[DGRAM_MAX / 4]; /* where each field of a record starts */
 	bool			(*read_ahead)(void *); /* NULL once the captures are read to the end */
 	void			*read_ahead_ctx;
 	size_t			 learned;	/* first definitions found so far */
-	size_t			 template_bytes; /* against FF_MAX_TEMPLATE_BYTES */
 	unsigned		 caps_hit;	/* 1 << enum ff_cap, each named once */
 };
 
@@ -105,8 +101,7 @@ key_hash(const struct ff_key *k)
 {
 	uint64_t h = (uint64_t)k->who << 32 ^ k->domain;
 
-	h ^= (uint64_t)k->sport << 48 ^ (uint64_t)k->version << 32 ^
-	    (uint64_t)k->tid << 16;
+	h ^= (uint64_t)k->version << 48 ^ (uint64_t)k->tid << 16;
 	/* splitmix64 finalizer: every key bit moves every slot bit. */
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -183,18 +178,6 @@ table_free(struct ff_table *t, void (*free_val)(void *))
 	memset(t, 0, sizeof(*t));
 }
 
-static void
-template_free(void *v)
-{
-	struct ff_template *t = v;
-
-	if (t == NULL)
-		return;
-	free(t->fields);
-	free(t->record);
-	free(t);
-}
-
 /* ---- set up ---- */
 
 struct flowfix *
@@ -206,6 +189,10 @@ flowfix_new(const struct cfg_flow_fidelity *opts, struct report *rep)
 		return NULL;
 	ff->opts = *opts;
 	ff->rep = &rep->flows;
+	nf_templates_init(&ff->first, FF_MAX_TEMPLATES,
+	    FF_MAX_TEMPLATE_BYTES / 2, NF_TEMPLATES_RECORD);
+	nf_templates_init(&ff->current, FF_MAX_TEMPLATES,
+	    FF_MAX_TEMPLATE_BYTES / 2, NF_TEMPLATES_RECORD);
 	return ff;
 }
 
@@ -214,8 +201,8 @@ flowfix_free(struct flowfix *ff)
 {
 	if (ff == NULL)
 		return;
-	table_free(&ff->first, template_free);
-	table_free(&ff->current, template_free);
+	nf_templates_free(&ff->first);
+	nf_templates_free(&ff->current);
 	table_free(&ff->sent, NULL);
 	table_free(&ff->seq, free);
 	free(ff->sets);
@@ -232,37 +219,14 @@ flowfix_capture_start(struct flowfix *ff)
 
 /* ---- templates ---- */
 
-static struct ff_template *
-template_new(uint16_t set_id, const struct nf_template *t, const uint8_t *rec)
-{
-	struct ff_template *ft = calloc(1, sizeof(*ft));
-
-	if (ft == NULL)
-		return NULL;
-	ft->id = t->id;
-	ft->set_id = set_id;
-	ft->field_count = t->field_count;
-	ft->record_len = t->record_len;
-	ft->min_record_len = t->min_record_len;
-	ft->record_bytes = t->consumed;
-	ft->fields = calloc(t->field_count ? t->field_count : 1,
-	    sizeof(*ft->fields));
-	ft->record = malloc(t->consumed);
-	if (ft->fields == NULL || ft->record == NULL) {
-		template_free(ft);
-		return NULL;
-	}
-	ipfix_template_fields(t, ft->fields);
-	memcpy(ft->record, rec, t->consumed);
-	return ft;
-}
-
-static struct ff_key
+/* Templates live per exporter and source port (RFC 7011 8.4: per transport session). */
+static struct nf_template_key
 template_key(const struct proto_origin *o, const struct nf_header *h,
     uint16_t tid)
 {
-	struct ff_key k = { .who = o->exporter, .domain = h->domain,
-	    .sport = o->sport, .version = h->version, .tid = tid };
+	struct nf_template_key k = {
+		.scope = (uint64_t)o->exporter << 16 | o->sport,
+		.domain = h->domain, .version = h->version, .id = tid };
 
 	return k;
 }
@@ -309,76 +273,49 @@ not_tracked(struct flowfix *ff, enum ff_cap cap)
 	    "captured, counted in flows.not_tracked", what[cap]);
 }
 
-static size_t
-template_bytes(const struct ff_template *t)
-{
-	return t->field_count * sizeof(*t->fields) + t->record_bytes;
-}
-
-/* Store a definition in table t: replaces what is there unless keep_first; true when it is new. */
+/* Store a definition in one of the tables: true when it is new. */
 static bool
-template_store(struct flowfix *ff, struct ff_table *t, const struct ff_key *k,
-    uint16_t set_id, const struct nf_template *nt, const uint8_t *rec,
-    bool keep_first)
+template_store(struct flowfix *ff, struct nf_templates *store,
+    const struct nf_template_key *k, uint16_t set_id,
+    const struct nf_template *nt, const uint8_t *rec)
 {
-	struct ff_template *ft, *old = table_get(t, k);
-	size_t need = nt->field_count * sizeof(*ft->fields) + nt->consumed;
-	struct ff_slot *s;
-
-	if (old != NULL && keep_first)
-		return false;
-	if (old == NULL && t->n >= FF_MAX_TEMPLATES) {
-		not_tracked(ff, FF_CAP_TEMPLATES);
-		return false;
-	}
-	if (ff->template_bytes - (old ? template_bytes(old) : 0) + need >
-	    FF_MAX_TEMPLATE_BYTES) {
-		not_tracked(ff, FF_CAP_BYTES);
-		return false;
-	}
-	if ((s = table_put(t, k)) == NULL) {
-		no_memory();
-		return false;
-	}
-	if ((ft = template_new(set_id, nt, rec)) == NULL) {
-		no_memory();
-		return false;
-	}
-	ff->template_bytes += template_bytes(ft);
-	if (s->val == NULL) {
-		s->val = ft;
+	switch (nf_templates_define(store, k, set_id, nt, rec)) {
+	case NF_DEFINE_NEW:
 		return true;
+	case NF_DEFINE_SAME:
+	case NF_DEFINE_CHANGED:
+		break;
+	case NF_DEFINE_OVER_ENTRIES:
+		not_tracked(ff, FF_CAP_TEMPLATES);
+		break;
+	case NF_DEFINE_OVER_BYTES:
+		not_tracked(ff, FF_CAP_BYTES);
+		break;
+	case NF_DEFINE_NO_MEMORY:
+		no_memory();
+		break;
 	}
-	/*
-	 * A redefinition: replace the contents, keep the object, which the
-	 * message at hand may already list for priming.
-	 */
-	old = s->val;
-	ff->template_bytes -= template_bytes(old);
-	free(old->fields);
-	free(old->record);
-	*old = *ft;
-	free(ft);
 	return false;
 }
 
 /* The template a data set is read with: the one in force, else the first definition. */
-static const struct ff_template *
+static const struct nf_stored_template *
 template_for(const struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, uint16_t tid)
 {
-	struct ff_key k = template_key(o, h, tid);
-	const struct ff_template *t = table_get(&ff->current, &k);
+	struct nf_template_key k = template_key(o, h, tid);
+	const struct nf_stored_template *t = nf_templates_find(&ff->current,
+	    &k);
 
-	return t != NULL ? t : table_get(&ff->first, &k);
+	return t != NULL ? t : nf_templates_find(&ff->first, &k);
 }
 
 /* The same, reading ahead in the captures for its first definition when it is not known yet. */
-static const struct ff_template *
+static const struct nf_stored_template *
 template_ahead(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, uint16_t tid)
 {
-	const struct ff_template *t;
+	const struct nf_stored_template *t;
 
 	while ((t = template_for(ff, o, h, tid)) == NULL &&
 	    ff->read_ahead != NULL)
@@ -427,10 +364,11 @@ learn_one(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, const struct nf_set *set,
     const struct nf_template *t, const uint8_t *rec)
 {
-	struct ff_key k = template_key(o, h, t->id);
+	struct nf_template_key k = template_key(o, h, t->id);
 
-	if (t->field_count > 0 &&
-	    template_store(ff, &ff->first, &k, set->id, t, rec, true))
+	/* The first definition stays: later ones are met as the replay goes. */
+	if (t->field_count > 0 && nf_templates_find(&ff->first, &k) == NULL &&
+	    template_store(ff, &ff->first, &k, set->id, t, rec))
 		ff->learned++;
 }
 
@@ -479,14 +417,14 @@ withdraw_all(struct flowfix *ff, const struct proto_origin *o,
 {
 	for (size_t i = 0; i < ff->sent.cap; i++) {
 		struct ff_slot *s = &ff->sent.slots[i];
-		struct ff_key tk;
-		const struct ff_template *t;
+		struct nf_template_key tk;
+		const struct nf_stored_template *t;
 
 		if (!s->used || s->key.who != o->socket ||
 		    s->key.version != h->version || s->key.domain != h->domain)
 			continue;
 		tk = template_key(o, h, s->key.tid);
-		t = table_get(&ff->current, &tk);
+		t = nf_templates_find(&ff->current, &tk);
 		if (t == NULL || t->set_id == set_id)
 			s->val = NULL;
 	}
@@ -498,7 +436,7 @@ apply_one(struct flowfix *ff, const struct proto_origin *o,
     const struct nf_header *h, const struct nf_set *set,
     const struct nf_template *t, const uint8_t *rec)
 {
-	struct ff_key tk = template_key(o, h, t->id);
+	struct nf_template_key tk = template_key(o, h, t->id);
 	struct ff_key sk = socket_key(o, h, t->id);
 
 	if (t->field_count == 0) {
@@ -508,7 +446,7 @@ apply_one(struct flowfix *ff, const struct proto_origin *o,
 			mark_sent(ff, &sk, false);
 		return;
 	}
-	template_store(ff, &ff->current, &tk, set->id, t, rec, false);
+	(void)template_store(ff, &ff->current, &tk, set->id, t, rec);
 	mark_sent(ff, &sk, true);
 }
 
@@ -571,7 +509,7 @@ shift_field(uint8_t *p, enum time_unit u, int64_t secs)
  * shorter than the shortest record is padding.
  */
 static size_t
-data_records(struct flowfix *ff, const struct ff_template *t,
+data_records(struct flowfix *ff, const struct nf_stored_template *t,
     uint16_t version, uint8_t *p, size_t len, int64_t shift)
 {
 	uint32_t *off = ff->field_off;
@@ -642,7 +580,7 @@ reserve_sets(struct flowfix *ff, size_t n)
 {
 	struct nf_set *sets;
 	bool *keep;
-	const struct ff_template **need;
+	struct ff_need *need;
 
 	if (n <= ff->sets_cap)
 		return 0;
@@ -693,13 +631,20 @@ struct msg_plan {
 	uint32_t	 export_secs;	/* after the shift */
 };
 
-static bool
-need_listed(const struct flowfix *ff, const struct ff_template *t)
+/* List t, as template_for found it, to prime the message at hand with, once. */
+static void
+need_template(struct flowfix *ff, const struct nf_stored_template *t)
 {
+	const struct nf_templates *store =
+	    nf_templates_find(&ff->current, &t->key) == t ?
+	    &ff->current : &ff->first;
+
 	for (size_t i = 0; i < ff->n_need; i++)
-		if (ff->need[i] == t)
-			return true;
-	return false;
+		if (ff->need[i].store == store &&
+		    memcmp(&ff->need[i].key, &t->key, sizeof(t->key)) == 0)
+			return;
+	ff->need[ff->n_need++] = (struct ff_need){ .store = store,
+	    .key = t->key };
 }
 
 /*
@@ -716,7 +661,7 @@ plan_sets(struct flowfix *ff, const struct proto_origin *o, struct msg_plan *m)
 	ff->n_need = 0;
 	for (size_t i = 0; i < m->n_sets; i++) {
 		const struct nf_set *set = &ff->sets[i];
-		const struct ff_template *t;
+		const struct nf_stored_template *t;
 		struct ff_key sk;
 		bool at_collector;
 		size_t n = 0;
@@ -748,8 +693,8 @@ plan_sets(struct flowfix *ff, const struct proto_origin *o, struct msg_plan *m)
 		if (!at_collector && ff->opts.templates == TEMPLATES_PRIME) {
 			if ((t = template_ahead(ff, o, h, set->id)) == NULL)
 				ff->rep->orphan_sets_sent++;
-			else if (!need_listed(ff, t))
-				ff->need[ff->n_need++] = t;
+			else
+				need_template(ff, t);
 		} else {
 			t = template_for(ff, o, h, set->id);
 			if (!at_collector)
@@ -868,10 +813,15 @@ build_prime(struct flowfix *ff, const struct proto_origin *o,
 		struct ff_key sk;
 
 		for (size_t i = 0; i < ff->n_need; i++) {
-			const struct ff_template *t = ff->need[i];
-			bool options = t->set_id == NF9_OPTIONS_SET ||
-			    t->set_id == IPFIX_OPTIONS_SET;
+			const struct nf_stored_template *t = nf_templates_find(
+			    ff->need[i].store, &ff->need[i].key);
+			bool options;
 
+			/* Nothing leaves the tables: t is there. */
+			if (t == NULL)
+				continue;
+			options = t->set_id == NF9_OPTIONS_SET ||
+			    t->set_id == IPFIX_OPTIONS_SET;
 			if (options != (kind == 1))
 				continue;
 			if (len == set_off)
@@ -881,9 +831,9 @@ build_prime(struct flowfix *ff, const struct proto_origin *o,
 				ff->rep->orphan_sets_sent++;
 				continue;
 			}
-			sk = socket_key(o, &m->h, t->id);
+			sk = socket_key(o, &m->h, t->key.id);
 			mark_sent(ff, &sk, true);
-			memcpy(b + len, t->record, t->record_bytes);
+			memcpy(b + len, nf_templates_record(t), t->record_bytes);
 			len += t->record_bytes;
 			set_id = t->set_id;
 			any = true;
@@ -928,7 +878,7 @@ shift_records(struct flowfix *ff, const struct proto_origin *o,
 
 	for (size_t i = 0; i < m->n_sets; i++) {
 		const struct nf_set *set = &ff->sets[i];
-		const struct ff_template *t;
+		const struct nf_stored_template *t;
 
 		if (!ff->keep[i])
 			continue;

@@ -101,6 +101,8 @@ info_new(const struct config *cfg)
 		return NULL;
 	inf->cfg = cfg;
 	inf->held.max = MAX_HELD_TOTAL;
+	nf_templates_init(&inf->templates, MAX_TEMPLATES_TOTAL,
+	    MAX_FIELDS_TOTAL * sizeof(struct nf_field), NF_TEMPLATES_FIELDS);
 	if (cfg != NULL && (inf->sel = selector_new(cfg)) == NULL) {
 		free(inf);
 		errno = ENOMEM;
@@ -136,11 +138,8 @@ info_free(struct info *inf)
 	for (size_t i = 0; i < EXPORTER_BUCKETS; i++)
 		for (struct exporter *e = inf->exp_buckets[i], *n; e; e = n) {
 			n = e->next;
-			for (size_t k = 0; k < e->nd; k++) {
-				for (size_t j = 0; j < e->dom[k].nt; j++)
-					free(e->dom[k].t[j].fields);
+			for (size_t k = 0; k < e->nd; k++)
 				free(e->dom[k].t);
-			}
 			free(e->dom);
 			for (int id = 0; id < SECTION_COUNT; id++)
 				if (e->proto[id] != NULL)
@@ -160,6 +159,7 @@ info_free(struct info *inf)
 	}
 	free(inf->files);
 	selector_free(inf->sel);
+	nf_templates_free(&inf->templates);
 	free(inf);
 }
 
@@ -245,37 +245,64 @@ is_sampling_ie(const struct nf_field *f)
 	    (f->ie >= 48 && f->ie <= 50) || (f->ie >= 302 && f->ie <= 311));
 }
 
+/* The definition in force of template id of d is kept per exporter (which stays where it is until info_free). */
+static struct nf_template_key
+template_key(const struct exporter *e, const struct flow_domain *d,
+    uint16_t id)
+{
+	struct nf_template_key k = { .scope = (uintptr_t)e,
+	    .domain = d->domain, .version = d->version, .id = id };
+
+	return k;
+}
+
+/* Store a definition: false when it was not kept (the one before stays in force). */
+static bool
+template_store(struct info *inf, const struct nf_template_key *k,
+    uint16_t set_id, const struct nf_template *nt, const uint8_t *rec)
+{
+	switch (nf_templates_define(&inf->templates, k, set_id, nt, rec)) {
+	case NF_DEFINE_NEW:
+	case NF_DEFINE_SAME:
+	case NF_DEFINE_CHANGED:
+		return true;
+	case NF_DEFINE_OVER_ENTRIES:
+		not_tracked(inf, CAP_TEMPLATES);
+		return false;
+	case NF_DEFINE_OVER_BYTES:
+		/* A definition with more fields than are left. */
+		not_tracked(inf, CAP_FIELDS);
+		return false;
+	case NF_DEFINE_NO_MEMORY:
+		break;
+	}
+	inf->oom = true;
+	return false;
+}
+
 static void
-template_define(struct info *inf, struct flow_domain *d,
-    const struct nf_template *nt, bool options)
+template_define(struct info *inf, struct exporter *e, struct flow_domain *d,
+    uint16_t set_id, const struct nf_template *nt, const uint8_t *rec)
 {
 	struct tmpl *t = tmpl_get(inf, d, nt->id);
-	struct nf_field *f;
+	struct nf_template_key k = template_key(e, d, nt->id);
+	bool options = set_id == NF9_OPTIONS_SET || set_id == IPFIX_OPTIONS_SET;
+	const struct nf_field *f;
 
 	if (t == NULL)
 		return;
-	/* A definition with more fields than are left is not kept: the one before stays in force. */
-	if (inf->n_fields - t->field_count + nt->field_count > MAX_FIELDS_TOTAL) {
-		not_tracked(inf, CAP_FIELDS);
-		return;
-	}
 	if (nt->field_count == 0) {
 		/* An IPFIX withdrawal; naming the set id withdraws them all (RFC 7011 8.1). */
 		if (nt->id < NF_MIN_DATA_SET_ID)
 			d->withdraw_all++;
 		t->withdrawals++;
-		t->defined = false;
+		(void)nf_templates_withdraw(&inf->templates, &k);
 		return;
 	}
-	if ((f = reallocarray(t->fields, nt->field_count, sizeof(*f))) == NULL) {
-		inf->oom = true;
+	if (!template_store(inf, &k, set_id, nt, rec))
 		return;
-	}
-	ipfix_template_fields(nt, f);
-	inf->n_fields = inf->n_fields - t->field_count + nt->field_count;
-	t->fields = f;
+	f = nf_templates_find(&inf->templates, &k)->fields;
 	t->definitions++;
-	t->defined = true;
 	t->options = options;
 	t->field_count = nt->field_count;
 	t->scope_count = nt->scope_count;
@@ -306,7 +333,7 @@ template_set(struct info *inf, struct exporter *e, struct flow_domain *d,
 			    "impossible (an id under 256, a scope count of 0)");
 			return;
 		}
-		template_define(inf, d, &nt, options);
+		template_define(inf, e, d, set->id, &nt, p);
 		p += nt.consumed;
 		left -= nt.consumed;
 	}
@@ -314,7 +341,7 @@ template_set(struct info *inf, struct exporter *e, struct flow_domain *d,
 
 /* Data records in a set, laid out by the template in force; trailing bytes shorter than a record are padding. */
 static uint64_t
-count_records(const struct flow_domain *d, const struct tmpl *t,
+count_records(const struct flow_domain *d, const struct nf_stored_template *t,
     const struct nf_set *set)
 {
 	size_t off = 0, r;
@@ -330,19 +357,22 @@ count_records(const struct flow_domain *d, const struct tmpl *t,
 }
 
 static void
-data_set(struct info *inf, struct flow_domain *d, const struct nf_set *set)
+data_set(struct info *inf, struct exporter *e, struct flow_domain *d,
+    const struct nf_set *set)
 {
 	struct tmpl *t = tmpl_get(inf, d, set->id);
+	struct nf_template_key k = template_key(e, d, set->id);
+	const struct nf_stored_template *st;
 
 	d->data_sets++;
 	if (t == NULL)
 		return;
 	t->data_sets++;
-	if (!t->defined) {
+	if ((st = nf_templates_find(&inf->templates, &k)) == NULL) {
 		d->data_sets_without_template++;
 		return;
 	}
-	t->data_records += count_records(d, t, set);
+	t->data_records += count_records(d, st, set);
 }
 
 static void
@@ -362,7 +392,7 @@ flow_sets(struct info *inf, struct exporter *e, struct flow_domain *d,
 		if (ipfix_is_template_set(d->version, set.id))
 			template_set(inf, e, d, &set);
 		else if (set.id >= NF_MIN_DATA_SET_ID)
-			data_set(inf, d, &set);
+			data_set(inf, e, d, &set);
 		else
 			d->other_sets++;
 	}

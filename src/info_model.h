@@ -13,6 +13,7 @@
 #include "framer.h"
 #include "ipfix.h"
 #include "monotime.h"
+#include "nf_templates.h"
 #include "stream.h"
 
 struct selector;
@@ -70,13 +71,13 @@ struct reasons {
 	uint64_t	 other;		/* past MAX_REASONS distinct reasons (or memory) */
 };
 
+/* A template id's counts; the definition in force, to walk data records, is in info's template store. */
 struct tmpl {
 	uint16_t	 id;
-	bool		 defined, options, sampling;
+	bool		 options, sampling;
 	uint16_t	 field_count, scope_count;
 	uint64_t	 definitions, withdrawals;
 	uint64_t	 data_sets, data_records;
-	struct nf_field	*fields;	/* the definition in force, to walk data records */
 };
 
 /* One NetFlow/IPFIX version and observation domain (v9 source id, v5 engine type << 8 | id) of an exporter. */
@@ -225,7 +226,8 @@ struct info {
 	struct conn		*conn_buckets[CONN_BUCKETS];
 	struct conn	       **conns;
 	size_t			 n_conns, cap_conns;
-	size_t			 n_templates, n_fields, n_peers;	/* against the caps above */
+	size_t			 n_templates, n_peers;	/* against the caps above */
+	struct nf_templates	 templates;	/* definitions in force: MAX_TEMPLATES_TOTAL, MAX_FIELDS_TOTAL */
 	struct stream_pool	 held;		/* MAX_HELD_TOTAL */
 	uint64_t		 not_tracked;	/* packets, messages, definitions past a cap */
 	unsigned		 caps_hit;	/* 1 << enum info_cap */

@@ -271,61 +271,48 @@ nf_get(struct sink *s, struct sink_udp_stat *u, uint16_t version,
 	if (grow_array(&u->nf, &u->nf_cap, sizeof(*u->nf), u->nnf + 1,
 	    SINK_MAX_NETFLOW) == -1)
 		return NULL;
-	s->nnf_total++;
 	nf = &u->nf[u->nnf++];
 	memset(nf, 0, sizeof(*nf));
+	nf->templates_scope = s->nnf_total++;
 	nf->version = version;
 	nf->domain = domain;
 	nf->sport = sport;
 	return nf;
 }
 
-static struct sink_template *
-nf_template_find(struct sink_nf *nf, uint16_t id)
+static struct nf_template_key
+nf_template_key(const struct sink_nf *nf, uint16_t id)
 {
-	for (size_t i = 0; i < nf->ntmpl; i++)
-		if (nf->tmpl[i].id == id)
-			return &nf->tmpl[i];
-	return NULL;
+	struct nf_template_key k = { .scope = nf->templates_scope,
+	    .domain = nf->domain, .version = nf->version, .id = id };
+
+	return k;
 }
 
 static void
 nf_template_learn(struct sink *s, struct sink_nf *nf, uint16_t set_id,
-    const struct nf_template *t)
+    const struct nf_template *t, const uint8_t *rec)
 {
-	struct sink_template *st;
+	struct nf_template_key k = nf_template_key(nf, t->id);
 
 	if (t->field_count == 0) {
-		/* A withdrawal: of one template, or (id == set id) of all. */
-		if (t->id == set_id) {
-			s->ntmpl_total -= nf->ntmpl;
-			nf->ntmpl = 0;
-			return;
-		}
-		if ((st = nf_template_find(nf, t->id)) != NULL) {
-			*st = nf->tmpl[--nf->ntmpl];
-			s->ntmpl_total--;
-		}
+		/* A withdrawal: of one template, or (id == set id) of all of that kind. */
+		if (t->id == set_id)
+			(void)nf_templates_withdraw_all(&s->templates,
+			    nf->templates_scope, nf->version, nf->domain,
+			    set_id);
+		else
+			(void)nf_templates_withdraw(&s->templates, &k);
 		return;
 	}
-	if ((st = nf_template_find(nf, t->id)) == NULL) {
-		if (s->ntmpl_total == SINK_MAX_TEMPLATES_TOTAL) {
-			sink_untracked(s, "1048576 templates");
-			return;
-		}
-		if (grow_array(&nf->tmpl, &nf->tmpl_cap,
-		    sizeof(*nf->tmpl), nf->ntmpl + 1, SINK_MAX_TEMPLATES) == -1)
-			return;
-		st = &nf->tmpl[nf->ntmpl++];
-		st->id = t->id;
-		s->ntmpl_total++;
-	}
-	st->record_len = t->record_len;
+	if (nf_templates_define(&s->templates, &k, set_id, t, rec) ==
+	    NF_DEFINE_OVER_ENTRIES)
+		sink_untracked(s, "1048576 templates");
 }
 
 /* Learn every template record of a template or options template set. */
 static void
-nf_templates(struct sink *s, struct sink_nf *nf, const struct nf_set *set)
+nf_template_set(struct sink *s, struct sink_nf *nf, const struct nf_set *set)
 {
 	const uint8_t *p = set->body;
 	size_t left = set->body_len;
@@ -336,7 +323,7 @@ nf_templates(struct sink *s, struct sink_nf *nf, const struct nf_set *set)
 		if (ipfix_template_parse(nf->version, set->id, p, left, &t) ==
 		    -1)
 			return;
-		nf_template_learn(s, nf, set->id, &t);
+		nf_template_learn(s, nf, set->id, &t, p);
 		p += t.consumed;
 		left -= t.consumed;
 	}
@@ -367,12 +354,13 @@ nf_walk_sets(struct sink *s, struct sink_nf *nf, const uint8_t *p, size_t len,
 		if (ipfix_is_template_set(nf->version, set.id)) {
 			nf->template_sets++;
 			if (nf->version == NF_VERSION_IPFIX)
-				nf_templates(s, nf, &set);
+				nf_template_set(s, nf, &set);
 		} else if (set.id >= NF_MIN_DATA_SET_ID) {
-			struct sink_template *t;
+			struct nf_template_key k = nf_template_key(nf, set.id);
+			const struct nf_stored_template *t;
 
 			nf->data_sets++;
-			t = nf_template_find(nf, set.id);
+			t = nf_templates_find(&s->templates, &k);
 			if (t == NULL || t->record_len == 0)
 				known = false;
 			else
@@ -1424,12 +1412,10 @@ sink_free(struct sink *s)
 	if (s->dump != NULL && fclose(s->dump) == EOF)
 		log_warn("sink: writing %s", s->opts.dump_path);
 	for (size_t i = 0; i < s->nudp; i++) {
-		for (size_t j = 0; j < s->udp[i].nnf; j++)
-			free(s->udp[i].nf[j].tmpl);
 		free(s->udp[i].nf);
-	}
-	for (size_t i = 0; i < s->nudp; i++)
 		udp_proto_free(&s->udp[i]);
+	}
+	nf_templates_free(&s->templates);
 	free(s->udp);
 	free(s->tcp);
 	free(s->udp_index.slots);
@@ -1452,6 +1438,8 @@ sink_main(int argc, char **argv)
 	}
 	s->epfd = -1;
 	LIST_INIT(&s->conns);
+	/* Only record lengths: the sink counts data records, it does not read them. */
+	nf_templates_init(&s->templates, SINK_MAX_TEMPLATES_TOTAL, SIZE_MAX, 0);
 	switch (sink_parse_args(argc, argv, &s->opts)) {
 	case 1:
 		free(s);

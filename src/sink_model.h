@@ -15,6 +15,7 @@
 #include "bytebuf.h"
 #include "framer.h"
 #include "monotime.h"
+#include "nf_templates.h"
 #include "proto.h"
 
 #define SINK_DEFAULT_BGP_AS	64512
@@ -29,10 +30,9 @@
 #define SINK_MAX_CONNS		4096
 #define SINK_MAX_EXPORTERS	65536		/* stat entries per transport */
 #define SINK_MAX_NETFLOW	256		/* (version, domain) pairs per exporter */
-#define SINK_MAX_TEMPLATES	4096		/* IPFIX templates per (exporter, domain) */
 /* Over every exporter, so that the caps above cannot multiply into gigabytes (issue 10). */
 #define SINK_MAX_NETFLOW_TOTAL	65536		/* (exporter, port, version, domain) sessions: ~7 MB */
-#define SINK_MAX_TEMPLATES_TOTAL (1u << 20)	/* templates: 8 MiB */
+#define SINK_MAX_TEMPLATES_TOTAL (1u << 20)	/* IPFIX templates: 48 MiB */
 #define SINK_MAX_NOTIFICATIONS	64
 #define SINK_MAX_ERRORS		16
 #define SINK_MAX_RAW		(16u * 1024 * 1024)	/* raw bytes kept for one dump line */
@@ -117,11 +117,6 @@ struct sink_index {
 	size_t			 n;
 };
 
-struct sink_template {
-	uint16_t	id;
-	uint32_t	record_len;	/* 0: variable length, records not countable */
-};
-
 /*
  * One exporter's NetFlow/IPFIX transport session (RFC 7011 8.4: templates
  * and sequence numbers live per source port and domain).
@@ -139,9 +134,7 @@ struct sink_nf {
 	uint64_t		 malformed;
 	bool			 expect_known;
 	uint32_t		 expect;	/* the next message's sequence number */
-	struct sink_template	*tmpl;
-	size_t			 ntmpl;
-	size_t			 tmpl_cap;
+	uint64_t		 templates_scope; /* its templates' scope in the sink's store */
 };
 
 struct sink_udp_stat {
@@ -226,7 +219,8 @@ struct sink {
 	size_t			 tcp_cap;
 	struct sink_index	 tcp_index;
 	uint64_t		 untracked;
-	size_t			 nnf_total, ntmpl_total;	/* against the _TOTAL caps */
+	size_t			 nnf_total;	/* against SINK_MAX_NETFLOW_TOTAL */
+	struct nf_templates	 templates;	/* IPFIX templates: SINK_MAX_TEMPLATES_TOTAL */
 	bool			 cap_told;	/* a _TOTAL cap was named */
 	FILE			*dump;
 	bool			 dump_dirty;
