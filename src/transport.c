@@ -5,7 +5,6 @@
 #include <linux/errqueue.h>
 #include <net/if.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "bytebuf.h"
+#include "fault.h"
 #include "grow.h"
 #include "log.h"
 #include "transport.h"
@@ -29,6 +29,15 @@
  * connection has this many unwritten, or all of them together 16 times it.
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
+
+/*
+ * Work per socket per loop pass is capped, so one busy peer cannot delay
+ * the timeline or the other connections: a connection writes at most this
+ * much, and reads at most this much, before the loop moves on.  Epoll is
+ * level-triggered, so what is left is picked up at the next pass.
+ */
+#define TCP_PASS_WRITE_MAX	(512u * 1024)
+#define TCP_PASS_READ_MAX	(256u * 1024)
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
@@ -47,6 +56,7 @@
 struct udp_socket {
 	int			 fd;
 	unsigned		 tag;
+	bool			 want_out;	/* EPOLLOUT registered: its batch waits for room */
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct transport_udp_stats stats;
 };
@@ -64,6 +74,7 @@ struct tcp_conn {
 	enum tcp_state		 state;
 	bool			 close_when_drained;
 	bool			 want_out;	/* EPOLLOUT registered: only while bytes wait */
+	bool			 full;		/* the socket refused bytes: write again at EPOLLOUT only */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
@@ -94,9 +105,14 @@ struct transport {
 	size_t			 refused_sockets;	/* sockets with a refusal, named or not */
 	uint64_t		 dropped_datagrams;	/* named or not */
 
-	/* The one pending batch, always for a single socket. */
+	/*
+	 * The one pending batch, always for a single socket: msgs[batch_done,
+	 * batch_n) are still to send.  A full socket keeps them here until
+	 * EPOLLOUT says it has room.
+	 */
 	int			 batch_sock;
 	size_t			 batch_n;
+	size_t			 batch_done;
 	struct mmsghdr		 msgs[BATCH_MAX];
 	struct iovec		 iovs[BATCH_MAX];
 	uint8_t			*bufs;		/* BATCH_MAX slots of DGRAM_MAX bytes */
@@ -284,6 +300,7 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	fault_watch(fd);
 	if (t->opts.interface != NULL &&
 	    bind_device(fd, t->opts.interface, err, errlen) == -1)
 		goto fail;
@@ -460,12 +477,132 @@ drain_icmp_errors(struct transport *t, struct udp_socket *s)
 	}
 }
 
+/* Register EPOLLOUT for a UDP socket only while its batch waits for room (EPOLLERR is always reported). */
+static void
+udp_want_out(struct transport *t, int id, bool want)
+{
+	struct udp_socket *s = &t->socks[id];
+	struct epoll_event ev = {
+		.events = want ? EPOLLOUT : 0,
+		.data.u32 = (uint32_t)id | EV_UDP,
+	};
+
+	if (want != s->want_out &&
+	    epoll_ctl(t->epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->want_out = want;
+}
+
+/*
+ * Send the pending batch as far as its socket takes it, never waiting:
+ * 0 when every datagram went (or was counted as dropped), 1 when the
+ * socket is full and the rest stays queued.
+ */
+static int
+udp_send_batch(struct transport *t)
+{
+	struct udp_socket *s = &t->socks[t->batch_sock];
+
+	while (t->batch_done < t->batch_n) {
+		size_t done = t->batch_done;
+		int n = sendmmsg(s->fd, &t->msgs[done],
+		    (unsigned int)(t->batch_n - done), 0);
+
+		if (n > 0) {
+			uint64_t bytes = 0;
+
+			for (int i = 0; i < n; i++)
+				bytes += t->iovs[done + i].iov_len;
+			s->stats.bytes += bytes;
+			s->stats.sent += (uint64_t)n;
+			t->udp_totals[s->tag].bytes += bytes;
+			t->udp_totals[s->tag].sent += (uint64_t)n;
+			t->last_udp_send = tr_mono_now();
+			t->batch_done += (size_t)n;
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+			break;
+		case EAGAIN:
+		case ENOBUFS:
+			return 1;
+		case ECONNREFUSED:
+		case EHOSTUNREACH:
+		case ENETUNREACH:
+			/*
+			 * The error belongs to an earlier datagram (the ICMP
+			 * came back after it), and its error queue has it;
+			 * this one was not sent yet, so try it again.
+			 */
+			drain_icmp_errors(t, s);
+			break;
+		default:
+			udp_dropped(t, s, t->iovs[done].iov_len, errno);
+			t->batch_done++;
+			break;
+		}
+	}
+	t->batch_n = t->batch_done = 0;
+	return 0;
+}
+
+/* Send what is queued; a full socket keeps its batch and asks for EPOLLOUT, and the loop goes on. */
+int
+transport_flush(struct transport *t)
+{
+	int id = t->batch_sock;
+
+	/* A batch that waits for room is tried again when EPOLLOUT comes. */
+	if (t->batch_n == 0 || t->socks[id].want_out)
+		return 0;
+	udp_want_out(t, id, udp_send_batch(t) == 1);
+	return 0;
+}
+
+/* EPOLLOUT on a UDP socket: its waiting batch goes on. */
+static void
+udp_writable(struct transport *t, int id)
+{
+	if (t->batch_n > 0 && t->batch_sock == id) {
+		if (udp_send_batch(t) == 1)
+			return;	/* still full: EPOLLOUT stays registered */
+	}
+	udp_want_out(t, id, false);
+}
+
+bool
+transport_udp_waiting(const struct transport *t)
+{
+	return t->batch_n > 0;
+}
+
+/* Datagrams that never went, because the run stopped while their socket was full. */
+static void
+udp_drop_batch(struct transport *t)
+{
+	struct udp_socket *s;
+	size_t left = t->batch_n - t->batch_done;
+
+	if (t->batch_n == 0)
+		return;
+	s = &t->socks[t->batch_sock];
+	s->stats.dropped += left;
+	t->udp_totals[s->tag].dropped += left;
+	t->batch_n = t->batch_done = 0;
+	udp_want_out(t, t->batch_sock, false);
+}
+
 void
 transport_udp_finish(struct transport *t)
 {
 	tr_ns wait;
 
+	/* The last batch may wait for room: serve the loop until it went, or a stop. */
 	transport_flush(t);
+	while (t->batch_n > 0 && !(t->opts.stop != NULL && *t->opts.stop))
+		if (transport_poll(t, tr_mono_now() + 100 * TR_NS_PER_MS) == -1)
+			break;
+	udp_drop_batch(t);
 	if (t->n_socks == 0)
 		return;
 	wait = t->last_udp_send + ICMP_GRACE - tr_mono_now();
@@ -500,86 +637,18 @@ transport_udp_queue(struct transport *t, int id, const uint8_t *data,
 		udp_dropped(t, &t->socks[id], len, EMSGSIZE);
 		return 0;
 	}
-	if (t->batch_n > 0 && (t->batch_sock != id || t->batch_n == BATCH_MAX))
-		if (transport_flush(t) == -1)
+	if (t->batch_n > 0 && (t->batch_sock != id || t->batch_n == BATCH_MAX)) {
+		transport_flush(t);
+		if (t->batch_n > 0) {
+			errno = EAGAIN;	/* its socket is full: the caller serves the loop */
 			return -1;
+		}
+	}
 	t->batch_sock = id;
 	memcpy(t->iovs[t->batch_n].iov_base, data, len);
 	t->iovs[t->batch_n].iov_len = len;
 	t->batch_n++;
 	return 0;
-}
-
-/* Block (with a timeout, to notice the stop flag) until the socket can take more. */
-static int
-wait_writable(struct transport *t, int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-	while (!(t->opts.stop != NULL && *t->opts.stop)) {
-		if (poll(&pfd, 1, 100) > 0)
-			return 0;
-	}
-	return -1;
-}
-
-int
-transport_flush(struct transport *t)
-{
-	struct udp_socket *s;
-	size_t done = 0;
-
-	if (t->batch_n == 0)
-		return 0;
-	s = &t->socks[t->batch_sock];
-	while (done < t->batch_n) {
-		int n = sendmmsg(s->fd, &t->msgs[done],
-		    (unsigned int)(t->batch_n - done), 0);
-
-		if (n > 0) {
-			uint64_t bytes = 0;
-
-			for (int i = 0; i < n; i++)
-				bytes += t->iovs[done + i].iov_len;
-			s->stats.bytes += bytes;
-			s->stats.sent += (uint64_t)n;
-			t->udp_totals[s->tag].bytes += bytes;
-			t->udp_totals[s->tag].sent += (uint64_t)n;
-			t->last_udp_send = tr_mono_now();
-			done += (size_t)n;
-			continue;
-		}
-		switch (errno) {
-		case EINTR:
-			break;
-		case EAGAIN:
-		case ENOBUFS:
-			if (wait_writable(t, s->fd) == -1)
-				goto interrupted;
-			break;
-		case ECONNREFUSED:
-		case EHOSTUNREACH:
-		case ENETUNREACH:
-			/*
-			 * The error belongs to an earlier datagram (the ICMP
-			 * came back after it), and its error queue has it;
-			 * this one was not sent yet, so try it again.
-			 */
-			drain_icmp_errors(t, s);
-			break;
-		default:
-			udp_dropped(t, s, t->iovs[done].iov_len, errno);
-			done++;
-			break;
-		}
-	}
-	t->batch_n = 0;
-	return 0;
-interrupted:
-	s->stats.dropped += t->batch_n - done;
-	t->udp_totals[s->tag].dropped += t->batch_n - done;
-	t->batch_n = 0;
-	return -1;
 }
 
 const struct transport_udp_stats *
@@ -654,8 +723,9 @@ conn_start(struct transport *t, int id)
 	c->state = TCP_CONNECTING;
 	c->want_out = true;
 	c->progress = tr_mono_now();
+	/* Interrupted, a non-blocking connect goes on in the kernel (POSIX): EPOLLOUT tells its end. */
 	if (connect(c->fd, (struct sockaddr *)&c->remote, c->remote_len) ==
-	    -1 && errno != EINPROGRESS) {
+	    -1 && errno != EINPROGRESS && errno != EINTR) {
 		conn_gone(t, id, errno);
 		return;
 	}
@@ -735,34 +805,43 @@ transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 	return bytebuf_len(&c->q);
 }
 
-/* Write what the socket takes of the queue, up to the gate. */
+/*
+ * Write what the socket takes of the queue, up to the gate and up to this
+ * pass's cap, in as few sends as the socket allows: everything queued is
+ * one contiguous buffer, so messages queued together leave together.  A
+ * socket that refused bytes is not tried again before EPOLLOUT.
+ */
 static void
 conn_write(struct transport *t, int id)
 {
 	struct tcp_conn *c = &t->conns[id];
-
 	uint64_t sent_before = c->stats.bytes_sent;
+	size_t budget = TCP_PASS_WRITE_MAX;
 
-	while (c->state == TCP_OPEN) {
+	while (c->state == TCP_OPEN && !c->full && budget > 0) {
 		size_t end = writable(c);
 		ssize_t n;
 
 		if (end == 0)
 			break;
-		n = send(c->fd, bytebuf_data(&c->q), end, MSG_NOSIGNAL);
+		n = send(c->fd, bytebuf_data(&c->q), end < budget ? end : budget,
+		    MSG_NOSIGNAL);
 		if (n > 0) {
 			bytebuf_consume(&c->q, (size_t)n);
 			if (c->gate != SIZE_MAX)
 				c->gate -= (size_t)n;	/* writes never pass it */
 			c->stats.bytes_sent += (uint64_t)n;
 			t->queued_total -= (size_t)n;
+			budget -= (size_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ENOBUFS))
+		    errno == ENOBUFS)) {
+			c->full = true;
 			break;
+		}
 		conn_gone(t, id, errno);
 		return;
 	}
@@ -967,17 +1046,22 @@ conn_connected(struct transport *t, int id)
 	conn_write(t, id);	/* what was queued while connecting */
 }
 
-/* Read everything the collector sent, so its window never fills. */
+/*
+ * Read what the collector sent, so its window never fills: up to this
+ * pass's cap (level-triggered epoll brings the rest at the next pass).
+ */
 static void
 conn_read(struct transport *t, int id)
 {
 	uint8_t buf[65536];
+	size_t budget = TCP_PASS_READ_MAX;
 
-	while (t->conns[id].state != TCP_CLOSED) {
+	while (t->conns[id].state != TCP_CLOSED && budget > 0) {
 		struct tcp_conn *c = &t->conns[id];
 		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
 
 		if (n > 0) {
+			budget -= (size_t)n < budget ? (size_t)n : budget;
 			c->stats.bytes_received += (uint64_t)n;
 			if (t->opts.tcp.received != NULL)
 				t->opts.tcp.received(c->ctx, id, buf, (size_t)n);
@@ -1017,8 +1101,12 @@ transport_poll(struct transport *t, tr_ns until)
 		int id = (int)evs[i].data.u32;
 
 		if (evs[i].data.u32 & EV_UDP) {
-			drain_icmp_errors(t, &t->socks[evs[i].data.u32 &
-			    ~EV_UDP]);
+			int sock = (int)(evs[i].data.u32 & ~EV_UDP);
+
+			if (evs[i].events & EPOLLERR)
+				drain_icmp_errors(t, &t->socks[sock]);
+			if (evs[i].events & EPOLLOUT)
+				udp_writable(t, sock);
 			continue;
 		}
 		if (t->conns[id].state == TCP_CLOSED)
@@ -1031,8 +1119,10 @@ transport_poll(struct transport *t, tr_ns until)
 		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			conn_read(t, id);
 		if (t->conns[id].state == TCP_OPEN &&
-		    (evs[i].events & EPOLLOUT))
+		    (evs[i].events & EPOLLOUT)) {
+			t->conns[id].full = false;
 			conn_write(t, id);
+		}
 	}
 	return n;
 }

@@ -73,19 +73,26 @@ int		 transport_check_bind(struct transport *,
 /*
  * Queue one datagram on socket id; datagrams are sent in sendmmsg batches.
  * The batch goes out when it is full, when a datagram for another socket
- * is queued, or at transport_flush().  The bytes are copied.
+ * is queued, or at transport_flush().  The bytes are copied.  Nothing
+ * waits for a full socket: its batch stays queued until EPOLLOUT (served
+ * by transport_poll), and until then a datagram that needs the batch's
+ * place is refused with -1 and errno EAGAIN: the caller serves the loop
+ * (transport_poll) and queues it again.
  */
 int		 transport_udp_queue(struct transport *, int id,
 		    const uint8_t *data, size_t len);
-/* Send everything queued; returns 0, or -1 if interrupted by the stop flag. */
+/* Send what is queued, as far as the socket takes it now; returns 0. */
 int		 transport_flush(struct transport *);
+/* Whether a batch waits for its socket to have room. */
+bool		 transport_udp_waiting(const struct transport *);
 
 const struct transport_udp_stats *transport_udp_stats(const struct transport *,
 		    int id);
 const struct transport_udp_stats *transport_udp_totals(
 		    const struct transport *, unsigned tag);
 /*
- * The end of the UDP traffic: wait until the ICMP errors of the last
+ * The end of the UDP traffic: serve the loop until a batch that waits for
+ * room went (or the stop flag), wait until the ICMP errors of the last
  * datagrams can have come back (a short grace after the last send), count
  * them, and say in one line how many sockets were refused beyond those
  * already named.
