@@ -30,14 +30,6 @@
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
 
-/*
- * Work per socket per loop pass is capped, so one busy peer cannot delay
- * the timeline or the other connections: a connection writes at most this
- * much, and reads at most this much, before the loop moves on.  Epoll is
- * level-triggered, so what is left is picked up at the next pass.
- */
-#define TCP_PASS_WRITE_MAX	(512u * 1024)
-#define TCP_PASS_READ_MAX	(256u * 1024)
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
@@ -75,6 +67,7 @@ struct tcp_conn {
 	bool			 close_when_drained;
 	bool			 want_out;	/* EPOLLOUT registered: only while bytes wait */
 	bool			 full;		/* the socket refused bytes: write again at EPOLLOUT only */
+	bool			 above_high;	/* the queue reached the high water mark, not yet down to the low */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
@@ -806,6 +799,24 @@ transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 }
 
 /*
+ * The low water mark passed on the way down: the owner may hand over what
+ * it held (which may queue and write on this connection again).  Returns
+ * the connection anew, as the callback may have grown the table.
+ */
+static struct tcp_conn *
+note_drained(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->above_high || bytebuf_len(&c->q) > TRANSPORT_TCP_LOW_WATER)
+		return c;
+	c->above_high = false;
+	if (t->opts.tcp.drained != NULL && c->state == TCP_OPEN)
+		t->opts.tcp.drained(c->ctx, id);
+	return &t->conns[id];
+}
+
+/*
  * Write what the socket takes of the queue, up to the gate and up to this
  * pass's cap, in as few sends as the socket allows: everything queued is
  * one contiguous buffer, so messages queued together leave together.  A
@@ -816,7 +827,7 @@ conn_write(struct transport *t, int id)
 {
 	struct tcp_conn *c = &t->conns[id];
 	uint64_t sent_before = c->stats.bytes_sent;
-	size_t budget = TCP_PASS_WRITE_MAX;
+	size_t budget = TRANSPORT_TCP_PASS_WRITE_MAX;
 
 	while (c->state == TCP_OPEN && !c->full && budget > 0) {
 		size_t end = writable(c);
@@ -851,6 +862,7 @@ conn_write(struct transport *t, int id)
 			t->opts.tcp.written(c->ctx, id, c->stats.bytes_sent);
 			c = &t->conns[id];	/* the callback may have grown the table */
 		}
+		c = note_drained(t, id);
 	}
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
@@ -879,6 +891,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	if (bytebuf_append(&c->q, data, len) == -1)
 		return -1;
 	t->queued_total += len;
+	if (bytebuf_len(&c->q) >= TRANSPORT_TCP_HIGH_WATER)
+		c->above_high = true;
 	/* Write later, with what follows, unless enough waits already. */
 	if (!c->dirty) {
 		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
@@ -939,6 +953,12 @@ size_t
 transport_tcp_queued_total(const struct transport *t)
 {
 	return t->queued_total;
+}
+
+bool
+transport_tcp_above_high(const struct transport *t, int id)
+{
+	return t->conns[id].above_high;
 }
 
 bool
@@ -1054,7 +1074,7 @@ static void
 conn_read(struct transport *t, int id)
 {
 	uint8_t buf[65536];
-	size_t budget = TCP_PASS_READ_MAX;
+	size_t budget = TRANSPORT_TCP_PASS_READ_MAX;
 
 	while (t->conns[id].state != TCP_CLOSED && budget > 0) {
 		struct tcp_conn *c = &t->conns[id];
