@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Thousands of TCP sessions: ./bench/tcp_sessions.sh BUILD_DIR   (part 3 of run.sh)
 #
-# Replays a capture of BENCH_SESSIONS (2000) BMP sessions at time_factor 0 to the
+# Replays a capture of BENCH_SESSIONS (10000) BMP sessions at time_factor 0 to the
 # built-in sink, and the same bytes through bench/tcp_baseline.c (the sessions
 # preloaded, one non-blocking connection each on one epoll loop, nothing else) to
 # the same sink; prints sessions/s, MB/s, peak RSS and the ratios.  Then BGP
@@ -9,14 +9,21 @@
 # fire all along: the share of sessions_tick (the timer scan) in a perf profile,
 # when perf is installed.  Never fails on a figure; see bench/README.md.
 #
-# Every exporter is mapped to an address of 127/8 (all local on Linux loopback).
-# Environment: BENCH_SESSIONS (2000, at most 4096), BENCH_SESSION_MSGS (BMP
-# route monitoring messages per session, 50), BENCH_REPS (3), CC (cc).
+# Exporter addresses run BENCH_SESSION_PORTS (250) sessions each, from their own
+# source ports (tr-pcapgen --ports), and are mapped to addresses of 127/8 (all
+# local on Linux loopback): 10,000 sessions come from 40 addresses.
+# Environment: BENCH_SESSIONS (10000, rounded up to a multiple of the ports),
+# BENCH_SESSION_PORTS (250), BENCH_SESSION_MSGS (BMP route monitoring messages
+# per session, 50), BENCH_REPS (3), CC (cc).
 set -euo pipefail
 export LC_ALL=C
 
 BUILD=${1:-build}
-N=${BENCH_SESSIONS:-2000}
+N=${BENCH_SESSIONS:-10000}
+PORTS=${BENCH_SESSION_PORTS:-250}
+((PORTS <= N)) || PORTS=$N
+ADDRS=$(((N + PORTS - 1) / PORTS))
+N=$((ADDRS * PORTS))
 MSGS=${BENCH_SESSION_MSGS:-50}
 REPS=${BENCH_REPS:-3}
 CC=${CC:-cc}
@@ -24,10 +31,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 . "$HERE/lib.sh"
 bench_binaries tcp_sessions.sh "$BUILD"
-# One socket per session on each side, and the sink's.
+# One socket per session in the replay, and another in the sink.
 ulimit -n "$(ulimit -Hn)"
-if (($(ulimit -n) < 2 * N + 64)); then
-	echo "tcp_sessions.sh: $N sessions need $((2 * N + 64)) file descriptors, the limit is $(ulimit -n)" >&2
+if (($(ulimit -n) < N + 64)); then
+	echo "tcp_sessions.sh: $N sessions need $((N + 64)) file descriptors in each process, the limit is $(ulimit -n)" >&2
 	exit 2
 fi
 
@@ -67,15 +74,15 @@ stop_sink() {
 # exporters and the config mapping each to 127.x.y.z
 write_cfg() { # PCAP DPORT SECTION TIME_FACTOR
 	printf 'pcap: %s\ntime_factor: %s\nno_sync: true\nnetwork:\n  map:\n' "$1" "$4"
-	for ((i = 0; i < N; i++)); do
+	for ((i = 0; i < ADDRS; i++)); do
 		printf '  - {src_ip: 10.1.%d.%d, repro_ip: 127.1.%d.%d}\n' $((i / 250)) $((i % 250 + 1)) $((i / 250)) $((i % 250 + 1))
 	done
 	printf '%s:\n  select: {tcp: {dport: [%s]}}\n  collector: {ip: 127.0.0.1, port: @PORT@}\n' "$3" "$2"
 }
-exporters=()
-for ((i = 0; i < N; i++)); do exporters+=(--exporter "10.1.$((i / 250)).$((i % 250 + 1))"); done
+exporters=(--ports "$PORTS")
+for ((i = 0; i < ADDRS; i++)); do exporters+=(--exporter "10.1.$((i / 250)).$((i % 250 + 1))"); done
 
-echo "== 3. TCP sessions: $N BMP sessions, time_factor 0, to the built-in sink on 127.0.0.1"
+echo "== 3. TCP sessions: $N BMP sessions ($ADDRS addresses x $PORTS ports), time_factor 0, to the built-in sink on 127.0.0.1"
 echo "   baseline: bench/tcp_baseline.c: the same session bytes preloaded, one non-blocking"
 echo "   connection per session from the same addresses, written on one epoll loop"
 "$CC" -O2 -o "$TMP/tcp_baseline" "$HERE/tcp_baseline.c"
