@@ -26,10 +26,15 @@
 /*
  * TCP bytes queued while packets are due back to back are written together
  * (one send for many messages) before the next wait, or sooner once a
- * connection has this many unwritten, or all of them together 16 times it.
+ * connection has this many unwritten, or all of them together
+ * TCP_DIRTY_FLUSH.  Then only connections with TCP_WRITE_MIN or more go:
+ * with thousands of sessions whose messages come in turn, each has a
+ * message or two, and a send each would cost a syscall per message.  The
+ * rest waits for the next wait, or for the total to double.
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
-
+#define TCP_DIRTY_FLUSH	(16 * TCP_WRITE_BATCH)
+#define TCP_WRITE_MIN	(4u * 1024)
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
@@ -92,6 +97,8 @@ struct transport {
 	int			*dirty;		/* connections with bytes not yet tried */
 	size_t			 n_dirty, cap_dirty;
 	size_t			 dirty_bytes;	/* queued on them since */
+	size_t			 dirty_flush;	/* dirty_bytes that start writing the larger ones */
+	bool			 flushing;	/* going through the list: callbacks only add to it */
 
 	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
 	tr_ns			 last_udp_send;
@@ -129,6 +136,7 @@ transport_new(const struct transport_opts *opts)
 	}
 	t->opts = *opts;
 	t->batch_sock = -1;
+	t->dirty_flush = TCP_DIRTY_FLUSH;
 	for (size_t i = 0; i < BATCH_MAX; i++) {
 		t->iovs[i].iov_base = t->bufs + i * DGRAM_MAX;
 		t->msgs[i].msg_hdr.msg_iov = &t->iovs[i];
@@ -874,6 +882,36 @@ conn_write(struct transport *t, int id)
 		update_interest(t, c, id);
 }
 
+/*
+ * Write the connections with TCP_WRITE_MIN or more not yet tried; the
+ * others stay on the list, and the next try comes once their bytes doubled.
+ */
+static void
+flush_larger(struct transport *t)
+{
+	size_t kept = 0, kept_bytes = 0;
+
+	t->flushing = true;
+	/* By index: a write that fails closes a connection, never moves the table. */
+	for (size_t i = 0; i < t->n_dirty; i++) {
+		int id = t->dirty[i];
+		size_t queued = bytebuf_len(&t->conns[id].q);
+
+		if (queued < TCP_WRITE_MIN && t->conns[id].state != TCP_CLOSED) {
+			t->dirty[kept++] = id;
+			kept_bytes += queued;
+			continue;
+		}
+		t->conns[id].dirty = false;
+		conn_write(t, id);
+	}
+	t->flushing = false;
+	t->n_dirty = kept;
+	t->dirty_bytes = kept_bytes;
+	t->dirty_flush = 2 * kept_bytes > TCP_DIRTY_FLUSH ? 2 * kept_bytes :
+	    TCP_DIRTY_FLUSH;
+}
+
 int
 transport_tcp_send(struct transport *t, int id, const uint8_t *data,
     size_t len)
@@ -904,8 +942,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 		c->dirty = true;
 	}
 	t->dirty_bytes += len;
-	if (t->dirty_bytes >= 16 * TCP_WRITE_BATCH)
-		transport_tcp_flush(t);
+	if (t->dirty_bytes >= t->dirty_flush && !t->flushing)
+		flush_larger(t);
 	else if (bytebuf_len(&c->q) >= TCP_WRITE_BATCH)
 		conn_write(t, id);
 	return 0;
@@ -915,14 +953,17 @@ void
 transport_tcp_flush(struct transport *t)
 {
 	/* By index: a write that fails closes a connection, never moves the table. */
+	t->flushing = true;
 	for (size_t i = 0; i < t->n_dirty; i++) {
 		int id = t->dirty[i];
 
 		t->conns[id].dirty = false;
 		conn_write(t, id);
 	}
+	t->flushing = false;
 	t->n_dirty = 0;
 	t->dirty_bytes = 0;
+	t->dirty_flush = TCP_DIRTY_FLUSH;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -246,6 +247,45 @@ test_coalesced_messages(void **state)
 	close_fixture(&f);
 }
 
+/*
+ * Thousands of sessions whose messages come in turn: past a megabyte queued
+ * in all, only connections with a few kilobytes are written, so a
+ * connection holding a message or two does not cost a send per message;
+ * the end of the pass (the flush) writes the rest.
+ */
+#define MANY		300
+#define MANY_EACH	3600	/* 300 x 3600 bytes pass a megabyte; each stays under 4 KiB */
+
+static void
+test_many_connections(void **state)
+{
+	struct transport *t = new_transport(0);
+	struct fixture *f = calloc(MANY, sizeof(*f));
+	struct rlimit rl;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < 3 * MANY + 64)
+		skip();
+	for (int i = 0; i < MANY; i++)
+		connect_fixture(&f[i], t, 0);
+	for (size_t off = 0; off < MANY_EACH; off += 100)
+		for (int i = 0; i < MANY; i++)
+			send_pattern(&f[i], off, 100, 100);
+	for (int i = 0; i < MANY; i++)
+		assert_int_equal(transport_tcp_stats(t, f[i].id)->bytes_sent, 0);
+	transport_tcp_flush(t);
+	for (int i = 0; i < MANY; i++) {
+		expect_pattern(&f[i], 0, MANY_EACH);
+		close_fixture(&f[i]);
+	}
+	transport_free(t);
+	free(f);
+}
+
 /* One pass writes at most its cap; level-triggered EPOLLOUT brings the rest. */
 static void
 test_pass_cap(void **state)
@@ -446,6 +486,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_coalesced_messages),
+		cmocka_unit_test(test_many_connections),
 		cmocka_unit_test(test_pass_cap),
 		cmocka_unit_test(test_partial_writes),
 		cmocka_unit_test(test_hold_release),
