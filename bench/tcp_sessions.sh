@@ -6,7 +6,7 @@
 # 4,096 connections), and the same bytes through bench/tcp_baseline.c (the sessions
 # preloaded, one non-blocking connection each on one epoll loop, nothing else) to
 # the same collector; prints sessions/s, MB/s, peak RSS and the ratios.  Then BGP
-# sessions (at most 4,000, for the sink, which answers their OPENs) with a 3 s hold
+# sessions (one per address, at most 4,000, for the sink, which answers their OPENs) with a 3 s hold
 # time replayed at time_factor 1, where KEEPALIVE timers fire all along: the share
 # of sessions_tick (the timer scan) in a perf profile, when perf is installed.
 # Never fails on a figure; see bench/README.md.
@@ -66,7 +66,8 @@ start_sink() {
 	[[ -n $PORT ]] || { echo "tcp_sessions.sh: the sink did not start" >&2; cat "$TMP/sink.err" >&2; exit 1; }
 }
 # start_collector / stop_collector: bench/tcp_collector.c for the N BMP sessions;
-# stop_collector waits until all of them closed and prints the bytes it read.
+# stop_collector waits until all of them closed (in this shell: a child can only be
+# waited for by its parent) and sets GOT to the bytes it read.
 start_collector() {
 	rm -f "$TMP/coll.ready"
 	"$TMP/tcp_collector" --ready "$TMP/coll.ready" --sessions "$N" >"$TMP/coll.out" &
@@ -81,7 +82,7 @@ start_collector() {
 stop_collector() {
 	wait "$SINK_PID" || true
 	SINK_PID=
-	awk '{ print $2 }' "$TMP/coll.out"
+	GOT=$(awk '{ print $2 }' "$TMP/coll.out")
 }
 # stop_sink: the sink's message and byte totals, "MESSAGES BYTES"
 stop_sink() {
@@ -102,7 +103,7 @@ write_cfg() { # PCAP DPORT SECTION TIME_FACTOR
 exporters=(--ports "$PORTS")
 for ((i = 0; i < ADDRS; i++)); do exporters+=(--exporter "10.1.$((i / 250)).$((i % 250 + 1))"); done
 
-echo "== 3. TCP sessions: $N BMP sessions ($ADDRS addresses x $PORTS ports), time_factor 0, to the built-in sink on 127.0.0.1"
+echo "== 3. TCP sessions: $N BMP sessions ($ADDRS addresses x $PORTS ports), time_factor 0, to bench/tcp_collector.c on 127.0.0.1"
 echo "   baseline: bench/tcp_baseline.c: the same session bytes preloaded, one non-blocking"
 echo "   connection per session from the same addresses, written on one epoll loop"
 "$CC" -O2 -o "$TMP/tcp_baseline" "$HERE/tcp_baseline.c"
@@ -119,11 +120,11 @@ for r in $(seq "$REPS"); do
 	t0=${EPOCHREALTIME/./}
 	line=$(timeout 120 "$TMP/tcp_baseline" --pcap "$TMP/bmp.pcap" --dport 1790 --port "$PORT")
 	t1=${EPOCHREALTIME/./}
-	got=$(stop_collector)
+	stop_collector
 	b_wall+=("$(calc "($t1-$t0)/1e6")")
 	b_loop+=("$(awk '{print $6}' <<<"$line")")
 	bytes=$(awk '{print $4}' <<<"$line")
-	base_got=$got
+	base_got=$GOT
 
 	start_collector
 	sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
@@ -131,16 +132,16 @@ for r in $(seq "$REPS"); do
 	timeout 120 "$TR" -t "$TMP/bmp.yml" --stats-json "$TMP/bmp.json" >"$TMP/bmp.log" 2>&1 ||
 		{ echo "replay failed:"; tail "$TMP/bmp.log"; exit 1; }
 	t1=${EPOCHREALTIME/./}
-	got=$(stop_collector)
+	stop_collector
 	t_wall+=("$(calc "($t1-$t0)/1e6")")
-	[[ $got == "$base_got" ]] || echo "   WARNING: the collector got $got bytes from the replay, $base_got from the baseline"
+	[[ $GOT == "$base_got" ]] || echo "   WARNING: the collector got $GOT bytes from the replay, $base_got from the baseline"
 	printf '   run %d: baseline %.3f s (%.3f s in its connect+write loop)   replay %.3f s (wall)\n' \
 		"$r" "${b_wall[-1]}" "${b_loop[-1]}" "${t_wall[-1]}"
 done
 start_collector
 sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
 rss=$("$TMP/peak_rss" "$TR" -t "$TMP/bmp.yml" || true)
-stop_collector >/dev/null
+stop_collector
 rss_v=$("$TMP/peak_rss" "$TR" --version || true)
 BW=$(median "${b_wall[@]}")
 BL=$(median "${b_loop[@]}")
@@ -153,13 +154,12 @@ printf '   RATIO replay/baseline (wall) %.2f\n' "$(calc "$BW/$TW")"
 printf '   peak RSS: replay %s kB (%s kB for --version: %.1f kB per session)\n' "$rss" "$rss_v" \
 	"$(calc "($rss-$rss_v)/$N")"
 
-# The sink takes at most 4,096 connections: the BGP part runs as many addresses as fit in 4,000.
-if ((N > 4000)); then
-	ADDRS=$((4000 / PORTS > 0 ? 4000 / PORTS : 1))
-	N=$((ADDRS * PORTS))
-	exporters=(--ports "$PORTS")
-	for ((i = 0; i < ADDRS; i++)); do exporters+=(--exporter "10.1.$((i / 250)).$((i % 250 + 1))"); done
-fi
+# BGP sessions of one address are one router's feed, replayed one after another:
+# one address each here.  The sink takes at most 4,096 connections: 4,000 at most.
+((N <= 4000)) || N=4000
+ADDRS=$N
+exporters=()
+for ((i = 0; i < ADDRS; i++)); do exporters+=(--exporter "10.1.$((i / 250)).$((i % 250 + 1))"); done
 echo
 echo "== 3b. Timers: $N BGP sessions, hold time 3 s (a KEEPALIVE due every second per"
 echo "   idle session), time_factor 1, 6 s of capture, to the sink (which answers OPENs)"

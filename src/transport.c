@@ -34,7 +34,7 @@
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
 #define TCP_DIRTY_FLUSH	(16 * TCP_WRITE_BATCH)
-#define TCP_WRITE_MIN	(4u * 1024)
+#define TCP_WRITE_MIN	(2u * 1024)
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):

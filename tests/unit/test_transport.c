@@ -249,12 +249,12 @@ test_coalesced_messages(void **state)
 
 /*
  * Thousands of sessions whose messages come in turn: past a megabyte queued
- * in all, only connections with a few kilobytes are written, so a
+ * in all, only connections with 2 KiB or more are written, so a
  * connection holding a message or two does not cost a send per message;
  * the end of the pass (the flush) writes the rest.
  */
-#define MANY		300
-#define MANY_EACH	3600	/* 300 x 3600 bytes pass a megabyte; each stays under 4 KiB */
+#define MANY		600
+#define MANY_EACH	1800	/* 600 x 1800 bytes pass a megabyte; each stays under 2 KiB */
 
 static void
 test_many_connections(void **state)
