@@ -168,7 +168,7 @@ fault_pick(int fd, bool can_short, bool units)
 	}
 }
 
-/* A short length: 1 .. len - 1, biased to small, as a nearly full socket takes. */
+/* A short length: 1 .. len - 1 and at most 1400, what a nearly full socket takes. */
 static size_t
 short_len(size_t len)
 {
