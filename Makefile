@@ -23,7 +23,7 @@ FUZZERS = source config protocols stream flowfix info sflow
 BUILD_FAULT ?= build-fault
 FAULT_SEEDS ?= 1 2
 FAULT_RATE  ?= 25
-FAULT_TESTS ?= ^unit/|e2e/test_replay_tcp|e2e/test_replay_udp|e2e/test_pmbmpd|e2e/test_reconnect
+FAULT_TESTS ?= ^unit/|e2e/test_replay_tcp|e2e/test_replay_udp|e2e/test_many_sessions|e2e/test_pmbmpd|e2e/test_reconnect
 
 .PHONY: all build build-matrix deps test-deps demo test test-asan test-fault bench fuzz fuzz-smoke check clean
 
