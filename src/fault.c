@@ -36,6 +36,7 @@ ssize_t	__real_writev(int, const struct iovec *, int);
 ssize_t	__real_recv(int, void *, size_t, int);
 ssize_t	__real_read(int, void *, size_t);
 int	__real_connect(int, const struct sockaddr *, socklen_t);
+int	__real_close(int);
 
 ssize_t	__wrap_send(int, const void *, size_t, int);
 ssize_t	__wrap_sendmsg(int, const struct msghdr *, int);
@@ -45,6 +46,7 @@ ssize_t	__wrap_writev(int, const struct iovec *, int);
 ssize_t	__wrap_recv(int, void *, size_t, int);
 ssize_t	__wrap_read(int, void *, size_t);
 int	__wrap_connect(int, const struct sockaddr *, socklen_t);
+int	__wrap_close(int);
 
 static unsigned
 env_percent(const char *name, unsigned dflt)
@@ -326,5 +328,14 @@ __wrap_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	errno = EINTR;
 	return -1;
+}
+
+/* A closed descriptor is no longer watched: its number may come back for anything. */
+int
+__wrap_close(int fd)
+{
+	if (fd >= 0 && (size_t)fd < fault.n_watched)
+		fault.watched[fd] = 0;
+	return __real_close(fd);
 }
 #endif

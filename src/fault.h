@@ -15,9 +15,8 @@
  *                   reset loses bytes, which byte-exact tests cannot allow)
  *   TR_FAULT_LOG    a file to which each process adds how many it injected
  * The build wraps send, sendmsg, sendmmsg, write, writev, recv, read and
- * connect with the linker's --wrap (CMakeLists.txt).  A descriptor stays
- * watched once closed: in the replay a later one with its number is a
- * transport socket again, or a capture read by libpcap, which is not wrapped.
+ * connect with the linker's --wrap (CMakeLists.txt), and close, which
+ * ends the watch.
  */
 void		fault_watch(int fd);
 /* Faults injected so far, for tests that check the schedule really ran. */

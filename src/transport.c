@@ -1119,10 +1119,11 @@ conn_read(struct transport *t, int id)
 
 	while (t->conns[id].state != TCP_CLOSED && budget > 0) {
 		struct tcp_conn *c = &t->conns[id];
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		ssize_t n = recv(c->fd, buf, budget < sizeof(buf) ? budget :
+		    sizeof(buf), 0);
 
 		if (n > 0) {
-			budget -= (size_t)n < budget ? (size_t)n : budget;
+			budget -= (size_t)n;
 			c->stats.bytes_received += (uint64_t)n;
 			if (t->opts.tcp.received != NULL)
 				t->opts.tcp.received(c->ctx, id, buf, (size_t)n);

@@ -307,6 +307,45 @@ test_pass_cap(void **state)
 }
 
 /*
+ * What the collector sends is read in passes of at most the read cap, so a
+ * chatty collector cannot hold the loop; the rest comes at the next passes.
+ */
+static void
+test_read_cap(void **state)
+{
+	struct fixture f = { 0 };
+	size_t n = 4 * TRANSPORT_TCP_PASS_READ_MAX, sent = 0;
+	uint8_t *buf = calloc(1, n);
+	tr_ns give_up = tr_mono_now() + GIVE_UP;
+
+	(void)state;
+	assert_non_null(buf);
+	connect_fixture(&f, new_transport(0), 0);
+	while (sent < n && tr_mono_now() < give_up) {
+		ssize_t w = send(f.peer, buf + sent, n - sent, MSG_NOSIGNAL);
+
+		if (w > 0)
+			sent += (size_t)w;
+		else
+			break;	/* the transport's receive buffer is full: enough */
+	}
+	assert_true(sent > TRANSPORT_TCP_PASS_READ_MAX);
+	assert_true(transport_poll(f.t, tr_mono_now() + 10 * TR_NS_PER_MS) >= 0);
+#ifndef TR_FAULT
+	assert_true(transport_tcp_stats(f.t, f.id)->bytes_received > 0);
+#endif
+	assert_true(transport_tcp_stats(f.t, f.id)->bytes_received <=
+	    TRANSPORT_TCP_PASS_READ_MAX);
+	while (transport_tcp_stats(f.t, f.id)->bytes_received < sent &&
+	    tr_mono_now() < give_up)
+		assert_true(transport_poll(f.t, tr_mono_now() + TR_NS_PER_MS) >= 0);
+	assert_int_equal(transport_tcp_stats(f.t, f.id)->bytes_received, sent);
+	transport_free(f.t);
+	close_fixture(&f);
+	free(buf);
+}
+
+/*
  * A collector that does not read: the socket takes part of the queue
  * (short writes, then EAGAIN), the rest waits, and arrives whole once it
  * reads.
@@ -488,6 +527,7 @@ main(void)
 		cmocka_unit_test(test_coalesced_messages),
 		cmocka_unit_test(test_many_connections),
 		cmocka_unit_test(test_pass_cap),
+		cmocka_unit_test(test_read_cap),
 		cmocka_unit_test(test_partial_writes),
 		cmocka_unit_test(test_hold_release),
 		cmocka_unit_test(test_water_marks),
