@@ -872,6 +872,13 @@ conn_write(struct transport *t, int id)
 		}
 		c = note_drained(t, id);
 	}
+	/*
+	 * An idle connection keeps no more than the smallest buffer: with
+	 * thousands of sessions, a burst's buffers kept (bytebuf keeps up to
+	 * BYTEBUF_KEEP) would add up to gigabytes.
+	 */
+	if (bytebuf_len(&c->q) == 0 && c->q.cap > BYTEBUF_MIN)
+		bytebuf_free(&c->q);
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
 		shutdown(c->fd, SHUT_WR);
