@@ -17,7 +17,15 @@ FUZZ_BUILD ?= build-fuzz
 # every module built once with the fuzzer's instrumentation (the protocol table ties them together).
 FUZZERS = source config protocols stream flowfix info sflow
 
-.PHONY: all build build-matrix deps test-deps demo test test-asan bench fuzz fuzz-smoke check clean
+# Fault injection (-DTR_FAULT=ON): the unit tests and the byte-exact replays run while the
+# transport's socket calls fail with EAGAIN and EINTR or fall short, on a seeded schedule
+# (src/fault.h).  Every seed of FAULT_SEEDS is one run; each must inject faults and lose nothing.
+BUILD_FAULT ?= build-fault
+FAULT_SEEDS ?= 1 2
+FAULT_RATE  ?= 25
+FAULT_TESTS ?= ^unit/|e2e/test_replay_tcp|e2e/test_replay_udp|e2e/test_many_sessions|e2e/test_pmbmpd|e2e/test_reconnect
+
+.PHONY: all build build-matrix deps test-deps demo test test-asan test-fault bench fuzz fuzz-smoke check clean
 
 all: build
 
@@ -56,6 +64,19 @@ test-asan: deps test-deps
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(BUILD_ASAN) --output-on-failure -j 1
 
+test-fault: deps test-deps
+	cmake -S . -B $(BUILD_FAULT) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTR_FAULT=ON >/dev/null
+	cmake --build $(BUILD_FAULT) -j $(JOBS)
+	@for seed in $(FAULT_SEEDS); do \
+		echo "test-fault: seed $$seed, $(FAULT_RATE) % of socket calls"; \
+		rm -f $(BUILD_FAULT)/faults.log; \
+		TR_FAULT_SEED=$$seed TR_FAULT_RATE=$(FAULT_RATE) TR_FAULT_LOG=$(CURDIR)/$(BUILD_FAULT)/faults.log \
+			ctest --test-dir $(BUILD_FAULT) -R '$(FAULT_TESTS)' --output-on-failure -j 1 || exit 1; \
+		[ -s $(BUILD_FAULT)/faults.log ] || { echo "test-fault: no fault was injected"; exit 1; }; \
+		awk '{ n += $$2 } END { print "test-fault: " n " faults injected in " NR " processes" }' \
+			$(BUILD_FAULT)/faults.log; \
+	done
+
 bench: build
 	./bench/run.sh $(BUILD)
 
@@ -90,4 +111,4 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-matrix
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FAULT) build-matrix

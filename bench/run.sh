@@ -269,4 +269,14 @@ SIZE_MB=${BENCH_PREPROC_MB:-1024} "$HERE/preproc.sh" "$BUILD" || {
 }
 
 echo
+"$HERE/tcp_bulk.sh" "$BUILD"
+
+echo
+if command -v mergecap >/dev/null; then
+	"$HERE/tcp_isolation.sh" "$BUILD"
+else
+	echo "== 6. Isolation: skipped: mergecap (wireshark-common) is not installed"
+fi
+
+echo
 echo "== done"

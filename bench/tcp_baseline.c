@@ -1,6 +1,6 @@
 /* The "bare connections" baseline for bench/tcp_sessions.sh.
  *
- *   tcp_baseline --pcap FILE --dport N --port P [--dst ADDR]
+ *   tcp_baseline --pcap FILE --dport N --port P [--dst ADDR] [--write W]
  *
  * Loads the exporters' side of every TCP session to port N in the capture
  * (classic pcap, Ethernet, IPv4, as tr-pcapgen writes it without --noise:
@@ -11,7 +11,9 @@
  * to ADDR:P (127.0.0.1), writes the session's bytes as the socket takes
  * them on one epoll loop, and closes each connection once written.  Prints
  * "sessions N bytes B seconds S".  No framing, pacing or reassembly: what
- * any replay of these sessions must at least do.
+ * any replay of these sessions must at least do.  --write W caps each send
+ * at W bytes (the "bare loopback copy in W-byte writes" of bench/tcp_bulk.sh);
+ * by default a send offers everything left.
  *
  * Build: cc -O2 -o tcp_baseline tcp_baseline.c
  */
@@ -40,6 +42,9 @@ struct session {
 
 static struct session *sess;
 static size_t nsess, capsess;
+/* Open addressing over (source, port): index + 1 into sess, 0 for empty; load kept under a half. */
+static size_t *slots;
+static size_t nslots;
 
 static int64_t now_ns(void)
 {
@@ -48,12 +53,37 @@ static int64_t now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+static size_t slot_of(uint32_t src, uint16_t sport)
+{
+    uint64_t h = ((uint64_t)src << 16 | sport) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 20) & (nslots - 1);
+}
+
+static int rehash(void)
+{
+    size_t n = nslots ? nslots * 2 : 4096;
+    free(slots);
+    if ((slots = calloc(n, sizeof *slots)) == NULL)
+        return -1;
+    nslots = n;
+    for (size_t i = 0; i < nsess; i++) {
+        size_t k = slot_of(sess[i].src, sess[i].sport);
+        while (slots[k] != 0)
+            k = (k + 1) & (nslots - 1);
+        slots[k] = i + 1;
+    }
+    return 0;
+}
+
 static struct session *find(uint32_t src, uint16_t sport)
 {
-    /* Sessions are few thousand and loaded once: a linear search from the end is enough. */
-    for (size_t i = nsess; i > 0; i--)
-        if (sess[i - 1].src == src && sess[i - 1].sport == sport)
-            return &sess[i - 1];
+    size_t k;
+
+    if (nslots == 0 && rehash() == -1)
+        return NULL;
+    for (k = slot_of(src, sport); slots[k] != 0; k = (k + 1) & (nslots - 1))
+        if (sess[slots[k] - 1].src == src && sess[slots[k] - 1].sport == sport)
+            return &sess[slots[k] - 1];
     if (nsess == capsess) {
         capsess = capsess ? capsess * 2 : 1024;
         if ((sess = realloc(sess, capsess * sizeof *sess)) == NULL)
@@ -63,7 +93,10 @@ static struct session *find(uint32_t src, uint16_t sport)
     sess[nsess].src = src;
     sess[nsess].sport = sport;
     sess[nsess].fd = -1;
-    return &sess[nsess++];
+    slots[k] = ++nsess;
+    if (nsess * 2 > nslots && rehash() == -1)
+        return NULL;
+    return &sess[nsess - 1];
 }
 
 static int append(struct session *s, const unsigned char *p, size_t n)
@@ -129,6 +162,7 @@ int main(int argc, char **argv)
 {
     const char *pcap = NULL, *dst = "127.0.0.1";
     unsigned dport = 0, port = 0;
+    size_t wmax = SIZE_MAX;
     struct sockaddr_in to = { .sin_family = AF_INET };
     struct rlimit rl;
 
@@ -137,9 +171,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dport")) dport = (unsigned)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--port")) port = (unsigned)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--dst")) dst = argv[i + 1];
+        else if (!strcmp(argv[i], "--write")) wmax = (size_t)atol(argv[i + 1]);
     }
-    if (!pcap || !dport || !port || inet_pton(AF_INET, dst, &to.sin_addr) != 1) {
-        fprintf(stderr, "usage: tcp_baseline --pcap FILE --dport N --port P [--dst ADDR]\n");
+    if (!pcap || !dport || !port || wmax == 0 || inet_pton(AF_INET, dst, &to.sin_addr) != 1) {
+        fprintf(stderr, "usage: tcp_baseline --pcap FILE --dport N --port P [--dst ADDR] [--write W]\n");
         return 2;
     }
     to.sin_port = htons((uint16_t)port);
@@ -178,7 +213,8 @@ int main(int argc, char **argv)
         for (int k = 0; k < n; k++) {
             struct session *s = &sess[evs[k].data.u64];
             while (s->off < s->len) {
-                ssize_t w = send(s->fd, s->buf + s->off, s->len - s->off, MSG_NOSIGNAL);
+                size_t left = s->len - s->off;
+                ssize_t w = send(s->fd, s->buf + s->off, left < wmax ? left : wmax, MSG_NOSIGNAL);
                 if (w > 0) {
                     s->off += (size_t)w;
                     bytes += (size_t)w;

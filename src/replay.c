@@ -420,6 +420,25 @@ tcp_needs_deadline(const struct route *r, const struct tr_packet *pkt)
 	return sessions_needs_deadline(pkt);
 }
 
+/*
+ * Queue a datagram.  A full socket keeps its batch in the transport and
+ * refuses more (EAGAIN) until it has room: the loop serves connections and
+ * timers meanwhile, instead of blocking on that one socket.
+ */
+static int
+queue_udp(struct replay *rp, int sock, const uint8_t *data, size_t len)
+{
+	while (transport_udp_queue(rp->tp, sock, data, len) == -1) {
+		if (errno != EAGAIN || *rp->opts->stop)
+			return -1;
+		(void)sessions_tick(rp->sessions, tr_mono_now());
+		if (transport_poll(rp->tp, tr_mono_now() + 100 * TR_NS_PER_MS) ==
+		    -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Queue a datagram as captured, or as its protocol's fidelity rewrites it. */
 static int
 send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
@@ -438,8 +457,7 @@ send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 		protocols[r->section]->fidelity->datagram(fix, &o,
 		    pkt->payload, pkt->payload_len, tr_wall_now(), &out);
 	for (size_t i = 0; i < out.n; i++)
-		if (transport_udp_queue(rp->tp, r->udp_sock, out.msg[i],
-		    out.len[i]) == -1)
+		if (queue_udp(rp, r->udp_sock, out.msg[i], out.len[i]) == -1)
 			return -1;
 	return 0;
 }

@@ -5,7 +5,6 @@
 #include <linux/errqueue.h>
 #include <net/if.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "bytebuf.h"
+#include "fault.h"
 #include "grow.h"
 #include "log.h"
 #include "transport.h"
@@ -26,9 +26,15 @@
 /*
  * TCP bytes queued while packets are due back to back are written together
  * (one send for many messages) before the next wait, or sooner once a
- * connection has this many unwritten, or all of them together 16 times it.
+ * connection has this many unwritten, or all of them together
+ * TCP_DIRTY_FLUSH.  Then only connections with TCP_WRITE_MIN or more go:
+ * with thousands of sessions whose messages come in turn, each has a
+ * message or two, and a send each would cost a syscall per message.  The
+ * rest waits for the next wait, or for the total to double.
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
+#define TCP_DIRTY_FLUSH	(16 * TCP_WRITE_BATCH)
+#define TCP_WRITE_MIN	(2u * 1024)
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
@@ -47,6 +53,7 @@
 struct udp_socket {
 	int			 fd;
 	unsigned		 tag;
+	bool			 want_out;	/* EPOLLOUT registered: its batch waits for room */
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct transport_udp_stats stats;
 };
@@ -64,6 +71,8 @@ struct tcp_conn {
 	enum tcp_state		 state;
 	bool			 close_when_drained;
 	bool			 want_out;	/* EPOLLOUT registered: only while bytes wait */
+	bool			 full;		/* the socket refused bytes: write again at EPOLLOUT only */
+	bool			 above_high;	/* the queue reached the high water mark, not yet down to the low */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
@@ -88,15 +97,22 @@ struct transport {
 	int			*dirty;		/* connections with bytes not yet tried */
 	size_t			 n_dirty, cap_dirty;
 	size_t			 dirty_bytes;	/* queued on them since */
+	size_t			 dirty_flush;	/* dirty_bytes that start writing the larger ones */
+	bool			 flushing;	/* going through the list: callbacks only add to it */
 
 	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
 	tr_ns			 last_udp_send;
 	size_t			 refused_sockets;	/* sockets with a refusal, named or not */
 	uint64_t		 dropped_datagrams;	/* named or not */
 
-	/* The one pending batch, always for a single socket. */
+	/*
+	 * The one pending batch, always for a single socket: msgs[batch_done,
+	 * batch_n) are still to send.  A full socket keeps them here until
+	 * EPOLLOUT says it has room.
+	 */
 	int			 batch_sock;
 	size_t			 batch_n;
+	size_t			 batch_done;
 	struct mmsghdr		 msgs[BATCH_MAX];
 	struct iovec		 iovs[BATCH_MAX];
 	uint8_t			*bufs;		/* BATCH_MAX slots of DGRAM_MAX bytes */
@@ -120,6 +136,7 @@ transport_new(const struct transport_opts *opts)
 	}
 	t->opts = *opts;
 	t->batch_sock = -1;
+	t->dirty_flush = TCP_DIRTY_FLUSH;
 	for (size_t i = 0; i < BATCH_MAX; i++) {
 		t->iovs[i].iov_base = t->bufs + i * DGRAM_MAX;
 		t->msgs[i].msg_hdr.msg_iov = &t->iovs[i];
@@ -284,6 +301,7 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	fault_watch(fd);
 	if (t->opts.interface != NULL &&
 	    bind_device(fd, t->opts.interface, err, errlen) == -1)
 		goto fail;
@@ -460,12 +478,132 @@ drain_icmp_errors(struct transport *t, struct udp_socket *s)
 	}
 }
 
+/* Register EPOLLOUT for a UDP socket only while its batch waits for room (EPOLLERR is always reported). */
+static void
+udp_want_out(struct transport *t, int id, bool want)
+{
+	struct udp_socket *s = &t->socks[id];
+	struct epoll_event ev = {
+		.events = want ? EPOLLOUT : 0,
+		.data.u32 = (uint32_t)id | EV_UDP,
+	};
+
+	if (want != s->want_out &&
+	    epoll_ctl(t->epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->want_out = want;
+}
+
+/*
+ * Send the pending batch as far as its socket takes it, never waiting:
+ * 0 when every datagram went (or was counted as dropped), 1 when the
+ * socket is full and the rest stays queued.
+ */
+static int
+udp_send_batch(struct transport *t)
+{
+	struct udp_socket *s = &t->socks[t->batch_sock];
+
+	while (t->batch_done < t->batch_n) {
+		size_t done = t->batch_done;
+		int n = sendmmsg(s->fd, &t->msgs[done],
+		    (unsigned int)(t->batch_n - done), 0);
+
+		if (n > 0) {
+			uint64_t bytes = 0;
+
+			for (int i = 0; i < n; i++)
+				bytes += t->iovs[done + i].iov_len;
+			s->stats.bytes += bytes;
+			s->stats.sent += (uint64_t)n;
+			t->udp_totals[s->tag].bytes += bytes;
+			t->udp_totals[s->tag].sent += (uint64_t)n;
+			t->last_udp_send = tr_mono_now();
+			t->batch_done += (size_t)n;
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+			break;
+		case EAGAIN:
+		case ENOBUFS:
+			return 1;
+		case ECONNREFUSED:
+		case EHOSTUNREACH:
+		case ENETUNREACH:
+			/*
+			 * The error belongs to an earlier datagram (the ICMP
+			 * came back after it), and its error queue has it;
+			 * this one was not sent yet, so try it again.
+			 */
+			drain_icmp_errors(t, s);
+			break;
+		default:
+			udp_dropped(t, s, t->iovs[done].iov_len, errno);
+			t->batch_done++;
+			break;
+		}
+	}
+	t->batch_n = t->batch_done = 0;
+	return 0;
+}
+
+/* Send what is queued; a full socket keeps its batch and asks for EPOLLOUT, and the loop goes on. */
+int
+transport_flush(struct transport *t)
+{
+	int id = t->batch_sock;
+
+	/* A batch that waits for room is tried again when EPOLLOUT comes. */
+	if (t->batch_n == 0 || t->socks[id].want_out)
+		return 0;
+	udp_want_out(t, id, udp_send_batch(t) == 1);
+	return 0;
+}
+
+/* EPOLLOUT on a UDP socket: its waiting batch goes on. */
+static void
+udp_writable(struct transport *t, int id)
+{
+	if (t->batch_n > 0 && t->batch_sock == id) {
+		if (udp_send_batch(t) == 1)
+			return;	/* still full: EPOLLOUT stays registered */
+	}
+	udp_want_out(t, id, false);
+}
+
+bool
+transport_udp_waiting(const struct transport *t)
+{
+	return t->batch_n > 0;
+}
+
+/* Datagrams that never went, because the run stopped while their socket was full. */
+static void
+udp_drop_batch(struct transport *t)
+{
+	struct udp_socket *s;
+	size_t left = t->batch_n - t->batch_done;
+
+	if (t->batch_n == 0)
+		return;
+	s = &t->socks[t->batch_sock];
+	s->stats.dropped += left;
+	t->udp_totals[s->tag].dropped += left;
+	t->batch_n = t->batch_done = 0;
+	udp_want_out(t, t->batch_sock, false);
+}
+
 void
 transport_udp_finish(struct transport *t)
 {
 	tr_ns wait;
 
+	/* The last batch may wait for room: serve the loop until it went, or a stop. */
 	transport_flush(t);
+	while (t->batch_n > 0 && !(t->opts.stop != NULL && *t->opts.stop))
+		if (transport_poll(t, tr_mono_now() + 100 * TR_NS_PER_MS) == -1)
+			break;
+	udp_drop_batch(t);
 	if (t->n_socks == 0)
 		return;
 	wait = t->last_udp_send + ICMP_GRACE - tr_mono_now();
@@ -500,86 +638,18 @@ transport_udp_queue(struct transport *t, int id, const uint8_t *data,
 		udp_dropped(t, &t->socks[id], len, EMSGSIZE);
 		return 0;
 	}
-	if (t->batch_n > 0 && (t->batch_sock != id || t->batch_n == BATCH_MAX))
-		if (transport_flush(t) == -1)
+	if (t->batch_n > 0 && (t->batch_sock != id || t->batch_n == BATCH_MAX)) {
+		transport_flush(t);
+		if (t->batch_n > 0) {
+			errno = EAGAIN;	/* its socket is full: the caller serves the loop */
 			return -1;
+		}
+	}
 	t->batch_sock = id;
 	memcpy(t->iovs[t->batch_n].iov_base, data, len);
 	t->iovs[t->batch_n].iov_len = len;
 	t->batch_n++;
 	return 0;
-}
-
-/* Block (with a timeout, to notice the stop flag) until the socket can take more. */
-static int
-wait_writable(struct transport *t, int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-	while (!(t->opts.stop != NULL && *t->opts.stop)) {
-		if (poll(&pfd, 1, 100) > 0)
-			return 0;
-	}
-	return -1;
-}
-
-int
-transport_flush(struct transport *t)
-{
-	struct udp_socket *s;
-	size_t done = 0;
-
-	if (t->batch_n == 0)
-		return 0;
-	s = &t->socks[t->batch_sock];
-	while (done < t->batch_n) {
-		int n = sendmmsg(s->fd, &t->msgs[done],
-		    (unsigned int)(t->batch_n - done), 0);
-
-		if (n > 0) {
-			uint64_t bytes = 0;
-
-			for (int i = 0; i < n; i++)
-				bytes += t->iovs[done + i].iov_len;
-			s->stats.bytes += bytes;
-			s->stats.sent += (uint64_t)n;
-			t->udp_totals[s->tag].bytes += bytes;
-			t->udp_totals[s->tag].sent += (uint64_t)n;
-			t->last_udp_send = tr_mono_now();
-			done += (size_t)n;
-			continue;
-		}
-		switch (errno) {
-		case EINTR:
-			break;
-		case EAGAIN:
-		case ENOBUFS:
-			if (wait_writable(t, s->fd) == -1)
-				goto interrupted;
-			break;
-		case ECONNREFUSED:
-		case EHOSTUNREACH:
-		case ENETUNREACH:
-			/*
-			 * The error belongs to an earlier datagram (the ICMP
-			 * came back after it), and its error queue has it;
-			 * this one was not sent yet, so try it again.
-			 */
-			drain_icmp_errors(t, s);
-			break;
-		default:
-			udp_dropped(t, s, t->iovs[done].iov_len, errno);
-			done++;
-			break;
-		}
-	}
-	t->batch_n = 0;
-	return 0;
-interrupted:
-	s->stats.dropped += t->batch_n - done;
-	t->udp_totals[s->tag].dropped += t->batch_n - done;
-	t->batch_n = 0;
-	return -1;
 }
 
 const struct transport_udp_stats *
@@ -654,8 +724,9 @@ conn_start(struct transport *t, int id)
 	c->state = TCP_CONNECTING;
 	c->want_out = true;
 	c->progress = tr_mono_now();
+	/* Interrupted, a non-blocking connect goes on in the kernel (POSIX): EPOLLOUT tells its end. */
 	if (connect(c->fd, (struct sockaddr *)&c->remote, c->remote_len) ==
-	    -1 && errno != EINPROGRESS) {
+	    -1 && errno != EINPROGRESS && errno != EINTR) {
 		conn_gone(t, id, errno);
 		return;
 	}
@@ -735,34 +806,61 @@ transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 	return bytebuf_len(&c->q);
 }
 
-/* Write what the socket takes of the queue, up to the gate. */
+/*
+ * The low water mark passed on the way down: the owner may hand over what
+ * it held (which may queue and write on this connection again).  Returns
+ * the connection anew, as the callback may have grown the table.
+ */
+static struct tcp_conn *
+note_drained(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->above_high || bytebuf_len(&c->q) > TRANSPORT_TCP_LOW_WATER)
+		return c;
+	c->above_high = false;
+	if (t->opts.tcp.drained != NULL && c->state == TCP_OPEN)
+		t->opts.tcp.drained(c->ctx, id);
+	return &t->conns[id];
+}
+
+/*
+ * Write what the socket takes of the queue, up to the gate and up to this
+ * pass's cap, in as few sends as the socket allows: everything queued is
+ * one contiguous buffer, so messages queued together leave together.  A
+ * socket that refused bytes is not tried again before EPOLLOUT.
+ */
 static void
 conn_write(struct transport *t, int id)
 {
 	struct tcp_conn *c = &t->conns[id];
-
 	uint64_t sent_before = c->stats.bytes_sent;
+	size_t budget = TRANSPORT_TCP_PASS_WRITE_MAX;
 
-	while (c->state == TCP_OPEN) {
+	while (c->state == TCP_OPEN && !c->full && budget > 0) {
 		size_t end = writable(c);
 		ssize_t n;
 
 		if (end == 0)
 			break;
-		n = send(c->fd, bytebuf_data(&c->q), end, MSG_NOSIGNAL);
+		n = send(c->fd, bytebuf_data(&c->q), end < budget ? end : budget,
+		    MSG_NOSIGNAL);
 		if (n > 0) {
 			bytebuf_consume(&c->q, (size_t)n);
 			if (c->gate != SIZE_MAX)
 				c->gate -= (size_t)n;	/* writes never pass it */
 			c->stats.bytes_sent += (uint64_t)n;
 			t->queued_total -= (size_t)n;
+			budget -= (size_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ENOBUFS))
+		    errno == ENOBUFS)) {
+			c->full = true;
 			break;
+		}
 		conn_gone(t, id, errno);
 		return;
 	}
@@ -772,7 +870,15 @@ conn_write(struct transport *t, int id)
 			t->opts.tcp.written(c->ctx, id, c->stats.bytes_sent);
 			c = &t->conns[id];	/* the callback may have grown the table */
 		}
+		c = note_drained(t, id);
 	}
+	/*
+	 * An idle connection keeps no more than the smallest buffer: with
+	 * thousands of sessions, a burst's buffers kept (bytebuf keeps up to
+	 * BYTEBUF_KEEP) would add up to gigabytes.
+	 */
+	if (bytebuf_len(&c->q) == 0 && c->q.cap > BYTEBUF_MIN)
+		bytebuf_free(&c->q);
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
 		shutdown(c->fd, SHUT_WR);
@@ -781,6 +887,36 @@ conn_write(struct transport *t, int id)
 	}
 	if (c->state != TCP_CLOSED)
 		update_interest(t, c, id);
+}
+
+/*
+ * Write the connections with TCP_WRITE_MIN or more not yet tried; the
+ * others stay on the list, and the next try comes once their bytes doubled.
+ */
+static void
+flush_larger(struct transport *t)
+{
+	size_t kept = 0, kept_bytes = 0;
+
+	t->flushing = true;
+	/* By index: a write that fails closes a connection, never moves the table. */
+	for (size_t i = 0; i < t->n_dirty; i++) {
+		int id = t->dirty[i];
+		size_t queued = bytebuf_len(&t->conns[id].q);
+
+		if (queued < TCP_WRITE_MIN && t->conns[id].state != TCP_CLOSED) {
+			t->dirty[kept++] = id;
+			kept_bytes += queued;
+			continue;
+		}
+		t->conns[id].dirty = false;
+		conn_write(t, id);
+	}
+	t->flushing = false;
+	t->n_dirty = kept;
+	t->dirty_bytes = kept_bytes;
+	t->dirty_flush = 2 * kept_bytes > TCP_DIRTY_FLUSH ? 2 * kept_bytes :
+	    TCP_DIRTY_FLUSH;
 }
 
 int
@@ -800,6 +936,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	if (bytebuf_append(&c->q, data, len) == -1)
 		return -1;
 	t->queued_total += len;
+	if (bytebuf_len(&c->q) >= TRANSPORT_TCP_HIGH_WATER)
+		c->above_high = true;
 	/* Write later, with what follows, unless enough waits already. */
 	if (!c->dirty) {
 		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
@@ -811,8 +949,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 		c->dirty = true;
 	}
 	t->dirty_bytes += len;
-	if (t->dirty_bytes >= 16 * TCP_WRITE_BATCH)
-		transport_tcp_flush(t);
+	if (t->dirty_bytes >= t->dirty_flush && !t->flushing)
+		flush_larger(t);
 	else if (bytebuf_len(&c->q) >= TCP_WRITE_BATCH)
 		conn_write(t, id);
 	return 0;
@@ -822,14 +960,17 @@ void
 transport_tcp_flush(struct transport *t)
 {
 	/* By index: a write that fails closes a connection, never moves the table. */
+	t->flushing = true;
 	for (size_t i = 0; i < t->n_dirty; i++) {
 		int id = t->dirty[i];
 
 		t->conns[id].dirty = false;
 		conn_write(t, id);
 	}
+	t->flushing = false;
 	t->n_dirty = 0;
 	t->dirty_bytes = 0;
+	t->dirty_flush = TCP_DIRTY_FLUSH;
 }
 
 void
@@ -860,6 +1001,12 @@ size_t
 transport_tcp_queued_total(const struct transport *t)
 {
 	return t->queued_total;
+}
+
+bool
+transport_tcp_above_high(const struct transport *t, int id)
+{
+	return t->conns[id].above_high;
 }
 
 bool
@@ -967,17 +1114,23 @@ conn_connected(struct transport *t, int id)
 	conn_write(t, id);	/* what was queued while connecting */
 }
 
-/* Read everything the collector sent, so its window never fills. */
+/*
+ * Read what the collector sent, so its window never fills: up to this
+ * pass's cap (level-triggered epoll brings the rest at the next pass).
+ */
 static void
 conn_read(struct transport *t, int id)
 {
 	uint8_t buf[65536];
+	size_t budget = TRANSPORT_TCP_PASS_READ_MAX;
 
-	while (t->conns[id].state != TCP_CLOSED) {
+	while (t->conns[id].state != TCP_CLOSED && budget > 0) {
 		struct tcp_conn *c = &t->conns[id];
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		ssize_t n = recv(c->fd, buf, budget < sizeof(buf) ? budget :
+		    sizeof(buf), 0);
 
 		if (n > 0) {
+			budget -= (size_t)n;
 			c->stats.bytes_received += (uint64_t)n;
 			if (t->opts.tcp.received != NULL)
 				t->opts.tcp.received(c->ctx, id, buf, (size_t)n);
@@ -1017,8 +1170,12 @@ transport_poll(struct transport *t, tr_ns until)
 		int id = (int)evs[i].data.u32;
 
 		if (evs[i].data.u32 & EV_UDP) {
-			drain_icmp_errors(t, &t->socks[evs[i].data.u32 &
-			    ~EV_UDP]);
+			int sock = (int)(evs[i].data.u32 & ~EV_UDP);
+
+			if (evs[i].events & EPOLLERR)
+				drain_icmp_errors(t, &t->socks[sock]);
+			if (evs[i].events & EPOLLOUT)
+				udp_writable(t, sock);
 			continue;
 		}
 		if (t->conns[id].state == TCP_CLOSED)
@@ -1031,8 +1188,10 @@ transport_poll(struct transport *t, tr_ns until)
 		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			conn_read(t, id);
 		if (t->conns[id].state == TCP_OPEN &&
-		    (evs[i].events & EPOLLOUT))
+		    (evs[i].events & EPOLLOUT)) {
+			t->conns[id].full = false;
 			conn_write(t, id);
+		}
 	}
 	return n;
 }

@@ -21,6 +21,11 @@ struct transport_tcp_events {
 	void	(*written)(void *ctx, int id, uint64_t total);
 	/* The connection is gone: err 0 when the collector closed it, else an errno. */
 	void	(*closed)(void *ctx, int id, int err);
+	/*
+	 * Its queue, which had reached TRANSPORT_TCP_HIGH_WATER, is down to
+	 * TRANSPORT_TCP_LOW_WATER: the session's held feed may go on (NULL: not told).
+	 */
+	void	(*drained)(void *ctx, int id);
 };
 
 struct transport_opts {
@@ -73,19 +78,26 @@ int		 transport_check_bind(struct transport *,
 /*
  * Queue one datagram on socket id; datagrams are sent in sendmmsg batches.
  * The batch goes out when it is full, when a datagram for another socket
- * is queued, or at transport_flush().  The bytes are copied.
+ * is queued, or at transport_flush().  The bytes are copied.  Nothing
+ * waits for a full socket: its batch stays queued until EPOLLOUT (served
+ * by transport_poll), and until then a datagram that needs the batch's
+ * place is refused with -1 and errno EAGAIN: the caller serves the loop
+ * (transport_poll) and queues it again.
  */
 int		 transport_udp_queue(struct transport *, int id,
 		    const uint8_t *data, size_t len);
-/* Send everything queued; returns 0, or -1 if interrupted by the stop flag. */
+/* Send what is queued, as far as the socket takes it now; returns 0. */
 int		 transport_flush(struct transport *);
+/* Whether a batch waits for its socket to have room. */
+bool		 transport_udp_waiting(const struct transport *);
 
 const struct transport_udp_stats *transport_udp_stats(const struct transport *,
 		    int id);
 const struct transport_udp_stats *transport_udp_totals(
 		    const struct transport *, unsigned tag);
 /*
- * The end of the UDP traffic: wait until the ICMP errors of the last
+ * The end of the UDP traffic: serve the loop until a batch that waits for
+ * room went (or the stop flag), wait until the ICMP errors of the last
  * datagrams can have come back (a short grace after the last send), count
  * them, and say in one line how many sockets were refused beyond those
  * already named.
@@ -96,14 +108,25 @@ void		 transport_udp_finish(struct transport *);
  * TCP: one connection per captured session, from repro_ip to the
  * collector, non-blocking.  Bytes are queued and written as the socket
  * takes them.  Queues are not capped here, so nothing queued is ever
- * refused.  The caller bounds them (backpressure): it queues on a
- * connection only while transport_tcp_queued() is under
- * TRANSPORT_TCP_CONN_QUEUE_MAX and keeps the rest of that session back,
- * and waits while everything kept in memory for TCP passes
- * TRANSPORT_TCP_QUEUE_MAX (a safety net for memory).
+ * refused.  The caller bounds them (backpressure), per connection: once
+ * a queue reaches the high water mark (transport_tcp_above_high()) it
+ * keeps the rest of that session back, and hands it over when the
+ * `drained` event says the queue is down to the low water mark; other
+ * connections go on.  It also waits while everything kept in memory for
+ * TCP passes TRANSPORT_TCP_QUEUE_MAX (a safety net for memory).
  */
 #define TRANSPORT_TCP_CONN_QUEUE_MAX	(4u * 1024 * 1024)
+#define TRANSPORT_TCP_HIGH_WATER	TRANSPORT_TCP_CONN_QUEUE_MAX
+#define TRANSPORT_TCP_LOW_WATER		(TRANSPORT_TCP_HIGH_WATER / 2)
 #define TRANSPORT_TCP_QUEUE_MAX		(64u * 1024 * 1024)
+/*
+ * Work per socket per loop pass is capped, so one busy peer cannot delay
+ * the timeline or the other connections: a connection writes at most this
+ * much, and reads at most this much, before the loop moves on.  Epoll is
+ * level-triggered, so what is left is picked up at the next pass.
+ */
+#define TRANSPORT_TCP_PASS_WRITE_MAX	(512u * 1024)
+#define TRANSPORT_TCP_PASS_READ_MAX	(256u * 1024)
 
 struct transport_tcp_stats {
 	uint64_t	bytes_sent;	/* written to the socket */
@@ -148,6 +171,8 @@ size_t		 transport_tcp_unsent(const struct transport *, int id,
 /* Bytes queued on one TCP connection (held back ones included), and on every one together. */
 size_t		 transport_tcp_queued(const struct transport *, int id);
 size_t		 transport_tcp_queued_total(const struct transport *);
+/* The queue reached the high water mark and is not down to the low one yet: hold this session's feed. */
+bool		 transport_tcp_above_high(const struct transport *, int id);
 /* Connecting or open, and not asked to close: bytes queued now will be sent. */
 bool		 transport_tcp_can_send(const struct transport *, int id);
 /*

@@ -9,12 +9,13 @@
 
 #include "addr.h"
 #include "frame.h"
+#include "grow.h"
 #include "monotime.h"
 #include "packet.h"
 #include "pcapw.h"
 #include "writer.h"
 
-#define MAX_EXPORTERS	4096
+#define MAX_EXPORTERS	(1u << 20)	/* addresses; a stream or session per port and domain of each */
 #define MAX_RECORDS	1000	/* keeps every message inside one UDP datagram / one BGP PDU */
 #define NFV5_MAX_RECORDS 30	/* the v5 header's limit */
 #define MSG_CAP		65536
@@ -75,8 +76,9 @@ struct opts {
 	enum gen_proto	 proto;
 	bool		 proto_set;
 	uint64_t	 count;
-	struct tr_addr	 exporters[MAX_EXPORTERS];
-	size_t		 n_exporters;
+	struct tr_addr	*exporters;
+	size_t		 n_exporters, cap_exporters;
+	uint32_t	 ports;		/* --ports: streams or sessions per exporter address */
 	struct tr_addr	 coll4, coll6;	/* the collector for each exporter family */
 	uint16_t	 dport;
 	bool		 dport_set;
@@ -1505,6 +1507,10 @@ usage(FILE *f)
 "                          bmp: route monitoring messages; bgp: UPDATEs (10)\n"
 "  -e, --exporter ADDR     exporter address, IPv4 or IPv6; repeatable\n"
 "                          (192.0.2.1); exporter i uses source port SPORT+i\n"
+"      --ports N           each exporter address sends N streams (bmp/bgp:\n"
+"                          N sessions) from its own source ports: exporter\n"
+"                          i's k-th from SPORT+i*N+k (1); 10,000 BMP\n"
+"                          sessions fit on 40 addresses with --ports 250\n"
 "  -C, --collector ADDR    collector address, one per address family\n"
 "                          (198.51.100.1, 2001:db8:ffff::1)\n"
 "  -d, --dport N           collector port (ipfix 4739, nfv9/nfv5 2055,\n"
@@ -1584,6 +1590,7 @@ enum {
 	OPT_OPTIONS_TEMPLATE,
 	OPT_TIME_FIELDS,
 	OPT_DOMAIN,
+	OPT_PORTS,
 };
 
 static const struct option long_opts[] = {
@@ -1615,6 +1622,7 @@ static const struct option long_opts[] = {
 	{ "options-template", no_argument, NULL, OPT_OPTIONS_TEMPLATE },
 	{ "time-fields", required_argument, NULL, OPT_TIME_FIELDS },
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "ports", required_argument, NULL, OPT_PORTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1674,6 +1682,7 @@ opts_defaults(struct opts *o)
 	o->link = FRAME_LINK_EN10MB;
 	o->records = 5;
 	o->hold_time = 90;
+	o->ports = 1;
 	addr_parse("198.51.100.1", &o->coll4);
 	addr_parse("2001:db8:ffff::1", &o->coll6);
 }
@@ -1695,8 +1704,10 @@ parse_opt(struct opts *o, int c, const char *arg)
 	case 'c':
 		return parse_num("count", arg, 0, UINT32_MAX * 16ULL, &o->count);
 	case 'e':
-		if (o->n_exporters == MAX_EXPORTERS) {
-			fprintf(stderr, "tr-pcapgen: at most %d exporters\n",
+		if (grow_array(&o->exporters, &o->cap_exporters,
+		    sizeof(*o->exporters), o->n_exporters + 1,
+		    MAX_EXPORTERS) == -1) {
+			fprintf(stderr, "tr-pcapgen: at most %u exporters\n",
 			    MAX_EXPORTERS);
 			return -1;
 		}
@@ -1834,6 +1845,11 @@ parse_opt(struct opts *o, int c, const char *arg)
 			return -1;
 		o->domains[o->n_domains++] = (uint32_t)v;
 		return 0;
+	case OPT_PORTS:
+		if (parse_num("ports", arg, 1, 65535, &v) == -1)
+			return -1;
+		o->ports = (uint32_t)v;
+		return 0;
 	default:
 		return -1;
 	}
@@ -1882,7 +1898,17 @@ opts_check(struct opts *o)
 			return -1;
 		}
 	}
+	if (o->ports > 1 && o->restarts > 0) {
+		fprintf(stderr, "tr-pcapgen: --restarts moves a session 1000 "
+		    "ports up, onto another of --ports: use one of them\n");
+		return -1;
+	}
 	if (o->n_exporters == 0) {
+		if (grow_array(&o->exporters, &o->cap_exporters,
+		    sizeof(*o->exporters), 1, MAX_EXPORTERS) == -1) {
+			perror("tr-pcapgen");
+			return -1;
+		}
 		addr_parse("192.0.2.1", &o->exporters[0]);
 		o->n_exporters = 1;
 	}
@@ -1924,8 +1950,9 @@ gen_open(struct gen *g, const struct opts *o)
 	memset(g, 0, sizeof(*g));
 	g->o = o;
 	g->ts = (tr_ns)o->start * TR_NS_PER_SEC;
-	/* With --domain, each exporter address sends one stream per domain. */
-	g->n_exp = o->n_exporters * (o->n_domains > 0 ? o->n_domains : 1);
+	/* Each exporter address sends one stream per port (--ports) and per domain (--domain). */
+	g->n_exp = o->n_exporters * o->ports * (o->n_domains > 0 ? o->n_domains :
+	    1);
 	g->frame = malloc(FRAME_MAX_LEN);
 	g->msg = malloc(MSG_CAP);
 	g->exp = calloc(g->n_exp, sizeof(*g->exp));
@@ -1935,14 +1962,16 @@ gen_open(struct gen *g, const struct opts *o)
 	}
 	for (size_t i = 0; i < g->n_exp; i++) {
 		struct exporter *ex = &g->exp[i];
-		size_t a = o->n_domains > 0 ? i / o->n_domains : i;
+		size_t per_port = o->n_domains > 0 ? o->n_domains : 1;
+		size_t a = i / (per_port * o->ports);
+		size_t port = a * o->ports + i / per_port % o->ports;
 
 		ex->idx = i;
 		ex->addr = o->exporters[a];
 		ex->coll = ex->addr.family == AF_INET ? o->coll4 : o->coll6;
 		addr_format(&ex->addr, ex->name, sizeof(ex->name));
 		/* Consecutive ports, wrapping past 65535 to 1 (port 0 is not a port). */
-		ex->sport = (uint16_t)(1 + (o->sport - 1 + a) % 65535);
+		ex->sport = (uint16_t)(1 + (o->sport - 1 + port) % 65535);
 		/* v5 has only an 8-bit engine id to tell exporters' streams apart. */
 		if (o->n_domains > 0)
 			ex->domain = o->domains[i % o->n_domains];
@@ -1991,16 +2020,18 @@ gen_close(struct gen *g)
 int
 main(int argc, char **argv)
 {
-	struct opts o;	/* 80 KiB with the exporter table: fine on the main stack */
+	struct opts o;
 	struct gen g;
 	int rc;
 
 	if (parse_args(argc, argv, &o) == -1) {
 		fprintf(stderr, "try 'tr-pcapgen --help'\n");
+		free(o.exporters);
 		return 2;
 	}
 	if (gen_open(&g, &o) == -1) {
 		gen_close(&g);
+		free(o.exporters);
 		return 1;
 	}
 	if (o.proto == PROTO_BMP || o.proto == PROTO_BGP)
@@ -2008,6 +2039,7 @@ main(int argc, char **argv)
 	else
 		run_udp_protocols(&g);
 	rc = gen_close(&g);
+	free(o.exporters);
 	if (rc == -1) {
 		fprintf(stderr, "tr-pcapgen: %s is incomplete\n", o.out);
 		return 1;
