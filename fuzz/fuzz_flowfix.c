@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "flowfix.h"
-#include "ipfix.h"
+#include "netflow.h"
 
 static void
 each_datagram(const uint8_t *data, size_t size,
@@ -52,7 +52,7 @@ replay(struct flowfix *ff, const uint8_t *p, size_t len, uint32_t stream)
 		if (out.len[i] > 65535)
 			abort();
 		/* What parsed before a rewrite parses after it. */
-		if (out.msg[i] != p && ipfix_parse_header(out.msg[i],
+		if (out.msg[i] != p && nf_parse_header(out.msg[i],
 		    out.len[i], &h) == -1)
 			abort();
 	}

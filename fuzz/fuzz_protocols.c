@@ -5,7 +5,7 @@
 
 #include "bgp.h"
 #include "bmp.h"
-#include "ipfix.h"
+#include "netflow.h"
 
 static void
 walk_ipfix(const uint8_t *data, size_t size)
@@ -15,19 +15,19 @@ walk_ipfix(const uint8_t *data, size_t size)
 	struct nf_set set;
 	uint16_t ids[8];
 
-	if (ipfix_parse_header(data, size, &h) == -1)
+	if (nf_parse_header(data, size, &h) == -1)
 		return;
-	(void)ipfix_set_ids(data, size, ids, 8);
-	if (ipfix_sets_begin(data, size, &it) == -1)
+	(void)nf_set_ids(data, size, ids, 8);
+	if (nf_sets_begin(data, size, &it) == -1)
 		return;
-	while (ipfix_set_next(&it, &set) == 1) {
+	while (nf_set_next(&it, &set) == 1) {
 		const uint8_t *p = set.body;
 		size_t left = set.body_len;
 		struct nf_template t;
 
-		if (!ipfix_is_template_set(h.version, set.id))
+		if (!nf_is_template_set(h.version, set.id))
 			continue;
-		while (left >= 4 && ipfix_template_parse(h.version, set.id, p,
+		while (left >= 4 && nf_template_parse(h.version, set.id, p,
 		    left, &t) == 0 && t.consumed > 0 && t.consumed <= left) {
 			p += t.consumed;
 			left -= t.consumed;

@@ -4,7 +4,7 @@
 
 #include "flowfix.h"
 #include "grow.h"
-#include "ipfix.h"
+#include "netflow.h"
 #include "log.h"
 #include "nf_templates.h"
 #include "writer.h"
@@ -348,7 +348,7 @@ each_template(struct flowfix *ff, const struct proto_origin *o,
 
 	/* Fewer than 4 bytes left is padding (RFC 7011 3.3.1). */
 	while (left >= 4) {
-		if (ipfix_template_parse(h->version, set->id, p, left, &t) == -1)
+		if (nf_template_parse(h->version, set->id, p, left, &t) == -1)
 			return false;
 		fn(ff, o, h, set, &t, p);
 		p += t.consumed;
@@ -381,11 +381,11 @@ flowfix_learn(struct flowfix *ff, const struct proto_origin *o,
 	struct nf_set set;
 	size_t before = ff->learned;
 
-	if (ipfix_parse_header(p, len, &h) == -1 ||
-	    ipfix_sets_begin(p, len, &it) == -1)
+	if (nf_parse_header(p, len, &h) == -1 ||
+	    nf_sets_begin(p, len, &it) == -1)
 		return 0;
-	while (ipfix_set_next(&it, &set) == 1)
-		if (ipfix_is_template_set(h.version, set.id))
+	while (nf_set_next(&it, &set) == 1)
+		if (nf_is_template_set(h.version, set.id))
 			(void)each_template(ff, o, &h, &set, learn_one, NULL);
 	return ff->learned - before;
 }
@@ -525,7 +525,7 @@ data_records(struct flowfix *ff, const struct nf_stored_template *t,
 	if (t->record_len > 0 && !any_time)
 		return len / t->record_len;
 	while (len >= t->min_record_len &&
-	    (rlen = ipfix_record_len(version, t->fields, t->field_count, p,
+	    (rlen = nf_record_len(version, t->fields, t->field_count, p,
 	    len, off)) > 0) {
 		for (unsigned i = 0; any_time && i < t->field_count; i++)
 			shift_field(p + off[i], time_unit(&t->fields[i]), shift);
@@ -608,9 +608,9 @@ collect_sets(struct flowfix *ff, const uint8_t *p, size_t len)
 	size_t n = 0;
 	int rc;
 
-	if (ipfix_sets_begin(p, len, &it) == -1)
+	if (nf_sets_begin(p, len, &it) == -1)
 		return -1;
-	while ((rc = ipfix_set_next(&it, &set)) == 1) {
+	while ((rc = nf_set_next(&it, &set)) == 1) {
 		if (reserve_sets(ff, n + 1) == -1) {
 			no_memory();
 			return -1;
@@ -667,7 +667,7 @@ plan_sets(struct flowfix *ff, const struct proto_origin *o, struct msg_plan *m)
 		size_t n = 0;
 
 		ff->keep[i] = true;
-		if (ipfix_is_template_set(h->version, set->id)) {
+		if (nf_is_template_set(h->version, set->id)) {
 			if (!each_template(ff, o, h, set, apply_one, &n))
 				note_malformed(ff, o, "a template record is "
 				    "truncated or names an impossible id: the "
@@ -932,7 +932,7 @@ flowfix_message(struct flowfix *ff, const struct proto_origin *o,
 	uint8_t *b;
 
 	out->n = 0;
-	if (ipfix_parse_header(p, len, &m.h) == -1 ||
+	if (nf_parse_header(p, len, &m.h) == -1 ||
 	    (m.h.version != NF_VERSION_5 &&
 	    (n_sets = collect_sets(ff, p, len)) < 0)) {
 		/* Nothing to rewrite safely: the collector gets the bytes. */
@@ -952,7 +952,7 @@ flowfix_message(struct flowfix *ff, const struct proto_origin *o,
 	m.n_sets = (size_t)n_sets;
 	plan_sets(ff, o, &m);
 	for (size_t i = 0; d != NULL && i < m.n_sets; i++) {
-		if (ipfix_is_template_set(m.h.version, ff->sets[i].id))
+		if (nf_is_template_set(m.h.version, ff->sets[i].id))
 			d->template_sets++;
 		else if (ff->sets[i].id >= NF_MIN_DATA_SET_ID)
 			d->data_sets++;

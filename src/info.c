@@ -12,7 +12,7 @@
 #include "hash.h"
 #include "info.h"
 #include "info_model.h"
-#include "ipfix.h"
+#include "netflow.h"
 #include "log.h"
 #include "select.h"
 #include "source.h"
@@ -327,7 +327,7 @@ template_set(struct info *inf, struct exporter *e, struct flow_domain *d,
 		d->template_sets++;
 	/* Fewer than 4 bytes left is set padding. */
 	while (left >= 4) {
-		if (ipfix_template_parse(d->version, set->id, p, left,
+		if (nf_template_parse(d->version, set->id, p, left,
 		    &nt) == -1) {
 			note(inf, &e->bad, "template record truncated or "
 			    "impossible (an id under 256, a scope count of 0)");
@@ -347,7 +347,7 @@ count_records(const struct flow_domain *d, const struct nf_stored_template *t,
 	size_t off = 0, r;
 	uint64_t n = 0;
 
-	while (off < set->body_len && (r = ipfix_record_len(d->version,
+	while (off < set->body_len && (r = nf_record_len(d->version,
 	    t->fields, t->field_count, set->body + off, set->body_len - off,
 	    NULL)) > 0) {
 		off += r;
@@ -383,13 +383,13 @@ flow_sets(struct info *inf, struct exporter *e, struct flow_domain *d,
 	struct nf_set set;
 	int rc;
 
-	if (ipfix_sets_begin(pkt->payload, pkt->payload_len, &it) == -1) {
+	if (nf_sets_begin(pkt->payload, pkt->payload_len, &it) == -1) {
 		note(inf, &e->bad, "IPFIX message length runs past the "
 		    "datagram");
 		return;
 	}
-	while ((rc = ipfix_set_next(&it, &set)) == 1) {
-		if (ipfix_is_template_set(d->version, set.id))
+	while ((rc = nf_set_next(&it, &set)) == 1) {
+		if (nf_is_template_set(d->version, set.id))
 			template_set(inf, e, d, &set);
 		else if (set.id >= NF_MIN_DATA_SET_ID)
 			data_set(inf, e, d, &set);
@@ -412,7 +412,7 @@ flow_datagram(struct info *inf, struct exporter *e,
 	struct flow_domain *d;
 	struct nf_header h;
 
-	if (ipfix_parse_header(pkt->payload, pkt->payload_len, &h) == -1) {
+	if (nf_parse_header(pkt->payload, pkt->payload_len, &h) == -1) {
 		note(inf, &e->bad, "not a NetFlow v5/v9 or IPFIX header");
 		return;
 	}
@@ -438,7 +438,7 @@ looks_like_flow(const uint8_t *p, size_t len)
 	struct nf_header h;
 	int n;
 
-	if (ipfix_parse_header(p, len, &h) == -1)
+	if (nf_parse_header(p, len, &h) == -1)
 		return false;
 	switch (h.version) {
 	case NF_VERSION_5:
@@ -447,7 +447,7 @@ looks_like_flow(const uint8_t *p, size_t len)
 	case NF_VERSION_IPFIX:
 		return h.length == len;
 	default:
-		return (n = ipfix_set_ids(p, len, NULL, 0)) > 0;
+		return (n = nf_set_ids(p, len, NULL, 0)) > 0;
 	}
 }
 

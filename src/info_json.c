@@ -11,7 +11,7 @@
 #include "framer.h"
 #include "info.h"
 #include "info_model.h"
-#include "ipfix.h"
+#include "netflow.h"
 
 /*
  * The document's value budget: the tree is built in memory before it is

@@ -11,7 +11,7 @@
 #include "bmp.h"
 #include "config.h"
 #include "framer.h"
-#include "ipfix.h"
+#include "netflow.h"
 #include "monotime.h"
 #include "nf_templates.h"
 #include "stream.h"

@@ -140,7 +140,7 @@ kept_copy(const struct nf_templates *s, const struct nf_template *t,
 		return 0;
 	if ((*fields = malloc(n)) == NULL)
 		return -1;
-	ipfix_template_fields(t, *fields);
+	nf_template_fields(t, *fields);
 	if (s->keep & NF_TEMPLATES_RECORD)
 		memcpy(*fields + t->field_count, rec, t->consumed);
 	return 0;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ipfix.h"
+#include "netflow.h"
 
 /*
  * What a template belongs to.  The scope is the caller's: an exporter and

@@ -51,7 +51,7 @@
 #include "bytebuf.h"
 #include "flowfix.h"
 #include "flowkey.h"
-#include "frame.h"
+#include "frame_build.h"
 #include "framer.h"
 #include "grow.h"
 #include "hash.h"

@@ -23,7 +23,7 @@
 #include "bmp.h"
 #include "bytebuf.h"
 #include "grow.h"
-#include "ipfix.h"
+#include "netflow.h"
 #include "log.h"
 #include "monotime.h"
 #include "sink.h"
@@ -320,7 +320,7 @@ nf_template_set(struct sink *s, struct sink_nf *nf, const struct nf_set *set)
 
 	/* Fewer than 4 bytes cannot hold a template header: set padding. */
 	while (left >= 4) {
-		if (ipfix_template_parse(nf->version, set->id, p, left, &t) ==
+		if (nf_template_parse(nf->version, set->id, p, left, &t) ==
 		    -1)
 			return;
 		nf_template_learn(s, nf, set->id, &t, p);
@@ -346,12 +346,12 @@ nf_walk_sets(struct sink *s, struct sink_nf *nf, const uint8_t *p, size_t len,
 	int rc;
 
 	*malformed = false;
-	if (ipfix_sets_begin(p, len, &it) == -1) {
+	if (nf_sets_begin(p, len, &it) == -1) {
 		*malformed = true;
 		return -1;
 	}
-	while ((rc = ipfix_set_next(&it, &set)) == 1) {
-		if (ipfix_is_template_set(nf->version, set.id)) {
+	while ((rc = nf_set_next(&it, &set)) == 1) {
+		if (nf_is_template_set(nf->version, set.id)) {
 			nf->template_sets++;
 			if (nf->version == NF_VERSION_IPFIX)
 				nf_template_set(s, nf, &set);
@@ -393,7 +393,7 @@ nf_account(struct sink *s, struct sink_udp_stat *u, uint16_t sport, const uint8_
 	bool malformed = false;
 	int64_t records;
 
-	if (ipfix_parse_header(p, len, &h) == -1 ||
+	if (nf_parse_header(p, len, &h) == -1 ||
 	    (h.version == NF_VERSION_5 &&
 	    len < h.header_len + (size_t)h.count * SINK_V5_RECORD_LEN) ||
 	    (h.version == NF_VERSION_IPFIX && h.length > len) ||

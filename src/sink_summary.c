@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "addr.h"
-#include "ipfix.h"
+#include "netflow.h"
 #include "sink_model.h"
 
 static int

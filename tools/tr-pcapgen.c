@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "addr.h"
-#include "frame.h"
+#include "frame_build.h"
 #include "grow.h"
 #include "monotime.h"
 #include "packet.h"

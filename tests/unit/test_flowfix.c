@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "flowfix.h"
-#include "ipfix.h"
+#include "netflow.h"
 
 /* ---- a small message builder ---- */
 
@@ -631,12 +631,12 @@ test_record_len(void **state)
 	uint32_t off[3];
 
 	(void)state;
-	assert_int_equal(ipfix_record_len(10, f, 3, rec, sizeof(rec), off), 9);
+	assert_int_equal(nf_record_len(10, f, 3, rec, sizeof(rec), off), 9);
 	assert_int_equal(off[1], 4);
 	assert_int_equal(off[2], 7);
-	assert_int_equal(ipfix_record_len(10, f, 3, rec, 8, NULL), 0);
+	assert_int_equal(nf_record_len(10, f, 3, rec, 8, NULL), 0);
 	/* v9 knows no variable length: 65535 is a (too long) length. */
-	assert_int_equal(ipfix_record_len(9, f, 3, rec, sizeof(rec), NULL), 0);
+	assert_int_equal(nf_record_len(9, f, 3, rec, sizeof(rec), NULL), 0);
 }
 
 int

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "ipfix.h"
+#include "netflow.h"
 #include "nf_templates.h"
 
 /* One template record, parsed, over the bytes it came from. */
@@ -44,7 +44,7 @@ template_rec(struct rec *r, uint16_t set_id, uint16_t id, uint16_t n,
 		r->b[o++] = (uint8_t)(len >> 8);
 		r->b[o++] = (uint8_t)len;
 	}
-	assert_int_equal(ipfix_template_parse(NF_VERSION_IPFIX, set_id, r->b,
+	assert_int_equal(nf_template_parse(NF_VERSION_IPFIX, set_id, r->b,
 	    o, &r->t), 0);
 	assert_int_equal(r->t.consumed, o);
 }

@@ -13,7 +13,7 @@
 #include <pcap/pcap.h>
 
 #include "addr.h"
-#include "frame.h"
+#include "frame_build.h"
 #include "packet.h"
 #include "pcapw.h"
 

@@ -10,7 +10,7 @@
 
 #include "bgp.h"
 #include "bmp.h"
-#include "ipfix.h"
+#include "netflow.h"
 
 #define FF16 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, \
 	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
@@ -79,7 +79,7 @@ test_ipfix_version(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct nf_header h;
-		int rc = ipfix_parse_header(cases[i].p, cases[i].len, &h);
+		int rc = nf_parse_header(cases[i].p, cases[i].len, &h);
 
 		assert_int_equal(rc == -1 ? -1 : h.version, cases[i].want);
 	}
@@ -91,7 +91,7 @@ test_ipfix_header_v5(void **state)
 	struct nf_header h;
 
 	(void)state;
-	assert_int_equal(ipfix_parse_header(v5_hdr, sizeof(v5_hdr), &h), 0);
+	assert_int_equal(nf_parse_header(v5_hdr, sizeof(v5_hdr), &h), 0);
 	assert_int_equal(h.version, 5);
 	assert_int_equal(h.count, 2);
 	assert_int_equal(h.length, 0);
@@ -100,7 +100,7 @@ test_ipfix_header_v5(void **state)
 	assert_int_equal(h.sequence, 42);
 	assert_int_equal(h.domain, 0x0102);
 	assert_int_equal(h.header_len, 24);
-	assert_int_equal(ipfix_parse_header(v5_hdr, 23, &h), -1);
+	assert_int_equal(nf_parse_header(v5_hdr, 23, &h), -1);
 }
 
 static void
@@ -109,7 +109,7 @@ test_ipfix_header_v9(void **state)
 	struct nf_header h;
 
 	(void)state;
-	assert_int_equal(ipfix_parse_header(v9_msg, sizeof(v9_msg), &h), 0);
+	assert_int_equal(nf_parse_header(v9_msg, sizeof(v9_msg), &h), 0);
 	assert_int_equal(h.version, 9);
 	assert_int_equal(h.count, 1);
 	assert_int_equal(h.uptime_ms, 100);
@@ -117,7 +117,7 @@ test_ipfix_header_v9(void **state)
 	assert_int_equal(h.sequence, 7);
 	assert_int_equal(h.domain, 256);
 	assert_int_equal(h.header_len, 20);
-	assert_int_equal(ipfix_parse_header(v9_msg, 19, &h), -1);
+	assert_int_equal(nf_parse_header(v9_msg, 19, &h), -1);
 }
 
 static void
@@ -127,7 +127,7 @@ test_ipfix_header_ipfix(void **state)
 	struct nf_header h;
 
 	(void)state;
-	assert_int_equal(ipfix_parse_header(ipfix_msg, sizeof(ipfix_msg), &h),
+	assert_int_equal(nf_parse_header(ipfix_msg, sizeof(ipfix_msg), &h),
 	    0);
 	assert_int_equal(h.version, 10);
 	assert_int_equal(h.length, 52);
@@ -137,11 +137,11 @@ test_ipfix_header_ipfix(void **state)
 	assert_int_equal(h.sequence, 5);
 	assert_int_equal(h.domain, 9);
 	assert_int_equal(h.header_len, 16);
-	assert_int_equal(ipfix_parse_header(ipfix_msg, 15, &h), -1);
+	assert_int_equal(nf_parse_header(ipfix_msg, 15, &h), -1);
 	/* A message length shorter than the header itself is impossible. */
 	memcpy(bad, ipfix_msg, sizeof(bad));
 	bad[3] = 15;
-	assert_int_equal(ipfix_parse_header(bad, sizeof(bad), &h), -1);
+	assert_int_equal(nf_parse_header(bad, sizeof(bad), &h), -1);
 }
 
 static void
@@ -150,24 +150,24 @@ test_ipfix_set_ids(void **state)
 	uint16_t ids[4];
 
 	(void)state;
-	assert_int_equal(ipfix_set_ids(ipfix_msg, sizeof(ipfix_msg), ids, 4),
+	assert_int_equal(nf_set_ids(ipfix_msg, sizeof(ipfix_msg), ids, 4),
 	    2);
 	assert_int_equal(ids[0], IPFIX_TEMPLATE_SET);
 	assert_int_equal(ids[1], 256);
-	assert_int_equal(ipfix_set_ids(v9_msg, sizeof(v9_msg), ids, 4), 2);
+	assert_int_equal(nf_set_ids(v9_msg, sizeof(v9_msg), ids, 4), 2);
 	assert_int_equal(ids[0], NF9_TEMPLATE_SET);
 	assert_int_equal(ids[1], 300);
 	/* More sets than room: the count is still whole, only max are stored. */
 	ids[1] = 0xbeef;
-	assert_int_equal(ipfix_set_ids(ipfix_msg, sizeof(ipfix_msg), ids, 1),
+	assert_int_equal(nf_set_ids(ipfix_msg, sizeof(ipfix_msg), ids, 1),
 	    2);
 	assert_int_equal(ids[1], 0xbeef);
-	assert_int_equal(ipfix_set_ids(ipfix_msg, sizeof(ipfix_msg), NULL, 0),
+	assert_int_equal(nf_set_ids(ipfix_msg, sizeof(ipfix_msg), NULL, 0),
 	    2);
 	/* A header alone has no sets. */
-	assert_int_equal(ipfix_set_ids(v9_msg, 20, ids, 4), 0);
+	assert_int_equal(nf_set_ids(v9_msg, 20, ids, 4), 0);
 	/* v5 has no sets. */
-	assert_int_equal(ipfix_set_ids(v5_hdr, sizeof(v5_hdr), ids, 4), -1);
+	assert_int_equal(nf_set_ids(v5_hdr, sizeof(v5_hdr), ids, 4), -1);
 }
 
 static void
@@ -178,28 +178,28 @@ test_ipfix_set_ids_bad(void **state)
 
 	(void)state;
 	/* IPFIX length running past the datagram (truncated capture). */
-	assert_int_equal(ipfix_set_ids(ipfix_msg, sizeof(ipfix_msg) - 1, ids,
+	assert_int_equal(nf_set_ids(ipfix_msg, sizeof(ipfix_msg) - 1, ids,
 	    4), -1);
 	/* A set shorter than its own header. */
 	memcpy(m, ipfix_msg, sizeof(ipfix_msg));
 	m[19] = 3;
-	assert_int_equal(ipfix_set_ids(m, sizeof(ipfix_msg), ids, 4), -1);
+	assert_int_equal(nf_set_ids(m, sizeof(ipfix_msg), ids, 4), -1);
 	/* A set running past the message. */
 	memcpy(m, ipfix_msg, sizeof(ipfix_msg));
 	m[39] = 17;
-	assert_int_equal(ipfix_set_ids(m, sizeof(ipfix_msg), ids, 4), -1);
+	assert_int_equal(nf_set_ids(m, sizeof(ipfix_msg), ids, 4), -1);
 	/* Bytes after the IPFIX message length are not walked. */
 	memcpy(m, ipfix_msg, sizeof(ipfix_msg));
 	memset(m + sizeof(ipfix_msg), 0xee, 8);
-	assert_int_equal(ipfix_set_ids(m, sizeof(m), ids, 4), 2);
+	assert_int_equal(nf_set_ids(m, sizeof(m), ids, 4), 2);
 	/* v9: a stub shorter than a set header is padding only if zero. */
 	memcpy(m, v9_msg, sizeof(v9_msg));
 	memset(m + sizeof(v9_msg), 0, 3);
-	assert_int_equal(ipfix_set_ids(m, sizeof(v9_msg) + 3, ids, 4), 2);
+	assert_int_equal(nf_set_ids(m, sizeof(v9_msg) + 3, ids, 4), 2);
 	m[sizeof(v9_msg) + 1] = 1;
-	assert_int_equal(ipfix_set_ids(m, sizeof(v9_msg) + 3, ids, 4), -1);
+	assert_int_equal(nf_set_ids(m, sizeof(v9_msg) + 3, ids, 4), -1);
 	/* v9: a truncated last FlowSet. */
-	assert_int_equal(ipfix_set_ids(v9_msg, sizeof(v9_msg) - 1, ids, 4),
+	assert_int_equal(nf_set_ids(v9_msg, sizeof(v9_msg) - 1, ids, 4),
 	    -1);
 }
 
@@ -210,24 +210,24 @@ test_ipfix_set_iter(void **state)
 	struct nf_set set;
 
 	(void)state;
-	assert_int_equal(ipfix_sets_begin(ipfix_msg, sizeof(ipfix_msg), &it),
+	assert_int_equal(nf_sets_begin(ipfix_msg, sizeof(ipfix_msg), &it),
 	    0);
-	assert_int_equal(ipfix_set_next(&it, &set), 1);
+	assert_int_equal(nf_set_next(&it, &set), 1);
 	assert_int_equal(set.id, 2);
 	assert_int_equal(set.length, 20);
 	assert_int_equal(set.offset, 16);
 	assert_ptr_equal(set.body, ipfix_msg + 20);
 	assert_int_equal(set.body_len, 16);
-	assert_true(ipfix_is_template_set(10, set.id));
-	assert_int_equal(ipfix_set_next(&it, &set), 1);
+	assert_true(nf_is_template_set(10, set.id));
+	assert_int_equal(nf_set_next(&it, &set), 1);
 	assert_int_equal(set.id, 256);
 	assert_int_equal(set.offset, 36);
-	assert_false(ipfix_is_template_set(10, set.id));
-	assert_int_equal(ipfix_set_next(&it, &set), 0);
-	assert_true(ipfix_is_template_set(9, 0));
-	assert_true(ipfix_is_template_set(9, 1));
-	assert_false(ipfix_is_template_set(9, 2));
-	assert_false(ipfix_is_template_set(10, 0));
+	assert_false(nf_is_template_set(10, set.id));
+	assert_int_equal(nf_set_next(&it, &set), 0);
+	assert_true(nf_is_template_set(9, 0));
+	assert_true(nf_is_template_set(9, 1));
+	assert_false(nf_is_template_set(9, 2));
+	assert_false(nf_is_template_set(10, 0));
 }
 
 static void
@@ -249,30 +249,30 @@ test_ipfix_template(void **state)
 	struct nf_template t;
 
 	(void)state;
-	assert_int_equal(ipfix_template_parse(10, 2, ipfix_msg + 20, 16, &t),
+	assert_int_equal(nf_template_parse(10, 2, ipfix_msg + 20, 16, &t),
 	    0);
 	assert_int_equal(t.id, 256);
 	assert_int_equal(t.field_count, 2);
 	assert_int_equal(t.record_len, 6);
 	assert_int_equal(t.consumed, 16);
 	/* Truncated inside the enterprise number. */
-	assert_int_equal(ipfix_template_parse(10, 2, ipfix_msg + 20, 14, &t),
+	assert_int_equal(nf_template_parse(10, 2, ipfix_msg + 20, 14, &t),
 	    -1);
-	assert_int_equal(ipfix_template_parse(10, 3, opt_varlen,
+	assert_int_equal(nf_template_parse(10, 3, opt_varlen,
 	    sizeof(opt_varlen), &t), 0);
 	assert_int_equal(t.id, 257);
 	assert_int_equal(t.record_len, 0);
 	assert_int_equal(t.consumed, sizeof(opt_varlen));
-	assert_int_equal(ipfix_template_parse(9, 1, v9_opt, sizeof(v9_opt),
+	assert_int_equal(nf_template_parse(9, 1, v9_opt, sizeof(v9_opt),
 	    &t), 0);
 	assert_int_equal(t.id, 260);
 	assert_int_equal(t.field_count, 3);
 	assert_int_equal(t.record_len, 9);
 	assert_int_equal(t.consumed, sizeof(v9_opt));
-	assert_int_equal(ipfix_template_parse(10, 2, withdraw_all,
+	assert_int_equal(nf_template_parse(10, 2, withdraw_all,
 	    sizeof(withdraw_all), &t), 0);
 	assert_int_equal(t.field_count, 0);
-	assert_int_equal(ipfix_template_parse(10, 2, low_id, sizeof(low_id),
+	assert_int_equal(nf_template_parse(10, 2, low_id, sizeof(low_id),
 	    &t), -1);
 }
 

@@ -13,7 +13,7 @@
 
 #include <pcap/pcap.h>
 
-#include "frame.h"
+#include "frame_build.h"
 #include "source.h"
 
 /* ---- frame builder ---- */

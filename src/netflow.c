@@ -5,7 +5,7 @@
 
 #include "cursor.h"
 #include "flowfix.h"
-#include "ipfix.h"
+#include "netflow.h"
 #include "proto.h"
 
 #define NF_V5_HDR_LEN		24
@@ -68,7 +68,7 @@ parse_ipfix(struct cursor *c, struct nf_header *h)
 }
 
 int
-ipfix_parse_header(const uint8_t *p, size_t len, struct nf_header *h)
+nf_parse_header(const uint8_t *p, size_t len, struct nf_header *h)
 {
 	struct cursor c = cur_init(p, len);
 
@@ -110,7 +110,7 @@ sets_region(const uint8_t *p, size_t len, struct nf_header *h,
 {
 	size_t end;
 
-	if (ipfix_parse_header(p, len, h) == -1)
+	if (nf_parse_header(p, len, h) == -1)
 		return -1;
 	if (h->version == NF_VERSION_5) {
 		errno = EINVAL;
@@ -136,7 +136,7 @@ is_zero_padding(const struct cursor *c)
 }
 
 int
-ipfix_sets_begin(const uint8_t *p, size_t len, struct nf_set_iter *it)
+nf_sets_begin(const uint8_t *p, size_t len, struct nf_set_iter *it)
 {
 	struct nf_header h;
 
@@ -149,7 +149,7 @@ ipfix_sets_begin(const uint8_t *p, size_t len, struct nf_set_iter *it)
 }
 
 int
-ipfix_set_next(struct nf_set_iter *it, struct nf_set *set)
+nf_set_next(struct nf_set_iter *it, struct nf_set *set)
 {
 	struct cursor *c = &it->sets;
 	uint16_t id, slen;
@@ -182,16 +182,16 @@ ipfix_set_next(struct nf_set_iter *it, struct nf_set *set)
 }
 
 int
-ipfix_set_ids(const uint8_t *p, size_t len, uint16_t *ids, size_t max)
+nf_set_ids(const uint8_t *p, size_t len, uint16_t *ids, size_t max)
 {
 	struct nf_set_iter it;
 	struct nf_set set;
 	size_t n = 0;
 	int rc;
 
-	if (ipfix_sets_begin(p, len, &it) == -1)
+	if (nf_sets_begin(p, len, &it) == -1)
 		return -1;
-	while ((rc = ipfix_set_next(&it, &set)) == 1) {
+	while ((rc = nf_set_next(&it, &set)) == 1) {
 		if (n < max && ids != NULL)
 			ids[n] = set.id;
 		/* A datagram holds at most 64 KiB / 4 sets: no int overflow. */
@@ -201,7 +201,7 @@ ipfix_set_ids(const uint8_t *p, size_t len, uint16_t *ids, size_t max)
 }
 
 bool
-ipfix_is_template_set(uint16_t version, uint16_t set_id)
+nf_is_template_set(uint16_t version, uint16_t set_id)
 {
 	if (version == NF_VERSION_9)
 		return set_id == NF9_TEMPLATE_SET || set_id == NF9_OPTIONS_SET;
@@ -258,7 +258,7 @@ template_v9_options(struct cursor *c, struct nf_template *t)
 }
 
 int
-ipfix_template_parse(uint16_t version, uint16_t set_id, const uint8_t *p,
+nf_template_parse(uint16_t version, uint16_t set_id, const uint8_t *p,
     size_t len, struct nf_template *t)
 {
 	struct cursor c = cur_init(p, len);
@@ -300,9 +300,9 @@ bad:
 }
 
 void
-ipfix_template_fields(const struct nf_template *t, struct nf_field *f)
+nf_template_fields(const struct nf_template *t, struct nf_field *f)
 {
-	/* The specifiers were bounds-checked by ipfix_template_parse. */
+	/* The specifiers were bounds-checked by nf_template_parse. */
 	struct cursor c = cur_init(t->specs, t->consumed);
 
 	for (unsigned i = 0; i < t->field_count; i++) {
@@ -331,7 +331,7 @@ skip_varlen(struct cursor *c)
 }
 
 size_t
-ipfix_record_len(uint16_t version, const struct nf_field *f, size_t n,
+nf_record_len(uint16_t version, const struct nf_field *f, size_t n,
     const uint8_t *p, size_t len, uint32_t *off)
 {
 	struct cursor c = cur_init(p, len);
@@ -355,7 +355,7 @@ ipfix_filter_datagram(const uint8_t *p, size_t len,
 {
 	struct nf_header h;
 
-	return ipfix_parse_header(p, len, &h) == 0 &&
+	return nf_parse_header(p, len, &h) == 0 &&
 	    q->passes(q->ctx, 0, h.version) && q->passes(q->ctx, 1, h.domain);
 }
 

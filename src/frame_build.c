@@ -4,7 +4,7 @@
 
 #include <pcap/dlt.h>
 
-#include "frame.h"
+#include "frame_build.h"
 #include "packet.h"
 #include "writer.h"
 

@@ -1,6 +1,6 @@
-/* NetFlow v5, v9 and IPFIX message headers and set walking (RFC 3954, RFC 7011). */
-#ifndef TR_IPFIX_H
-#define TR_IPFIX_H
+/* NetFlow v5, v9 and IPFIX message headers and set walking (RFC 3954, RFC 7011); prefix nf_, as its types. */
+#ifndef TR_NETFLOW_H
+#define TR_NETFLOW_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,7 +31,7 @@ struct nf_header {
 };
 
 /* Decode the message header: 0, or -1 if this is not a NetFlow/IPFIX header. */
-int	ipfix_parse_header(const uint8_t *p, size_t len, struct nf_header *h);
+int	nf_parse_header(const uint8_t *p, size_t len, struct nf_header *h);
 
 /*
  * Walk the sets (v9 FlowSets / IPFIX sets) after the header and store up to
@@ -39,7 +39,7 @@ int	ipfix_parse_header(const uint8_t *p, size_t len, struct nf_header *h);
  * max), or -1 when a set length is impossible (shorter than its header or
  * running past the datagram).  Not for v5, which has no sets.
  */
-int	ipfix_set_ids(const uint8_t *p, size_t len, uint16_t *ids, size_t max);
+int	nf_set_ids(const uint8_t *p, size_t len, uint16_t *ids, size_t max);
 
 /* One set as found in a datagram; body points into the caller's bytes. */
 struct nf_set {
@@ -62,11 +62,11 @@ struct nf_set_iter {
  * returns 1 with *set filled, 0 at the end, -1 on an impossible set length
  * (and keeps returning -1).
  */
-int	ipfix_sets_begin(const uint8_t *p, size_t len, struct nf_set_iter *it);
-int	ipfix_set_next(struct nf_set_iter *it, struct nf_set *set);
+int	nf_sets_begin(const uint8_t *p, size_t len, struct nf_set_iter *it);
+int	nf_set_next(struct nf_set_iter *it, struct nf_set *set);
 
 /* Whether a set id carries templates or options templates for this version. */
-bool	ipfix_is_template_set(uint16_t version, uint16_t set_id);
+bool	nf_is_template_set(uint16_t version, uint16_t set_id);
 
 struct nf_template {
 	uint16_t	 id;		/* >= 256; an IPFIX withdraw-all names the set id */
@@ -85,7 +85,7 @@ struct nf_template {
  * names an impossible template id.  Callers stop at fewer than 4 bytes left:
  * that is set padding.
  */
-int	ipfix_template_parse(uint16_t version, uint16_t set_id,
+int	nf_template_parse(uint16_t version, uint16_t set_id,
 	    const uint8_t *p, size_t len, struct nf_template *t);
 
 /* One field of a template: information element, length, enterprise number (0: IETF). */
@@ -98,14 +98,14 @@ struct nf_field {
 #define IPFIX_VARLEN		65535
 
 /* The fields of a parsed template, into f (t->field_count entries). */
-void	ipfix_template_fields(const struct nf_template *t, struct nf_field *f);
+void	nf_template_fields(const struct nf_template *t, struct nf_field *f);
 
 /*
  * The length of the data record at the start of p, laid out by the fields
  * (variable-length IPFIX fields read from the record), and each field's
  * offset into off when it is not NULL; 0 when the record does not fit in len.
  */
-size_t	ipfix_record_len(uint16_t version, const struct nf_field *f,
+size_t	nf_record_len(uint16_t version, const struct nf_field *f,
 	    size_t n, const uint8_t *p, size_t len, uint32_t *off);
 
 #endif

@@ -1,6 +1,6 @@
 /* Frame builders for tests and tools: link header, VLAN/MPLS, IPv4/IPv6, UDP/TCP with correct checksums. */
-#ifndef TR_FRAME_H
-#define TR_FRAME_H
+#ifndef TR_FRAME_BUILD_H
+#define TR_FRAME_BUILD_H
 
 #include <stdbool.h>
 #include <stddef.h>
