@@ -401,10 +401,6 @@ flow_sets(struct info *inf, struct exporter *e, struct flow_domain *d,
 		    "header or past the message)");
 }
 
-#define NF_V5_HDR_LEN		24
-#define NF_V5_RECORD_LEN	48
-#define NF_V5_MAX_RECORDS	30
-
 static void
 flow_datagram(struct info *inf, struct exporter *e,
     const struct tr_packet *pkt)
@@ -431,26 +427,6 @@ flow_datagram(struct info *inf, struct exporter *e,
 		d->records += h.count;
 }
 
-/* Without a config: a datagram is NetFlow/IPFIX when its header and lengths agree with themselves. */
-static bool
-looks_like_flow(const uint8_t *p, size_t len)
-{
-	struct nf_header h;
-	int n;
-
-	if (nf_parse_header(p, len, &h) == -1)
-		return false;
-	switch (h.version) {
-	case NF_VERSION_5:
-		return h.count >= 1 && h.count <= NF_V5_MAX_RECORDS &&
-		    len == NF_V5_HDR_LEN + (size_t)h.count * NF_V5_RECORD_LEN;
-	case NF_VERSION_IPFIX:
-		return h.length == len;
-	default:
-		return (n = nf_set_ids(p, len, NULL, 0)) > 0;
-	}
-}
-
 /*
  * Whose datagram it is: its section's with a config; without one,
  * NetFlow/IPFIX's when it looks like it, else the first protocol in table
@@ -461,7 +437,7 @@ udp_protocol(const struct tr_packet *pkt, int section)
 {
 	if (section >= 0)
 		return section;
-	if (looks_like_flow(pkt->payload, pkt->payload_len))
+	if (nf_classify(pkt->payload, pkt->payload_len))
 		return SECTION_IPFIX;
 	for (int id = 0; id < SECTION_COUNT; id++)
 		if (protocols[id]->count != NULL &&

@@ -388,7 +388,7 @@ nf_account(struct sink *s, struct sink_udp_stat *u, uint16_t sport, const uint8_
 
 	if (nf_parse_header(p, len, &h) == -1 ||
 	    (h.version == NF_VERSION_5 &&
-	    len < h.header_len + (size_t)h.count * SINK_V5_RECORD_LEN) ||
+	    len < h.header_len + (size_t)h.count * NF_V5_RECORD_LEN) ||
 	    (h.version == NF_VERSION_IPFIX && h.length > len) ||
 	    (nf = nf_get(s, u, h.version, h.domain, sport)) == NULL) {
 		u->undecoded++;

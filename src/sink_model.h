@@ -42,7 +42,6 @@
 #define SINK_MAX_EVENTS		64
 #define SINK_TYPE_SLOTS		8		/* BMP 0..6, BGP 1..5 */
 #define SINK_BGP_ID		0x7f000002u	/* 127.0.0.2 */
-#define SINK_V5_RECORD_LEN	48
 
 _Static_assert(BMP_TYPE_COUNT <= SINK_TYPE_SLOTS, "BMP types fit");
 _Static_assert(BGP_TYPE_MAX < SINK_TYPE_SLOTS, "BGP types fit");
