@@ -458,6 +458,15 @@ opens_session(const struct pp_sess *ss, uint8_t type)
 	    type == ps->opening_type;
 }
 
+/* The opening message a collector answers (BGP OPEN): the captured collector's answer is written after it. */
+static bool
+answered_by_collector(const struct pp_sess *ss, uint8_t type)
+{
+	const struct proto_session *ps = protocols[ss->sec]->session;
+
+	return ps != NULL && ps->collector_answers && type == ps->opening_type;
+}
+
 static int
 on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 {
@@ -481,7 +490,7 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	if (bmp && (type == BMP_PEER_DOWN || type == BMP_PEER_UP) &&
 	    peer_went_down(ss, msg, len, type == BMP_PEER_DOWN))
 		before = PP_PEER_DELAY;
-	sess_message(ss, msg, len, before, !bmp && type == BGP_OPEN);
+	sess_message(ss, msg, len, before, answered_by_collector(ss, type));
 	return 0;
 }
 
