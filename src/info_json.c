@@ -485,8 +485,9 @@ json_session(const struct info *inf, struct conn *c, struct jbudget *b)
 		json_object_update_new(o, json_bmp_dir(inf, d, b));
 	if (d->kind == SECTION_BGP) {
 		json_object_update_new(o, json_bgp_dir(d));
-		json_object_set_new(o, "collector_side", peer->kind == SECTION_BGP ?
-		    json_bgp_dir(peer) : json_null());
+		json_object_set_new(o, "collector_side",
+		    peer->kind == SECTION_BGP ? json_bgp_dir(peer) :
+		    json_null());
 	}
 	json_object_set_new(o, "malformed", json_reasons(inf, &d->bad));
 	return o;
@@ -673,7 +674,8 @@ json_exporter(const struct info *inf, struct exporter *e, struct conn **conns,
 		if (!budget_room(b))
 			continue;
 		budget_append(b, mark, kind == SECTION_BMP ? bmp :
-		    kind == SECTION_BGP ? bgp : tcp, json_session(inf, conns[i], b));
+		    kind == SECTION_BGP ? bgp : tcp,
+		    json_session(inf, conns[i], b));
 	}
 	json_object_set_new(o, "bmp", bmp);
 	json_object_set_new(o, "bgp", bgp);
