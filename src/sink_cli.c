@@ -10,12 +10,12 @@
 #include "log.h"
 #include "sink_model.h"
 
-/* What the sink makes of each protocol, from the protocol table. */
+/* What the sink makes of each protocol: NetFlow/IPFIX its own decoding, the rest from the protocol table. */
 static void
 sink_usage_protocols(FILE *out)
 {
-	fprintf(out, "  udp  %s (v5, v9, IPFIX): headers, sequence numbers\n",
-	    protocols[SECTION_IPFIX]->what);
+	fprintf(out, "  udp  NetFlow v5/v9 and IPFIX exports: headers, sequence "
+	    "numbers\n");
 	for (int id = 0; id < SECTION_COUNT; id++)
 		if (protocols[id]->count != NULL)
 			fprintf(out, "  udp  %s, recognised by their content: "
