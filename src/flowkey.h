@@ -1,7 +1,8 @@
 /*
  * A flow's key: the addresses and ports of one direction (src sends), with
  * its hash and equality.  The one key of the lookup tables of sessions and
- * connections (session, its BGP look-ahead, -p, --info).
+ * connections (session, its BGP look-ahead, -p, --info) and of the sink's
+ * exporters (the exporter's port and the sink's address left 0).
  */
 #ifndef TR_FLOWKEY_H
 #define TR_FLOWKEY_H

@@ -401,10 +401,6 @@ flow_sets(struct info *inf, struct exporter *e, struct flow_domain *d,
 		    "header or past the message)");
 }
 
-#define NF_V5_HDR_LEN		24
-#define NF_V5_RECORD_LEN	48
-#define NF_V5_MAX_RECORDS	30
-
 static void
 flow_datagram(struct info *inf, struct exporter *e,
     const struct tr_packet *pkt)
@@ -431,26 +427,6 @@ flow_datagram(struct info *inf, struct exporter *e,
 		d->records += h.count;
 }
 
-/* Without a config: a datagram is NetFlow/IPFIX when its header and lengths agree with themselves. */
-static bool
-looks_like_flow(const uint8_t *p, size_t len)
-{
-	struct nf_header h;
-	int n;
-
-	if (nf_parse_header(p, len, &h) == -1)
-		return false;
-	switch (h.version) {
-	case NF_VERSION_5:
-		return h.count >= 1 && h.count <= NF_V5_MAX_RECORDS &&
-		    len == NF_V5_HDR_LEN + (size_t)h.count * NF_V5_RECORD_LEN;
-	case NF_VERSION_IPFIX:
-		return h.length == len;
-	default:
-		return (n = nf_set_ids(p, len, NULL, 0)) > 0;
-	}
-}
-
 /*
  * Whose datagram it is: its section's with a config; without one,
  * NetFlow/IPFIX's when it looks like it, else the first protocol in table
@@ -461,7 +437,7 @@ udp_protocol(const struct tr_packet *pkt, int section)
 {
 	if (section >= 0)
 		return section;
-	if (looks_like_flow(pkt->payload, pkt->payload_len))
+	if (nf_classify(pkt->payload, pkt->payload_len))
 		return SECTION_IPFIX;
 	for (int id = 0; id < SECTION_COUNT; id++)
 		if (protocols[id]->count != NULL &&
@@ -838,37 +814,41 @@ static const struct framer_ops bmp_ops = {
 	.skipped = framing_skipped,
 };
 
-/* One message header of either protocol at p: 1 with its length, 0 too short to tell, -1 not one. */
+/* The messages --info counts itself, by the framed protocol that carries them. */
+static const struct framer_ops *const counted_messages[SECTION_COUNT] = {
+	[SECTION_BMP] = &bmp_ops,
+	[SECTION_BGP] = &bgp_ops,
+};
+
+/*
+ * One message header of a framed protocol at p: 1 with its length, 0 too
+ * short to tell, -1 not one (nor a type it knows, when it names those).
+ */
 static int
-header_at(const uint8_t *p, size_t len, enum dir_kind kind, size_t *mlen)
+header_at(const uint8_t *p, size_t len, const struct proto_framing *f,
+    size_t *mlen)
 {
 	uint8_t type;
-	size_t blen, glen;
-	int rc;
+	int rc = f->header(p, len, &type, mlen);
 
-	if (kind == KIND_BGP) {
-		rc = bgp_frame(p, len, &type, &glen);
-		*mlen = glen;
-		return rc;
-	}
-	rc = bmp_frame(p, len, &type, &blen);
-	*mlen = blen;
-	return rc == 1 && !bmp_type_known(type) ? -1 : rc;
+	return rc == 1 && f->type_known != NULL && !f->type_known(type) ?
+	    -1 : rc;
 }
 
 /*
  * How many bytes from p frame as back-to-back messages of a protocol, a
  * last one that runs past the bytes seen included once the chain has a
- * whole message (or, for BGP, whose marker says enough, at once).
+ * whole message (or, for a protocol whose header alone is strict enough
+ * to resynchronise on, BGP's marker, at once).
  */
 static size_t
-chain_bytes(const uint8_t *p, size_t len, enum dir_kind kind)
+chain_bytes(const uint8_t *p, size_t len, const struct proto_framing *f)
 {
 	size_t at = 0, mlen, n = 0;
 
-	while (at < len && header_at(p + at, len - at, kind, &mlen) == 1) {
+	while (at < len && header_at(p + at, len - at, f, &mlen) == 1) {
 		if (mlen > len - at)
-			return n > 0 || kind == KIND_BGP ? len : at;
+			return n > 0 || f->type_known == NULL ? len : at;
 		at += mlen;
 		n++;
 	}
@@ -878,43 +858,54 @@ chain_bytes(const uint8_t *p, size_t len, enum dir_kind kind)
 /*
  * Without a config, a direction's first bytes say what it carries.  BMP
  * route monitoring holds BGP messages, markers and all, and BGP UPDATEs
- * can hold bytes that look like a BMP header: the protocol whose messages
- * frame back to back over more of the bytes wins; neither makes it
- * generic TCP.
+ * can hold bytes that look like a BMP header: of the framed protocols
+ * --info counts, the one whose messages frame back to back over more of
+ * the bytes wins (on a tie the later row: BGP); none makes it generic TCP.
  */
-static enum dir_kind
+static int
 classify(const uint8_t *p, size_t len)
 {
-	size_t bmp = 0, bgp = 0, n;
+	size_t best = 0;
+	int kind = KIND_GENERIC;
 
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == BMP_VERSION &&
-		    (n = chain_bytes(p + i, len - i, KIND_BMP)) > bmp)
-			bmp = n;
-		if (p[i] == 0xff &&
-		    (n = chain_bytes(p + i, len - i, KIND_BGP)) > bgp)
-			bgp = n;
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_framing *f = protocols[id]->framing;
+		size_t most = 0, n;
+
+		if (f == NULL || counted_messages[id] == NULL)
+			continue;
+		for (size_t i = 0; i < len; i++)
+			if (p[i] == f->first_byte &&
+			    (n = chain_bytes(p + i, len - i, f)) > most)
+				most = n;
+		if (most > 0 && most >= best) {
+			best = most;
+			kind = id;
+		}
 	}
-	if (bmp == 0 && bgp == 0)
-		return KIND_GENERIC;
-	return bmp > bgp ? KIND_BMP : KIND_BGP;
+	return kind;
+}
+
+static bool
+dir_framed(const struct dir *d)
+{
+	return d->kind < SECTION_COUNT;
 }
 
 static void
-dir_set_kind(struct dir *d, enum dir_kind kind)
+dir_set_kind(struct dir *d, int kind)
 {
 	d->kind = kind;
-	if (kind == KIND_BMP)
-		framer_init(&d->fr, bmp_proto.framing, &bmp_ops, d);
-	else if (kind == KIND_BGP)
-		framer_init(&d->fr, bgp_proto.framing, &bgp_ops, d);
+	if (dir_framed(d))
+		framer_init(&d->fr, protocols[kind]->framing,
+		    counted_messages[kind], d);
 }
 
 static int
 dir_deliver(struct dir *d, const struct stream_chunk *ch)
 {
 	d->bytes += ch->len;
-	if (d->kind != KIND_BMP && d->kind != KIND_BGP)
+	if (!dir_framed(d))
 		return 0;
 	return framer_feed(&d->fr, ch);
 }
@@ -1077,6 +1068,24 @@ dir_stream_bytes(const struct dir *d)
 	return d->stream != NULL ? stream_stats(d->stream)->bytes : 0;
 }
 
+/*
+ * With a config, the section says what the exporter's side carries; the
+ * collector's matters only where the collector answers (BGP: its OPEN
+ * says which ADD-PATH the exporter's UPDATEs use).
+ */
+static void
+conn_set_section_kinds(struct conn *c, int section)
+{
+	const struct proto *p = protocols[section];
+	bool framed = p->framing != NULL && counted_messages[section] != NULL;
+
+	dir_set_kind(&c->d[0], framed ? section : KIND_GENERIC);
+	if (framed && p->session != NULL && p->session->collector_answers)
+		dir_set_kind(&c->d[1], section);
+	else
+		c->d[1].kind = KIND_IGNORED;
+}
+
 static struct conn *
 conn_new(struct info *inf, const struct tr_packet *pkt, bool exporter_sent,
     int section, uint32_t bucket)
@@ -1101,17 +1110,10 @@ conn_new(struct info *inf, const struct tr_packet *pkt, bool exporter_sent,
 	for (int s = 0; s < 2; s++) {
 		c->d[s].conn = c;
 		c->d[s].side = s;
+		c->d[s].kind = KIND_NONE;
 	}
-	/* With a config, the section says what the exporter's side carries; the collector's matters for BGP only. */
-	if (section == SECTION_BMP)
-		dir_set_kind(&c->d[0], KIND_BMP);
-	else if (section == SECTION_BGP) {
-		dir_set_kind(&c->d[0], KIND_BGP);
-		dir_set_kind(&c->d[1], KIND_BGP);
-	} else if (section >= 0)
-		dir_set_kind(&c->d[0], KIND_GENERIC);
-	if (section >= 0 && section != SECTION_BGP)
-		c->d[1].kind = KIND_IGNORED;
+	if (section >= 0)
+		conn_set_section_kinds(c, section);
 	if (dir_open(&c->d[0]) == -1 || dir_open(&c->d[1]) == -1) {
 		free_dir(&c->d[0]);
 		free_dir(&c->d[1]);

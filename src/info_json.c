@@ -460,8 +460,8 @@ json_bmp_dir(const struct info *inf, struct dir *d, struct jbudget *b)
 static int
 conn_owner(const struct conn *c)
 {
-	return c->section < 0 && c->d[0].kind != KIND_BMP &&
-	    c->d[1].kind == KIND_BMP ? 1 : 0;
+	return c->section < 0 && c->d[0].kind != SECTION_BMP &&
+	    c->d[1].kind == SECTION_BMP ? 1 : 0;
 }
 
 static json_t *
@@ -481,12 +481,13 @@ json_session(const struct info *inf, struct conn *c, struct jbudget *b)
 	    "skipped_bytes", (json_int_t)d->skipped_bytes,
 	    "unfinished_bytes", (json_int_t)(d->unfinished_bytes +
 	    framer_pending(&d->fr))));
-	if (d->kind == KIND_BMP)
+	if (d->kind == SECTION_BMP)
 		json_object_update_new(o, json_bmp_dir(inf, d, b));
-	if (d->kind == KIND_BGP) {
+	if (d->kind == SECTION_BGP) {
 		json_object_update_new(o, json_bgp_dir(d));
-		json_object_set_new(o, "collector_side", peer->kind == KIND_BGP ?
-		    json_bgp_dir(peer) : json_null());
+		json_object_set_new(o, "collector_side",
+		    peer->kind == SECTION_BGP ? json_bgp_dir(peer) :
+		    json_null());
 	}
 	json_object_set_new(o, "malformed", json_reasons(inf, &d->bad));
 	return o;
@@ -623,10 +624,10 @@ exporter_totals(const struct exporter *e, struct conn **conns, size_t n,
 		totals[3] += reasons_total(&d->bad);
 		for (size_t k = 0; k < d->bmp.np; k++)
 			totals[3] += reasons_total(&d->bmp.peers[k].bad);
-		if (d->kind == KIND_BMP)
+		if (d->kind == SECTION_BMP)
 			for (size_t k = 0; k < BMP_IDX_COUNT; k++)
 				totals[1] += d->bmp.msgs[k];
-		else if (d->kind == KIND_BGP)
+		else if (d->kind == SECTION_BGP)
 			for (size_t k = 0; k <= BGP_TYPE_MAX; k++)
 				totals[2] += d->bgp.msgs[k];
 	}
@@ -667,13 +668,14 @@ json_exporter(const struct info *inf, struct exporter *e, struct conn **conns,
 	    "packets", (json_int_t)e->udp_generic_packets,
 	    "bytes", (json_int_t)e->udp_generic_bytes));
 	for (size_t i = 0; i < n; i++) {
-		enum dir_kind kind = conns[i]->d[conn_owner(conns[i])].kind;
+		int kind = conns[i]->d[conn_owner(conns[i])].kind;
 		size_t mark = b->used;
 
 		if (!budget_room(b))
 			continue;
-		budget_append(b, mark, kind == KIND_BMP ? bmp :
-		    kind == KIND_BGP ? bgp : tcp, json_session(inf, conns[i], b));
+		budget_append(b, mark, kind == SECTION_BMP ? bmp :
+		    kind == SECTION_BGP ? bgp : tcp,
+		    json_session(inf, conns[i], b));
 	}
 	json_object_set_new(o, "bmp", bmp);
 	json_object_set_new(o, "bgp", bgp);

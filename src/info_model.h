@@ -147,10 +147,9 @@ struct bmp_dir {
 	uint64_t	 peers_not_tracked;
 };
 
-enum dir_kind {
-	KIND_NONE,	/* nothing carried yet */
-	KIND_BMP,
-	KIND_BGP,
+/* What a direction carries: the section id of a framed protocol (BMP, BGP), or one of these. */
+enum {
+	KIND_NONE = SECTION_COUNT,	/* nothing carried yet */
 	KIND_GENERIC,
 	KIND_IGNORED,	/* the collector's side of a BMP or generic session (-t) */
 };
@@ -160,7 +159,7 @@ struct conn;
 struct dir {
 	struct conn	*conn;
 	int		 side;
-	enum dir_kind	 kind;
+	int		 kind;		/* a section or KIND_* */
 	struct stream	*stream;	/* NULL once the connection ended */
 	struct framer	 fr;
 	uint64_t	 segments, bytes, gap_bytes, skipped_bytes;

@@ -8,7 +8,6 @@
 #include "netflow.h"
 #include "proto.h"
 
-#define NF_V5_HDR_LEN		24
 #define NF_V9_HDR_LEN		20
 #define NF_IPFIX_HDR_LEN	16
 #define NF_SET_HDR_LEN		4
@@ -198,6 +197,25 @@ nf_set_ids(const uint8_t *p, size_t len, uint16_t *ids, size_t max)
 		n++;
 	}
 	return rc == -1 ? -1 : (int)n;
+}
+
+/* --info without a config: the header and lengths agree with themselves. */
+bool
+nf_classify(const uint8_t *p, size_t len)
+{
+	struct nf_header h;
+
+	if (nf_parse_header(p, len, &h) == -1)
+		return false;
+	switch (h.version) {
+	case NF_VERSION_5:
+		return h.count >= 1 && h.count <= NF_V5_MAX_RECORDS &&
+		    len == NF_V5_HDR_LEN + (size_t)h.count * NF_V5_RECORD_LEN;
+	case NF_VERSION_IPFIX:
+		return h.length == len;
+	default:
+		return nf_set_ids(p, len, NULL, 0) > 0;
+	}
 }
 
 bool

@@ -12,6 +12,11 @@
 #define NF_VERSION_9	9
 #define NF_VERSION_IPFIX 10
 
+/* NetFlow v5: a fixed header, then up to 30 fixed-size flow records. */
+#define NF_V5_HDR_LEN		24
+#define NF_V5_RECORD_LEN	48
+#define NF_V5_MAX_RECORDS	30
+
 /* Set ids: templates and options templates (v9: 0 and 1; IPFIX: 2 and 3), data from 256. */
 #define NF9_TEMPLATE_SET	0
 #define NF9_OPTIONS_SET		1
@@ -32,6 +37,9 @@ struct nf_header {
 
 /* Decode the message header: 0, or -1 if this is not a NetFlow/IPFIX header. */
 int	nf_parse_header(const uint8_t *p, size_t len, struct nf_header *h);
+
+/* Whether a datagram is NetFlow/IPFIX by its content alone: its header and lengths agree with themselves. */
+bool	nf_classify(const uint8_t *p, size_t len);
 
 /*
  * Walk the sets (v9 FlowSets / IPFIX sets) after the header and store up to

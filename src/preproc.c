@@ -444,6 +444,29 @@ peer_went_down(struct pp_sess *ss, const uint8_t *msg, size_t len, bool down)
 	return true;
 }
 
+/*
+ * The cleaning rule: a session is kept from the message that opens a
+ * router's session (BMP Initiation, BGP OPEN: its descriptor's opening),
+ * or from its first message when its protocol names none.
+ */
+static bool
+opens_session(const struct pp_sess *ss, uint8_t type)
+{
+	const struct proto_session *ps = protocols[ss->sec]->session;
+
+	return ps == NULL || ps->opening_name == NULL ||
+	    type == ps->opening_type;
+}
+
+/* The opening message a collector answers (BGP OPEN): the captured collector's answer is written after it. */
+static bool
+answered_by_collector(const struct pp_sess *ss, uint8_t type)
+{
+	const struct proto_session *ps = protocols[ss->sec]->session;
+
+	return ps != NULL && ps->collector_answers && type == ps->opening_type;
+}
+
 static int
 on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 {
@@ -453,7 +476,7 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	tr_ns before = 0;
 
 	if (!ss->started) {
-		if (type != (bmp ? BMP_INITIATION : BGP_OPEN)) {
+		if (!opens_session(ss, type)) {
 			ss->before_start++;
 			pp->sec[ss->sec].before_start++;
 			return 0;
@@ -467,7 +490,7 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	if (bmp && (type == BMP_PEER_DOWN || type == BMP_PEER_UP) &&
 	    peer_went_down(ss, msg, len, type == BMP_PEER_DOWN))
 		before = PP_PEER_DELAY;
-	sess_message(ss, msg, len, before, !bmp && type == BGP_OPEN);
+	sess_message(ss, msg, len, before, answered_by_collector(ss, type));
 	return 0;
 }
 
@@ -535,8 +558,8 @@ sess_finish(struct pp_sess *ss, bool closed)
 		    "before its first %s were dropped (the capture starts "
 		    "mid-session)%s", protocols[ss->sec]->name,
 		    addr_format(&ss->key.src, a, sizeof(a)), ss->key.sport,
-		    ss->before_start, ss->sec == SECTION_BMP ? "Initiation" :
-		    "OPEN", ss->started ? "" : "; it has none: nothing kept");
+		    ss->before_start, protocols[ss->sec]->session->opening_name,
+		    ss->started ? "" : "; it has none: nothing kept");
 	}
 }
 

@@ -20,7 +20,6 @@
 
 #include "addr.h"
 #include "bgp.h"
-#include "bmp.h"
 #include "bytebuf.h"
 #include "grow.h"
 #include "netflow.h"
@@ -33,12 +32,15 @@
 /* The only mutable global: signal handlers may do nothing else safely. */
 static volatile sig_atomic_t sink_stop_flag;
 
-const char *const sink_proto_names[SINK_PROTO_COUNT] = {
-	[SINK_PROTO_UNKNOWN] = "unknown",
-	[SINK_PROTO_BMP] = "bmp",
-	[SINK_PROTO_BGP] = "bgp",
-	[SINK_PROTO_RAW] = "raw",
-};
+const char *
+sink_proto_name(int proto)
+{
+	if (proto == SINK_PROTO_RAW)
+		return "raw";
+	if (proto == SINK_PROTO_UNKNOWN)
+		return "unknown";
+	return protocols[proto]->name;
+}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -57,26 +59,17 @@ sink_mark_rx(struct sink *s)
 
 /* ---- exporter index --------------------------------------------------- */
 
-static uint64_t
+static uint32_t
 key_hash(const struct sink_key *k)
 {
-	const uint8_t *a = k->addr.family == AF_INET ?
-	    (const uint8_t *)&k->addr.v4 : (const uint8_t *)&k->addr.v6;
-	size_t alen = k->addr.family == AF_INET ? 4 : 16;
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (size_t i = 0; i < alen; i++)
-		h = (h ^ a[i]) * 1099511628211ULL;
-	h = (h ^ k->port) * 1099511628211ULL;
-	h = (h ^ k->proto) * 1099511628211ULL;
-	return h;
+	return flow_key_hash(&k->flow, fnv1a(FNV1A_BASIS, &k->proto,
+	    sizeof(k->proto)));
 }
 
 static bool
 key_equal(const struct sink_key *a, const struct sink_key *b)
 {
-	return a->port == b->port && a->proto == b->proto &&
-	    addr_equal(&a->addr, &b->addr);
+	return a->proto == b->proto && flow_key_equal(&a->flow, &b->flow);
 }
 
 static struct sink_slot *
@@ -144,8 +137,8 @@ make_key(const struct tr_addr *a, uint16_t port, uint8_t proto)
 	struct sink_key k;
 
 	memset(&k, 0, sizeof(k));
-	k.addr = *a;
-	k.port = port;
+	k.flow.src = *a;
+	k.flow.dport = port;
 	k.proto = proto;
 	return k;
 }
@@ -174,7 +167,7 @@ udp_stat_get(struct sink *s, const struct tr_addr *a, uint16_t port)
 /* The index of one (exporter, local port, protocol), or SIZE_MAX past the cap. */
 static size_t
 tcp_stat_get(struct sink *s, const struct tr_addr *a, uint16_t port,
-    enum sink_proto proto)
+    int proto)
 {
 	struct sink_key k = make_key(a, port, (uint8_t)proto);
 	struct sink_tcp_stat *t;
@@ -395,7 +388,7 @@ nf_account(struct sink *s, struct sink_udp_stat *u, uint16_t sport, const uint8_
 
 	if (nf_parse_header(p, len, &h) == -1 ||
 	    (h.version == NF_VERSION_5 &&
-	    len < h.header_len + (size_t)h.count * SINK_V5_RECORD_LEN) ||
+	    len < h.header_len + (size_t)h.count * NF_V5_RECORD_LEN) ||
 	    (h.version == NF_VERSION_IPFIX && h.length > len) ||
 	    (nf = nf_get(s, u, h.version, h.domain, sport)) == NULL) {
 		u->undecoded++;
@@ -695,8 +688,12 @@ conn_keepalive(struct sink *s, struct sink_conn *c, tr_ns now)
 
 /* ---- TCP connections: input -------------------------------------------- */
 
-/* Which protocol the first bytes of a stream speak, if they say yet. */
-static enum sink_proto
+/*
+ * Which protocol the first bytes of a stream speak, if they say yet: the
+ * framed protocol whose messages start with that byte, if its header
+ * takes them.
+ */
+static int
 detect_proto(const uint8_t *p, size_t len)
 {
 	uint8_t type;
@@ -704,24 +701,14 @@ detect_proto(const uint8_t *p, size_t len)
 
 	if (len == 0)
 		return SINK_PROTO_UNKNOWN;
-	if (p[0] == 0xff) {
-		switch (bgp_frame(p, len, &type, &mlen)) {
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_framing *f = protocols[id]->framing;
+
+		if (f == NULL || p[0] != f->first_byte)
+			continue;
+		switch (f->header(p, len, &type, &mlen)) {
 		case 1:
-			return SINK_PROTO_BGP;
-		case -1:
-			return SINK_PROTO_RAW;
-		default:
-			/* Fewer than 19 bytes: still a marker so far? */
-			for (size_t i = 0; i < len && i < 16; i++)
-				if (p[i] != 0xff)
-					return SINK_PROTO_RAW;
-			return SINK_PROTO_UNKNOWN;
-		}
-	}
-	if (p[0] == BMP_VERSION) {
-		switch (bmp_frame(p, len, &type, &mlen)) {
-		case 1:
-			return SINK_PROTO_BMP;
+			return id;
 		case -1:
 			return SINK_PROTO_RAW;
 		default:
@@ -758,7 +745,7 @@ conn_go_raw(struct sink *s, struct sink_conn *c)
 }
 
 static void
-conn_set_proto(struct sink *s, struct sink_conn *c, enum sink_proto proto)
+conn_set_proto(struct sink *s, struct sink_conn *c, int proto)
 {
 	struct sink_tcp_stat *t;
 
@@ -780,7 +767,7 @@ conn_framing_error(struct sink *s, struct sink_conn *c, const uint8_t *p,
     size_t len)
 {
 	struct sink_tcp_stat *t = conn_stat(s, c);
-	const char *what = c->proto == SINK_PROTO_BMP ?
+	const char *what = c->proto == SECTION_BMP ?
 	    "bad BMP common header" : "bad BGP header";
 	char abuf[TR_ADDR_STRLEN];
 
@@ -813,7 +800,8 @@ conn_message(struct sink *s, struct sink_conn *c, uint8_t type,
 		else
 			t->other_types++;
 	}
-	if (c->proto != SINK_PROTO_BGP)
+	/* A collector's part: it answers the router's BGP OPEN. */
+	if (c->proto != SECTION_BGP)
 		return;
 	if (type == BGP_OPEN)
 		conn_bgp_open(s, c, p, len);
@@ -857,15 +845,14 @@ conn_process(struct sink *s, struct sink_conn *c)
 	    .len = bytebuf_len(&c->in) };
 
 	if (c->proto == SINK_PROTO_UNKNOWN) {
-		enum sink_proto p = detect_proto(in.data, in.len);
+		int p = detect_proto(in.data, in.len);
 
 		if (p == SINK_PROTO_UNKNOWN)
 			return 0;
 		conn_set_proto(s, c, p);
 		if (c->raw)
 			return 0;
-		framer_init(&c->fr, p == SINK_PROTO_BMP ? bmp_proto.framing :
-		    bgp_proto.framing, &conn_framer_ops, c);
+		framer_init(&c->fr, protocols[p]->framing, &conn_framer_ops, c);
 	}
 	if (framer_feed(&c->fr, &in) == -1)
 		return -1;
@@ -1025,6 +1012,7 @@ tcp_accept(struct sink *s, struct sink_listener *l)
 		c->h.kind = SINK_FD_CONN;
 		c->h.fd = fd;
 		c->local_port = l->port;
+		c->proto = SINK_PROTO_UNKNOWN;
 		c->stat = SIZE_MAX;
 		c->sink = s;
 		bytebuf_init(&c->in, SINK_MAX_IN);

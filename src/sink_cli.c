@@ -10,6 +10,32 @@
 #include "log.h"
 #include "sink_model.h"
 
+/* What the sink makes of each protocol: NetFlow/IPFIX its own decoding, the rest from the protocol table. */
+static void
+sink_usage_protocols(FILE *out)
+{
+	fprintf(out, "  udp  NetFlow v5/v9 and IPFIX exports: headers, sequence "
+	    "numbers\n");
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (protocols[id]->count != NULL)
+			fprintf(out, "  udp  %s, recognised by their content: "
+			    "counted as --info counts them\n",
+			    protocols[id]->what);
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto *p = protocols[id];
+
+		if (p->framing == NULL)
+			continue;
+		fprintf(out, "  tcp  %s: messages framed and counted by type",
+		    p->what);
+		if (p->session != NULL && p->session->collector_answers)
+			fprintf(out, ", its %s answered",
+			    p->session->opening_name);
+		fputc('\n', out);
+	}
+	fprintf(out, "  other datagrams and streams: bytes counted\n");
+}
+
 static void
 sink_usage(FILE *out, bool full)
 {
@@ -23,10 +49,12 @@ sink_usage(FILE *out, bool full)
 	}
 	fprintf(out,
 "\n"
-"A receiving collector for tests and demos.  Counts UDP datagrams (decoding\n"
-"NetFlow v5/v9 and IPFIX headers and sequence numbers) and TCP messages\n"
-"(framing BMP and BGP, answering a BGP OPEN) per exporter, and prints a\n"
-"summary when it stops: on SIGINT or SIGTERM, after --duration, or --idle.\n"
+"A receiving collector for tests and demos.  Counts UDP datagrams and TCP\n"
+"messages per exporter, and prints a summary when it stops: on SIGINT or\n"
+"SIGTERM, after --duration, or --idle.  What it decodes:\n"
+"\n");
+	sink_usage_protocols(out);
+	fprintf(out,
 "\n"
 "  --listen ADDR   address to listen on (default ::, which takes IPv4 too)\n"
 "  --udp PORT      receive UDP on PORT, 0 for any free port (repeatable)\n"

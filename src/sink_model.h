@@ -13,6 +13,7 @@
 #include "bgp.h"
 #include "bmp.h"
 #include "bytebuf.h"
+#include "flowkey.h"
 #include "framer.h"
 #include "monotime.h"
 #include "nf_templates.h"
@@ -41,19 +42,18 @@
 #define SINK_MAX_EVENTS		64
 #define SINK_TYPE_SLOTS		8		/* BMP 0..6, BGP 1..5 */
 #define SINK_BGP_ID		0x7f000002u	/* 127.0.0.2 */
-#define SINK_V5_RECORD_LEN	48
 
 _Static_assert(BMP_TYPE_COUNT <= SINK_TYPE_SLOTS, "BMP types fit");
 _Static_assert(BGP_TYPE_MAX < SINK_TYPE_SLOTS, "BGP types fit");
 
-enum sink_proto {
-	SINK_PROTO_UNKNOWN,	/* too few bytes seen to tell */
-	SINK_PROTO_BMP,
-	SINK_PROTO_BGP,
-	SINK_PROTO_RAW,
-	SINK_PROTO_COUNT,
+/*
+ * What a TCP connection speaks: the section id of a protocol with framing
+ * in the table (BMP, BGP), or one of these.
+ */
+enum {
+	SINK_PROTO_RAW = SECTION_COUNT,	/* bytes counted, not framed */
+	SINK_PROTO_UNKNOWN,		/* too few bytes seen to tell */
 };
-
 
 enum sink_fd_kind {
 	SINK_FD_UDP,
@@ -98,9 +98,13 @@ struct sink_listener {
 	bool		warned;		/* accept errors are logged once */
 };
 
+/*
+ * What the sink counts by: the flow key of what arrives (src: the exporter,
+ * dport: the local port; its source port and the sink's address stay 0,
+ * as counts are per exporter and port) and, for TCP, the protocol.
+ */
 struct sink_key {
-	struct tr_addr	addr;
-	uint16_t	port;
+	struct flow_key	flow;
 	uint8_t		proto;
 };
 
@@ -162,7 +166,7 @@ struct sink_error {
 struct sink_tcp_stat {
 	struct tr_addr			exporter;
 	uint16_t			port;
-	enum sink_proto			proto;
+	int				proto;		/* SINK_PROTO_RAW or a section */
 	uint64_t			connections;
 	uint64_t			closed;
 	uint64_t			resets;
@@ -185,7 +189,7 @@ struct sink_conn {
 	struct tr_addr		 peer;
 	uint16_t		 peer_port;
 	uint16_t		 local_port;
-	enum sink_proto		 proto;
+	int			 proto;		/* a section, SINK_PROTO_RAW or _UNKNOWN */
 	bool			 raw;		/* only counting bytes from now on */
 	bool			 failed;	/* a send failed: close after this pass */
 	size_t			 stat;		/* index into tcp stats, or SIZE_MAX */
@@ -234,7 +238,8 @@ struct sink {
 	struct sockaddr_storage	 from[SINK_UDP_BATCH];
 };
 
-extern const char *const sink_proto_names[SINK_PROTO_COUNT];
+/* sink.c: the protocol of a TCP stat by name ("bmp", "raw"). */
+const char *sink_proto_name(int proto);
 
 /* sink_cli.c: 0 to run, 1 when help was printed, -1 on a bad command line (said on stderr). */
 int	sink_parse_args(int argc, char **argv, struct sink_opts *o);

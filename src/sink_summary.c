@@ -112,13 +112,13 @@ json_types(const struct sink_tcp_stat *t)
 {
 	json_t *o = json_object();
 
-	if (t->proto == SINK_PROTO_BMP) {
+	if (t->proto == SECTION_BMP) {
 		for (int i = 0; i < BMP_TYPE_COUNT; i++)
 			json_object_set_new(o, bmp_type_names[i],
 			    jint(t->types[i]));
 		json_object_set_new(o, "other", jint(t->other_types));
 	}
-	else if (t->proto == SINK_PROTO_BGP)
+	else if (t->proto == SECTION_BGP)
 		for (int i = 1; i <= BGP_TYPE_MAX; i++)
 			json_object_set_new(o, bgp_type_names[i],
 			    jint(t->types[i]));
@@ -135,7 +135,7 @@ json_tcp(const struct sink_tcp_stat *t)
 	    json_string(addr_format(&t->exporter, abuf, sizeof(abuf))));
 	json_object_set_new(o, "port", jint(t->port));
 	json_object_set_new(o, "protocol",
-	    json_string(sink_proto_names[t->proto]));
+	    json_string(sink_proto_name(t->proto)));
 	json_object_set_new(o, "connections", jint(t->connections));
 	json_object_set_new(o, "closed", jint(t->closed));
 	json_object_set_new(o, "resets", jint(t->resets));
@@ -253,11 +253,11 @@ table_tcp(const struct sink_tcp_stat *t, FILE *out)
 	fprintf(out, "tcp  %-39s %5u %-4s %6" PRIu64 " conns (%" PRIu64
 	    " closed, %" PRIu64 " reset) %12" PRIu64 " bytes %10" PRIu64
 	    " messages %" PRIu64 " framing errors\n",
-	    addr_format(&t->exporter, abuf, sizeof(abuf)), t->port, sink_proto_names[t->proto],
+	    addr_format(&t->exporter, abuf, sizeof(abuf)), t->port, sink_proto_name(t->proto),
 	    t->connections, t->closed, t->resets, t->bytes, t->messages,
 	    t->framing_errors);
 	for (int i = 0; i < SINK_TYPE_SLOTS; i++) {
-		const char *name = t->proto == SINK_PROTO_BMP ?
+		const char *name = t->proto == SECTION_BMP ?
 		    (i < BMP_TYPE_COUNT ? bmp_type_names[i] : NULL) :
 		    (i <= BGP_TYPE_MAX ? bgp_type_names[i] : NULL);
 
