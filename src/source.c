@@ -143,6 +143,9 @@ struct source {
 	struct frag_table frags;
 	uint8_t		*done_buf;	/* the last reassembled payload */
 	struct ng	*ng;		/* pcapng read per interface, when libpcap cannot */
+	size_t		 l3_offset;	/* the current frame's outermost IP header */
+	source_frame_fn	*on_frame;
+	void		*on_frame_ctx;
 };
 
 static enum verdict decode_ethertype(struct source *, const struct frame *,
@@ -556,6 +559,14 @@ frag_add(struct source *s, const struct frame *f, const struct frag_key *key,
 
 /* ---- IP ---- */
 
+/* The first IP header of a frame is the outermost one. */
+static void
+note_l3(struct source *s, const struct frame *f, const struct cursor *c)
+{
+	if (s->l3_offset == SOURCE_NO_L3)
+		s->l3_offset = frame_offset(f, c);
+}
+
 static enum verdict
 decode_ipv4(struct source *s, const struct frame *f, struct cursor *c,
     struct tr_packet *pkt)
@@ -567,6 +578,7 @@ decode_ipv4(struct source *s, const struct frame *f, struct cursor *c,
 	uint16_t total, id, fragw;
 	size_t hlen;
 
+	note_l3(s, f, c);
 	vihl = cur_u8(&h);
 	cur_skip(&h, 1);		/* DSCP/ECN */
 	total = cur_u16(&h);
@@ -696,6 +708,7 @@ decode_ipv6(struct source *s, const struct frame *f, struct cursor *c,
 	size_t plen;
 	uint8_t nh;
 
+	note_l3(s, f, c);
 	vtcfl = cur_u32(&h);
 	plen = cur_u16(&h);
 	nh = cur_u8(&h);
@@ -941,13 +954,26 @@ source_feed(struct source *s, const uint8_t *frame, uint32_t caplen,
 	s->frame++;
 	s->stats.frames++;
 	frag_expire(s, ts);
+	s->l3_offset = SOURCE_NO_L3;
 	v = decode_link(s, &f, pkt);
 	count_verdict(&s->stats, v);
+	if (s->on_frame != NULL)
+		s->on_frame(s->on_frame_ctx, &(struct source_frame){
+			.number = s->frame, .linktype = s->linktype, .ts = ts,
+			.data = frame, .caplen = caplen, .len = f.len,
+			.l3_offset = s->l3_offset });
 	if (v != VERDICT_PACKET && v != VERDICT_REASSEMBLED)
 		return 0;
 	pkt->frame = s->frame;
 	pkt->ts = ts;
 	return 1;
+}
+
+void
+source_on_frame(struct source *s, source_frame_fn *fn, void *ctx)
+{
+	s->on_frame = fn;
+	s->on_frame_ctx = ctx;
 }
 
 void

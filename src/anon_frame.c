@@ -1,0 +1,332 @@
+/* One captured frame pseudonymized in place: MAC addresses, the outermost IP header's addresses, and the checksums that cover them. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "anon_frame.h"
+#include "frame_build.h"
+#include "source.h"
+#include "writer.h"
+
+#define MAC_LEN		6
+#define IPV4_MIN_HDR	20
+#define IPV6_HDR	40
+#define IPV6_MAX_EXT	16	/* as the source's cap on extension headers */
+
+enum {
+	NH_HOPOPTS = 0,
+	NH_TCP = 6,
+	NH_UDP = 17,
+	NH_ROUTING = 43,
+	NH_FRAGMENT = 44,
+	NH_AH = 51,
+	NH_ICMPV6 = 58,
+	NH_DSTOPTS = 60,
+};
+
+/* Where an upper layer's checksum is, and what its pseudo-header holds. */
+struct l4 {
+	uint8_t		 proto;
+	uint8_t		*hdr;		/* the UDP/TCP/ICMPv6 header */
+	size_t		 avail;		/* captured bytes from hdr on */
+	size_t		 len;		/* its length per the IP header */
+	bool		 whole;		/* all of it is in this frame: computed anew */
+	bool		 dst_in_pseudo;	/* IPv6 with a routing header: the pseudo-header's destination is the final one, not ours */
+};
+
+/*
+ * Map an address of len bytes of which the capture holds `have`.  A cut
+ * address is mapped as the prefix it is: Crypto-PAn's first n output
+ * bits depend only on the first n input bits, so zeros after them do not
+ * change what is written.
+ */
+static int
+map_addr(struct anon_addr *a, uint8_t *p, size_t have, size_t len,
+    struct anon_frame_stats *st)
+{
+	uint8_t full[16] = { 0 };
+
+	if (have >= len)
+		return anon_addr_map_bytes(a, p, p, len);
+	if (have == 0)
+		return 0;
+	st->cut_addresses++;
+	memcpy(full, p, have);
+	if (anon_addr_map_bytes(a, full, full, len) == -1)
+		return -1;
+	memcpy(p, full, have);
+	return 0;
+}
+
+/* A MAC address the capture may have cut: mapped when whole, its captured bytes zeroed otherwise (MACs have no prefix to keep). */
+static int
+map_mac(struct anon_addr *a, uint8_t *p, size_t have)
+{
+	if (have >= MAC_LEN)
+		return anon_mac_map(a, p, p);
+	memset(p, 0, have);
+	return 0;
+}
+
+static size_t
+left(size_t caplen, size_t off)
+{
+	return off < caplen ? caplen - off : 0;
+}
+
+/* A link-layer address of a Linux cooked header: addr_len bytes at off, in an 8-byte field. */
+static int
+map_sll_addr(struct anon_addr *a, uint8_t *frame, size_t caplen,
+    size_t len_off, size_t addr_off, bool len16)
+{
+	size_t alen, have = left(caplen, addr_off);
+
+	if (caplen < len_off + (len16 ? 2 : 1))
+		return 0;
+	alen = len16 ? be16_load(frame + len_off) : frame[len_off];
+	if (alen > 8)		/* longer addresses (InfiniBand) are cut to 8 */
+		alen = 8;
+	if (have > alen)
+		have = alen;
+	if (alen == MAC_LEN)
+		return map_mac(a, frame + addr_off, have);
+	memset(frame + addr_off, 0, have);
+	return 0;
+}
+
+static int
+map_link(struct anon_addr *a, int linktype, uint8_t *frame, size_t caplen)
+{
+	switch (linktype) {
+	case DLT_EN10MB:	/* destination, source */
+		if (map_mac(a, frame, caplen) == -1)
+			return -1;
+		return caplen > MAC_LEN ?
+		    map_mac(a, frame + MAC_LEN, caplen - MAC_LEN) : 0;
+	case DLT_LINUX_SLL:	/* type, ARPHRD, address length (16 bits), address */
+		return map_sll_addr(a, frame, caplen, 4, 6, true);
+	case DLT_LINUX_SLL2:	/* protocol, reserved, ifindex, ARPHRD, type, length (8 bits), address */
+		return map_sll_addr(a, frame, caplen, 11, 12, false);
+	default:		/* raw IP and BSD loopback have no link addresses */
+		return 0;
+	}
+}
+
+static void
+store_l4_cksum(struct l4 *l, uint8_t *ck, uint16_t v)
+{
+	/* UDP sends 0 for "no checksum", so a computed 0 goes out as 0xffff. */
+	if (l->proto == NH_UDP && v == 0)
+		v = 0xffff;
+	be16_store(ck, v);
+}
+
+/* RFC 1624: the checksum adjusted for words that changed from old to new. */
+static uint16_t
+cksum_adjust(uint16_t ck, const uint8_t *old, const uint8_t *new, size_t n)
+{
+	uint8_t inv[32];
+	uint32_t sum = (uint16_t)~ck;
+
+	for (size_t i = 0; i < n; i++)
+		inv[i] = (uint8_t)~old[i];
+	sum = frame_cksum_add(sum, inv, n);
+	sum = frame_cksum_add(sum, new, n);
+	return frame_cksum_finish(sum);
+}
+
+static size_t
+cksum_offset(uint8_t proto)
+{
+	switch (proto) {
+	case NH_UDP:
+		return 6;
+	case NH_TCP:
+		return 16;
+	case NH_ICMPV6:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The upper layer's checksum for the new addresses (old and new: source
+ * then destination, alen bytes each).  A segment that is all here is
+ * summed anew over the pseudo-header; a first fragment or a cut frame
+ * holds only part of what its checksum covers, so the checksum is adjusted
+ * by the change in the addresses, which is exact as long as the payload
+ * is unchanged.
+ */
+static void
+fix_l4(struct l4 *l, const uint8_t *old, const uint8_t *new, size_t alen,
+    struct anon_frame_stats *st)
+{
+	size_t off = cksum_offset(l->proto);
+	uint8_t *ck = l->hdr + off;
+	uint8_t tail[8] = { 0 };
+	uint32_t sum;
+
+	if (off == 0 || l->avail < off + 2)
+		return;
+	if (l->proto == NH_UDP && alen == 4 && be16_load(ck) == 0)
+		return;		/* IPv4 UDP without a checksum */
+	if (!l->whole || !l->dst_in_pseudo) {
+		/* Without our destination in the pseudo-header, only the source's change counts. */
+		size_t n = l->dst_in_pseudo ? 2 * alen : alen;
+
+		store_l4_cksum(l, ck, cksum_adjust(be16_load(ck), old, new, n));
+		st->l4_adjusted++;
+		return;
+	}
+	be16_store(ck, 0);
+	sum = frame_cksum_add(0, new, 2 * alen);
+	if (alen == 4) {
+		tail[1] = l->proto;
+		be16_store(tail + 2, (uint16_t)l->len);
+		sum = frame_cksum_add(sum, tail, 4);
+	} else {
+		be32_store(tail, (uint32_t)l->len);
+		tail[7] = l->proto;
+		sum = frame_cksum_add(sum, tail, 8);
+	}
+	sum = frame_cksum_add(sum, l->hdr, l->len);
+	store_l4_cksum(l, ck, frame_cksum_finish(sum));
+	st->l4_recomputed++;
+}
+
+static int
+anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail,
+    struct anon_frame_stats *st)
+{
+	uint8_t old[8], new[8];
+	size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
+	uint16_t total, fragw;
+	struct l4 l = { .dst_in_pseudo = true };
+
+	if (avail >= IPV4_MIN_HDR)
+		memcpy(old, ip + 12, 8);
+	if (map_addr(a, ip + 12, left(avail, 12), 4, st) == -1 ||
+	    map_addr(a, ip + 16, left(avail, 16), 4, st) == -1)
+		return -1;
+	st->ip_headers++;
+	if (avail < IPV4_MIN_HDR || hlen < IPV4_MIN_HDR || hlen > avail)
+		return 0;
+	memcpy(new, ip + 12, 8);
+	be16_store(ip + 10, 0);
+	be16_store(ip + 10, frame_cksum(ip, hlen));
+
+	total = be16_load(ip + 2);
+	fragw = be16_load(ip + 6);
+	if ((fragw & 0x1fff) != 0)	/* a later fragment: no upper-layer header */
+		return 0;
+	l.proto = ip[9];
+	l.hdr = ip + hlen;
+	l.avail = avail - hlen;
+	/* A zero total length (an offloaded super-packet) leaves the length unknown. */
+	l.whole = (fragw & 0x2000) == 0 && total > hlen && total <= avail;
+	l.len = l.whole ? total - hlen : 0;
+	if (l.proto == NH_ICMPV6)	/* not over IPv4; IPv4's ICMP has no pseudo-header */
+		return 0;
+	fix_l4(&l, old, new, 4, st);
+	return 0;
+}
+
+/* Walk IPv6 extension headers to the upper layer; false when there is none in this frame. */
+static bool
+ipv6_upper(uint8_t *ip, size_t end, struct l4 *l)
+{
+	uint8_t nh = ip[6];
+	size_t off = IPV6_HDR;
+
+	for (int i = 0; i < IPV6_MAX_EXT; i++) {
+		size_t hlen;
+
+		switch (nh) {
+		case NH_HOPOPTS:
+		case NH_ROUTING:
+		case NH_DSTOPTS:
+		case NH_AH:
+			if (off + 2 > end)
+				return false;
+			hlen = nh == NH_AH ? ((size_t)ip[off + 1] + 2) * 4 :
+			    ((size_t)ip[off + 1] + 1) * 8;
+			if (nh == NH_ROUTING && ip[off + 3] != 0)	/* segments left */
+				l->dst_in_pseudo = false;
+			nh = ip[off];
+			off += hlen;
+			break;
+		case NH_FRAGMENT:
+			if (off + 8 > end || (be16_load(ip + off + 2) & 0xfff8) != 0)
+				return false;	/* cut, or a later fragment */
+			if (ip[off + 3] & 1)
+				l->whole = false;
+			nh = ip[off];
+			off += 8;
+			break;
+		default:
+			if (off > end)
+				return false;
+			l->proto = nh;
+			l->hdr = ip + off;
+			l->avail = end - off;
+			l->len = l->avail;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail,
+    struct anon_frame_stats *st)
+{
+	uint8_t old[32], new[32];
+	struct l4 l = { .whole = true, .dst_in_pseudo = true };
+	size_t plen, end;
+
+	if (avail >= IPV6_HDR)
+		memcpy(old, ip + 8, 32);
+	if (map_addr(a, ip + 8, left(avail, 8), 16, st) == -1 ||
+	    map_addr(a, ip + 24, left(avail, 24), 16, st) == -1)
+		return -1;
+	st->ip_headers++;
+	if (avail < IPV6_HDR)
+		return 0;
+	memcpy(new, ip + 8, 32);
+	plen = be16_load(ip + 4);
+	/* Zero: a jumbogram or an offloaded super-packet, whose length the frame does not prove. */
+	if (plen == 0 || IPV6_HDR + plen > avail)
+		l.whole = false;
+	end = plen == 0 || IPV6_HDR + plen > avail ? avail : IPV6_HDR + plen;
+	if (!ipv6_upper(ip, end, &l))
+		return 0;
+	fix_l4(&l, old, new, 16, st);
+	return 0;
+}
+
+int
+anon_frame(struct anon_addr *a, int linktype, uint8_t *frame,
+    uint32_t caplen, size_t l3_offset, struct anon_frame_stats *st)
+{
+	uint8_t *ip;
+	size_t avail;
+
+	st->frames++;
+	if (map_link(a, linktype, frame, caplen) == -1)
+		return -1;
+	if (l3_offset == SOURCE_NO_L3 || l3_offset >= caplen)
+		return 0;
+	ip = frame + l3_offset;
+	avail = caplen - l3_offset;
+	switch (ip[0] >> 4) {
+	case 4:
+		return anon_ipv4(a, ip, avail, st);
+	case 6:
+		return anon_ipv6(a, ip, avail, st);
+	default:
+		return 0;
+	}
+}
