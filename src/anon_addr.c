@@ -32,11 +32,23 @@ struct cache_slot {
 	uint8_t		out[MAX_ADDR_LEN];
 };
 
+/* A frame has two MACs and a link few hosts: one HMAC each, then lookups (one-shot HMAC costs more than the rest of a frame). */
+#define MAC_CACHE_SLOTS	1024u
+_Static_assert((MAC_CACHE_SLOTS & (MAC_CACHE_SLOTS - 1)) == 0,
+    "MAC_CACHE_SLOTS must be a power of two");
+
+struct mac_slot {
+	bool		used;
+	uint8_t		in[6];
+	uint8_t		out[6];
+};
+
 struct anon_addr {
 	EVP_CIPHER_CTX	*aes;		/* AES-128-ECB under the key's first half */
 	uint8_t		 pad[AES_BLOCK];
 	uint8_t		 key[ANON_KEY_LEN];	/* the HMAC key of the MAC mapping */
 	struct cache_slot cache[CACHE_SLOTS];
+	struct mac_slot	 mac_cache[MAC_CACHE_SLOTS];
 };
 
 /* ECB over whole blocks: each block is one independent pseudo-random function call. */
@@ -225,18 +237,13 @@ anon_addr_unmap(struct anon_addr *a, const struct tr_addr *in,
 	return anon_addr_unmap_bytes(a, p, p, len);
 }
 
-int
-anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
+static int
+mac_uncached(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
 {
-	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	uint8_t msg[sizeof(mac_label) - 1 + 6];
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 
-	if (memcmp(in, broadcast, 6) == 0) {
-		memcpy(out, in, 6);
-		return 0;
-	}
 	memcpy(msg, mac_label, sizeof(mac_label) - 1);
 	memcpy(msg + sizeof(mac_label) - 1, in, 6);
 	if (HMAC(EVP_sha256(), a->key, ANON_KEY_LEN, msg, sizeof(msg), md,
@@ -247,5 +254,26 @@ anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
 	/* Bit 0 of the first byte: group; bit 1: locally administered. */
 	md[0] = (uint8_t)((md[0] & ~0x03) | (in[0] & 0x03));
 	memcpy(out, md, 6);
+	return 0;
+}
+
+int
+anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
+{
+	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct mac_slot *slot;
+
+	if (memcmp(in, broadcast, 6) == 0) {
+		memcpy(out, in, 6);
+		return 0;
+	}
+	slot = &a->mac_cache[fnv1a(FNV1A_BASIS, in, 6) & (MAC_CACHE_SLOTS - 1)];
+	if (!slot->used || memcmp(slot->in, in, 6) != 0) {
+		memcpy(slot->in, in, 6);
+		slot->used = mac_uncached(a, in, slot->out) == 0;
+		if (!slot->used)
+			return -1;
+	}
+	memcpy(out, slot->out, 6);
 	return 0;
 }

@@ -274,6 +274,26 @@ test_other_key_and_lengths(void **state)
 	anon_addr_free(b);
 }
 
+/* More MACs than the cache has slots: cached answers are a fresh mapper's. */
+static void
+test_mac_cache(struct anon_addr *a)
+{
+	struct anon_addr *fresh = anon_addr_new(sample_key);
+	uint8_t in[6], out[6], want[6];
+
+	assert_non_null(fresh);
+	srandom(5);
+	for (int n = 0; n < 5000; n++) {
+		for (int i = 0; i < 6; i++)
+			in[i] = (uint8_t)random();
+		assert_int_equal(anon_mac_map(a, in, out), 0);
+		assert_int_equal(anon_mac_map(a, in, out), 0);
+		assert_int_equal(anon_mac_map(fresh, in, want), 0);
+		assert_memory_equal(out, want, 6);
+	}
+	anon_addr_free(fresh);
+}
+
 static void
 test_mac(void **state)
 {
@@ -295,6 +315,7 @@ test_mac(void **state)
 	}
 	assert_int_equal(anon_mac_map(*state, bcast, out), 0);
 	assert_memory_equal(out, bcast, 6);
+	test_mac_cache(*state);
 }
 
 int
