@@ -17,6 +17,7 @@
 
 enum {
 	NH_HOPOPTS = 0,
+	NH_ICMP = 1,
 	NH_TCP = 6,
 	NH_UDP = 17,
 	NH_ROUTING = 43,
@@ -123,17 +124,21 @@ store_l4_cksum(struct l4 *l, uint8_t *ck, uint16_t v)
 	be16_store(ck, v);
 }
 
-/* RFC 1624: the checksum adjusted for words that changed from old to new. */
+/* RFC 1624: the checksum adjusted for words that changed from old to new (n even, or the end of what the checksum covers). */
 static uint16_t
 cksum_adjust(uint16_t ck, const uint8_t *old, const uint8_t *new, size_t n)
 {
-	uint8_t inv[32];
+	uint8_t inv[64];
 	uint32_t sum = (uint16_t)~ck;
 
-	for (size_t i = 0; i < n; i++)
-		inv[i] = (uint8_t)~old[i];
-	sum = frame_cksum_add(sum, inv, n);
-	sum = frame_cksum_add(sum, new, n);
+	for (size_t done = 0; done < n; done += sizeof(inv)) {
+		size_t k = n - done < sizeof(inv) ? n - done : sizeof(inv);
+
+		for (size_t i = 0; i < k; i++)
+			inv[i] = (uint8_t)~old[done + i];
+		sum = frame_cksum_add(sum, inv, k);
+		sum = frame_cksum_add(sum, new + done, k);
+	}
 	return frame_cksum_finish(sum);
 }
 
@@ -197,15 +202,87 @@ fix_l4(struct l4 *l, const uint8_t *old, const uint8_t *new, size_t alen,
 	st->l4_recomputed++;
 }
 
+/*
+ * ICMP and ICMPv6 errors quote the start of the datagram that caused them
+ * (a collector's port unreachable, for one): its IP header holds addresses
+ * as well, which tshark shows as the packet's.  Up to this many of its
+ * bytes are compared to adjust the error's checksum when the frame does not
+ * hold all it covers (a quote as long as IPv6's minimum MTU allows).
+ */
+#define QUOTE_MAX	1280
+
+struct quote {
+	uint8_t		*at;		/* NULL: the frame quotes nothing */
+	size_t		 n;		/* bytes kept in old */
+	uint8_t		 old[QUOTE_MAX];
+};
+
+static int anon_ipv4(struct anon_addr *, uint8_t *, size_t, bool,
+	    struct anon_frame_stats *);
+static int anon_ipv6(struct anon_addr *, uint8_t *, size_t, bool,
+	    struct anon_frame_stats *);
+
+static bool
+icmp_error(uint8_t proto, uint8_t type)
+{
+	if (proto == NH_ICMP)	/* unreachable, source quench, redirect, time exceeded, parameter problem */
+		return type == 3 || type == 4 || type == 5 || type == 11 ||
+		    type == 12;
+	return proto == NH_ICMPV6 && type >= 1 && type <= 4;
+}
+
+/* Rewrite an ICMP error's quoted datagram (never a quote's quote), keeping what it was in q. */
 static int
-anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail,
+anon_quote(struct anon_addr *a, const struct l4 *l, struct quote *q,
     struct anon_frame_stats *st)
 {
+	size_t avail;
+
+	q->at = NULL;
+	if (l->avail <= 8 || !icmp_error(l->proto, l->hdr[0]))
+		return 0;
+	q->at = l->hdr + 8;
+	avail = l->avail - 8;
+	q->n = avail < QUOTE_MAX ? avail : QUOTE_MAX;
+	memcpy(q->old, q->at, q->n);
+	switch (q->at[0] >> 4) {
+	case 4:
+		return anon_ipv4(a, q->at, avail, true, st);
+	case 6:
+		return anon_ipv6(a, q->at, avail, true, st);
+	default:
+		return 0;
+	}
+}
+
+/* The error's checksum after its quote changed: computed anew when the frame holds the whole message. */
+static void
+fix_quote_cksum(const struct l4 *l, const struct quote *q)
+{
+	uint8_t *ck = l->hdr + 2;
+
+	if (q->at == NULL)
+		return;
+	if (l->proto == NH_ICMP && l->whole) {
+		be16_store(ck, 0);
+		be16_store(ck, frame_cksum(l->hdr, l->len));
+	} else if (!l->whole || !l->dst_in_pseudo) {
+		be16_store(ck, cksum_adjust(be16_load(ck), q->old, q->at, q->n));
+	}
+	/* Otherwise fix_l4 summed the whole ICMPv6 message, quote rewritten. */
+}
+
+static int
+anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
+    struct anon_frame_stats *st)
+{
+	struct quote q;	/* not zeroed: 1280 bytes a frame, for the few that quote */
 	uint8_t old[8], new[8];
 	size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
 	uint16_t total, fragw;
 	struct l4 l = { .dst_in_pseudo = true };
 
+	q.at = NULL;
 	if (avail >= IPV4_MIN_HDR)
 		memcpy(old, ip + 12, 8);
 	if (map_addr(a, ip + 12, left(avail, 12), 4, st) == -1 ||
@@ -228,7 +305,13 @@ anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail,
 	/* A zero total length (an offloaded super-packet) leaves the length unknown. */
 	l.whole = (fragw & 0x2000) == 0 && total > hlen && total <= avail;
 	l.len = l.whole ? total - hlen : 0;
-	if (l.proto == NH_ICMPV6)	/* not over IPv4; IPv4's ICMP has no pseudo-header */
+	if (l.proto == NH_ICMP) {	/* no pseudo-header: only a quote changes it */
+		if (!quoted && anon_quote(a, &l, &q, st) == -1)
+			return -1;
+		fix_quote_cksum(&l, &q);
+		return 0;
+	}
+	if (l.proto == NH_ICMPV6)	/* not over IPv4 */
 		return 0;
 	fix_l4(&l, old, new, 4, st);
 	return 0;
@@ -280,13 +363,15 @@ ipv6_upper(uint8_t *ip, size_t end, struct l4 *l)
 }
 
 static int
-anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail,
+anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
     struct anon_frame_stats *st)
 {
+	struct quote q;	/* not zeroed: 1280 bytes a frame, for the few that quote */
 	uint8_t old[32], new[32];
 	struct l4 l = { .whole = true, .dst_in_pseudo = true };
 	size_t plen, end;
 
+	q.at = NULL;
 	if (avail >= IPV6_HDR)
 		memcpy(old, ip + 8, 32);
 	if (map_addr(a, ip + 8, left(avail, 8), 16, st) == -1 ||
@@ -303,7 +388,10 @@ anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail,
 	end = plen == 0 || IPV6_HDR + plen > avail ? avail : IPV6_HDR + plen;
 	if (!ipv6_upper(ip, end, &l))
 		return 0;
+	if (!quoted && l.proto == NH_ICMPV6 && anon_quote(a, &l, &q, st) == -1)
+		return -1;
 	fix_l4(&l, old, new, 16, st);
+	fix_quote_cksum(&l, &q);
 	return 0;
 }
 
@@ -323,9 +411,9 @@ anon_frame(struct anon_addr *a, int linktype, uint8_t *frame,
 	avail = caplen - l3_offset;
 	switch (ip[0] >> 4) {
 	case 4:
-		return anon_ipv4(a, ip, avail, st);
+		return anon_ipv4(a, ip, avail, false, st);
 	case 6:
-		return anon_ipv6(a, ip, avail, st);
+		return anon_ipv6(a, ip, avail, false, st);
 	default:
 		return 0;
 	}

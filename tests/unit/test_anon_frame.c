@@ -159,6 +159,73 @@ test_fragments(void **state)
 }
 
 /*
+ * An ICMP error quoting the start of a UDP datagram (IP header, UDP
+ * header and 16 bytes): the quoted header's addresses are mapped too, its checksums and
+ * the error's made right, as frame_build makes them from mapped addresses.
+ */
+static size_t
+quote_of(const struct frame_spec *inner, uint8_t icmp_type, uint8_t *msg)
+{
+	struct frame_spec raw = *inner;
+	uint8_t dgram[2048];
+	ssize_t n;
+	size_t hlen = inner->src.family == AF_INET ? 20 : 40;
+
+	raw.link = FRAME_LINK_RAW;
+	assert_true((n = frame_build(&raw, dgram, sizeof(dgram))) > 0);
+	memset(msg, 0, 8);
+	msg[0] = icmp_type;
+	msg[1] = 3;
+	/* Past the UDP header: payload bytes that a cut may lose. */
+	memcpy(msg + 8, dgram, hlen + 24);
+	return 8 + hlen + 24;
+}
+
+static void
+test_icmp_errors(void **state)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		struct frame_spec inner = spec_of(FRAME_LINK_RAW, fam,
+		    FRAME_IPPROTO_UDP);
+		struct frame_spec outer = spec_of(FRAME_LINK_EN10MB, fam,
+		    fam == 4 ? FRAME_IPPROTO_ICMP : FRAME_IPPROTO_ICMPV6);
+		struct frame_spec minner = mapped(*state, inner);
+		struct frame_spec mouter;
+		uint8_t msg[256], mmsg[256], frame[512], want[512];
+		uint8_t type = fam == 4 ? 3 : 1;	/* destination unreachable */
+		struct anon_frame_stats st = { 0 };
+		ssize_t n;
+		size_t l3;
+
+		/* The error goes back from the collector to the exporter. */
+		outer.src = inner.dst;
+		outer.dst = inner.src;
+		mouter = mapped(*state, outer);
+		outer.payload = msg;
+		outer.payload_len = quote_of(&inner, type, msg);
+		mouter.payload = mmsg;
+		mouter.payload_len = quote_of(&minner, type, mmsg);
+		assert_true((n = frame_build(&outer, frame, sizeof(frame))) > 0);
+		assert_true(frame_build(&mouter, want, sizeof(want)) == n);
+		l3 = l3_of(frame_link_dlt(FRAME_LINK_EN10MB), frame, (size_t)n);
+		assert_int_equal(anon_frame(*state, frame_link_dlt(
+		    FRAME_LINK_EN10MB), frame, (uint32_t)n, l3, &st), 0);
+		assert_memory_equal(frame + l3, want + l3, (size_t)n - l3);
+		assert_int_equal(st.ip_headers, 2);
+
+		/*
+		 * Cut inside the quote's payload: the error's checksum is
+		 * adjusted, not computed.  (A cut that loses a rewritten byte,
+		 * the quoted UDP checksum, leaves it unknowable.)
+		 */
+		assert_true(frame_build(&outer, frame, sizeof(frame)) == n);
+		assert_int_equal(anon_frame(*state, frame_link_dlt(
+		    FRAME_LINK_EN10MB), frame, (uint32_t)n - 4, l3, &st), 0);
+		assert_memory_equal(frame + l3, want + l3, (size_t)n - 4 - l3);
+	}
+}
+
+/*
  * A frame cut anywhere: no read past the cut, and what the capture kept of
  * the addresses is the prefix of their pseudonyms.
  */
@@ -239,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_every_link_and_family),
 		cmocka_unit_test(test_vlan_mpls),
 		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_cut_frames),
 		cmocka_unit_test(test_hostile),
 	};
