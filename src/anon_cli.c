@@ -34,7 +34,7 @@ static const char anon_usage[] =
 "source and destination of every frame's IP header (fragments too, and the\n"
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
 "ICMPv6 checksums made right.  NOT yet: the addresses inside payloads\n"
-"(NetFlow/IPFIX fields, BMP and BGP messages, sFlow) and ARP.\n"
+"(NetFlow/IPFIX fields, BMP and BGP messages, sFlow).\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -171,12 +171,12 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli)
 		return ANON_EXIT_RUNTIME;
 	}
 	fprintf(stderr, "anonymize: %llu frames into %s: %llu IP headers "
-	    "(%llu addresses cut short by the capture), checksums: %llu "
-	    "computed, %llu adjusted\n"
+	    "and %llu ARP bodies (%llu addresses cut short by the capture), "
+	    "checksums: %llu computed, %llu adjusted\n"
 	    "anonymize: payloads are not rewritten yet: addresses inside "
 	    "NetFlow/IPFIX, sFlow, BMP and BGP messages are as captured\n",
 	    (unsigned long long)st.frames, cli->output,
-	    (unsigned long long)st.ip_headers,
+	    (unsigned long long)st.ip_headers, (unsigned long long)st.arp,
 	    (unsigned long long)st.cut_addresses,
 	    (unsigned long long)st.l4_recomputed,
 	    (unsigned long long)st.l4_adjusted);

@@ -395,9 +395,49 @@ anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
 	return 0;
 }
 
+/*
+ * ARP (RFC 826): sender and target hardware and protocol addresses, each
+ * pair as long as the header says.  Ethernet and IPv4 are mapped as
+ * everywhere else (an unset target MAC stays unset); other kinds are
+ * zeroed, as nothing maps them.
+ */
+static int
+anon_arp(struct anon_addr *a, uint8_t *arp, size_t avail,
+    struct anon_frame_stats *st)
+{
+	static const uint8_t unset[MAC_LEN] = { 0 };
+	size_t hlen, plen, off = 8;
+
+	if (avail < 8)
+		return 0;
+	hlen = arp[4];
+	plen = arp[5];
+	for (int side = 0; side < 2; side++) {
+		size_t hw = left(avail, off), pr = left(avail, off + hlen);
+
+		if (hlen == MAC_LEN && hw >= MAC_LEN &&
+		    memcmp(arp + off, unset, MAC_LEN) == 0)
+			;	/* a request's target: unknown, and says nothing */
+		else if (hlen == MAC_LEN) {
+			if (map_mac(a, arp + off, hw) == -1)
+				return -1;
+		} else
+			memset(arp + off, 0, hw < hlen ? hw : hlen);
+		if (pr > 0 && plen == 4) {
+			if (map_addr(a, arp + off + hlen, pr, 4, st) == -1)
+				return -1;
+		} else if (pr > 0)
+			memset(arp + off + hlen, 0, pr < plen ? pr : plen);
+		off += hlen + plen;
+	}
+	st->arp++;
+	return 0;
+}
+
 int
 anon_frame(struct anon_addr *a, int linktype, uint8_t *frame,
-    uint32_t caplen, size_t l3_offset, struct anon_frame_stats *st)
+    uint32_t caplen, const struct anon_frame_at *at,
+    struct anon_frame_stats *st)
 {
 	uint8_t *ip;
 	size_t avail;
@@ -405,10 +445,13 @@ anon_frame(struct anon_addr *a, int linktype, uint8_t *frame,
 	st->frames++;
 	if (map_link(a, linktype, frame, caplen) == -1)
 		return -1;
-	if (l3_offset == SOURCE_NO_L3 || l3_offset >= caplen)
+	if (at->arp_offset < caplen)
+		return anon_arp(a, frame + at->arp_offset,
+		    caplen - at->arp_offset, st);
+	if (at->l3_offset == SOURCE_NO_L3 || at->l3_offset >= caplen)
 		return 0;
-	ip = frame + l3_offset;
-	avail = caplen - l3_offset;
+	ip = frame + at->l3_offset;
+	avail = caplen - at->l3_offset;
 	switch (ip[0] >> 4) {
 	case 4:
 		return anon_ipv4(a, ip, avail, false, st);

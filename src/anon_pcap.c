@@ -69,8 +69,9 @@ on_frame(void *ctx, const struct source_frame *f)
 		return;
 	}
 	memcpy(r->buf, f->data, f->caplen);
-	if (anon_frame(r->addr, f->linktype, r->buf, f->caplen, f->l3_offset,
-	    r->stats) == -1) {
+	if (anon_frame(r->addr, f->linktype, r->buf, f->caplen,
+	    &(struct anon_frame_at){ .l3_offset = f->l3_offset,
+	    .arp_offset = f->arp_offset }, r->stats) == -1) {
 		snprintf(why, sizeof(why), "cannot compute pseudonyms "
 		    "(libcrypto): %s", strerror(errno));
 		fail_frame(r, f, why);

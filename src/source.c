@@ -47,6 +47,7 @@ enum {
 	ETYPE_QINQ_OLD = 0x9100,	/* pre-standard QinQ */
 	ETYPE_MPLS = 0x8847,
 	ETYPE_MPLS_MCAST = 0x8848,
+	ETYPE_ARP = 0x0806,
 	ETYPE_MIN = 0x0600,		/* below: an 802.3 length field */
 };
 
@@ -144,6 +145,7 @@ struct source {
 	uint8_t		*done_buf;	/* the last reassembled payload */
 	struct ng	*ng;		/* pcapng read per interface, when libpcap cannot */
 	size_t		 l3_offset;	/* the current frame's outermost IP header */
+	size_t		 arp_offset;	/* its ARP body */
 	source_frame_fn	*on_frame;
 	void		*on_frame_ctx;
 };
@@ -787,6 +789,8 @@ decode_ethertype(struct source *s, const struct frame *f, struct cursor *c,
 				return short_read(f);
 			break;
 		default:
+			if (type == ETYPE_ARP)
+				s->arp_offset = frame_offset(f, c);
 			return VERDICT_NOT_IP;
 		}
 	}
@@ -955,13 +959,14 @@ source_feed(struct source *s, const uint8_t *frame, uint32_t caplen,
 	s->stats.frames++;
 	frag_expire(s, ts);
 	s->l3_offset = SOURCE_NO_L3;
+	s->arp_offset = SOURCE_NO_L3;
 	v = decode_link(s, &f, pkt);
 	count_verdict(&s->stats, v);
 	if (s->on_frame != NULL)
 		s->on_frame(s->on_frame_ctx, &(struct source_frame){
 			.number = s->frame, .linktype = s->linktype, .ts = ts,
 			.data = frame, .caplen = caplen, .len = f.len,
-			.l3_offset = s->l3_offset });
+			.l3_offset = s->l3_offset, .arp_offset = s->arp_offset });
 	if (v != VERDICT_PACKET && v != VERDICT_REASSEMBLED)
 		return 0;
 	pkt->frame = s->frame;

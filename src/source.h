@@ -83,6 +83,7 @@ void		 source_flush(struct source *);
  * l3_offset is where the outermost IPv4/IPv6 header starts in data, past
  * the link header, VLAN tags and MPLS labels, or SOURCE_NO_L3 when the
  * frame holds none (it may still be cut short: check against caplen).
+ * arp_offset is where an ARP body starts, or SOURCE_NO_L3.
  */
 #define SOURCE_NO_L3	SIZE_MAX
 
@@ -94,6 +95,7 @@ struct source_frame {
 	uint32_t	 caplen;
 	uint32_t	 len;
 	size_t		 l3_offset;
+	size_t		 arp_offset;
 };
 
 /* Called for each frame once it is decoded, before source_next() returns or reads on. */

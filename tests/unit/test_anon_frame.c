@@ -22,25 +22,36 @@ static const uint8_t test_key[ANON_KEY_LEN] = {
 static const uint8_t payload[] = "0123456789abcdefghijklmnopqrstuvwxyz"
     "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuv";
 
+/* An IP header at off and no ARP body. */
+#define AT_IP(off)	(&(struct anon_frame_at){ .l3_offset = (off), \
+			    .arp_offset = SOURCE_NO_L3 })
+
 static void
 note_frame(void *ctx, const struct source_frame *f)
 {
-	*(size_t *)ctx = f->l3_offset;
+	*(struct anon_frame_at *)ctx = (struct anon_frame_at){
+		.l3_offset = f->l3_offset, .arp_offset = f->arp_offset };
 }
 
-/* Where the source finds the frame's IP header: the offset anon_pcap hands over. */
-static size_t
-l3_of(int dlt, const uint8_t *frame, size_t len)
+/* Where the source finds the frame's IP header or ARP body: what anon_pcap hands over. */
+static struct anon_frame_at
+at_of(int dlt, const uint8_t *frame, size_t len)
 {
 	struct source *s = source_new_decoder(dlt);
 	struct tr_packet pkt;
-	size_t off = SOURCE_NO_L3;
+	struct anon_frame_at at = { SOURCE_NO_L3, SOURCE_NO_L3 };
 
 	assert_non_null(s);
-	source_on_frame(s, note_frame, &off);
+	source_on_frame(s, note_frame, &at);
 	source_feed(s, frame, (uint32_t)len, (uint32_t)len, 0, &pkt);
 	source_close(s);
-	return off;
+	return at;
+}
+
+static size_t
+l3_of(int dlt, const uint8_t *frame, size_t len)
+{
+	return at_of(dlt, frame, len).l3_offset;
 }
 
 static struct frame_spec
@@ -91,7 +102,8 @@ check_rewrite(struct anon_addr *a, const struct frame_spec *spec,
 	if (spec->link == FRAME_LINK_EN10MB) {
 		assert_int_equal(anon_mac_map(a, frame + 6, mac), 0);
 	}
-	assert_int_equal(anon_frame(a, dlt, frame, (uint32_t)n, l3, &st), 0);
+	assert_int_equal(anon_frame(a, dlt, frame, (uint32_t)n, AT_IP(l3), &st),
+	    0);
 	assert_memory_equal(frame + l3, want + l3, (size_t)n - l3);
 	if (spec->link == FRAME_LINK_EN10MB)
 		assert_memory_equal(frame + 6, mac, 6);
@@ -209,7 +221,7 @@ test_icmp_errors(void **state)
 		assert_true(frame_build(&mouter, want, sizeof(want)) == n);
 		l3 = l3_of(frame_link_dlt(FRAME_LINK_EN10MB), frame, (size_t)n);
 		assert_int_equal(anon_frame(*state, frame_link_dlt(
-		    FRAME_LINK_EN10MB), frame, (uint32_t)n, l3, &st), 0);
+		    FRAME_LINK_EN10MB), frame, (uint32_t)n, AT_IP(l3), &st), 0);
 		assert_memory_equal(frame + l3, want + l3, (size_t)n - l3);
 		assert_int_equal(st.ip_headers, 2);
 
@@ -220,7 +232,7 @@ test_icmp_errors(void **state)
 		 */
 		assert_true(frame_build(&outer, frame, sizeof(frame)) == n);
 		assert_int_equal(anon_frame(*state, frame_link_dlt(
-		    FRAME_LINK_EN10MB), frame, (uint32_t)n - 4, l3, &st), 0);
+		    FRAME_LINK_EN10MB), frame, (uint32_t)n - 4, AT_IP(l3), &st), 0);
 		assert_memory_equal(frame + l3, want + l3, (size_t)n - 4 - l3);
 	}
 }
@@ -250,12 +262,59 @@ test_cut_frames(void **state)
 			assert_non_null(frame);
 			memcpy(frame, whole, cut);
 			assert_int_equal(anon_frame(*state, frame_link_dlt(
-			    FRAME_LINK_RAW), frame, (uint32_t)cut, 0, &st), 0);
+			    FRAME_LINK_RAW), frame, (uint32_t)cut, AT_IP(0), &st),
+			    0);
 			if (cut > aoff)
 				assert_memory_equal(frame + aoff, want + aoff,
 				    (cut < addr_end ? cut : addr_end) - aoff);
 			free(frame);
 		}
+	}
+}
+
+/* An ARP request behind a VLAN tag: MACs and IPv4 addresses mapped as in IP frames, the unset target MAC kept; cut anywhere. */
+static void
+test_arp(void **state)
+{
+	struct frame_spec s = spec_of(FRAME_LINK_EN10MB, 4, FRAME_IPPROTO_UDP);
+	uint8_t body[28] = { 0, 1, 8, 0, 6, 4, 0, 1 };	/* Ethernet, IPv4, request */
+	uint8_t frame[128], want_ip[2][4], want_mac[6];
+	struct anon_frame_at at;
+	ssize_t n;
+
+	s.n_vlan = 1;
+	s.vlan[0] = 7;
+	frame_mac(&s.src, body + 8);
+	memcpy(body + 14, &s.src.v4, 4);
+	memcpy(body + 24, &s.dst.v4, 4);	/* target MAC: zero, unknown */
+	assert_int_equal(anon_mac_map(*state, body + 8, want_mac), 0);
+	assert_int_equal(anon_addr_map_bytes(*state, body + 14, want_ip[0], 4), 0);
+	assert_int_equal(anon_addr_map_bytes(*state, body + 24, want_ip[1], 4), 0);
+	assert_true((n = frame_build_nonip(&s, 0x0806, body, sizeof(body),
+	    frame, sizeof(frame))) > 0);
+	at = at_of(frame_link_dlt(FRAME_LINK_EN10MB), frame, (size_t)n);
+	assert_int_equal(at.l3_offset, SOURCE_NO_L3);
+	assert_int_equal(at.arp_offset, 18);
+	for (size_t cut = 1; cut <= (size_t)n; cut++) {
+		struct anon_frame_stats st = { 0 };
+		uint8_t *f = malloc(cut);
+
+		assert_non_null(f);
+		assert_true(frame_build_nonip(&s, 0x0806, body, sizeof(body),
+		    frame, sizeof(frame)) == n);
+		memcpy(f, frame, cut);
+		assert_int_equal(anon_frame(*state, frame_link_dlt(
+		    FRAME_LINK_EN10MB), f, (uint32_t)cut, &at, &st), 0);
+		if (cut == (size_t)n) {
+			uint8_t *arp = f + at.arp_offset;
+
+			assert_memory_equal(arp + 8, want_mac, 6);
+			assert_memory_equal(arp + 14, want_ip[0], 4);
+			assert_memory_equal(arp + 18, body + 18, 6);
+			assert_memory_equal(arp + 24, want_ip[1], 4);
+			assert_int_equal(st.arp, 1);
+		}
+		free(f);
 	}
 }
 
@@ -280,7 +339,9 @@ test_hostile(void **state)
 			frame[l3 < len ? l3 : 0] = n % 4 == 1 ? 0x45 : 0x60;
 		assert_int_equal(anon_frame(*state,
 		    frame_link_dlt(links[n % 5]), frame, (uint32_t)len,
-		    n % 7 == 0 ? SOURCE_NO_L3 : l3, &st), 0);
+		    &(struct anon_frame_at){
+		    .l3_offset = n % 7 == 0 ? SOURCE_NO_L3 : l3,
+		    .arp_offset = n % 3 == 0 ? l3 : SOURCE_NO_L3 }, &st), 0);
 		free(frame);
 	}
 }
@@ -307,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_vlan_mpls),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_icmp_errors),
+		cmocka_unit_test(test_arp),
 		cmocka_unit_test(test_cut_frames),
 		cmocka_unit_test(test_hostile),
 	};
