@@ -154,13 +154,14 @@ reverse(struct anon_addr *a, char *const *args, int n)
 }
 
 static int
-rewrite(struct anon_addr *a, const struct anon_cli *cli)
+rewrite(struct anon_addr *a, const struct anon_cli *cli,
+    volatile sig_atomic_t *stop)
 {
 	struct anon_frame_stats st = { 0 };
 	char err[1024];
 
 	switch (anon_pcap_run(a, (const char *const *)cli->args,
-	    (size_t)cli->nargs, cli->output, &st, err, sizeof(err))) {
+	    (size_t)cli->nargs, cli->output, stop, &st, err, sizeof(err))) {
 	case ANON_PCAP_OK:
 		break;
 	case ANON_PCAP_BAD_INPUT:
@@ -184,7 +185,7 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli)
 }
 
 int
-anon_main(int argc, char **argv)
+anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
 {
 	struct anon_cli cli;
 	struct anon_addr *a;
@@ -211,7 +212,8 @@ anon_main(int argc, char **argv)
 		log_errorx("anonymize: cannot set up the key (libcrypto)");
 		return ANON_EXIT_RUNTIME;
 	}
-	rc = cli.reverse ? reverse(a, cli.args, cli.nargs) : rewrite(a, &cli);
+	rc = cli.reverse ? reverse(a, cli.args, cli.nargs) :
+	    rewrite(a, &cli, stop);
 	anon_addr_free(a);
 	return rc;
 }

@@ -18,6 +18,7 @@ struct run {
 	struct anon_frame_stats	*stats;
 	const char		*tmp;		/* the output under its temporary name */
 	const char		*in;		/* the input being read */
+	volatile sig_atomic_t	*stop;
 	struct pcapw		*w;		/* opened with the first frame's link type */
 	int			 linktype;
 	uint8_t			*buf;		/* one frame, PCAPW_SNAPLEN bytes */
@@ -51,6 +52,10 @@ on_frame(void *ctx, const struct source_frame *f)
 
 	if (r->failed)
 		return;
+	if (*r->stop) {
+		fail_frame(r, f, "stopped by a signal");
+		return;
+	}
 	if (r->w == NULL && !open_output(r, f->linktype)) {
 		r->failed = true;
 		return;
@@ -145,10 +150,11 @@ finish_output(struct run *r, const char *out)
 
 enum anon_pcap_result
 anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
-    const char *out, struct anon_frame_stats *stats, char *err, size_t errlen)
+    const char *out, volatile sig_atomic_t *stop,
+    struct anon_frame_stats *stats, char *err, size_t errlen)
 {
 	enum anon_pcap_result result = ANON_PCAP_FAILED;
-	struct run r = { .addr = a, .stats = stats, .err = err,
+	struct run r = { .addr = a, .stop = stop, .stats = stats, .err = err,
 	    .errlen = errlen };
 	struct source **srcs = calloc(n ? n : 1, sizeof(*srcs));
 	char *tmp = NULL;
@@ -176,6 +182,10 @@ anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
 	r.tmp = tmp;
 	for (size_t i = 0; i < n && ok; i++)
 		ok = read_input(&r, srcs[i], inputs[i]);
+	if (ok && *stop) {	/* after the last frame: still not a finished run */
+		snprintf(err, errlen, "%s: stopped by a signal", out);
+		ok = false;
+	}
 	if (ok && finish_output(&r, out))
 		result = ANON_PCAP_OK;
 done:

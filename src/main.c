@@ -433,8 +433,11 @@ main(int argc, char **argv)
 		install_signals(false);
 		return sink_main(argc - 1, argv + 1);
 	}
-	if (argc > 1 && strcmp(argv[1], "anonymize") == 0)
-		return anon_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "anonymize") == 0) {
+		install_signals(true);
+		code = anon_main(argc - 1, argv + 1, &stop_requested);
+		return stop_requested ? 128 + stop_signal : code;
+	}
 	if (parse_cli(argc, argv, &cli) == -1)
 		return EXIT_USAGE;
 	log_set_level(cli.level);
