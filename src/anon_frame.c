@@ -1,4 +1,4 @@
-/* One captured frame pseudonymized in place: MAC addresses, the outermost IP header's addresses, and the checksums that cover them. */
+/* One captured frame pseudonymized in place: MAC addresses, the outermost IP header's addresses (and an ICMP error's quoted ones), ARP, and the checksums that cover them. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -30,11 +30,11 @@ enum {
 /* Where an upper layer's checksum is, and what its pseudo-header holds. */
 struct l4 {
 	uint8_t		 proto;
-	uint8_t		*hdr;		/* the UDP/TCP/ICMPv6 header */
+	uint8_t		*hdr;		/* the UDP/TCP/ICMP/ICMPv6 header */
 	size_t		 avail;		/* captured bytes from hdr on */
 	size_t		 len;		/* its length per the IP header */
 	bool		 whole;		/* all of it is in this frame: computed anew */
-	bool		 dst_in_pseudo;	/* IPv6 with a routing header: the pseudo-header's destination is the final one, not ours */
+	bool		 dst_in_pseudo;	/* false under an IPv6 routing header with segments left: the pseudo-header has its final destination, not ours */
 };
 
 /*
@@ -116,7 +116,7 @@ map_link(struct anon_addr *a, int linktype, uint8_t *frame, size_t caplen)
 }
 
 static void
-store_l4_cksum(struct l4 *l, uint8_t *ck, uint16_t v)
+store_l4_cksum(const struct l4 *l, uint8_t *ck, uint16_t v)
 {
 	/* UDP sends 0 for "no checksum", so a computed 0 goes out as 0xffff. */
 	if (l->proto == NH_UDP && v == 0)
@@ -170,12 +170,13 @@ fix_l4(struct l4 *l, const uint8_t *old, const uint8_t *new, size_t alen,
     struct anon_frame_stats *st)
 {
 	size_t off = cksum_offset(l->proto);
-	uint8_t *ck = l->hdr + off;
 	uint8_t tail[8] = { 0 };
+	uint8_t *ck;
 	uint32_t sum;
 
 	if (off == 0 || l->avail < off + 2)
 		return;
+	ck = l->hdr + off;
 	if (l->proto == NH_UDP && alen == 4 && be16_load(ck) == 0)
 		return;		/* IPv4 UDP without a checksum */
 	if (!l->whole || !l->dst_in_pseudo) {
@@ -259,10 +260,11 @@ anon_quote(struct anon_addr *a, const struct l4 *l, struct quote *q,
 static void
 fix_quote_cksum(const struct l4 *l, const struct quote *q)
 {
-	uint8_t *ck = l->hdr + 2;
+	uint8_t *ck;
 
 	if (q->at == NULL)
 		return;
+	ck = l->hdr + 2;
 	if (l->proto == NH_ICMP && l->whole) {
 		be16_store(ck, 0);
 		be16_store(ck, frame_cksum(l->hdr, l->len));
@@ -336,7 +338,8 @@ ipv6_upper(uint8_t *ip, size_t end, struct l4 *l)
 				return false;
 			hlen = nh == NH_AH ? ((size_t)ip[off + 1] + 2) * 4 :
 			    ((size_t)ip[off + 1] + 1) * 8;
-			if (nh == NH_ROUTING && ip[off + 3] != 0)	/* segments left */
+			if (nh == NH_ROUTING && off + 4 <= end &&
+			    ip[off + 3] != 0)	/* segments left */
 				l->dst_in_pseudo = false;
 			nh = ip[off];
 			off += hlen;
@@ -402,33 +405,44 @@ anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
  * zeroed, as nothing maps them.
  */
 static int
+map_arp_hw(struct anon_addr *a, uint8_t *p, size_t have, size_t hlen)
+{
+	static const uint8_t unset[MAC_LEN] = { 0 };
+
+	if (hlen != MAC_LEN) {
+		memset(p, 0, have < hlen ? have : hlen);
+		return 0;
+	}
+	/* A request's target MAC is unset: it says nothing, and stays so. */
+	if (have >= MAC_LEN && memcmp(p, unset, MAC_LEN) == 0)
+		return 0;
+	return map_mac(a, p, have);
+}
+
+static int
 anon_arp(struct anon_addr *a, uint8_t *arp, size_t avail,
     struct anon_frame_stats *st)
 {
-	static const uint8_t unset[MAC_LEN] = { 0 };
 	size_t hlen, plen, off = 8;
 
 	if (avail < 8)
 		return 0;
 	hlen = arp[4];
 	plen = arp[5];
-	for (int side = 0; side < 2; side++) {
-		size_t hw = left(avail, off), pr = left(avail, off + hlen);
-
-		if (hlen == MAC_LEN && hw >= MAC_LEN &&
-		    memcmp(arp + off, unset, MAC_LEN) == 0)
-			;	/* a request's target: unknown, and says nothing */
-		else if (hlen == MAC_LEN) {
-			if (map_mac(a, arp + off, hw) == -1)
+	for (int side = 0; side < 2 && off < avail; side++) {
+		if (map_arp_hw(a, arp + off, avail - off, hlen) == -1)
+			return -1;
+		off += hlen;
+		if (off >= avail)
+			break;
+		if (plen == 4) {
+			if (map_addr(a, arp + off, avail - off, 4, st) == -1)
 				return -1;
-		} else
-			memset(arp + off, 0, hw < hlen ? hw : hlen);
-		if (pr > 0 && plen == 4) {
-			if (map_addr(a, arp + off + hlen, pr, 4, st) == -1)
-				return -1;
-		} else if (pr > 0)
-			memset(arp + off + hlen, 0, pr < plen ? pr : plen);
-		off += hlen + plen;
+		} else {
+			memset(arp + off, 0,
+			    avail - off < plen ? avail - off : plen);
+		}
+		off += plen;
 	}
 	st->arp++;
 	return 0;
