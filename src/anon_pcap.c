@@ -172,8 +172,8 @@ anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
 		goto done;
 	result = ANON_PCAP_FAILED;
 	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(err, errlen, "%s: cannot create the output next to it: "
-		    "%s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: cannot create a temporary file in "
+		    "its folder: %s", out, strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto done;

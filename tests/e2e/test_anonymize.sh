@@ -153,6 +153,7 @@ expect_error 2 "no output: give -o" -k "$WORK/key" "$WORK/raw.pcap"
 expect_error 2 "no input capture" -k "$WORK/key" -o "$WORK/x.pcap"
 expect_error 2 "not an IPv4 or IPv6 address" -k "$WORK/key" --reverse 192.0.2.1 bogus
 expect_error 2 "takes no other option" --new-key "$WORK/k3" -k "$WORK/key"
+expect_error 1 "no/such/dir/x.pcap: cannot create a temporary file" -k "$WORK/key" "$WORK/raw.pcap" -o "$WORK/no/such/dir/x.pcap"
 expect_error 1 "link type.*nothing written" -k "$WORK/key" "$WORK/raw.pcap" "$WORK/null.pcap" -o "$WORK/x.pcap"
 ls "$WORK"/x.pcap* >/dev/null 2>&1 && fail "a failed run left an output behind"
 "$TR" anonymize -h >"$WORK/help"
