@@ -6,7 +6,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= 2
 
 # Build dependencies, and the real collectors and tools the tests run against.
-BUILD_DEPS = cmake gcc make pkg-config libpcap-dev libyaml-dev libjansson-dev libcmocka-dev
+BUILD_DEPS = cmake gcc make pkg-config libpcap-dev libyaml-dev libjansson-dev libssl-dev libcmocka-dev
 TEST_DEPS  = pmacct nfdump nfdump-sflow gobgpd tshark tcpdump iproute2 python3 procps time
 
 FUZZ_DEPS  = clang libclang-rt-14-dev
@@ -88,13 +88,13 @@ fuzz:
 	@rm -f $(FUZZ_BUILD)/libtr.a $(FUZZ_BUILD)/*.o
 	@for c in $(filter-out src/main.c,$(wildcard src/*.c)); do \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
-			-fno-sanitize-recover=undefined -Isrc -c $$c \
+			-fno-sanitize-recover=undefined -iquote src -c $$c \
 			-o $(FUZZ_BUILD)/$$(basename $$c .c).o || exit 1; \
 	done
 	@ar rcs $(FUZZ_BUILD)/libtr.a $(FUZZ_BUILD)/*.o
 	@for f in $(FUZZERS); do \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=undefined -Isrc fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtr.a \
+			-fno-sanitize-recover=undefined -iquote src fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtr.a \
 			-lpcap -lyaml -ljansson -lm -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
 	done
 	@for f in $(FUZZERS); do \

@@ -103,6 +103,18 @@ frame_cksum(const void *p, size_t n)
 	return sum_finish(sum_bytes(0, p, n));
 }
 
+uint32_t
+frame_cksum_add(uint32_t sum, const void *p, size_t n)
+{
+	return sum_bytes(sum, p, n);
+}
+
+uint16_t
+frame_cksum_finish(uint32_t sum)
+{
+	return sum_finish(sum);
+}
+
 static bool
 link_has_ethertype(enum frame_link link)
 {

@@ -119,5 +119,12 @@ void	frame_mac(const struct tr_addr *, uint8_t mac[6]);
 
 /* RFC 1071 Internet checksum of a buffer (for ICMP bodies and tests). */
 uint16_t frame_cksum(const void *, size_t);
+/*
+ * The same in pieces, for a checksum over a pseudo-header and a segment
+ * that lie apart (the anonymizer's rewritten frames): add each piece (all
+ * but the last of even length) to a sum started at 0, then finish it.
+ */
+uint32_t frame_cksum_add(uint32_t sum, const void *, size_t);
+uint16_t frame_cksum_finish(uint32_t sum);
 
 #endif

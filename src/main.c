@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "anon_cli.h"
 #include "config.h"
 #include "info.h"
 #include "log.h"
@@ -82,6 +83,8 @@ static const char usage_text[] =
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
 "       traffic-reproducer --info -t CFG        (the config's pcap list)\n"
 "       traffic-reproducer sink [options]     (built-in collector; sink -h)\n"
+"       traffic-reproducer anonymize ...      (pseudonymize captures;\n"
+"                                              anonymize -h)\n"
 "\n"
 "Replays the telemetry in pcap/pcapng captures (IPFIX, NetFlow v9/v5 and any\n"
 "UDP payload) to a collector, from the configured source addresses, with the\n"
@@ -429,6 +432,11 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "sink") == 0) {
 		install_signals(false);
 		return sink_main(argc - 1, argv + 1);
+	}
+	if (argc > 1 && strcmp(argv[1], "anonymize") == 0) {
+		install_signals(true);
+		code = anon_main(argc - 1, argv + 1, &stop_requested);
+		return stop_requested ? 128 + stop_signal : code;
 	}
 	if (parse_cli(argc, argv, &cli) == -1)
 		return EXIT_USAGE;

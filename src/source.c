@@ -47,6 +47,7 @@ enum {
 	ETYPE_QINQ_OLD = 0x9100,	/* pre-standard QinQ */
 	ETYPE_MPLS = 0x8847,
 	ETYPE_MPLS_MCAST = 0x8848,
+	ETYPE_ARP = 0x0806,
 	ETYPE_MIN = 0x0600,		/* below: an 802.3 length field */
 };
 
@@ -143,6 +144,10 @@ struct source {
 	struct frag_table frags;
 	uint8_t		*done_buf;	/* the last reassembled payload */
 	struct ng	*ng;		/* pcapng read per interface, when libpcap cannot */
+	size_t		 l3_offset;	/* the current frame's outermost IP header */
+	size_t		 arp_offset;	/* its ARP body */
+	source_frame_fn	*on_frame;
+	void		*on_frame_ctx;
 };
 
 static enum verdict decode_ethertype(struct source *, const struct frame *,
@@ -556,6 +561,14 @@ frag_add(struct source *s, const struct frame *f, const struct frag_key *key,
 
 /* ---- IP ---- */
 
+/* The first IP header of a frame is the outermost one. */
+static void
+note_l3(struct source *s, const struct frame *f, const struct cursor *c)
+{
+	if (s->l3_offset == SOURCE_NO_L3)
+		s->l3_offset = frame_offset(f, c);
+}
+
 static enum verdict
 decode_ipv4(struct source *s, const struct frame *f, struct cursor *c,
     struct tr_packet *pkt)
@@ -567,6 +580,7 @@ decode_ipv4(struct source *s, const struct frame *f, struct cursor *c,
 	uint16_t total, id, fragw;
 	size_t hlen;
 
+	note_l3(s, f, c);
 	vihl = cur_u8(&h);
 	cur_skip(&h, 1);		/* DSCP/ECN */
 	total = cur_u16(&h);
@@ -696,6 +710,7 @@ decode_ipv6(struct source *s, const struct frame *f, struct cursor *c,
 	size_t plen;
 	uint8_t nh;
 
+	note_l3(s, f, c);
 	vtcfl = cur_u32(&h);
 	plen = cur_u16(&h);
 	nh = cur_u8(&h);
@@ -774,6 +789,8 @@ decode_ethertype(struct source *s, const struct frame *f, struct cursor *c,
 				return short_read(f);
 			break;
 		default:
+			if (type == ETYPE_ARP)
+				s->arp_offset = frame_offset(f, c);
 			return VERDICT_NOT_IP;
 		}
 	}
@@ -941,13 +958,27 @@ source_feed(struct source *s, const uint8_t *frame, uint32_t caplen,
 	s->frame++;
 	s->stats.frames++;
 	frag_expire(s, ts);
+	s->l3_offset = SOURCE_NO_L3;
+	s->arp_offset = SOURCE_NO_L3;
 	v = decode_link(s, &f, pkt);
 	count_verdict(&s->stats, v);
+	if (s->on_frame != NULL)
+		s->on_frame(s->on_frame_ctx, &(struct source_frame){
+			.number = s->frame, .linktype = s->linktype, .ts = ts,
+			.data = frame, .caplen = caplen, .len = f.len,
+			.l3_offset = s->l3_offset, .arp_offset = s->arp_offset });
 	if (v != VERDICT_PACKET && v != VERDICT_REASSEMBLED)
 		return 0;
 	pkt->frame = s->frame;
 	pkt->ts = ts;
 	return 1;
+}
+
+void
+source_on_frame(struct source *s, source_frame_fn *fn, void *ctx)
+{
+	s->on_frame = fn;
+	s->on_frame_ctx = ctx;
 }
 
 void

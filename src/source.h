@@ -2,6 +2,7 @@
 #ifndef TR_SOURCE_H
 #define TR_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "packet.h"
@@ -75,5 +76,30 @@ int		 source_feed(struct source *, const uint8_t *frame,
  * this itself at the end of the file.
  */
 void		 source_flush(struct source *);
+
+/*
+ * Every frame as read, whatever it becomes (a packet, a fragment, ARP...),
+ * for code that rewrites frames rather than packets (the anonymizer).
+ * l3_offset is where the outermost IPv4/IPv6 header starts in data, past
+ * the link header, VLAN tags and MPLS labels, or SOURCE_NO_L3 when the
+ * frame holds none (it may still be cut short: check against caplen).
+ * arp_offset is where an ARP body starts, or SOURCE_NO_L3.
+ */
+#define SOURCE_NO_L3	SIZE_MAX
+
+struct source_frame {
+	uint64_t	 number;	/* 1-based, in its capture file */
+	int		 linktype;	/* DLT_* value */
+	tr_ns		 ts;
+	const uint8_t	*data;
+	uint32_t	 caplen;
+	uint32_t	 len;
+	size_t		 l3_offset;
+	size_t		 arp_offset;
+};
+
+/* Called for each frame once it is decoded, before source_next() returns or reads on. */
+typedef void	 source_frame_fn(void *ctx, const struct source_frame *);
+void		 source_on_frame(struct source *, source_frame_fn *, void *ctx);
 
 #endif

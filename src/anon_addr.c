@@ -1,0 +1,279 @@
+/* Keyed pseudonyms for addresses: Crypto-PAn (Xu, Fan, Ammar, Moon 2002) with AES-128 from libcrypto, and MAC addresses by HMAC-SHA256. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "anon_addr.h"
+#include "hash.h"
+
+#define AES_BLOCK	16
+#define MAX_ADDR_LEN	16
+#define MAX_ADDR_BITS	(MAX_ADDR_LEN * 8)
+
+/*
+ * Captures repeat a few addresses millions of times, and one IPv6 pseudonym
+ * costs 128 AES blocks: a direct-mapped cache of recent ones makes the
+ * common case a lookup.  Its size bounds its memory (about 140 KiB).
+ */
+#define CACHE_SLOTS	4096u
+_Static_assert((CACHE_SLOTS & (CACHE_SLOTS - 1)) == 0,
+    "CACHE_SLOTS must be a power of two");
+
+/* Prefixed to a MAC before hashing, so the MAC mapping's HMAC never computes anything else the key is used for. */
+static const char mac_label[] = "traffic-reproducer anonymize mac";
+
+struct cache_slot {
+	uint8_t		len;		/* 0: empty */
+	uint8_t		in[MAX_ADDR_LEN];
+	uint8_t		out[MAX_ADDR_LEN];
+};
+
+/* A frame has two MACs and a link few hosts: one HMAC each, then lookups (one-shot HMAC costs more than the rest of a frame). */
+#define MAC_CACHE_SLOTS	1024u
+_Static_assert((MAC_CACHE_SLOTS & (MAC_CACHE_SLOTS - 1)) == 0,
+    "MAC_CACHE_SLOTS must be a power of two");
+
+struct mac_slot {
+	bool		used;
+	uint8_t		in[6];
+	uint8_t		out[6];
+};
+
+struct anon_addr {
+	EVP_CIPHER_CTX	*aes;		/* AES-128-ECB under the key's first half */
+	uint8_t		 pad[AES_BLOCK];
+	uint8_t		 key[ANON_KEY_LEN];	/* the HMAC key of the MAC mapping */
+	struct cache_slot cache[CACHE_SLOTS];
+	struct mac_slot	 mac_cache[MAC_CACHE_SLOTS];
+};
+
+/* ECB over whole blocks: each block is one independent pseudo-random function call. */
+static int
+aes_blocks(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t nblocks)
+{
+	int outlen = 0;
+
+	if (EVP_EncryptUpdate(a->aes, out, &outlen, in,
+	    (int)(nblocks * AES_BLOCK)) != 1 ||
+	    (size_t)outlen != nblocks * AES_BLOCK) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+struct anon_addr *
+anon_addr_new(const uint8_t key[ANON_KEY_LEN])
+{
+	struct anon_addr *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	memcpy(a->key, key, ANON_KEY_LEN);
+	if ((a->aes = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(a->aes, EVP_aes_128_ecb(), NULL, key, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(a->aes, 0) != 1 ||
+	    /* The reference implementation's pad: the second half, encrypted. */
+	    aes_blocks(a, key + AES_BLOCK, a->pad, 1) == -1) {
+		anon_addr_free(a);
+		errno = EIO;
+		return NULL;
+	}
+	return a;
+}
+
+void
+anon_addr_free(struct anon_addr *a)
+{
+	if (a == NULL)
+		return;
+	EVP_CIPHER_CTX_free(a->aes);
+	/* The key must not linger in freed memory. */
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+}
+
+/* The cipher's input for bit i: the address's first i bits, then the pad's bits from i on. */
+static void
+prefix_block(const uint8_t *pad, const uint8_t *addr, unsigned i,
+    uint8_t block[AES_BLOCK])
+{
+	unsigned whole = i / 8, rest = i % 8;
+
+	memcpy(block, pad, AES_BLOCK);
+	memcpy(block, addr, whole);
+	if (rest != 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+		block[whole] = (uint8_t)((addr[whole] & mask) |
+		    (pad[whole] & ~mask));
+	}
+}
+
+static bool
+bit_of(const uint8_t *p, unsigned i)
+{
+	return (p[i / 8] >> (7 - i % 8)) & 1;
+}
+
+static void
+flip_bit(uint8_t *p, unsigned i)
+{
+	p[i / 8] ^= (uint8_t)(0x80 >> (i % 8));
+}
+
+static struct cache_slot *
+cache_slot(struct anon_addr *a, const uint8_t *in, size_t len)
+{
+	return &a->cache[fnv1a(FNV1A_BASIS, in, len) & (CACHE_SLOTS - 1)];
+}
+
+/*
+ * Bit i of the pseudonym is bit i of the address flipped by the first bit
+ * of AES(first i bits of the address, padded): it depends only on the
+ * prefix before it, which is what preserves prefixes.  The inputs of all
+ * bits are known at once, so they go through AES as one ECB batch.
+ */
+static int
+map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
+{
+	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
+	uint8_t addr[MAX_ADDR_LEN];
+	unsigned nbits = (unsigned)len * 8;
+
+	memcpy(addr, in, len);
+	for (unsigned i = 0; i < nbits; i++)
+		prefix_block(a->pad, addr, i, blocks[i]);
+	if (aes_blocks(a, blocks[0], blocks[0], nbits) == -1)
+		return -1;
+	for (unsigned i = 0; i < nbits; i++)
+		if (blocks[i][0] & 0x80)
+			flip_bit(addr, i);
+	memcpy(out, addr, len);
+	return 0;
+}
+
+int
+anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
+    size_t len)
+{
+	struct cache_slot *slot;
+
+	if (len != 4 && len != 16) {
+		errno = EINVAL;
+		return -1;
+	}
+	slot = cache_slot(a, in, len);
+	if (slot->len == len && memcmp(slot->in, in, len) == 0) {
+		memcpy(out, slot->out, len);
+		return 0;
+	}
+	memcpy(slot->in, in, len);
+	if (map_uncached(a, in, slot->out, len) == -1) {
+		slot->len = 0;
+		return -1;
+	}
+	slot->len = (uint8_t)len;
+	memcpy(out, slot->out, len);
+	return 0;
+}
+
+/* Bit by bit from the top: each original bit makes the prefix that decides the next one's flip. */
+int
+anon_addr_unmap_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
+    size_t len)
+{
+	uint8_t orig[MAX_ADDR_LEN] = { 0 };
+	uint8_t block[AES_BLOCK];
+	unsigned nbits = (unsigned)len * 8;
+
+	if (len != 4 && len != 16) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (unsigned i = 0; i < nbits; i++) {
+		prefix_block(a->pad, orig, i, block);
+		if (aes_blocks(a, block, block, 1) == -1)
+			return -1;
+		if (bit_of(in, i) != ((block[0] & 0x80) != 0))
+			flip_bit(orig, i);
+	}
+	memcpy(out, orig, len);
+	return 0;
+}
+
+static uint8_t *
+addr_bytes(struct tr_addr *a, size_t *len)
+{
+	*len = a->family == AF_INET ? 4 : 16;
+	return a->family == AF_INET ? (uint8_t *)&a->v4 : a->v6.s6_addr;
+}
+
+int
+anon_addr_map(struct anon_addr *a, const struct tr_addr *in,
+    struct tr_addr *out)
+{
+	size_t len;
+	uint8_t *p;
+
+	*out = *in;
+	p = addr_bytes(out, &len);
+	return anon_addr_map_bytes(a, p, p, len);
+}
+
+int
+anon_addr_unmap(struct anon_addr *a, const struct tr_addr *in,
+    struct tr_addr *out)
+{
+	size_t len;
+	uint8_t *p;
+
+	*out = *in;
+	p = addr_bytes(out, &len);
+	return anon_addr_unmap_bytes(a, p, p, len);
+}
+
+static int
+mac_uncached(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
+{
+	uint8_t msg[sizeof(mac_label) - 1 + 6];
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	memcpy(msg, mac_label, sizeof(mac_label) - 1);
+	memcpy(msg + sizeof(mac_label) - 1, in, 6);
+	if (HMAC(EVP_sha256(), a->key, ANON_KEY_LEN, msg, sizeof(msg), md,
+	    &mdlen) == NULL || mdlen < 6) {
+		errno = EIO;
+		return -1;
+	}
+	/* Bit 0 of the first byte: group; bit 1: locally administered. */
+	md[0] = (uint8_t)((md[0] & ~0x03) | (in[0] & 0x03));
+	memcpy(out, md, 6);
+	return 0;
+}
+
+int
+anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
+{
+	static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct mac_slot *slot;
+
+	if (memcmp(in, broadcast, 6) == 0) {
+		memcpy(out, in, 6);
+		return 0;
+	}
+	slot = &a->mac_cache[fnv1a(FNV1A_BASIS, in, 6) & (MAC_CACHE_SLOTS - 1)];
+	if (!slot->used || memcmp(slot->in, in, 6) != 0) {
+		memcpy(slot->in, in, 6);
+		slot->used = mac_uncached(a, in, slot->out) == 0;
+		if (!slot->used)
+			return -1;
+	}
+	memcpy(out, slot->out, 6);
+	return 0;
+}

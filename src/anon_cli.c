@@ -1,0 +1,219 @@
+/* The anonymize subcommand's command line: make a key, rewrite captures, or reverse pseudonyms. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "addr.h"
+#include "anon_addr.h"
+#include "anon_cli.h"
+#include "anon_key.h"
+#include "anon_pcap.h"
+#include "log.h"
+
+/* As the replay's: 0 done, 1 the run failed, 2 bad command line, key or capture path. */
+enum {
+	ANON_EXIT_OK = 0,
+	ANON_EXIT_RUNTIME = 1,
+	ANON_EXIT_USAGE = 2,
+};
+
+static const char anon_usage[] =
+"usage: traffic-reproducer anonymize --new-key KEY\n"
+"       traffic-reproducer anonymize --key-file KEY IN... -o OUT.pcap\n"
+"       traffic-reproducer anonymize --key-file KEY --reverse ADDR...\n"
+"\n"
+"Pseudonymizes captures so that they can leave the building: IPv4 and IPv6\n"
+"addresses by Crypto-PAn (prefix-preserving: addresses that share a k-bit\n"
+"prefix share one after), MAC addresses by a keyed hash.  One key gives the\n"
+"same output for the same input, on every machine.\n"
+"\n"
+"Rewritten now: the MAC addresses of Ethernet and Linux cooked headers, the\n"
+"source and destination of every frame's IP header (fragments too, and the\n"
+"header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
+"ICMPv6 checksums made right.  NOT yet: the addresses inside payloads\n"
+"(NetFlow/IPFIX fields, BMP and BGP messages, sFlow).\n"
+"\n"
+"options:\n"
+"      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
+"                       an existing file is never overwritten\n"
+"  -k, --key-file KEY   the key (keep it: it reverses every pseudonym)\n"
+"  -o, --output FILE    the anonymized capture (classic pcap, ns timestamps):\n"
+"                       every frame of the inputs, in the order given\n"
+"      --reverse        the arguments are pseudonyms: print each one's\n"
+"                       original address, one per line\n"
+"  -h, --help           this text\n"
+"\n"
+"exit: 0 done, 1 the run failed (nothing written), 2 bad command line, key\n"
+"or input path.\n";
+
+struct anon_cli {
+	const char	*new_key;
+	const char	*key_file;
+	const char	*output;
+	bool		 reverse;
+	char *const	*args;		/* inputs, or pseudonyms with --reverse */
+	int		 nargs;
+};
+
+static int
+usage_error(const char *what)
+{
+	log_errorx("anonymize: %s (traffic-reproducer anonymize -h)", what);
+	return -1;
+}
+
+/* 0, 1 when -h was asked for (help printed), -1 after a message. */
+static int
+parse(int argc, char **argv, struct anon_cli *cli)
+{
+	enum { OPT_NEW_KEY = 256, OPT_REVERSE };
+	static const struct option longopts[] = {
+		{ "new-key", required_argument, NULL, OPT_NEW_KEY },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "reverse", no_argument, NULL, OPT_REVERSE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(cli, 0, sizeof(*cli));
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_NEW_KEY:
+			cli->new_key = optarg;
+			break;
+		case 'k':
+			cli->key_file = optarg;
+			break;
+		case 'o':
+			cli->output = optarg;
+			break;
+		case OPT_REVERSE:
+			cli->reverse = true;
+			break;
+		case 'h':
+			fputs(anon_usage, stdout);
+			return 1;
+		case ':':
+			return usage_error("an option needs a value");
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	cli->args = argv + optind;
+	cli->nargs = argc - optind;
+	if (cli->new_key != NULL)
+		return cli->key_file != NULL || cli->output != NULL ||
+		    cli->reverse || cli->nargs > 0 ? usage_error("--new-key "
+		    "takes no other option or argument") : 0;
+	if (cli->key_file == NULL)
+		return usage_error("no key: give --key-file KEY (make one with "
+		    "--new-key KEY)");
+	if (cli->reverse)
+		return cli->output != NULL || cli->nargs == 0 ?
+		    usage_error("--reverse takes pseudonyms (addresses) as its "
+		    "arguments and no -o") : 0;
+	if (cli->nargs == 0)
+		return usage_error("no input capture");
+	if (cli->output == NULL)
+		return usage_error("no output: give -o OUT.pcap");
+	return 0;
+}
+
+static int
+reverse(struct anon_addr *a, char *const *args, int n)
+{
+	int code = ANON_EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		struct tr_addr in, orig;
+		char buf[TR_ADDR_STRLEN];
+
+		if (addr_parse(args[i], &in) == -1) {
+			log_errorx("anonymize --reverse: %s: not an IPv4 or "
+			    "IPv6 address", args[i]);
+			code = ANON_EXIT_USAGE;
+			continue;
+		}
+		if (anon_addr_unmap(a, &in, &orig) == -1) {
+			log_errorx("anonymize --reverse: libcrypto failed");
+			return ANON_EXIT_RUNTIME;
+		}
+		printf("%s\n", addr_format(&orig, buf, sizeof(buf)));
+	}
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_errorx("anonymize --reverse: cannot write to stdout");
+		return ANON_EXIT_RUNTIME;
+	}
+	return code;
+}
+
+static int
+rewrite(struct anon_addr *a, const struct anon_cli *cli,
+    volatile sig_atomic_t *stop)
+{
+	struct anon_frame_stats st = { 0 };
+	char err[1024];
+
+	switch (anon_pcap_run(a, (const char *const *)cli->args,
+	    (size_t)cli->nargs, cli->output, stop, &st, err, sizeof(err))) {
+	case ANON_PCAP_OK:
+		break;
+	case ANON_PCAP_BAD_INPUT:
+		log_errorx("anonymize: %s", err);
+		return ANON_EXIT_USAGE;
+	case ANON_PCAP_FAILED:
+		log_errorx("anonymize: %s; nothing written", err);
+		return ANON_EXIT_RUNTIME;
+	}
+	fprintf(stderr, "anonymize: %llu frames into %s: %llu IP headers "
+	    "and %llu ARP bodies (%llu addresses cut short by the capture), "
+	    "checksums: %llu computed, %llu adjusted\n"
+	    "anonymize: payloads are not rewritten yet: addresses inside "
+	    "NetFlow/IPFIX, sFlow, BMP and BGP messages are as captured\n",
+	    (unsigned long long)st.frames, cli->output,
+	    (unsigned long long)st.ip_headers, (unsigned long long)st.arp,
+	    (unsigned long long)st.cut_addresses,
+	    (unsigned long long)st.l4_recomputed,
+	    (unsigned long long)st.l4_adjusted);
+	return ANON_EXIT_OK;
+}
+
+int
+anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+	struct anon_cli cli;
+	struct anon_addr *a;
+	uint8_t key[ANON_KEY_LEN];
+	char err[1024];
+	int rc;
+
+	if ((rc = parse(argc, argv, &cli)) != 0)
+		return rc == 1 ? ANON_EXIT_OK : ANON_EXIT_USAGE;
+	if (cli.new_key != NULL) {
+		if (anon_key_create(cli.new_key, err, sizeof(err)) == -1) {
+			log_errorx("anonymize: %s", err);
+			return ANON_EXIT_USAGE;
+		}
+		return ANON_EXIT_OK;
+	}
+	if (anon_key_load(cli.key_file, key, err, sizeof(err)) == -1) {
+		log_errorx("anonymize: %s", err);
+		return ANON_EXIT_USAGE;
+	}
+	a = anon_addr_new(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (a == NULL) {
+		log_errorx("anonymize: cannot set up the key (libcrypto)");
+		return ANON_EXIT_RUNTIME;
+	}
+	rc = cli.reverse ? reverse(a, cli.args, cli.nargs) :
+	    rewrite(a, &cli, stop);
+	anon_addr_free(a);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* Captures anonymized into one pcap: every frame of every input, in order, rewritten by anon_frame. */
+#ifndef TR_ANON_PCAP_H
+#define TR_ANON_PCAP_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "anon_addr.h"
+#include "anon_frame.h"
+
+enum anon_pcap_result {
+	ANON_PCAP_OK,
+	ANON_PCAP_BAD_INPUT,	/* an input does not open as a capture: nothing was written */
+	ANON_PCAP_FAILED,	/* a damaged input, mixed link types, a write or libcrypto error, a signal: nothing was written */
+};
+
+/*
+ * Read every frame of inputs[0..n) (pcap or pcapng, in the order given,
+ * each file in its own order) and write it, pseudonymized, to out: a
+ * classic pcap with nanosecond timestamps and the inputs' link type (one
+ * for all; an output of no frame says Ethernet).  out is written under a
+ * temporary name in its folder and renamed into place only when whole, so
+ * a failed run leaves no partial capture (and out may be an input).  The
+ * output depends only on the key and the inputs.  A signal that sets
+ * *stop ends the run as a failure.  On failure err says what, naming the
+ * file and frame.
+ */
+enum anon_pcap_result anon_pcap_run(struct anon_addr *,
+		    const char *const *inputs, size_t n, const char *out,
+		    volatile sig_atomic_t *stop, struct anon_frame_stats *,
+		    char *err, size_t errlen);
+
+#endif
