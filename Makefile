@@ -95,7 +95,7 @@ fuzz:
 	@for f in $(FUZZERS); do \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=undefined -iquote src fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtr.a \
-			-lpcap -lyaml -ljansson -lm -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
+			-lpcap -lyaml -ljansson -lcrypto -lm -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
