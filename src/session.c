@@ -43,7 +43,6 @@ sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 	t->cfg = cfg;
 	t->rep = rep;
 	t->reconnect = reconnect;
-	t->next_timer = INT64_MAX;
 	t->stall_limit = (tr_ns)(cfg->tcp_stall_limit * (double)TR_NS_PER_SEC);
 	t->held_pool.max = STREAMS_MAX_HELD;
 	return t;
@@ -106,6 +105,7 @@ sessions_free(struct sessions *t)
 		}
 	}
 	free(t->all);
+	timer_heap_free(&t->timers);
 	session_bgp_prescan_free(t->pre);
 	free(t);
 }
@@ -973,8 +973,7 @@ schedule_reconnect(struct session *s, const char *what)
 	if (s->backoff > cap)
 		s->backoff = cap;
 	s->reconnect_at = now + s->backoff;
-	if (s->reconnect_at < s->table->next_timer)
-		s->table->next_timer = s->reconnect_at;
+	session_timer_at(s, s->reconnect_at);
 	if (s->backoff == cap && cap > BACKOFF_MAX)
 		log_warnx("%s: reconnecting in %.0f s (past %s, after which "
 		    "the collector accepts the peer again)", what,
@@ -985,12 +984,12 @@ schedule_reconnect(struct session *s, const char *what)
 }
 
 /*
- * A scan of every session runs each time the earliest timer is due; with
- * thousands of BGP sessions whose KEEPALIVEs fall due one after another,
- * that is one scan per KEEPALIVE.  So a scan also serves every timer due
- * within TIMER_SLACK (a KEEPALIVE that much early is still well inside a
- * hold time of at least 3 s; a reconnect backoff is at least 1 s): at most
- * one scan per TIMER_SLACK, whatever the number of sessions.
+ * Timers (reconnects, KEEPALIVEs) wait in the table's heap, one per
+ * session.  Those due within TIMER_SLACK are served together (a KEEPALIVE
+ * that much early is still well inside a hold time of at least 3 s; a
+ * reconnect backoff is at least 1 s), so that thousands of BGP sessions
+ * whose KEEPALIVEs fall due one after another wake the loop once per
+ * TIMER_SLACK, not once per KEEPALIVE.
  */
 #define TIMER_SLACK	(100 * TR_NS_PER_MS)
 
@@ -1091,35 +1090,51 @@ housekeeping(struct sessions *t, tr_ns now)
 	}
 }
 
+/*
+ * Arm s's timer at `due` unless it is armed sooner: sending only postpones
+ * a KEEPALIVE, so an early timer just asks the hook again (serve_timers).
+ */
+void
+session_timer_at(struct session *s, tr_ns due)
+{
+	struct timer_heap *h = &s->table->timers;
+
+	if (s->timer_pos != 0 && h->e[s->timer_pos - 1].due <= due)
+		return;
+	if (timer_heap_set(h, s, &s->timer_pos, due) == -1)
+		log_warn("cannot arm a session's timer (its KEEPALIVE or "
+		    "reconnect is late)");
+}
+
+/* s's timer is due by soon: a reconnect, or what its protocol does when idle. */
+static void
+serve_timers(struct session *s, tr_ns now, tr_ns soon)
+{
+	tr_ns due = INT64_MAX;
+
+	if (s->reconnect_at != 0 && s->reconnect_at <= soon)
+		reconnect(s, now);
+	if (s->reconnect_at != 0)
+		due = s->reconnect_at;
+	else if (hooks(s) != NULL && hooks(s)->timer != NULL)
+		due = hooks(s)->timer(s, now, soon);
+	if (due != INT64_MAX)
+		session_timer_at(s, due);
+}
+
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
-	tr_ns next = INT64_MAX, soon = now + TIMER_SLACK;
+	tr_ns next, soon = now + TIMER_SLACK;
+	struct session *s;
 
 	if (now >= t->next_housekeeping) {
 		housekeeping(t, now);
 		t->next_housekeeping = now + HOUSEKEEPING_EVERY;
 	}
-	if (now < t->next_timer)
-		return t->next_timer < t->next_housekeeping ? t->next_timer :
-		    t->next_housekeeping;
-
-	for (size_t i = 0; i < t->n_all; i++) {
-		struct session *s = t->all[i];
-		tr_ns due;
-
-		if (s->reconnect_at != 0) {
-			if (s->reconnect_at <= soon)
-				reconnect(s, now);
-			else if (s->reconnect_at < next)
-				next = s->reconnect_at;
-			continue;
-		}
-		if (hooks(s) != NULL && hooks(s)->timer != NULL &&
-		    (due = hooks(s)->timer(s, now, soon)) < next)
-			next = due;
-	}
-	t->next_timer = next;
+	while ((s = timer_heap_pop_due(&t->timers, soon)) != NULL)
+		serve_timers(s, now, soon);
+	next = timer_heap_next(&t->timers);
 	return next < t->next_housekeeping ? next : t->next_housekeeping;
 }
 

@@ -329,8 +329,7 @@ keepalive_clock_starts(struct session *s)
 	if (s->hold_time == 0)
 		return;
 	due = s->last_sent + (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
-	if (due < s->table->next_timer)
-		s->table->next_timer = due;
+	session_timer_at(s, due);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "framer.h"
 #include "session.h"
 #include "stream.h"
+#include "timer_heap.h"
 
 enum bgp_phase {
 	BGP_IDLE,		/* no OPEN sent yet */
@@ -141,6 +142,7 @@ struct session {
 	size_t		 n_peer_ups, cap_peer_ups;
 	bool		 peer_ups_capped;	/* said once */
 	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
+	size_t		 timer_pos;	/* in the table's timers (timer_heap.h) */
 	tr_ns		 backoff;
 	struct framer	 rx;		/* BGP: what the collector sends */
 	struct session	*next;		/* hash chain */
@@ -167,8 +169,7 @@ struct sessions {
 	struct session	       **all;
 	size_t			 n_all, cap_all;
 	uint64_t		 capture_gen;
-	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
-	tr_ns			 next_timer;
+	struct timer_heap	 timers;	/* each session's next reconnect or KEEPALIVE */
 	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
 	struct feed		*feeds[TABLE_BUCKETS];
 	tr_ns			 stall_limit;	/* tcp_stall_limit */
@@ -196,6 +197,8 @@ int		session_queue(struct session *o, const uint8_t *p, size_t len,
 int		session_queue_first(struct session *o, const uint8_t *p,
 		    size_t len, bool counted);
 void		session_release_held(struct session *, tr_ns now, bool all);
+/* Ask for the session's timer hook (or reconnect) at `due`, or sooner. */
+void		session_timer_at(struct session *, tr_ns due);
 /* After s->held changed other than through session.c. */
 void		session_held_changed(struct session *);
 uint64_t	session_ring_reset(struct msg_ring *, uint64_t *bytes);
