@@ -34,8 +34,9 @@ void		 sessions_free(struct sessions *);
  * section, exporter, captured collector address and port) are replayed one
  * after the other, a new one's connection opening once the older one is
  * closed; a capture that continues the feed mid-stream from another port
- * (no SYN, Initiation or OPEN) goes on the live session's connection.  A connection whose queue reached TRANSPORT_TCP_HIGH_WATER
- * (a slow collector) has the session's further messages held, in order,
+ * (no SYN, Initiation or OPEN) goes on the live session's connection.  A
+ * connection whose queue reached TRANSPORT_TCP_HIGH_WATER (a slow
+ * collector) has the session's further messages held, in order,
  * and given to it as it takes them (its `drained` event); nothing is
  * dropped.  Returns 0, or -1 when out of memory.  The caller waits while
  * sessions_held_full().
