@@ -3,7 +3,8 @@
  * collector holds back its session (hold, then release from the
  * transport's drained event) and every message still arrives, in order;
  * a collector that closes the connection gets a new one that starts with
- * the BMP Initiation (reconnect).  Under -DTR_FAULT=ON (make test-fault)
+ * the BMP Initiation (reconnect); BGP messages wait behind the OPEN until
+ * the collector answers it (the OPEN gate).  Under -DTR_FAULT=ON (make test-fault)
  * the socket calls also fail and fall short on a seeded schedule.
  * Nothing here is timed: waits give up after GIVE_UP, as a failure.
  */
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bgp.h"
 #include "bmp.h"
 #include "config.h"
 #include "report.h"
@@ -40,6 +42,7 @@ struct harness {
 	struct sessions		*t;
 	struct transport	*tp;
 	int			 listen_fd;
+	int			 section;
 	uint32_t		 seq;		/* the exporter's next sequence number */
 	uint64_t		 frame;
 };
@@ -55,9 +58,9 @@ addr4(const char *s)
 	return a;
 }
 
-/* A BMP section to a listener of ours on 127.0.0.1, from exporter 192.0.2.1 mapped to 127.0.0.1. */
+/* A section (BMP, BGP) to a listener of ours on 127.0.0.1, from exporter 192.0.2.1 mapped to 127.0.0.1. */
 static void
-harness_start(struct harness *h, bool reconnect)
+harness_start(struct harness *h, int section, bool reconnect)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -85,10 +88,11 @@ harness_start(struct harness *h, bool reconnect)
 	h->cfg.time_factor = 0;
 	h->cfg.tcp_stall_limit = 30;
 	h->cfg.so_sndbuf = 4096;
-	h->cfg.section[SECTION_BMP].enabled = true;
-	h->cfg.section[SECTION_BMP].has_collector = true;
-	h->cfg.section[SECTION_BMP].collector_host = "127.0.0.1";
-	h->cfg.section[SECTION_BMP].collector_port = ntohs(sin.sin_port);
+	h->section = section;
+	h->cfg.section[section].enabled = true;
+	h->cfg.section[section].has_collector = true;
+	h->cfg.section[section].collector_host = "127.0.0.1";
+	h->cfg.section[section].collector_port = ntohs(sin.sin_port);
 	report_init(&h->rep, &h->cfg, false);
 	h->t = sessions_new(&h->cfg, reconnect, &h->rep);
 	assert_non_null(h->t);
@@ -126,7 +130,7 @@ push_segment(struct harness *h, uint8_t flags, const uint8_t *data, size_t len)
 		.payload_len = len,
 	};
 
-	assert_int_equal(sessions_push(h->t, SECTION_BMP, 0, &pkt), 0);
+	assert_int_equal(sessions_push(h->t, h->section, 0, &pkt), 0);
 	h->seq += (uint32_t)len + ((flags & (TR_TCP_SYN | TR_TCP_FIN)) != 0);
 }
 
@@ -249,7 +253,7 @@ test_hold_release(void **state)
 	int fd;
 
 	(void)state;
-	harness_start(&h, false);
+	harness_start(&h, SECTION_BMP, false);
 	push_segment(&h, TR_TCP_SYN, NULL, 0);
 	push_messages(&h, 0, n);
 	assert_int_equal(h.rep.tcp_sessions_held, 1);
@@ -275,7 +279,7 @@ test_reconnect(void **state)
 	int fd;
 
 	(void)state;
-	harness_start(&h, true);
+	harness_start(&h, SECTION_BMP, true);
 	push_segment(&h, TR_TCP_SYN, NULL, 0);
 	push_messages(&h, 0, 10);
 	fd = accept_connection(&h);
@@ -292,12 +296,92 @@ test_reconnect(void **state)
 	harness_stop(&h);
 }
 
+/* A BGP message of `len` bytes: the marker, its length and type, then zeros (an OPEN: version 4, AS 65000, hold time 0). */
+static void
+bgp_message(uint8_t *msg, size_t len, uint8_t type)
+{
+	memset(msg, 0, len);
+	memset(msg, 0xff, 16);
+	msg[17] = (uint8_t)len;
+	msg[18] = type;
+	if (type == BGP_OPEN) {
+		msg[19] = 4;
+		msg[20] = 65000 >> 8;
+		msg[21] = 65000 & 0xff;
+		msg[24] = 192;	/* BGP identifier 192.0.2.1 */
+		msg[26] = 2;
+		msg[27] = 1;
+	}
+}
+
+/* Read exactly n bytes at the collector's end while the loop runs. */
+static void
+read_bytes(struct harness *h, int fd, uint8_t *buf, size_t n)
+{
+	size_t have = 0;
+	tr_ns give_up = tr_mono_now() + GIVE_UP;
+
+	while (have < n && tr_mono_now() < give_up) {
+		ssize_t r = recv(fd, buf + have, n - have, 0);
+
+		if (r > 0)
+			have += (size_t)r;
+		else {
+			assert_true(r == -1 && (errno == EAGAIN || errno == EINTR));
+			serve(h);
+		}
+	}
+	assert_int_equal(have, n);
+}
+
+/*
+ * The BGP OPEN gate: the OPEN goes out, the UPDATEs behind it wait until
+ * the collector's OPEN answers it, then they follow, whole and in order.
+ */
+static void
+test_bgp_open_gate(void **state)
+{
+	enum { OPEN_LEN = 29, UPDATE_LEN = 23, UPDATES = 3 };
+	struct harness h;
+	uint8_t open[OPEN_LEN], update[UPDATE_LEN], got[OPEN_LEN];
+	uint8_t byte;
+	int fd;
+
+	(void)state;
+	harness_start(&h, SECTION_BGP, false);
+	bgp_message(open, sizeof(open), BGP_OPEN);
+	bgp_message(update, sizeof(update), BGP_UPDATE);
+	push_segment(&h, TR_TCP_SYN, NULL, 0);
+	push_segment(&h, TR_TCP_ACK | TR_TCP_PSH, open, sizeof(open));
+	for (int i = 0; i < UPDATES; i++)
+		push_segment(&h, TR_TCP_ACK | TR_TCP_PSH, update,
+		    sizeof(update));
+	fd = accept_connection(&h);
+	read_bytes(&h, fd, got, OPEN_LEN);
+	assert_memory_equal(got, open, OPEN_LEN);
+	/* Not a timed assertion: the loop runs, and nothing may pass the gate. */
+	for (int i = 0; i < 20; i++)
+		serve(&h);
+	assert_int_equal(recv(fd, &byte, 1, 0), -1);
+	assert_true(errno == EAGAIN);
+	assert_int_equal(send(fd, open, sizeof(open), 0), (ssize_t)sizeof(open));
+	for (int i = 0; i < UPDATES; i++) {
+		read_bytes(&h, fd, got, UPDATE_LEN);
+		assert_memory_equal(got, update, UPDATE_LEN);
+	}
+	close_all(&h);
+	assert_int_equal(h.rep.section[SECTION_BGP].sent, 1 + UPDATES);
+	close(fd);
+	harness_stop(&h);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hold_release),
 		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_bgp_open_gate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
