@@ -386,10 +386,10 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 
 /*
  * Hand a TCP segment to its session.  A slow collector holds back only its
- * own sessions (session.c); but when the collectors have more than
- * TRANSPORT_TCP_QUEUE_MAX bytes to take, queued and held together, wait
- * for them, so memory stays bounded: the whole timeline falls behind and
- * the lag says so; nothing is dropped.
+ * own sessions (session.c), and the other sessions and UDP go on, unless
+ * one session holds as much as it may: then wait for it, so memory stays
+ * bounded (the timeline falls behind and the lag says so; nothing is
+ * dropped).
  */
 static int
 push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
@@ -401,8 +401,7 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
 		log_warn("cannot replay the TCP segment of frame %llu",
 		    (unsigned long long)pkt->frame);
-	while (transport_tcp_queued_total(rp->tp) +
-	    sessions_held_bytes(rp->sessions) > TRANSPORT_TCP_QUEUE_MAX)
+	while (sessions_held_full(rp->sessions))
 		if (wait_for(rp, tr_mono_now() + 10 * TR_NS_PER_MS, NULL) == -1)
 			return -1;
 	return 0;

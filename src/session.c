@@ -20,6 +20,12 @@
 #define STREAMS_MAX_HELD	(64u * 1024 * 1024)
 /* Marks closer together than this share one: the lag needs no finer grain. */
 #define HELD_MARK_GRAIN		TR_NS_PER_MS
+/*
+ * What one session may hold back for a slow collector before the replay
+ * waits for it (sessions_held_full): memory stays bounded per session,
+ * while a collector's backlog under it holds back none of the others.
+ */
+#define SESSION_HELD_MAX	(64u * 1024 * 1024)
 #define BACKOFF_FIRST		(1 * TR_NS_PER_SEC)
 #define BACKOFF_MAX		(30 * TR_NS_PER_SEC)
 /* After our FIN, how long the collector's is awaited before the socket is let go (the next session of the feed waits for it). */
@@ -37,7 +43,6 @@ sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 	t->cfg = cfg;
 	t->rep = rep;
 	t->reconnect = reconnect;
-	t->next_timer = INT64_MAX;
 	t->stall_limit = (tr_ns)(cfg->tcp_stall_limit * (double)TR_NS_PER_SEC);
 	t->held_pool.max = STREAMS_MAX_HELD;
 	return t;
@@ -100,7 +105,7 @@ sessions_free(struct sessions *t)
 		}
 	}
 	free(t->all);
-	free(t->held);
+	timer_heap_free(&t->timers);
 	session_bgp_prescan_free(t->pre);
 	free(t);
 }
@@ -275,28 +280,21 @@ session_count_not_sent(struct session *o, uint64_t n, bool unsendable)
 
 /* ---- per-session backpressure ------------------------------------------ */
 
+/* Whether s holds SESSION_HELD_MAX, counted in the table for sessions_held_full(). */
 void
-session_held_list_add(struct sessions *t, struct session *s)
+session_held_changed(struct session *s)
 {
-	if (s->held_slot != 0)
-		return;
-	if (grow_array(&t->held, &t->cap_held, sizeof(*t->held),
-	    t->n_held + 1, SIZE_MAX) == -1)
-		return;	/* released at the end instead (sessions_close_all) */
-	t->held[t->n_held++] = s;
-	s->held_slot = t->n_held;
+	bool full = bytebuf_len(&s->held) >= SESSION_HELD_MAX;
+
+	if (full != s->held_full)
+		s->table->n_held_full += full ? 1 : (size_t)-1;
+	s->held_full = full;
 }
 
-static void
-held_list_remove(struct sessions *t, struct session *s)
+bool
+sessions_held_full(const struct sessions *t)
 {
-	size_t i = s->held_slot - 1;
-
-	if (s->held_slot == 0)
-		return;
-	t->held[i] = t->held[--t->n_held];
-	t->held[i]->held_slot = i + 1;
-	s->held_slot = 0;
+	return t->n_held_full > 0;
 }
 
 /* Keep a message back, behind those already held. */
@@ -328,8 +326,7 @@ hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
 		    what, TRANSPORT_TCP_CONN_QUEUE_MAX >> 20);
 	}
 	s->held_in += len;
-	t->held_bytes += len;
-	session_held_list_add(t, s);
+	session_held_changed(s);
 	return 0;
 }
 
@@ -359,16 +356,16 @@ held_lag(struct session *s, tr_ns now)
 static void
 session_held_empty(struct session *s)
 {
-	s->table->held_bytes -= bytebuf_len(&s->held);
 	s->held_out = s->held_in;
 	bytebuf_consume(&s->held, bytebuf_len(&s->held));
 	s->marks_head = s->n_marks = 0;
-	held_list_remove(s->table, s);
+	session_held_changed(s);
 }
 
 /*
- * Move held messages to the connection as its queue empties: once under
- * half its bound, up to the bound (all of them when `all`: the session
+ * Move held messages to the connection unless its queue is over its high
+ * water mark: up to that mark, which it then reaches again, so that its
+ * `drained` event brings the rest (all of them when `all`: the session
  * ends, and its connection closes after its queue).
  */
 void
@@ -382,17 +379,19 @@ session_release_held(struct session *s, tr_ns now, bool all)
 		return;
 	queued = transport_tcp_queued(t->tp, s->conn);
 	if (!all) {
-		if (queued >= TRANSPORT_TCP_CONN_QUEUE_MAX / 2)
+		if (transport_tcp_above_high(t->tp, s->conn) ||
+		    queued >= TRANSPORT_TCP_HIGH_WATER)
 			return;
-		if (n > TRANSPORT_TCP_CONN_QUEUE_MAX - queued)
-			n = TRANSPORT_TCP_CONN_QUEUE_MAX - queued;
+		if (n > TRANSPORT_TCP_HIGH_WATER - queued)
+			n = TRANSPORT_TCP_HIGH_WATER - queued;
 	}
+	/* Out of memory: the close releases them all; closed: on_closed accounts. */
 	if (transport_tcp_send(t->tp, s->conn, bytebuf_data(&s->held), n) ==
 	    -1)
-		return;	/* out of memory: try again later; closed: on_closed accounts */
+		return;
 	bytebuf_consume(&s->held, n);
 	s->held_out += n;
-	t->held_bytes -= n;
+	session_held_changed(s);
 	held_lag(s, now);
 	if (bytebuf_len(&s->held) > 0)
 		return;
@@ -402,12 +401,6 @@ session_release_held(struct session *s, tr_ns now, bool all)
 	session_describe(s, what, sizeof(what));
 	log_info("%s: the collector caught up; messages waited up to %.3f s",
 	    what, tr_ns_to_sec(s->held_lag_max));
-}
-
-size_t
-sessions_held_bytes(const struct sessions *t)
-{
-	return t->held_bytes;
 }
 
 /*
@@ -431,7 +424,7 @@ session_queue(struct session *o, const uint8_t *p, size_t len, tr_ns now,
 		errno = ENOTCONN;
 		return -1;
 	} else if (bytebuf_len(&o->held) > 0 ||
-	    transport_tcp_queued(tp, o->conn) >= TRANSPORT_TCP_CONN_QUEUE_MAX) {
+	    transport_tcp_above_high(tp, o->conn)) {
 		if (!transport_tcp_can_send(tp, o->conn)) {
 			errno = ENOTCONN;
 			return -1;
@@ -980,8 +973,7 @@ schedule_reconnect(struct session *s, const char *what)
 	if (s->backoff > cap)
 		s->backoff = cap;
 	s->reconnect_at = now + s->backoff;
-	if (s->reconnect_at < s->table->next_timer)
-		s->table->next_timer = s->reconnect_at;
+	session_timer_at(s, s->reconnect_at);
 	if (s->backoff == cap && cap > BACKOFF_MAX)
 		log_warnx("%s: reconnecting in %.0f s (past %s, after which "
 		    "the collector accepts the peer again)", what,
@@ -992,20 +984,37 @@ schedule_reconnect(struct session *s, const char *what)
 }
 
 /*
- * A scan of every session runs each time the earliest timer is due; with
- * thousands of BGP sessions whose KEEPALIVEs fall due one after another,
- * that is one scan per KEEPALIVE.  So a scan also serves every timer due
- * within TIMER_SLACK (a KEEPALIVE that much early is still well inside a
- * hold time of at least 3 s; a reconnect backoff is at least 1 s): at most
- * one scan per TIMER_SLACK, whatever the number of sessions.
+ * Timers (reconnects, KEEPALIVEs) wait in the table's heap, one per
+ * session.  Those due within TIMER_SLACK are served together (a KEEPALIVE
+ * that much early is still well inside a hold time of at least 3 s; a
+ * reconnect backoff is at least 1 s), so that thousands of BGP sessions
+ * whose KEEPALIVEs fall due one after another wake the loop once per
+ * TIMER_SLACK, not once per KEEPALIVE.
  */
 #define TIMER_SLACK	(100 * TR_NS_PER_MS)
 
 /*
+ * A session ended for its collector: what it still had is counted as not
+ * sent (an RST ends the connection), so the run cannot end as if all
+ * arrived.
+ */
+static void
+end_stalled(struct session *o)
+{
+	struct sessions *t = o->table;
+
+	t->rep->tcp_sessions_stalled++;
+	o->stalled = true;
+	o->captured_end = true;
+	o->closing = true;
+	o->reconnect_at = 0;
+	transport_tcp_close(t->tp, o->conn, true);
+}
+
+/*
  * The collector has taken nothing for tcp_stall_limit while bytes wait:
  * a collector that stopped reading, or a BGP collector that never answered
- * the OPEN.  The session ends (an RST), and what it still had is counted
- * as not sent, so the run cannot end as if all arrived.
+ * the OPEN.
  */
 static void
 stall_end(struct session *o, tr_ns idle)
@@ -1020,12 +1029,34 @@ stall_end(struct session *o, tr_ns idle)
 	    transport_tcp_queued(t->tp, o->conn) + bytebuf_len(&o->held),
 	    hooks(o) != NULL && hooks(o)->stalled_why != NULL ?
 	    hooks(o)->stalled_why(o) : "");
-	t->rep->tcp_sessions_stalled++;
-	o->stalled = true;
-	o->captured_end = true;
-	o->closing = true;
-	o->reconnect_at = 0;
-	transport_tcp_close(t->tp, o->conn, true);
+	end_stalled(o);
+}
+
+/* The collector takes bytes, but so slowly that a message has waited past tcp_stall_limit. */
+static void
+held_too_long_end(struct session *o, tr_ns waited)
+{
+	char what[128];
+
+	session_describe(o, what, sizeof(what));
+	log_errorx("%s: the collector is so slow that a message has waited "
+	    "%.0f s with %zu bytes held (tcp_stall_limit): the session is "
+	    "ended, and what it still had is not sent", what,
+	    tr_ns_to_sec(waited), bytebuf_len(&o->held));
+	end_stalled(o);
+}
+
+/*
+ * Since when the oldest message held for a slow collector waits; 0: none,
+ * or time_factor 0, where messages have no time to be late for.
+ */
+static tr_ns
+held_since(const struct session *s)
+{
+	if (s->table->cfg->time_factor <= 0 || s->retrying ||
+	    s->marks_head >= s->n_marks)
+		return 0;
+	return s->marks[s->marks_head].since;
 }
 
 /* Once a second: connections stalled past the limit, and closed ones whose collector never sends its FIN. */
@@ -1047,6 +1078,11 @@ housekeeping(struct sessions *t, tr_ns now)
 			stall_end(s, now - since);
 			continue;
 		}
+		since = held_since(s);
+		if (since != 0 && now - since >= t->stall_limit) {
+			held_too_long_end(s, now - since);
+			continue;
+		}
 		/* Let the socket go: the next session of the feed waits for it. */
 		since = transport_tcp_closing_since(t->tp, s->conn);
 		if (since != 0 && now - since >= CLOSE_GRACE)
@@ -1054,38 +1090,51 @@ housekeeping(struct sessions *t, tr_ns now)
 	}
 }
 
+/*
+ * Arm s's timer at `due` unless it is armed sooner: sending only postpones
+ * a KEEPALIVE, so an early timer just asks the hook again (serve_timers).
+ */
+void
+session_timer_at(struct session *s, tr_ns due)
+{
+	struct timer_heap *h = &s->table->timers;
+
+	if (s->timer_pos != 0 && h->e[s->timer_pos - 1].due <= due)
+		return;
+	if (timer_heap_set(h, s, &s->timer_pos, due) == -1)
+		log_warn("cannot arm a session's timer (its KEEPALIVE or "
+		    "reconnect is late)");
+}
+
+/* s's timer is due by soon: a reconnect, or what its protocol does when idle. */
+static void
+serve_timers(struct session *s, tr_ns now, tr_ns soon)
+{
+	tr_ns due = INT64_MAX;
+
+	if (s->reconnect_at != 0 && s->reconnect_at <= soon)
+		reconnect(s, now);
+	if (s->reconnect_at != 0)
+		due = s->reconnect_at;
+	else if (hooks(s) != NULL && hooks(s)->timer != NULL)
+		due = hooks(s)->timer(s, now, soon);
+	if (due != INT64_MAX)
+		session_timer_at(s, due);
+}
+
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
-	tr_ns next = INT64_MAX, soon = now + TIMER_SLACK;
+	tr_ns next, soon = now + TIMER_SLACK;
+	struct session *s;
 
-	/* Backwards: a session that empties leaves the list by a swap with the last. */
-	for (size_t i = t->n_held; i > 0; i--)
-		session_release_held(t->held[i - 1], now, false);
 	if (now >= t->next_housekeeping) {
 		housekeeping(t, now);
 		t->next_housekeeping = now + HOUSEKEEPING_EVERY;
 	}
-	if (now < t->next_timer)
-		return t->next_timer < t->next_housekeeping ? t->next_timer :
-		    t->next_housekeeping;
-
-	for (size_t i = 0; i < t->n_all; i++) {
-		struct session *s = t->all[i];
-		tr_ns due;
-
-		if (s->reconnect_at != 0) {
-			if (s->reconnect_at <= soon)
-				reconnect(s, now);
-			else if (s->reconnect_at < next)
-				next = s->reconnect_at;
-			continue;
-		}
-		if (hooks(s) != NULL && hooks(s)->timer != NULL &&
-		    (due = hooks(s)->timer(s, now, soon)) < next)
-			next = due;
-	}
-	t->next_timer = next;
+	while ((s = timer_heap_pop_due(&t->timers, soon)) != NULL)
+		serve_timers(s, now, soon);
+	next = timer_heap_next(&t->timers);
 	return next < t->next_housekeeping ? next : t->next_housekeeping;
 }
 
@@ -1303,6 +1352,16 @@ on_closed(void *ctx, int id, int err)
 		schedule_reconnect(s, what);
 }
 
+/* The queue is down to its low water mark: what the session held goes on. */
+static void
+on_drained(void *ctx, int id)
+{
+	struct session *s = ctx;
+
+	if (id == s->conn)
+		session_release_held(s, tr_mono_now(), false);
+}
+
 struct transport_tcp_events
 sessions_tcp_events(void)
 {
@@ -1311,6 +1370,7 @@ sessions_tcp_events(void)
 		.received = on_received,
 		.written = on_written,
 		.closed = on_closed,
+		.drained = on_drained,
 	};
 	return ev;
 }

@@ -34,12 +34,12 @@ void		 sessions_free(struct sessions *);
  * section, exporter, captured collector address and port) are replayed one
  * after the other, a new one's connection opening once the older one is
  * closed; a capture that continues the feed mid-stream from another port
- * (no SYN, Initiation or OPEN) goes on the live session's connection.  A connection whose queue is over TRANSPORT_TCP_CONN_QUEUE_MAX
- * (a slow collector) has the session's further messages held, in order,
- * and given to it as it takes them (sessions_tick); nothing is dropped.
- * Returns 0, or -1 when out of memory.  Memory grows: the caller waits
- * while transport_tcp_queued_total() and sessions_held_bytes() together
- * are over TRANSPORT_TCP_QUEUE_MAX.
+ * (no SYN, Initiation or OPEN) goes on the live session's connection.  A
+ * connection whose queue reached TRANSPORT_TCP_HIGH_WATER (a slow
+ * collector) has the session's further messages held, in order,
+ * and given to it as it takes them (its `drained` event); nothing is
+ * dropped.  Returns 0, or -1 when out of memory.  The caller waits while
+ * sessions_held_full().
  */
 int		 sessions_push(struct sessions *, int section, int exporter,
 		    const struct tr_packet *pkt);
@@ -67,11 +67,14 @@ void		 sessions_prescan(struct sessions *, const struct tr_packet *pkt,
 /* End of the look-ahead: says once how many sessions have no collector OPEN to trim to. */
 void		 sessions_prescan_done(struct sessions *);
 
+/*
+ * A session holds as much as it may for a slow collector: the caller waits
+ * (serving the loop) before it gives the sessions more.
+ */
+bool		 sessions_held_full(const struct sessions *);
+
 /* A segment with no payload and no SYN/FIN/RST needs no deadline: nothing is sent for it. */
 bool		 sessions_needs_deadline(const struct tr_packet *pkt);
-
-/* Bytes held back by per-session backpressure, in every session. */
-size_t		 sessions_held_bytes(const struct sessions *);
 
 /*
  * Timers: BGP KEEPALIVEs while a session is idle longer than a third of its

@@ -329,8 +329,7 @@ keepalive_clock_starts(struct session *s)
 	if (s->hold_time == 0)
 		return;
 	due = s->last_sent + (tr_ns)s->hold_time * TR_NS_PER_SEC / 3;
-	if (due < s->table->next_timer)
-		s->table->next_timer = due;
+	session_timer_at(s, due);
 }
 
 /*
@@ -519,8 +518,8 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	}
 	bytebuf_free(&s->held);
 	s->held = kept;
+	session_held_changed(s);
 	keep = bytebuf_len(&kept);
-	t->held_bytes += n - skip;
 	/* One mark for everything: its lag counts from the refusal. */
 	s->marks_head = s->n_marks = 0;
 	s->held_out = s->held_in;
@@ -536,8 +535,6 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	}
 	r->written = 0;
 	s->conn_in -= s->open_end;
-	if (keep > 0)
-		session_held_list_add(t, s);
 	if (s->closing) {	/* the run ended meanwhile: close once the retry is answered */
 		s->closing = false;
 		s->close_after_retry = true;

@@ -20,6 +20,7 @@
 #include "framer.h"
 #include "session.h"
 #include "stream.h"
+#include "timer_heap.h"
 
 enum bgp_phase {
 	BGP_IDLE,		/* no OPEN sent yet */
@@ -88,15 +89,16 @@ struct session {
 
 	int		 conn;		/* transport id, -1 before/after */
 	/*
-	 * Backpressure: while the connection's queue is over its bound, the
-	 * session's messages wait here, in order; marks say since when, for
-	 * the lag.
+	 * Backpressure: from the time the connection's queue reaches its high
+	 * water mark until its `drained` event, the session's messages wait
+	 * here, in order, up to SESSION_HELD_MAX; marks say since when, for
+	 * the lag and the stall limit.
 	 */
 	struct bytebuf	 held;
 	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
 	struct held_mark *marks;
 	size_t		 marks_head, n_marks, cap_marks;
-	size_t		 held_slot;	/* index + 1 in the table's held list; 0: not in it */
+	bool		 held_full;	/* holds SESSION_HELD_MAX: the replay waits (sessions_held_full) */
 	bool		 held_slow;	/* held once because the collector was slow (said once) */
 	tr_ns		 held_lag_max;
 	struct msg_ring	 ring;		/* what the connection was given and has not written */
@@ -140,6 +142,7 @@ struct session {
 	size_t		 n_peer_ups, cap_peer_ups;
 	bool		 peer_ups_capped;	/* said once */
 	tr_ns		 reconnect_at;	/* 0: no reconnect pending */
+	size_t		 timer_pos;	/* in the table's timers (timer_heap.h) */
 	tr_ns		 backoff;
 	struct framer	 rx;		/* BGP: what the collector sends */
 	struct session	*next;		/* hash chain */
@@ -166,17 +169,14 @@ struct sessions {
 	struct session	       **all;
 	size_t			 n_all, cap_all;
 	uint64_t		 capture_gen;
-	/* No KEEPALIVE is due before this: sending only postpones them, so no scan is needed until then. */
-	tr_ns			 next_timer;
+	struct timer_heap	 timers;	/* each session's next reconnect or KEEPALIVE */
 	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
-	struct session	       **held;	/* sessions with messages held back */
-	size_t			 n_held, cap_held;
-	size_t			 held_bytes;	/* in all of them */
 	struct feed		*feeds[TABLE_BUCKETS];
 	tr_ns			 stall_limit;	/* tcp_stall_limit */
 	tr_ns			 next_housekeeping;
 	size_t			 connect_failures;	/* named or not */
 	size_t			 n_retrying;
+	size_t			 n_held_full;	/* sessions holding SESSION_HELD_MAX */
 };
 
 /* ---- session.c, for the hooks (session_bgp.c, session_bmp.c) --------- */
@@ -197,7 +197,10 @@ int		session_queue(struct session *o, const uint8_t *p, size_t len,
 int		session_queue_first(struct session *o, const uint8_t *p,
 		    size_t len, bool counted);
 void		session_release_held(struct session *, tr_ns now, bool all);
-void		session_held_list_add(struct sessions *, struct session *);
+/* Ask for the session's timer hook (or reconnect) at `due`, or sooner. */
+void		session_timer_at(struct session *, tr_ns due);
+/* After s->held changed other than through session.c. */
+void		session_held_changed(struct session *);
 uint64_t	session_ring_reset(struct msg_ring *, uint64_t *bytes);
 void		session_count_not_sent(struct session *o, uint64_t n,
 		    bool unsendable);

@@ -94,6 +94,8 @@ struct transport {
 	struct tcp_conn		*conns;
 	size_t			 n_conns, cap_conns;
 	size_t			 queued_total;	/* bytes queued on every connection */
+	size_t			 n_live;	/* connections not closed */
+	size_t			 n_starting;	/* waiting or connecting */
 	int			*dirty;		/* connections with bytes not yet tried */
 	size_t			 n_dirty, cap_dirty;
 	size_t			 dirty_bytes;	/* queued on them since */
@@ -679,9 +681,27 @@ new_conn(struct transport *t)
 	if (grow_array(&t->conns, &t->cap_conns, sizeof(*t->conns),
 	    t->n_conns + 1, INT_MAX) == -1)
 		return NULL;
+	/* Closed until it starts, so that set_state counts it from then on. */
 	t->conns[t->n_conns] = (struct tcp_conn){ .fd = -1, .gate = SIZE_MAX,
-	    .successor = -1, .q.max = SIZE_MAX };
+	    .successor = -1, .q.max = SIZE_MAX, .state = TCP_CLOSED };
 	return &t->conns[t->n_conns];
+}
+
+/*
+ * Every change of a connection's state goes here, which keeps the counts
+ * of transport_tcp_unwritten() and transport_tcp_active(): the drain asks
+ * for them each loop pass, over 10,000 connections.
+ */
+static void
+set_state(struct transport *t, struct tcp_conn *c, enum tcp_state state)
+{
+	bool was_starting = c->state == TCP_WAITING ||
+	    c->state == TCP_CONNECTING;
+	bool starting = state == TCP_WAITING || state == TCP_CONNECTING;
+
+	t->n_live += (c->state == TCP_CLOSED) - (state == TCP_CLOSED);
+	t->n_starting += starting - was_starting;
+	c->state = state;
 }
 
 /* Queued bytes that may be written now: up to the gate. */
@@ -721,7 +741,7 @@ conn_start(struct transport *t, int id)
 		.data.u32 = (uint32_t)id,
 	};
 
-	c->state = TCP_CONNECTING;
+	set_state(t, c, TCP_CONNECTING);
 	c->want_out = true;
 	c->progress = tr_mono_now();
 	/* Interrupted, a non-blocking connect goes on in the kernel (POSIX): EPOLLOUT tells its end. */
@@ -761,7 +781,7 @@ transport_tcp_open(struct transport *t, const struct tr_addr *repro_ip,
 		while (t->conns[after].successor >= 0)
 			after = t->conns[after].successor;
 		t->conns[after].successor = id;
-		c->state = TCP_WAITING;
+		set_state(t, c, TCP_WAITING);
 		return id;
 	}
 	conn_start(t, id);
@@ -778,7 +798,7 @@ conn_gone(struct transport *t, int id, int err)
 		return;
 	close(c->fd);	/* also removes it from the epoll set */
 	c->fd = -1;
-	c->state = TCP_CLOSED;
+	set_state(t, c, TCP_CLOSED);
 	c->successor = -1;
 	c->stats.bytes_lost += bytebuf_len(&c->q);
 	t->queued_total -= bytebuf_len(&c->q);
@@ -882,7 +902,7 @@ conn_write(struct transport *t, int id)
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
 		shutdown(c->fd, SHUT_WR);
-		c->state = TCP_CLOSING;
+		set_state(t, c, TCP_CLOSING);
 		c->closing_since = c->progress = tr_mono_now();
 	}
 	if (c->state != TCP_CLOSED)
@@ -1068,29 +1088,17 @@ transport_tcp_stats(const struct transport *t, int id)
 	return &t->conns[id].stats;
 }
 
+/* Only connections not closed have a queue, and a closing one's is written. */
 size_t
 transport_tcp_unwritten(const struct transport *t)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->n_conns; i++)
-		if (t->conns[i].state == TCP_CONNECTING ||
-		    t->conns[i].state == TCP_WAITING)
-			n += 1 + bytebuf_len(&t->conns[i].q);
-		else if (t->conns[i].state == TCP_OPEN)
-			n += bytebuf_len(&t->conns[i].q);
-	return n;
+	return t->queued_total + t->n_starting;
 }
 
 size_t
 transport_tcp_active(const struct transport *t)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->n_conns; i++)
-		if (t->conns[i].state != TCP_CLOSED)
-			n++;
-	return n;
+	return t->n_live;
 }
 
 static void
@@ -1106,7 +1114,7 @@ conn_connected(struct transport *t, int id)
 		conn_gone(t, id, soerr);
 		return;
 	}
-	c->state = TCP_OPEN;
+	set_state(t, c, TCP_OPEN);
 	c->stats.established = true;
 	c->progress = tr_mono_now();
 	if (t->opts.tcp.connected != NULL)

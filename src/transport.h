@@ -112,13 +112,11 @@ void		 transport_udp_finish(struct transport *);
  * a queue reaches the high water mark (transport_tcp_above_high()) it
  * keeps the rest of that session back, and hands it over when the
  * `drained` event says the queue is down to the low water mark; other
- * connections go on.  It also waits while everything kept in memory for
- * TCP passes TRANSPORT_TCP_QUEUE_MAX (a safety net for memory).
+ * connections go on.
  */
 #define TRANSPORT_TCP_CONN_QUEUE_MAX	(4u * 1024 * 1024)
 #define TRANSPORT_TCP_HIGH_WATER	TRANSPORT_TCP_CONN_QUEUE_MAX
 #define TRANSPORT_TCP_LOW_WATER		(TRANSPORT_TCP_HIGH_WATER / 2)
-#define TRANSPORT_TCP_QUEUE_MAX		(64u * 1024 * 1024)
 /*
  * Work per socket per loop pass is capped, so one busy peer cannot delay
  * the timeline or the other connections: a connection writes at most this

@@ -430,18 +430,35 @@ test_water_marks(void **state)
 	close_fixture(&fast);
 }
 
-/* The collector closes: the connection is gone with err 0, and nothing is lost. */
+/*
+ * The collector closes: the connection is gone with err 0, and nothing is
+ * lost.  On the way, the drain's counts: a connection waiting for another
+ * counts one unwritten byte with its queue, and both are active until gone.
+ */
 static void
 test_collector_closes(void **state)
 {
-	struct fixture f = { 0 };
+	struct fixture f = { 0 }, next = { 0 };
+	struct tr_addr repro = loopback();
+	char err[256];
 	tr_ns give_up;
 
 	(void)state;
 	connect_fixture(&f, new_transport(0), 0);
+	assert_int_equal(transport_tcp_active(f.t), 1);
+	next.id = transport_tcp_open(f.t, &repro, "127.0.0.1", f.port, f.id,
+	    &next, err, sizeof(err));
+	assert_true(next.id >= 0);
+	assert_int_equal(transport_tcp_active(f.t), 2);
+	assert_int_equal(transport_tcp_unwritten(f.t), 1);
 	send_pattern(&f, 0, 5000, 500);
+	assert_int_equal(transport_tcp_unwritten(f.t), 5001);
 	transport_tcp_flush(f.t);
 	expect_pattern(&f, 0, 5000);
+	assert_int_equal(transport_tcp_unwritten(f.t), 1);
+	transport_tcp_close(f.t, next.id, true);
+	assert_int_equal(transport_tcp_active(f.t), 1);
+	assert_int_equal(transport_tcp_unwritten(f.t), 0);
 	shutdown(f.peer, SHUT_WR);
 	give_up = tr_mono_now() + GIVE_UP;
 	while (f.closed == 0 && tr_mono_now() < give_up)
@@ -450,6 +467,7 @@ test_collector_closes(void **state)
 	assert_int_equal(f.closed, 1);
 	assert_int_equal(f.closed_err, 0);
 	assert_int_equal(transport_tcp_stats(f.t, f.id)->bytes_lost, 0);
+	assert_int_equal(transport_tcp_active(f.t), 0);
 	transport_free(f.t);
 	close_fixture(&f);
 }
