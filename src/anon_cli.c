@@ -33,8 +33,9 @@ static const char anon_usage[] =
 "Rewritten now: the MAC addresses of Ethernet and Linux cooked headers, the\n"
 "source and destination of every frame's IP header (fragments too, and the\n"
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
-"ICMPv6 checksums made right.  NOT yet: the addresses inside payloads\n"
-"(NetFlow/IPFIX fields, BMP and BGP messages, sFlow).\n"
+"ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
+"fields of NetFlow v5, v9 and IPFIX records (recognized by content).  NOT\n"
+"yet: IP fragments' payloads, sFlow, BMP and BGP messages.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -153,15 +154,47 @@ reverse(struct anon_addr *a, char *const *args, int n)
 	return code;
 }
 
+/* The payloads' line: per protocol with a rewriter, and what stayed as captured. */
+static void
+payload_summary(const struct anon_payload_stats *ps,
+    const struct anon_frame_stats *st)
+{
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (protocols[id]->anon != NULL)
+			fprintf(stderr, "anonymize: %s: %llu datagrams "
+			    "rewritten, %llu malformed (rewritten up to "
+			    "where they contradict themselves)\n",
+			    protocols[id]->what,
+			    (unsigned long long)ps->rewritten[id],
+			    (unsigned long long)ps->malformed[id]);
+	if (ps->counts.no_layout != 0)
+		fprintf(stderr, "anonymize: warning: %llu NetFlow v9/IPFIX "
+		    "data sets came before their template (or past the cap "
+		    "on templates): left as captured\n",
+		    (unsigned long long)ps->counts.no_layout);
+	if (st->udp_kept != 0)
+		fprintf(stderr, "anonymize: warning: %llu UDP payloads left "
+		    "as captured: IP fragments or datagrams the capture cut "
+		    "short\n", (unsigned long long)st->udp_kept);
+	if (ps->over_exporters != 0)
+		fprintf(stderr, "anonymize: warning: %llu datagrams left as "
+		    "captured: past the cap on exporters\n",
+		    (unsigned long long)ps->over_exporters);
+	fprintf(stderr, "anonymize: not rewritten yet: addresses inside "
+	    "sFlow, BMP and BGP messages are as captured\n");
+}
+
 static int
 rewrite(struct anon_addr *a, const struct anon_cli *cli,
     volatile sig_atomic_t *stop)
 {
 	struct anon_frame_stats st = { 0 };
+	struct anon_payload_stats ps = { 0 };
 	char err[1024];
 
 	switch (anon_pcap_run(a, (const char *const *)cli->args,
-	    (size_t)cli->nargs, cli->output, stop, &st, err, sizeof(err))) {
+	    (size_t)cli->nargs, cli->output, stop, &st, &ps, err,
+	    sizeof(err))) {
 	case ANON_PCAP_OK:
 		break;
 	case ANON_PCAP_BAD_INPUT:
@@ -173,14 +206,13 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 	}
 	fprintf(stderr, "anonymize: %llu frames into %s: %llu IP headers "
 	    "and %llu ARP bodies (%llu addresses cut short by the capture), "
-	    "checksums: %llu computed, %llu adjusted\n"
-	    "anonymize: payloads are not rewritten yet: addresses inside "
-	    "NetFlow/IPFIX, sFlow, BMP and BGP messages are as captured\n",
+	    "checksums: %llu computed, %llu adjusted\n",
 	    (unsigned long long)st.frames, cli->output,
 	    (unsigned long long)st.ip_headers, (unsigned long long)st.arp,
 	    (unsigned long long)st.cut_addresses,
 	    (unsigned long long)st.l4_recomputed,
 	    (unsigned long long)st.l4_adjusted);
+	payload_summary(&ps, &st);
 	return ANON_EXIT_OK;
 }
 
