@@ -13,9 +13,9 @@ FUZZ_DEPS  = clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
 # One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp; flowfix: with ipfix;
-# info: the summary over every stage below it; sflow: its parser and fidelity rewrites), linked with
+# info: the summary over every stage below it; sflow: its parser and fidelity rewrites; anon: the payload rewriters), linked with
 # every module built once with the fuzzer's instrumentation (the protocol table ties them together).
-FUZZERS = source config protocols stream flowfix info sflow
+FUZZERS = source config protocols stream flowfix info sflow anon
 
 # Fault injection (-DTR_FAULT=ON): the unit tests and the byte-exact replays run while the
 # transport's socket calls fail with EAGAIN and EINTR or fall short, on a seeded schedule
@@ -95,7 +95,7 @@ fuzz:
 	@for f in $(FUZZERS); do \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=undefined -iquote src fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtr.a \
-			-lpcap -lyaml -ljansson -lm -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
+			-lpcap -lyaml -ljansson -lcrypto -lm -o $(FUZZ_BUILD)/fuzz_$$f || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
