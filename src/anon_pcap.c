@@ -101,10 +101,12 @@ exporters_grow(struct exporters *t)
 static void
 exporters_free(struct exporters *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].alen != 0)
-			protocols[t->slots[i].section]->anon->free(
-			    t->slots[i].state);
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct exporter *e = &t->slots[i];
+
+		if (e->alen != 0 && protocols[e->section]->anon->free != NULL)
+			protocols[e->section]->anon->free(e->state);
+	}
 	free(t->slots);
 }
 
@@ -112,6 +114,7 @@ exporters_free(struct exporters *t)
 static struct exporter *
 exporter_get(struct run *r, const struct anon_udp *d, int section)
 {
+	const struct proto_anon *pa = protocols[section]->anon;
 	struct exporters *t = &r->exporters;
 	struct exporter *e;
 
@@ -131,7 +134,7 @@ exporter_get(struct run *r, const struct anon_udp *d, int section)
 		return NULL;
 	}
 	e = exporter_slot(t->slots, t->cap, d->src, d->alen, d->sport, section);
-	if ((e->state = protocols[section]->anon->new()) == NULL) {
+	if (pa->new != NULL && (e->state = pa->new()) == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}

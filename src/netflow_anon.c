@@ -98,16 +98,14 @@ map_in_place(const struct anon_rewriter *rw, uint8_t *p, size_t len)
 	return anon_addr_map_bytes(rw->addr, p, p, len);
 }
 
+/* h: the datagram's header, which it holds whole. */
 static enum anon_msg_result
-rewrite_v5(const struct anon_rewriter *rw, struct anon_msg *m)
+rewrite_v5(const struct anon_rewriter *rw, struct anon_msg *m,
+    const struct nf_header *h)
 {
-	struct nf_header h;
-	size_t records, fit;
+	size_t fit = (m->len - NF_V5_HDR_LEN) / NF_V5_RECORD_LEN;
+	size_t records = h->count < fit ? h->count : fit;
 
-	if (nf_parse_header(m->data, m->len, &h) == -1)
-		return ANON_MSG_MALFORMED;
-	fit = (m->len - NF_V5_HDR_LEN) / NF_V5_RECORD_LEN;
-	records = h.count < fit ? h.count : fit;
 	for (size_t i = 0; i < records; i++) {
 		uint8_t *r = m->data + NF_V5_HDR_LEN + i * NF_V5_RECORD_LEN;
 
@@ -115,7 +113,7 @@ rewrite_v5(const struct anon_rewriter *rw, struct anon_msg *m)
 			if (map_in_place(rw, r + 4 * a, 4) == -1)
 				return ANON_MSG_FAILED;
 	}
-	return records == h.count ? ANON_MSG_REWRITTEN : ANON_MSG_MALFORMED;
+	return records == h->count ? ANON_MSG_REWRITTEN : ANON_MSG_MALFORMED;
 }
 
 /* One v9/IPFIX datagram being rewritten. */
@@ -299,7 +297,7 @@ rewrite_message(void *state, const struct anon_rewriter *rw,
 	if (nf_parse_header(m->data, m->len, &w.h) == -1)
 		return ANON_MSG_MALFORMED;
 	if (w.h.version == NF_VERSION_5)
-		return rewrite_v5(rw, m);
+		return rewrite_v5(rw, m, &w.h);
 	return rewrite_sets(&w, m);
 }
 
