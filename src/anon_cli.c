@@ -11,6 +11,7 @@
 #include "anon_cli.h"
 #include "anon_key.h"
 #include "anon_pcap.h"
+#include "config.h"
 #include "log.h"
 
 /* As the replay's: 0 done, 1 the run failed, 2 bad command line, key or capture path. */
@@ -22,7 +23,7 @@ enum {
 
 static const char anon_usage[] =
 "usage: traffic-reproducer anonymize --new-key KEY\n"
-"       traffic-reproducer anonymize --key-file KEY IN... -o OUT.pcap\n"
+"       traffic-reproducer anonymize --key-file KEY [-t CFG] IN... -o OUT.pcap\n"
 "       traffic-reproducer anonymize --key-file KEY --reverse ADDR...\n"
 "\n"
 "Pseudonymizes captures so that they can leave the building: IPv4 and IPv6\n"
@@ -34,8 +35,9 @@ static const char anon_usage[] =
 "source and destination of every frame's IP header (fragments too, and the\n"
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
 "ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
-"fields of NetFlow v5, v9 and IPFIX records (recognized by content).  NOT\n"
-"yet: IP fragments' payloads, sFlow, BMP and BGP messages.\n"
+"fields of NetFlow v5, v9 and IPFIX records (recognized by content, or\n"
+"by -t's sections).  NOT yet: IP fragments' payloads, sFlow, BMP and BGP\n"
+"messages.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -43,6 +45,9 @@ static const char anon_usage[] =
 "  -k, --key-file KEY   the key (keep it: it reverses every pseudonym)\n"
 "  -o, --output FILE    the anonymized capture (classic pcap, ns timestamps):\n"
 "                       every frame of the inputs, in the order given\n"
+"  -t, --config CFG     UDP datagrams are the protocols' whose sections of CFG\n"
+"                       select them (select, NAME_h), as the replay takes\n"
+"                       them; without -t, by their content, as --info does\n"
 "      --reverse        the arguments are pseudonyms: print each one's\n"
 "                       original address, one per line\n"
 "  -h, --help           this text\n"
@@ -54,6 +59,7 @@ struct anon_cli {
 	const char	*new_key;
 	const char	*key_file;
 	const char	*output;
+	const char	*cfg_path;	/* -t: datagrams classified by its sections */
 	bool		 reverse;
 	char *const	*args;		/* inputs, or pseudonyms with --reverse */
 	int		 nargs;
@@ -75,6 +81,7 @@ parse(int argc, char **argv, struct anon_cli *cli)
 		{ "new-key", required_argument, NULL, OPT_NEW_KEY },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 't' },
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -83,7 +90,7 @@ parse(int argc, char **argv, struct anon_cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":k:o:t:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_NEW_KEY:
 			cli->new_key = optarg;
@@ -93,6 +100,9 @@ parse(int argc, char **argv, struct anon_cli *cli)
 			break;
 		case 'o':
 			cli->output = optarg;
+			break;
+		case 't':
+			cli->cfg_path = optarg;
 			break;
 		case OPT_REVERSE:
 			cli->reverse = true;
@@ -110,15 +120,15 @@ parse(int argc, char **argv, struct anon_cli *cli)
 	cli->nargs = argc - optind;
 	if (cli->new_key != NULL)
 		return cli->key_file != NULL || cli->output != NULL ||
-		    cli->reverse || cli->nargs > 0 ? usage_error("--new-key "
+		    cli->cfg_path != NULL || cli->reverse || cli->nargs > 0 ? usage_error("--new-key "
 		    "takes no other option or argument") : 0;
 	if (cli->key_file == NULL)
 		return usage_error("no key: give --key-file KEY (make one with "
 		    "--new-key KEY)");
 	if (cli->reverse)
-		return cli->output != NULL || cli->nargs == 0 ?
-		    usage_error("--reverse takes pseudonyms (addresses) as its "
-		    "arguments and no -o") : 0;
+		return cli->output != NULL || cli->cfg_path != NULL ||
+		    cli->nargs == 0 ? usage_error("--reverse takes pseudonyms "
+		    "(addresses) as its arguments and no -o or -t") : 0;
 	if (cli->nargs == 0)
 		return usage_error("no input capture");
 	if (cli->output == NULL)
@@ -190,11 +200,21 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 {
 	struct anon_frame_stats st = { 0 };
 	struct anon_payload_stats ps = { 0 };
+	struct config cfg;
+	enum anon_pcap_result rc;
 	char err[1024];
 
-	switch (anon_pcap_run(a, (const char *const *)cli->args,
-	    (size_t)cli->nargs, cli->output, stop, &st, &ps, err,
-	    sizeof(err))) {
+	if (cli->cfg_path != NULL && config_load(cli->cfg_path, NULL, &cfg,
+	    err, sizeof(err)) == -1) {
+		log_errorx("anonymize: %s", err);
+		return ANON_EXIT_USAGE;
+	}
+	rc = anon_pcap_run(a, (const char *const *)cli->args,
+	    (size_t)cli->nargs, cli->output, cli->cfg_path ? &cfg : NULL, stop,
+	    &st, &ps, err, sizeof(err));
+	if (cli->cfg_path != NULL)
+		config_free(&cfg);
+	switch (rc) {
 	case ANON_PCAP_OK:
 		break;
 	case ANON_PCAP_BAD_INPUT:

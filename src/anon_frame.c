@@ -279,10 +279,11 @@ fix_quote_cksum(const struct l4 *l, const struct quote *q)
  * A UDP datagram's payload goes to at->udp_payload when the checksum is
  * then summed anew over it; a first fragment or a cut datagram holds only
  * part of it, and its checksum could only be adjusted for what the frame
- * holds, so its payload stays as captured (counted).
+ * holds, so its payload stays as captured (counted).  addrs: source and
+ * destination as captured.
  */
 static int
-rewrite_udp(const struct l4 *l, const uint8_t *src, size_t alen,
+rewrite_udp(const struct l4 *l, const uint8_t *addrs, size_t alen,
     const struct anon_frame_at *at, struct anon_frame_stats *st)
 {
 	size_t ulen;
@@ -297,8 +298,8 @@ rewrite_udp(const struct l4 *l, const uint8_t *src, size_t alen,
 	ulen = be16_load(l->hdr + 4);
 	if (ulen <= UDP_HDR || ulen > l->len)
 		return 0;	/* no payload, or a length its IP header contradicts */
-	return at->udp_payload(at->ctx, &(struct anon_udp){ .src = src,
-	    .alen = alen, .sport = be16_load(l->hdr),
+	return at->udp_payload(at->ctx, &(struct anon_udp){ .src = addrs,
+	    .dst = addrs + alen, .alen = alen, .sport = be16_load(l->hdr),
 	    .dport = be16_load(l->hdr + 2), .payload = l->hdr + UDP_HDR,
 	    .len = ulen - UDP_HDR });
 }

@@ -20,7 +20,7 @@ struct anon_frame_stats {
 
 /* A whole UDP datagram, its payload to rewrite in place (its length kept) before the checksum is summed over it. */
 struct anon_udp {
-	const uint8_t	*src;		/* the source address as captured, alen bytes */
+	const uint8_t	*src, *dst;	/* the addresses as captured, alen bytes each */
 	size_t		 alen;		/* 4 or 16 */
 	uint16_t	 sport, dport;
 	uint8_t		*payload;

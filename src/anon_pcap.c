@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "netflow.h"
 #include "pcapw.h"
+#include "select.h"
 #include "source.h"
 
 /*
@@ -48,6 +49,8 @@ struct run {
 	struct anon_rewriter	 rewriter;
 	struct anon_payload_stats *payload;
 	struct exporters	 exporters;
+	const struct config	*cfg;		/* -t: datagrams are its sections' */
+	struct selector		*sel;
 	uint64_t		 frame;		/* the one being rewritten */
 	bool			 failed;
 	char			*err;
@@ -160,12 +163,30 @@ classify(const uint8_t *p, size_t len)
 }
 
 static void
-exporter_address(const struct anon_udp *d, struct tr_addr *a)
+address_of(const uint8_t *p, size_t alen, struct tr_addr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->family = d->alen == 4 ? AF_INET : AF_INET6;
-	memcpy(d->alen == 4 ? (void *)&a->v4 : (void *)&a->v6, d->src,
-	    d->alen);
+	a->family = alen == 4 ? AF_INET : AF_INET6;
+	memcpy(alen == 4 ? (void *)&a->v4 : (void *)&a->v6, p, alen);
+}
+
+/* -t: the UDP section whose select and NAME_h take the datagram, as the replay selects; -1: none. */
+static int
+section_of(const struct run *r, const struct anon_udp *d)
+{
+	struct tr_packet pkt = { .frame = r->frame, .l4proto = TR_IPPROTO_UDP,
+	    .sport = d->sport, .dport = d->dport, .payload = d->payload,
+	    .payload_len = d->len };
+	int id;
+
+	address_of(d->src, d->alen, &pkt.src);
+	address_of(d->dst, d->alen, &pkt.dst);
+	id = select_section(r->sel, &pkt);
+	if (id < 0 || protocols[id]->l4proto != TR_IPPROTO_UDP ||
+	    !select_datagram(&r->cfg->section[id], (enum section_id)id,
+	    d->payload, d->len))
+		return -1;
+	return id;
 }
 
 /* A whole UDP datagram's payload to its protocol's rewriter (anon_frame's hook); -1 when the run must stop. */
@@ -173,15 +194,16 @@ static int
 on_udp(void *ctx, const struct anon_udp *d)
 {
 	struct run *r = ctx;
-	int id = classify(d->payload, d->len);
+	int id = r->sel != NULL ? section_of(r, d) : classify(d->payload,
+	    d->len);
 	struct tr_addr from;
 	struct exporter *e;
 
-	if (protocols[id]->anon == NULL)
+	if (id < 0 || protocols[id]->anon == NULL)
 		return 0;
 	if ((e = exporter_get(r, d, id)) == NULL)
 		return errno == ENOMEM ? -1 : 0;
-	exporter_address(d, &from);
+	address_of(d->src, d->alen, &from);
 	switch (protocols[id]->anon->message(e->state, &r->rewriter,
 	    &(struct anon_msg){ .data = d->payload, .len = d->len,
 	    .exporter = &from, .exporter_port = d->sport,
@@ -324,13 +346,13 @@ finish_output(struct run *r, const char *out)
 
 enum anon_pcap_result
 anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
-    const char *out, volatile sig_atomic_t *stop,
+    const char *out, const struct config *cfg, volatile sig_atomic_t *stop,
     struct anon_frame_stats *stats, struct anon_payload_stats *payload,
     char *err, size_t errlen)
 {
 	enum anon_pcap_result result = ANON_PCAP_FAILED;
 	struct run r = { .addr = a, .stop = stop, .stats = stats, .err = err,
-	    .errlen = errlen, .payload = payload,
+	    .errlen = errlen, .payload = payload, .cfg = cfg,
 	    .rewriter = { .addr = a, .counts = &payload->counts } };
 	struct source **srcs = calloc(n ? n : 1, sizeof(*srcs));
 	char *tmp = NULL;
@@ -338,7 +360,9 @@ anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
 	int fd;
 
 	r.buf = malloc(PCAPW_SNAPLEN);
-	if (srcs == NULL || r.buf == NULL ||
+	if (cfg != NULL)
+		r.sel = selector_new(cfg);
+	if (srcs == NULL || r.buf == NULL || (cfg != NULL && r.sel == NULL) ||
 	    asprintf(&tmp, "%s.XXXXXX", out) == -1) {
 		snprintf(err, errlen, "%s: %s", out, strerror(ENOMEM));
 		tmp = NULL;
@@ -375,5 +399,6 @@ done:
 	free(tmp);
 	free(r.buf);
 	exporters_free(&r.exporters);
+	selector_free(r.sel);
 	return result;
 }

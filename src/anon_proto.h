@@ -11,8 +11,8 @@
 
 /*
  * The anonymizer hands each protocol its messages as the other modes do
- * (UDP: one datagram, classified by content like --info; later by -t's
- * sections.  TCP, not yet: the framer's messages out of the reassembled
+ * (UDP: one datagram, classified by -t's sections or by content like
+ * --info.  TCP, not yet: the framer's messages out of the reassembled
  * stream of each direction).  A rewriter changes bytes in place and never a length, so a
  * TCP message's new bytes go back into the very segments (by sequence
  * number) that carried it, and segmentation stays as captured.  The frame

@@ -4,7 +4,8 @@
 # itself, pcap_savefile: the decoder is the collector's, not ours).  The
 # anonymized decode, its addresses mapped back with --reverse, must be the
 # original decode (exporter, source, destination, packets, bytes of every
-# record), and no address of the original decode may appear in it.
+# record), and no address of the original decode may appear in it.  With
+# -t, datagrams are classified by the config's sections instead.
 . "$(dirname "$0")/../lib.sh"
 
 command -v nfacctd >/dev/null || skip "nfacctd (pmacct) is not installed (make test-deps)"
@@ -86,4 +87,18 @@ round ipfix4 ipfix 4739 192.0.2.1 192.0.2.2
 round ipfix6 ipfix 4739 2001:db8::1
 round nfv9 nfv9 2055 192.0.2.1 2001:db8::7
 round nfv5 nfv5 2055 192.0.2.1 192.0.2.2
+
+# -t: datagrams are the sections' that select them.  The ipfix section that
+# selects the capture's port gives the bytes classifying by content gave; one
+# that selects another port leaves every payload as captured.
+note "-t"
+printf 'pcap: unused.pcap\nipfix:\n  select:\n    udp:\n      dport: [%s]\n' 4739 >"$WORK/select.yml"
+printf 'pcap: unused.pcap\nipfix:\n  select:\n    udp:\n      dport: [%s]\n' 4740 >"$WORK/other.yml"
+"$TR" anonymize --key-file "$WORK/key" -t "$WORK/select.yml" "$WORK/ipfix4.pcap" -o "$WORK/select.pcap" 2>/dev/null ||
+	fail "-t: anonymize failed"
+cmp -s "$WORK/select.pcap" "$WORK/ipfix4-anon.pcap" || fail "-t: the section's selection rewrote other bytes than classifying by content"
+"$TR" anonymize --key-file "$WORK/key" -t "$WORK/other.yml" "$WORK/ipfix4.pcap" -o "$WORK/other.pcap" 2>"$WORK/other.err" ||
+	fail "-t: anonymize failed"
+grep -q "NetFlow/IPFIX exports: 0 datagrams rewritten" "$WORK/other.err" ||
+	fail "-t: datagrams no section selects were rewritten: $(cat "$WORK/other.err")"
 echo "PASS"
