@@ -203,27 +203,22 @@ is_address(const struct nf_field *f, size_t len)
 	    len == want;
 }
 
-/*
- * Map the address fields of the record at the start of rec: its length
- * into *used, 0 when it runs past len.
- */
+/* Map the address fields of the record at the start of rec, as far as its len bytes hold them. */
 static enum anon_msg_result
-rewrite_record(struct walk *w, const struct nf_stored_template *t,
-    uint8_t *rec, size_t len, size_t *used)
+map_fields(struct walk *w, const struct nf_stored_template *t, uint8_t *rec,
+    size_t len)
 {
 	struct cursor c = cur_init(rec, len);
 	size_t vlen;
 
-	*used = 0;
 	for (size_t i = 0; i < t->field_count; i++) {
 		if (!field_value(w->h.version, &t->fields[i], &c, &vlen))
-			return ANON_MSG_REWRITTEN;
+			break;
 		if (is_address(&t->fields[i], vlen) &&
 		    map_in_place(w->rw, rec + (len - cur_left(&c)), vlen) == -1)
 			return ANON_MSG_FAILED;
 		(void)cur_skip(&c, vlen);
 	}
-	*used = len - cur_left(&c);
 	return ANON_MSG_REWRITTEN;
 }
 
@@ -237,9 +232,30 @@ all_zero(const uint8_t *p, size_t len)
 }
 
 /*
+ * The record at the start of rec, its length into *used (0: the rest of
+ * the set).  One that runs past the set is padding when all zeros (left
+ * as it is), else malformed: mapped as far as it goes.
+ */
+static enum anon_msg_result
+rewrite_record(struct walk *w, const struct nf_stored_template *t,
+    uint8_t *rec, size_t len, size_t *used)
+{
+	enum anon_msg_result rc;
+
+	*used = nf_record_len(w->h.version, t->fields, t->field_count, rec,
+	    len, NULL);
+	if (*used != 0)
+		return map_fields(w, t, rec, *used);
+	if (all_zero(rec, len))
+		return ANON_MSG_REWRITTEN;
+	rc = map_fields(w, t, rec, len);
+	return rc == ANON_MSG_FAILED ? rc : ANON_MSG_MALFORMED;
+}
+
+/*
  * Data or options data records, laid out by their template; without one
  * the set stays as captured (counted).  What is left shorter than the
- * shortest record, or zeros where a record does not fit, is padding.
+ * shortest record is padding.
  */
 static enum anon_msg_result
 data_set(struct walk *w, uint8_t *msg, const struct nf_set *set)
@@ -257,11 +273,8 @@ data_set(struct walk *w, uint8_t *msg, const struct nf_set *set)
 	while (off < set->body_len && set->body_len - off >= t->min_record_len) {
 		rc = rewrite_record(w, t, body + off, set->body_len - off,
 		    &used);
-		if (rc != ANON_MSG_REWRITTEN)
+		if (rc != ANON_MSG_REWRITTEN || used == 0)
 			return rc;
-		if (used == 0)
-			return all_zero(body + off, set->body_len - off) ?
-			    ANON_MSG_REWRITTEN : ANON_MSG_MALFORMED;
 		off += used;
 	}
 	return ANON_MSG_REWRITTEN;
