@@ -11,6 +11,7 @@
 #include "anon_cli.h"
 #include "anon_key.h"
 #include "anon_pcap.h"
+#include "config.h"
 #include "log.h"
 
 /* As the replay's: 0 done, 1 the run failed, 2 bad command line, key or capture path. */
@@ -22,7 +23,7 @@ enum {
 
 static const char anon_usage[] =
 "usage: traffic-reproducer anonymize --new-key KEY\n"
-"       traffic-reproducer anonymize --key-file KEY IN... -o OUT.pcap\n"
+"       traffic-reproducer anonymize --key-file KEY [-t CFG] IN... -o OUT.pcap\n"
 "       traffic-reproducer anonymize --key-file KEY --reverse ADDR...\n"
 "\n"
 "Pseudonymizes captures so that they can leave the building: IPv4 and IPv6\n"
@@ -33,8 +34,10 @@ static const char anon_usage[] =
 "Rewritten now: the MAC addresses of Ethernet and Linux cooked headers, the\n"
 "source and destination of every frame's IP header (fragments too, and the\n"
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
-"ICMPv6 checksums made right.  NOT yet: the addresses inside payloads\n"
-"(NetFlow/IPFIX fields, BMP and BGP messages, sFlow).\n"
+"ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
+"fields of NetFlow v5, v9 and IPFIX records (recognized by content, or\n"
+"by -t's sections).  NOT yet: IP fragments' payloads, sFlow, BMP and BGP\n"
+"messages.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -42,6 +45,9 @@ static const char anon_usage[] =
 "  -k, --key-file KEY   the key (keep it: it reverses every pseudonym)\n"
 "  -o, --output FILE    the anonymized capture (classic pcap, ns timestamps):\n"
 "                       every frame of the inputs, in the order given\n"
+"  -t, --config CFG     UDP datagrams are the protocols' whose sections of CFG\n"
+"                       select them (select, NAME_h), as the replay takes\n"
+"                       them; without -t, by their content, as --info does\n"
 "      --reverse        the arguments are pseudonyms: print each one's\n"
 "                       original address, one per line\n"
 "  -h, --help           this text\n"
@@ -53,6 +59,7 @@ struct anon_cli {
 	const char	*new_key;
 	const char	*key_file;
 	const char	*output;
+	const char	*cfg_path;	/* -t: datagrams classified by its sections */
 	bool		 reverse;
 	char *const	*args;		/* inputs, or pseudonyms with --reverse */
 	int		 nargs;
@@ -74,6 +81,7 @@ parse(int argc, char **argv, struct anon_cli *cli)
 		{ "new-key", required_argument, NULL, OPT_NEW_KEY },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 't' },
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -82,7 +90,7 @@ parse(int argc, char **argv, struct anon_cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":k:o:t:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_NEW_KEY:
 			cli->new_key = optarg;
@@ -92,6 +100,9 @@ parse(int argc, char **argv, struct anon_cli *cli)
 			break;
 		case 'o':
 			cli->output = optarg;
+			break;
+		case 't':
+			cli->cfg_path = optarg;
 			break;
 		case OPT_REVERSE:
 			cli->reverse = true;
@@ -109,15 +120,15 @@ parse(int argc, char **argv, struct anon_cli *cli)
 	cli->nargs = argc - optind;
 	if (cli->new_key != NULL)
 		return cli->key_file != NULL || cli->output != NULL ||
-		    cli->reverse || cli->nargs > 0 ? usage_error("--new-key "
+		    cli->cfg_path != NULL || cli->reverse || cli->nargs > 0 ? usage_error("--new-key "
 		    "takes no other option or argument") : 0;
 	if (cli->key_file == NULL)
 		return usage_error("no key: give --key-file KEY (make one with "
 		    "--new-key KEY)");
 	if (cli->reverse)
-		return cli->output != NULL || cli->nargs == 0 ?
-		    usage_error("--reverse takes pseudonyms (addresses) as its "
-		    "arguments and no -o") : 0;
+		return cli->output != NULL || cli->cfg_path != NULL ||
+		    cli->nargs == 0 ? usage_error("--reverse takes pseudonyms "
+		    "(addresses) as its arguments and no -o or -t") : 0;
 	if (cli->nargs == 0)
 		return usage_error("no input capture");
 	if (cli->output == NULL)
@@ -153,15 +164,57 @@ reverse(struct anon_addr *a, char *const *args, int n)
 	return code;
 }
 
+/* The payloads' line: per protocol with a rewriter, and what stayed as captured. */
+static void
+payload_summary(const struct anon_payload_stats *ps,
+    const struct anon_frame_stats *st)
+{
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (protocols[id]->anon != NULL)
+			fprintf(stderr, "anonymize: %s: %llu datagrams "
+			    "rewritten, %llu malformed (rewritten up to "
+			    "where they contradict themselves)\n",
+			    protocols[id]->what,
+			    (unsigned long long)ps->rewritten[id],
+			    (unsigned long long)ps->malformed[id]);
+	if (ps->counts.no_layout != 0)
+		fprintf(stderr, "anonymize: warning: %llu NetFlow v9/IPFIX "
+		    "data sets came before their template (or past the cap "
+		    "on templates): left as captured\n",
+		    (unsigned long long)ps->counts.no_layout);
+	if (st->udp_kept != 0)
+		fprintf(stderr, "anonymize: warning: %llu UDP payloads left "
+		    "as captured: IP fragments or datagrams the capture cut "
+		    "short\n", (unsigned long long)st->udp_kept);
+	if (ps->over_exporters != 0)
+		fprintf(stderr, "anonymize: warning: %llu datagrams left as "
+		    "captured: past the cap on exporters\n",
+		    (unsigned long long)ps->over_exporters);
+	fprintf(stderr, "anonymize: not rewritten yet: addresses inside "
+	    "sFlow, BMP and BGP messages are as captured\n");
+}
+
 static int
 rewrite(struct anon_addr *a, const struct anon_cli *cli,
     volatile sig_atomic_t *stop)
 {
 	struct anon_frame_stats st = { 0 };
+	struct anon_payload_stats ps = { 0 };
+	struct config cfg;
+	enum anon_pcap_result rc;
 	char err[1024];
 
-	switch (anon_pcap_run(a, (const char *const *)cli->args,
-	    (size_t)cli->nargs, cli->output, stop, &st, err, sizeof(err))) {
+	if (cli->cfg_path != NULL && config_load(cli->cfg_path, NULL, &cfg,
+	    err, sizeof(err)) == -1) {
+		log_errorx("anonymize: %s", err);
+		return ANON_EXIT_USAGE;
+	}
+	rc = anon_pcap_run(a, (const char *const *)cli->args,
+	    (size_t)cli->nargs, cli->output, cli->cfg_path ? &cfg : NULL, stop,
+	    &st, &ps, err, sizeof(err));
+	if (cli->cfg_path != NULL)
+		config_free(&cfg);
+	switch (rc) {
 	case ANON_PCAP_OK:
 		break;
 	case ANON_PCAP_BAD_INPUT:
@@ -173,14 +226,13 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 	}
 	fprintf(stderr, "anonymize: %llu frames into %s: %llu IP headers "
 	    "and %llu ARP bodies (%llu addresses cut short by the capture), "
-	    "checksums: %llu computed, %llu adjusted\n"
-	    "anonymize: payloads are not rewritten yet: addresses inside "
-	    "NetFlow/IPFIX, sFlow, BMP and BGP messages are as captured\n",
+	    "checksums: %llu computed, %llu adjusted\n",
 	    (unsigned long long)st.frames, cli->output,
 	    (unsigned long long)st.ip_headers, (unsigned long long)st.arp,
 	    (unsigned long long)st.cut_addresses,
 	    (unsigned long long)st.l4_recomputed,
 	    (unsigned long long)st.l4_adjusted);
+	payload_summary(&ps, &st);
 	return ANON_EXIT_OK;
 }
 

@@ -13,6 +13,7 @@
 #define MAC_LEN		6
 #define IPV4_MIN_HDR	20
 #define IPV6_HDR	40
+#define UDP_HDR		8
 #define IPV6_MAX_EXT	16	/* as the source's cap on extension headers */
 
 enum {
@@ -218,10 +219,10 @@ struct quote {
 	uint8_t		 old[QUOTE_MAX];
 };
 
-static int anon_ipv4(struct anon_addr *, uint8_t *, size_t, bool,
-	    struct anon_frame_stats *);
-static int anon_ipv6(struct anon_addr *, uint8_t *, size_t, bool,
-	    struct anon_frame_stats *);
+static int anon_ipv4(struct anon_addr *, uint8_t *, size_t,
+	    const struct anon_frame_at *, struct anon_frame_stats *);
+static int anon_ipv6(struct anon_addr *, uint8_t *, size_t,
+	    const struct anon_frame_at *, struct anon_frame_stats *);
 
 static bool
 icmp_error(uint8_t proto, uint8_t type)
@@ -248,9 +249,9 @@ anon_quote(struct anon_addr *a, const struct l4 *l, struct quote *q,
 	memcpy(q->old, q->at, q->n);
 	switch (q->at[0] >> 4) {
 	case 4:
-		return anon_ipv4(a, q->at, avail, true, st);
+		return anon_ipv4(a, q->at, avail, NULL, st);
 	case 6:
-		return anon_ipv6(a, q->at, avail, true, st);
+		return anon_ipv6(a, q->at, avail, NULL, st);
 	default:
 		return 0;
 	}
@@ -274,10 +275,41 @@ fix_quote_cksum(const struct l4 *l, const struct quote *q)
 	/* Otherwise fix_l4 summed the whole ICMPv6 message, quote rewritten. */
 }
 
+/*
+ * A UDP datagram's payload goes to at->udp_payload when the checksum is
+ * then summed anew over it; a first fragment or a cut datagram holds only
+ * part of it, and its checksum could only be adjusted for what the frame
+ * holds, so its payload stays as captured (counted).  addrs: source and
+ * destination as captured.
+ */
 static int
-anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
-    struct anon_frame_stats *st)
+rewrite_udp(const struct l4 *l, const uint8_t *addrs, size_t alen,
+    const struct anon_frame_at *at, struct anon_frame_stats *st)
 {
+	size_t ulen;
+
+	if (at == NULL || at->udp_payload == NULL || l->proto != NH_UDP ||
+	    l->avail <= UDP_HDR)
+		return 0;
+	if (!l->whole || !l->dst_in_pseudo) {
+		st->udp_kept++;
+		return 0;
+	}
+	ulen = be16_load(l->hdr + 4);
+	if (ulen <= UDP_HDR || ulen > l->len)
+		return 0;	/* no payload, or a length its IP header contradicts */
+	return at->udp_payload(at->ctx, &(struct anon_udp){ .src = addrs,
+	    .dst = addrs + alen, .alen = alen, .sport = be16_load(l->hdr),
+	    .dport = be16_load(l->hdr + 2), .payload = l->hdr + UDP_HDR,
+	    .len = ulen - UDP_HDR });
+}
+
+/* at is NULL for a header an ICMP error quotes. */
+static int
+anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail,
+    const struct anon_frame_at *at, struct anon_frame_stats *st)
+{
+	bool quoted = at == NULL;
 	struct quote q;	/* not zeroed: 1280 bytes a frame, for the few that quote */
 	uint8_t old[8], new[8];
 	size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
@@ -315,6 +347,8 @@ anon_ipv4(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
 	}
 	if (l.proto == NH_ICMPV6)	/* not over IPv4 */
 		return 0;
+	if (rewrite_udp(&l, old, 4, at, st) == -1)
+		return -1;
 	fix_l4(&l, old, new, 4, st);
 	return 0;
 }
@@ -366,9 +400,10 @@ ipv6_upper(uint8_t *ip, size_t end, struct l4 *l)
 }
 
 static int
-anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
-    struct anon_frame_stats *st)
+anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail,
+    const struct anon_frame_at *at, struct anon_frame_stats *st)
 {
+	bool quoted = at == NULL;
 	struct quote q;	/* not zeroed: 1280 bytes a frame, for the few that quote */
 	uint8_t old[32], new[32];
 	struct l4 l = { .whole = true, .dst_in_pseudo = true };
@@ -392,6 +427,8 @@ anon_ipv6(struct anon_addr *a, uint8_t *ip, size_t avail, bool quoted,
 	if (!ipv6_upper(ip, end, &l))
 		return 0;
 	if (!quoted && l.proto == NH_ICMPV6 && anon_quote(a, &l, &q, st) == -1)
+		return -1;
+	if (rewrite_udp(&l, old, 16, at, st) == -1)
 		return -1;
 	fix_l4(&l, old, new, 16, st);
 	fix_quote_cksum(&l, &q);
@@ -468,9 +505,9 @@ anon_frame(struct anon_addr *a, int linktype, uint8_t *frame,
 	avail = caplen - at->l3_offset;
 	switch (ip[0] >> 4) {
 	case 4:
-		return anon_ipv4(a, ip, avail, false, st);
+		return anon_ipv4(a, ip, avail, at, st);
 	case 6:
-		return anon_ipv6(a, ip, avail, false, st);
+		return anon_ipv6(a, ip, avail, at, st);
 	default:
 		return 0;
 	}

@@ -10,8 +10,32 @@
 #include <pcap/pcap.h>
 
 #include "anon_pcap.h"
+#include "hash.h"
+#include "netflow.h"
 #include "pcapw.h"
+#include "select.h"
 #include "source.h"
+
+/*
+ * A payload rewriter's state is per exporter: a source address and port
+ * and a protocol.  A capture may not make more of them (hostile input):
+ * the datagrams of those past the cap stay as captured, counted.
+ */
+#define MAX_EXPORTERS	65536
+
+struct exporter {
+	uint8_t		 addr[16];
+	uint8_t		 alen;		/* 0: an empty slot */
+	uint8_t		 section;
+	uint16_t	 port;
+	void		*state;
+};
+
+/* Open addressing; cap is 0 or a power of two, at least twice n. */
+struct exporters {
+	struct exporter	*slots;
+	size_t		 cap, n;
+};
 
 struct run {
 	struct anon_addr	*addr;
@@ -22,10 +46,180 @@ struct run {
 	struct pcapw		*w;		/* opened with the first frame's link type */
 	int			 linktype;
 	uint8_t			*buf;		/* one frame, PCAPW_SNAPLEN bytes */
+	struct anon_rewriter	 rewriter;
+	struct anon_payload_stats *payload;
+	struct exporters	 exporters;
+	const struct config	*cfg;		/* -t: datagrams are its sections' */
+	struct selector		*sel;
+	uint64_t		 frame;		/* the one being rewritten */
 	bool			 failed;
 	char			*err;
 	size_t			 errlen;
 };
+
+static uint32_t
+exporter_hash(const uint8_t *addr, size_t alen, uint16_t port, int section)
+{
+	uint8_t more[3] = { (uint8_t)(port >> 8), (uint8_t)port,
+	    (uint8_t)section };
+
+	return fnv1a(fnv1a(FNV1A_BASIS, addr, alen), more, sizeof(more));
+}
+
+/* The slot of an exporter, or the empty one where it goes. */
+static struct exporter *
+exporter_slot(struct exporter *slots, size_t cap, const uint8_t *addr,
+    size_t alen, uint16_t port, int section)
+{
+	size_t i = exporter_hash(addr, alen, port, section) & (cap - 1);
+
+	for (;; i = (i + 1) & (cap - 1)) {
+		struct exporter *e = &slots[i];
+
+		if (e->alen == 0 || (e->alen == alen && e->port == port &&
+		    e->section == section && memcmp(e->addr, addr, alen) == 0))
+			return e;
+	}
+}
+
+static bool
+exporters_grow(struct exporters *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct exporter *slots = calloc(cap, sizeof(*slots));
+
+	if (slots == NULL)
+		return false;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].alen != 0)
+			*exporter_slot(slots, cap, t->slots[i].addr,
+			    t->slots[i].alen, t->slots[i].port,
+			    t->slots[i].section) = t->slots[i];
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	return true;
+}
+
+static void
+exporters_free(struct exporters *t)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct exporter *e = &t->slots[i];
+
+		if (e->alen != 0 && protocols[e->section]->anon->free != NULL)
+			protocols[e->section]->anon->free(e->state);
+	}
+	free(t->slots);
+}
+
+/* The exporter of a datagram, made on first sight; NULL past the cap (counted) or out of memory (errno ENOMEM). */
+static struct exporter *
+exporter_get(struct run *r, const struct anon_udp *d, int section)
+{
+	const struct proto_anon *pa = protocols[section]->anon;
+	struct exporters *t = &r->exporters;
+	struct exporter *e;
+
+	errno = 0;
+	if (t->cap != 0) {
+		e = exporter_slot(t->slots, t->cap, d->src, d->alen, d->sport,
+		    section);
+		if (e->alen != 0)
+			return e;
+	}
+	if (t->n >= MAX_EXPORTERS) {
+		r->payload->over_exporters++;
+		return NULL;
+	}
+	if (2 * (t->n + 1) > t->cap && !exporters_grow(t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e = exporter_slot(t->slots, t->cap, d->src, d->alen, d->sport, section);
+	if (pa->new != NULL && (e->state = pa->new()) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(e->addr, d->src, d->alen);
+	e->alen = (uint8_t)d->alen;
+	e->port = d->sport;
+	e->section = (uint8_t)section;
+	t->n++;
+	return e;
+}
+
+/* Whose datagram it is by content, as --info without a config: NetFlow/IPFIX first, then the table's classify hooks. */
+static int
+classify(const uint8_t *p, size_t len)
+{
+	if (nf_classify(p, len))
+		return SECTION_IPFIX;
+	for (int id = 0; id < SECTION_COUNT; id++)
+		if (protocols[id]->count != NULL &&
+		    protocols[id]->count->classify(p, len))
+			return id;
+	return SECTION_UDP_GENERIC;
+}
+
+static void
+address_of(const uint8_t *p, size_t alen, struct tr_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = alen == 4 ? AF_INET : AF_INET6;
+	memcpy(alen == 4 ? (void *)&a->v4 : (void *)&a->v6, p, alen);
+}
+
+/* -t: the UDP section whose select and NAME_h take the datagram, as the replay selects; -1: none. */
+static int
+section_of(const struct run *r, const struct anon_udp *d)
+{
+	struct tr_packet pkt = { .frame = r->frame, .l4proto = TR_IPPROTO_UDP,
+	    .sport = d->sport, .dport = d->dport, .payload = d->payload,
+	    .payload_len = d->len };
+	int id;
+
+	address_of(d->src, d->alen, &pkt.src);
+	address_of(d->dst, d->alen, &pkt.dst);
+	id = select_section(r->sel, &pkt);
+	if (id < 0 || protocols[id]->l4proto != TR_IPPROTO_UDP ||
+	    !select_datagram(&r->cfg->section[id], (enum section_id)id,
+	    d->payload, d->len))
+		return -1;
+	return id;
+}
+
+/* A whole UDP datagram's payload to its protocol's rewriter (anon_frame's hook); -1 when the run must stop. */
+static int
+on_udp(void *ctx, const struct anon_udp *d)
+{
+	struct run *r = ctx;
+	int id = r->sel != NULL ? section_of(r, d) : classify(d->payload,
+	    d->len);
+	struct tr_addr from;
+	struct exporter *e;
+
+	if (id < 0 || protocols[id]->anon == NULL)
+		return 0;
+	if ((e = exporter_get(r, d, id)) == NULL)
+		return errno == ENOMEM ? -1 : 0;
+	address_of(d->src, d->alen, &from);
+	switch (protocols[id]->anon->message(e->state, &r->rewriter,
+	    &(struct anon_msg){ .data = d->payload, .len = d->len,
+	    .exporter = &from, .exporter_port = d->sport,
+	    .from_exporter = true, .frame = r->frame })) {
+	case ANON_MSG_REWRITTEN:
+		r->payload->rewritten[id]++;
+		return 0;
+	case ANON_MSG_CUT:	/* whole datagrams only: not one */
+	case ANON_MSG_MALFORMED:
+		r->payload->malformed[id]++;
+		return 0;
+	case ANON_MSG_FAILED:
+		break;
+	}
+	return -1;
+}
 
 static bool
 open_output(struct run *r, int linktype)
@@ -74,11 +268,13 @@ on_frame(void *ctx, const struct source_frame *f)
 		return;
 	}
 	memcpy(r->buf, f->data, f->caplen);
+	r->frame = f->number;
 	if (anon_frame(r->addr, f->linktype, r->buf, f->caplen,
 	    &(struct anon_frame_at){ .l3_offset = f->l3_offset,
-	    .arp_offset = f->arp_offset }, r->stats) == -1) {
+	    .arp_offset = f->arp_offset, .udp_payload = on_udp, .ctx = r },
+	    r->stats) == -1) {
 		snprintf(why, sizeof(why), "cannot compute pseudonyms "
-		    "(libcrypto): %s", strerror(errno));
+		    "(libcrypto, or out of memory): %s", strerror(errno));
 		fail_frame(r, f, why);
 		return;
 	}
@@ -150,19 +346,23 @@ finish_output(struct run *r, const char *out)
 
 enum anon_pcap_result
 anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
-    const char *out, volatile sig_atomic_t *stop,
-    struct anon_frame_stats *stats, char *err, size_t errlen)
+    const char *out, const struct config *cfg, volatile sig_atomic_t *stop,
+    struct anon_frame_stats *stats, struct anon_payload_stats *payload,
+    char *err, size_t errlen)
 {
 	enum anon_pcap_result result = ANON_PCAP_FAILED;
 	struct run r = { .addr = a, .stop = stop, .stats = stats, .err = err,
-	    .errlen = errlen };
+	    .errlen = errlen, .payload = payload, .cfg = cfg,
+	    .rewriter = { .addr = a, .counts = &payload->counts } };
 	struct source **srcs = calloc(n ? n : 1, sizeof(*srcs));
 	char *tmp = NULL;
 	bool ok = true;
 	int fd;
 
 	r.buf = malloc(PCAPW_SNAPLEN);
-	if (srcs == NULL || r.buf == NULL ||
+	if (cfg != NULL)
+		r.sel = selector_new(cfg);
+	if (srcs == NULL || r.buf == NULL || (cfg != NULL && r.sel == NULL) ||
 	    asprintf(&tmp, "%s.XXXXXX", out) == -1) {
 		snprintf(err, errlen, "%s: %s", out, strerror(ENOMEM));
 		tmp = NULL;
@@ -198,5 +398,7 @@ done:
 	free(srcs);
 	free(tmp);
 	free(r.buf);
+	exporters_free(&r.exporters);
+	selector_free(r.sel);
 	return result;
 }

@@ -7,6 +7,19 @@
 
 #include "anon_addr.h"
 #include "anon_frame.h"
+#include "anon_proto.h"
+#include "config.h"
+#include "proto.h"
+
+/* What the protocols' rewriters did to the payloads, summed over a run. */
+struct anon_payload_stats {
+	/* Per protocol (section id): datagrams by anon_msg_result. */
+	uint64_t		rewritten[SECTION_COUNT];
+	uint64_t		malformed[SECTION_COUNT];
+	struct anon_counts	counts;
+	/* Datagrams left as captured: their exporter came past the cap on exporters (hostile input). */
+	uint64_t		over_exporters;
+};
 
 enum anon_pcap_result {
 	ANON_PCAP_OK,
@@ -23,11 +36,15 @@ enum anon_pcap_result {
  * a failed run leaves no partial capture (and out may be an input).  The
  * output depends only on the key and the inputs.  A signal that sets
  * *stop ends the run as a failure.  On failure err says what, naming the
- * file and frame.
+ * file and frame.  Each whole UDP datagram goes to the rewriter of the
+ * protocol whose section of cfg selects it (select, then NAME_h; none: it
+ * stays as captured), or without cfg of the protocol its content says (as
+ * --info classifies without a config).
  */
 enum anon_pcap_result anon_pcap_run(struct anon_addr *,
 		    const char *const *inputs, size_t n, const char *out,
-		    volatile sig_atomic_t *stop, struct anon_frame_stats *,
-		    char *err, size_t errlen);
+		    const struct config *cfg, volatile sig_atomic_t *stop,
+		    struct anon_frame_stats *,
+		    struct anon_payload_stats *, char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,4 @@
-/* The hook a protocol will give the anonymizer to rewrite the addresses inside its messages (issue 12's next stage; not yet in struct proto). */
+/* The hook a protocol gives the anonymizer to rewrite the addresses inside its messages (struct proto's anon). */
 #ifndef TR_ANON_PROTO_H
 #define TR_ANON_PROTO_H
 
@@ -10,11 +10,10 @@
 #include "anon_addr.h"
 
 /*
- * The plan: struct proto gets `const struct proto_anon *anon`, and the
- * anonymizer hands each protocol its messages as the other modes do (UDP:
- * one datagram, classified by -t's sections or by content like --info;
- * TCP: the framer's messages out of the reassembled stream of each
- * direction).  A rewriter changes bytes in place and never a length, so a
+ * The anonymizer hands each protocol its messages as the other modes do
+ * (UDP: one datagram, classified by -t's sections or by content like
+ * --info.  TCP, not yet: the framer's messages out of the reassembled
+ * stream of each direction).  A rewriter changes bytes in place and never a length, so a
  * TCP message's new bytes go back into the very segments (by sequence
  * number) that carried it, and segmentation stays as captured.  The frame
  * rewriter (anon_frame) still does the IP headers and, last, the
@@ -31,12 +30,19 @@ struct anon_msg {
 	uint64_t		 frame;		/* where the message starts, for messages naming it */
 };
 
+/* What rewriters count besides each message's result, summed over a run. */
+struct anon_counts {
+	/* Parts of messages left as captured because their layout is unknown: NetFlow v9/IPFIX data sets before their template (or past the template caps). */
+	uint64_t	no_layout;
+};
+
 /*
  * What a rewriter may change and use: the key's mappings and the run's
  * options (ranges kept as they are, AS numbers kept or mapped).
  */
 struct anon_rewriter {
 	struct anon_addr	*addr;
+	struct anon_counts	*counts;
 	/* Later: `preserve` ranges, `as_numbers: keep | map`, names for enterprise fields. */
 };
 

@@ -6,6 +6,7 @@
 #include "cursor.h"
 #include "flowfix.h"
 #include "netflow.h"
+#include "netflow_anon.h"
 #include "proto.h"
 
 #define NF_V9_HDR_LEN		20
@@ -398,4 +399,5 @@ const struct proto ipfix_proto = {
 	.l4proto = IPPROTO_UDP,
 	.filter = &ipfix_filter,
 	.fidelity = &ipfix_fidelity,	/* flowfix.c */
+	.anon = &ipfix_anon,		/* netflow_anon.c */
 };

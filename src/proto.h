@@ -215,6 +215,11 @@ struct proto_count {
 	void	 (*text)(const void *, FILE *out);
 };
 
+/* ---- what anonymize rewrites inside a protocol's messages ------------- */
+
+/* anon_proto.h: per-exporter state and one message rewritten in place, its length kept. */
+struct proto_anon;
+
 struct proto {
 	const char	*name;		/* its config section */
 	const char	*what;		/* in words, for messages: "NetFlow/IPFIX exports" */
@@ -230,6 +235,8 @@ struct proto {
 	const struct proto_count *count;
 	/* -p: whether a datagram is kept (the rest is dropped as malformed). */
 	bool	(*keep)(const uint8_t *p, size_t len);
+	/* anonymize: the addresses inside its messages (NULL: left as captured). */
+	const struct proto_anon *anon;
 };
 
 #define TR_PROTO_DECL(id, name)	extern const struct proto name##_proto;

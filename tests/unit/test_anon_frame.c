@@ -39,7 +39,8 @@ at_of(int dlt, const uint8_t *frame, size_t len)
 {
 	struct source *s = source_new_decoder(dlt);
 	struct tr_packet pkt;
-	struct anon_frame_at at = { SOURCE_NO_L3, SOURCE_NO_L3 };
+	struct anon_frame_at at = { .l3_offset = SOURCE_NO_L3,
+	    .arp_offset = SOURCE_NO_L3 };
 
 	assert_non_null(s);
 	source_on_frame(s, note_frame, &at);
