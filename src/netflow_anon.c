@@ -20,12 +20,15 @@
  * The IANA registry's information elements of abstract type ipv4Address
  * (4 bytes) and ipv6Address (16 bytes).  Prefixes (44, 45, 169, 170) are
  * addresses too: Crypto-PAn keeps prefixes, so mapping them is enough.
+ * Checked against the registry as Debian's python3-ipfix ships it
+ * (ipfix/iana.iespec); elements registered since are not listed yet.
  */
 static const uint16_t ipv4_ies[] = {
 	8,	/* sourceIPv4Address */
 	12,	/* destinationIPv4Address */
 	15,	/* ipNextHopIPv4Address */
 	18,	/* bgpNextHopIPv4Address */
+	43,	/* ipv4RouterSc */
 	44,	/* sourceIPv4Prefix */
 	45,	/* destinationIPv4Prefix */
 	47,	/* mplsTopLabelIPv4Address */
@@ -33,7 +36,9 @@ static const uint16_t ipv4_ies[] = {
 	211,	/* collectorIPv4Address */
 	225,	/* postNATSourceIPv4Address */
 	226,	/* postNATDestinationIPv4Address */
+	366,	/* staIPv4Address */
 	403,	/* originalExportersIPv4Address */
+	432,	/* pseudoWireDestinationIPv4Address */
 };
 
 static const uint16_t ipv6_ies[] = {
