@@ -24,30 +24,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 bench_binaries tcp_bulk.sh "$BUILD"
 
-TMP=$(mktemp -d /tmp/tr-bench-bulk.XXXXXX)
-SINK_PID=
-cleanup() {
-	if [[ -n $SINK_PID ]]; then
-		kill "$SINK_PID" 2>/dev/null || true
-		wait "$SINK_PID" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_tmp bulk
 
-start_sink() {
-	rm -f "$TMP/sink.ready"
-	"$TR" sink --listen 127.0.0.1 --tcp 0 --ready "$TMP/sink.ready" --json >"$TMP/sink.json" 2>"$TMP/sink.err" &
-	SINK_PID=$!
-	for _ in $(seq 500); do
-		[[ -s $TMP/sink.ready ]] && break
-		sleep 0.01
-	done
-	PORT=$(awk '$1 == "tcp" { print $2 }' "$TMP/sink.ready")
-	[[ -n $PORT ]] || { echo "tcp_bulk.sh: the sink did not start" >&2; cat "$TMP/sink.err" >&2; exit 1; }
-}
 # stop_sink: the sink's byte total
 stop_sink() {
 	kill -INT "$SINK_PID"
@@ -59,7 +37,7 @@ stop_sink() {
 # copy W: the bare copy in W-byte writes; sets COPY_S (its loop) and COPY_BYTES
 copy() {
 	local line
-	start_sink
+	start_tcp_sink tcp_bulk.sh
 	line=$(timeout 300 "$TMP/tcp_baseline" --pcap "$TMP/bmp.pcap" --dport 1790 --port "$PORT" --write "$1")
 	stop_sink >/dev/null
 	COPY_S=$(awk '{print $6}' <<<"$line")
@@ -69,7 +47,7 @@ copy() {
 # replay: sets REPLAY_S (exec to exit) and REPLAY_GOT (bytes at the sink)
 replay() {
 	local t0 t1
-	start_sink
+	start_tcp_sink tcp_bulk.sh
 	sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
 	t0=${EPOCHREALTIME/./}
 	timeout 300 "$TR" -t "$TMP/bmp.yml" >"$TMP/bmp.log" 2>&1 ||

@@ -40,31 +40,8 @@ if (($(ulimit -n) < N + 64)); then
 	exit 2
 fi
 
-TMP=$(mktemp -d /tmp/tr-bench-tcp.XXXXXX)
-SINK_PID=
-cleanup() {
-	if [[ -n $SINK_PID ]]; then
-		kill "$SINK_PID" 2>/dev/null || true
-		wait "$SINK_PID" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_tmp tcp
 
-
-start_sink() {
-	rm -f "$TMP/sink.ready"
-	"$TR" sink --listen 127.0.0.1 --tcp 0 --ready "$TMP/sink.ready" --json >"$TMP/sink.json" 2>"$TMP/sink.err" &
-	SINK_PID=$!
-	for _ in $(seq 500); do
-		[[ -s $TMP/sink.ready ]] && break
-		sleep 0.01
-	done
-	PORT=$(awk '$1 == "tcp" { print $2 }' "$TMP/sink.ready")
-	[[ -n $PORT ]] || { echo "tcp_sessions.sh: the sink did not start" >&2; cat "$TMP/sink.err" >&2; exit 1; }
-}
 # start_collector / stop_collector: bench/tcp_collector.c for the N BMP sessions;
 # stop_collector waits until all of them closed (in this shell: a child can only be
 # waited for by its parent) and sets GOT to the bytes it read.
@@ -166,7 +143,7 @@ echo "   idle session), time_factor 1, 6 s of capture, to the sink (which answer
 "$GEN" --proto bgp --count $((N * 2)) --hold-time 3 --gap-us $((6000000 / (N * 13))) "${exporters[@]}" \
 	--out "$TMP/bgp.pcap" >/dev/null
 write_cfg "$TMP/bgp.pcap" 179 bgp 1 >"$TMP/bgp.yml.in"
-start_sink
+start_tcp_sink tcp_sessions.sh
 sed "s/@PORT@/$PORT/" "$TMP/bgp.yml.in" >"$TMP/bgp.yml"
 if command -v perf >/dev/null && perf record -q -o "$TMP/perf.data" -- "$TR" -t "$TMP/bgp.yml" \
 	--stats-json "$TMP/bgp.json" >"$TMP/bgp.log" 2>&1; then
