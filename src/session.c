@@ -245,7 +245,7 @@ ring_push(struct msg_ring *r, uint64_t end)
  * wrote whole, and their bytes (what the replay added itself, KEEPALIVEs
  * and the closing Cease, is no loss).
  */
-uint64_t
+static uint64_t
 session_ring_reset(struct msg_ring *r, uint64_t *bytes)
 {
 	uint64_t counted = 0, prev = r->written;

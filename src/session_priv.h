@@ -201,7 +201,6 @@ void		session_release_held(struct session *, tr_ns now, bool all);
 void		session_timer_at(struct session *, tr_ns due);
 /* After s->held changed other than through session.c. */
 void		session_held_changed(struct session *);
-uint64_t	session_ring_reset(struct msg_ring *, uint64_t *bytes);
 void		session_count_not_sent(struct session *o, uint64_t n,
 		    bool unsendable);
 

@@ -1017,12 +1017,6 @@ transport_tcp_queued(const struct transport *t, int id)
 	return bytebuf_len(&t->conns[id].q);
 }
 
-size_t
-transport_tcp_queued_total(const struct transport *t)
-{
-	return t->queued_total;
-}
-
 bool
 transport_tcp_above_high(const struct transport *t, int id)
 {

@@ -166,9 +166,8 @@ void		 transport_tcp_release(struct transport *, int id);
  */
 size_t		 transport_tcp_unsent(const struct transport *, int id,
 		    const uint8_t **bytes);
-/* Bytes queued on one TCP connection (held back ones included), and on every one together. */
+/* Bytes queued on one TCP connection (held back ones included). */
 size_t		 transport_tcp_queued(const struct transport *, int id);
-size_t		 transport_tcp_queued_total(const struct transport *);
 /* The queue reached the high water mark and is not down to the low one yet: hold this session's feed. */
 bool		 transport_tcp_above_high(const struct transport *, int id);
 /* Connecting or open, and not asked to close: bytes queued now will be sent. */
