@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include "anon_pcap.h"
+#include "flowkey.h"
 #include "hash.h"
 #include "netflow.h"
 #include "pcapw.h"
@@ -24,10 +25,9 @@
 #define MAX_EXPORTERS	65536
 
 struct exporter {
-	uint8_t		 addr[16];
-	uint8_t		 alen;		/* 0: an empty slot */
+	struct flow_key	 key;		/* the exporter's address and port (src, sport) */
 	uint8_t		 section;
-	uint16_t	 port;
+	bool		 used;		/* false: an empty slot */
 	void		*state;
 };
 
@@ -58,26 +58,23 @@ struct run {
 };
 
 static uint32_t
-exporter_hash(const uint8_t *addr, size_t alen, uint16_t port, int section)
+exporter_hash(const struct flow_key *k, uint8_t section)
 {
-	uint8_t more[3] = { (uint8_t)(port >> 8), (uint8_t)port,
-	    (uint8_t)section };
-
-	return fnv1a(fnv1a(FNV1A_BASIS, addr, alen), more, sizeof(more));
+	return flow_key_hash(k, fnv1a(FNV1A_BASIS, &section, sizeof(section)));
 }
 
 /* The slot of an exporter, or the empty one where it goes. */
 static struct exporter *
-exporter_slot(struct exporter *slots, size_t cap, const uint8_t *addr,
-    size_t alen, uint16_t port, int section)
+exporter_slot(struct exporter *slots, size_t cap, const struct flow_key *k,
+    uint8_t section)
 {
-	size_t i = exporter_hash(addr, alen, port, section) & (cap - 1);
+	size_t i = exporter_hash(k, section) & (cap - 1);
 
 	for (;; i = (i + 1) & (cap - 1)) {
 		struct exporter *e = &slots[i];
 
-		if (e->alen == 0 || (e->alen == alen && e->port == port &&
-		    e->section == section && memcmp(e->addr, addr, alen) == 0))
+		if (!e->used || (e->section == section &&
+		    flow_key_equal(&e->key, k)))
 			return e;
 	}
 }
@@ -91,9 +88,8 @@ exporters_grow(struct exporters *t)
 	if (slots == NULL)
 		return false;
 	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].alen != 0)
-			*exporter_slot(slots, cap, t->slots[i].addr,
-			    t->slots[i].alen, t->slots[i].port,
+		if (t->slots[i].used)
+			*exporter_slot(slots, cap, &t->slots[i].key,
 			    t->slots[i].section) = t->slots[i];
 	free(t->slots);
 	t->slots = slots;
@@ -107,15 +103,15 @@ exporters_free(struct exporters *t)
 	for (size_t i = 0; i < t->cap; i++) {
 		const struct exporter *e = &t->slots[i];
 
-		if (e->alen != 0 && protocols[e->section]->anon->free != NULL)
+		if (e->used && protocols[e->section]->anon->free != NULL)
 			protocols[e->section]->anon->free(e->state);
 	}
 	free(t->slots);
 }
 
-/* The exporter of a datagram, made on first sight; NULL past the cap (counted) or out of memory (errno ENOMEM). */
+/* The exporter of a datagram (key: its address and port), made on first sight; NULL past the cap (counted) or out of memory (errno ENOMEM). */
 static struct exporter *
-exporter_get(struct run *r, const struct anon_udp *d, int section)
+exporter_get(struct run *r, const struct flow_key *k, int section)
 {
 	const struct proto_anon *pa = protocols[section]->anon;
 	struct exporters *t = &r->exporters;
@@ -123,9 +119,8 @@ exporter_get(struct run *r, const struct anon_udp *d, int section)
 
 	errno = 0;
 	if (t->cap != 0) {
-		e = exporter_slot(t->slots, t->cap, d->src, d->alen, d->sport,
-		    section);
-		if (e->alen != 0)
+		e = exporter_slot(t->slots, t->cap, k, (uint8_t)section);
+		if (e->used)
 			return e;
 	}
 	if (t->n >= MAX_EXPORTERS) {
@@ -136,15 +131,14 @@ exporter_get(struct run *r, const struct anon_udp *d, int section)
 		errno = ENOMEM;
 		return NULL;
 	}
-	e = exporter_slot(t->slots, t->cap, d->src, d->alen, d->sport, section);
+	e = exporter_slot(t->slots, t->cap, k, (uint8_t)section);
 	if (pa->new != NULL && (e->state = pa->new()) == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memcpy(e->addr, d->src, d->alen);
-	e->alen = (uint8_t)d->alen;
-	e->port = d->sport;
+	e->key = *k;
 	e->section = (uint8_t)section;
+	e->used = true;
 	t->n++;
 	return e;
 }
@@ -196,17 +190,17 @@ on_udp(void *ctx, const struct anon_udp *d)
 	struct run *r = ctx;
 	int id = r->sel != NULL ? section_of(r, d) : classify(d->payload,
 	    d->len);
-	struct tr_addr from;
+	struct flow_key from = { .sport = d->sport };
 	struct exporter *e;
 
 	if (id < 0 || protocols[id]->anon == NULL)
 		return 0;
-	if ((e = exporter_get(r, d, id)) == NULL)
+	address_of(d->src, d->alen, &from.src);
+	if ((e = exporter_get(r, &from, id)) == NULL)
 		return errno == ENOMEM ? -1 : 0;
-	address_of(d->src, d->alen, &from);
 	switch (protocols[id]->anon->message(e->state, &r->rewriter,
 	    &(struct anon_msg){ .data = d->payload, .len = d->len,
-	    .exporter = &from, .exporter_port = d->sport,
+	    .exporter = &e->key.src, .exporter_port = d->sport,
 	    .from_exporter = true, .frame = r->frame })) {
 	case ANON_MSG_REWRITTEN:
 		r->payload->rewritten[id]++;
