@@ -199,18 +199,9 @@ open_finder_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 	return -1;
 }
 
-/* Bytes that frame as nothing are only passed over: the OPEN is all that is wanted. */
-static void
-open_finder_skipped(void *ctx, size_t n, const char *why)
-{
-	(void)ctx;
-	(void)n;
-	(void)why;
-}
-
+/* Bytes that frame as nothing are only passed over (no skipped hook): the OPEN is all that is wanted. */
 static const struct framer_ops open_finder_ops = {
 	.message = open_finder_message,
-	.skipped = open_finder_skipped,
 };
 
 /* One captured segment of the direction read; nothing more is read once the OPEN is found. */
