@@ -212,6 +212,14 @@ int	config_check_replay(const struct config *cfg, char *err,
 
 /* The normalized config as YAML, every default filled in (the -n output). */
 void	config_print(FILE *out, const struct config *cfg);
+/*
+ * A section's flow fidelity keys that its protocol takes (keys:
+ * PROTO_KEY_*), as YAML at section depth: -n with every value
+ * (sequence_always), -p with sequence only when the input set it (its
+ * default depends on the new config's repeat).
+ */
+void	config_print_flow_keys(FILE *out, unsigned keys,
+	    const struct cfg_flow_fidelity *, bool sequence_always);
 
 void	config_free(struct config *cfg);
 

@@ -171,13 +171,14 @@ print_select(FILE *out, enum section_id id, const struct cfg_select *s)
 	print_header(out, id, s);
 }
 
-/* The flow fidelity keys the section's protocol takes, every one with its value. */
-static void
-print_flow_keys(FILE *out, unsigned keys, const struct cfg_flow_fidelity *f)
+/* -n and -p's config: see config.h. */
+void
+config_print_flow_keys(FILE *out, unsigned keys,
+    const struct cfg_flow_fidelity *f, bool sequence_always)
 {
 	if (keys & PROTO_KEY_TEMPLATES)
 		fprintf(out, "  templates: %s\n", templates_names[f->templates]);
-	if (keys & PROTO_KEY_SEQUENCE)
+	if ((keys & PROTO_KEY_SEQUENCE) && (sequence_always || f->sequence_set))
 		fprintf(out, "  sequence: %s\n", sequence_names[f->sequence]);
 	if (keys & PROTO_KEY_TIMESTAMPS)
 		fprintf(out, "  timestamps: %s\n",
@@ -220,7 +221,7 @@ print_section(FILE *out, enum section_id id, const struct cfg_section *sec)
 		fprintf(out, "    trim_capabilities: %s\n",
 		    sec->open.trim_capabilities ? "true" : "false");
 	}
-	print_flow_keys(out, protocols[id]->keys, &sec->flow);
+	config_print_flow_keys(out, protocols[id]->keys, &sec->flow, true);
 }
 
 static void

@@ -1195,25 +1195,6 @@ yml_bufsize(FILE *f, const char *key, int v)
 }
 
 /* Into the config's temporary; it names the outputs by their final paths. */
-/* The flow fidelity keys a section's protocol takes, as the input config set them (sequence only when set: its default depends on repeat). */
-static void
-yml_flow_keys(FILE *f, unsigned keys, const struct cfg_flow_fidelity *flow)
-{
-	if (keys & PROTO_KEY_TEMPLATES)
-		fprintf(f, "  templates: %s\n", templates_names[flow->templates]);
-	if (keys & PROTO_KEY_TIMESTAMPS)
-		fprintf(f, "  timestamps: %s\n",
-		    timestamps_names[flow->timestamps]);
-	if (keys & PROTO_KEY_SRC_PORT)
-		fprintf(f, "  preserve_src_port: %s\n",
-		    flow->preserve_src_port ? "true" : "false");
-	if (keys & PROTO_KEY_AGENT_ADDRESS)
-		fprintf(f, "  agent_address: %s\n",
-		    agent_address_names[flow->agent_address]);
-	if ((keys & PROTO_KEY_SEQUENCE) && flow->sequence_set)
-		fprintf(f, "  sequence: %s\n", sequence_names[flow->sequence]);
-}
-
 static int
 write_yml(struct preproc *pp, const enum section_id *order, size_t n)
 {
@@ -1294,7 +1275,8 @@ write_yml(struct preproc *pp, const enum section_id *order, size_t n)
 			missing = true;
 		}
 		/* The input's replay settings of the section: the flow fidelity keys its protocol takes. */
-		yml_flow_keys(f, protocols[order[k]]->keys, &cs->flow);
+		config_print_flow_keys(f, protocols[order[k]]->keys, &cs->flow,
+		    false);
 		if (order[k] == SECTION_BGP && (cs->open.has_bgp_id ||
 		    cs->open.has_hold_time || cs->open.trim_capabilities)) {
 			fprintf(f, "  open:\n");
