@@ -12,7 +12,6 @@
 #include "anon_pcap.h"
 #include "flowkey.h"
 #include "hash.h"
-#include "netflow.h"
 #include "pcapw.h"
 #include "select.h"
 #include "source.h"
@@ -143,19 +142,6 @@ exporter_get(struct run *r, const struct flow_key *k, int section)
 	return e;
 }
 
-/* Whose datagram it is by content, as --info without a config: NetFlow/IPFIX first, then the table's classify hooks. */
-static int
-classify(const uint8_t *p, size_t len)
-{
-	if (nf_classify(p, len))
-		return SECTION_IPFIX;
-	for (int id = 0; id < SECTION_COUNT; id++)
-		if (protocols[id]->count != NULL &&
-		    protocols[id]->count->classify(p, len))
-			return id;
-	return SECTION_UDP_GENERIC;
-}
-
 static void
 address_of(const uint8_t *p, size_t alen, struct tr_addr *a)
 {
@@ -188,8 +174,8 @@ static int
 on_udp(void *ctx, const struct anon_udp *d)
 {
 	struct run *r = ctx;
-	int id = r->sel != NULL ? section_of(r, d) : classify(d->payload,
-	    d->len);
+	int id = r->sel != NULL ? section_of(r, d) :
+	    proto_udp_by_content(d->payload, d->len);
 	struct flow_key from = { .sport = d->sport };
 	struct exporter *e;
 

@@ -427,24 +427,12 @@ flow_datagram(struct info *inf, struct exporter *e,
 		d->records += h.count;
 }
 
-/*
- * Whose datagram it is: its section's with a config; without one,
- * NetFlow/IPFIX's when it looks like it, else the first protocol in table
- * order whose count hook claims it, else generic UDP's.
- */
+/* Whose datagram it is: its section's with a config, else by its content. */
 static int
 udp_protocol(const struct tr_packet *pkt, int section)
 {
-	if (section >= 0)
-		return section;
-	if (nf_classify(pkt->payload, pkt->payload_len))
-		return SECTION_IPFIX;
-	for (int id = 0; id < SECTION_COUNT; id++)
-		if (protocols[id]->count != NULL &&
-		    protocols[id]->count->classify(pkt->payload,
-		    pkt->payload_len))
-			return id;
-	return SECTION_UDP_GENERIC;
+	return section >= 0 ? section :
+	    proto_udp_by_content(pkt->payload, pkt->payload_len);
 }
 
 /* A datagram of a protocol with a count hook: into the exporter's state for it, made on first use. */

@@ -246,4 +246,12 @@ TR_PROTOCOLS(TR_PROTO_DECL)
 /* By section id. */
 extern const struct proto *const protocols[SECTION_COUNT];
 
+/*
+ * Whose UDP datagram it is by content alone (--info without a config,
+ * anonymize without -t): NetFlow/IPFIX's when it looks like it, else the
+ * first protocol in table order whose count hook claims it, else generic
+ * UDP's.
+ */
+int	proto_udp_by_content(const uint8_t *p, size_t len);
+
 #endif
