@@ -47,9 +47,45 @@ struct anon_addr {
 	EVP_CIPHER_CTX	*aes;		/* AES-128-ECB under the key's first half */
 	uint8_t		 pad[AES_BLOCK];
 	uint8_t		 key[ANON_KEY_LEN];	/* the HMAC key of the MAC mapping */
+	unsigned	 preserve;	/* anon_preserve bits: ranges kept as they are */
+	anon_addr_seen_fn *seen;	/* --map-out: each new pair, NULL: none */
+	void		*seen_ctx;
 	struct cache_slot cache[CACHE_SLOTS];
 	struct mac_slot	 mac_cache[MAC_CACHE_SLOTS];
 };
+
+/* One range of addresses (len bytes) that --preserve may keep. */
+struct range {
+	unsigned	bit;
+	uint8_t		len;
+	uint8_t		prefix[MAX_ADDR_LEN];
+	unsigned	bits;
+};
+
+/* The README's list ("Anonymize"): keep the two in step. */
+static const struct range ranges[] = {
+	{ ANON_PRESERVE_PRIVATE, 4, { 10 }, 8 },
+	{ ANON_PRESERVE_PRIVATE, 4, { 172, 16 }, 12 },
+	{ ANON_PRESERVE_PRIVATE, 4, { 192, 168 }, 16 },
+	{ ANON_PRESERVE_PRIVATE, 4, { 100, 64 }, 10 },
+	{ ANON_PRESERVE_PRIVATE, 16, { 0xfc }, 7 },
+	{ ANON_PRESERVE_LOOPBACK, 4, { 127 }, 8 },
+	{ ANON_PRESERVE_LOOPBACK, 16, { [15] = 1 }, 128 },
+	{ ANON_PRESERVE_MULTICAST, 4, { 224 }, 4 },
+	{ ANON_PRESERVE_MULTICAST, 16, { 0xff }, 8 },
+	{ ANON_PRESERVE_DOCUMENTATION, 4, { 192, 0, 2 }, 24 },
+	{ ANON_PRESERVE_DOCUMENTATION, 4, { 198, 51, 100 }, 24 },
+	{ ANON_PRESERVE_DOCUMENTATION, 4, { 203, 0, 113 }, 24 },
+	{ ANON_PRESERVE_DOCUMENTATION, 16, { 0x20, 0x01, 0x0d, 0xb8 }, 32 },
+	{ ANON_PRESERVE_LINK_LOCAL, 4, { 169, 254 }, 16 },
+	{ ANON_PRESERVE_LINK_LOCAL, 16, { 0xfe, 0x80 }, 10 },
+};
+
+static const char *const range_names[] = {
+	"private", "loopback", "multicast", "documentation", "link-local",
+};
+_Static_assert(sizeof(range_names) / sizeof(range_names[0]) ==
+    5, "a name per anon_preserve bit");
 
 /* ECB over whole blocks: each block is one independent pseudo-random function call. */
 static int
@@ -95,6 +131,75 @@ anon_addr_free(struct anon_addr *a)
 	/* The key must not linger in freed memory. */
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
+}
+
+static bool
+in_range(const struct range *r, const uint8_t *p)
+{
+	unsigned whole = r->bits / 8, rest = r->bits % 8;
+
+	return memcmp(p, r->prefix, whole) == 0 && (rest == 0 ||
+	    ((p[whole] ^ r->prefix[whole]) & (uint8_t)(0xff << (8 - rest))) == 0);
+}
+
+unsigned
+anon_addr_preserved(unsigned mask, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; mask != 0 && i < sizeof(ranges) / sizeof(ranges[0]);
+	    i++)
+		if ((mask & ranges[i].bit) && ranges[i].len == len &&
+		    in_range(&ranges[i], p))
+			return ranges[i].bit;
+	return 0;
+}
+
+const char *
+anon_preserve_name(unsigned bit)
+{
+	for (unsigned i = 0; i < sizeof(range_names) / sizeof(range_names[0]);
+	    i++)
+		if (bit == 1u << i)
+			return range_names[i];
+	return NULL;
+}
+
+int
+anon_preserve_parse(const char *list, unsigned *mask)
+{
+	const char *p = list;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < sizeof(range_names) / sizeof(range_names[0]);
+		    i++)
+			if (strlen(range_names[i]) == n &&
+			    strncmp(p, range_names[i], n) == 0)
+				break;
+		if (i == sizeof(range_names) / sizeof(range_names[0]))
+			return -1;
+		*mask |= 1u << i;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+void
+anon_addr_preserve(struct anon_addr *a, unsigned mask)
+{
+	a->preserve = mask & ANON_PRESERVE_ALL;
+	/* Kept addresses are checked before the cache, but a slot computed before must not stand in for one. */
+	memset(a->cache, 0, sizeof(a->cache));
+}
+
+void
+anon_addr_on_seen(struct anon_addr *a, anon_addr_seen_fn *fn, void *ctx)
+{
+	a->seen = fn;
+	a->seen_ctx = ctx;
 }
 
 /* The cipher's input for bit i: the address's first i bits, then the pad's bits from i on. */
@@ -167,13 +272,20 @@ anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 		errno = EINVAL;
 		return -1;
 	}
+	/* Before the cache: whatever it holds, a kept address stays itself. */
+	if (a->preserve != 0 && anon_addr_preserved(a->preserve, in, len)) {
+		memmove(out, in, len);
+		return 0;
+	}
 	slot = cache_slot(a, in, len);
 	if (slot->len == len && memcmp(slot->in, in, len) == 0) {
 		memcpy(out, slot->out, len);
 		return 0;
 	}
 	memcpy(slot->in, in, len);
-	if (map_uncached(a, in, slot->out, len) == -1) {
+	/* A new pair is told once it is computed: every distinct address reaches here at least once. */
+	if (map_uncached(a, in, slot->out, len) == -1 || (a->seen != NULL &&
+	    a->seen(a->seen_ctx, in, slot->out, len) == -1)) {
 		slot->len = 0;
 		return -1;
 	}
@@ -270,7 +382,9 @@ anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
 	slot = &a->mac_cache[fnv1a(FNV1A_BASIS, in, 6) & (MAC_CACHE_SLOTS - 1)];
 	if (!slot->used || memcmp(slot->in, in, 6) != 0) {
 		memcpy(slot->in, in, 6);
-		slot->used = mac_uncached(a, in, slot->out) == 0;
+		slot->used = mac_uncached(a, in, slot->out) == 0 &&
+		    (a->seen == NULL ||
+		    a->seen(a->seen_ctx, in, slot->out, 6) == 0);
 		if (!slot->used)
 			return -1;
 	}
