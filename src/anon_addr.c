@@ -200,6 +200,9 @@ anon_addr_on_seen(struct anon_addr *a, anon_addr_seen_fn *fn, void *ctx)
 {
 	a->seen = fn;
 	a->seen_ctx = ctx;
+	/* Pairs computed before were not told: forget them, so each is told when next mapped. */
+	memset(a->cache, 0, sizeof(a->cache));
+	memset(a->mac_cache, 0, sizeof(a->mac_cache));
 }
 
 /* The cipher's input for bit i: the address's first i bits, then the pad's bits from i on. */

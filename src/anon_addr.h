@@ -77,7 +77,8 @@ const char *anon_preserve_name(unsigned bit);
  * Called with every new (address, pseudonym) pair the mapper computes (len:
  * 4, 16, or 6 for a MAC), at least once per distinct address (pairs of
  * preserved addresses and of the broadcast MAC are not); -1 fails the
- * mapping (errno set).  For --map-out.  NULL: none.
+ * mapping (errno set).  For --map-out.  NULL: none.  Setting it forgets
+ * recent pseudonyms, so a pair computed before is told when next mapped.
  */
 typedef int anon_addr_seen_fn(void *ctx, const uint8_t *in, const uint8_t *out,
 	    size_t len);
