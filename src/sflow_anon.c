@@ -131,10 +131,60 @@ ethernet_l3(const uint8_t *f, size_t len, size_t *l3, size_t *arp)
 }
 
 /*
+ * Where the transport's payload starts in the IP packet at ip (len bytes):
+ * past the UDP or TCP header; ICMP and ICMPv6 keep their bodies (the
+ * datagram an error quotes is rewritten by anon_frame); for anything else
+ * (IPv6 extension headers, tunnels, routing protocols), right after the IP
+ * header.  len when nothing of it is held.
+ */
+static size_t
+payload_offset(const uint8_t *ip, size_t len)
+{
+	size_t hlen;
+	uint8_t proto;
+
+	if (len < 1)
+		return len;
+	if (ip[0] >> 4 == 4) {
+		hlen = (size_t)(ip[0] & 0x0f) * 4;
+		if (len < 20 || hlen < 20)
+			return len;
+		proto = ip[9];
+		if (be16_load(ip + 6) & 0x1fff)	/* a later fragment: all payload */
+			return hlen;
+	} else if (ip[0] >> 4 == 6) {
+		hlen = 40;
+		if (len < hlen)
+			return len;
+		proto = ip[6];
+	} else {
+		return 0;	/* not IP: nothing known to keep */
+	}
+	switch (proto) {
+	case 1:		/* ICMP */
+	case 58:	/* ICMPv6 */
+		return len;
+	case 17:	/* UDP */
+		return hlen + 8 < len ? hlen + 8 : len;
+	case 6:		/* TCP: its data offset */
+		if (hlen + 13 > len)
+			return len;
+		hlen += (size_t)(ip[hlen + 12] >> 4) * 4;
+		return hlen < len ? hlen : len;
+	default:
+		return hlen < len ? hlen : len;
+	}
+}
+
+/*
  * A sampled packet header of hlen bytes (the capture's, usually cut): its
- * link and IP addresses and checksums, as anon_frame does for a frame.  A
- * header of a protocol whose addresses cannot be found is zeroed: its
- * bytes would otherwise leave as they are.
+ * transport payload zeroed (what a flow collector reads, addresses, ports,
+ * protocol, flags and lengths, is all in the headers; the payload is user
+ * data and other protocols' addresses: BGP NLRI, NetFlow records, DNS),
+ * then its link and IP addresses and checksums, as anon_frame does for a
+ * frame (a whole datagram's checksum summed over the zeros).  A header of
+ * a protocol whose addresses cannot be found is zeroed whole: its bytes
+ * would otherwise leave as they are.
  */
 static void
 rewrite_header(struct walk *w, uint32_t protocol, uint8_t *h, size_t hlen)
@@ -164,6 +214,12 @@ rewrite_header(struct walk *w, uint32_t protocol, uint8_t *h, size_t hlen)
 	default:
 		memset(h, 0, hlen);
 		return;
+	}
+	if (at.l3_offset < hlen) {
+		size_t off = at.l3_offset + payload_offset(h + at.l3_offset,
+		    hlen - at.l3_offset);
+
+		memset(h + off, 0, hlen - off);
 	}
 	if (!w->failed && anon_frame(w->rw->addr, linktype, h, (uint32_t)hlen,
 	    &at, &st) == -1)
