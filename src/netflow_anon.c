@@ -56,6 +56,18 @@ static const uint16_t ipv6_ies[] = {
 	404,	/* originalExportersIPv6Address */
 };
 
+/* Abstract type macAddress (6 bytes): mapped as a frame's MACs are (anon_mac_map). */
+static const uint16_t mac_ies[] = {
+	56,	/* sourceMacAddress */
+	57,	/* postDestinationMacAddress */
+	80,	/* destinationMacAddress */
+	81,	/* postSourceMacAddress */
+	365,	/* staMacAddress */
+	367,	/* wtpMacAddress */
+	414,	/* dot1qCustomerSourceMacAddress */
+	415,	/* dot1qCustomerDestinationMacAddress */
+};
+
 static bool
 listed(const uint16_t *ies, size_t n, uint16_t ie)
 {
@@ -72,6 +84,8 @@ nf_anon_address_ie(uint16_t ie, uint16_t *len)
 		*len = 4;
 	else if (listed(ipv6_ies, sizeof(ipv6_ies) / sizeof(ipv6_ies[0]), ie))
 		*len = 16;
+	else if (listed(mac_ies, sizeof(mac_ies) / sizeof(mac_ies[0]), ie))
+		*len = 6;
 	else
 		return false;
 	return true;
@@ -96,10 +110,12 @@ state_free(void *state)
 	free(state);
 }
 
-/* -1 when libcrypto failed (errno set). */
+/* An address, or a MAC (len 6); -1 when libcrypto failed (errno set). */
 static int
 map_in_place(const struct anon_rewriter *rw, uint8_t *p, size_t len)
 {
+	if (len == 6)
+		return anon_mac_map(rw->addr, p, p);
 	return anon_addr_map_bytes(rw->addr, p, p, len);
 }
 
