@@ -1,4 +1,5 @@
 /* Keyed pseudonyms for addresses: Crypto-PAn (Xu, Fan, Ammar, Moon 2002) with AES-128 from libcrypto, and MAC addresses by HMAC-SHA256. */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "anon_addr.h"
 #include "hash.h"
+#include "writer.h"
 
 #define AES_BLOCK	16
 #define MAX_ADDR_LEN	16
@@ -43,6 +45,26 @@ struct mac_slot {
 	uint8_t		out[6];
 };
 
+/* The prefix lengths whose pseudonyms' prefixes are cached (whole bytes), longest first per family. */
+static const struct {
+	size_t		len;		/* of the addresses: 4 or 16 */
+	unsigned	bits;
+} prefix_levels[] = {
+	{ 4, 24 },
+	{ 16, 96 },
+	{ 16, 64 },
+};
+#define PREFIX_LEVELS	(int)(sizeof(prefix_levels) / sizeof(prefix_levels[0]))
+#define PREFIX_SLOTS	4096u
+_Static_assert((PREFIX_SLOTS & (PREFIX_SLOTS - 1)) == 0,
+    "PREFIX_SLOTS must be a power of two");
+
+struct prefix_slot {
+	bool		used;
+	uint8_t		in[12];
+	uint8_t		out[12];
+};
+
 struct anon_addr {
 	EVP_CIPHER_CTX	*aes;		/* AES-128-ECB under the key's first half */
 	uint8_t		 pad[AES_BLOCK];
@@ -51,6 +73,7 @@ struct anon_addr {
 	anon_addr_seen_fn *seen;	/* --map-out: each new pair, NULL: none */
 	void		*seen_ctx;
 	struct cache_slot cache[CACHE_SLOTS];
+	struct prefix_slot prefix_cache[PREFIX_LEVELS][PREFIX_SLOTS];
 	struct mac_slot	 mac_cache[MAC_CACHE_SLOTS];
 };
 
@@ -243,25 +266,109 @@ cache_slot(struct anon_addr *a, const uint8_t *in, size_t len)
 /*
  * Bit i of the pseudonym is bit i of the address flipped by the first bit
  * of AES(first i bits of the address, padded): it depends only on the
- * prefix before it, which is what preserves prefixes.  The inputs of all
- * bits are known at once, so they go through AES as one ECB batch.
+ * prefix before it, which is what preserves prefixes.  The inputs of bits
+ * from..nbits are known at once, so they go through AES as one ECB batch;
+ * each is the one before with one more bit of the address in it.  The
+ * pseudonym's first `from` bits are in out already (a prefix cache's).
  */
+static int
+map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
+    unsigned from)
+{
+	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
+	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
+	unsigned nbits = (unsigned)len * 8;
+	uint64_t hi, lo, bits_hi, bits_lo, flip[2] = { 0, 0 };
+
+	/*
+	 * The blocks are built in two 64-bit words, not byte by byte in
+	 * memory: a byte stored then read back as a whole block stalls the
+	 * store forwarding, which cost more than AES itself.
+	 */
+	prefix_block(a->pad, in, from, first);
+	memcpy(addr, in, len);
+	hi = be64_load(first);
+	lo = be64_load(first + 8);
+	bits_hi = be64_load(addr);
+	bits_lo = be64_load(addr + 8);
+	for (unsigned i = from; i < nbits; i++) {
+		uint64_t m = (uint64_t)1 << (63 - i % 64);
+
+		uint64_t word[2] = { htobe64(hi), htobe64(lo) };
+
+		memcpy(blocks[i], word, AES_BLOCK);
+		/* The next one has bit i of the address too (scalars: no array the compiler must keep in memory). */
+		if (i < 64)
+			hi = (hi & ~m) | (bits_hi & m);
+		else
+			lo = (lo & ~m) | (bits_lo & m);
+	}
+	if (aes_blocks(a, blocks[from], blocks[from], nbits - from) == -1)
+		return -1;
+	/* Bits from..nbits of the address, each flipped by its block's first bit. */
+	for (unsigned i = from; i < nbits; i++)
+		if (blocks[i][0] & 0x80)
+			flip[i / 64] |= (uint64_t)1 << (63 - i % 64);
+	be64_store(addr, bits_hi ^ flip[0]);
+	be64_store(addr + 8, bits_lo ^ flip[1]);
+	/* from is a whole number of bytes (the cached prefixes' lengths are). */
+	memcpy(out + from / 8, addr + from / 8, len - from / 8);
+	return 0;
+}
+
+/*
+ * A pseudonym's first k bits depend on the address's first k bits only, so
+ * those of a subnet's addresses are computed once: a direct-mapped cache
+ * per prefix length (IPv4 /24; IPv6 /96 and /64) of the pseudonyms'
+ * prefixes.  A new address in a known subnet then costs the AES blocks of
+ * its host bits only.
+ */
+static struct prefix_slot *
+prefix_slot(struct anon_addr *a, int level, const uint8_t *in)
+{
+	unsigned n = prefix_levels[level].bits / 8;
+
+	return &a->prefix_cache[level][fnv1a(FNV1A_BASIS, in, n) &
+	    (PREFIX_SLOTS - 1)];
+}
+
 static int
 map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
 {
-	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
-	uint8_t addr[MAX_ADDR_LEN];
-	unsigned nbits = (unsigned)len * 8;
+	uint8_t res[MAX_ADDR_LEN] = { 0 };
+	unsigned from = 0;
+	int level;
 
-	memcpy(addr, in, len);
-	for (unsigned i = 0; i < nbits; i++)
-		prefix_block(a->pad, addr, i, blocks[i]);
-	if (aes_blocks(a, blocks[0], blocks[0], nbits) == -1)
+	/* The longest known prefix of the address. */
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		const struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len)
+			continue;
+		p = prefix_slot(a, level, in);
+		if (p->used && memcmp(p->in, in, n) == 0) {
+			memcpy(res, p->out, n);
+			from = prefix_levels[level].bits;
+			break;
+		}
+	}
+	if (map_bits(a, in, res, len, from) == -1)
 		return -1;
-	for (unsigned i = 0; i < nbits; i++)
-		if (blocks[i][0] & 0x80)
-			flip_bit(addr, i);
-	memcpy(out, addr, len);
+	/* Remember the prefixes shorter than the address, longer than the one known. */
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len ||
+		    prefix_levels[level].bits <= from)
+			continue;
+		p = prefix_slot(a, level, in);
+		memcpy(p->in, in, n);
+		memcpy(p->out, res, n);
+		p->used = true;
+	}
+	memcpy(out, res, len);
 	return 0;
 }
 

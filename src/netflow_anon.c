@@ -77,17 +77,41 @@ listed(const uint16_t *ies, size_t n, uint16_t ie)
 	return false;
 }
 
+static uint8_t
+listed_len(uint16_t ie)
+{
+	if (listed(ipv4_ies, sizeof(ipv4_ies) / sizeof(ipv4_ies[0]), ie))
+		return 4;
+	if (listed(ipv6_ies, sizeof(ipv6_ies) / sizeof(ipv6_ies[0]), ie))
+		return 16;
+	if (listed(mac_ies, sizeof(mac_ies) / sizeof(mac_ies[0]), ie))
+		return 6;
+	return 0;
+}
+
+/*
+ * The lists as a table by element id, made on first use: the question is
+ * asked for every field of every record (scanning the lists was a fifth
+ * of a run).  Elements past the table are looked up in the lists.
+ */
+#define IE_TABLE	1024
+static uint8_t ie_len[IE_TABLE];	/* 0: not an address */
+static bool ie_table_made;
+
 bool
 nf_anon_address_ie(uint16_t ie, uint16_t *len)
 {
-	if (listed(ipv4_ies, sizeof(ipv4_ies) / sizeof(ipv4_ies[0]), ie))
-		*len = 4;
-	else if (listed(ipv6_ies, sizeof(ipv6_ies) / sizeof(ipv6_ies[0]), ie))
-		*len = 16;
-	else if (listed(mac_ies, sizeof(mac_ies) / sizeof(mac_ies[0]), ie))
-		*len = 6;
-	else
+	uint8_t l;
+
+	if (!ie_table_made) {
+		for (uint16_t i = 0; i < IE_TABLE; i++)
+			ie_len[i] = listed_len(i);
+		ie_table_made = true;
+	}
+	l = ie < IE_TABLE ? ie_len[ie] : listed_len(ie);
+	if (l == 0)
 		return false;
+	*len = l;
 	return true;
 }
 
