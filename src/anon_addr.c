@@ -306,9 +306,8 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	if (aes_blocks(a, blocks[from], blocks[from], nbits - from) == -1)
 		return -1;
 	/* Bits from..nbits of the address, each flipped by its block's first bit. */
-	for (unsigned i = from; i < nbits; i++)
-		if (blocks[i][0] & 0x80)
-			flip[i / 64] |= (uint64_t)1 << (63 - i % 64);
+	for (unsigned i = from; i < nbits; i++)	/* no branch: the bits are random */
+		flip[i / 64] |= (uint64_t)(blocks[i][0] >> 7) << (63 - i % 64);
 	be64_store(addr, bits_hi ^ flip[0]);
 	be64_store(addr + 8, bits_lo ^ flip[1]);
 	/* from is a whole number of bytes (the cached prefixes' lengths are). */
