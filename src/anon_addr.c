@@ -51,8 +51,11 @@ static const struct {
 	unsigned	bits;
 } prefix_levels[] = {
 	{ 4, 24 },
+	{ 4, 16 },
+	{ 16, 112 },
 	{ 16, 96 },
 	{ 16, 64 },
+	{ 16, 48 },
 };
 #define PREFIX_LEVELS	(int)(sizeof(prefix_levels) / sizeof(prefix_levels[0]))
 #define PREFIX_SLOTS	4096u
@@ -61,8 +64,8 @@ _Static_assert((PREFIX_SLOTS & (PREFIX_SLOTS - 1)) == 0,
 
 struct prefix_slot {
 	bool		used;
-	uint8_t		in[12];
-	uint8_t		out[12];
+	uint8_t		in[14];		/* the longest cached prefix: 112 bits */
+	uint8_t		out[14];
 };
 
 struct anon_addr {
@@ -318,8 +321,8 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 /*
  * A pseudonym's first k bits depend on the address's first k bits only, so
  * those of a subnet's addresses are computed once: a direct-mapped cache
- * per prefix length (IPv4 /24; IPv6 /96 and /64) of the pseudonyms'
- * prefixes.  A new address in a known subnet then costs the AES blocks of
+ * per prefix length (IPv4 /24 and /16; IPv6 /112, /96, /64 and /48) of
+ * the pseudonyms' prefixes.  A new address in a known subnet then costs the AES blocks of
  * its host bits only.
  */
 static struct prefix_slot *

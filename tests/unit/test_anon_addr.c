@@ -191,6 +191,40 @@ test_deterministic(void **state)
 	anon_addr_free(other);
 }
 
+/*
+ * Addresses that share subnets (the prefix caches' hits, each level): the
+ * same pseudonyms as a fresh mapper gives each one, and the reference way
+ * back.
+ */
+static void
+test_subnet_prefix_cache(void **state)
+{
+	uint8_t in[16], got[16], want[16], back[16];
+
+	srandom(3);
+	for (int n = 0; n < 4000; n++) {
+		size_t len = n % 2 ? 16 : 4;
+		struct anon_addr *fresh = anon_addr_new(sample_key);
+
+		assert_non_null(fresh);
+		/* A few subnets: the first bytes from a small set, the rest random or sequential. */
+		memset(in, 0, sizeof(in));
+		in[0] = (uint8_t)(n % 3 == 0 ? 10 : 0x20);
+		in[1] = (uint8_t)(random() % 3);
+		for (size_t i = 2; i < len; i++)
+			in[i] = (uint8_t)(i + 1 < len - (n % 4) ? random() % 2 :
+			    random());
+		in[len - 1] = (uint8_t)n;
+		assert_int_equal(anon_addr_map_bytes(*state, in, got, len), 0);
+		assert_int_equal(anon_addr_map_bytes(fresh, in, want, len), 0);
+		assert_memory_equal(got, want, len);
+		assert_int_equal(anon_addr_unmap_bytes(fresh, got, back, len),
+		    0);
+		assert_memory_equal(back, in, len);
+		anon_addr_free(fresh);
+	}
+}
+
 static unsigned
 common_prefix(const uint8_t *a, const uint8_t *b, size_t len)
 {
@@ -518,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_reference_ipv4),
 		cmocka_unit_test(test_ports_ipv6),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_subnet_prefix_cache),
 		cmocka_unit_test(test_prefix_ipv4),
 		cmocka_unit_test(test_prefix_ipv6),
 		cmocka_unit_test(test_other_key_and_lengths),
