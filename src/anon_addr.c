@@ -281,7 +281,7 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
 	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
 	unsigned nbits = (unsigned)len * 8;
-	uint64_t hi, lo, bits_hi, bits_lo, flip[2] = { 0, 0 };
+	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0;
 
 	/*
 	 * The blocks are built in two 64-bit words, not byte by byte in
@@ -309,10 +309,13 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	if (aes_blocks(a, blocks[from], blocks[from], nbits - from) == -1)
 		return -1;
 	/* Bits from..nbits of the address, each flipped by its block's first bit. */
-	for (unsigned i = from; i < nbits; i++)	/* no branch: the bits are random */
-		flip[i / 64] |= (uint64_t)(blocks[i][0] >> 7) << (63 - i % 64);
-	be64_store(addr, bits_hi ^ flip[0]);
-	be64_store(addr + 8, bits_lo ^ flip[1]);
+	/* No branch (the bits are random), and words in registers, not an array in memory. */
+	for (unsigned i = from; i < nbits && i < 64; i++)
+		flip_hi |= (uint64_t)(blocks[i][0] >> 7) << (63 - i);
+	for (unsigned i = from > 64 ? from : 64; i < nbits; i++)
+		flip_lo |= (uint64_t)(blocks[i][0] >> 7) << (127 - i);
+	be64_store(addr, bits_hi ^ flip_hi);
+	be64_store(addr + 8, bits_lo ^ flip_lo);
 	/* from is a whole number of bytes (the cached prefixes' lengths are). */
 	memcpy(out + from / 8, addr + from / 8, len - from / 8);
 	return 0;
