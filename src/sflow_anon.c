@@ -147,11 +147,13 @@ payload_offset(const uint8_t *ip, size_t len)
 		return len;
 	if (ip[0] >> 4 == 4) {
 		hlen = (size_t)(ip[0] & 0x0f) * 4;
-		if (len < 20 || hlen < 20)
+		if (len < 20)
 			return len;
+		if (hlen < 20)		/* a header length that lies: the minimum's worth kept */
+			hlen = 20;
 		proto = ip[9];
 		if (be16_load(ip + 6) & 0x1fff)	/* a later fragment: all payload */
-			return hlen;
+			return hlen < len ? hlen : len;
 	} else if (ip[0] >> 4 == 6) {
 		hlen = 40;
 		if (len < hlen)

@@ -114,6 +114,10 @@ if python3 "$CHECKER" --tr "$TR" --key "$KEY" --all -d "udp.port==4739,cflow" \
 	--out "$WORK/kept.anon.pcap" "$WORK/kept.pcap" >"$WORK/kept.recheck"; then
 	fail "the leak checker passed addresses kept by --preserve without being told"
 fi
+# --reverse with --preserve: a kept range's address is printed as itself, with a warning.
+got=$("$TR" anonymize --key-file "$KEY" --preserve documentation --reverse 192.0.2.1 2>"$WORK/rev.err")
+[ "$got" = 192.0.2.1 ] && grep -q "preserved range" "$WORK/rev.err" ||
+	fail "--reverse --preserve documentation 192.0.2.1: printed $got, warned: $(cat "$WORK/rev.err")"
 note "--preserve documentation,link-local: those ranges kept, private ones mapped; the checker catches the kept ones when not told"
 
 # ---- sFlow v5, made by pmacctd's sfprobe (as test_sflow.sh) ---------------------------------

@@ -464,6 +464,67 @@ test_ipv6_header_cut(void **state)
 	assert_memory_not_equal(b + 8, A("2001:db8::77").v6.s6_addr, 16);
 }
 
+/* One flow sample with one sampled header of protocol proto and the bytes given; returns the datagram's length, *hdr where the header starts. */
+static size_t
+one_header(uint8_t *b, size_t size, uint32_t proto, const uint8_t *h,
+    size_t hlen, size_t *hdr)
+{
+	struct writer w = wr_init(b, size);
+	size_t smp, rec;
+
+	put_u32(&w, 5);
+	put_u32(&w, 1);
+	put_ip(&w, "192.0.2.1");
+	put_u32(&w, 0);
+	put_u32(&w, 1);
+	put_u32(&w, 1);
+	put_u32(&w, 1);
+	smp = begin_item(&w, SFLOW_FLOW_SAMPLE);
+	put_u32(&w, 1);
+	put_u32(&w, 5);
+	put_zero(&w, 20);
+	put_u32(&w, 1);
+	rec = begin_item(&w, 1);
+	put_u32(&w, proto);
+	put_u32(&w, 1500);
+	put_u32(&w, 0);
+	put_u32(&w, (uint32_t)hlen);
+	*hdr = wr_len(&w);
+	put_bytes(&w, h, hlen);
+	put_zero(&w, (4 - hlen % 4) % 4);
+	end_item(&w, rec);
+	end_item(&w, smp);
+	assert_true(wr_ok(&w));
+	return wr_len(&w);
+}
+
+/*
+ * Sampled IPv4 headers whose header length lies (found by fuzz_sflow_anon:
+ * a later fragment with a header length past the sample): what follows the
+ * header is zeroed within the sample, nothing past it touched.
+ */
+static void
+test_lying_ipv4_header(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t h[24], b[256], ones[4];
+	size_t hdr, n;
+
+	memset(h, 0xab, sizeof(h));
+	memset(ones, 0xab, sizeof(ones));
+	h[0] = 0x4f;			/* 60 bytes of header, 24 held */
+	be16_store(h + 6, 0x0010);	/* a later fragment */
+	n = one_header(b, sizeof(b), 11, h, sizeof(h), &hdr);
+	assert_int_equal(rewrite(f, b, n), ANON_MSG_REWRITTEN);
+	assert_memory_equal(b + hdr + 20, ones, 4);	/* inside its (claimed) header: kept */
+	h[0] = 0x41;			/* 4 bytes of header: taken as 20 */
+	be16_store(h + 6, 0);
+	h[9] = 47;			/* GRE: what follows the IP header is payload */
+	n = one_header(b, sizeof(b), 11, h, sizeof(h), &hdr);
+	assert_int_equal(rewrite(f, b, n), ANON_MSG_REWRITTEN);
+	assert_memory_equal(b + hdr + 20, "\0\0\0\0", 4);
+}
+
 int
 main(void)
 {
@@ -475,6 +536,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_header_cut, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lying_ipv4_header, setup,
 		    teardown),
 	};
 
