@@ -6,6 +6,7 @@
 #   - cp: read and write the same bytes (the disk's ceiling for a tool that writes its input);
 #   - editcap -F pcap: another pcap reader and writer that rewrites every frame (when installed);
 # and anonymize again on a quarter of the capture: its peak RSS must not grow with the capture.
+# Wall and CPU time (GNU time: the wall clock on a shared machine counts other jobs' turns).
 #
 #   bench/anon.sh [BUILD_DIR]      (SIZE_MB=256 bench/anon.sh for a quick run)
 set -euo pipefail
@@ -19,7 +20,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/tr-bench-anon.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 command -v mergecap >/dev/null || { echo "mergecap (wireshark-common) is needed" >&2; exit 77; }
 
-cc -O2 -o "$TMP/peak_rss" "$HERE/peak_rss.c"
 "$TR" anonymize --new-key "$TMP/key"
 
 # gen SIZE_MB NAME: the mixed capture of about SIZE_MB MB into $TMP/NAME.pcap.  About 322 bytes
@@ -36,40 +36,48 @@ gen() {
 gen "$SIZE_MB" full
 gen $((SIZE_MB / 4)) quarter
 
-now() { date +%s.%N; }
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-rate() { awk -v b="$(stat -c %s "$1")" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'; }
-# timed VAR COMMAND...: the command's wall seconds into VAR
-timed() {
-	local var=$1 t0 t1; shift
-	t0=$(now); "$@"; t1=$(now)
-	printf -v "$var" '%s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+# measure NAME INPUT COMMAND...: wall and CPU (user + system) seconds and peak RSS of the command
+# (GNU time), and MB/s of INPUT by each, into the row NAME.  On these shared machines the wall
+# clock counts the time other jobs hold the CPU: the CPU rate says what the tool costs.
+rows=()
+measure() {
+	local name=$1 in=$2 wall user sys rss; shift 2
+	/usr/bin/time -o "$TMP/time" -f '%e %U %S %M' "$@" >/dev/null 2>"$TMP/err" ||
+		{ cat "$TMP/err" >&2; echo "$name failed" >&2; exit 1; }
+	read -r wall user sys rss <"$TMP/time"
+	rows+=("$(awk -v n="$name" -v b="$(stat -c %s "$in")" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
+		c = u + s; if (c < 0.01) c = 0.01; if (w < 0.01) w = 0.01
+		printf "%-30s %8.2f %8.2f %10.1f %10.1f %12s", n, w, c, b / 1048576 / w, b / 1048576 / c, r }')")
 }
-row() { printf '%-34s %10.2f %10s %14s\n' "$1" "$2" "$3" "$4"; }
+[ -x /usr/bin/time ] || { echo "GNU time (/usr/bin/time, package time) is needed" >&2; exit 77; }
 
 cat "$TMP/full.pcap" >/dev/null	# warm the page cache
-timed cat_s eval 'cat "$TMP/full.pcap" >/dev/null'
-timed cp_s cp "$TMP/full.pcap" "$TMP/copy.pcap"
+measure "cat > /dev/null" "$TMP/full.pcap" cat "$TMP/full.pcap"
+measure "cp" "$TMP/full.pcap" cp "$TMP/full.pcap" "$TMP/copy.pcap"
 rm -f "$TMP/copy.pcap"
 if command -v editcap >/dev/null; then
-	timed ed_s eval '"$TMP/peak_rss" editcap -F pcap "$TMP/full.pcap" "$TMP/edit.pcap" >"$TMP/ed.rss"'
+	measure "editcap -F pcap" "$TMP/full.pcap" editcap -F pcap "$TMP/full.pcap" "$TMP/edit.pcap"
 	rm -f "$TMP/edit.pcap"
 fi
-timed an_s eval '"$TMP/peak_rss" "$TR" anonymize --key-file "$TMP/key" "$TMP/full.pcap" -o "$TMP/anon.pcap" >"$TMP/an.rss"'
+measure "anonymize" "$TMP/full.pcap" "$TR" anonymize --key-file "$TMP/key" "$TMP/full.pcap" -o "$TMP/anon.pcap"
 [ "$(stat -c %s "$TMP/anon.pcap")" -gt 0 ] || { echo "anonymize wrote nothing" >&2; exit 1; }
 rm -f "$TMP/anon.pcap"
-timed q_s eval '"$TMP/peak_rss" "$TR" anonymize --key-file "$TMP/key" "$TMP/quarter.pcap" -o "$TMP/anon.pcap" >"$TMP/q.rss"'
+measure "anonymize, a quarter of it" "$TMP/quarter.pcap" "$TR" anonymize --key-file "$TMP/key" \
+	"$TMP/quarter.pcap" -o "$TMP/anon.pcap"
 rm -f "$TMP/anon.pcap"
 
 echo "input: $(mb "$TMP/full.pcap") MB (BMP + IPFIX mixed; IPv4 and IPv6 exporters), and a quarter: $(mb "$TMP/quarter.pcap") MB"
-printf '%-34s %10s %10s %14s\n' "" "seconds" "MB/s" "peak RSS kB"
-row "cat > /dev/null" "$cat_s" "$(rate "$TMP/full.pcap" "$cat_s")" "-"
-row "cp" "$cp_s" "$(rate "$TMP/full.pcap" "$cp_s")" "-"
-[ -z "${ed_s:-}" ] || row "editcap -F pcap" "$ed_s" "$(rate "$TMP/full.pcap" "$ed_s")" "$(cat "$TMP/ed.rss")"
-row "anonymize" "$an_s" "$(rate "$TMP/full.pcap" "$an_s")" "$(cat "$TMP/an.rss")"
-row "anonymize, a quarter of it" "$q_s" "$(rate "$TMP/quarter.pcap" "$q_s")" "$(cat "$TMP/q.rss")"
-awk -v a="$an_s" -v c="$cp_s" -v e="${ed_s:-0}" -v big="$(cat "$TMP/an.rss")" -v small="$(cat "$TMP/q.rss")" \
-	-v mbs="$(rate "$TMP/full.pcap" "$an_s")" 'BEGIN {
-	printf "RATIO anonymize / cp throughput: %.2f", c / a
-	if (e > 0) printf "; anonymize / editcap: %.2f", e / a
-	printf "\nRATIO peak RSS full / quarter: %.2f (flat = ~1.0); anonymize %.0f MB/s (target >= 200)\n", big / small, mbs }'
+printf '%-30s %8s %8s %10s %10s %12s\n' "" "wall s" "CPU s" "MB/s wall" "MB/s CPU" "peak RSS kB"
+printf '%s\n' "${rows[@]}"
+printf '%s\n' "${rows[@]}" | awk '
+	# from the end: MB/s wall, MB/s CPU, peak RSS
+	/^cp / { cp_w = $(NF-2); cp_c = $(NF-1) }
+	/^editcap/ { ed_w = $(NF-2); ed_c = $(NF-1) }
+	/^anonymize  / { an_w = $(NF-2); an_c = $(NF-1); big = $NF }
+	/^anonymize, a quarter/ { small = $NF }
+	END {
+		printf "RATIO anonymize / cp throughput: %.2f wall, %.2f CPU", an_w / cp_w, an_c / cp_c
+		if (ed_w) printf "; anonymize / editcap: %.2f wall, %.2f CPU", an_w / ed_w, an_c / ed_c
+		printf "\nRATIO peak RSS full / quarter: %.2f (flat = ~1.0); anonymize %.0f MB/s wall, %.0f MB/s CPU (target >= 200)\n",
+			big / small, an_w, an_c }'
