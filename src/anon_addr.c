@@ -9,7 +9,6 @@
 #include <openssl/hmac.h>
 
 #include "anon_addr.h"
-#include "hash.h"
 #include "writer.h"
 
 #define AES_BLOCK	16
@@ -260,10 +259,27 @@ flip_bit(uint8_t *p, unsigned i)
 	p[i / 8] ^= (uint8_t)(0x80 >> (i % 8));
 }
 
+/*
+ * A slot index for the caches: the bytes (up to 16) folded into two 64-bit
+ * words and mixed by multiplication, its top bits taken.  Cheaper than
+ * FNV-1a's multiplication per byte, asked several times for every address.
+ */
+static uint32_t
+slot_hash(const uint8_t *p, size_t len)
+{
+	uint64_t w[2] = { 0, 0 };
+	uint64_t h;
+
+	memcpy(w, p, len);
+	h = (w[0] ^ (uint64_t)len) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 32) ^ w[1]) * 0xc2b2ae3d27d4eb4full;
+	return (uint32_t)(h >> 40);
+}
+
 static struct cache_slot *
 cache_slot(struct anon_addr *a, const uint8_t *in, size_t len)
 {
-	return &a->cache[fnv1a(FNV1A_BASIS, in, len) & (CACHE_SLOTS - 1)];
+	return &a->cache[slot_hash(in, len) & (CACHE_SLOTS - 1)];
 }
 
 /*
@@ -333,7 +349,7 @@ prefix_slot(struct anon_addr *a, int level, const uint8_t *in)
 {
 	unsigned n = prefix_levels[level].bits / 8;
 
-	return &a->prefix_cache[level][fnv1a(FNV1A_BASIS, in, n) &
+	return &a->prefix_cache[level][slot_hash(in, n) &
 	    (PREFIX_SLOTS - 1)];
 }
 
@@ -494,7 +510,7 @@ anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
 		memcpy(out, in, 6);
 		return 0;
 	}
-	slot = &a->mac_cache[fnv1a(FNV1A_BASIS, in, 6) & (MAC_CACHE_SLOTS - 1)];
+	slot = &a->mac_cache[slot_hash(in, 6) & (MAC_CACHE_SLOTS - 1)];
 	if (!slot->used || memcmp(slot->in, in, 6) != 0) {
 		memcpy(slot->in, in, 6);
 		slot->used = mac_uncached(a, in, slot->out) == 0 &&
