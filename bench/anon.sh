@@ -37,35 +37,45 @@ gen "$SIZE_MB" full
 gen $((SIZE_MB / 4)) quarter
 
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-# measure NAME INPUT COMMAND...: wall and CPU (user + system) seconds and peak RSS of the command
-# (GNU time), and MB/s of INPUT by each, into the row NAME.  On these shared machines the wall
+# measure NAME BYTES COMMAND...: wall and CPU (user + system) seconds and peak RSS of the command
+# (GNU time), and MB/s of BYTES (its input) by each, into the row NAME.  On these shared machines the wall
 # clock counts the time other jobs hold the CPU: the CPU rate says what the tool costs.
 rows=()
+size() { stat -c %s "$1"; }
 measure() {
-	local name=$1 in=$2 wall user sys rss; shift 2
+	local name=$1 bytes=$2 wall user sys rss; shift 2
 	/usr/bin/time -o "$TMP/time" -f '%e %U %S %M' "$@" >/dev/null 2>"$TMP/err" ||
 		{ cat "$TMP/err" >&2; echo "$name failed" >&2; exit 1; }
 	read -r wall user sys rss <"$TMP/time"
-	rows+=("$(awk -v n="$name" -v b="$(stat -c %s "$in")" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
+	rows+=("$(awk -v n="$name" -v b="$bytes" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
 		c = u + s; if (c < 0.01) c = 0.01; if (w < 0.01) w = 0.01
 		printf "%-30s %8.2f %8.2f %10.1f %10.1f %12s", n, w, c, b / 1048576 / w, b / 1048576 / c, r }')")
 }
 [ -x /usr/bin/time ] || { echo "GNU time (/usr/bin/time, package time) is needed" >&2; exit 77; }
 
 cat "$TMP/full.pcap" >/dev/null	# warm the page cache
-measure "cat > /dev/null" "$TMP/full.pcap" cat "$TMP/full.pcap"
-measure "cp" "$TMP/full.pcap" cp "$TMP/full.pcap" "$TMP/copy.pcap"
+measure "cat > /dev/null" "$(size "$TMP/full.pcap")" cat "$TMP/full.pcap"
+measure "cp" "$(size "$TMP/full.pcap")" cp "$TMP/full.pcap" "$TMP/copy.pcap"
 rm -f "$TMP/copy.pcap"
 if command -v editcap >/dev/null; then
-	measure "editcap -F pcap" "$TMP/full.pcap" editcap -F pcap "$TMP/full.pcap" "$TMP/edit.pcap"
+	measure "editcap -F pcap" "$(size "$TMP/full.pcap")" editcap -F pcap "$TMP/full.pcap" "$TMP/edit.pcap"
 	rm -f "$TMP/edit.pcap"
 fi
-measure "anonymize" "$TMP/full.pcap" "$TR" anonymize --key-file "$TMP/key" "$TMP/full.pcap" -o "$TMP/anon.pcap"
+measure "anonymize" "$(size "$TMP/full.pcap")" "$TR" anonymize --key-file "$TMP/key" "$TMP/full.pcap" -o "$TMP/anon.pcap"
 [ "$(stat -c %s "$TMP/anon.pcap")" -gt 0 ] || { echo "anonymize wrote nothing" >&2; exit 1; }
 rm -f "$TMP/anon.pcap"
-measure "anonymize, a quarter of it" "$TMP/quarter.pcap" "$TR" anonymize --key-file "$TMP/key" \
+measure "anonymize, a quarter of it" "$(size "$TMP/quarter.pcap")" "$TR" anonymize --key-file "$TMP/key" \
 	"$TMP/quarter.pcap" -o "$TMP/anon.pcap"
 rm -f "$TMP/anon.pcap"
+# With TR_CORPUS: a real capture's addresses (few, repeated: what the caches are for), its IPFIX
+# and BGP given 400 times as the inputs of one run.
+REAL=${TR_CORPUS:-/nonexistent}/anchor/examples/pcap_processing/ipfix-bgp.pcap
+if [ -f "$REAL" ]; then
+	mapfile -t reals < <(for _ in $(seq 400); do echo "$REAL"; done)
+	measure "anonymize, corpus x400" "$(($(size "$REAL") * 400))" "$TR" anonymize \
+		--key-file "$TMP/key" "${reals[@]}" -o "$TMP/anon.pcap"
+	rm -f "$TMP/anon.pcap"
+fi
 
 echo "input: $(mb "$TMP/full.pcap") MB (BMP + IPFIX mixed; IPv4 and IPv6 exporters), and a quarter: $(mb "$TMP/quarter.pcap") MB"
 printf '%-30s %8s %8s %10s %10s %12s\n' "" "wall s" "CPU s" "MB/s wall" "MB/s CPU" "peak RSS kB"
