@@ -9,7 +9,6 @@
 #include <openssl/hmac.h>
 
 #include "anon_addr.h"
-#include "writer.h"
 
 #define AES_BLOCK	16
 #define MAX_ADDR_LEN	16
@@ -297,7 +296,7 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
 	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
 	unsigned nbits = (unsigned)len * 8;
-	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0;
+	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0, word[2];
 
 	/*
 	 * The blocks are built in two 64-bit words, not byte by byte in
@@ -306,16 +305,18 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	 */
 	prefix_block(a->pad, in, from, first);
 	memcpy(addr, in, len);
-	hi = be64_load(first);
-	lo = be64_load(first + 8);
-	bits_hi = be64_load(addr);
-	bits_lo = be64_load(addr + 8);
+	memcpy(word, first, AES_BLOCK);
+	hi = be64toh(word[0]);
+	lo = be64toh(word[1]);
+	memcpy(word, addr, AES_BLOCK);
+	bits_hi = be64toh(word[0]);
+	bits_lo = be64toh(word[1]);
 	for (unsigned i = from; i < nbits; i++) {
 		uint64_t m = (uint64_t)1 << (63 - i % 64);
 
-		uint64_t word[2] = { htobe64(hi), htobe64(lo) };
+		uint64_t block[2] = { htobe64(hi), htobe64(lo) };
 
-		memcpy(blocks[i], word, AES_BLOCK);
+		memcpy(blocks[i], block, AES_BLOCK);
 		/* The next one has bit i of the address too (scalars: no array the compiler must keep in memory). */
 		if (i < 64)
 			hi = (hi & ~m) | (bits_hi & m);
@@ -330,8 +331,9 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 		flip_hi |= (uint64_t)(blocks[i][0] >> 7) << (63 - i);
 	for (unsigned i = from > 64 ? from : 64; i < nbits; i++)
 		flip_lo |= (uint64_t)(blocks[i][0] >> 7) << (127 - i);
-	be64_store(addr, bits_hi ^ flip_hi);
-	be64_store(addr + 8, bits_lo ^ flip_lo);
+	word[0] = htobe64(bits_hi ^ flip_hi);
+	word[1] = htobe64(bits_lo ^ flip_lo);
+	memcpy(addr, word, AES_BLOCK);
 	/* from is a whole number of bytes (the cached prefixes' lengths are). */
 	memcpy(out + from / 8, addr + from / 8, len - from / 8);
 	return 0;
@@ -409,8 +411,13 @@ anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 		return 0;
 	}
 	slot = cache_slot(a, in, len);
-	if (slot->len == len && memcmp(slot->in, in, len) == 0) {
-		memcpy(out, slot->out, len);
+	/* Constant lengths, so the compiler compares and copies inline (no library call per address). */
+	if (slot->len == len && (len == 4 ? memcmp(slot->in, in, 4) :
+	    memcmp(slot->in, in, 16)) == 0) {
+		if (len == 4)
+			memcpy(out, slot->out, 4);
+		else
+			memcpy(out, slot->out, 16);
 		return 0;
 	}
 	memcpy(slot->in, in, len);
