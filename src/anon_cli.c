@@ -1,8 +1,12 @@
 /* The anonymize subcommand's command line: make a key, rewrite captures, or reverse pseudonyms. */
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -10,6 +14,7 @@
 #include "anon_addr.h"
 #include "anon_cli.h"
 #include "anon_key.h"
+#include "anon_map.h"
 #include "anon_pcap.h"
 #include "config.h"
 #include "log.h"
@@ -23,8 +28,9 @@ enum {
 
 static const char anon_usage[] =
 "usage: traffic-reproducer anonymize --new-key KEY\n"
-"       traffic-reproducer anonymize --key-file KEY [-t CFG] IN... -o OUT.pcap\n"
-"       traffic-reproducer anonymize --key-file KEY --reverse ADDR...\n"
+"       traffic-reproducer anonymize --key-file KEY [-t CFG] [--preserve RANGES]\n"
+"                                    [--map-out MAP.json] IN... -o OUT.pcap\n"
+"       traffic-reproducer anonymize --key-file KEY [--preserve RANGES] --reverse ADDR...\n"
 "\n"
 "Pseudonymizes captures so that they can leave the building: IPv4 and IPv6\n"
 "addresses by Crypto-PAn (prefix-preserving: addresses that share a k-bit\n"
@@ -36,8 +42,9 @@ static const char anon_usage[] =
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
 "ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
 "fields of NetFlow v5, v9 and IPFIX records (recognized by content, or\n"
-"by -t's sections).  NOT yet: IP fragments' payloads, sFlow, BMP and BGP\n"
-"messages.\n"
+"by -t's sections), and of sFlow v5 datagrams (agent, sampled packet headers,\n"
+"sampled IPv4/IPv6, next hops, NAT).  NOT yet: IP fragments' payloads, BMP\n"
+"and BGP messages.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -48,6 +55,16 @@ static const char anon_usage[] =
 "  -t, --config CFG     UDP datagrams are the protocols' whose sections of CFG\n"
 "                       select them (select, NAME_h), as the replay takes\n"
 "                       them; without -t, by their content, as --info does\n"
+"      --preserve RANGES  keep the addresses of these ranges as they are\n"
+"                       (comma-separated, any of: private (10/8, 172.16/12,\n"
+"                       192.168/16, 100.64/10, fc00::/7), loopback (127/8,\n"
+"                       ::1), multicast (224/4, ff00::/8), documentation\n"
+"                       (192.0.2/24, 198.51.100/24, 203.0.113/24,\n"
+"                       2001:db8::/32), link-local (169.254/16, fe80::/10));\n"
+"                       default: none\n"
+"      --map-out MAP    also write MAP (JSON, mode 0600): every address and\n"
+"                       MAC seen, with its pseudonym, sorted.  It reveals the\n"
+"                       originals: for the key holder only\n"
 "      --reverse        the arguments are pseudonyms: print each one's\n"
 "                       original address, one per line\n"
 "  -h, --help           this text\n"
@@ -60,6 +77,8 @@ struct anon_cli {
 	const char	*key_file;
 	const char	*output;
 	const char	*cfg_path;	/* -t: datagrams classified by its sections */
+	const char	*map_out;	/* --map-out: the pairs seen, NULL: none */
+	unsigned	 preserve;	/* --preserve: anon_preserve bits */
 	bool		 reverse;
 	char *const	*args;		/* inputs, or pseudonyms with --reverse */
 	int		 nargs;
@@ -72,17 +91,70 @@ usage_error(const char *what)
 	return -1;
 }
 
+/*
+ * A path as one name for comparing: its folder resolved (symbolic links,
+ * "..") and its last component; NULL when the folder does not resolve.
+ */
+static char *
+canonical(const char *path)
+{
+	char *d = strdup(path), *b = strdup(path), *out = NULL;
+	char real[PATH_MAX];
+
+	if (d != NULL && b != NULL && realpath(dirname(d), real) != NULL &&
+	    asprintf(&out, "%s/%s", real, basename(b)) == -1)
+		out = NULL;
+	free(d);
+	free(b);
+	return out;
+}
+
+/* Whether two paths name one file: the same inode when both exist, else the same resolved name. */
+static bool
+same_file(const char *x, const char *y)
+{
+	struct stat sx, sy;
+	char *cx, *cy;
+	bool same;
+
+	if (stat(x, &sx) == 0 && stat(y, &sy) == 0)
+		return sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+	cx = canonical(x);
+	cy = canonical(y);
+	same = cx != NULL && cy != NULL ? strcmp(cx, cy) == 0 :
+	    strcmp(x, y) == 0;
+	free(cx);
+	free(cy);
+	return same;
+}
+
+/* The map must not overwrite a capture: it would put the originals where the pseudonyms go. */
+static int
+map_out_check(const struct anon_cli *cli)
+{
+	if (cli->map_out == NULL)
+		return 0;
+	if (same_file(cli->map_out, cli->output))
+		return usage_error("--map-out names the output capture");
+	for (int i = 0; i < cli->nargs; i++)
+		if (same_file(cli->map_out, cli->args[i]))
+			return usage_error("--map-out names an input capture");
+	return 0;
+}
+
 /* 0, 1 when -h was asked for (help printed), -1 after a message. */
 static int
 parse(int argc, char **argv, struct anon_cli *cli)
 {
-	enum { OPT_NEW_KEY = 256, OPT_REVERSE };
+	enum { OPT_NEW_KEY = 256, OPT_REVERSE, OPT_PRESERVE, OPT_MAP_OUT };
 	static const struct option longopts[] = {
 		{ "new-key", required_argument, NULL, OPT_NEW_KEY },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 't' },
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
+		{ "preserve", required_argument, NULL, OPT_PRESERVE },
+		{ "map-out", required_argument, NULL, OPT_MAP_OUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +179,15 @@ parse(int argc, char **argv, struct anon_cli *cli)
 		case OPT_REVERSE:
 			cli->reverse = true;
 			break;
+		case OPT_PRESERVE:
+			if (anon_preserve_parse(optarg, &cli->preserve) == -1)
+				return usage_error("--preserve takes a list of "
+				    "private, loopback, multicast, documentation, "
+				    "link-local (comma-separated)");
+			break;
+		case OPT_MAP_OUT:
+			cli->map_out = optarg;
+			break;
 		case 'h':
 			fputs(anon_usage, stdout);
 			return 1;
@@ -120,24 +201,31 @@ parse(int argc, char **argv, struct anon_cli *cli)
 	cli->nargs = argc - optind;
 	if (cli->new_key != NULL)
 		return cli->key_file != NULL || cli->output != NULL ||
-		    cli->cfg_path != NULL || cli->reverse || cli->nargs > 0 ? usage_error("--new-key "
+		    cli->cfg_path != NULL || cli->reverse || cli->nargs > 0 ||
+		    cli->preserve != 0 || cli->map_out != NULL ? usage_error("--new-key "
 		    "takes no other option or argument") : 0;
 	if (cli->key_file == NULL)
 		return usage_error("no key: give --key-file KEY (make one with "
 		    "--new-key KEY)");
 	if (cli->reverse)
 		return cli->output != NULL || cli->cfg_path != NULL ||
-		    cli->nargs == 0 ? usage_error("--reverse takes pseudonyms "
-		    "(addresses) as its arguments and no -o or -t") : 0;
+		    cli->map_out != NULL || cli->nargs == 0 ?
+		    usage_error("--reverse takes pseudonyms (addresses) as its "
+		    "arguments and no -o, -t or --map-out") : 0;
 	if (cli->nargs == 0)
 		return usage_error("no input capture");
 	if (cli->output == NULL)
 		return usage_error("no output: give -o OUT.pcap");
-	return 0;
+	return map_out_check(cli);
 }
 
+/*
+ * With --preserve, an address in a kept range is printed as itself: it
+ * may be an original kept as it was, or the pseudonym of the address
+ * printed in the note (only the map can tell).
+ */
 static int
-reverse(struct anon_addr *a, char *const *args, int n)
+reverse(struct anon_addr *a, unsigned preserve, char *const *args, int n)
 {
 	int code = ANON_EXIT_OK;
 
@@ -154,6 +242,15 @@ reverse(struct anon_addr *a, char *const *args, int n)
 		if (anon_addr_unmap(a, &in, &orig) == -1) {
 			log_errorx("anonymize --reverse: libcrypto failed");
 			return ANON_EXIT_RUNTIME;
+		}
+		if (preserve != 0 && anon_addr_preserved(preserve,
+		    in.family == AF_INET ? (const uint8_t *)&in.v4 :
+		    in.v6.s6_addr, in.family == AF_INET ? 4 : 16)) {
+			log_warnx("anonymize --reverse: %s is in a preserved "
+			    "range: printed as itself, but it may also be the "
+			    "pseudonym of %s (the map of the run tells)",
+			    args[i], addr_format(&orig, buf, sizeof(buf)));
+			orig = in;
 		}
 		printf("%s\n", addr_format(&orig, buf, sizeof(buf)));
 	}
@@ -191,7 +288,7 @@ payload_summary(const struct anon_payload_stats *ps,
 		    "captured: past the cap on exporters\n",
 		    (unsigned long long)ps->over_exporters);
 	fprintf(stderr, "anonymize: not rewritten yet: addresses inside "
-	    "sFlow, BMP and BGP messages are as captured\n");
+	    "BMP and BGP messages are as captured\n");
 }
 
 static int
@@ -200,6 +297,7 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 {
 	struct anon_frame_stats st = { 0 };
 	struct anon_payload_stats ps = { 0 };
+	struct anon_map *map = NULL;
 	struct config cfg;
 	enum anon_pcap_result rc;
 	char err[1024];
@@ -209,19 +307,31 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 		log_errorx("anonymize: %s", err);
 		return ANON_EXIT_USAGE;
 	}
+	if (cli->map_out != NULL) {
+		if ((map = anon_map_new()) == NULL) {
+			log_errorx("anonymize: out of memory");
+			if (cli->cfg_path != NULL)
+				config_free(&cfg);
+			return ANON_EXIT_RUNTIME;
+		}
+		anon_addr_on_seen(a, anon_map_add, map);
+	}
 	rc = anon_pcap_run(a, (const char *const *)cli->args,
 	    (size_t)cli->nargs, cli->output, cli->cfg_path ? &cfg : NULL, stop,
 	    &st, &ps, err, sizeof(err));
 	if (cli->cfg_path != NULL)
 		config_free(&cfg);
+	anon_addr_on_seen(a, NULL, NULL);
 	switch (rc) {
 	case ANON_PCAP_OK:
 		break;
 	case ANON_PCAP_BAD_INPUT:
 		log_errorx("anonymize: %s", err);
+		anon_map_free(map);
 		return ANON_EXIT_USAGE;
 	case ANON_PCAP_FAILED:
 		log_errorx("anonymize: %s; nothing written", err);
+		anon_map_free(map);
 		return ANON_EXIT_RUNTIME;
 	}
 	fprintf(stderr, "anonymize: %llu frames into %s: %llu IP headers "
@@ -233,6 +343,20 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 	    (unsigned long long)st.l4_recomputed,
 	    (unsigned long long)st.l4_adjusted);
 	payload_summary(&ps, &st);
+	if (map != NULL) {
+		int wrc = anon_map_write(map, cli->map_out, cli->preserve, err,
+		    sizeof(err));
+
+		anon_map_free(map);
+		if (wrc == -1) {
+			log_errorx("anonymize: %s (the capture is written, "
+			    "its map is not)", err);
+			return ANON_EXIT_RUNTIME;
+		}
+		fprintf(stderr, "anonymize: map of the addresses seen in %s "
+		    "(for the key holder only: it reveals them)\n",
+		    cli->map_out);
+	}
 	return ANON_EXIT_OK;
 }
 
@@ -264,7 +388,8 @@ anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
 		log_errorx("anonymize: cannot set up the key (libcrypto)");
 		return ANON_EXIT_RUNTIME;
 	}
-	rc = cli.reverse ? reverse(a, cli.args, cli.nargs) :
+	anon_addr_preserve(a, cli.preserve);
+	rc = cli.reverse ? reverse(a, cli.preserve, cli.args, cli.nargs) :
 	    rewrite(a, &cli, stop);
 	anon_addr_free(a);
 	return rc;
