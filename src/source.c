@@ -278,26 +278,22 @@ decode_tcp(struct cursor *c, struct tr_packet *pkt)
 	return VERDICT_PACKET;
 }
 
+/* Fills pkt directly (no packet built aside and copied): it is only read when the frame becomes a packet. */
 static enum verdict
 decode_l4(uint8_t proto, struct cursor *c, const struct l3_addrs *addrs,
     struct tr_packet *pkt)
 {
-	struct tr_packet p = {
-		.src = addrs->src,
-		.dst = addrs->dst,
-		.l4proto = proto,
-	};
-	enum verdict v;
-
-	if (proto == TR_IPPROTO_UDP)
-		v = decode_udp(c, &p);
-	else if (proto == TR_IPPROTO_TCP)
-		v = decode_tcp(c, &p);
-	else
+	if (proto != TR_IPPROTO_UDP && proto != TR_IPPROTO_TCP)
 		return VERDICT_OTHER_L4;
-	if (v == VERDICT_PACKET)
-		*pkt = p;
-	return v;
+	pkt->src = addrs->src;
+	pkt->dst = addrs->dst;
+	pkt->l4proto = proto;
+	if (proto == TR_IPPROTO_TCP)
+		return decode_tcp(c, pkt);
+	pkt->tcp_seq = 0;
+	pkt->tcp_ack = 0;
+	pkt->tcp_flags = 0;
+	return decode_udp(c, pkt);
 }
 
 /* ---- IP reassembly ---- */
