@@ -26,13 +26,14 @@ struct select_memo {
 	int			section, exporter;
 };
 
-#define SELECT_MEMO_SLOTS	256	/* direct-mapped, a power of two */
+/* Two answers per set, so two flows that hash alike do not evict each other in turn. */
+#define SELECT_MEMO_SETS	512	/* a power of two */
 
 struct selector {
 	const struct config	*cfg;
 	struct exporter_index	*exporters;
 	size_t			 n_exporters;
-	struct select_memo	 memo[SELECT_MEMO_SLOTS];
+	struct select_memo	 memo[SELECT_MEMO_SETS][2];
 };
 
 static int
@@ -212,6 +213,12 @@ addr_fold(const struct tr_addr *a)
 	return a->family == AF_INET ? a->v4.s_addr : w[0] ^ w[1] ^ w[2] ^ w[3];
 }
 
+static uint32_t
+rotl16(uint32_t v)
+{
+	return v << 16 | v >> 16;
+}
+
 static bool
 addr_same(const struct tr_addr *a, const struct tr_addr *b)
 {
@@ -222,18 +229,37 @@ addr_same(const struct tr_addr *a, const struct tr_addr *b)
 	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
 }
 
+static bool
+memo_matches(const struct select_memo *m, const struct tr_packet *pkt)
+{
+	return m->used && m->l4proto == pkt->l4proto && m->sport == pkt->sport &&
+	    m->dport == pkt->dport && addr_same(&m->src, &pkt->src) &&
+	    addr_same(&m->dst, &pkt->dst);
+}
+
 enum select_side
 select_side(struct selector *sel, const struct tr_packet *pkt, int *section,
     int *exporter)
 {
-	uint32_t h = addr_fold(&pkt->src) * 0x9e3779b1u ^ addr_fold(&pkt->dst) ^
-	    ((uint32_t)pkt->sport << 16 | pkt->dport) * 0x85ebca6bu;
-	struct select_memo *m = &sel->memo[(h ^ h >> 16 ^ pkt->l4proto) &
-	    (SELECT_MEMO_SLOTS - 1)];
+	uint32_t h = addr_fold(&pkt->src) ^ rotl16(addr_fold(&pkt->dst)) ^
+	    ((uint32_t)pkt->sport << 16 | pkt->dport) ^ pkt->l4proto;
+	struct select_memo *set, *m;
 
-	if (!m->used || m->l4proto != pkt->l4proto || m->sport != pkt->sport ||
-	    m->dport != pkt->dport || !addr_same(&m->src, &pkt->src) ||
-	    !addr_same(&m->dst, &pkt->dst)) {
+	/* murmur3's finalizer: every bit of h moves the set. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	set = sel->memo[h & (SELECT_MEMO_SETS - 1)];
+	if (memo_matches(&set[0], pkt))
+		m = &set[0];
+	else if (memo_matches(&set[1], pkt))
+		m = &set[1];
+	else {
+		/* The older answer makes room; the newer one stays. */
+		set[1] = set[0];
+		m = &set[0];
 		m->side = select_side_uncached(sel, pkt, &m->section,
 		    &m->exporter);
 		m->src = pkt->src;
