@@ -21,6 +21,12 @@
  */
 #define SOURCE_LINKTYPE_RAW	101
 
+/* Classic pcap: the file header, a record's header, the magic numbers (us, ns timestamps). */
+#define PCAP_FILE_HDR		24
+#define PCAP_REC_HDR		16
+#define PCAP_MAGIC_US		0xa1b2c3d4u
+#define PCAP_MAGIC_NS		0xa1b23c4du
+
 /* Caps on header stacking: real traffic stays far below them, crafted frames do not. */
 #define SOURCE_MAX_VLAN_TAGS	8
 #define SOURCE_MAX_MPLS_LABELS	16
@@ -1104,8 +1110,9 @@ source_open(const char *path, char *err, size_t errlen)
 	s->pcap = p;
 	s->size = (uint64_t)st.st_size;
 	s->classic = pcap_major_version(p) == 2;
+	/* A pipe cannot tell its position; a classic pcap's header is 24 bytes. */
 	off = ftell(pcap_file(p));
-	s->offset = off < 0 ? 0 : (uint64_t)off;
+	s->offset = off >= 0 ? (uint64_t)off : s->classic ? PCAP_FILE_HDR : 0;
 	if (s->classic)
 		map_start(s, fp, &st);
 	return s;
@@ -1415,10 +1422,6 @@ ng_next(struct source *s, struct tr_packet *pkt)
 
 /* ---- classic pcap read in place ------------------------------------------ */
 
-#define PCAP_MAGIC_US		0xa1b2c3d4u
-#define PCAP_MAGIC_NS		0xa1b23c4du
-#define PCAP_FILE_HDR		24
-#define PCAP_REC_HDR		16
 /* Pages read are given back every so often, so the mapping does not count in the RSS as a whole file would. */
 #define MAP_RELEASE_STEP	(8u << 20)
 
