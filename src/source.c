@@ -147,7 +147,8 @@ struct frag_table {
  */
 struct mapped {
 	const uint8_t	*base;		/* NULL: not mapped (pcapng, a pipe, or libpcap took over) */
-	size_t		 size;
+	size_t		 len;		/* of the mapping */
+	size_t		 size;		/* of the file, as far as it is read here */
 	size_t		 pos;		/* the next record's offset */
 	size_t		 released;	/* pages before this were given back */
 	uint32_t	 snaplen;	/* libpcap's snapshot length for the file */
@@ -1457,7 +1458,7 @@ map_start(struct source *s, FILE *fp, const struct stat *st)
 	if (base == MAP_FAILED)
 		return;
 	m->base = base;
-	m->size = (size_t)st->st_size;
+	m->len = m->size = (size_t)st->st_size;
 	memcpy(&magic, m->base, 4);
 	m->swap = magic == __builtin_bswap32(PCAP_MAGIC_US) ||
 	    magic == __builtin_bswap32(PCAP_MAGIC_NS);
@@ -1474,7 +1475,7 @@ map_start(struct source *s, FILE *fp, const struct stat *st)
 	if ((magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS) || major != 2 ||
 	    minor != 4 || (m->swap && (s->linktype == DLT_LINUX_SLL ||
 	    s->linktype == DLT_LINUX_SLL2))) {
-		munmap(base, m->size);
+		munmap(base, m->len);
 		m->base = NULL;
 		return;
 	}
@@ -1485,7 +1486,7 @@ static void
 map_stop(struct mapped *m)
 {
 	if (m->base != NULL)
-		munmap((void *)(uintptr_t)m->base, m->size);
+		munmap((void *)(uintptr_t)m->base, m->len);
 	m->base = NULL;
 }
 
@@ -1522,6 +1523,25 @@ map_release(struct mapped *m, size_t upto)
 }
 
 /*
+ * A mapped page past the file's end faults (SIGBUS) where read() would
+ * report a short file: a capture cut while it is replayed stops being read
+ * in place at its new end, and libpcap reports the cut.  Checked every
+ * MAP_RELEASE_STEP: a cut in the same moment is not caught.
+ */
+static bool
+map_shrunk(struct source *s)
+{
+	struct mapped *m = &s->map;
+	struct stat st;
+
+	if (fstat(fileno(pcap_file(s->pcap)), &st) == -1 ||
+	    (uint64_t)st.st_size >= m->size)
+		return false;
+	m->size = (size_t)st.st_size < m->pos ? m->pos : (size_t)st.st_size;
+	return true;
+}
+
+/*
  * The next packet from the mapping: 1, or 0 when libpcap must go on (at
  * m->pos, the mapping gone), -1 when that could not be arranged.  A record
  * is taken here only when it is whole, no longer than the snapshot length
@@ -1549,8 +1569,11 @@ map_next(struct source *s, struct tr_packet *pkt)
 			break;
 		ts = (tr_ns)secs * TR_NS_PER_SEC +
 		    (tr_ns)frac * (m->nano ? 1 : 1000);
-		if (m->pos - m->released >= MAP_RELEASE_STEP)
+		if (m->pos - m->released >= MAP_RELEASE_STEP) {
 			map_release(m, m->pos);
+			if (map_shrunk(s))
+				continue;	/* the record may be gone */
+		}
 		m->pos += PCAP_REC_HDR + caplen;
 		/* The next record's headers, while this one is decoded (a prefetch past the mapping does not fault). */
 		__builtin_prefetch(m->base + m->pos);

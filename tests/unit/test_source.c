@@ -2104,6 +2104,50 @@ test_mapped_hands_over(void **state)
 	}
 }
 
+/* A capture cut while it is read in place: libpcap reports the cut, nothing faults. */
+static void
+test_mapped_file_cut_while_read(void **state)
+{
+	struct pcap_spec sp = { 0 };
+	struct mem m;
+	struct fb f;
+	char *path = temp_path(), err[512];
+	struct source *s;
+	struct tr_packet p;
+	FILE *fp = fopen(path, "wb");
+	int rc, n = 0;
+
+	(void)state;
+	assert_non_null(fp);
+	memset(&f, 0, sizeof(f));
+	eth(&f, ET_IPV4);
+	ip_udp(&f, 4, 1000, 4739);
+	f.n = 1400;	/* Ethernet padding after the datagram */
+	mem_header(&m, &sp);
+	assert_int_equal(fwrite(m.b, 1, m.n, fp), m.n);
+	for (int i = 0; i < 8000; i++) {	/* 11.3 MB: past the first check at 8 MiB */
+		mem_header(&m, &sp);
+		m.n = 0;
+		mem_record(&m, &sp, 1700000000, (uint32_t)i, &f, 1400, 1400);
+		assert_int_equal(fwrite(m.b, 1, m.n, fp), m.n);
+	}
+	assert_int_equal(fclose(fp), 0);
+	s = source_open(path, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(source_next(s, &p), 1);
+	/* Cut in the middle of a record past 9 MB. */
+	assert_int_equal(truncate(path, 24 + 6500 * 1416 + 700), 0);
+	while ((rc = source_next(s, &p)) == 1)
+		n++;
+	print_message("after the cut: %d packets, %s\n", n, source_error(s));
+	assert_int_equal(rc, -1);
+	assert_int_equal(n, 6499);
+	assert_non_null(strstr(source_error(s), "truncated"));
+	source_close(s);
+	unlink(path);
+	free(path);
+}
+
 /* Files the mapped reader leaves to libpcap from the start: version 2.3, Linux cooked of the other byte order. */
 static void
 test_mapped_declines(void **state)
@@ -2165,6 +2209,7 @@ main(void)
 		cmocka_unit_test(test_mapped_byte_orders),
 		cmocka_unit_test(test_mapped_hands_over),
 		cmocka_unit_test(test_mapped_declines),
+		cmocka_unit_test(test_mapped_file_cut_while_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
