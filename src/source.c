@@ -1424,7 +1424,7 @@ ng_next(struct source *s, struct tr_packet *pkt)
 /* ---- classic pcap read in place ------------------------------------------ */
 
 /* Pages read are given back every so often, so the mapping does not count in the RSS as a whole file would. */
-#define MAP_RELEASE_STEP	(1u << 20)
+#define MAP_RELEASE_STEP	(256u << 10)
 
 static uint32_t
 map_u32(const struct mapped *m, const uint8_t *p)
@@ -1479,7 +1479,6 @@ map_start(struct source *s, FILE *fp, const struct stat *st)
 		m->base = NULL;
 		return;
 	}
-	(void)madvise(base, m->size, MADV_SEQUENTIAL);
 }
 
 static void

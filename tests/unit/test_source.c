@@ -2125,7 +2125,7 @@ test_mapped_file_cut_while_read(void **state)
 	f.n = 1400;	/* Ethernet padding after the datagram */
 	mem_header(&m, &sp);
 	assert_int_equal(fwrite(m.b, 1, m.n, fp), m.n);
-	for (int i = 0; i < 8000; i++) {	/* 11.3 MB, checked every MiB */
+	for (int i = 0; i < 8000; i++) {	/* 11.3 MB, checked every 256 KiB */
 		mem_header(&m, &sp);
 		m.n = 0;
 		mem_record(&m, &sp, 1700000000, (uint32_t)i, &f, 1400, 1400);
