@@ -55,15 +55,22 @@ read_file(const char *path, struct transcript *t)
 static void
 fuzz_file(const uint8_t *data, size_t size)
 {
-	static char path[] = "/tmp/fuzz_source_XXXXXX";
+	static char path[64];
 	static int fd = -1;
 	struct transcript a, b;
 	char pipe_path[64];
 	uint32_t magic = 0;
 	int fds[2];
 
-	if (fd == -1 && (fd = mkstemp(path)) == -1)
-		return;
+	/* One regular file for the run, unlinked at once: nothing is left behind. */
+	if (fd == -1) {
+		char tmp[] = "/tmp/fuzz_source_XXXXXX";
+
+		if ((fd = mkstemp(tmp)) == -1)
+			return;
+		unlink(tmp);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		return;
 	read_file(path, &a);
