@@ -36,8 +36,9 @@ static const char anon_usage[] =
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
 "ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
 "fields of NetFlow v5, v9 and IPFIX records (recognized by content, or\n"
-"by -t's sections).  NOT yet: IP fragments' payloads, sFlow, BMP and BGP\n"
-"messages.\n"
+"by -t's sections); in TCP, BMP and BGP messages (reassembled, rewritten\n"
+"and written back into the very segments: inputs must be files).  NOT\n"
+"yet: IP fragments' payloads, sFlow.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -48,6 +49,9 @@ static const char anon_usage[] =
 "  -t, --config CFG     UDP datagrams are the protocols' whose sections of CFG\n"
 "                       select them (select, NAME_h), as the replay takes\n"
 "                       them; without -t, by their content, as --info does\n"
+"      --as-numbers keep|map  BGP/BMP AS numbers: as they are (the default),\n"
+"                       or a keyed permutation within the public and\n"
+"                       private 16- and 32-bit ranges (reserved ones kept)\n"
 "      --reverse        the arguments are pseudonyms: print each one's\n"
 "                       original address, one per line\n"
 "  -h, --help           this text\n"
@@ -61,6 +65,7 @@ struct anon_cli {
 	const char	*output;
 	const char	*cfg_path;	/* -t: datagrams classified by its sections */
 	bool		 reverse;
+	bool		 map_as;	/* --as-numbers map */
 	char *const	*args;		/* inputs, or pseudonyms with --reverse */
 	int		 nargs;
 };
@@ -76,13 +81,14 @@ usage_error(const char *what)
 static int
 parse(int argc, char **argv, struct anon_cli *cli)
 {
-	enum { OPT_NEW_KEY = 256, OPT_REVERSE };
+	enum { OPT_NEW_KEY = 256, OPT_REVERSE, OPT_AS_NUMBERS };
 	static const struct option longopts[] = {
 		{ "new-key", required_argument, NULL, OPT_NEW_KEY },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 't' },
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
+		{ "as-numbers", required_argument, NULL, OPT_AS_NUMBERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,6 +112,12 @@ parse(int argc, char **argv, struct anon_cli *cli)
 			break;
 		case OPT_REVERSE:
 			cli->reverse = true;
+			break;
+		case OPT_AS_NUMBERS:
+			if (strcmp(optarg, "keep") != 0 &&
+			    strcmp(optarg, "map") != 0)
+				return usage_error("--as-numbers is keep or map");
+			cli->map_as = strcmp(optarg, "map") == 0;
 			break;
 		case 'h':
 			fputs(anon_usage, stdout);
@@ -169,14 +181,37 @@ static void
 payload_summary(const struct anon_payload_stats *ps,
     const struct anon_frame_stats *st)
 {
-	for (int id = 0; id < SECTION_COUNT; id++)
+	const struct anon_tcp_stats *t = &ps->tcp;
+
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		bool tcp = protocols[id]->l4proto == TR_IPPROTO_TCP;
+
 		if (protocols[id]->anon != NULL)
-			fprintf(stderr, "anonymize: %s: %llu datagrams "
+			fprintf(stderr, "anonymize: %s: %llu %s "
 			    "rewritten, %llu malformed (rewritten up to "
 			    "where they contradict themselves)\n",
-			    protocols[id]->what,
-			    (unsigned long long)ps->rewritten[id],
-			    (unsigned long long)ps->malformed[id]);
+			    protocols[id]->what, (unsigned long long)(tcp ?
+			    t->rewritten[id] : ps->rewritten[id]),
+			    tcp ? "messages" : "datagrams",
+			    (unsigned long long)(tcp ? t->malformed[id] :
+			    ps->malformed[id]));
+	}
+	if (t->skipped_bytes + t->unfinished_bytes != 0)
+		fprintf(stderr, "anonymize: warning: TCP bytes left as "
+		    "captured: %llu framed as no message (a stream that "
+		    "starts mid-message, or bytes around a gap), %llu of "
+		    "messages the capture cut short (%llu bytes of sequence "
+		    "space were never captured)\n",
+		    (unsigned long long)t->skipped_bytes,
+		    (unsigned long long)t->unfinished_bytes,
+		    (unsigned long long)t->gap_bytes);
+	if (t->over_connections + t->over_patches + t->fragmented_segments != 0)
+		fprintf(stderr, "anonymize: warning: left as captured: %llu "
+		    "TCP segments past the cap on connections, %llu messages "
+		    "past the cap on patch memory, %llu segments in IP "
+		    "fragments\n", (unsigned long long)t->over_connections,
+		    (unsigned long long)t->over_patches,
+		    (unsigned long long)t->fragmented_segments);
 	if (ps->counts.no_layout != 0)
 		fprintf(stderr, "anonymize: warning: %llu NetFlow v9/IPFIX "
 		    "data sets came before their template (or past the cap "
@@ -191,12 +226,12 @@ payload_summary(const struct anon_payload_stats *ps,
 		    "captured: past the cap on exporters\n",
 		    (unsigned long long)ps->over_exporters);
 	fprintf(stderr, "anonymize: not rewritten yet: addresses inside "
-	    "sFlow, BMP and BGP messages are as captured\n");
+	    "sFlow messages are as captured\n");
 }
 
 static int
-rewrite(struct anon_addr *a, const struct anon_cli *cli,
-    volatile sig_atomic_t *stop)
+rewrite(struct anon_addr *a, struct anon_as *as, struct anon_text *text,
+    const struct anon_cli *cli, volatile sig_atomic_t *stop)
 {
 	struct anon_frame_stats st = { 0 };
 	struct anon_payload_stats ps = { 0 };
@@ -209,7 +244,7 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 		log_errorx("anonymize: %s", err);
 		return ANON_EXIT_USAGE;
 	}
-	rc = anon_pcap_run(a, (const char *const *)cli->args,
+	rc = anon_pcap_run(a, as, text, (const char *const *)cli->args,
 	    (size_t)cli->nargs, cli->output, cli->cfg_path ? &cfg : NULL, stop,
 	    &st, &ps, err, sizeof(err));
 	if (cli->cfg_path != NULL)
@@ -241,6 +276,8 @@ anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
 {
 	struct anon_cli cli;
 	struct anon_addr *a;
+	struct anon_as *as = NULL;
+	struct anon_text *text;
 	uint8_t key[ANON_KEY_LEN];
 	char err[1024];
 	int rc;
@@ -259,13 +296,21 @@ anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
 		return ANON_EXIT_USAGE;
 	}
 	a = anon_addr_new(key);
+	text = anon_text_new(key);
+	if (cli.map_as)
+		as = anon_as_new(key);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (a == NULL) {
+	if (a == NULL || text == NULL || (cli.map_as && as == NULL)) {
 		log_errorx("anonymize: cannot set up the key (libcrypto)");
+		anon_addr_free(a);
+		anon_text_free(text);
+		anon_as_free(as);
 		return ANON_EXIT_RUNTIME;
 	}
 	rc = cli.reverse ? reverse(a, cli.args, cli.nargs) :
-	    rewrite(a, &cli, stop);
+	    rewrite(a, as, text, &cli, stop);
 	anon_addr_free(a);
+	anon_text_free(text);
+	anon_as_free(as);
 	return rc;
 }
