@@ -22,7 +22,13 @@ enum {
 	ATTR_MP_UNREACH = 15,
 	ATTR_AS4_PATH = 17,
 	ATTR_AS4_AGGREGATOR = 18,
+	ATTR_PREFIX_SID = 40,
 };
+
+/* BGP Prefix-SID (RFC 8669) TLVs that carry SRv6 SIDs (RFC 9252): L3 and L2 service. */
+#define SID_SRV6_L3		5
+#define SID_SRV6_L2		6
+#define SID_INFORMATION		1	/* its sub-TLV: reserved, the SID, flags, behaviour, ... */
 
 enum {
 	SAFI_UNICAST = 1,
@@ -209,8 +215,10 @@ nlri_field_reads(const uint8_t *p, size_t n, uint16_t afi, uint8_t safi,
 /*
  * Rewrite a field of NLRI of a family (withdrawn routes, NLRI, or an
  * MP_REACH/MP_UNREACH's).  Path identifiers where the view says the
- * session negotiated them; else, as --info reads them, with them only
- * when the field reads cleanly with them and not without.
+ * session negotiated them, unless the field reads cleanly only without
+ * them; elsewhere, as --info reads them, with them only when the field
+ * reads cleanly with them and not without (BMP's Peer Ups do not always
+ * say, Loc-RIB's least).
  */
 static void
 rewrite_nlri(struct walk *w, uint8_t *p, size_t n, uint16_t afi,
@@ -222,9 +230,9 @@ rewrite_nlri(struct walk *w, uint8_t *p, size_t n, uint16_t afi,
 	if (!family_rewritten(afi, safi))
 		return;
 	path_ids = bgp_addpath_has(w->view->addpath, afi, safi);
-	if (!path_ids && !nlri_field_reads(p, n, afi, safi, false) &&
-	    nlri_field_reads(p, n, afi, safi, true))
-		path_ids = true;
+	if (!nlri_field_reads(p, n, afi, safi, path_ids) &&
+	    nlri_field_reads(p, n, afi, safi, !path_ids))
+		path_ids = !path_ids;
 	while (at < n) {
 		struct nlri l;
 		size_t bytes;
@@ -371,6 +379,44 @@ rewrite_aggregator(struct walk *w, uint8_t *p, size_t n)
 		(void)map_addr(w, p + n - 4, 4);
 }
 
+/*
+ * Prefix-SID: TLVs of a type byte and a 2-byte length; in the SRv6
+ * services ones, after a reserved byte, sub-TLVs alike, whose SID
+ * information holds the SID, an IPv6 address of the node (mapped as one).
+ */
+static void
+rewrite_prefix_sid(struct walk *w, uint8_t *p, size_t n)
+{
+	size_t at = 0;
+
+	while (at < n) {
+		size_t tlen, sub;
+
+		if (n - at < 3 || (tlen = be16_load(p + at + 1)) > n - at - 3) {
+			walk_fail(w, ANON_MSG_MALFORMED);
+			return;
+		}
+		if ((p[at] == SID_SRV6_L3 || p[at] == SID_SRV6_L2) && tlen >= 1) {
+			uint8_t *v = p + at + 3;
+
+			for (sub = 1; sub < tlen; ) {
+				size_t slen;
+
+				if (tlen - sub < 3 ||
+				    (slen = be16_load(v + sub + 1)) > tlen - sub - 3) {
+					walk_fail(w, ANON_MSG_MALFORMED);
+					return;
+				}
+				if (v[sub] == SID_INFORMATION && slen >= 17 &&
+				    !map_addr(w, v + sub + 4, 16))
+					return;
+				sub += 3 + slen;
+			}
+		}
+		at += 3 + tlen;
+	}
+}
+
 static void
 rewrite_attr(struct walk *w, uint8_t code, uint8_t *v, size_t n)
 {
@@ -406,6 +452,9 @@ rewrite_attr(struct walk *w, uint8_t code, uint8_t *v, size_t n)
 		break;
 	case ATTR_MP_UNREACH:
 		rewrite_mp_unreach(w, v, n);
+		break;
+	case ATTR_PREFIX_SID:
+		rewrite_prefix_sid(w, v, n);
 		break;
 	default:
 		break;
@@ -567,6 +616,16 @@ bgp_anon_pdu(const struct anon_rewriter *rw, uint8_t *msg, size_t len,
 	}
 	if (w.cut && w.result == ANON_MSG_REWRITTEN)
 		w.result = ANON_MSG_CUT;
+	return w.result;
+}
+
+enum anon_msg_result
+bgp_anon_attrs(const struct anon_rewriter *rw, uint8_t *p, size_t n,
+    const struct bgp_anon_view *view)
+{
+	struct walk w = { .rw = rw, .view = view, .result = ANON_MSG_REWRITTEN };
+
+	rewrite_attrs(&w, p, n);
 	return w.result;
 }
 

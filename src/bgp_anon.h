@@ -31,6 +31,10 @@ struct bgp_anon_view {
 enum anon_msg_result bgp_anon_pdu(const struct anon_rewriter *rw,
 		    uint8_t *msg, size_t len, const struct bgp_anon_view *);
 
+/* A list of path attributes alone (n bytes at p), as in an UPDATE: BMP's route policy trace carries them so. */
+enum anon_msg_result bgp_anon_attrs(const struct anon_rewriter *rw,
+		    uint8_t *p, size_t n, const struct bgp_anon_view *);
+
 /* The per-session state: what both OPENs said (4-byte AS, ADD-PATH), for the UPDATEs that follow. */
 extern const struct proto_anon bgp_anon;
 

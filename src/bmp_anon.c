@@ -366,6 +366,131 @@ rewrite_mirroring(struct walk *w, uint8_t *p, size_t n,
 	}
 }
 
+/*
+ * Route Policy and Attribute Trace (type 100, draft-xu-grow-bmp-route-
+ * policy-attr-trace, as Wireshark reads it): flags (V), RD, the prefix
+ * (length, a 16-byte field), route origin, event count and length, then
+ * events of a fixed part and TLVs: VRF/table (id, name), policy (flags,
+ * count, class, peer address, peer router id, peer AS, then names and item
+ * ids), pre- and post-policy path attributes, a string.
+ */
+#define RPAT_FIXED		33
+#define RPAT_EVENT_FIXED	18
+enum { RPAT_VRF, RPAT_POLICY, RPAT_PRE_POLICY, RPAT_POST_POLICY, RPAT_STRING };
+
+static void
+token(struct walk *w, uint8_t *p, size_t n)
+{
+	if (anon_text_token(w->rw->text, p, n) == -1)
+		walk_fail(w, ANON_MSG_FAILED);
+}
+
+/* A policy TLV's value (n bytes). */
+static void
+rewrite_rpat_policy(struct walk *w, uint8_t *p, size_t n)
+{
+	size_t at = 27;
+
+	if (n < at) {
+		walk_fail(w, ANON_MSG_MALFORMED);
+		return;
+	}
+	if (!map_addr16(w, p + 3, (p[0] & BMP_PEER_FLAG_V) != 0) ||
+	    !map_addr(w, p + 19, 4))
+		return;
+	for (unsigned i = 0; i < p[1]; i++) {
+		size_t name, id;
+
+		if (n - at < 4) {
+			walk_fail(w, ANON_MSG_MALFORMED);
+			return;
+		}
+		name = be16_load(p + at);
+		id = be16_load(p + at + 2);
+		at += 4;
+		if (name + id + 1 > n - at) {
+			walk_fail(w, ANON_MSG_MALFORMED);
+			return;
+		}
+		token(w, p + at, name);
+		token(w, p + at + name, id);
+		at += name + id + 1;
+	}
+}
+
+static void
+rewrite_rpat_event(struct walk *w, uint8_t *p, size_t n)
+{
+	struct bgp_anon_view v = { .as4 = -1 };
+	size_t at = RPAT_EVENT_FIXED;
+
+	while (at < n && w->result != ANON_MSG_FAILED) {
+		uint16_t type;
+		size_t vlen;
+		uint8_t *val;
+
+		if (n - at < 4 || be16_load(p + at + 2) > n - at - 4) {
+			walk_fail(w, ANON_MSG_MALFORMED);
+			return;
+		}
+		type = be16_load(p + at);
+		vlen = be16_load(p + at + 2);
+		val = p + at + 4;
+		switch (type) {
+		case RPAT_VRF:
+			if (vlen >= 4)
+				token(w, val + 4, vlen - 4);
+			break;
+		case RPAT_POLICY:
+			rewrite_rpat_policy(w, val, vlen);
+			break;
+		case RPAT_PRE_POLICY:
+		case RPAT_POST_POLICY:
+			pdu_result(w, bgp_anon_attrs(w->rw, val, vlen, &v));
+			break;
+		case RPAT_STRING:
+			token(w, val, vlen);
+			break;
+		default:
+			break;
+		}
+		at += 4 + vlen;
+	}
+}
+
+static void
+rewrite_rpat(struct walk *w, uint8_t *p, size_t n)
+{
+	bool v6;
+	size_t at = RPAT_FIXED, bits;
+	uint8_t *a;
+
+	if (n < RPAT_FIXED) {
+		memset(p, 0, n);	/* a cut prefix or address: nothing of it is left */
+		walk_overrun(w);
+		return;
+	}
+	v6 = (p[0] & BMP_PEER_FLAG_V) != 0;
+	bits = p[9];
+	a = v6 ? p + 10 : p + 22;
+	if (!map_addr16(w, p + 10, v6))
+		return;
+	/* A prefix: its bits past the length stay zero. */
+	for (size_t i = bits; i < (v6 ? 128u : 32u); i++)
+		a[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	for (unsigned e = 0; e < p[30] && w->result != ANON_MSG_FAILED; e++) {
+		size_t elen;
+
+		if (n - at < 2 || (elen = be16_load(p + at)) < RPAT_EVENT_FIXED ||
+		    elen > n - at) {
+			walk_overrun(w);
+			return;
+		}
+		rewrite_rpat_event(w, p + at, elen);
+		at += elen;
+	}
+}
+
 enum anon_msg_result
 bmp_anon_message(struct bmp_anon_state *s, const struct anon_rewriter *rw,
     uint8_t *msg, size_t len)
@@ -413,6 +538,9 @@ bmp_anon_message(struct bmp_anon_state *s, const struct anon_rewriter *rw,
 		break;
 	case BMP_TERMINATION:
 		rewrite_tlvs(&w, body, n, termination_text);
+		break;
+	case BMP_RPAT:
+		rewrite_rpat(&w, body, n);
 		break;
 	default:	/* Statistics, Peer Down (a NOTIFICATION or a code): no addresses past the per-peer header; other types unknown */
 		break;
