@@ -697,8 +697,9 @@ anon_tcp_learn(struct anon_tcp *t, const struct tr_packet *pkt)
 	for (int i = 0; i < n; i++)
 		if (dir_feed(d, &ch[i]) == -1)
 			return t->failed || errno != ENOBUFS ? -1 : 0;
-	/* Both ways closed: the connection is over, its memory goes. */
-	if (stream_closed(c->d[0].stream) && stream_closed(c->d[1].stream))
+	/* A RST, or both ways closed: the connection is over, its memory goes. */
+	if ((pkt->tcp_flags & TR_TCP_RST) ||
+	    (stream_closed(c->d[0].stream) && stream_closed(c->d[1].stream)))
 		return conn_end(t, c);
 	return 0;
 }
