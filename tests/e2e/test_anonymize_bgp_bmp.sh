@@ -57,6 +57,9 @@ anon() {
 	"$TR" anonymize --key-file "$WORK/key" "$@" "$in" -o "$out.again" 2>/dev/null ||
 		fail "$name: the second anonymize failed"
 	cmp -s "$out" "$out.again" || fail "$name: two runs with one key differ"
+	# The segments' payloads changed: their checksums were summed anew.
+	[ "$(tshark -r "$out" -o tcp.check_checksum:TRUE -Y 'tcp.checksum.status == 0' 2>/dev/null | wc -l)" -eq 0 ] ||
+		fail "$name: TCP checksums that do not match the rewritten segments"
 	grep -Eq "(BMP|BGP) sessions: [1-9][0-9]* messages rewritten" "$WORK/$name-anon.err" ||
 		fail "$name: no TCP message rewritten: $(cat "$WORK/$name-anon.err")"
 	addrs "$in" "$port" >"$WORK/$name.addrs"
@@ -133,6 +136,13 @@ bmp_round() {
 "$GEN" --proto bmp --count 40 --exporter 192.0.2.1 --exporter 2001:db8::7 --noise \
 	--out "$WORK/bmp.pcap" || fail "tr-pcapgen failed"
 bmp_round bmp "$WORK/bmp.pcap" 1790
+# With -t, a config's bmp section selects the sessions instead of their content: the same bytes.
+printf 'pcap: %s\nnetwork:\n  map:\n  - {src_ip: 192.0.2.1, repro_ip: 127.0.0.1}\nbmp:\n  select: {tcp: {dport: [1790]}}\n  collector: {ip: 127.0.0.1, port: 1790}\n' \
+	"$WORK/bmp.pcap" >"$WORK/bmp-t.yml"
+"$TR" anonymize --key-file "$WORK/key" -t "$WORK/bmp-t.yml" "$WORK/bmp.pcap" -o "$WORK/bmp-t.pcap" 2>"$WORK/bmp-t.err" ||
+	{ cat "$WORK/bmp-t.err" >&2; fail "bmp -t: anonymize failed"; }
+cmp -s "$WORK/bmp-t.pcap" "$WORK/bmp-anon.pcap" || fail "bmp -t: the output differs from the one by content"
+note "bmp -t: the bmp section's selection gives the same output as classifying by content"
 "$GEN" --proto bmp --count 40 --exporter 192.0.2.1 --exporter 192.0.2.2 --segment 7 \
 	--out "$WORK/bmp7.pcap" || fail "tr-pcapgen failed"
 bmp_round bmp-seg7 "$WORK/bmp7.pcap" 1790
