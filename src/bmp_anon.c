@@ -180,14 +180,33 @@ pdu_result(struct walk *w, enum anon_msg_result r)
 		walk_fail(w, r);
 }
 
-/* BGP PDUs back to back filling [p, p + n). */
+/* Whether [p, p + n) is type-length-value items (2-byte type and length) to its end exactly. */
+static bool
+tlvs_fill(const uint8_t *p, size_t n)
+{
+	size_t at = 0;
+
+	while (n - at >= 4 && be16_load(p + at + 2) <= n - at - 4)
+		at += 4 + be16_load(p + at + 2);
+	return at == n;
+}
+
+/*
+ * BGP PDUs back to back filling [p, p + n).  Some routers put TLVs of
+ * their own after the PDU (BMP v4's TLVs, enterprise ones: no addresses
+ * known): bytes without a BGP marker that read as TLVs stay as they are.
+ */
 static void
 rewrite_pdus(struct walk *w, uint8_t *p, size_t n,
     const struct bgp_anon_view *v)
 {
+	static const uint8_t marker[4] = { 0xff, 0xff, 0xff, 0xff };
+
 	while (n > 0 && w->result != ANON_MSG_FAILED) {
 		size_t mlen;
 
+		if (memcmp(p, marker, n < 4 ? n : 4) != 0 && tlvs_fill(p, n))
+			return;
 		if (n < BGP_HDR_LEN) {
 			walk_overrun(w);
 			return;
