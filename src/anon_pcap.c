@@ -1,6 +1,7 @@
 /* Captures anonymized into one pcap: the source reads and decodes each frame, anon_frame rewrites it, pcapw writes it. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,14 +258,13 @@ static void
 patch_tcp(struct run *r, const struct tr_packet *pkt)
 {
 	const struct source_frame *f = &r->pending;
+	uintptr_t at = (uintptr_t)pkt->payload, src = (uintptr_t)r->pending_src;
 	uint8_t *payload = NULL;
 
-	/* A payload reassembled from IP fragments is in no one frame: it cannot be patched. */
-	if (r->has_pending && pkt->frame == f->number &&
-	    pkt->payload >= r->pending_src &&
-	    pkt->payload_len <= f->caplen - (size_t)(pkt->payload -
-	    r->pending_src))
-		payload = r->buf + (pkt->payload - r->pending_src);
+	/* A payload reassembled from IP fragments is in no one frame (another buffer): it cannot be patched. */
+	if (r->has_pending && pkt->frame == f->number && at >= src &&
+	    at - src <= f->caplen && pkt->payload_len <= f->caplen - (at - src))
+		payload = r->buf + (at - src);
 	anon_tcp_patch(r->tcp, pkt, payload);
 }
 

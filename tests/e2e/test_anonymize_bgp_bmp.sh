@@ -143,6 +143,12 @@ printf 'pcap: %s\nnetwork:\n  map:\n  - {src_ip: 192.0.2.1, repro_ip: 127.0.0.1}
 	{ cat "$WORK/bmp-t.err" >&2; fail "bmp -t: anonymize failed"; }
 cmp -s "$WORK/bmp-t.pcap" "$WORK/bmp-anon.pcap" || fail "bmp -t: the output differs from the one by content"
 note "bmp -t: the bmp section's selection gives the same output as classifying by content"
+# Each input is read twice (learn, then patch): a pipe is refused, with words saying why.
+rc=0
+"$TR" anonymize --key-file "$WORK/key" <(cat "$WORK/bmp.pcap") -o "$WORK/pipe.pcap" 2>"$WORK/pipe.err" || rc=$?
+[ $rc -eq 2 ] && grep -q "not a regular file: anonymize reads each input twice" "$WORK/pipe.err" ||
+	fail "a pipe as input: exit $rc, $(cat "$WORK/pipe.err")"
+[ ! -e "$WORK/pipe.pcap" ] || fail "a pipe as input: an output was written"
 "$GEN" --proto bmp --count 40 --exporter 192.0.2.1 --exporter 192.0.2.2 --segment 7 \
 	--out "$WORK/bmp7.pcap" || fail "tr-pcapgen failed"
 bmp_round bmp-seg7 "$WORK/bmp7.pcap" 1790
