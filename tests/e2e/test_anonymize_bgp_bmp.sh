@@ -5,11 +5,13 @@
 # output; --reverse must map the output's exporters back; two runs must give the same
 # bytes.  The output replays to real collectors as the input does: pmbmpd decodes the
 # same BMP messages per type and route monitoring prefixes (checked against tshark's
-# decode of the output), and gobgpd's Adj-RIB-In holds as many prefixes per peer as
-# for the input (checked against tshark's decode of the output's UPDATEs).
+# decode of the output), gobgpd's Adj-RIB-In holds as many prefixes per peer as for the
+# input, and pmbgpd decodes the same OPENs and prefixes in order (both checked against
+# tshark's decode of the output's UPDATEs).
 . "$(dirname "$0")/../lib.sh"
 
 command -v pmbmpd >/dev/null || skip "pmbmpd (pmacct) is not installed (make test-deps)"
+command -v pmbgpd >/dev/null || skip "pmbgpd (pmacct) is not installed (make test-deps)"
 command -v gobgpd >/dev/null || skip "gobgpd is not installed (make test-deps)"
 command -v gobgp >/dev/null || skip "gobgp (the GoBGP client) is not installed (make test-deps)"
 command -v tshark >/dev/null || skip "tshark is not installed (make test-deps)"
@@ -262,6 +264,42 @@ gobgp_decode bgp-anon "$WORK/bgp-anon.pcap"
 cmp -s "$WORK/bgp.check" "$WORK/bgp-anon.check" ||
 	fail "bgp: gobgpd took the output otherwise: input: $(cat "$WORK/bgp.check"); output: $(cat "$WORK/bgp-anon.check")"
 note "bgp: input and output alike at gobgpd: $(cat "$WORK/bgp-anon.check")"
+
+# ---- BGP: pmbgpd ----------------------------------------------------------------------
+
+cat >"$WORK/pmbgpd.settings" <<CONF
+bgp_daemon: true
+bgp_daemon_max_peers: 100
+bgp_disable_router_id_check: true
+bgp_daemon_msglog_file: $WORK/bgp.msglog
+bgp_daemon_msglog_output: json
+CONF
+pm_start pmbgpd pmbgpd bgp 127.0.0.1 "$WORK/pmbgpd.settings"
+note "pmbgpd listening on 127.0.0.1:$PM_PORT"
+
+# pmbgpd_decode NAME PCAP: PCAP's exporters replayed to pmbgpd (each from a loopback address
+# of its own); its decode (OPENs, every prefix in order), checked against tshark's decode of
+# PCAP, into $WORK/NAME.check.
+pmbgpd_decode() {
+	local name=$1 pcap=$2 maps=() check=() e i=1 repro from
+	round=$((round + 1))
+	while read -r e; do
+		i=$((i + 1)); repro=127.0.$round.$i
+		maps+=("$e=$repro"); check+=(--map "$e=$repro")
+	done < <(exporters "$pcap" 179)
+	from=$(stat -c %s "$WORK/pmbgpd.log")
+	replay_session bgp 179 "$PM_PORT" "$name" "$pcap" 0 "${maps[@]}"
+	pm_wait_closes "$WORK/bgp.msglog" peer_ip_src "$name's replay" "${maps[@]#*=}"
+	"${CHECK[@]}" bgp --daemonlog "$WORK/pmbgpd.log" --daemonlog-from "$from" --msglog "$WORK/bgp.msglog" \
+		--tshark "$pcap" --port 179 "${check[@]}" >"$WORK/$name.check" ||
+		fail "$name: pmbgpd did not decode what the capture holds"
+}
+pmbgpd_decode pm-bgp "$WORK/bgp.pcap"
+pmbgpd_decode pm-bgp-anon "$WORK/bgp-anon.pcap"
+cmp -s "$WORK/pm-bgp.check" "$WORK/pm-bgp-anon.check" ||
+	fail "bgp: pmbgpd decoded the output otherwise: input: $(cat "$WORK/pm-bgp.check"); output: $(cat "$WORK/pm-bgp-anon.check")"
+note "bgp: input and output alike at pmbgpd: $(cat "$WORK/pm-bgp-anon.check")"
+pm_stop
 
 # as_numbers: map: the OPENs' ASes, in capture order: the exporters' documentation AS
 # (64496, reserved) stays, the collectors' private ones (65001, 65002) become other
