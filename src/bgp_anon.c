@@ -528,7 +528,39 @@ rewrite_update(struct walk *w, uint8_t *body, size_t n)
 
 /* ---- OPEN --------------------------------------------------------------- */
 
-/* Capabilities (RFC 5492) in one optional parameter: the 4-byte AS one. */
+#define CAP_FQDN	73	/* draft-walton-bgp-hostname-capability: host and domain names */
+
+/* Text that names things, as a keyed token of its length. */
+static bool
+token(struct walk *w, uint8_t *p, size_t n)
+{
+	if (w->rw->text == NULL || n == 0)
+		return true;
+	if (anon_text_token(w->rw->text, p, n) == -1) {
+		walk_fail(w, ANON_MSG_FAILED);
+		return false;
+	}
+	return true;
+}
+
+/* The FQDN capability's value: a host name and a domain name, each after its 1-byte length. */
+static void
+rewrite_fqdn(struct walk *w, uint8_t *p, size_t n)
+{
+	for (size_t at = 0, i = 0; i < 2 && at < n; i++) {
+		size_t len = p[at];
+
+		if (len > n - at - 1) {
+			walk_fail(w, ANON_MSG_MALFORMED);
+			return;
+		}
+		if (!token(w, p + at + 1, len))
+			return;
+		at += 1 + len;
+	}
+}
+
+/* Capabilities (RFC 5492) in one optional parameter: the 4-byte AS one, and the FQDN one's names. */
 static void
 rewrite_caps(struct walk *w, uint8_t *p, size_t n)
 {
@@ -542,8 +574,24 @@ rewrite_caps(struct walk *w, uint8_t *p, size_t n)
 		if (p[at] == BGP_CAP_AS4 && p[at + 1] == 4 &&
 		    !map_as(w, p + at + 2, 4))
 			return;
+		if (p[at] == CAP_FQDN)
+			rewrite_fqdn(w, p + at + 2, p[at + 1]);
 		at += 2 + p[at + 1];
 	}
+}
+
+/* A Cease's shutdown communication (RFC 9003, subcodes 2 and 4): free text after its length byte. */
+static void
+rewrite_notification(struct walk *w, uint8_t *body, size_t n)
+{
+	if (n < 3 || body[0] != BGP_CEASE || (body[1] != 2 && body[1] != 4))
+		return;
+	if (body[2] > n - 3) {
+		walk_overrun(w);
+		(void)token(w, body + 3, n - 3);
+		return;
+	}
+	(void)token(w, body + 3, body[2]);
 }
 
 /* body: the OPEN after its header: version, My AS, hold time, BGP identifier, optional parameters (RFC 9072's extended form too). */
@@ -611,7 +659,10 @@ bgp_anon_pdu(const struct anon_rewriter *rw, uint8_t *msg, size_t len,
 	case BGP_UPDATE:
 		rewrite_update(&w, msg + BGP_HDR_LEN, n);
 		break;
-	default:		/* NOTIFICATION, KEEPALIVE, ROUTE-REFRESH: no addresses */
+	case BGP_NOTIFICATION:
+		rewrite_notification(&w, msg + BGP_HDR_LEN, n);
+		break;
+	default:		/* KEEPALIVE, ROUTE-REFRESH: no addresses */
 		break;
 	}
 	if (w.cut && w.result == ANON_MSG_REWRITTEN)

@@ -24,9 +24,11 @@ struct bgp_anon_view {
  * kept, the prefix mapped as an address and its length kept), NEXT_HOP,
  * AGGREGATOR and AS4_AGGREGATOR addresses, ORIGINATOR_ID, CLUSTER_LIST,
  * MP_REACH_NLRI next hops (one or two addresses, with or without route
- * distinguishers) and NLRI, MP_UNREACH_NLRI; with rw->as, the ASes of
- * AS_PATH, AS4_PATH and both aggregators.  Other messages and attributes
- * stay as they are.  Never reads or writes past len.
+ * distinguishers) and NLRI, MP_UNREACH_NLRI, Prefix-SID's SRv6 SIDs; with
+ * rw->as, the ASes of AS_PATH, AS4_PATH and both aggregators; with
+ * rw->text, the OPEN's FQDN capability names and a Cease's shutdown
+ * communication as tokens.  Other messages and attributes stay as they
+ * are.  Never reads or writes past len.
  */
 enum anon_msg_result bgp_anon_pdu(const struct anon_rewriter *rw,
 		    uint8_t *msg, size_t len, const struct bgp_anon_view *);

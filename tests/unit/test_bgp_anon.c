@@ -23,6 +23,7 @@ static const uint8_t key[ANON_KEY_LEN] = {
 struct fixture {
 	struct anon_addr	*addr;
 	struct anon_as		*as;
+	struct anon_text	*text;
 	struct anon_counts	 counts;
 	struct anon_rewriter	 rw;
 };
@@ -35,7 +36,9 @@ setup(void **state)
 	assert_non_null(f);
 	assert_non_null(f->addr = anon_addr_new(key));
 	assert_non_null(f->as = anon_as_new(key));
+	assert_non_null(f->text = anon_text_new(key));
 	f->rw.addr = f->addr;
+	f->rw.text = f->text;
 	f->rw.counts = &f->counts;
 	*state = f;
 	return 0;
@@ -48,6 +51,7 @@ teardown(void **state)
 
 	anon_addr_free(f->addr);
 	anon_as_free(f->as);
+	anon_text_free(f->text);
 	free(f);
 	return 0;
 }
@@ -249,6 +253,54 @@ test_open(void **state)
 	/* AS_TRANS is reserved: kept while the 4-byte AS is mapped. */
 	build_open(f, &m, BGP_AS_TRANS, 196608, true, false);
 	assert_int_equal(m.want[20], m.b[20]);
+	check(f, &m, &v, ANON_MSG_REWRITTEN);
+}
+
+/* Text expected as its token (the same key makes the same one). */
+static void
+put_token(struct fixture *f, struct msg *m, const char *text)
+{
+	size_t n = strlen(text), at = m->len;
+
+	put(m, text, n);
+	assert_int_equal(anon_text_token(f->text, m->want + at, n), 0);
+	assert_memory_not_equal(m->want + at, text, n);
+}
+
+/* Names: the OPEN's FQDN capability, a Cease's shutdown communication. */
+static void
+test_names(void **state)
+{
+	struct fixture *f = *state;
+	struct bgp_anon_view v = { .as4 = -1 };
+	struct msg m;
+	size_t plen_at;
+
+	header(&m, BGP_OPEN);
+	put_u8(&m, 4);
+	put_u16(&m, 64496);
+	put_u16(&m, 90);
+	put_addr(f, &m, v4a, 4);
+	plen_at = m.len;
+	put_u8(&m, 0);
+	put_u8(&m, 2);
+	put_u8(&m, 2 + 1 + 3 + 1 + 11);
+	put_u8(&m, 73);
+	put_u8(&m, 1 + 3 + 1 + 11);
+	put_u8(&m, 3);
+	put_token(f, &m, "pe1");
+	put_u8(&m, 11);
+	put_token(f, &m, "example.net");
+	m.b[plen_at] = m.want[plen_at] = (uint8_t)(m.len - plen_at - 1);
+	finish(&m);
+	check(f, &m, &v, ANON_MSG_REWRITTEN);
+
+	header(&m, BGP_NOTIFICATION);
+	put_u8(&m, BGP_CEASE);
+	put_u8(&m, BGP_CEASE_ADMIN_SHUTDOWN);
+	put_u8(&m, 20);
+	put_token(f, &m, "maintenance, ticket9");
+	finish(&m);
 	check(f, &m, &v, ANON_MSG_REWRITTEN);
 }
 
@@ -535,6 +587,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_ipv4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_add_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_learns_add_path, setup, teardown),
