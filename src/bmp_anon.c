@@ -19,7 +19,7 @@
 
 #define PEER_UP_FIXED	20	/* local address, local and remote ports */
 #define MIRROR_BGP_PDU	0	/* Route Mirroring TLV: a BGP message */
-#define INFO_VRF_NAME	3	/* Peer Up TLV (RFC 9069): VRF or table name */
+#define INFO_ADMIN_LABEL 4	/* Peer Up TLVs: 3 (RFC 9069) a VRF or table name, 4 an admin label */
 
 /* What a monitored peer's Peer Up said: the families whose UPDATEs carry path identifiers, each way. */
 struct peer {
@@ -312,11 +312,11 @@ termination_text(uint16_t type)
 	return type != 1;
 }
 
-/* Peer Up (4.10; RFC 9069 4.4): strings and the VRF/table name. */
+/* Peer Up (4.10; RFC 9069 4.4): strings, sysDescr, sysName, the VRF/table name, an admin label (4): all text. */
 static bool
 peer_up_text(uint16_t type)
 {
-	return type == BMP_INFO_STRING || type == INFO_VRF_NAME;
+	return type <= INFO_ADMIN_LABEL;
 }
 
 /* body: the Peer Up after the per-peer header (n bytes there). */
