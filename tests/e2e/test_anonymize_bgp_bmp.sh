@@ -43,10 +43,16 @@ addrs() {
 		tr ',' '\n' | grep -v -e '^$' -e '^0\.0\.0\.0$' -e '^::$' | sort -u
 }
 
-# strings PCAP BMP_PORT: BMP Initiation and Termination strings.
+# Every text field tshark decodes in BMP (Initiation, Termination, Peer Up, route policy) and BGP
+# (FQDN capability, shutdown communication), of those this tshark has.
+TEXT_FIELDS=()
+while read -r f; do TEXT_FIELDS+=(-e "$f"); done < <(tshark -G fields 2>/dev/null |
+	awk -F'\t' '$1 == "F" && $4 == "FT_STRING" && ($3 ~ /^bmp\./ || $3 ~ /^bgp\.(cap\.orf\.fqdn|notify\.communication)/) { print $3 }')
+
+# strings_of PCAP BMP_PORT: those texts, one a line.
 strings_of() {
-	tshark -r "$1" -d "tcp.port==$2,bmp" -T fields -E aggregator='\n' -e bmp.init.info -e bmp.term.info \
-		2>/dev/null | tr '\t' '\n' | grep -v '^$' | sort -u || true
+	tshark -r "$1" -d "tcp.port==$2,bmp" -o gui.max_tree_depth:100000 -T fields -E aggregator=$'\x01' \
+		"${TEXT_FIELDS[@]}" 2>/dev/null | tr '\t\001' '\n\n' | grep -v '^$' | sort -u || true
 }
 
 # anon NAME IN BMP_PORT [ARGS...]: IN anonymized (twice: the same bytes) into $WORK/NAME-anon.pcap;
