@@ -101,7 +101,7 @@ struct anon_tcp {
 	const struct anon_rewriter *rw;
 	const struct selector	*sel;
 	struct anon_tcp_stats	*st;
-	struct conn		*buckets[CONN_BUCKETS];
+	struct conn		**buckets;	/* CONN_BUCKETS chains */
 	size_t			 nconns;
 	struct stream_pool	 pool;
 	uint64_t		 k;		/* TCP packets so far (either pass) */
@@ -124,6 +124,10 @@ anon_tcp_new(const struct anon_rewriter *rw, const struct selector *sel,
 
 	if (t == NULL)
 		return NULL;
+	if ((t->buckets = calloc(CONN_BUCKETS, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return NULL;
+	}
 	t->rw = rw;
 	t->sel = sel;
 	t->st = st;
@@ -709,7 +713,7 @@ anon_tcp_learn_end(struct anon_tcp *t)
 {
 	int rc = 0;
 
-	for (size_t b = 0; b < CONN_BUCKETS; b++)
+	for (size_t b = 0; b < CONN_BUCKETS && t->nconns > 0; b++)
 		while (t->buckets[b] != NULL)
 			if (conn_end(t, t->buckets[b]) == -1)
 				rc = -1;
@@ -814,5 +818,6 @@ anon_tcp_free(struct anon_tcp *t)
 	free(t->hists);
 	free(t->index);
 	free(t->scratch);
+	free(t->buckets);
 	free(t);
 }
