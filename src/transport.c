@@ -74,6 +74,7 @@ struct tcp_conn {
 	bool			 full;		/* the socket refused bytes: write again at EPOLLOUT only */
 	bool			 above_high;	/* the queue reached the high water mark, not yet down to the low */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
+	bool			 kept;		/* closed, its queue kept for a new connection (transport_tcp_keep) */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct bytebuf		 q;		/* queued bytes */
@@ -806,7 +807,8 @@ conn_gone(struct transport *t, int id, int err)
 	if (t->opts.tcp.closed != NULL)
 		t->opts.tcp.closed(c->ctx, id, err);
 	/* The callback may have opened connections: index, never a pointer kept across it. */
-	bytebuf_free(&t->conns[id].q);
+	if (!t->conns[id].kept)
+		bytebuf_free(&t->conns[id].q);
 	if (next >= 0 && t->conns[next].state == TCP_WAITING)
 		conn_start(t, next);
 }
@@ -824,6 +826,47 @@ transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 
 	*bytes = bytebuf_data(&c->q);
 	return bytebuf_len(&c->q);
+}
+
+void
+transport_tcp_keep(struct transport *t, int id, size_t skip)
+{
+	struct tcp_conn *c = &t->conns[id];
+	size_t len = bytebuf_len(&c->q);
+
+	if (skip > len)
+		skip = len;
+	bytebuf_consume(&c->q, skip);
+	c->stats.bytes_lost -= len - skip;	/* not lost: they go on the next connection */
+	c->gate = SIZE_MAX;
+	c->above_high = false;
+	c->kept = true;
+}
+
+void
+transport_tcp_adopt(struct transport *t, int id, int from)
+{
+	struct tcp_conn *k = &t->conns[from];
+	size_t len = bytebuf_len(&k->q);
+
+	if (!k->kept)
+		return;
+	/* Closed or out of memory: the owner's accounting counts them lost. */
+	if (len > 0 && transport_tcp_send(t, id, bytebuf_data(&k->q), len) ==
+	    -1)
+		t->conns[from].stats.bytes_lost += len;
+	transport_tcp_discard(t, from);
+}
+
+void
+transport_tcp_discard(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->kept)
+		return;
+	c->kept = false;
+	bytebuf_free(&c->q);
 }
 
 /*
@@ -893,11 +936,11 @@ conn_write(struct transport *t, int id)
 		c = note_drained(t, id);
 	}
 	/*
-	 * An idle connection keeps no more than the smallest buffer: with
-	 * thousands of sessions, a burst's buffers kept (bytebuf keeps up to
-	 * BYTEBUF_KEEP) would add up to gigabytes.
+	 * An idle connection keeps no buffer: with thousands of sessions,
+	 * even the smallest one kept by each (4 KiB) is most of an idle
+	 * session's memory.  The next burst costs one malloc.
 	 */
-	if (bytebuf_len(&c->q) == 0 && c->q.cap > BYTEBUF_MIN)
+	if (bytebuf_len(&c->q) == 0 && c->q.cap > 0)
 		bytebuf_free(&c->q);
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
@@ -945,6 +988,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 {
 	struct tcp_conn *c = &t->conns[id];
 
+	if (c->kept)	/* closed: queued for the connection that adopts them */
+		return bytebuf_append(&c->q, data, len);
 	if (c->state == TCP_CLOSED || c->state == TCP_CLOSING ||
 	    c->close_when_drained) {
 		errno = ENOTCONN;
@@ -1021,6 +1066,12 @@ bool
 transport_tcp_above_high(const struct transport *t, int id)
 {
 	return t->conns[id].above_high;
+}
+
+bool
+transport_tcp_waiting(const struct transport *t, int id)
+{
+	return t->conns[id].state == TCP_WAITING;
 }
 
 bool

@@ -166,6 +166,19 @@ void		 transport_tcp_release(struct transport *, int id);
  */
 size_t		 transport_tcp_unsent(const struct transport *, int id,
 		    const uint8_t **bytes);
+/*
+ * In the `closed` callback only: keep the connection's queue, less its
+ * first `skip` bytes, for a new connection (BGP's retry of a refused
+ * OPEN).  Bytes sent to it meanwhile are queued behind, and nothing is
+ * written until transport_tcp_adopt() moves them all to the new
+ * connection's queue (behind what that has), or transport_tcp_discard()
+ * drops them.  One queue per session, wherever its bytes wait.
+ */
+void		 transport_tcp_keep(struct transport *, int id, size_t skip);
+void		 transport_tcp_adopt(struct transport *, int id, int from);
+void		 transport_tcp_discard(struct transport *, int id);
+/* Waiting for another connection to be gone before its connect. */
+bool		 transport_tcp_waiting(const struct transport *, int id);
 /* Bytes queued on one TCP connection (held back ones included). */
 size_t		 transport_tcp_queued(const struct transport *, int id);
 /* The queue reached the high water mark and is not down to the low one yet: hold this session's feed. */

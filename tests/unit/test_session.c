@@ -1,7 +1,8 @@
 /*
  * Unit tests of the session table on real loopback sockets: a slow
- * collector holds back its session (hold, then release from the
- * transport's drained event) and every message still arrives, in order;
+ * collector holds back its session (its messages wait in the one queue,
+ * the connection's, past the high water mark) and every message still
+ * arrives, in order;
  * a collector that closes the connection gets a new one that starts with
  * the BMP Initiation (reconnect); BGP messages wait behind the OPEN until
  * the collector answers it (the OPEN gate).  Under -DTR_FAULT=ON (make test-fault)
@@ -242,8 +243,9 @@ push_messages(struct harness *h, size_t from, size_t n)
 
 /*
  * More than the high water mark for a collector that reads nothing at
- * first: the session holds the rest, releases it as the queue drains, and
- * the collector gets every message once, in order; nothing is lost.
+ * first: the rest is held in the connection's queue (said once, not yet
+ * the bound that makes the replay wait), written as the collector reads,
+ * and the collector gets every message once, in order; nothing is lost.
  */
 static void
 test_hold_release(void **state)
