@@ -45,6 +45,11 @@ sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 	t->reconnect = reconnect;
 	t->stall_limit = (tr_ns)(cfg->tcp_stall_limit * (double)TR_NS_PER_SEC);
 	t->held_pool.max = STREAMS_MAX_HELD;
+	t->n_buckets = TABLE_BUCKETS;
+	if ((t->buckets = calloc(t->n_buckets, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -104,6 +109,7 @@ sessions_free(struct sessions *t)
 		}
 	}
 	free(t->all);
+	free(t->buckets);
 	timer_heap_free(&t->timers);
 	session_bgp_prescan_free(t->pre);
 	free(t);
@@ -113,7 +119,44 @@ uint32_t
 session_hash(int section, const struct flow_key *k)
 {
 	return flow_key_hash(k, fnv1a(FNV1A_BASIS, &section,
-	    sizeof(section))) % TABLE_BUCKETS;
+	    sizeof(section)));
+}
+
+/* The chain of a section's 4-tuple in the session table. */
+static struct session **
+bucket_of(struct sessions *t, int section, const struct flow_key *k)
+{
+	return &t->buckets[session_hash(section, k) & (t->n_buckets - 1)];
+}
+
+/*
+ * Twice the buckets once there are more sessions than buckets: chains stay
+ * short, and a lookup (one per captured segment, both sides) reads about
+ * one session.  Out of memory: the chains just grow longer.
+ */
+static void
+grow_buckets(struct sessions *t)
+{
+	size_t n = t->n_buckets * 2;
+	struct session **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct session *s = t->buckets[i], *next;
+
+		for (; s != NULL; s = next) {
+			struct session **to = &b[session_hash(s->section,
+			    &s->key) & (n - 1)];
+
+			next = s->next;
+			s->next = *to;
+			*to = s;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->n_buckets = n;
 }
 
 static bool
@@ -128,8 +171,9 @@ static const struct framer_ops session_framer_ops;
 
 static struct session *
 session_new(struct sessions *t, int section, int exporter,
-    const struct tr_packet *pkt, uint32_t bucket)
+    const struct tr_packet *pkt)
 {
+	struct session **chain;
 	struct session *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
@@ -157,8 +201,11 @@ session_new(struct sessions *t, int section, int exporter,
 		framer_init(&s->fr, protocols[section]->framing,
 		    &session_framer_ops, s);
 	s->conn = -1;
-	s->next = t->buckets[bucket];
-	t->buckets[bucket] = s;
+	chain = bucket_of(t, section, &s->key);
+	s->next = *chain;
+	*chain = s;
+	if (++t->n_linked > t->n_buckets)
+		grow_buckets(t);
 	t->rep->tcp_sessions++;
 	if (hooks(s) != NULL && hooks(s)->created != NULL)
 		hooks(s)->created(s, pkt);
@@ -167,14 +214,16 @@ session_new(struct sessions *t, int section, int exporter,
 
 /* Unhook a session replaced by a new one on the same ports (it stays in `all`, for its connection). */
 static void
-session_unlink(struct sessions *t, struct session *s, uint32_t bucket)
+session_unlink(struct sessions *t, struct session *s)
 {
-	struct session **pp = &t->buckets[bucket];
+	struct session **pp = bucket_of(t, s->section, &s->key);
 
 	while (*pp != NULL && *pp != s)
 		pp = &(*pp)->next;
-	if (*pp == s)
+	if (*pp == s) {
 		*pp = s->next;
+		t->n_linked--;
+	}
 	s->next = NULL;
 }
 
@@ -422,7 +471,9 @@ session_queue(struct session *o, const uint8_t *p, size_t len, tr_ns now,
 	if (held || transport_tcp_above_high(tp, o->conn))
 		note_slow(o);
 	session_held_changed(o);
-	arm_stall_check(o, now);
+	/* A queue that was empty starts its stall clock (a busy one's timer is armed). */
+	if (held || transport_tcp_queued(tp, o->conn) == len)
+		arm_stall_check(o, now);
 	return 0;
 }
 
@@ -803,12 +854,21 @@ void
 sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
-	struct flow_key from = flow_key_of(pkt);
-	struct flow_key k = flow_key_reversed(&from);
+	const struct proto_session *h = protocols[section]->session;
+	struct flow_key from, k;
 	struct session *s;
 	char what[128];
 
-	for (s = t->buckets[session_hash(section, &k)]; s != NULL; s = s->next)
+	/*
+	 * Most of the collector's segments are ACKs nothing here needs: no
+	 * lookup for them (a cache miss per segment over thousands of sessions).
+	 */
+	if (!(pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST)) &&
+	    (h == NULL || h->collector_segment == NULL))
+		return;
+	from = flow_key_of(pkt);
+	k = flow_key_reversed(&from);
+	for (s = *bucket_of(t, section, &k); s != NULL; s = s->next)
 		if (session_matches(s, section, &k))
 			break;
 	if (s == NULL)
@@ -838,8 +898,7 @@ sessions_push(struct sessions *t, int section, int exporter,
     const struct tr_packet *pkt)
 {
 	struct flow_key k = flow_key_of(pkt);
-	uint32_t bucket = session_hash(section, &k);
-	struct session *s = t->buckets[bucket];
+	struct session *s = *bucket_of(t, section, &k);
 	struct stream_chunk chunks[2];
 	tr_ns now = tr_mono_now();
 	bool syn = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) == TR_TCP_SYN;
@@ -857,11 +916,11 @@ sessions_push(struct sessions *t, int section, int exporter,
 	    stream_stats(s->stream)->bytes > 0))) {
 		if (!s->captured_end)
 			end_session(s);
-		session_unlink(t, s, bucket);
+		session_unlink(t, s);
 		s = NULL;
 	}
 	if (s == NULL) {
-		if ((s = session_new(t, section, exporter, pkt, bucket)) == NULL ||
+		if ((s = session_new(t, section, exporter, pkt)) == NULL ||
 		    start_session(s) == -1)
 			return -1;
 	} else if ((s->capture_gen != t->capture_gen ||

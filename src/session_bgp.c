@@ -230,7 +230,7 @@ static struct prescan_entry *
 prescan_find(struct prescan *pre, const struct tr_packet *pkt, bool create)
 {
 	struct flow_key k = flow_key_of(pkt);
-	uint32_t bucket = session_hash(SECTION_BGP, &k);
+	uint32_t bucket = session_hash(SECTION_BGP, &k) % TABLE_BUCKETS;
 	struct prescan_entry *e;
 
 	for (e = pre->buckets[bucket]; e != NULL; e = e->next)

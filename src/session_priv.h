@@ -68,6 +68,7 @@ struct session {
 	int		 section;
 	int		 exporter;
 	struct flow_key	 key;		/* the exporter's direction */
+	struct session	*next;		/* hash chain (beside the key: a lookup reads one cache line per session) */
 	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
 
 	struct stream	*stream;
@@ -145,7 +146,6 @@ struct session {
 	size_t		 timer_pos;	/* in the table's timers (timer_heap.h) */
 	tr_ns		 backoff;
 	struct framer	 rx;		/* BGP: what the collector sends */
-	struct session	*next;		/* hash chain */
 };
 
 struct peer_up {
@@ -154,7 +154,7 @@ struct peer_up {
 	uint8_t	 key[BMP_PEER_KEY_LEN];	/* bmp_peer_key */
 };
 
-#define TABLE_BUCKETS	4096
+#define TABLE_BUCKETS	4096	/* the feeds', the look-ahead's; the sessions' to start with */
 
 /* Sessions named in a warning of one kind; the rest are counted in one line. */
 #define SESSIONS_NAMED	5
@@ -164,7 +164,9 @@ struct sessions {
 	struct report		*rep;
 	struct transport	*tp;
 	bool			 reconnect;
-	struct session		*buckets[TABLE_BUCKETS];
+	/* Sessions by 4-tuple, one chain per bucket; the table doubles past one session per bucket. */
+	struct session	       **buckets;
+	size_t			 n_buckets, n_linked;
 	struct stream_pool	 held_pool;	/* out-of-order bytes of every stream */
 	struct session	       **all;
 	size_t			 n_all, cap_all;
@@ -187,6 +189,7 @@ session_owner(struct session *s)
 	return s->host != NULL ? s->host : s;
 }
 
+/* A session's 4-tuple's hash (callers reduce it to their table's size). */
 uint32_t	session_hash(int section, const struct flow_key *k);
 void		session_describe(const struct session *, char *buf, size_t len);
 /* Queue bytes on o's connection (held while it is over its high water mark); counted: a message of the capture. */
