@@ -461,10 +461,14 @@ session_queue(struct session *o, const uint8_t *p, size_t len, tr_ns now,
 		return -1;
 	}
 	held = o->retrying || transport_tcp_above_high(tp, o->conn);
-	if (transport_tcp_send(tp, o->conn, p, len) == -1)
-		return -1;
+	/* Recorded first: the send may write it at once, and `written` count it. */
 	o->conn_in += len;
 	ring_push(&o->ring, o->conn_in | (counted ? MSG_COUNTED : 0));
+	if (transport_tcp_send(tp, o->conn, p, len) == -1) {
+		o->ring.n--;	/* nothing was written: it is still the last */
+		o->conn_in -= len;
+		return -1;
+	}
 	/* Out of memory for a mark: only the lag and the stall limit miss it. */
 	if (held)
 		(void)mark_held(o, o->conn_in, now);
@@ -1373,6 +1377,12 @@ on_written(void *ctx, int id, uint64_t total)
 		r->written = end;
 		r->head = (r->head + 1) % r->cap;
 		r->n--;
+	}
+	/* An idle session keeps no ring: its next burst allocates one again. */
+	if (r->n == 0 && r->cap > 0) {
+		free(r->end);
+		r->end = NULL;
+		r->head = r->cap = 0;
 	}
 	held_written(s, total, tr_mono_now());
 	session_held_changed(s);
