@@ -34,7 +34,8 @@
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
 #define TCP_DIRTY_FLUSH	(16 * TCP_WRITE_BATCH)
-#define TCP_WRITE_MIN	(2u * 1024)
+#define TCP_WRITE_MIN	(3u * 1024)
+#define TCP_MANY_DIRTY	256
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
@@ -998,6 +999,24 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	/* A connection idle until now starts its stall clock now, not at its last write. */
 	if (bytebuf_len(&c->q) == 0)
 		c->progress = tr_mono_now();
+	/*
+	 * With many connections to write, a queue that holds a write's worth
+	 * and would have to grow for these bytes is written first: its buffer
+	 * keeps its smallest size (thousands of sessions, 4 KiB each) and each
+	 * send carries what it holds.  A few busy connections grow theirs, for
+	 * big writes.
+	 */
+	if (t->n_dirty >= TCP_MANY_DIRTY && c->state == TCP_OPEN && !c->full &&
+	    bytebuf_len(&c->q) >= TCP_WRITE_MIN &&
+	    bytebuf_len(&c->q) + len > c->q.cap) {
+		conn_write(t, id);
+		c = &t->conns[id];	/* the callbacks may have grown the table */
+		if (c->state == TCP_CLOSED) {
+			/* Gone with what it had: its owner counts these with the rest. */
+			c->stats.bytes_lost += len;
+			return 0;
+		}
+	}
 	if (bytebuf_append(&c->q, data, len) == -1)
 		return -1;
 	t->queued_total += len;
