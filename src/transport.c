@@ -104,6 +104,20 @@ struct transport {
 	size_t			 dirty_flush;	/* dirty_bytes that start writing the larger ones */
 	bool			 flushing;	/* going through the list: callbacks only add to it */
 
+	/*
+	 * The collector's address as last resolved: every session's connect
+	 * needs it, and 10,000 sessions must not be 10,000 lookups (a name
+	 * would read /etc/hosts or ask DNS each time).  Resolved once a run,
+	 * as the older tool did.
+	 */
+	struct {
+		char			*host;
+		uint16_t		 port;
+		sa_family_t		 family;
+		struct sockaddr_storage	 addr;
+		socklen_t		 len;
+	} resolved;
+
 	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
 	tr_ns			 last_udp_send;
 	size_t			 refused_sockets;	/* sockets with a refusal, named or not */
@@ -163,6 +177,7 @@ transport_free(struct transport *t)
 	}
 	free(t->conns);
 	free(t->dirty);
+	free(t->resolved.host);
 	close(t->epfd);
 	free(t->socks);
 	free(t->bufs);
@@ -297,9 +312,26 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 	int fd, saved;
 
 	addr_format(repro_ip, repro, sizeof(repro));
-	if (resolve_collector(host, port, repro_ip->family, remote,
-	    remote_len, err, errlen) == -1)
-		return -1;
+	if (t->resolved.host != NULL && t->resolved.port == port &&
+	    t->resolved.family == repro_ip->family &&
+	    strcmp(t->resolved.host, host) == 0) {
+		memcpy(remote, &t->resolved.addr, t->resolved.len);
+		*remote_len = t->resolved.len;
+	} else {
+		char *copy;
+
+		if (resolve_collector(host, port, repro_ip->family, remote,
+		    remote_len, err, errlen) == -1)
+			return -1;
+		if ((copy = strdup(host)) != NULL) {	/* else: resolved again next time */
+			free(t->resolved.host);
+			t->resolved.host = copy;
+			t->resolved.port = port;
+			t->resolved.family = repro_ip->family;
+			memcpy(&t->resolved.addr, remote, *remote_len);
+			t->resolved.len = *remote_len;
+		}
+	}
 	if ((fd = socket(repro_ip->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
