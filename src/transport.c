@@ -38,6 +38,15 @@
 #define TCP_MANY_DIRTY	256
 
 /*
+ * A queue written empty keeps its buffer this long: a busy connection
+ * empties its queue on every pass, and freeing the buffer each time made
+ * the next burst grow it again (realloc and fresh pages: a fifth to a
+ * third of a bulk replay over 11 to 100 sessions).  An idle one gives it
+ * back, so that thousands of idle sessions hold no queue buffer.
+ */
+#define TCP_IDLE_TRIM_NS	(100 * TR_NS_PER_MS)
+
+/*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
  * their ids have this bit set, TCP connection ids do not.
  */
@@ -76,6 +85,7 @@ struct tcp_conn {
 	bool			 above_high;	/* the queue reached the high water mark, not yet down to the low */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
 	bool			 kept;		/* closed, its queue kept for a new connection (transport_tcp_keep) */
+	bool			 on_idle_list;	/* its id waits on the idle list (t->idle) */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct bytebuf		 q;		/* queued bytes */
@@ -85,6 +95,7 @@ struct tcp_conn {
 	socklen_t		 remote_len;
 	tr_ns			 progress;	/* the last connect, write or close step */
 	tr_ns			 closing_since;	/* our FIN went out */
+	tr_ns			 emptied_at;	/* its queue was last written empty */
 	struct transport_tcp_stats stats;
 };
 
@@ -103,6 +114,15 @@ struct transport {
 	size_t			 dirty_bytes;	/* queued on them since */
 	size_t			 dirty_flush;	/* dirty_bytes that start writing the larger ones */
 	bool			 flushing;	/* going through the list: callbacks only add to it */
+	/*
+	 * Connections whose queue was written empty, oldest first (a ring):
+	 * past TCP_IDLE_TRIM_NS still empty, their buffer is freed.
+	 */
+	struct idle_entry {
+		int	 id;
+		tr_ns	 at;	/* its emptied_at when it joined */
+	}			*idle;
+	size_t			 idle_head, n_idle, cap_idle;
 
 	/*
 	 * The collector's address as last resolved: every session's connect
@@ -177,6 +197,7 @@ transport_free(struct transport *t)
 	}
 	free(t->conns);
 	free(t->dirty);
+	free(t->idle);
 	free(t->resolved.host);
 	close(t->epfd);
 	free(t->socks);
@@ -926,6 +947,68 @@ note_drained(struct transport *t, int id)
  * one contiguous buffer, so messages queued together leave together.  A
  * socket that refused bytes is not tried again before EPOLLOUT.
  */
+/* The ring's room grows by doubling, its entries kept in order from the head. */
+static int
+idle_ring_grow(struct transport *t)
+{
+	size_t cap = t->cap_idle ? 2 * t->cap_idle : 64;
+	struct idle_entry *p = reallocarray(NULL, cap, sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	for (size_t i = 0; i < t->n_idle; i++)
+		p[i] = t->idle[(t->idle_head + i) % t->cap_idle];
+	free(t->idle);
+	t->idle = p;
+	t->cap_idle = cap;
+	t->idle_head = 0;
+	return 0;
+}
+
+/* A connection whose queue was written empty: its buffer goes once it stays so (trim_idle_queues). */
+static void
+idle_list_add(struct transport *t, int id)
+{
+	if (t->conns[id].on_idle_list)
+		return;
+	if (t->n_idle == t->cap_idle && idle_ring_grow(t) == -1) {
+		bytebuf_free(&t->conns[id].q);	/* no room to wait: free it now */
+		return;
+	}
+	t->idle[(t->idle_head + t->n_idle++) % t->cap_idle] =
+	    (struct idle_entry){ id, t->conns[id].emptied_at };
+	t->conns[id].on_idle_list = true;
+}
+
+/*
+ * Free the buffers of the queues empty since TCP_IDLE_TRIM_NS.  One that
+ * was written empty again since it joined goes to the back with its new
+ * time; the first one not yet due ends the walk (the others joined later,
+ * or at most as much later as one trim period).
+ */
+static void
+trim_idle_queues(struct transport *t, tr_ns now)
+{
+	for (size_t n = t->n_idle; n > 0; n--) {
+		struct idle_entry e = t->idle[t->idle_head];
+		struct tcp_conn *c = &t->conns[e.id];
+		bool empty = bytebuf_len(&c->q) == 0;
+
+		if (empty && c->emptied_at == e.at &&
+		    now - e.at < TCP_IDLE_TRIM_NS)
+			break;
+		t->idle_head = (t->idle_head + 1) % t->cap_idle;
+		t->n_idle--;
+		c->on_idle_list = false;
+		if (!empty)
+			continue;	/* busy again: it joins again once written empty */
+		if (c->emptied_at != e.at)
+			idle_list_add(t, e.id);	/* emptied again since: to the back */
+		else
+			bytebuf_free(&c->q);
+	}
+}
+
 static void
 conn_write(struct transport *t, int id)
 {
@@ -971,10 +1054,13 @@ conn_write(struct transport *t, int id)
 	/*
 	 * An idle connection keeps no buffer: with thousands of sessions,
 	 * even the smallest one kept by each (4 KiB) is most of an idle
-	 * session's memory.  The next burst costs one malloc.
+	 * session's memory.  A busy one keeps it (TCP_IDLE_TRIM_NS).
 	 */
-	if (bytebuf_len(&c->q) == 0 && c->q.cap > 0)
-		bytebuf_free(&c->q);
+	if (bytebuf_len(&c->q) == 0 && c->q.cap > 0) {
+		c->emptied_at = c->progress;
+		idle_list_add(t, id);
+		c = &t->conns[id];
+	}
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
 		shutdown(c->fd, SHUT_WR);
@@ -1256,10 +1342,11 @@ int
 transport_poll(struct transport *t, tr_ns until)
 {
 	struct epoll_event evs[64];
-	tr_ns wait = until - tr_mono_now();
+	tr_ns now = tr_mono_now(), wait = until - now;
 	struct timespec ts;
 	int n;
 
+	trim_idle_queues(t, now);
 	if (wait < 0)
 		wait = 0;
 	/* Nothing waits in a queue while this process sleeps. */
