@@ -55,6 +55,12 @@ struct replay {
 	uint64_t		 udp_unsendable[SECTION_COUNT];	/* no socket for them */
 	bool			 sync;		/* wait for the minute position before each capture */
 	struct sched_waiter	 waiter;
+	/*
+	 * The monotonic clock as last read by the loop: at each packet's
+	 * deadline, or every 1024 packets at time_factor 0 (no clock read per
+	 * packet); the sessions' send times and stall clocks take it.
+	 */
+	tr_ns			 clock;
 };
 
 static struct udp_sockets *
@@ -228,6 +234,7 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 		tr_ns now = tr_mono_now();
 		tr_ns until = deadline - rp->waiter.margin, timer;
 
+		rp->clock = now;
 		if (*rp->opts->stop)
 			return -1;
 		tick_report(rp, now, p);
@@ -401,7 +408,8 @@ push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 			sessions_push_collector(rp->sessions, r->section, pkt);
 		return 0;
 	}
-	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
+	if (sessions_push(rp->sessions, r->section, r->exporter, pkt,
+	    rp->clock) == -1)
 		log_warn("cannot replay the TCP segment of frame %llu",
 		    (unsigned long long)pkt->frame);
 	while (sessions_held_full(rp->sessions))
@@ -575,7 +583,8 @@ start_timeline(struct replay *rp, struct timeline *tl, tr_ns first_ts)
 {
 	if (rp->sync && minute_sync(rp, first_ts) == -1)
 		return -1;
-	timeline_start(tl, first_ts, tr_mono_now());
+	rp->clock = tr_mono_now();
+	timeline_start(tl, first_ts, rp->clock);
 	if (rp->rep->first_sent_wall == 0)
 		rp->rep->first_sent_wall = tr_wall_now();
 	return 0;
@@ -597,6 +606,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 	uint64_t handled = 0;
 	int rc, result = 1;
 
+	rp->clock = prog.file_started;
 	if ((src = source_open(path, err, sizeof(err))) == NULL) {
 		log_errorx("%s", err);
 		return 0;
@@ -645,6 +655,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 				break;
 			}
 			report_lag(rp->rep, now - deadline);
+			rp->clock = now;
 		} else if (*rp->opts->stop) {
 			result = -1;
 			break;
@@ -663,10 +674,11 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		/* Packets sent back to back leave no wait for the report: tick every so often. */
 		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
-			tick_report(rp, tr_mono_now(), &prog);
+			rp->clock = tr_mono_now();
+			tick_report(rp, rp->clock, &prog);
 			/* And let the connections breathe: read collectors, write queues, release held messages. */
 			(void)transport_poll(rp->tp, 0);
-			(void)sessions_tick(rp->sessions, tr_mono_now());
+			(void)sessions_tick(rp->sessions, rp->clock);
 		}
 	}
 	if (transport_flush(rp->tp) == -1)

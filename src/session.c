@@ -899,12 +899,11 @@ sessions_needs_deadline(const struct tr_packet *pkt)
 
 int
 sessions_push(struct sessions *t, int section, int exporter,
-    const struct tr_packet *pkt)
+    const struct tr_packet *pkt, tr_ns now)
 {
 	struct flow_key k = flow_key_of(pkt);
 	struct session *s = *bucket_of(t, section, &k);
 	struct stream_chunk chunks[2];
-	tr_ns now = tr_mono_now();
 	bool syn = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) == TR_TCP_SYN;
 	int n;
 

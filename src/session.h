@@ -39,10 +39,11 @@ void		 sessions_free(struct sessions *);
  * collector) has the session's further messages held, in order,
  * and given to it as it takes them (its `drained` event); nothing is
  * dropped.  Returns 0, or -1 when out of memory.  The caller waits while
- * sessions_held_full().
+ * sessions_held_full().  now is the replay's clock, as recently read as
+ * its pacing needs (at time_factor 0 it reads none per packet).
  */
 int		 sessions_push(struct sessions *, int section, int exporter,
-		    const struct tr_packet *pkt);
+		    const struct tr_packet *pkt, tr_ns now);
 
 /*
  * A segment the captured collector sent on a session (pkt as captured, its

@@ -133,7 +133,7 @@ push_segment(struct harness *h, uint8_t flags, const uint8_t *data, size_t len)
 		.payload_len = len,
 	};
 
-	assert_int_equal(sessions_push(h->t, h->section, 0, &pkt), 0);
+	assert_int_equal(sessions_push(h->t, h->section, 0, &pkt, tr_mono_now()), 0);
 	h->seq += (uint32_t)len + ((flags & (TR_TCP_SYN | TR_TCP_FIN)) != 0);
 }
 
