@@ -13,7 +13,12 @@
 #define MAX_FIELDS		64
 #define MAX_POOLS		256
 #define BOOT_BEFORE_START	86400	/* v5/v9 exporters booted a day before the capture */
+/*
+ * Default template ids: v9's apart from IPFIX's, since collectors (nfacctd)
+ * key an exporter's templates by domain and id, not by version.
+ */
 #define FIRST_TEMPLATE_ID	256
+#define FIRST_V9_TEMPLATE_ID	1024
 #define MAX_RATE		10000000	/* records/s of one exporter, or in total */
 
 enum nf_variant { NF_IPFIX, NF_V9, NF_V5 };
@@ -391,7 +396,8 @@ key_templates(struct gen_yaml *y, yaml_node_t *n, void *field,
 		yaml_node_t *e = gen_yaml_node(y, n->data.sequence.items.start[i]);
 		size_t old = gen_yaml_push(y, "[%zu]", i);
 		struct template_parse p = { .c = c, .t = &c->t[i],
-		    .id = FIRST_TEMPLATE_ID + i };
+		    .id = (c->variant == NF_V9 ? FIRST_V9_TEMPLATE_ID :
+		    FIRST_TEMPLATE_ID) + i };
 
 		c->nt = i + 1;
 		if (gen_yaml_walk(y, e, keys, NELEM(keys), &p) == -1)
@@ -582,7 +588,8 @@ nf_parse(struct gen_yaml *y, yaml_node_t *n, size_t key,
 			    t->reclen);
 		t->per_msg = fit;
 	}
-	c->options_id = (uint16_t)FIRST_TEMPLATE_ID;
+	c->options_id = (uint16_t)(c->variant == NF_V9 ? FIRST_V9_TEMPLATE_ID :
+	    FIRST_TEMPLATE_ID);
 	for (size_t i = 0; i < c->nt; i++)
 		if (c->t[i].id >= c->options_id)
 			c->options_id = (uint16_t)(c->t[i].id + 1);
