@@ -72,8 +72,8 @@ dist_weighted(struct gen_dist *d, const uint64_t (*pairs)[2], size_t n)
 {
 	d->kind = GEN_DIST_WEIGHTED;
 	d->values = calloc(n, sizeof(*d->values));
-	d->cdf = calloc(n, sizeof(*d->cdf));
-	if (d->values == NULL || d->cdf == NULL) {
+	d->prob = calloc(n, sizeof(*d->prob));
+	if (d->values == NULL || d->prob == NULL) {
 		gen_dist_free(d);
 		d->kind = GEN_DIST_CONST;
 		d->lo = pairs[0][0];
@@ -81,7 +81,7 @@ dist_weighted(struct gen_dist *d, const uint64_t (*pairs)[2], size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		d->values[i] = pairs[i][0];
-		d->cdf[i] = (double)pairs[i][1];
+		d->prob[i] = (double)pairs[i][1];
 	}
 	d->n = n;
 	gen_dist_ready(d);

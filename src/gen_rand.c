@@ -45,20 +45,27 @@ gen_rand_next(struct gen_rand *r)
 	return out;
 }
 
+/* Lemire's multiply-and-shift: a division only in the rare case a draw may be redrawn, and no bias. */
 uint64_t
 gen_rand_range(struct gen_rand *r, uint64_t lo, uint64_t hi)
 {
-	uint64_t span = hi - lo, limit, x;
+	uint64_t span = hi - lo, low;
+	unsigned __int128 m;
 
 	if (span == UINT64_MAX)
 		return gen_rand_next(r);
 	span++;
-	/* Draws past the last whole multiple of span are redrawn: no bias. */
-	limit = UINT64_MAX - UINT64_MAX % span;
-	do
-		x = gen_rand_next(r);
-	while (x >= limit);
-	return lo + x % span;
+	m = (unsigned __int128)gen_rand_next(r) * span;
+	low = (uint64_t)m;
+	if (low < span) {
+		uint64_t threshold = -span % span;
+
+		while (low < threshold) {
+			m = (unsigned __int128)gen_rand_next(r) * span;
+			low = (uint64_t)m;
+		}
+	}
+	return lo + (uint64_t)(m >> 64);
 }
 
 double
@@ -67,26 +74,62 @@ gen_rand_unit(struct gen_rand *r)
 	return (double)(gen_rand_next(r) >> 11) * 0x1.0p-53;
 }
 
+/* Vose's alias method over the n weights in d->prob (n >= 1, positive). */
+static int
+alias_build(struct gen_dist *d)
+{
+	size_t n = d->n, *small = calloc(n, sizeof(*small)),
+	    *large = calloc(n, sizeof(*large)), ns = 0, nl = 0;
+	double total = 0;
+
+	d->alias = calloc(n, sizeof(*d->alias));
+	if (small == NULL || large == NULL || d->alias == NULL) {
+		free(small);
+		free(large);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += d->prob[i];
+	for (size_t i = 0; i < n; i++) {
+		d->prob[i] = d->prob[i] * (double)n / total;
+		d->alias[i] = (uint32_t)i;
+		if (d->prob[i] < 1.0)
+			small[ns++] = i;
+		else
+			large[nl++] = i;
+	}
+	while (ns > 0 && nl > 0) {
+		size_t s = small[--ns], l = large[nl - 1];
+
+		d->alias[s] = (uint32_t)l;
+		d->prob[l] -= 1.0 - d->prob[s];
+		if (d->prob[l] < 1.0) {
+			nl--;
+			small[ns++] = l;
+		}
+	}
+	/* What is left is 1 but for rounding. */
+	while (nl > 0)
+		d->prob[large[--nl]] = 1.0;
+	while (ns > 0)
+		d->prob[small[--ns]] = 1.0;
+	free(small);
+	free(large);
+	return 0;
+}
+
 int
 gen_dist_ready(struct gen_dist *d)
 {
-	double total = 0;
-
 	if (d->kind == GEN_DIST_ZIPF) {
 		d->n = (size_t)(d->hi - d->lo + 1);
-		if ((d->cdf = calloc(d->n, sizeof(*d->cdf))) == NULL)
+		if ((d->prob = calloc(d->n, sizeof(*d->prob))) == NULL)
 			return -1;
-		for (size_t i = 0; i < d->n; i++) {
-			total += 1.0 / pow((double)(i + 1), d->s);
-			d->cdf[i] = total;
-		}
-	} else if (d->kind == GEN_DIST_WEIGHTED) {
-		/* values and weights came in cdf as the weights: made cumulative here. */
-		for (size_t i = 0; i < d->n; i++) {
-			total += d->cdf[i];
-			d->cdf[i] = total;
-		}
+		for (size_t i = 0; i < d->n; i++)
+			d->prob[i] = 1.0 / pow((double)(i + 1), d->s);
 	}
+	if (d->kind == GEN_DIST_ZIPF || d->kind == GEN_DIST_WEIGHTED)
+		return alias_build(d);
 	return 0;
 }
 
@@ -94,26 +137,22 @@ void
 gen_dist_free(struct gen_dist *d)
 {
 	free(d->values);
-	free(d->cdf);
+	free(d->prob);
+	free(d->alias);
 	d->values = NULL;
-	d->cdf = NULL;
+	d->prob = NULL;
+	d->alias = NULL;
 }
 
-/* The first index whose cumulative weight is above x. */
+/* A slot of the alias table: one number gives the slot (high half) and the coin (low half). */
 static size_t
-cdf_find(const double *cdf, size_t n, double x)
+alias_draw(const struct gen_dist *d, struct gen_rand *r)
 {
-	size_t lo = 0, hi = n - 1;
+	uint64_t x = gen_rand_next(r);
+	size_t i = (size_t)(((x >> 32) * (uint64_t)d->n) >> 32);
+	double coin = (double)(x & 0xffffffffu) * 0x1.0p-32;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cdf[mid] > x)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	return coin < d->prob[i] ? i : d->alias[i];
 }
 
 uint64_t
@@ -127,11 +166,9 @@ gen_dist_draw(const struct gen_dist *d, struct gen_rand *r)
 	case GEN_DIST_UNIFORM:
 		return gen_rand_range(r, d->lo, d->hi);
 	case GEN_DIST_ZIPF:
-		x = gen_rand_unit(r) * d->cdf[d->n - 1];
-		return d->lo + cdf_find(d->cdf, d->n, x);
+		return d->lo + alias_draw(d, r);
 	case GEN_DIST_WEIGHTED:
-		x = gen_rand_unit(r) * d->cdf[d->n - 1];
-		return d->values[cdf_find(d->cdf, d->n, x)];
+		return d->values[alias_draw(d, r)];
 	case GEN_DIST_EXPONENTIAL:
 		x = -d->mean * log1p(-gen_rand_unit(r));
 		if (x < (double)d->lo)

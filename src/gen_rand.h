@@ -27,16 +27,18 @@ enum gen_dist_kind {
 };
 
 /*
- * A distribution of unsigned values.  Zipf and weighted lists keep a
- * cumulative table (cdf, n entries, the last one the total) that a draw
- * searches by bisection.
+ * A distribution of unsigned values.  Zipf and weighted lists draw in
+ * constant time from an alias table (Vose): slot i of n is taken with
+ * probability prob[i], else its alias.  The parser puts a weighted list's
+ * weights in prob; gen_dist_ready turns them into the table.
  */
 struct gen_dist {
 	enum gen_dist_kind kind;
 	uint64_t	 lo, hi;
 	double		 mean, s;
 	uint64_t	*values;	/* weighted */
-	double		*cdf;		/* zipf, weighted */
+	double		*prob;		/* zipf, weighted */
+	uint32_t	*alias;
 	size_t		 n;
 };
 

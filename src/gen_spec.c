@@ -353,8 +353,8 @@ dist_weighted(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
 	if (total > 65536)
 		return gen_yaml_fail(y, n, "at most 65536 weighted values");
 	d->values = calloc(total, sizeof(*d->values));
-	d->cdf = calloc(total, sizeof(*d->cdf));
-	if (d->values == NULL || d->cdf == NULL)
+	d->prob = calloc(total, sizeof(*d->prob));
+	if (d->values == NULL || d->prob == NULL)
 		return gen_yaml_fail(y, n, "out of memory");
 	for (size_t i = 0; i < total; i++) {
 		yaml_node_t *e = gen_yaml_node(y, n->data.sequence.items.start[i]);
@@ -371,7 +371,7 @@ dist_weighted(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
 		    gen_yaml_u64(y, gen_yaml_node(y, it[1]), 1, 1000000000,
 		    &w) == -1)
 			return -1;
-		d->cdf[i] = (double)w;
+		d->prob[i] = (double)w;
 		d->n = i + 1;
 		gen_yaml_pop(y, old);
 	}

@@ -117,13 +117,13 @@ test_dists(void **state)
 
 	(void)state;
 	w.values = calloc(2, sizeof(*w.values));
-	w.cdf = calloc(2, sizeof(*w.cdf));
+	w.prob = calloc(2, sizeof(*w.prob));
 	assert_non_null(w.values);
-	assert_non_null(w.cdf);
+	assert_non_null(w.prob);
 	w.values[0] = 6;
 	w.values[1] = 17;
-	w.cdf[0] = 9;
-	w.cdf[1] = 1;
+	w.prob[0] = 9;
+	w.prob[1] = 1;
 	assert_int_equal(gen_dist_ready(&zipf), 0);
 	assert_int_equal(gen_dist_ready(&w), 0);
 	gen_rand_seed(&r, 3, 0);
