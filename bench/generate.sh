@@ -56,6 +56,25 @@ for _ in $(seq "$REPS"); do
 done
 G=$(median "${gen[@]}") D=$(median "${dd_[@]}") P=$(median "${pg[@]}")
 printf "   %-34s %8.3f s %10.2f M records/s %8.1f MB/s\n" "generate" "$G" "$(calc "$FLOWS / $G / 1e6")" "$(calc "$BYTES / $G / 1048576")"
+# Its CPU time (user + system): the rate without the waits for the disk's writeback.
+if [ -x /usr/bin/time ]; then
+	cpu=$(/usr/bin/time -f "%U %S" "$TR" generate -t "$TMP/spec-$SECONDS_.yml" -o "$TMP/out.pcap" 2>&1 >/dev/null |
+		tail -n 1 | awk '{ print $1 + $2 }')
+	rm -f "$TMP/out.pcap"
+	printf "   %-34s %8.3f s %10.2f M records/s %8.1f MB/s\n" "generate, CPU time" "$cpu" "$(calc "$FLOWS / $cpu / 1e6")" "$(calc "$BYTES / $cpu / 1048576")"
+fi
+# Into memory (tmpfs), when /dev/shm has room: no disk at all.
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pm /dev/shm | awk 'NR == 2 { print $4 }')" -gt $((MB * 2)) ]; then
+	SHM=$(mktemp -d /dev/shm/tr-bench-gen.XXXXXX)
+	shm=()
+	for _ in $(seq "$REPS"); do
+		shm+=("$(wall "$TR" generate -t "$TMP/spec-$SECONDS_.yml" -o "$SHM/out.pcap")")
+		rm -f "$SHM/out.pcap"
+	done
+	rm -rf "$SHM"
+	S=$(median "${shm[@]}")
+	printf "   %-34s %8.3f s %10.2f M records/s %8.1f MB/s\n" "generate into tmpfs" "$S" "$(calc "$FLOWS / $S / 1e6")" "$(calc "$BYTES / $S / 1048576")"
+fi
 printf "   %-34s %8.3f s %10s %20.1f MB/s\n" "dd, same bytes (fsync)" "$D" "" "$(calc "$MB / $D")"
 printf "   %-34s %8.3f s %10.2f M records/s\n" "tr-pcapgen, same records" "$P" "$(calc "$PGMSGS * 40 / $P / 1e6")"
 echo "   RATIO generate/dd (MB/s)           $(calc "round(($BYTES / $G / 1048576) / ($MB / $D), 2)")"

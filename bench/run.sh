@@ -279,4 +279,7 @@ else
 fi
 
 echo
+"$HERE/generate.sh" "$BUILD"
+
+echo
 echo "== done"

@@ -1,6 +1,7 @@
 /* `traffic-reproducer generate -t SPEC -o OUT.pcap [--expect]`: the files written under temporary names and renamed into place together. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pcap/dlt.h>
@@ -79,6 +80,16 @@ temp_beside(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/* Whether a and b are one file (by device and inode); false when b does not exist. */
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int
 generate(const struct gen_spec *spec, const char *spec_path,
     const char *out, volatile sig_atomic_t *stop)
@@ -102,6 +113,12 @@ generate(const struct gen_spec *spec, const char *spec_path,
 		return EXIT_USAGE;
 	}
 	snprintf(abs_pcap, sizeof(abs_pcap), "%s/%s", abs_dir, basename(base));
+	if (same_file(spec_path, yml) || same_file(spec_path, out)) {
+		fprintf(stderr, "generate: %s would overwrite the spec %s: "
+		    "choose another output name\n", same_file(spec_path, yml) ?
+		    yml : out, spec_path);
+		return EXIT_USAGE;
+	}
 	if (temp_beside(out, tmp_pcap, sizeof(tmp_pcap)) == -1 ||
 	    temp_beside(yml, tmp_yml, sizeof(tmp_yml)) == -1) {
 		fprintf(stderr, "generate: a temporary file beside %s: %s\n",

@@ -38,6 +38,12 @@ grep -q "bad.yml:4:.*ipfix.templates\[0\].fields\[0\]: unknown information eleme
 [ ! -e "$WORK/bad.pcap" ] && [ ! -e "$WORK/bad.yml.yml" ] || fail "a bad spec left files behind"
 ! ls -A "$WORK" | grep -q '^\.bad' || fail "temporary files left behind: $(ls -A "$WORK" | grep '^\.bad')"
 
+# An output whose config would be the spec itself is refused, the spec left as it was.
+cp "$SMALL" "$WORK/self.yml"
+if "$TR" generate -t "$WORK/self.yml" -o "$WORK/self.pcap" 2>"$WORK/self.err"; then fail "generate overwrote its spec"; fi
+grep -q "would overwrite the spec" "$WORK/self.err" || fail "unexpected message: $(cat "$WORK/self.err")"
+cmp -s "$SMALL" "$WORK/self.yml" || fail "the spec was changed"
+
 # collector_round NAME KIND SPEC [TIME_FACTOR]: generate SPEC for a fresh KIND collector, replay
 # OUT.yml as written (with TIME_FACTOR if given), compare the decode per exporter with the oracle.
 collector_round() {
