@@ -635,6 +635,11 @@ exporters_add(struct gen_yaml *y, yaml_node_t *n, struct exporters_parse *e)
 	    !addr_add(&repro_base, e->count - 1, &last))
 		return gen_yaml_fail(y, n, "the repro addresses run past "
 		    "255.255.255.255");
+	/* The default repro addresses must stay on loopback, which needs no set-up. */
+	if (!e->repro_set && repro_base.family == AF_INET &&
+	    (ntohl(last.v4.s_addr) >> 24) != 127)
+		return gen_yaml_fail(y, n, "past 127.255.255.255 the default "
+		    "repro addresses leave loopback: give repro_address");
 	ex = realloc(s->exporters, (s->n_exporters + e->count) * sizeof(*ex));
 	if (ex == NULL)
 		return gen_yaml_fail(y, n, "out of memory");
@@ -728,6 +733,33 @@ key_section(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
 }
 
 static int
+addr_cmp(const void *a, const void *b)
+{
+	return addr_compare(a, b);
+}
+
+/* An address given twice would be one exporter twice in the replay's map. */
+static int
+exporters_unique(struct gen_yaml *y, yaml_node_t *root, struct gen_spec *s)
+{
+	struct tr_addr *sorted = malloc(s->n_exporters * sizeof(*sorted));
+	char buf[TR_ADDR_STRLEN];
+	int rc = 0;
+
+	if (sorted == NULL)
+		return gen_yaml_fail(y, root, "out of memory");
+	for (size_t i = 0; i < s->n_exporters; i++)
+		sorted[i] = s->exporters[i].addr;
+	qsort(sorted, s->n_exporters, sizeof(*sorted), addr_cmp);
+	for (size_t i = 1; i < s->n_exporters && rc == 0; i++)
+		if (addr_equal(&sorted[i - 1], &sorted[i]))
+			rc = gen_yaml_fail(y, root, "exporter %s is given "
+			    "twice", addr_format(&sorted[i], buf, sizeof(buf)));
+	free(sorted);
+	return rc;
+}
+
+static int
 load_root(struct gen_yaml *y, yaml_node_t *root, struct gen_spec *s)
 {
 	struct gen_key keys[MAX_KEYS];
@@ -772,7 +804,7 @@ load_root(struct gen_yaml *y, yaml_node_t *root, struct gen_spec *s)
 		if (s->exporters[i].addr.family != s->collector.family)
 			return gen_yaml_fail(y, root, "exporters and the "
 			    "collector must be of one address family");
-	return 0;
+	return exporters_unique(y, root, s);
 }
 
 int
