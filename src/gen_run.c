@@ -232,7 +232,8 @@ gen_write_replay_config(const struct gen_spec *s, const char *spec_path,
 	fprintf(f, "pcap: %s\ntime_factor: 1\nno_sync: true\nnetwork:\n"
 	    "  map:\n", pcap_path);
 	for (size_t i = 0; i < s->n_exporters; i++)
-		fprintf(f, "    - {src_ip: %s, repro_ip: %s}\n",
+		/* Quoted: an IPv6 address's colons would end a plain flow scalar. */
+		fprintf(f, "    - {src_ip: \"%s\", repro_ip: \"%s\"}\n",
 		    addr_format(&s->exporters[i].addr, a, sizeof(a)),
 		    addr_format(&s->exporters[i].repro, b, sizeof(b)));
 	/* One replay section per protocol (the ipfix one takes v5, v9 and IPFIX). */
@@ -245,7 +246,7 @@ gen_write_replay_config(const struct gen_spec *s, const char *spec_path,
 		if (!first)
 			continue;
 		fprintf(f, "%s:\n  select:\n    %s:\n      dport: [%u]\n"
-		    "  collector:\n    ip: %s\n    port: %u\n", p->name,
+		    "  collector:\n    ip: \"%s\"\n    port: %u\n", p->name,
 		    p->l4proto == IPPROTO_TCP ? "tcp" : "udp",
 		    s->collector_port, addr_format(&s->collector, a, sizeof(a)),
 		    s->collector_port);

@@ -14,7 +14,7 @@ SMALL=$TR_SOURCE_DIR/examples/generate/ipfix-small.yml
 
 # spec_for NAME SRC PORT: SRC with the collector's port set to PORT, as $WORK/NAME.spec.yml.
 spec_for() {
-	sed "s/^collector: .*/collector: {ip: 127.0.0.1, port: $3}/" "$2" >"$WORK/$1.spec.yml"
+	sed "/^collector: /s/port: [0-9]*}/port: $3}/" "$2" >"$WORK/$1.spec.yml"
 	grep -q "port: $3}" "$WORK/$1.spec.yml" || fail "$1: could not set the collector port in $2"
 }
 
@@ -47,13 +47,14 @@ cmp -s "$SMALL" "$WORK/self.yml" || fail "the spec was changed"
 # collector_round NAME KIND SPEC [TIME_FACTOR]: generate SPEC for a fresh KIND collector, replay
 # OUT.yml as written (with TIME_FACTOR if given), compare the decode per exporter with the oracle.
 collector_round() {
-	local name=$1 kind=$2 src=$3 tf=${4:-}
+	local name=$1 kind=$2 src=$3 tf=${4:-} addr
+	addr=$(sed -n 's/^collector: {ip: "\{0,1\}\([^",]*\)"\{0,1\},.*/\1/p' "$src")
 	# nfacctd logs every datagram (debug, which fc_drain counts): a 4 MiB socket buffer
 	# (rmem_max here) holds a burst while it writes.
 	if [ "$kind" = nfacctd ]; then
-		fc_listen "$name" "$kind" 127.0.0.1 "nfacctd_pipe_size: 4194304"
+		fc_listen "$name" "$kind" "$addr" "nfacctd_pipe_size: 4194304"
 	else
-		fc_listen "$name" "$kind" 127.0.0.1
+		fc_listen "$name" "$kind" "$addr"
 	fi
 	spec_for "$name" "$src" "$FC_PORT"
 	"$TR" generate -t "$WORK/$name.spec.yml" -o "$WORK/$name.pcap" --expect >"$WORK/$name.expect" \
@@ -80,6 +81,30 @@ if command -v nfcapd >/dev/null; then
 	collector_round small-nfcapd nfcapd "$SMALL" 0.1
 else
 	note "nfcapd (nfdump) is not installed: its round skipped"
+fi
+
+# IPv6 exporters (IPv6 records, pools of two prefixes) when this host has an IPv6 loopback.
+if command -v nfacctd >/dev/null &&
+	python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
+	cat >"$WORK/v6.src.yml" <<-'EOF'
+	seed: 6
+	duration: 3
+	collector: {ip: "::1", port: 4739}
+	exporters: {count: 3, address: "2001:db8::10", domains: [5]}
+	ipfix:
+	  rate: 20
+	  templates:
+	    - fields: [sourceIPv6Address, destinationIPv6Address, sourceTransportPort, destinationTransportPort,
+	               protocolIdentifier, octetDeltaCount, packetDeltaCount, flowStartMilliseconds, flowEndMilliseconds]
+	netflow_v9:
+	  rate: 10
+	  templates:
+	    - fields: [{sourceIPv6Address: {pool: ["2001:db8:aa::/48", "2001:db8:bb::/120"]}}, destinationIPv6Address,
+	               octetDeltaCount, flowStartSysUpTime, flowEndSysUpTime]
+	EOF
+	collector_round v6-nfacctd nfacctd "$WORK/v6.src.yml" 0
+else
+	note "no nfacctd or no IPv6 loopback: IPv6 exporters not tested"
 fi
 
 # Many routers: the example's 10,000 (TR_GEN_ROUTERS to change the count) to nfacctd.
