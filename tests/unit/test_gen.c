@@ -165,7 +165,7 @@ test_bad_specs(void **state)
 		const char *path = g.gl_pathv[i];
 		const char *name = strrchr(path, '/') + 1;
 		struct gen_spec s;
-		size_t len;
+		size_t len = 0;
 		char *buf = read_text(path, &len), *want;
 
 		assert_non_null(buf);
