@@ -800,6 +800,10 @@ load_root(struct gen_yaml *y, yaml_node_t *root, struct gen_spec *s)
 	if (s->n_sections == 0)
 		return gen_yaml_fail(y, root, "no protocol section: give one "
 		    "of ipfix, netflow_v9, netflow_v5");
+	if (gen_spec_ticks(s) == 0)
+		return gen_yaml_fail(y, root, "the interval (%u ms) is longer "
+		    "than the duration (%u s): nothing would be sent",
+		    s->interval_ms, s->duration);
 	for (size_t i = 0; i < s->n_exporters; i++)
 		if (s->exporters[i].addr.family != s->collector.family)
 			return gen_yaml_fail(y, root, "exporters and the "
