@@ -278,6 +278,12 @@ parse_field(struct gen_yaml *y, yaml_node_t *n, struct nf_fieldgen *f,
 	if (v == NF_V5 && (f->ie->kind == GEN_IE_IPV6 || f->ie->id > 17))
 		return gen_yaml_fail(y, name, "NetFlow v5 records have no "
 		    "'%s'", s);
+	/* v5's fields are narrower: interfaces and AS numbers 16 bits, counters 32. */
+	if (v == NF_V5 && (f->ie->id == 10 || f->ie->id == 14 ||
+	    f->ie->id == 16 || f->ie->id == 17))
+		f->len = 2;
+	if (v == NF_V5 && (f->ie->id == 1 || f->ie->id == 2))
+		f->len = 4;
 	old = gen_yaml_push(y, ".%s", s);
 	switch (f->ie->kind) {
 	case GEN_IE_FLOW_START:

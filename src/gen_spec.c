@@ -797,9 +797,17 @@ load_root(struct gen_yaml *y, yaml_node_t *root, struct gen_spec *s)
 		    "empty") : fail_type(y, root, "a mapping of spec keys");
 	if (gen_yaml_walk(y, root, keys, nk, s) == -1)
 		return -1;
-	if (s->n_sections == 0)
+	if (s->n_sections == 0) {
+		char names[256] = "";
+		size_t len = 0;
+
+		/* The sections the table's generators read, in its order. */
+		for (size_t i = NELEM(base); i < nk && len < sizeof(names); i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len,
+			    "%s%s", i > NELEM(base) ? ", " : "", keys[i].key);
 		return gen_yaml_fail(y, root, "no protocol section: give one "
-		    "of ipfix, netflow_v9, netflow_v5");
+		    "of %s", names);
+	}
 	if (gen_spec_ticks(s) == 0)
 		return gen_yaml_fail(y, root, "the interval (%u ms) is longer "
 		    "than the duration (%u s): nothing would be sent",
