@@ -74,6 +74,51 @@ gen_rand_unit(struct gen_rand *r)
 	return (double)(gen_rand_next(r) >> 11) * 0x1.0p-53;
 }
 
+/*
+ * The natural logarithm of x > 0 with +, *, / and frexp only, whose IEEE
+ * results are the same everywhere: libm's log may differ by an ulp between
+ * its versions and CPU variants (an FMA one), and a value that truncates
+ * differently would break "same seed, same bytes" across machines.
+ * x = m 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(t), t = (m-1)/(m+1),
+ * |t| < 0.172, by its series to t^25 (the next term is below 2^-60).
+ */
+double
+gen_ln(double x)
+{
+	static const double ln2 = 0.69314718055994530942;
+	double m, t, t2, sum, term;
+	int e;
+
+	m = frexp(x, &e);	/* m in [0.5, 1) */
+	if (m < 0.70710678118654752440) {
+		m *= 2;
+		e--;
+	}
+	t = (m - 1) / (m + 1);
+	t2 = t * t;
+	sum = 0;
+	term = t;
+	for (int k = 1; k <= 25; k += 2) {
+		sum += term / k;
+		term *= t2;
+	}
+	return 2 * sum + e * ln2;
+}
+
+/* e^y the same way: y = k ln 2 + r, |r| <= ln 2 / 2, e^r by its series to r^24 (next term below 2^-70). */
+static double
+gen_exp(double y)
+{
+	static const double ln2 = 0.69314718055994530942;
+	double k = nearbyint(y / ln2), r = y - k * ln2, sum = 1, term = 1;
+
+	for (int i = 1; i <= 24; i++) {
+		term *= r / i;
+		sum += term;
+	}
+	return ldexp(sum, (int)k);
+}
+
 /* Vose's alias method over the n weights in d->prob (n >= 1, positive). */
 static int
 alias_build(struct gen_dist *d)
@@ -126,7 +171,7 @@ gen_dist_ready(struct gen_dist *d)
 		if ((d->prob = calloc(d->n, sizeof(*d->prob))) == NULL)
 			return -1;
 		for (size_t i = 0; i < d->n; i++)
-			d->prob[i] = 1.0 / pow((double)(i + 1), d->s);
+			d->prob[i] = gen_exp(-d->s * gen_ln((double)(i + 1)));
 	}
 	if (d->kind == GEN_DIST_ZIPF || d->kind == GEN_DIST_WEIGHTED)
 		return alias_build(d);
@@ -170,7 +215,9 @@ gen_dist_draw(const struct gen_dist *d, struct gen_rand *r)
 	case GEN_DIST_WEIGHTED:
 		return d->values[alias_draw(d, r)];
 	case GEN_DIST_EXPONENTIAL:
-		x = -d->mean * log1p(-gen_rand_unit(r));
+		/* u in (0, 1]: -mean ln u, by inversion. */
+		x = -d->mean * gen_ln((double)((gen_rand_next(r) >> 11) + 1) *
+		    0x1.0p-53);
 		if (x < (double)d->lo)
 			return d->lo;
 		if (x >= (double)d->hi)

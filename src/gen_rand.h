@@ -17,6 +17,8 @@ uint64_t gen_rand_next(struct gen_rand *);
 uint64_t gen_rand_range(struct gen_rand *, uint64_t lo, uint64_t hi);
 /* Uniform in [0, 1). */
 double	 gen_rand_unit(struct gen_rand *);
+/* ln x for x > 0, from IEEE arithmetic alone: the same on every machine. */
+double	 gen_ln(double x);
 
 enum gen_dist_kind {
 	GEN_DIST_CONST,		/* value */

@@ -1,5 +1,6 @@
 /* generate: the seeded numbers and distributions, the spec parser on good and bad specs (tests/gen/), the oracle and the encoder agreeing. */
 #include <errno.h>
+#include <math.h>
 #include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,18 @@ test_rand_ranges(void **state)
 		assert_true(seen[i] > 9000 && seen[i] < 11000);
 	assert_int_equal(gen_rand_range(&r, 7, 7), 7);
 	(void)gen_rand_range(&r, 0, UINT64_MAX);
+}
+
+/* gen_ln against libm's log, to a few ulps over the range draws use. */
+static void
+test_ln(void **state)
+{
+	(void)state;
+	for (double x = 0x1.0p-53; x <= 1.0; x *= 1.37)
+		assert_true(fabs(gen_ln(x) - log(x)) <= 1e-14 * fabs(log(x)) + 1e-300);
+	assert_true(gen_ln(1.0) == 0.0);
+	for (double x = 1.0; x < 1e6; x *= 3.1)
+		assert_true(fabs(gen_ln(x) - log(x)) <= 1e-14 * fabs(log(x)));
 }
 
 static void
@@ -351,6 +364,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rand_determinism),
 		cmocka_unit_test(test_rand_ranges),
+		cmocka_unit_test(test_ln),
 		cmocka_unit_test(test_dists),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_ok_specs),
