@@ -80,13 +80,19 @@ gen_rand_unit(struct gen_rand *r)
  * its versions and CPU variants (an FMA one), and a value that truncates
  * differently would break "same seed, same bytes" across machines.
  * x = m 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(t), t = (m-1)/(m+1),
- * |t| < 0.172, by its series to t^25 (the next term is below 2^-60).
+ * |t| < 0.172, by its series to t^25 in Horner form (the next term is below
+ * 2^-60 of the sum).
  */
 double
 gen_ln(double x)
 {
 	static const double ln2 = 0.69314718055994530942;
-	double m, t, t2, sum, term;
+	/* 1 / (2j + 1): constants, so no division per term. */
+	static const double c[] = {
+		1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13,
+		1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23, 1.0 / 25,
+	};
+	double m, t, t2, sum;
 	int e;
 
 	m = frexp(x, &e);	/* m in [0.5, 1) */
@@ -96,13 +102,10 @@ gen_ln(double x)
 	}
 	t = (m - 1) / (m + 1);
 	t2 = t * t;
-	sum = 0;
-	term = t;
-	for (int k = 1; k <= 25; k += 2) {
-		sum += term / k;
-		term *= t2;
-	}
-	return 2 * sum + e * ln2;
+	sum = c[12];
+	for (int j = 11; j >= 0; j--)
+		sum = sum * t2 + c[j];
+	return 2 * t * sum + e * ln2;
 }
 
 /* e^y the same way: y = k ln 2 + r, |r| <= ln 2 / 2, e^r by its series to r^24 (next term below 2^-70). */
