@@ -709,9 +709,9 @@ nf_stream_new(const void *conf, const struct gen_spec *s,
 	st->milli_rate = stream_milli_rate(c, s, ex->n_domains);
 	st->boot_ms = (start_s > BOOT_BEFORE_START ?
 	    start_s - BOOT_BEFORE_START : 0) * 1000;
-	/* Its own numbers: by exporter, domain and section variant, whatever runs before it. */
-	gen_rand_seed(&st->rand, s->seed, ((uint64_t)ex->index << 24) ^
-	    ((uint64_t)domain << 4) ^ (uint64_t)c->variant);
+	/* Its own numbers: by exporter, section variant and domain (one stream id each), whatever runs before it. */
+	gen_rand_seed(&st->rand, s->seed, ((uint64_t)ex->index * 4 +
+	    (uint64_t)c->variant) << 32 | domain);
 	return st;
 }
 
