@@ -43,7 +43,7 @@ MB=$((BYTES / 1048576 + 1))
 # tr-pcapgen: the same records in messages of 40 (about what fits the generate spec's 1400 bytes).
 PGMSGS=$((FLOWS / 40))
 
-echo "== Capture generation: IPFIX from $ROUTERS routers, $RATE records/s each, $SECONDS_ s"
+echo "== 8. Capture generation: IPFIX from $ROUTERS routers, $RATE records/s each, $SECONDS_ s"
 echo "   $FLOWS flow records in $MSGS datagrams, $((BYTES / 1048576)) MB of pcap; median of $REPS runs"
 gen=() dd_=() pg=()
 for _ in $(seq "$REPS"); do

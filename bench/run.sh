@@ -10,7 +10,8 @@
 # BENCH_REPS (repetitions of each throughput run, 3), BENCH_TIMING_REPS
 # (repetitions of each timing run, 5; medians are reported),
 # CC (cc); bench/tcp_sessions.sh's (part 3); BENCH_PREPROC_MB (size of the
-# capture bench/preproc.sh pre-processes in part 4, 1024).
+# capture bench/preproc.sh pre-processes in part 4, 1024); BENCH_ANON_MB (size
+# of the capture bench/anon.sh anonymizes in part 7, 1024).
 set -euo pipefail
 export LC_ALL=C
 
@@ -270,6 +271,13 @@ SIZE_MB=${BENCH_PREPROC_MB:-1024} "$HERE/preproc.sh" "$BUILD" || {
 
 echo
 "$HERE/tcp_bulk.sh" "$BUILD"
+
+echo
+echo "== 7. anonymize: a generated ${BENCH_ANON_MB:-1024} MB BMP + IPFIX capture"
+SIZE_MB=${BENCH_ANON_MB:-1024} "$HERE/anon.sh" "$BUILD" || {
+	rc=$?
+	[ $rc -eq 77 ] && echo "   skipped: mergecap (wireshark-common) is not installed" || exit $rc
+}
 
 echo
 if command -v mergecap >/dev/null; then

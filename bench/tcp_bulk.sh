@@ -5,9 +5,10 @@
 # 100 sessions, replayed at time_factor 0 to the built-in sink, and the same session
 # bytes copied to the same sink by bench/tcp_baseline.c (preloaded, one non-blocking
 # connection per session on one epoll loop) in 1,400-byte and in 64 KiB writes.
-# Prints MB/s and the ratios replay / copy.  The replay is timed from exec to exit
-# (reading the capture, framing, everything); the copies only in their write loop,
-# so the ratio is a lower bound.  Never fails on a figure; see bench/README.md.
+# Prints MB/s, the ratios replay / copy and the replay's CPU time (user + system:
+# steadier than wall time on a shared machine).  The replay is timed from exec to
+# exit (reading the capture, framing, everything); the copies only in their write
+# loop, so the ratio is a lower bound.  Never fails on a figure; see bench/README.md.
 #
 # Environment: BENCH_BULK_MB (1000), BENCH_BULK_SESSIONS ("1 11 100"), BENCH_REPS (1), CC (cc).
 set -euo pipefail
@@ -44,17 +45,20 @@ copy() {
 	COPY_BYTES=$(awk '{print $4}' <<<"$line")
 }
 
-# replay: sets REPLAY_S (exec to exit) and REPLAY_GOT (bytes at the sink)
+# replay: sets REPLAY_S (exec to exit), REPLAY_CPU (its user + system seconds)
+# and REPLAY_GOT (bytes at the sink)
 replay() {
-	local t0 t1
+	local t0 t1 rc=0 TIMEFORMAT='%3U %3S'
 	start_tcp_sink tcp_bulk.sh
 	sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
 	t0=${EPOCHREALTIME/./}
-	timeout 300 "$TR" -t "$TMP/bmp.yml" >"$TMP/bmp.log" 2>&1 ||
-		{ echo "replay failed:"; tail "$TMP/bmp.log"; exit 1; }
+	# bash's time reports the CPU of what it waited for, the replay under timeout included.
+	{ time timeout 300 "$TR" -t "$TMP/bmp.yml" >"$TMP/bmp.log" 2>&1 || rc=$?; } 2>"$TMP/cpu"
 	t1=${EPOCHREALTIME/./}
+	((rc == 0)) || { echo "replay failed:"; tail "$TMP/bmp.log"; exit 1; }
 	REPLAY_GOT=$(stop_sink)
 	REPLAY_S=$(calc "($t1-$t0)/1e6")
+	REPLAY_CPU=$(awk '{print $1 + $2}' "$TMP/cpu")
 }
 
 echo "== 5. Bulk BMP: $MB MB over $SESSIONS sessions, time_factor 0, to the built-in sink on 127.0.0.1"
@@ -73,7 +77,7 @@ for S in $SESSIONS; do
 		done
 		printf 'bmp:\n  select: {tcp: {dport: [1790]}}\n  collector: {ip: 127.0.0.1, port: @PORT@}\n'
 	} >"$TMP/bmp.yml.in"
-	c1=() c64=() rp=()
+	c1=() c64=() rp=() cpu=()
 	for _ in $(seq "$REPS"); do
 		copy 1400
 		c1+=("$COPY_S")
@@ -81,14 +85,18 @@ for S in $SESSIONS; do
 		c64+=("$COPY_S")
 		replay
 		rp+=("$REPLAY_S")
+		cpu+=("$REPLAY_CPU")
 		[[ $REPLAY_GOT == "$COPY_BYTES" ]] ||
 			echo "   WARNING: the sink got $REPLAY_GOT bytes from the replay, $COPY_BYTES from the copy"
 	done
-	C1=$(median "${c1[@]}") C64=$(median "${c64[@]}") RP=$(median "${rp[@]}")
+	C1=$(median "${c1[@]}") C64=$(median "${c64[@]}") RP=$(median "${rp[@]}") CPU=$(median "${cpu[@]}")
 	printf '   %3d sessions, %.0f MB: copy 1400 B %7.1f MB/s   copy 64 KiB %7.1f MB/s   replay %7.1f MB/s\n' \
 		"$S" "$(calc "$COPY_BYTES/1e6")" "$(calc "$COPY_BYTES/$C1/1e6")" "$(calc "$COPY_BYTES/$C64/1e6")" \
 		"$(calc "$COPY_BYTES/$RP/1e6")"
 	printf '   %3d sessions: RATIO replay/copy-1400 %.2f   replay/copy-64KiB %.2f\n' "$S" \
 		"$(calc "$C1/$RP")" "$(calc "$C64/$RP")"
+	# Steadier than wall time on a shared machine: what the replay itself spent.
+	printf '   %3d sessions: replay CPU %.3f s (user + system) of %.3f s, %.1f MB per CPU second\n' "$S" \
+		"$CPU" "$RP" "$(calc "$COPY_BYTES/max($CPU, 0.001)/1e6")"
 	rm -f "$TMP/bmp.pcap"
 done

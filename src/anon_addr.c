@@ -1,4 +1,5 @@
 /* Keyed pseudonyms for addresses: Crypto-PAn (Xu, Fan, Ammar, Moon 2002) with AES-128 from libcrypto, and MAC addresses by HMAC-SHA256. */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 #include <openssl/hmac.h>
 
 #include "anon_addr.h"
-#include "hash.h"
 
 #define AES_BLOCK	16
 #define MAX_ADDR_LEN	16
@@ -43,13 +43,73 @@ struct mac_slot {
 	uint8_t		out[6];
 };
 
+/* The prefix lengths whose pseudonyms' prefixes are cached (whole bytes), longest first per family. */
+static const struct {
+	size_t		len;		/* of the addresses: 4 or 16 */
+	unsigned	bits;
+} prefix_levels[] = {
+	{ 4, 24 },
+	{ 4, 16 },
+	{ 16, 112 },
+	{ 16, 96 },
+	{ 16, 64 },
+	{ 16, 48 },
+};
+#define PREFIX_LEVELS	(int)(sizeof(prefix_levels) / sizeof(prefix_levels[0]))
+#define PREFIX_SLOTS	4096u
+_Static_assert((PREFIX_SLOTS & (PREFIX_SLOTS - 1)) == 0,
+    "PREFIX_SLOTS must be a power of two");
+
+struct prefix_slot {
+	bool		used;
+	uint8_t		in[14];		/* the longest cached prefix: 112 bits */
+	uint8_t		out[14];
+};
+
 struct anon_addr {
 	EVP_CIPHER_CTX	*aes;		/* AES-128-ECB under the key's first half */
 	uint8_t		 pad[AES_BLOCK];
 	uint8_t		 key[ANON_KEY_LEN];	/* the HMAC key of the MAC mapping */
+	unsigned	 preserve;	/* anon_preserve bits: ranges kept as they are */
+	anon_addr_seen_fn *seen;	/* --map-out: each new pair, NULL: none */
+	void		*seen_ctx;
 	struct cache_slot cache[CACHE_SLOTS];
+	struct prefix_slot prefix_cache[PREFIX_LEVELS][PREFIX_SLOTS];
 	struct mac_slot	 mac_cache[MAC_CACHE_SLOTS];
 };
+
+/* One range of addresses (len bytes) that --preserve may keep. */
+struct range {
+	unsigned	bit;
+	uint8_t		len;
+	uint8_t		prefix[MAX_ADDR_LEN];
+	unsigned	bits;
+};
+
+/* The README's list ("Anonymize"): keep the two in step. */
+static const struct range ranges[] = {
+	{ ANON_PRESERVE_PRIVATE, 4, { 10 }, 8 },
+	{ ANON_PRESERVE_PRIVATE, 4, { 172, 16 }, 12 },
+	{ ANON_PRESERVE_PRIVATE, 4, { 192, 168 }, 16 },
+	{ ANON_PRESERVE_PRIVATE, 4, { 100, 64 }, 10 },
+	{ ANON_PRESERVE_PRIVATE, 16, { 0xfc }, 7 },
+	{ ANON_PRESERVE_LOOPBACK, 4, { 127 }, 8 },
+	{ ANON_PRESERVE_LOOPBACK, 16, { [15] = 1 }, 128 },
+	{ ANON_PRESERVE_MULTICAST, 4, { 224 }, 4 },
+	{ ANON_PRESERVE_MULTICAST, 16, { 0xff }, 8 },
+	{ ANON_PRESERVE_DOCUMENTATION, 4, { 192, 0, 2 }, 24 },
+	{ ANON_PRESERVE_DOCUMENTATION, 4, { 198, 51, 100 }, 24 },
+	{ ANON_PRESERVE_DOCUMENTATION, 4, { 203, 0, 113 }, 24 },
+	{ ANON_PRESERVE_DOCUMENTATION, 16, { 0x20, 0x01, 0x0d, 0xb8 }, 32 },
+	{ ANON_PRESERVE_LINK_LOCAL, 4, { 169, 254 }, 16 },
+	{ ANON_PRESERVE_LINK_LOCAL, 16, { 0xfe, 0x80 }, 10 },
+};
+
+static const char *const range_names[] = {
+	"private", "loopback", "multicast", "documentation", "link-local",
+};
+_Static_assert(sizeof(range_names) / sizeof(range_names[0]) ==
+    5, "a name per anon_preserve bit");
 
 /* ECB over whole blocks: each block is one independent pseudo-random function call. */
 static int
@@ -97,6 +157,78 @@ anon_addr_free(struct anon_addr *a)
 	free(a);
 }
 
+static bool
+in_range(const struct range *r, const uint8_t *p)
+{
+	unsigned whole = r->bits / 8, rest = r->bits % 8;
+
+	return memcmp(p, r->prefix, whole) == 0 && (rest == 0 ||
+	    ((p[whole] ^ r->prefix[whole]) & (uint8_t)(0xff << (8 - rest))) == 0);
+}
+
+unsigned
+anon_addr_preserved(unsigned mask, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; mask != 0 && i < sizeof(ranges) / sizeof(ranges[0]);
+	    i++)
+		if ((mask & ranges[i].bit) && ranges[i].len == len &&
+		    in_range(&ranges[i], p))
+			return ranges[i].bit;
+	return 0;
+}
+
+const char *
+anon_preserve_name(unsigned bit)
+{
+	for (unsigned i = 0; i < sizeof(range_names) / sizeof(range_names[0]);
+	    i++)
+		if (bit == 1u << i)
+			return range_names[i];
+	return NULL;
+}
+
+int
+anon_preserve_parse(const char *list, unsigned *mask)
+{
+	const char *p = list;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < sizeof(range_names) / sizeof(range_names[0]);
+		    i++)
+			if (strlen(range_names[i]) == n &&
+			    strncmp(p, range_names[i], n) == 0)
+				break;
+		if (i == sizeof(range_names) / sizeof(range_names[0]))
+			return -1;
+		*mask |= 1u << i;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+void
+anon_addr_preserve(struct anon_addr *a, unsigned mask)
+{
+	a->preserve = mask & ANON_PRESERVE_ALL;
+	/* Kept addresses are checked before the cache, but a slot computed before must not stand in for one. */
+	memset(a->cache, 0, sizeof(a->cache));
+}
+
+void
+anon_addr_on_seen(struct anon_addr *a, anon_addr_seen_fn *fn, void *ctx)
+{
+	a->seen = fn;
+	a->seen_ctx = ctx;
+	/* Pairs computed before were not told: forget them, so each is told when next mapped. */
+	memset(a->cache, 0, sizeof(a->cache));
+	memset(a->mac_cache, 0, sizeof(a->mac_cache));
+}
+
 /* The cipher's input for bit i: the address's first i bits, then the pad's bits from i on. */
 static void
 prefix_block(const uint8_t *pad, const uint8_t *addr, unsigned i,
@@ -126,34 +258,140 @@ flip_bit(uint8_t *p, unsigned i)
 	p[i / 8] ^= (uint8_t)(0x80 >> (i % 8));
 }
 
+/*
+ * A slot index for the caches: the bytes (up to 16) folded into two 64-bit
+ * words and mixed by multiplication, its top bits taken.  Cheaper than
+ * FNV-1a's multiplication per byte, asked several times for every address.
+ */
+static uint32_t
+slot_hash(const uint8_t *p, size_t len)
+{
+	uint64_t w[2] = { 0, 0 };
+	uint64_t h;
+
+	memcpy(w, p, len);
+	h = (w[0] ^ (uint64_t)len) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 32) ^ w[1]) * 0xc2b2ae3d27d4eb4full;
+	return (uint32_t)(h >> 40);
+}
+
 static struct cache_slot *
 cache_slot(struct anon_addr *a, const uint8_t *in, size_t len)
 {
-	return &a->cache[fnv1a(FNV1A_BASIS, in, len) & (CACHE_SLOTS - 1)];
+	return &a->cache[slot_hash(in, len) & (CACHE_SLOTS - 1)];
 }
 
 /*
  * Bit i of the pseudonym is bit i of the address flipped by the first bit
  * of AES(first i bits of the address, padded): it depends only on the
- * prefix before it, which is what preserves prefixes.  The inputs of all
- * bits are known at once, so they go through AES as one ECB batch.
+ * prefix before it, which is what preserves prefixes.  The inputs of bits
+ * from..nbits are known at once, so they go through AES as one ECB batch;
+ * each is the one before with one more bit of the address in it.  The
+ * pseudonym's first `from` bits are in out already (a prefix cache's).
  */
+static int
+map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
+    unsigned from)
+{
+	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
+	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
+	unsigned nbits = (unsigned)len * 8;
+	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0, word[2];
+
+	/*
+	 * The blocks are built in two 64-bit words, not byte by byte in
+	 * memory: a byte stored then read back as a whole block stalls the
+	 * store forwarding, which cost more than AES itself.
+	 */
+	prefix_block(a->pad, in, from, first);
+	memcpy(addr, in, len);
+	memcpy(word, first, AES_BLOCK);
+	hi = be64toh(word[0]);
+	lo = be64toh(word[1]);
+	memcpy(word, addr, AES_BLOCK);
+	bits_hi = be64toh(word[0]);
+	bits_lo = be64toh(word[1]);
+	for (unsigned i = from; i < nbits; i++) {
+		uint64_t m = (uint64_t)1 << (63 - i % 64);
+
+		uint64_t block[2] = { htobe64(hi), htobe64(lo) };
+
+		memcpy(blocks[i], block, AES_BLOCK);
+		/* The next one has bit i of the address too (scalars: no array the compiler must keep in memory). */
+		if (i < 64)
+			hi = (hi & ~m) | (bits_hi & m);
+		else
+			lo = (lo & ~m) | (bits_lo & m);
+	}
+	if (aes_blocks(a, blocks[from], blocks[from], nbits - from) == -1)
+		return -1;
+	/* Bits from..nbits of the address, each flipped by its block's first bit. */
+	/* No branch (the bits are random), and words in registers, not an array in memory. */
+	for (unsigned i = from; i < nbits && i < 64; i++)
+		flip_hi |= (uint64_t)(blocks[i][0] >> 7) << (63 - i);
+	for (unsigned i = from > 64 ? from : 64; i < nbits; i++)
+		flip_lo |= (uint64_t)(blocks[i][0] >> 7) << (127 - i);
+	word[0] = htobe64(bits_hi ^ flip_hi);
+	word[1] = htobe64(bits_lo ^ flip_lo);
+	memcpy(addr, word, AES_BLOCK);
+	/* from is a whole number of bytes (the cached prefixes' lengths are). */
+	memcpy(out + from / 8, addr + from / 8, len - from / 8);
+	return 0;
+}
+
+/*
+ * A pseudonym's first k bits depend on the address's first k bits only, so
+ * those of a subnet's addresses are computed once: a direct-mapped cache
+ * per prefix length (IPv4 /24 and /16; IPv6 /112, /96, /64 and /48) of
+ * the pseudonyms' prefixes.  A new address in a known subnet then costs the AES blocks of
+ * its host bits only.
+ */
+static struct prefix_slot *
+prefix_slot(struct anon_addr *a, int level, const uint8_t *in)
+{
+	unsigned n = prefix_levels[level].bits / 8;
+
+	return &a->prefix_cache[level][slot_hash(in, n) &
+	    (PREFIX_SLOTS - 1)];
+}
+
 static int
 map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
 {
-	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
-	uint8_t addr[MAX_ADDR_LEN];
-	unsigned nbits = (unsigned)len * 8;
+	uint8_t res[MAX_ADDR_LEN] = { 0 };
+	unsigned from = 0;
+	int level;
 
-	memcpy(addr, in, len);
-	for (unsigned i = 0; i < nbits; i++)
-		prefix_block(a->pad, addr, i, blocks[i]);
-	if (aes_blocks(a, blocks[0], blocks[0], nbits) == -1)
+	/* The longest known prefix of the address. */
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		const struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len)
+			continue;
+		p = prefix_slot(a, level, in);
+		if (p->used && memcmp(p->in, in, n) == 0) {
+			memcpy(res, p->out, n);
+			from = prefix_levels[level].bits;
+			break;
+		}
+	}
+	if (map_bits(a, in, res, len, from) == -1)
 		return -1;
-	for (unsigned i = 0; i < nbits; i++)
-		if (blocks[i][0] & 0x80)
-			flip_bit(addr, i);
-	memcpy(out, addr, len);
+	/* Remember the prefixes shorter than the address, longer than the one known. */
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len ||
+		    prefix_levels[level].bits <= from)
+			continue;
+		p = prefix_slot(a, level, in);
+		memcpy(p->in, in, n);
+		memcpy(p->out, res, n);
+		p->used = true;
+	}
+	memcpy(out, res, len);
 	return 0;
 }
 
@@ -167,13 +405,25 @@ anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 		errno = EINVAL;
 		return -1;
 	}
+	/* Before the cache: whatever it holds, a kept address stays itself. */
+	if (a->preserve != 0 && anon_addr_preserved(a->preserve, in, len)) {
+		memmove(out, in, len);
+		return 0;
+	}
 	slot = cache_slot(a, in, len);
-	if (slot->len == len && memcmp(slot->in, in, len) == 0) {
-		memcpy(out, slot->out, len);
+	/* Constant lengths, so the compiler compares and copies inline (no library call per address). */
+	if (slot->len == len && (len == 4 ? memcmp(slot->in, in, 4) :
+	    memcmp(slot->in, in, 16)) == 0) {
+		if (len == 4)
+			memcpy(out, slot->out, 4);
+		else
+			memcpy(out, slot->out, 16);
 		return 0;
 	}
 	memcpy(slot->in, in, len);
-	if (map_uncached(a, in, slot->out, len) == -1) {
+	/* A new pair is told once it is computed: every distinct address reaches here at least once. */
+	if (map_uncached(a, in, slot->out, len) == -1 || (a->seen != NULL &&
+	    a->seen(a->seen_ctx, in, slot->out, len) == -1)) {
 		slot->len = 0;
 		return -1;
 	}
@@ -267,10 +517,12 @@ anon_mac_map(struct anon_addr *a, const uint8_t in[6], uint8_t out[6])
 		memcpy(out, in, 6);
 		return 0;
 	}
-	slot = &a->mac_cache[fnv1a(FNV1A_BASIS, in, 6) & (MAC_CACHE_SLOTS - 1)];
+	slot = &a->mac_cache[slot_hash(in, 6) & (MAC_CACHE_SLOTS - 1)];
 	if (!slot->used || memcmp(slot->in, in, 6) != 0) {
 		memcpy(slot->in, in, 6);
-		slot->used = mac_uncached(a, in, slot->out) == 0;
+		slot->used = mac_uncached(a, in, slot->out) == 0 &&
+		    (a->seen == NULL ||
+		    a->seen(a->seen_ctx, in, slot->out, 6) == 0);
 		if (!slot->used)
 			return -1;
 	}

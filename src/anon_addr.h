@@ -48,4 +48,40 @@ int	 anon_addr_unmap(struct anon_addr *, const struct tr_addr *in,
  */
 int	 anon_mac_map(struct anon_addr *, const uint8_t in[6], uint8_t out[6]);
 
+/*
+ * Ranges whose addresses the map functions keep as they are (--preserve):
+ * a bit each, any subset; none by default.  A kept address is its own
+ * "pseudonym", so it stays readable, but the prefix property no longer
+ * holds between it and the others, and a pseudonym of another address may
+ * fall into such a range too (--reverse cannot tell them apart).
+ */
+enum anon_preserve {
+	ANON_PRESERVE_PRIVATE = 1 << 0,		/* 10/8, 172.16/12, 192.168/16, 100.64/10 (RFC 1918, 6598); fc00::/7 (RFC 4193) */
+	ANON_PRESERVE_LOOPBACK = 1 << 1,	/* 127/8; ::1 */
+	ANON_PRESERVE_MULTICAST = 1 << 2,	/* 224/4; ff00::/8 */
+	ANON_PRESERVE_DOCUMENTATION = 1 << 3,	/* 192.0.2/24, 198.51.100/24, 203.0.113/24 (RFC 5737); 2001:db8::/32 (RFC 3849) */
+	ANON_PRESERVE_LINK_LOCAL = 1 << 4,	/* 169.254/16; fe80::/10 */
+};
+
+/* Keep the addresses of these ranges (a mask of anon_preserve) from now on; recent pseudonyms are forgotten. */
+void	 anon_addr_preserve(struct anon_addr *, unsigned ranges);
+/* Which of ranges holds the address of len bytes (4 or 16): its bit, or 0. */
+unsigned anon_addr_preserved(unsigned ranges, const uint8_t *p, size_t len);
+/* "private,loopback,..." (names as anon_preserve_name gives them) into *ranges: 0, or -1 at an unknown name. */
+int	 anon_preserve_parse(const char *list, unsigned *ranges);
+/* A range's name ("private", "link-local", ...) by its bit. */
+const char *anon_preserve_name(unsigned bit);
+#define ANON_PRESERVE_ALL	0x1fu
+
+/*
+ * Called with every new (address, pseudonym) pair the mapper computes (len:
+ * 4, 16, or 6 for a MAC), at least once per distinct address (pairs of
+ * preserved addresses and of the broadcast MAC are not); -1 fails the
+ * mapping (errno set).  For --map-out.  NULL: none.  Setting it forgets
+ * recent pseudonyms, so a pair computed before is told when next mapped.
+ */
+typedef int anon_addr_seen_fn(void *ctx, const uint8_t *in, const uint8_t *out,
+	    size_t len);
+void	 anon_addr_on_seen(struct anon_addr *, anon_addr_seen_fn *, void *ctx);
+
 #endif

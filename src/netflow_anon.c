@@ -56,6 +56,18 @@ static const uint16_t ipv6_ies[] = {
 	404,	/* originalExportersIPv6Address */
 };
 
+/* Abstract type macAddress (6 bytes): mapped as a frame's MACs are (anon_mac_map). */
+static const uint16_t mac_ies[] = {
+	56,	/* sourceMacAddress */
+	57,	/* postDestinationMacAddress */
+	80,	/* destinationMacAddress */
+	81,	/* postSourceMacAddress */
+	365,	/* staMacAddress */
+	367,	/* wtpMacAddress */
+	414,	/* dot1qCustomerSourceMacAddress */
+	415,	/* dot1qCustomerDestinationMacAddress */
+};
+
 static bool
 listed(const uint16_t *ies, size_t n, uint16_t ie)
 {
@@ -65,15 +77,41 @@ listed(const uint16_t *ies, size_t n, uint16_t ie)
 	return false;
 }
 
+static uint8_t
+listed_len(uint16_t ie)
+{
+	if (listed(ipv4_ies, sizeof(ipv4_ies) / sizeof(ipv4_ies[0]), ie))
+		return 4;
+	if (listed(ipv6_ies, sizeof(ipv6_ies) / sizeof(ipv6_ies[0]), ie))
+		return 16;
+	if (listed(mac_ies, sizeof(mac_ies) / sizeof(mac_ies[0]), ie))
+		return 6;
+	return 0;
+}
+
+/*
+ * The lists as a table by element id, made on first use: the question is
+ * asked for every field of every record (scanning the lists was a fifth
+ * of a run).  Elements past the table are looked up in the lists.
+ */
+#define IE_TABLE	1024
+static uint8_t ie_len[IE_TABLE];	/* 0: not an address */
+static bool ie_table_made;
+
 bool
 nf_anon_address_ie(uint16_t ie, uint16_t *len)
 {
-	if (listed(ipv4_ies, sizeof(ipv4_ies) / sizeof(ipv4_ies[0]), ie))
-		*len = 4;
-	else if (listed(ipv6_ies, sizeof(ipv6_ies) / sizeof(ipv6_ies[0]), ie))
-		*len = 16;
-	else
+	uint8_t l;
+
+	if (!ie_table_made) {
+		for (uint16_t i = 0; i < IE_TABLE; i++)
+			ie_len[i] = listed_len(i);
+		ie_table_made = true;
+	}
+	l = ie < IE_TABLE ? ie_len[ie] : listed_len(ie);
+	if (l == 0)
 		return false;
+	*len = l;
 	return true;
 }
 
@@ -96,10 +134,12 @@ state_free(void *state)
 	free(state);
 }
 
-/* -1 when libcrypto failed (errno set). */
+/* An address, or a MAC (len 6); -1 when libcrypto failed (errno set). */
 static int
 map_in_place(const struct anon_rewriter *rw, uint8_t *p, size_t len)
 {
+	if (len == 6)
+		return anon_mac_map(rw->addr, p, p);
 	return anon_addr_map_bytes(rw->addr, p, p, len);
 }
 

@@ -395,7 +395,10 @@ static int
 push_tcp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 {
 	if (r->exporter < 0) {
-		sessions_push_collector(rp->sessions, r->section, pkt);
+		/* The collector's bare ACKs (most of its frames) tell nothing. */
+		if (pkt->payload_len > 0 || (pkt->tcp_flags &
+		    (TR_TCP_SYN | TR_TCP_FIN | TR_TCP_RST)))
+			sessions_push_collector(rp->sessions, r->section, pkt);
 		return 0;
 	}
 	if (sessions_push(rp->sessions, r->section, r->exporter, pkt) == -1)
@@ -621,24 +624,31 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 			result = -1;
 			break;
 		}
-		deadline = timeline_deadline(&tl, pkt.ts);
-		if ((now = tr_mono_now()) < deadline) {
-			source_progress(src, &prog.offset, &prog.size);
-			/* Send what is batched before sleeping: it is due already. */
-			transport_tcp_flush(rp->tp);
-			if (transport_flush(rp->tp) == -1 ||
-			    wait_for(rp, deadline, &prog) == -1) {
+		/*
+		 * With time_factor 0 every packet is due at the start: no clock
+		 * to read per packet, and lag would only measure throughput.
+		 */
+		if (tl.factor > 0) {
+			deadline = timeline_deadline(&tl, pkt.ts);
+			if ((now = tr_mono_now()) < deadline) {
+				source_progress(src, &prog.offset, &prog.size);
+				/* Send what is batched before sleeping: it is due already. */
+				transport_tcp_flush(rp->tp);
+				if (transport_flush(rp->tp) == -1 ||
+				    wait_for(rp, deadline, &prog) == -1) {
+					result = -1;
+					break;
+				}
+				now = tr_mono_now();
+			} else if (*rp->opts->stop) {
 				result = -1;
 				break;
 			}
-			now = tr_mono_now();
+			report_lag(rp->rep, now - deadline);
 		} else if (*rp->opts->stop) {
 			result = -1;
 			break;
 		}
-		/* With time_factor 0 every packet is due at the start: lag would only measure throughput. */
-		if (tl.factor > 0)
-			report_lag(rp->rep, now - deadline);
 		if (tcp) {
 			/* UDP batches go out before TCP bytes that come after them in the capture. */
 			if (transport_flush(rp->tp) == -1 ||
@@ -653,7 +663,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		/* Packets sent back to back leave no wait for the report: tick every so often. */
 		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
-			tick_report(rp, now, &prog);
+			tick_report(rp, tr_mono_now(), &prog);
 			/* And let the connections breathe: read collectors, write queues, release held messages. */
 			(void)transport_poll(rp->tp, 0);
 			(void)sessions_tick(rp->sessions, tr_mono_now());

@@ -10,10 +10,30 @@ struct exporter_index {
 	int		map_index;
 };
 
+/*
+ * What select_side said of a recent flow direction.  The answer depends on
+ * the packet's protocol, addresses and ports only, and a capture's frames
+ * come in runs of few flows (a segment, then the collector's ACK), so most
+ * frames find their answer here instead of running every section's
+ * selectors and the exporter search (twice for the collector's side).
+ */
+struct select_memo {
+	struct tr_addr		src, dst;
+	uint16_t		sport, dport;
+	uint8_t			l4proto;
+	bool			used;
+	enum select_side	side;
+	int			section, exporter;
+};
+
+/* Two answers per set, so two flows that hash alike do not evict each other in turn. */
+#define SELECT_MEMO_SETS	512	/* a power of two */
+
 struct selector {
 	const struct config	*cfg;
 	struct exporter_index	*exporters;
 	size_t			 n_exporters;
+	struct select_memo	 memo[SELECT_MEMO_SETS][2];
 };
 
 static int
@@ -164,8 +184,8 @@ select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
 	return section;
 }
 
-enum select_side
-select_side(const struct selector *sel, const struct tr_packet *pkt,
+static enum select_side
+select_side_uncached(const struct selector *sel, const struct tr_packet *pkt,
     int *section, int *exporter)
 {
 	int fwd = select_section(sel, pkt);
@@ -183,6 +203,75 @@ select_side(const struct selector *sel, const struct tr_packet *pkt,
 	*section = fwd;
 	*exporter = -1;
 	return fwd >= 0 ? SELECT_UNKNOWN_EXPORTER : SELECT_NONE;
+}
+
+static uint32_t
+addr_fold(const struct tr_addr *a)
+{
+	const uint32_t *w = a->v6.s6_addr32;
+
+	return a->family == AF_INET ? a->v4.s_addr : w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+static uint32_t
+rotl16(uint32_t v)
+{
+	return v << 16 | v >> 16;
+}
+
+static bool
+addr_same(const struct tr_addr *a, const struct tr_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.s_addr == b->v4.s_addr;
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
+}
+
+static bool
+memo_matches(const struct select_memo *m, const struct tr_packet *pkt)
+{
+	return m->used && m->l4proto == pkt->l4proto && m->sport == pkt->sport &&
+	    m->dport == pkt->dport && addr_same(&m->src, &pkt->src) &&
+	    addr_same(&m->dst, &pkt->dst);
+}
+
+enum select_side
+select_side(struct selector *sel, const struct tr_packet *pkt, int *section,
+    int *exporter)
+{
+	uint32_t h = addr_fold(&pkt->src) ^ rotl16(addr_fold(&pkt->dst)) ^
+	    ((uint32_t)pkt->sport << 16 | pkt->dport) ^ pkt->l4proto;
+	struct select_memo *set, *m;
+
+	/* murmur3's finalizer: every bit of h moves the set. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	set = sel->memo[h & (SELECT_MEMO_SETS - 1)];
+	if (memo_matches(&set[0], pkt))
+		m = &set[0];
+	else if (memo_matches(&set[1], pkt))
+		m = &set[1];
+	else {
+		/* The older answer makes room; the newer one stays. */
+		set[1] = set[0];
+		m = &set[0];
+		m->side = select_side_uncached(sel, pkt, &m->section,
+		    &m->exporter);
+		m->src = pkt->src;
+		m->dst = pkt->dst;
+		m->sport = pkt->sport;
+		m->dport = pkt->dport;
+		m->l4proto = pkt->l4proto;
+		m->used = true;
+	}
+	*section = m->section;
+	*exporter = m->exporter;
+	return m->side;
 }
 
 int

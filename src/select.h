@@ -50,7 +50,7 @@ enum select_side {
  * so a TCP packet from an unmapped address to a mapped one is the
  * collector's side, not an unknown exporter.
  */
-enum select_side select_side(const struct selector *,
+enum select_side select_side(struct selector *,
 		    const struct tr_packet *pkt, int *section, int *exporter);
 
 /* Whether a message-level list (bmp_h.type, bgp_h.type, ...) takes value: true when the key is absent. */

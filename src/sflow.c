@@ -11,6 +11,7 @@
 #include "proto.h"
 #include "report.h"
 #include "sflow.h"
+#include "sflow_anon.h"
 #include "writer.h"
 
 #define SFLOW_ADDR_IPV4	1
@@ -869,4 +870,5 @@ const struct proto sflow_proto = {
 	.fidelity = &sflow_fidelity,
 	.count = &sflow_count,
 	.keep = keep_datagram,
+	.anon = &sflow_anon,		/* sflow_anon.c */
 };

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -18,6 +20,12 @@
  * when reading a file, but a decoder may be created with either value.
  */
 #define SOURCE_LINKTYPE_RAW	101
+
+/* Classic pcap: the file header, a record's header, the magic numbers (us, ns timestamps). */
+#define PCAP_FILE_HDR		24
+#define PCAP_REC_HDR		16
+#define PCAP_MAGIC_US		0xa1b2c3d4u
+#define PCAP_MAGIC_NS		0xa1b23c4du
 
 /* Caps on header stacking: real traffic stays far below them, crafted frames do not. */
 #define SOURCE_MAX_VLAN_TAGS	8
@@ -129,6 +137,25 @@ struct frag_table {
 	unsigned	 count;
 };
 
+/*
+ * A classic pcap file read in place through a read-only mapping: no copy
+ * into libpcap's buffer, no stdio call per frame.  Only the plain case is
+ * read here (version 2.4, a whole record within the mapping, caplen within
+ * the snapshot length); at anything else, and at the end of the mapping,
+ * libpcap takes over from that record's offset, so damaged files give the
+ * same frames and the same messages as before.
+ */
+struct mapped {
+	const uint8_t	*base;		/* NULL: not mapped (pcapng, a pipe, or libpcap took over) */
+	size_t		 len;		/* of the mapping */
+	size_t		 size;		/* of the file, as far as it is read here */
+	size_t		 pos;		/* the next record's offset */
+	size_t		 released;	/* pages before this were given back */
+	uint32_t	 snaplen;	/* libpcap's snapshot length for the file */
+	bool		 swap;		/* written in the other byte order */
+	bool		 nano;		/* nanosecond timestamps */
+};
+
 struct source {
 	int		 linktype;
 	pcap_t		*pcap;		/* NULL for a decoder without a file */
@@ -144,6 +171,7 @@ struct source {
 	struct frag_table frags;
 	uint8_t		*done_buf;	/* the last reassembled payload */
 	struct ng	*ng;		/* pcapng read per interface, when libpcap cannot */
+	struct mapped	 map;
 	size_t		 l3_offset;	/* the current frame's outermost IP header */
 	size_t		 arp_offset;	/* its ARP body */
 	source_frame_fn	*on_frame;
@@ -152,6 +180,7 @@ struct source {
 
 static enum verdict decode_ethertype(struct source *, const struct frame *,
 		    struct cursor *, uint16_t, struct tr_packet *);
+static void	 map_start(struct source *, FILE *, const struct stat *);
 
 static bool
 linktype_supported(int linktype)
@@ -256,26 +285,22 @@ decode_tcp(struct cursor *c, struct tr_packet *pkt)
 	return VERDICT_PACKET;
 }
 
+/* Fills pkt directly (no packet built aside and copied): it is only read when the frame becomes a packet. */
 static enum verdict
 decode_l4(uint8_t proto, struct cursor *c, const struct l3_addrs *addrs,
     struct tr_packet *pkt)
 {
-	struct tr_packet p = {
-		.src = addrs->src,
-		.dst = addrs->dst,
-		.l4proto = proto,
-	};
-	enum verdict v;
-
-	if (proto == TR_IPPROTO_UDP)
-		v = decode_udp(c, &p);
-	else if (proto == TR_IPPROTO_TCP)
-		v = decode_tcp(c, &p);
-	else
+	if (proto != TR_IPPROTO_UDP && proto != TR_IPPROTO_TCP)
 		return VERDICT_OTHER_L4;
-	if (v == VERDICT_PACKET)
-		*pkt = p;
-	return v;
+	pkt->src = addrs->src;
+	pkt->dst = addrs->dst;
+	pkt->l4proto = proto;
+	if (proto == TR_IPPROTO_TCP)
+		return decode_tcp(c, pkt);
+	pkt->tcp_seq = 0;
+	pkt->tcp_ack = 0;
+	pkt->tcp_flags = 0;
+	return decode_udp(c, pkt);
 }
 
 /* ---- IP reassembly ---- */
@@ -1086,8 +1111,11 @@ source_open(const char *path, char *err, size_t errlen)
 	s->pcap = p;
 	s->size = (uint64_t)st.st_size;
 	s->classic = pcap_major_version(p) == 2;
+	/* A pipe cannot tell its position; a classic pcap's header is 24 bytes. */
 	off = ftell(pcap_file(p));
-	s->offset = off < 0 ? 0 : (uint64_t)off;
+	s->offset = off >= 0 ? (uint64_t)off : s->classic ? PCAP_FILE_HDR : 0;
+	if (s->classic)
+		map_start(s, fp, &st);
 	return s;
 }
 
@@ -1393,6 +1421,169 @@ ng_next(struct source *s, struct tr_packet *pkt)
 	return -1;
 }
 
+/* ---- classic pcap read in place ------------------------------------------ */
+
+/* Pages read are given back every so often, so the mapping does not count in the RSS as a whole file would. */
+#define MAP_RELEASE_STEP	(256u << 10)
+
+static uint32_t
+map_u32(const struct mapped *m, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return m->swap ? __builtin_bswap32(v) : v;
+}
+
+/*
+ * Map the classic pcap file libpcap has just opened (its header read and
+ * checked), when it is a regular file of version 2.4.  A file libpcap
+ * would post-process (Linux cooked headers of the other byte order: their
+ * CAN frames) stays with libpcap.  Failing to map is no error: libpcap
+ * reads it.
+ */
+static void
+map_start(struct source *s, FILE *fp, const struct stat *st)
+{
+	struct mapped *m = &s->map;
+	uint32_t magic;
+	uint16_t major, minor;
+	void *base;
+
+	if (!S_ISREG(st->st_mode) || st->st_size < PCAP_FILE_HDR ||
+	    (uint64_t)st->st_size > SIZE_MAX)
+		return;
+	base = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE,
+	    fileno(fp), 0);
+	if (base == MAP_FAILED)
+		return;
+	m->base = base;
+	m->len = m->size = (size_t)st->st_size;
+	memcpy(&magic, m->base, 4);
+	m->swap = magic == __builtin_bswap32(PCAP_MAGIC_US) ||
+	    magic == __builtin_bswap32(PCAP_MAGIC_NS);
+	magic = m->swap ? __builtin_bswap32(magic) : magic;
+	m->nano = magic == PCAP_MAGIC_NS;
+	m->pos = PCAP_FILE_HDR;
+	m->snaplen = (uint32_t)pcap_snapshot(s->pcap);
+	memcpy(&major, m->base + 4, 2);
+	memcpy(&minor, m->base + 6, 2);
+	if (m->swap) {
+		major = __builtin_bswap16(major);
+		minor = __builtin_bswap16(minor);
+	}
+	if ((magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS) || major != 2 ||
+	    minor != 4 || (m->swap && (s->linktype == DLT_LINUX_SLL ||
+	    s->linktype == DLT_LINUX_SLL2))) {
+		munmap(base, m->len);
+		m->base = NULL;
+		return;
+	}
+}
+
+static void
+map_stop(struct mapped *m)
+{
+	if (m->base != NULL)
+		munmap((void *)(uintptr_t)m->base, m->len);
+	m->base = NULL;
+}
+
+/* libpcap reads on from the record at m->pos: the end of the mapping, or one the fast path does not take. */
+static int
+map_hand_over(struct source *s)
+{
+	FILE *fp = pcap_file(s->pcap);
+	size_t pos = s->map.pos;
+	char why[128];
+
+	map_stop(&s->map);
+	if (fseeko(fp, (off_t)pos, SEEK_SET) == -1) {
+		snprintf(why, sizeof(why), "cannot seek to the next record: %s",
+		    strerror(errno));
+		record_damage(s, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Give the pages before the current record back (they stay in the page cache). */
+static void
+map_release(struct mapped *m, size_t upto)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	upto &= ~(page - 1);
+	if (upto > m->released) {
+		(void)madvise((void *)(uintptr_t)(m->base + m->released),
+		    upto - m->released, MADV_DONTNEED);
+		m->released = upto;
+	}
+}
+
+/*
+ * A mapped page past the file's end faults (SIGBUS) where read() would
+ * report a short file: a capture cut while it is replayed stops being read
+ * in place at its new end, and libpcap reports the cut.  Checked every
+ * MAP_RELEASE_STEP: a cut in the same moment is not caught.
+ */
+static bool
+map_shrunk(struct source *s)
+{
+	struct mapped *m = &s->map;
+	struct stat st;
+
+	if (fstat(fileno(pcap_file(s->pcap)), &st) == -1 ||
+	    (uint64_t)st.st_size >= m->size)
+		return false;
+	m->size = (size_t)st.st_size < m->pos ? m->pos : (size_t)st.st_size;
+	return true;
+}
+
+/*
+ * The next packet from the mapping: 1, or 0 when libpcap must go on (at
+ * m->pos, the mapping gone), -1 when that could not be arranged.  A record
+ * is taken here only when it is whole, no longer than the snapshot length
+ * and its sub-second part is in range: libpcap would hand it over as is.
+ */
+static int
+map_next(struct source *s, struct tr_packet *pkt)
+{
+	struct mapped *m = &s->map;
+	uint32_t frac_max = m->nano ? TR_NS_PER_SEC : 1000000;
+
+	for (;;) {
+		const uint8_t *rec = m->base + m->pos;
+		uint32_t secs, frac, caplen, len;
+		tr_ns ts;
+
+		if (m->size - m->pos < PCAP_REC_HDR)
+			break;
+		secs = map_u32(m, rec);
+		frac = map_u32(m, rec + 4);
+		caplen = map_u32(m, rec + 8);
+		len = map_u32(m, rec + 12);
+		if (caplen > m->snaplen || frac >= frac_max ||
+		    m->size - m->pos - PCAP_REC_HDR < caplen)
+			break;
+		ts = (tr_ns)secs * TR_NS_PER_SEC +
+		    (tr_ns)frac * (m->nano ? 1 : 1000);
+		if (m->pos - m->released >= MAP_RELEASE_STEP) {
+			map_release(m, m->pos);
+			if (map_shrunk(s))
+				continue;	/* the record may be gone */
+		}
+		m->pos += PCAP_REC_HDR + caplen;
+		/* The next record's headers, while this one is decoded (a prefetch past the mapping does not fault). */
+		__builtin_prefetch(m->base + m->pos);
+		__builtin_prefetch(m->base + m->pos + 64);
+		s->offset = m->pos;
+		if (source_feed(s, rec + PCAP_REC_HDR, caplen, len, ts, pkt) == 1)
+			return 1;
+	}
+	return map_hand_over(s) == -1 ? -1 : 0;
+}
+
 int
 source_next(struct source *s, struct tr_packet *pkt)
 {
@@ -1407,6 +1598,8 @@ source_next(struct source *s, struct tr_packet *pkt)
 		return 0;
 	if (s->ng != NULL)
 		return ng_next(s, pkt);
+	if (s->map.base != NULL && (rc = map_next(s, pkt)) != 0)
+		return rc;
 	for (;;) {
 		rc = pcap_next_ex(s->pcap, &h, &data);
 		if (rc == 1) {
@@ -1472,6 +1665,7 @@ source_close(struct source *s)
 		return;
 	while (s->frags.oldest != NULL)
 		frag_free(&s->frags, s->frags.oldest);
+	map_stop(&s->map);
 	if (s->pcap != NULL)
 		pcap_close(s->pcap);
 	ng_free(s->ng);

@@ -1,5 +1,6 @@
 /* Crypto-PAn against the reference implementation's sample, the prefix property, the way back, and the MAC mapping. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,8 +9,13 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "addr.h"
 #include "anon_addr.h"
+#include "anon_map.h"
 
 /* The sample key of the Crypto-PAn source distribution (sample.cpp). */
 static const uint8_t sample_key[ANON_KEY_LEN] = {
@@ -185,6 +191,40 @@ test_deterministic(void **state)
 	anon_addr_free(other);
 }
 
+/*
+ * Addresses that share subnets (the prefix caches' hits, each level): the
+ * same pseudonyms as a fresh mapper gives each one, and the reference way
+ * back.
+ */
+static void
+test_subnet_prefix_cache(void **state)
+{
+	uint8_t in[16], got[16], want[16], back[16];
+
+	srandom(3);
+	for (int n = 0; n < 4000; n++) {
+		size_t len = n % 2 ? 16 : 4;
+		struct anon_addr *fresh = anon_addr_new(sample_key);
+
+		assert_non_null(fresh);
+		/* A few subnets: the first bytes from a small set, the rest random or sequential. */
+		memset(in, 0, sizeof(in));
+		in[0] = (uint8_t)(n % 3 == 0 ? 10 : 0x20);
+		in[1] = (uint8_t)(random() % 3);
+		for (size_t i = 2; i < len; i++)
+			in[i] = (uint8_t)(i + 1 < len - (n % 4) ? random() % 2 :
+			    random());
+		in[len - 1] = (uint8_t)n;
+		assert_int_equal(anon_addr_map_bytes(*state, in, got, len), 0);
+		assert_int_equal(anon_addr_map_bytes(fresh, in, want, len), 0);
+		assert_memory_equal(got, want, len);
+		assert_int_equal(anon_addr_unmap_bytes(fresh, got, back, len),
+		    0);
+		assert_memory_equal(back, in, len);
+		anon_addr_free(fresh);
+	}
+}
+
 static unsigned
 common_prefix(const uint8_t *a, const uint8_t *b, size_t len)
 {
@@ -318,6 +358,193 @@ test_mac(void **state)
 	test_mac_cache(*state);
 }
 
+/* Each range's first and last addresses are kept, its neighbours outside mapped; only the ranges asked for. */
+static void
+test_preserve_ranges(void **state)
+{
+	static const struct {
+		const char	*addr;
+		unsigned	 range;		/* 0: outside every range */
+	} cases[] = {
+		{ "10.0.0.0", ANON_PRESERVE_PRIVATE },
+		{ "10.255.255.255", ANON_PRESERVE_PRIVATE },
+		{ "9.255.255.255", 0 },
+		{ "11.0.0.0", 0 },
+		{ "172.16.0.0", ANON_PRESERVE_PRIVATE },
+		{ "172.31.255.255", ANON_PRESERVE_PRIVATE },
+		{ "172.32.0.0", 0 },
+		{ "172.15.255.255", 0 },
+		{ "192.168.0.1", ANON_PRESERVE_PRIVATE },
+		{ "192.169.0.1", 0 },
+		{ "100.64.0.0", ANON_PRESERVE_PRIVATE },
+		{ "100.127.255.255", ANON_PRESERVE_PRIVATE },
+		{ "100.128.0.0", 0 },
+		{ "fc00::1", ANON_PRESERVE_PRIVATE },
+		{ "fdff:ffff::1", ANON_PRESERVE_PRIVATE },
+		{ "fe00::1", 0 },
+		{ "127.0.0.1", ANON_PRESERVE_LOOPBACK },
+		{ "127.255.255.255", ANON_PRESERVE_LOOPBACK },
+		{ "::1", ANON_PRESERVE_LOOPBACK },
+		{ "::2", 0 },
+		{ "224.0.0.1", ANON_PRESERVE_MULTICAST },
+		{ "239.255.255.255", ANON_PRESERVE_MULTICAST },
+		{ "240.0.0.0", 0 },
+		{ "ff02::1", ANON_PRESERVE_MULTICAST },
+		{ "192.0.2.0", ANON_PRESERVE_DOCUMENTATION },
+		{ "192.0.2.255", ANON_PRESERVE_DOCUMENTATION },
+		{ "192.0.3.0", 0 },
+		{ "198.51.100.7", ANON_PRESERVE_DOCUMENTATION },
+		{ "203.0.113.250", ANON_PRESERVE_DOCUMENTATION },
+		{ "203.0.114.1", 0 },
+		{ "2001:db8::1", ANON_PRESERVE_DOCUMENTATION },
+		{ "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", ANON_PRESERVE_DOCUMENTATION },
+		{ "2001:db9::1", 0 },
+		{ "169.254.0.1", ANON_PRESERVE_LINK_LOCAL },
+		{ "169.255.0.1", 0 },
+		{ "fe80::1", ANON_PRESERVE_LINK_LOCAL },
+		{ "febf:ffff::1", ANON_PRESERVE_LINK_LOCAL },
+		{ "fec0::1", 0 },
+		{ "8.8.8.8", 0 },
+	};
+	struct anon_addr *a = anon_addr_new(sample_key);
+
+	(void)state;
+	assert_non_null(a);
+	for (unsigned mask = 0; mask <= ANON_PRESERVE_ALL; mask++) {
+		anon_addr_preserve(a, mask);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct tr_addr in, out, plain;
+			bool kept = (cases[i].range & mask) != 0;
+
+			assert_int_equal(addr_parse(cases[i].addr, &in), 0);
+			assert_int_equal(anon_addr_map(a, &in, &out), 0);
+			assert_int_equal(anon_addr_map(*state, &in, &plain), 0);
+			if (kept != addr_equal(&in, &out))
+				fail_msg("%s with ranges 0x%x: %s", cases[i].addr,
+				    mask, kept ? "not kept" : "kept");
+			/* Not kept: the pseudonym it has without --preserve (the cache holds no stale answer). */
+			if (!kept)
+				assert_true(addr_equal(&out, &plain));
+		}
+	}
+	anon_addr_free(a);
+}
+
+static void
+test_preserve_parse(void **state)
+{
+	unsigned m;
+
+	(void)state;
+	assert_int_equal(anon_preserve_parse("private", &m), 0);
+	assert_int_equal(m, ANON_PRESERVE_PRIVATE);
+	assert_int_equal(anon_preserve_parse(
+	    "private,loopback,multicast,documentation,link-local", &m), 0);
+	assert_int_equal(m, ANON_PRESERVE_ALL);
+	assert_int_equal(anon_preserve_parse("documentation,private", &m), 0);
+	assert_int_equal(m, ANON_PRESERVE_DOCUMENTATION | ANON_PRESERVE_PRIVATE);
+	assert_int_equal(anon_preserve_parse("", &m), -1);
+	assert_int_equal(anon_preserve_parse("private,", &m), -1);
+	assert_int_equal(anon_preserve_parse("privat", &m), -1);
+	assert_int_equal(anon_preserve_parse("private,public", &m), -1);
+	assert_string_equal(anon_preserve_name(ANON_PRESERVE_LINK_LOCAL),
+	    "link-local");
+}
+
+/* What the seen hook gets: each distinct address at least once, with its pseudonym; kept ones and broadcast not. */
+struct seen_log {
+	int		 n4, n6, nmac;
+	struct anon_addr *check;
+};
+
+static int
+on_seen(void *ctx, const uint8_t *in, const uint8_t *out, size_t len)
+{
+	struct seen_log *log = ctx;
+	uint8_t want[16];
+
+	if (len == 6) {
+		assert_int_equal(anon_mac_map(log->check, in, want), 0);
+		log->nmac++;
+	} else {
+		assert_int_equal(anon_addr_map_bytes(log->check, in, want, len),
+		    0);
+		*(len == 4 ? &log->n4 : &log->n6) += 1;
+	}
+	assert_memory_equal(out, want, len);
+	return 0;
+}
+
+static void
+test_seen_and_map(void **state)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t mac[6] = { 0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e };
+	struct seen_log log = { .check = *state };
+	struct anon_addr *a = anon_addr_new(sample_key);
+	struct anon_map *m = anon_map_new();
+	const char *addrs[] = { "198.51.200.1", "10.1.1.1", "8.8.8.8",
+	    "2001:db9::1", "198.51.200.1", "8.8.8.8" };
+	uint8_t out[16];
+	char path[] = "/tmp/test_anon_map.XXXXXX", err[256], text[4096];
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(m);
+	anon_addr_preserve(a, ANON_PRESERVE_PRIVATE);
+	anon_addr_on_seen(a, on_seen, &log);
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct tr_addr in, o;
+
+		assert_int_equal(addr_parse(addrs[i], &in), 0);
+		assert_int_equal(anon_addr_map(a, &in, &o), 0);
+	}
+	assert_int_equal(anon_mac_map(a, mac, out), 0);
+	assert_int_equal(anon_mac_map(a, bcast, out), 0);
+	/* Cached the second time: each told once. */
+	assert_int_equal(log.n4, 2);
+	assert_int_equal(log.n6, 1);
+	assert_int_equal(log.nmac, 1);
+
+	/* The same through the map: sorted, kept addresses not listed, mode 0600. */
+	anon_addr_on_seen(a, anon_map_add, m);
+	anon_addr_preserve(a, ANON_PRESERVE_PRIVATE);	/* forgets the cache: told again */
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct tr_addr in, o;
+
+		assert_int_equal(addr_parse(addrs[i], &in), 0);
+		assert_int_equal(anon_addr_map(a, &in, &o), 0);
+	}
+	assert_int_equal(anon_mac_map(a, mac, out), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(anon_map_write(m, path, ANON_PRESERVE_PRIVATE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	unlink(path);
+	assert_non_null(strstr(text, "FOR THE KEY HOLDER ONLY"));
+	assert_non_null(strstr(text, "\"preserved\": [\"private\"]"));
+	assert_null(strstr(text, "10.1.1.1"));
+	/* 8.8.8.8 before 198.51.200.1: by address, not by text or arrival. */
+	assert_non_null(strstr(text, "\"8.8.8.8\""));
+	assert_true(strstr(text, "\"8.8.8.8\"") <
+	    strstr(text, "\"198.51.200.1\""));
+	assert_non_null(strstr(text, "\"2001:db9::1\""));
+	assert_non_null(strstr(text, "\"00:1b:21:3c:4d:5e\""));
+	anon_map_free(m);
+	anon_addr_free(a);
+}
+
 int
 main(void)
 {
@@ -325,10 +552,14 @@ main(void)
 		cmocka_unit_test(test_reference_ipv4),
 		cmocka_unit_test(test_ports_ipv6),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_subnet_prefix_cache),
 		cmocka_unit_test(test_prefix_ipv4),
 		cmocka_unit_test(test_prefix_ipv6),
 		cmocka_unit_test(test_other_key_and_lengths),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_preserve_ranges),
+		cmocka_unit_test(test_preserve_parse),
+		cmocka_unit_test(test_seen_and_map),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -469,6 +469,8 @@ test_address_ies(void **state)
 	assert_int_equal(len, 4);
 	assert_true(nf_anon_address_ie(282, &len));
 	assert_int_equal(len, 16);
+	assert_true(nf_anon_address_ie(56, &len));	/* sourceMacAddress */
+	assert_int_equal(len, 6);
 	assert_false(nf_anon_address_ie(7, &len));
 	assert_false(nf_anon_address_ie(227, &len));	/* postNAPTSourceTransportPort */
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -157,6 +158,93 @@ test_exporter_lookup(void **state)
 	selector_free(sel);
 }
 
+struct side {
+	enum select_side side;
+	int section, exporter;
+};
+
+/*
+ * select_side remembers its answers per flow direction: asked in any order,
+ * over more flows than it holds, with flows that differ in one field only
+ * (port, direction, protocol, an IPv4 address and the IPv6 address holding
+ * its bytes), it answers as a fresh selector does.
+ */
+static void
+test_side_memo(void **state)
+{
+	enum { NEXP = 400, NPKT = NEXP * 6 + 2 };
+	static struct cfg_map_entry map[NEXP];
+	static struct tr_packet pkts[NPKT];
+	static struct side want[NPKT];
+	struct config cfg;
+	struct selector *sel;
+	char a[64], b[64];
+	size_t n = 0;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.section[SECTION_IPFIX].enabled = true;
+	cfg.section[SECTION_IPFIX].select = (struct cfg_select){
+		.set = true, .udp = true,
+		.udp_dport = { .set = true, .v = ports_9991, .n = 1 },
+	};
+	cfg.section[SECTION_BMP].enabled = true;
+	cfg.section[SECTION_BMP].select = (struct cfg_select){
+		.set = true, .tcp = true,
+		.tcp_dport = { .set = true, .v = ports_1790, .n = 1 },
+	};
+	for (int i = 0; i < NEXP; i++) {
+		snprintf(a, sizeof(a), "10.9.%d.%d", i / 200, i % 200 + 1);
+		map[i].src_ip = A(a);
+		map[i].repro_ip = A("127.0.0.1");
+	}
+	cfg.map = map;
+	cfg.n_map = NEXP;
+	for (int i = 0; i < NEXP; i++) {
+		uint16_t port = (uint16_t)(50000 + i % 7);
+
+		snprintf(a, sizeof(a), "10.9.%d.%d", i / 200, i % 200 + 1);
+		snprintf(b, sizeof(b), "10.8.%d.%d", i / 200, i % 200 + 1);
+		pkts[n++] = P(a, "192.0.2.1", TR_IPPROTO_TCP, port, 1790);
+		pkts[n++] = P("192.0.2.1", a, TR_IPPROTO_TCP, 1790, port);
+		pkts[n++] = P(a, "192.0.2.1", TR_IPPROTO_UDP, port, 1790);
+		pkts[n++] = P(a, "192.0.2.1", TR_IPPROTO_UDP, port, 9991);
+		pkts[n++] = P(b, "192.0.2.1", TR_IPPROTO_TCP, port, 1790);
+		pkts[n++] = P(a, "192.0.2.1", TR_IPPROTO_TCP, port, 1791);
+	}
+	/* The IPv6 address that folds to the same bits as an exporter's IPv4 one. */
+	pkts[n++] = P("::10.9.0.1", "192.0.2.1", TR_IPPROTO_TCP, 50000, 1790);
+	pkts[n++] = P("10.9.0.1", "192.0.2.1", TR_IPPROTO_TCP, 50000, 1790);
+	assert_int_equal(n, NPKT);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(sel = selector_new(&cfg));
+		want[i].side = select_side(sel, &pkts[i], &want[i].section,
+		    &want[i].exporter);
+		selector_free(sel);
+	}
+	assert_int_equal(want[0].side, SELECT_EXPORTER);
+	assert_int_equal(want[1].side, SELECT_COLLECTOR);
+	assert_int_equal(want[4].side, SELECT_UNKNOWN_EXPORTER);
+	assert_int_equal(want[5].side, SELECT_NONE);
+	assert_int_equal(want[NPKT - 2].side, SELECT_UNKNOWN_EXPORTER);
+	assert_int_equal(want[NPKT - 1].side, SELECT_EXPORTER);
+
+	assert_non_null(sel = selector_new(&cfg));
+	/* In order, backwards, and by strides that interleave the flows. */
+	for (size_t stride = 1; stride < 64; stride += 7)
+		for (size_t k = 0; k < n; k++) {
+			size_t i = stride == 8 ? n - 1 - k : k * stride % n;
+			struct side got;
+
+			got.side = select_side(sel, &pkts[i], &got.section,
+			    &got.exporter);
+			assert_int_equal(got.side, want[i].side);
+			assert_int_equal(got.section, want[i].section);
+			assert_int_equal(got.exporter, want[i].exporter);
+		}
+	selector_free(sel);
+}
+
 int
 main(void)
 {
@@ -165,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_udp_selector_keys),
 		cmocka_unit_test(test_ipfix_version_filter),
 		cmocka_unit_test(test_exporter_lookup),
+		cmocka_unit_test(test_side_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

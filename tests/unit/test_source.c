@@ -1851,6 +1851,323 @@ test_open_unsupported_linktype(void **state)
 	free(path);
 }
 
+/*
+ * ---- the mapped reader against libpcap ----
+ *
+ * A classic pcap in a regular file is read in place (mapped); the same
+ * bytes through a pipe can only be read by libpcap.  Every file here must
+ * give the same packets, counters, end and message both ways: crafted
+ * files whose oddities the mapped reader hands to libpcap mid-file.
+ */
+struct pcap_spec {
+	bool		 swap;		/* written in the other byte order */
+	bool		 nano;
+	uint16_t	 minor;		/* 4, unless a test says */
+	uint32_t	 snaplen;
+	uint32_t	 linktype;
+};
+
+struct mem {
+	uint8_t		 b[16384];
+	size_t		 n;
+};
+
+static void
+mem_u32(struct mem *m, const struct pcap_spec *sp, uint32_t v)
+{
+	if (sp->swap)
+		v = __builtin_bswap32(v);
+	assert_true(m->n + 4 <= sizeof(m->b));
+	memcpy(m->b + m->n, &v, 4);
+	m->n += 4;
+}
+
+static void
+mem_u16(struct mem *m, const struct pcap_spec *sp, uint16_t v)
+{
+	if (sp->swap)
+		v = __builtin_bswap16(v);
+	assert_true(m->n + 2 <= sizeof(m->b));
+	memcpy(m->b + m->n, &v, 2);
+	m->n += 2;
+}
+
+static void
+mem_header(struct mem *m, const struct pcap_spec *sp)
+{
+	m->n = 0;
+	mem_u32(m, sp, sp->nano ? 0xa1b23c4d : 0xa1b2c3d4);
+	mem_u16(m, sp, 2);
+	mem_u16(m, sp, sp->minor ? sp->minor : 4);
+	mem_u32(m, sp, 0);
+	mem_u32(m, sp, 0);
+	mem_u32(m, sp, sp->snaplen ? sp->snaplen : 65535);
+	mem_u32(m, sp, sp->linktype ? sp->linktype : DLT_EN10MB);
+}
+
+/* A record: caplen bytes of the frame (padded with zeros past it), len on the wire. */
+static void
+mem_record(struct mem *m, const struct pcap_spec *sp, uint32_t sec,
+    uint32_t frac, const struct fb *f, uint32_t caplen, uint32_t len)
+{
+	mem_u32(m, sp, sec);
+	mem_u32(m, sp, frac);
+	mem_u32(m, sp, caplen);
+	mem_u32(m, sp, len);
+	assert_true(m->n + caplen <= sizeof(m->b));
+	memset(m->b + m->n, 0, caplen);
+	memcpy(m->b + m->n, f->b, caplen < f->n ? caplen : f->n);
+	m->n += caplen;
+}
+
+/* Everything a reader gives for a file, as text (the path replaced by FILE). */
+static void
+transcript(const char *path, char *out, size_t outlen)
+{
+	char err[512] = "", msg[1024];
+	struct source *s = source_open(path, err, sizeof(err));
+	struct tr_packet p;
+	size_t n = 0;
+	uint64_t off, size;
+	const char *e, *at;
+	int rc;
+
+	out[0] = '\0';
+	if (s == NULL) {
+		snprintf(out, outlen, "open failed");
+		return;
+	}
+	while ((rc = source_next(s, &p)) == 1) {
+		uint32_t h = 0;
+
+		for (size_t i = 0; i < p.payload_len; i++)
+			h = h * 31 + p.payload[i];
+		n += (size_t)snprintf(out + n, outlen - n, "%llu %lld %u>%u %zu "
+		    "%08x\n", (unsigned long long)p.frame, (long long)p.ts,
+		    p.sport, p.dport, p.payload_len, h);
+		assert_true(n < outlen);
+	}
+	e = source_error(s);
+	msg[0] = '\0';
+	if ((at = strstr(e, path)) != NULL)
+		snprintf(msg, sizeof(msg), "%.*sFILE%s", (int)(at - e), e,
+		    at + strlen(path));
+	else
+		snprintf(msg, sizeof(msg), "%s", e);
+	source_progress(s, &off, &size);
+	n += (size_t)snprintf(out + n, outlen - n, "end %d frames %llu "
+	    "packets %llu truncated %llu malformed %llu not_ip %llu offset "
+	    "%llu: %s\n", rc, (unsigned long long)source_stats(s)->frames,
+	    (unsigned long long)source_stats(s)->packets,
+	    (unsigned long long)source_stats(s)->truncated,
+	    (unsigned long long)source_stats(s)->malformed,
+	    (unsigned long long)source_stats(s)->not_ip,
+	    (unsigned long long)off, msg);
+	assert_true(n < outlen);
+	assert_int_equal(source_next(s, &p), rc);	/* the end stays the end */
+	source_close(s);
+}
+
+/* The file's bytes read mapped, then through a pipe: the same transcript; returns it. */
+static void
+check_mapped_as_libpcap(const struct mem *m, char *mapped, size_t len)
+{
+	static char piped[16384];
+	char *path = temp_path(), pipe_path[64];
+	int fds[2];
+	FILE *fp;
+
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(m->b, 1, m->n, fp), m->n);
+	assert_int_equal(fclose(fp), 0);
+	transcript(path, mapped, len);
+
+	/* Small enough to sit in the pipe's buffer: no writer needed while it is read. */
+	assert_true(m->n < 65536);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], m->b, m->n), (ssize_t)m->n);
+	close(fds[1]);
+	snprintf(pipe_path, sizeof(pipe_path), "/proc/self/fd/%d", fds[0]);
+	transcript(pipe_path, piped, sizeof(piped));
+	close(fds[0]);
+
+	/* Only the path differs in messages. */
+	print_message("%s", mapped);
+	assert_string_equal(mapped, piped);
+	unlink(path);
+	free(path);
+}
+
+/* Three UDP frames with an ARP frame between the first two. */
+static void
+four_frames(struct fb f[4])
+{
+	memset(f, 0, 4 * sizeof(*f));
+	for (int i = 0; i < 4; i++) {
+		if (i == 1) {
+			b_arp(&f[i], NULL);
+			continue;
+		}
+		eth(&f[i], ET_IPV4);
+		ip_udp(&f[i], 4, (uint16_t)(1000 + i), 4739);
+	}
+}
+
+static void
+mem_four(struct mem *m, const struct pcap_spec *sp, const struct fb f[4])
+{
+	mem_header(m, sp);
+	for (int i = 0; i < 4; i++)
+		mem_record(m, sp, 1700000000 + (uint32_t)i, 5 + (uint32_t)i,
+		    &f[i], (uint32_t)f[i].n, (uint32_t)f[i].n);
+}
+
+static void
+test_mapped_byte_orders(void **state)
+{
+	static char out[16384];
+	struct fb f[4];
+	struct mem m;
+
+	(void)state;
+	four_frames(f);
+	for (int swap = 0; swap < 2; swap++)
+		for (int nano = 0; nano < 2; nano++) {
+			struct pcap_spec sp = { .swap = swap, .nano = nano };
+
+			mem_four(&m, &sp, f);
+			check_mapped_as_libpcap(&m, out, sizeof(out));
+			assert_non_null(strstr(out, "end 0 frames 4 packets 3"));
+			/* The fraction in the file's unit, made ns. */
+			assert_non_null(strstr(out, nano ? "1700000000000000005 " :
+			    "1700000000000005000 "));
+		}
+}
+
+/* Each oddity in record 2 (of 4) hands the rest to libpcap, which must see what it always saw. */
+static void
+test_mapped_hands_over(void **state)
+{
+	static char out[16384];
+	struct fb f[4];
+	struct mem m;
+
+	(void)state;
+	four_frames(f);
+	for (int swap = 0; swap < 2; swap++) {
+		struct pcap_spec sp = { .swap = swap };
+		uint32_t n2 = (uint32_t)f[2].n;
+
+		/* Past the snaplen (libpcap cuts it to the snaplen and reads on). */
+		sp.snaplen = n2 - 4;
+		mem_header(&m, &sp);
+		mem_record(&m, &sp, 1700000000, 0, &f[0], (uint32_t)f[0].n - 8,
+		    (uint32_t)f[0].n);
+		mem_record(&m, &sp, 1700000001, 0, &f[2], n2, n2);
+		mem_record(&m, &sp, 1700000002, 0, &f[3], (uint32_t)f[3].n - 8,
+		    (uint32_t)f[3].n);
+		check_mapped_as_libpcap(&m, out, sizeof(out));
+		sp.snaplen = 0;
+
+		/* A sub-second part of a second or more, and one that is negative as a signed field. */
+		for (int big = 0; big < 2; big++) {
+			mem_header(&m, &sp);
+			mem_record(&m, &sp, 1700000000, 0, &f[0],
+			    (uint32_t)f[0].n, (uint32_t)f[0].n);
+			mem_record(&m, &sp, 1700000001, big ? 0xffffffffu :
+			    1000000, &f[2], n2, n2);
+			mem_record(&m, &sp, 1700000002, 0, &f[3],
+			    (uint32_t)f[3].n, (uint32_t)f[3].n);
+			check_mapped_as_libpcap(&m, out, sizeof(out));
+			assert_non_null(strstr(out, "end -1 frames 1 "));
+		}
+
+		/* Seconds past 2038 (negative as a signed field), caplen above len, an empty record. */
+		mem_header(&m, &sp);
+		mem_record(&m, &sp, 0x90000000u, 7, &f[0], (uint32_t)f[0].n,
+		    (uint32_t)f[0].n - 10);
+		mem_record(&m, &sp, 1700000001, 0, &f[2], 0, 60);
+		mem_record(&m, &sp, 1700000002, 0, &f[3], (uint32_t)f[3].n,
+		    (uint32_t)f[3].n);
+		check_mapped_as_libpcap(&m, out, sizeof(out));
+		assert_non_null(strstr(out, "end 0 frames 3 "));
+
+		/* Cut in the last record's data, in its header, and between records. */
+		for (size_t cut = 0; cut < 3; cut++) {
+			mem_four(&m, &sp, f);
+			m.n -= cut == 0 ? 5 : cut == 1 ? f[3].n + 9 : f[3].n + 16;
+			check_mapped_as_libpcap(&m, out, sizeof(out));
+			assert_non_null(strstr(out, cut == 2 ? "end 0 frames 3 " :
+			    "end -1 frames 3 "));
+		}
+	}
+}
+
+/* A capture cut while it is read in place: libpcap reports the cut, nothing faults. */
+static void
+test_mapped_file_cut_while_read(void **state)
+{
+	struct pcap_spec sp = { 0 };
+	struct mem m;
+	struct fb f;
+	char *path = temp_path(), err[512];
+	struct source *s;
+	struct tr_packet p;
+	FILE *fp = fopen(path, "wb");
+	int rc, n = 0;
+
+	(void)state;
+	assert_non_null(fp);
+	memset(&f, 0, sizeof(f));
+	eth(&f, ET_IPV4);
+	ip_udp(&f, 4, 1000, 4739);
+	f.n = 1400;	/* Ethernet padding after the datagram */
+	mem_header(&m, &sp);
+	assert_int_equal(fwrite(m.b, 1, m.n, fp), m.n);
+	for (int i = 0; i < 8000; i++) {	/* 11.3 MB, checked every 256 KiB */
+		mem_header(&m, &sp);
+		m.n = 0;
+		mem_record(&m, &sp, 1700000000, (uint32_t)i, &f, 1400, 1400);
+		assert_int_equal(fwrite(m.b, 1, m.n, fp), m.n);
+	}
+	assert_int_equal(fclose(fp), 0);
+	s = source_open(path, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(source_next(s, &p), 1);
+	/* Cut in the middle of a record past 9 MB. */
+	assert_int_equal(truncate(path, 24 + 6500 * 1416 + 700), 0);
+	while ((rc = source_next(s, &p)) == 1)
+		n++;
+	print_message("after the cut: %d packets, %s\n", n, source_error(s));
+	assert_int_equal(rc, -1);
+	assert_int_equal(n, 6499);
+	assert_non_null(strstr(source_error(s), "truncated"));
+	source_close(s);
+	unlink(path);
+	free(path);
+}
+
+/* Files the mapped reader leaves to libpcap from the start: version 2.3, Linux cooked of the other byte order. */
+static void
+test_mapped_declines(void **state)
+{
+	static char out[16384];
+	struct fb f[4];
+	struct mem m;
+	struct pcap_spec v23 = { .minor = 3 };
+	struct pcap_spec sll = { .swap = true, .linktype = DLT_LINUX_SLL };
+
+	(void)state;
+	four_frames(f);
+	mem_four(&m, &v23, f);
+	check_mapped_as_libpcap(&m, out, sizeof(out));
+	assert_non_null(strstr(out, "end 0 frames 4 "));
+	mem_four(&m, &sll, f);
+	check_mapped_as_libpcap(&m, out, sizeof(out));
+	assert_non_null(strstr(out, "end 0 frames 4 "));
+}
+
 int
 main(void)
 {
@@ -1889,6 +2206,10 @@ main(void)
 		cmocka_unit_test(test_open_not_a_capture),
 		cmocka_unit_test(test_open_empty_file),
 		cmocka_unit_test(test_open_unsupported_linktype),
+		cmocka_unit_test(test_mapped_byte_orders),
+		cmocka_unit_test(test_mapped_hands_over),
+		cmocka_unit_test(test_mapped_declines),
+		cmocka_unit_test(test_mapped_file_cut_while_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
