@@ -14,9 +14,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
 # One harness per parser: fuzz/fuzz_NAME.c drives src/NAME.c (protocols: ipfix, bmp, bgp; flowfix: with ipfix;
 # info: the summary over every stage below it; sflow: its parser and fidelity rewrites; anon: the payload rewriters;
-# sflow_anon: the sFlow payload rewriter), linked with
+# sflow_anon: the sFlow payload rewriter; gen_spec: generate's spec parser, its oracle and a few messages of
+# a spec that loads), linked with
 # every module built once with the fuzzer's instrumentation (the protocol table ties them together).
-FUZZERS = source config protocols stream flowfix info sflow anon sflow_anon bgp_anon bmp_anon anon_tcp
+FUZZERS = source config protocols stream flowfix info sflow anon sflow_anon bgp_anon bmp_anon anon_tcp gen_spec
 
 # Fault injection (-DTR_FAULT=ON): the unit tests and the byte-exact replays run while the
 # transport's socket calls fail with EAGAIN and EINTR or fall short, on a seeded schedule
@@ -100,6 +101,7 @@ fuzz:
 	done
 	@for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
+		[ $$f != gen_spec ] || cp examples/generate/*.yml tests/gen/*.yml $(FUZZ_BUILD)/corpus-$$f/; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
 		(cd $(FUZZ_BUILD) && ./fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 			-print_final_stats=1 corpus-$$f 2>fuzz_$$f.log) || \

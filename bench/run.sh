@@ -287,4 +287,7 @@ else
 fi
 
 echo
+"$HERE/generate.sh" "$BUILD"
+
+echo
 echo "== done"

@@ -12,6 +12,7 @@
 
 #include "anon_cli.h"
 #include "config.h"
+#include "gen_cli.h"
 #include "info.h"
 #include "log.h"
 #include "monotime.h"
@@ -85,6 +86,8 @@ static const char usage_text[] =
 "       traffic-reproducer sink [options]     (built-in collector; sink -h)\n"
 "       traffic-reproducer anonymize ...      (pseudonymize captures;\n"
 "                                              anonymize -h)\n"
+"       traffic-reproducer generate -t SPEC -o OUT.pcap [--expect]\n"
+"                                             (traffic from a spec; generate -h)\n"
 "\n"
 "Replays the telemetry in pcap/pcapng captures (IPFIX, NetFlow v9/v5 and any\n"
 "UDP payload) to a collector, from the configured source addresses, with the\n"
@@ -436,6 +439,11 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "anonymize") == 0) {
 		install_signals(true);
 		code = anon_main(argc - 1, argv + 1, &stop_requested);
+		return stop_requested ? 128 + stop_signal : code;
+	}
+	if (argc > 1 && strcmp(argv[1], "generate") == 0) {
+		install_signals(true);
+		code = gen_main(argc - 1, argv + 1, &stop_requested);
 		return stop_requested ? 128 + stop_signal : code;
 	}
 	if (parse_cli(argc, argv, &cli) == -1)

@@ -5,6 +5,7 @@
 
 #include "cursor.h"
 #include "flowfix.h"
+#include "gen_proto.h"
 #include "netflow.h"
 #include "netflow_anon.h"
 #include "proto.h"
@@ -400,4 +401,5 @@ const struct proto ipfix_proto = {
 	.filter = &ipfix_filter,
 	.fidelity = &ipfix_fidelity,	/* flowfix.c */
 	.anon = &ipfix_anon,		/* netflow_anon.c */
+	.gen = &nf_gen,			/* gen_nf.c */
 };

@@ -220,6 +220,9 @@ struct proto_count {
 /* anon_proto.h: per-exporter state and one message rewritten in place, its length kept. */
 struct proto_anon;
 
+/* gen_proto.h: a protocol's generator for `generate`. */
+struct proto_gen;
+
 struct proto {
 	const char	*name;		/* its config section */
 	const char	*what;		/* in words, for messages: "NetFlow/IPFIX exports" */
@@ -237,6 +240,8 @@ struct proto {
 	bool	(*keep)(const uint8_t *p, size_t len);
 	/* anonymize: the addresses inside its messages (NULL: left as captured). */
 	const struct proto_anon *anon;
+	/* generate: its messages made from a spec (gen_proto.h; NULL: none). */
+	const struct proto_gen *gen;
 };
 
 #define TR_PROTO_DECL(id, name)	extern const struct proto name##_proto;

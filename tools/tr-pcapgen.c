@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "frame_build.h"
 #include "grow.h"
+#include "nf_encode.h"
 #include "monotime.h"
 #include "packet.h"
 #include "pcapw.h"
@@ -17,7 +18,7 @@
 
 #define MAX_EXPORTERS	(1u << 20)	/* addresses; a stream or session per port and domain of each */
 #define MAX_RECORDS	1000	/* keeps every message inside one UDP datagram / one BGP PDU */
-#define NFV5_MAX_RECORDS 30	/* the v5 header's limit */
+#define NFV5_MAX_RECORDS NF_V5_MAX_RECORDS
 #define MSG_CAP		65536
 #define NOISE_EVERY	4	/* one noise frame after every this many messages */
 #define BGP_KEEPALIVE_EVERY 10	/* UPDATEs between KEEPALIVE exchanges */
@@ -502,10 +503,7 @@ template_due(const struct gen *g, const struct exporter *ex)
 /* ---- IPFIX (RFC 7011) ---- */
 
 /* Information element ids and lengths of template 256, per address family. */
-struct field {
-	uint16_t	id;
-	uint16_t	len;
-};
+#define field nf_field
 
 static size_t
 ipfix_fields(int family, enum time_fields tf, struct field *f)
@@ -533,41 +531,22 @@ ipfix_fields(int family, enum time_fields tf, struct field *f)
 	return n;
 }
 
-#define NTP_UNIX_OFFSET 2208988800ULL	/* seconds from 1900 to 1970 */
-
-/*
- * A flow time in the element size of --time-fields.  The NTP fraction is
- * rounded up, so that a collector rounding it down gets the milliseconds back.
- */
+/* A flow time in the element size of --time-fields (nf_encode.c). */
 static void
 ipfix_put_time(struct writer *m, enum time_fields tf, uint64_t ms)
 {
-	uint64_t frac = ((ms % 1000) << 32) / 1000;
+	static const uint16_t ids[TIME_COUNT] = {
+		[TIME_SEC] = 150, [TIME_MSEC] = 152, [TIME_USEC] = 154,
+		[TIME_NSEC] = 156,
+	};
 
-	if (((frac * 1000) >> 32) < ms % 1000)
-		frac++;
-	switch (tf) {
-	case TIME_SEC:
-		put_u32(m, (uint32_t)(ms / 1000));
-		break;
-	case TIME_MSEC:
-		put_u64(m, ms);
-		break;
-	default:
-		put_u32(m, (uint32_t)(ms / 1000 + NTP_UNIX_OFFSET));
-		put_u32(m, (uint32_t)frac);
-		break;
-	}
+	nf_put_ipfix_time(m, ids[tf], ms);
 }
 
 static void
 ipfix_header(struct writer *m, const struct exporter *ex, uint32_t now)
 {
-	put_u16(m, 10);
-	put_u16(m, 0);			/* length, set at the end */
-	put_u32(m, now);
-	put_u32(m, ex->seq);
-	put_u32(m, ex->domain);
+	nf_ipfix_header(m, now, ex->seq, ex->domain);
 }
 
 static void
@@ -578,29 +557,16 @@ ipfix_template(struct gen *g, struct exporter *ex)
 	size_t n = ipfix_fields(ex->addr.family, g->o->time_fields, f);
 
 	ipfix_header(&m, ex, secs_of(g->ts));
-	put_u16(&m, 2);			/* template set */
-	put_u16(&m, (uint16_t)(4 + 4 + 4 * n));
-	put_u16(&m, IPFIX_TEMPLATE_ID);
-	put_u16(&m, (uint16_t)n);
-	for (size_t i = 0; i < n; i++) {
-		put_u16(&m, f[i].id);
-		put_u16(&m, f[i].len);
-	}
+	nf_template_set(&m, 10, IPFIX_TEMPLATE_ID, f, n);
 	if (g->o->options_template) {
 		/* Sampling options, scoped to the observation domain (RFC 7011 3.4.2.2). */
-		put_u16(&m, 3);		/* options template set */
-		put_u16(&m, 4 + 6 + 3 * 4);
-		put_u16(&m, OPTIONS_TEMPLATE_ID);
-		put_u16(&m, 3);		/* field count */
-		put_u16(&m, 1);		/* scope field count */
-		put_u16(&m, 149);	/* observationDomainId (scope) */
-		put_u16(&m, 4);
-		put_u16(&m, 34);	/* samplingInterval */
-		put_u16(&m, 4);
-		put_u16(&m, 35);	/* samplingAlgorithm */
-		put_u16(&m, 1);
+		static const struct nf_field scope[] = { { 149, 4 } };
+		static const struct nf_field opt[] = { { 34, 4 }, { 35, 1 } };
+
+		nf_options_template_set(&m, 10, OPTIONS_TEMPLATE_ID, scope, 1,
+		    opt, 2);
 	}
-	patch_u16(&m, 2, (uint16_t)wr_len(&m));
+	nf_ipfix_finish(&m);
 	g->errs += !wr_ok(&m);
 	ex->templated = true;
 	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
@@ -612,14 +578,15 @@ static void
 ipfix_options_data(struct gen *g, struct exporter *ex)
 {
 	struct writer m = msg_start(g);
+	size_t set;
 
 	ipfix_header(&m, ex, secs_of(g->ts));
-	put_u16(&m, OPTIONS_TEMPLATE_ID);
-	put_u16(&m, 4 + 9);
+	set = nf_set_begin(&m, OPTIONS_TEMPLATE_ID);
 	put_u32(&m, ex->domain);
 	put_u32(&m, 1);			/* samplingInterval */
 	put_u8(&m, 1);			/* samplingAlgorithm: deterministic */
-	patch_u16(&m, 2, (uint16_t)wr_len(&m));
+	nf_set_end(&m, 10, set);
+	nf_ipfix_finish(&m);
 	g->errs += !wr_ok(&m);
 	ex->seq++;			/* an options record is a data record */
 	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
@@ -636,13 +603,11 @@ ipfix_data(struct gen *g, struct exporter *ex)
 	struct flow f;
 
 	ipfix_header(&m, ex, now);
-	set_off = wr_len(&m);
-	put_u16(&m, IPFIX_TEMPLATE_ID);
-	put_u16(&m, 0);
+	set_off = nf_set_begin(&m, IPFIX_TEMPLATE_ID);
 	for (uint32_t i = 0; i < n; i++) {
 		flow_make(first + i, ex->addr.family, now, subsec(g), &f);
-		put_addr(&m, &f.src);
-		put_addr(&m, &f.dst);
+		nf_put_addr(&m, &f.src);
+		nf_put_addr(&m, &f.dst);
 		put_u16(&m, f.sport);
 		put_u16(&m, f.dport);
 		put_u8(&m, f.proto);
@@ -651,8 +616,8 @@ ipfix_data(struct gen *g, struct exporter *ex)
 		ipfix_put_time(&m, g->o->time_fields, f.start_ms);
 		ipfix_put_time(&m, g->o->time_fields, f.end_ms);
 	}
-	patch_u16(&m, set_off + 2, (uint16_t)(wr_len(&m) - set_off));
-	patch_u16(&m, 2, (uint16_t)wr_len(&m));
+	nf_set_end(&m, 10, set_off);
+	nf_ipfix_finish(&m);
 	g->errs += !wr_ok(&m);
 	g->records += n;
 	ex->seq += n;			/* IPFIX counts data records */
@@ -705,12 +670,7 @@ static void
 nfv9_header(struct writer *m, const struct gen *g, const struct exporter *ex,
     uint16_t count, uint32_t now)
 {
-	put_u16(m, 9);
-	put_u16(m, count);
-	put_u32(m, uptime_ms(g->o, now));
-	put_u32(m, now);
-	put_u32(m, ex->seq);
-	put_u32(m, ex->domain);
+	nf_v9_header(m, count, uptime_ms(g->o, now), now, ex->seq, ex->domain);
 }
 
 static void
@@ -721,28 +681,14 @@ nfv9_template(struct gen *g, struct exporter *ex)
 	size_t n = nfv9_fields(ex->addr.family, f);
 
 	nfv9_header(&m, g, ex, g->o->options_template ? 2 : 1, secs_of(g->ts));
-	put_u16(&m, 0);			/* template flowset */
-	put_u16(&m, (uint16_t)(4 + 4 + 4 * n));
-	put_u16(&m, IPFIX_TEMPLATE_ID);
-	put_u16(&m, (uint16_t)n);
-	for (size_t i = 0; i < n; i++) {
-		put_u16(&m, f[i].id);
-		put_u16(&m, f[i].len);
-	}
+	nf_template_set(&m, 9, IPFIX_TEMPLATE_ID, f, n);
 	if (g->o->options_template) {
 		/* Sampling options scoped to the system (RFC 3954 6.1), padded to 32 bits. */
-		put_u16(&m, 1);		/* options template flowset */
-		put_u16(&m, 24);
-		put_u16(&m, OPTIONS_TEMPLATE_ID);
-		put_u16(&m, 4);		/* option scope length: one field */
-		put_u16(&m, 8);		/* option length: two fields */
-		put_u16(&m, 1);		/* scope: System */
-		put_u16(&m, 4);
-		put_u16(&m, 34);	/* SAMPLING_INTERVAL */
-		put_u16(&m, 4);
-		put_u16(&m, 35);	/* SAMPLING_ALGORITHM */
-		put_u16(&m, 1);
-		put_u16(&m, 0);		/* padding */
+		static const struct nf_field scope[] = { { 1, 4 } };
+		static const struct nf_field opt[] = { { 34, 4 }, { 35, 1 } };
+
+		nf_options_template_set(&m, 9, OPTIONS_TEMPLATE_ID, scope, 1,
+		    opt, 2);
 	}
 	g->errs += !wr_ok(&m);
 	ex->seq++;			/* v9 counts export packets */
@@ -756,15 +702,14 @@ static void
 nfv9_options_data(struct gen *g, struct exporter *ex)
 {
 	struct writer m = msg_start(g);
+	size_t set;
 
 	nfv9_header(&m, g, ex, 1, secs_of(g->ts));
-	put_u16(&m, OPTIONS_TEMPLATE_ID);
-	put_u16(&m, 16);
+	set = nf_set_begin(&m, OPTIONS_TEMPLATE_ID);
 	put_u32(&m, ex->domain);	/* scope: the system, by its source id */
 	put_u32(&m, 1);			/* SAMPLING_INTERVAL */
 	put_u8(&m, 1);			/* SAMPLING_ALGORITHM: deterministic */
-	put_u8(&m, 0);			/* padding to 32 bits */
-	put_u16(&m, 0);
+	nf_set_end(&m, 9, set);		/* padded to 32 bits */
 	g->errs += !wr_ok(&m);
 	ex->seq++;
 	emit_udp(g, ex, g->o->dport, m.p, wr_len(&m));
@@ -781,25 +726,20 @@ nfv9_data(struct gen *g, struct exporter *ex)
 	struct flow f;
 
 	nfv9_header(&m, g, ex, (uint16_t)n, now);
-	set_off = wr_len(&m);
-	put_u16(&m, IPFIX_TEMPLATE_ID);
-	put_u16(&m, 0);
+	set_off = nf_set_begin(&m, IPFIX_TEMPLATE_ID);
 	for (uint32_t i = 0; i < n; i++) {
 		flow_make(first + i, ex->addr.family, now, false, &f);
 		put_u64(&m, f.bytes);
 		put_u64(&m, f.packets);
 		put_u8(&m, f.proto);
 		put_u16(&m, f.sport);
-		put_addr(&m, &f.src);
+		nf_put_addr(&m, &f.src);
 		put_u16(&m, f.dport);
-		put_addr(&m, &f.dst);
+		nf_put_addr(&m, &f.dst);
 		put_u32(&m, uptime_ms(g->o, f.end));
 		put_u32(&m, uptime_ms(g->o, f.start));
 	}
-	/* RFC 3954 pads a FlowSet to a 32-bit boundary. */
-	while ((wr_len(&m) - set_off) % 4 != 0)
-		put_u8(&m, 0);
-	patch_u16(&m, set_off + 2, (uint16_t)(wr_len(&m) - set_off));
+	nf_set_end(&m, 9, set_off);	/* RFC 3954 pads a FlowSet to 32 bits */
 	g->errs += !wr_ok(&m);
 	g->records += n;
 	ex->seq++;
@@ -822,37 +762,28 @@ nfv5_data(struct gen *g, struct exporter *ex)
 	/* Unlike v9, v5 has nanoseconds, so sysUptime keeps its milliseconds. */
 	up_ms = (uint32_t)((g->ts - (tr_ns)boot_secs(g->o) * TR_NS_PER_SEC) /
 	    TR_NS_PER_MS);
-	put_u16(&m, 5);
-	put_u16(&m, (uint16_t)n);
-	put_u32(&m, up_ms);
-	put_u32(&m, now);
-	put_u32(&m, (uint32_t)(g->ts % TR_NS_PER_SEC));
-	put_u32(&m, ex->seq);
-	put_u8(&m, (uint8_t)(ex->domain >> 8));	/* engine type */
-	put_u8(&m, (uint8_t)ex->domain);	/* engine id */
-	put_u16(&m, 0);				/* not sampled */
+	nf_v5_header(&m, &(struct nf_v5_header){
+		.count = (uint16_t)n, .uptime_ms = up_ms, .unix_secs = now,
+		.unix_nsecs = (uint32_t)(g->ts % TR_NS_PER_SEC),
+		.seq = ex->seq,
+		.engine_type = (uint8_t)(ex->domain >> 8),
+		.engine_id = (uint8_t)ex->domain,
+	});
 	for (uint32_t i = 0; i < n; i++) {
 		flow_make(first + i, AF_INET, now, false, &f);
-		put_addr(&m, &f.src);
-		put_addr(&m, &f.dst);
-		put_u32(&m, 0);			/* next hop */
-		put_u16(&m, 1);			/* input ifIndex */
-		put_u16(&m, 2);			/* output ifIndex */
-		put_u32(&m, (uint32_t)f.packets);
-		put_u32(&m, (uint32_t)f.bytes);
-		put_u32(&m, uptime_ms(g->o, f.start));
-		put_u32(&m, uptime_ms(g->o, f.end));
-		put_u16(&m, f.sport);
-		put_u16(&m, f.dport);
-		put_u8(&m, 0);
-		put_u8(&m, f.proto == 6 ? 0x18 : 0);	/* tcp_flags: PSH ACK */
-		put_u8(&m, f.proto);
-		put_u8(&m, 0);			/* tos */
-		put_u16(&m, 0);			/* src_as */
-		put_u16(&m, 0);			/* dst_as */
-		put_u8(&m, 9);			/* src_mask */
-		put_u8(&m, 9);			/* dst_mask */
-		put_u16(&m, 0);
+		nf_v5_record(&m, &(struct nf_v5_record){
+			.src = ntohl(f.src.v4.s_addr),
+			.dst = ntohl(f.dst.v4.s_addr),
+			.input = 1, .output = 2,
+			.packets = (uint32_t)f.packets,
+			.octets = (uint32_t)f.bytes,
+			.first_ms = uptime_ms(g->o, f.start),
+			.last_ms = uptime_ms(g->o, f.end),
+			.sport = f.sport, .dport = f.dport,
+			.tcp_flags = f.proto == 6 ? 0x18 : 0,	/* PSH ACK */
+			.proto = f.proto,
+			.src_mask = 9, .dst_mask = 9,
+		});
 	}
 	g->errs += !wr_ok(&m);
 	g->records += n;
