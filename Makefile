@@ -27,6 +27,7 @@ FAULT_RATE  ?= 25
 FAULT_TESTS ?= ^unit/|e2e/test_replay_tcp|e2e/test_replay_udp|e2e/test_many_sessions|e2e/test_pmbmpd|e2e/test_reconnect
 
 .PHONY: all build build-matrix deps test-deps demo test test-asan test-fault bench fuzz fuzz-smoke check clean
+.PHONY: install uninstall deb deb-check
 
 all: build
 
@@ -113,3 +114,22 @@ fuzz-smoke:
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FAULT) build-matrix
+
+# ---- Installation and the Debian package ----
+# make install PREFIX=/usr/local DESTDIR=: the binary, its man pages (scdoc), the examples and the
+# bash completion, from a Release build of its own.  make uninstall removes what that install wrote
+# (CMake's manifest, which holds the DESTDIR too).
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD_INSTALL ?= build-install
+install: deps
+	@./scripts/apt-ensure scdoc
+	cmake -S . -B $(BUILD_INSTALL) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DTR_MAN=ON >/dev/null
+	cmake --build $(BUILD_INSTALL) -j $(JOBS) --target traffic-reproducer man
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_INSTALL)
+
+uninstall:
+	@[ -f $(BUILD_INSTALL)/install_manifest.txt ] || { echo "uninstall: no $(BUILD_INSTALL)/install_manifest.txt (make install first)"; exit 1; }
+	@while IFS= read -r f; do rm -f "$$f" && echo "removed $$f"; done <$(BUILD_INSTALL)/install_manifest.txt
+	@for d in $$(sed -n 's|/examples/.*|/examples|p' $(BUILD_INSTALL)/install_manifest.txt | sort -u); do \
+		find "$$d" -depth -type d -empty -delete 2>/dev/null; rmdir "$$(dirname "$$d")" 2>/dev/null; true; done
