@@ -118,7 +118,7 @@ clean:
 # ---- Installation and the Debian package ----
 # make install PREFIX=/usr/local DESTDIR=: the binary, its man pages (scdoc), the examples and the
 # bash completion, from a Release build of its own.  make uninstall removes what that install wrote
-# (CMake's manifest, which holds the DESTDIR too).
+# (the paths of CMake's manifest, under the same DESTDIR: give it again).
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD_INSTALL ?= build-install
@@ -130,6 +130,8 @@ install: deps
 
 uninstall:
 	@[ -f $(BUILD_INSTALL)/install_manifest.txt ] || { echo "uninstall: no $(BUILD_INSTALL)/install_manifest.txt (make install first)"; exit 1; }
-	@while IFS= read -r f; do rm -f "$$f" && echo "removed $$f"; done <$(BUILD_INSTALL)/install_manifest.txt
+	@while IFS= read -r f || [ -n "$$f" ]; do [ ! -e "$(DESTDIR)$$f" ] || { rm -f "$(DESTDIR)$$f" && echo "removed $(DESTDIR)$$f"; }; \
+		done <$(BUILD_INSTALL)/install_manifest.txt
 	@for d in $$(sed -n 's|/examples/.*|/examples|p' $(BUILD_INSTALL)/install_manifest.txt | sort -u); do \
+		d="$(DESTDIR)$$d"; \
 		find "$$d" -depth -type d -empty -delete 2>/dev/null; rmdir "$$(dirname "$$d")" 2>/dev/null; true; done
