@@ -135,3 +135,36 @@ uninstall:
 	@for d in $$(sed -n 's|/examples/.*|/examples|p' $(BUILD_INSTALL)/install_manifest.txt | sort -u); do \
 		d="$(DESTDIR)$$d"; \
 		find "$$d" -depth -type d -empty -delete 2>/dev/null; rmdir "$$(dirname "$$d")" 2>/dev/null; true; done
+
+# make deb: dpkg-buildpackage -us -uc -b in a clean clone of HEAD (what is committed), in a temporary
+# folder; the .deb and lintian's report land in DEB_OUT.  make deb-check: that package unpacked with
+# dpkg -x into a fresh folder, whose binary must print --version and validate (-n) every example
+# config, run from the unpacked doc folder so that their pcap paths resolve there.
+DEB_OUT  ?= build-deb
+DEB_DEPS = debhelper scdoc lintian dpkg-dev fakeroot libcmocka-dev
+deb: deps
+	@./scripts/apt-ensure $(DEB_DEPS)
+	@rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/tr-deb.XXXXXX") && \
+	git clone -q . "$$tmp/traffic-reproducer" && \
+	(cd "$$tmp/traffic-reproducer" && dpkg-buildpackage -us -uc -b) >$(DEB_OUT)/build.log 2>&1 || \
+		{ tail -40 $(DEB_OUT)/build.log; rm -rf "$$tmp"; echo "deb: dpkg-buildpackage failed (log: $(DEB_OUT)/build.log)"; exit 1; }; \
+	cp "$$tmp"/*.deb "$$tmp"/*.changes "$$tmp"/*.buildinfo $(DEB_OUT)/ && rm -rf "$$tmp"
+	@lintian --info $(DEB_OUT)/*.changes >$(DEB_OUT)/lintian.txt 2>&1; \
+	cat $(DEB_OUT)/lintian.txt; \
+	! grep -q '^E: ' $(DEB_OUT)/lintian.txt || { echo "deb: lintian reports errors"; exit 1; }
+	@ls $(DEB_OUT)/*.deb
+
+deb-check: deb
+	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/tr-debx.XXXXXX") && trap 'rm -rf "$$root"' EXIT && \
+	dpkg -x $(DEB_OUT)/traffic-reproducer_*.deb "$$root" && \
+	"$$root/usr/bin/traffic-reproducer" --version && \
+	test -s "$$root/usr/share/man/man1/traffic-reproducer.1.gz" && \
+	test -s "$$root/usr/share/man/man5/traffic-reproducer.yml.5.gz" && \
+	test -s "$$root/usr/share/bash-completion/completions/traffic-reproducer" && \
+	n=0 && for cfg in "$$root"/usr/share/doc/traffic-reproducer/examples/*.yml; do \
+		(cd "$$root/usr/share/doc/traffic-reproducer" && \
+		 "$$root/usr/bin/traffic-reproducer" -n -t "examples/$$(basename "$$cfg")" >/dev/null) || \
+			{ echo "deb-check: $$cfg does not validate"; exit 1; }; n=$$((n + 1)); \
+	done && [ $$n -gt 0 ] && \
+	echo "deb-check: --version, man pages, completion and $$n example configs (-n) from the unpacked package"
