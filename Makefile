@@ -141,7 +141,7 @@ uninstall:
 # dpkg -x into a fresh folder, whose binary must print --version and validate (-n) every example
 # config, run from the unpacked doc folder so that their pcap paths resolve there.
 DEB_OUT  ?= build-deb
-DEB_DEPS = debhelper scdoc lintian dpkg-dev fakeroot libcmocka-dev
+DEB_DEPS = debhelper scdoc lintian dpkg-dev fakeroot libcmocka-dev man-db
 deb: deps
 	@./scripts/apt-ensure $(DEB_DEPS)
 	@rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
@@ -162,6 +162,9 @@ deb-check: deb
 	test -s "$$root/usr/share/man/man1/traffic-reproducer.1.gz" && \
 	test -s "$$root/usr/share/man/man5/traffic-reproducer.yml.5.gz" && \
 	test -s "$$root/usr/share/bash-completion/completions/traffic-reproducer" && \
+	for page in man1/traffic-reproducer.1.gz man5/traffic-reproducer.yml.5.gz; do \
+		MANWIDTH=80 man -l "$$root/usr/share/man/$$page" >/dev/null || { echo "deb-check: man -l $$page"; exit 1; }; \
+	done && \
 	n=0 && for cfg in "$$root"/usr/share/doc/traffic-reproducer/examples/*.yml; do \
 		(cd "$$root/usr/share/doc/traffic-reproducer" && \
 		 "$$root/usr/bin/traffic-reproducer" -n -t "examples/$$(basename "$$cfg")" >/dev/null) || \
