@@ -48,7 +48,9 @@ done <"$WORK/page-keys"
 note "yml(5): $(wc -l <"$WORK/code-keys") config keys, $(wc -l <"$WORK/page-keys") entries, in step"
 
 # traffic-reproducer(1): every long and short flag of -h, and of each subcommand -h names.
-flags_of() { grep -oE -- '(^|[ [,|])--?[a-zA-Z][a-zA-Z-]*' | sed -E 's/^[ [,|]//' | sort -u; }
+# The flags of a help text's option lines ("  -t, --cfg FILE   ...", "      --no-sync  ..."), not
+# the ones its prose mentions.
+flags_of() { sed -nE 's/^ +((-[a-zA-Z], )?--?[a-zA-Z][a-zA-Z-]*).*/\1/p' | tr ',' '\n' | tr -d ' ' | sort -u; }
 # An entry, not a mention in a synopsis: a line of bold flags followed by its tab-indented meaning.
 awk '/^\t/ && prev ~ /^\*-/ { print prev } { prev = $0 }' "$man1" >"$WORK/man1-entries"
 check_flags() {		# what, then the help text on stdin
