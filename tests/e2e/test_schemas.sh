@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # schemas/*.schema.json describe what the tool writes: --info of generated captures of every protocol
-# (and of every corpus capture with TR_CORPUS), of a damaged one, with and without -t; --stats-json of
-# replays (UDP and TCP); the sink's --json.  Each validates with python3-jsonschema (draft 2020-12).
+# (and of every corpus capture with TR_CORPUS), of a damaged one, with and without -t, and -p's
+# traffic-info.json; --stats-json of replays (UDP and TCP); the sink's --json.  Each validates with
+# python3-jsonschema (draft 2020-12).
 . "$(dirname "$0")/../lib.sh"
 
 S=$TR_SOURCE_DIR/schemas
@@ -34,6 +35,13 @@ head -c 3000 "$WORK/bmp.pcap" >"$WORK/cut.pcap"
 rc=0; "$TR" --info "$WORK/cut.pcap" >"$WORK/info-cut.json" 2>/dev/null || rc=$?
 [ $rc -eq 3 ] || fail "--info of a cut capture: exit $rc, expected 3"
 infos+=("$WORK/info-cut.json")
+# -p's traffic-info.json is the same summary, with its pcap_processing counts added.
+for name in bmp ipfix; do
+	sed -E "s|^pcap: examples/|pcap: $TR_SOURCE_DIR/examples/|" "$TR_SOURCE_DIR/examples/$name.yml" >"$WORK/pp-$name.yml"
+	printf 'pcap_processing:\n  output_folder: %s\n' "$WORK/pp-$name" >>"$WORK/pp-$name.yml"
+	"$TR" -p -t "$WORK/pp-$name.yml" 2>"$WORK/pp-$name.err" || { cat "$WORK/pp-$name.err" >&2; fail "-p $name"; }
+	infos+=("$WORK/pp-$name/traffic-info.json")
+done
 check "$S/info.schema.json" "${infos[@]}" || fail "--info output does not match info.schema.json"
 
 if [ -n "${TR_CORPUS:-}" ] && [ -d "$TR_CORPUS" ]; then
