@@ -146,7 +146,7 @@ deb: deps
 	@./scripts/apt-ensure $(DEB_DEPS)
 	@rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/tr-deb.XXXXXX") && \
-	git clone -q . "$$tmp/traffic-reproducer" && \
+	git clone -q . "$$tmp/traffic-reproducer" && git -C "$$tmp/traffic-reproducer" checkout -q $$(git rev-parse HEAD) && \
 	(cd "$$tmp/traffic-reproducer" && dpkg-buildpackage -us -uc -b) >$(DEB_OUT)/build.log 2>&1 || \
 		{ tail -40 $(DEB_OUT)/build.log; rm -rf "$$tmp"; echo "deb: dpkg-buildpackage failed (log: $(DEB_OUT)/build.log)"; exit 1; }; \
 	cp "$$tmp"/*.deb "$$tmp"/*.changes "$$tmp"/*.buildinfo $(DEB_OUT)/ && rm -rf "$$tmp"
