@@ -162,6 +162,7 @@ deb-check: deb
 	test -s "$$root/usr/share/man/man1/traffic-reproducer.1.gz" && \
 	test -s "$$root/usr/share/man/man5/traffic-reproducer.yml.5.gz" && \
 	test -s "$$root/usr/share/bash-completion/completions/traffic-reproducer" && \
+	test -s "$$root/usr/share/traffic-reproducer/schemas/info.schema.json" && \
 	for page in man1/traffic-reproducer.1.gz man5/traffic-reproducer.yml.5.gz; do \
 		MANWIDTH=80 man -l "$$root/usr/share/man/$$page" >/dev/null || { echo "deb-check: man -l $$page"; exit 1; }; \
 	done && \
@@ -170,4 +171,4 @@ deb-check: deb
 		 "$$root/usr/bin/traffic-reproducer" -n -t "examples/$$(basename "$$cfg")" >/dev/null) || \
 			{ echo "deb-check: $$cfg does not validate"; exit 1; }; n=$$((n + 1)); \
 	done && [ $$n -gt 0 ] && \
-	echo "deb-check: --version, man pages, completion and $$n example configs (-n) from the unpacked package"
+	echo "deb-check: --version, man pages, completion, schemas and $$n example configs (-n) from the unpacked package"
