@@ -77,3 +77,46 @@ for page in "$man1" "$yml5"; do
 	fi
 done
 note "traffic-reproducer(1): every flag and subcommand of -h documented"
+
+# The defaults yml(5) states are the ones -n fills in: a config with only what is required, every
+# section and pcap_processing given, printed normalized; each entry whose default is a plain value
+# (a number, true, false, null or a word: not "as captured" nor one that depends on other keys)
+# must be what -n prints for its key (SECTION: for every section).
+: >"$WORK/x.pcap"
+{
+	echo "pcap: $WORK/x.pcap"
+	port=1
+	for s in $sections; do echo "$s: {collector: {ip: localhost, port: $port}}"; port=$((port + 1)); done
+	echo "pcap_processing: {}"
+} >"$WORK/min.yml"
+"$TR" -n -t "$WORK/min.yml" >"$WORK/min-n.yml" || fail "-n of a minimal config"
+python3 - "$yml5" "$WORK/min-n.yml" $sections <<'PY' || fail "yml(5) states defaults that -n does not print (above)"
+import re, sys, yaml
+page, printed, sections = sys.argv[1], yaml.safe_load(open(sys.argv[2])), sys.argv[3:]
+lines = open(page).read().split("\n")
+bad = checked = 0
+for line, nxt in zip(lines, lines[1:]):
+    if not (line.startswith("*") and nxt.startswith("\t")) or "default: " not in line:
+        continue
+    keys = [k.strip(" *") for k in line.split(" (")[0].split(",")]
+    text = line.split("default: ", 1)[1].rstrip(")")
+    if " when " in text or " of " in text:
+        continue                     # depends on other keys: said in words
+    m = re.fullmatch(r"\*?([A-Za-z0-9_.-]+)\*?(, .*)?", text)
+    if not m:
+        continue                     # "as captured", "the first pcap's path ...": not a plain value
+    want = yaml.safe_load(m.group(1))
+    for key in keys:
+        for path in ([key.replace("SECTION", s, 1) for s in sections] if key.startswith("SECTION.") else [key]):
+            node = printed
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is None and want is not None:
+                continue             # -n does not print it (a key of another section's protocol)
+            checked += 1
+            if node != want:
+                print(f"yml(5) says {path} defaults to {want!r}; -n prints {node!r}", file=sys.stderr)
+                bad += 1
+print(f"--- yml(5): {checked} stated defaults are what -n prints")
+sys.exit(1 if bad else 0)
+PY
