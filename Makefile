@@ -139,7 +139,8 @@ uninstall:
 # make deb: dpkg-buildpackage -us -uc -b in a clean clone of HEAD (what is committed), in a temporary
 # folder; the .deb and lintian's report land in DEB_OUT.  make deb-check: that package unpacked with
 # dpkg -x into a fresh folder, whose binary must print --version and validate (-n) every example
-# config, run from the unpacked doc folder so that their pcap paths resolve there.
+# config, run from the unpacked doc folder so that their pcap paths resolve there; apt-get -s (a
+# simulation: nothing is installed) says whether its dependencies resolve here.
 DEB_OUT  ?= build-deb
 DEB_DEPS = debhelper scdoc lintian dpkg-dev fakeroot libcmocka-dev man-db
 deb: deps
@@ -171,4 +172,6 @@ deb-check: deb
 		 "$$root/usr/bin/traffic-reproducer" -n -t "examples/$$(basename "$$cfg")" >/dev/null) || \
 			{ echo "deb-check: $$cfg does not validate"; exit 1; }; n=$$((n + 1)); \
 	done && [ $$n -gt 0 ] && \
-	echo "deb-check: --version, man pages, completion, schemas and $$n example configs (-n) from the unpacked package"
+	echo "deb-check: --version, man pages, completion, schemas and $$n example configs (-n) from the unpacked package" && \
+	apt-get -s install ./$(DEB_OUT)/traffic-reproducer_*.deb | grep -q '^Inst traffic-reproducer ' && \
+	echo "deb-check: apt-get -s install resolves its dependencies"
