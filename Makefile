@@ -160,6 +160,9 @@ deb-check: deb
 	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/tr-debx.XXXXXX") && trap 'rm -rf "$$root"' EXIT && \
 	dpkg -x $(DEB_OUT)/traffic-reproducer_*.deb "$$root" && \
 	"$$root/usr/bin/traffic-reproducer" --version && \
+	v=$$(dpkg-deb -f $(DEB_OUT)/traffic-reproducer_*.deb Version) && \
+	{ "$$root/usr/bin/traffic-reproducer" --version | head -1 | grep -q "^traffic-reproducer $${v%%-*} " || \
+		{ echo "deb-check: the package is $$v, --version says otherwise (debian/changelog and CMakeLists.txt's VERSION)"; exit 1; }; } && \
 	test -s "$$root/usr/share/man/man1/traffic-reproducer.1.gz" && \
 	test -s "$$root/usr/share/man/man5/traffic-reproducer.yml.5.gz" && \
 	test -s "$$root/usr/share/bash-completion/completions/traffic-reproducer" && \
