@@ -16,7 +16,7 @@ FUZZ_BUILD ?= build-fuzz
 # info: the summary over every stage below it; sflow: its parser and fidelity rewrites; anon: the payload rewriters;
 # sflow_anon: the sFlow payload rewriter), linked with
 # every module built once with the fuzzer's instrumentation (the protocol table ties them together).
-FUZZERS = source config protocols stream flowfix info sflow anon sflow_anon
+FUZZERS = source config protocols stream flowfix info sflow anon sflow_anon bgp_anon bmp_anon anon_tcp
 
 # Fault injection (-DTR_FAULT=ON): the unit tests and the byte-exact replays run while the
 # transport's socket calls fail with EAGAIN and EINTR or fall short, on a seeded schedule

@@ -5,7 +5,8 @@
 # bench/tcp_collector.c (reads and counts bytes; the built-in sink takes at most
 # 4,096 connections), and the same bytes through bench/tcp_baseline.c (the sessions
 # preloaded, one non-blocking connection each on one epoll loop, nothing else) to
-# the same collector; prints sessions/s, MB/s, peak RSS and the ratios.  Then BGP
+# the same collector; prints sessions/s, MB/s, peak RSS, the RSS while the
+# sessions are open and idle (keep_open), and the ratios.  Then BGP
 # sessions (one per address, at most 4,000, for the sink, which answers their OPENs) with a 3 s hold
 # time replayed at time_factor 1, where KEEPALIVE timers fire all along: the share
 # of sessions_tick (the timer scan) in a perf profile, when perf is installed.
@@ -120,6 +121,23 @@ sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
 rss=$("$TMP/peak_rss" "$TR" -t "$TMP/bmp.yml" || true)
 stop_collector
 rss_v=$("$TMP/peak_rss" "$TR" --version || true)
+# Idle: the same replay with keep_open, its N sessions open and everything
+# written; VmRSS once its CPU time stopped moving for 0.5 s, then SIGINT.
+start_collector
+sed "s/@PORT@/$PORT/" "$TMP/bmp.yml.in" >"$TMP/bmp.yml"
+"$TR" -t "$TMP/bmp.yml" --keep-open >"$TMP/idle.log" 2>&1 &
+idle_pid=$!
+prev=-1
+for _ in $(seq 240); do
+	sleep 0.5
+	cpu=$(awk '{ print $14 + $15 }' "/proc/$idle_pid/stat" 2>/dev/null) || break
+	[[ $cpu == "$prev" ]] && break
+	prev=$cpu
+done
+rss_idle=$(awk '/^VmRSS/ { print $2 }' "/proc/$idle_pid/status" 2>/dev/null || echo 0)
+kill -INT "$idle_pid" 2>/dev/null || true
+wait "$idle_pid" || true
+stop_collector
 BW=$(median "${b_wall[@]}")
 BL=$(median "${b_loop[@]}")
 TW=$(median "${t_wall[@]}")
@@ -130,6 +148,8 @@ printf '   %-30s %10.0f sessions/s %8.1f MB/s\n' "replay (wall)" "$(calc "$N/$TW
 printf '   RATIO replay/baseline (wall) %.2f\n' "$(calc "$BW/$TW")"
 printf '   peak RSS: replay %s kB (%s kB for --version: %.1f kB per session)\n' "$rss" "$rss_v" \
 	"$(calc "($rss-$rss_v)/$N")"
+printf '   RSS with the %d sessions open and idle (keep_open): %s kB (%.1f kB per idle session)\n' "$N" "$rss_idle" \
+	"$(calc "($rss_idle-$rss_v)/$N")"
 
 # BGP sessions of one address are one router's feed, replayed one after another:
 # one address each here.  The sink takes at most 4,096 connections: 4,000 at most.

@@ -43,8 +43,9 @@ static const char anon_usage[] =
 "ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
 "fields of NetFlow v5, v9 and IPFIX records (recognized by content, or\n"
 "by -t's sections), and of sFlow v5 datagrams (agent, sampled packet headers,\n"
-"sampled IPv4/IPv6, next hops, NAT).  NOT yet: IP fragments' payloads, BMP\n"
-"and BGP messages.\n"
+"sampled IPv4/IPv6, next hops, NAT); in TCP, BMP and BGP messages\n"
+"(reassembled, rewritten and written back into the very segments: inputs\n"
+"must be files).  NOT yet: IP fragments' payloads.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -52,9 +53,10 @@ static const char anon_usage[] =
 "  -k, --key-file KEY   the key (keep it: it reverses every pseudonym)\n"
 "  -o, --output FILE    the anonymized capture (classic pcap, ns timestamps):\n"
 "                       every frame of the inputs, in the order given\n"
-"  -t, --config CFG     UDP datagrams are the protocols' whose sections of CFG\n"
-"                       select them (select, NAME_h), as the replay takes\n"
-"                       them; without -t, by their content, as --info does\n"
+"  -t, --config CFG     UDP datagrams and TCP sessions are the protocols'\n"
+"                       whose sections of CFG select them (select, NAME_h),\n"
+"                       as the replay takes them; without -t, by their\n"
+"                       content, as --info does\n"
 "      --preserve RANGES  keep the addresses of these ranges as they are\n"
 "                       (comma-separated, any of: private (10/8, 172.16/12,\n"
 "                       192.168/16, 100.64/10, fc00::/7), loopback (127/8,\n"
@@ -65,6 +67,9 @@ static const char anon_usage[] =
 "      --map-out MAP    also write MAP (JSON, mode 0600): every address and\n"
 "                       MAC seen, with its pseudonym, sorted.  It reveals the\n"
 "                       originals: for the key holder only\n"
+"      --as-numbers keep|map  BGP/BMP AS numbers: as they are (the default),\n"
+"                       or a keyed permutation within the public and\n"
+"                       private 16- and 32-bit ranges (reserved ones kept)\n"
 "      --reverse        the arguments are pseudonyms: print each one's\n"
 "                       original address, one per line\n"
 "  -h, --help           this text\n"
@@ -80,6 +85,7 @@ struct anon_cli {
 	const char	*map_out;	/* --map-out: the pairs seen, NULL: none */
 	unsigned	 preserve;	/* --preserve: anon_preserve bits */
 	bool		 reverse;
+	bool		 map_as;	/* --as-numbers map */
 	char *const	*args;		/* inputs, or pseudonyms with --reverse */
 	int		 nargs;
 };
@@ -146,7 +152,8 @@ map_out_check(const struct anon_cli *cli)
 static int
 parse(int argc, char **argv, struct anon_cli *cli)
 {
-	enum { OPT_NEW_KEY = 256, OPT_REVERSE, OPT_PRESERVE, OPT_MAP_OUT };
+	enum { OPT_NEW_KEY = 256, OPT_REVERSE, OPT_PRESERVE, OPT_MAP_OUT,
+	    OPT_AS_NUMBERS };
 	static const struct option longopts[] = {
 		{ "new-key", required_argument, NULL, OPT_NEW_KEY },
 		{ "key-file", required_argument, NULL, 'k' },
@@ -155,6 +162,7 @@ parse(int argc, char **argv, struct anon_cli *cli)
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "preserve", required_argument, NULL, OPT_PRESERVE },
 		{ "map-out", required_argument, NULL, OPT_MAP_OUT },
+		{ "as-numbers", required_argument, NULL, OPT_AS_NUMBERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,6 +196,12 @@ parse(int argc, char **argv, struct anon_cli *cli)
 		case OPT_MAP_OUT:
 			cli->map_out = optarg;
 			break;
+		case OPT_AS_NUMBERS:
+			if (strcmp(optarg, "keep") != 0 &&
+			    strcmp(optarg, "map") != 0)
+				return usage_error("--as-numbers is keep or map");
+			cli->map_as = strcmp(optarg, "map") == 0;
+			break;
 		case 'h':
 			fputs(anon_usage, stdout);
 			return 1;
@@ -202,7 +216,8 @@ parse(int argc, char **argv, struct anon_cli *cli)
 	if (cli->new_key != NULL)
 		return cli->key_file != NULL || cli->output != NULL ||
 		    cli->cfg_path != NULL || cli->reverse || cli->nargs > 0 ||
-		    cli->preserve != 0 || cli->map_out != NULL ? usage_error("--new-key "
+		    cli->preserve != 0 || cli->map_out != NULL || cli->map_as ?
+		    usage_error("--new-key "
 		    "takes no other option or argument") : 0;
 	if (cli->key_file == NULL)
 		return usage_error("no key: give --key-file KEY (make one with "
@@ -266,14 +281,37 @@ static void
 payload_summary(const struct anon_payload_stats *ps,
     const struct anon_frame_stats *st)
 {
-	for (int id = 0; id < SECTION_COUNT; id++)
+	const struct anon_tcp_stats *t = &ps->tcp;
+
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		bool tcp = protocols[id]->l4proto == TR_IPPROTO_TCP;
+
 		if (protocols[id]->anon != NULL)
-			fprintf(stderr, "anonymize: %s: %llu datagrams "
+			fprintf(stderr, "anonymize: %s: %llu %s "
 			    "rewritten, %llu malformed (rewritten up to "
 			    "where they contradict themselves)\n",
-			    protocols[id]->what,
-			    (unsigned long long)ps->rewritten[id],
-			    (unsigned long long)ps->malformed[id]);
+			    protocols[id]->what, (unsigned long long)(tcp ?
+			    t->rewritten[id] : ps->rewritten[id]),
+			    tcp ? "messages" : "datagrams",
+			    (unsigned long long)(tcp ? t->malformed[id] :
+			    ps->malformed[id]));
+	}
+	if (t->skipped_bytes + t->unfinished_bytes != 0)
+		fprintf(stderr, "anonymize: warning: TCP bytes left as "
+		    "captured: %llu framed as no message (a stream that "
+		    "starts mid-message, or bytes around a gap), %llu of "
+		    "messages the capture cut short (%llu bytes of sequence "
+		    "space were never captured)\n",
+		    (unsigned long long)t->skipped_bytes,
+		    (unsigned long long)t->unfinished_bytes,
+		    (unsigned long long)t->gap_bytes);
+	if (t->over_connections + t->over_patches + t->fragmented_segments != 0)
+		fprintf(stderr, "anonymize: warning: left as captured: %llu "
+		    "TCP segments past the cap on connections, %llu messages "
+		    "past the cap on patch memory, %llu segments in IP "
+		    "fragments\n", (unsigned long long)t->over_connections,
+		    (unsigned long long)t->over_patches,
+		    (unsigned long long)t->fragmented_segments);
 	if (ps->counts.no_layout != 0)
 		fprintf(stderr, "anonymize: warning: %llu NetFlow v9/IPFIX "
 		    "data sets came before their template (or past the cap "
@@ -287,13 +325,11 @@ payload_summary(const struct anon_payload_stats *ps,
 		fprintf(stderr, "anonymize: warning: %llu datagrams left as "
 		    "captured: past the cap on exporters\n",
 		    (unsigned long long)ps->over_exporters);
-	fprintf(stderr, "anonymize: not rewritten yet: addresses inside "
-	    "BMP and BGP messages are as captured\n");
 }
 
 static int
-rewrite(struct anon_addr *a, const struct anon_cli *cli,
-    volatile sig_atomic_t *stop)
+rewrite(struct anon_addr *a, struct anon_as *as, struct anon_text *text,
+    const struct anon_cli *cli, volatile sig_atomic_t *stop)
 {
 	struct anon_frame_stats st = { 0 };
 	struct anon_payload_stats ps = { 0 };
@@ -316,7 +352,7 @@ rewrite(struct anon_addr *a, const struct anon_cli *cli,
 		}
 		anon_addr_on_seen(a, anon_map_add, map);
 	}
-	rc = anon_pcap_run(a, (const char *const *)cli->args,
+	rc = anon_pcap_run(a, as, text, (const char *const *)cli->args,
 	    (size_t)cli->nargs, cli->output, cli->cfg_path ? &cfg : NULL, stop,
 	    &st, &ps, err, sizeof(err));
 	if (cli->cfg_path != NULL)
@@ -365,6 +401,8 @@ anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
 {
 	struct anon_cli cli;
 	struct anon_addr *a;
+	struct anon_as *as = NULL;
+	struct anon_text *text;
 	uint8_t key[ANON_KEY_LEN];
 	char err[1024];
 	int rc;
@@ -383,14 +421,22 @@ anon_main(int argc, char **argv, volatile sig_atomic_t *stop)
 		return ANON_EXIT_USAGE;
 	}
 	a = anon_addr_new(key);
+	text = anon_text_new(key);
+	if (cli.map_as)
+		as = anon_as_new(key);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (a == NULL) {
+	if (a == NULL || text == NULL || (cli.map_as && as == NULL)) {
 		log_errorx("anonymize: cannot set up the key (libcrypto)");
+		anon_addr_free(a);
+		anon_text_free(text);
+		anon_as_free(as);
 		return ANON_EXIT_RUNTIME;
 	}
 	anon_addr_preserve(a, cli.preserve);
 	rc = cli.reverse ? reverse(a, cli.preserve, cli.args, cli.nargs) :
-	    rewrite(a, &cli, stop);
+	    rewrite(a, as, text, &cli, stop);
 	anon_addr_free(a);
+	anon_text_free(text);
+	anon_as_free(as);
 	return rc;
 }

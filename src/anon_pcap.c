@@ -1,6 +1,7 @@
 /* Captures anonymized into one pcap: the source reads and decodes each frame, anon_frame rewrites it, pcapw writes it. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,11 @@ struct run {
 	const struct config	*cfg;		/* -t: datagrams are its sections' */
 	struct selector		*sel;
 	uint64_t		 frame;		/* the one being rewritten */
+	struct anon_tcp		*tcp;		/* TCP messages: learned in pass 1, patched in pass 2 */
+	/* Pass 2: a frame is written once its packet, if any, got its TCP patches. */
+	struct source_frame	 pending;	/* its data is buf */
+	const uint8_t		*pending_src;	/* the source's bytes of it, where its packet's payload points */
+	bool			 has_pending;
 	bool			 failed;
 	char			*err;
 	size_t			 errlen;
@@ -218,12 +224,57 @@ fail_frame(struct run *r, const struct source_frame *f, const char *why)
 	r->failed = true;
 }
 
+/* The frame held for its TCP patches, rewritten and written. */
+static void
+flush_pending(struct run *r)
+{
+	const struct source_frame *f = &r->pending;
+	char why[160];
+
+	if (!r->has_pending)
+		return;
+	r->has_pending = false;
+	if (r->failed)
+		return;
+	r->frame = f->number;
+	if (anon_frame(r->addr, f->linktype, r->buf, f->caplen,
+	    &(struct anon_frame_at){ .l3_offset = f->l3_offset,
+	    .arp_offset = f->arp_offset, .udp_payload = on_udp, .ctx = r },
+	    r->stats) == -1) {
+		snprintf(why, sizeof(why), "cannot compute pseudonyms "
+		    "(libcrypto, or out of memory): %s", strerror(errno));
+		fail_frame(r, f, why);
+		return;
+	}
+	if (pcapw_write(r->w, f->ts, r->buf, f->caplen, f->len) == -1) {
+		snprintf(r->err, r->errlen, "%s: cannot write: %s", r->tmp,
+		    strerror(errno));
+		r->failed = true;
+	}
+}
+
+/* A TCP packet of the frame held: its payload gets the rewritten bytes of the messages it carries. */
+static void
+patch_tcp(struct run *r, const struct tr_packet *pkt)
+{
+	const struct source_frame *f = &r->pending;
+	uintptr_t at = (uintptr_t)pkt->payload, src = (uintptr_t)r->pending_src;
+	uint8_t *payload = NULL;
+
+	/* A payload reassembled from IP fragments is in no one frame (another buffer): it cannot be patched. */
+	if (r->has_pending && pkt->frame == f->number && at >= src &&
+	    at - src <= f->caplen && pkt->payload_len <= f->caplen - (at - src))
+		payload = r->buf + (at - src);
+	anon_tcp_patch(r->tcp, pkt, payload);
+}
+
 static void
 on_frame(void *ctx, const struct source_frame *f)
 {
 	struct run *r = ctx;
 	char why[160];
 
+	flush_pending(r);
 	if (r->failed)
 		return;
 	if (*r->stop) {
@@ -248,49 +299,91 @@ on_frame(void *ctx, const struct source_frame *f)
 		return;
 	}
 	memcpy(r->buf, f->data, f->caplen);
-	r->frame = f->number;
-	if (anon_frame(r->addr, f->linktype, r->buf, f->caplen,
-	    &(struct anon_frame_at){ .l3_offset = f->l3_offset,
-	    .arp_offset = f->arp_offset, .udp_payload = on_udp, .ctx = r },
-	    r->stats) == -1) {
-		snprintf(why, sizeof(why), "cannot compute pseudonyms "
-		    "(libcrypto, or out of memory): %s", strerror(errno));
-		fail_frame(r, f, why);
-		return;
-	}
-	if (pcapw_write(r->w, f->ts, r->buf, f->caplen, f->len) == -1) {
-		snprintf(r->err, r->errlen, "%s: cannot write: %s", r->tmp,
-		    strerror(errno));
-		r->failed = true;
-	}
+	r->pending = *f;
+	r->pending.data = r->buf;
+	r->pending_src = f->data;
+	r->has_pending = true;
 }
 
-/* Every input opens before anything is written, so a typo costs no run. */
+/*
+ * Every input opens before anything is written, so a typo costs no run.
+ * Each is read twice (TCP messages are learned, then patched in): a pipe
+ * cannot be.
+ */
 static enum anon_pcap_result
 open_inputs(const char *const *inputs, size_t n, struct source **srcs,
     char *err, size_t errlen)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
 		if ((srcs[i] = source_open(inputs[i], err, errlen)) == NULL)
 			return ANON_PCAP_BAD_INPUT;
+		if (stat(inputs[i], &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file: "
+			    "anonymize reads each input twice (TCP messages "
+			    "are learned first, then written back into their "
+			    "segments); save the capture to a file first",
+			    inputs[i]);
+			return ANON_PCAP_BAD_INPUT;
+		}
+	}
 	return ANON_PCAP_OK;
 }
 
+/* Pass 1: every TCP packet to the TCP rewriter, which keeps what its messages become. */
 static bool
-read_input(struct run *r, struct source *s, const char *path)
+learn_input(struct run *r, struct source *s, const char *path)
 {
 	struct tr_packet pkt;
 	int rc;
 
 	r->in = path;
+	while ((rc = source_next(s, &pkt)) == 1) {
+		if (*r->stop) {
+			snprintf(r->err, r->errlen, "%s: stopped by a signal",
+			    path);
+			return false;
+		}
+		if (pkt.l4proto == TR_IPPROTO_TCP &&
+		    anon_tcp_learn(r->tcp, &pkt) == -1) {
+			snprintf(r->err, r->errlen, "%s: frame %llu: cannot "
+			    "rewrite its TCP messages (libcrypto, or out of "
+			    "memory): %s", path, (unsigned long long)pkt.frame,
+			    strerror(errno));
+			return false;
+		}
+	}
+	if (rc == -1) {
+		snprintf(r->err, r->errlen, "%s", source_error(s));
+		return false;
+	}
+	return true;
+}
+
+/* Pass 2: every frame rewritten and written, a TCP segment's payload patched first. */
+static bool
+read_input(struct run *r, const char *path)
+{
+	struct tr_packet pkt;
+	struct source *s;
+	int rc;
+
+	r->in = path;
+	if ((s = source_open(path, r->err, r->errlen)) == NULL) {
+		r->failed = true;
+		return false;
+	}
 	source_on_frame(s, on_frame, r);
-	/* Packets are of no use here: each frame came through on_frame already. */
 	while ((rc = source_next(s, &pkt)) == 1 && !r->failed)
-		;
+		if (pkt.l4proto == TR_IPPROTO_TCP)
+			patch_tcp(r, &pkt);
+	flush_pending(r);
 	if (rc == -1 && !r->failed) {
 		snprintf(r->err, r->errlen, "%s", source_error(s));
 		r->failed = true;
 	}
+	source_close(s);
 	return !r->failed;
 }
 
@@ -325,7 +418,8 @@ finish_output(struct run *r, const char *out)
 }
 
 enum anon_pcap_result
-anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
+anon_pcap_run(struct anon_addr *a, struct anon_as *as, struct anon_text *text,
+    const char *const *inputs, size_t n,
     const char *out, const struct config *cfg, volatile sig_atomic_t *stop,
     struct anon_frame_stats *stats, struct anon_payload_stats *payload,
     char *err, size_t errlen)
@@ -333,7 +427,8 @@ anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
 	enum anon_pcap_result result = ANON_PCAP_FAILED;
 	struct run r = { .addr = a, .stop = stop, .stats = stats, .err = err,
 	    .errlen = errlen, .payload = payload, .cfg = cfg,
-	    .rewriter = { .addr = a, .counts = &payload->counts } };
+	    .rewriter = { .addr = a, .counts = &payload->counts, .as = as,
+	    .text = text } };
 	struct source **srcs = calloc(n ? n : 1, sizeof(*srcs));
 	char *tmp = NULL;
 	bool ok = true;
@@ -342,7 +437,9 @@ anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
 	r.buf = malloc(PCAPW_SNAPLEN);
 	if (cfg != NULL)
 		r.sel = selector_new(cfg);
+	r.tcp = anon_tcp_new(&r.rewriter, r.sel, &payload->tcp);
 	if (srcs == NULL || r.buf == NULL || (cfg != NULL && r.sel == NULL) ||
+	    r.tcp == NULL ||
 	    asprintf(&tmp, "%s.XXXXXX", out) == -1) {
 		snprintf(err, errlen, "%s: %s", out, strerror(ENOMEM));
 		tmp = NULL;
@@ -361,7 +458,14 @@ anon_pcap_run(struct anon_addr *a, const char *const *inputs, size_t n,
 	close(fd);
 	r.tmp = tmp;
 	for (size_t i = 0; i < n && ok; i++)
-		ok = read_input(&r, srcs[i], inputs[i]);
+		ok = learn_input(&r, srcs[i], inputs[i]);
+	if (ok && anon_tcp_learn_end(r.tcp) == -1) {
+		snprintf(err, errlen, "cannot rewrite TCP messages (libcrypto, "
+		    "or out of memory): %s", strerror(errno));
+		ok = false;
+	}
+	for (size_t i = 0; i < n && ok; i++)
+		ok = read_input(&r, inputs[i]);
 	if (ok && *stop) {	/* after the last frame: still not a finished run */
 		snprintf(err, errlen, "%s: stopped by a signal", out);
 		ok = false;
@@ -379,6 +483,7 @@ done:
 	free(tmp);
 	free(r.buf);
 	exporters_free(&r.exporters);
+	anon_tcp_free(r.tcp);
 	selector_free(r.sel);
 	return result;
 }

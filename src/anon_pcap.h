@@ -8,6 +8,7 @@
 #include "anon_addr.h"
 #include "anon_frame.h"
 #include "anon_proto.h"
+#include "anon_tcp.h"
 #include "config.h"
 #include "proto.h"
 
@@ -19,6 +20,8 @@ struct anon_payload_stats {
 	struct anon_counts	counts;
 	/* Datagrams left as captured: their exporter came past the cap on exporters (hostile input). */
 	uint64_t		over_exporters;
+	/* TCP (BMP, BGP): messages by result, and what stayed as captured. */
+	struct anon_tcp_stats	tcp;
 };
 
 enum anon_pcap_result {
@@ -39,9 +42,15 @@ enum anon_pcap_result {
  * file and frame.  Each whole UDP datagram goes to the rewriter of the
  * protocol whose section of cfg selects it (select, then NAME_h; none: it
  * stays as captured), or without cfg of the protocol its content says (as
- * --info classifies without a config).
+ * --info classifies without a config).  Each TCP connection's directions
+ * are reassembled and framed (sections as for UDP: -t's, else by content)
+ * and each whole BMP or BGP message rewritten, its new bytes written into
+ * the segments that carried it: so every input is read twice, and must be
+ * a file (not a pipe).  as (NULL: AS numbers kept) and text are the
+ * rewriters' AS and string pseudonyms.
  */
-enum anon_pcap_result anon_pcap_run(struct anon_addr *,
+enum anon_pcap_result anon_pcap_run(struct anon_addr *, struct anon_as *as,
+		    struct anon_text *text,
 		    const char *const *inputs, size_t n, const char *out,
 		    const struct config *cfg, volatile sig_atomic_t *stop,
 		    struct anon_frame_stats *,

@@ -8,12 +8,14 @@
 
 #include "addr.h"
 #include "anon_addr.h"
+#include "anon_as.h"
+#include "anon_text.h"
 
 /*
  * The anonymizer hands each protocol its messages as the other modes do
  * (UDP: one datagram, classified by -t's sections or by content like
- * --info.  TCP, not yet: the framer's messages out of the reassembled
- * stream of each direction).  A rewriter changes bytes in place and never a length, so a
+ * --info.  TCP: the framer's messages out of the reassembled stream of
+ * each direction, whole).  A rewriter changes bytes in place and never a length, so a
  * TCP message's new bytes go back into the very segments (by sequence
  * number) that carried it, and segmentation stays as captured.  The frame
  * rewriter (anon_frame) still does the IP headers and, last, the
@@ -43,7 +45,11 @@ struct anon_counts {
 struct anon_rewriter {
 	struct anon_addr	*addr;
 	struct anon_counts	*counts;
-	/* Later: `preserve` ranges, `as_numbers: keep | map`, names for enterprise fields. */
+	/* as_numbers: map (BGP, BMP): the AS pseudonyms; NULL for keep, the default. */
+	struct anon_as		*as;
+	/* Text that names things (BMP sysName, sysDescr): keyed tokens. */
+	struct anon_text	*text;
+	/* Later: `preserve` ranges, names for enterprise fields. */
 };
 
 /* How one message went: counted per protocol in the closing summary. */

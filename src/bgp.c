@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bgp.h"
+#include "bgp_anon.h"
 #include "cursor.h"
 #include "proto.h"
 #include "writer.h"
@@ -89,6 +90,7 @@ const struct proto bgp_proto = {
 	.l4proto = IPPROTO_TCP,
 	.framing = &bgp_framing,
 	.session = &bgp_session,
+	.anon = &bgp_anon,		/* bgp_anon.c */
 	.filter = &(const struct proto_filter){ .key = "bgp_h", .n_keys = 1,
 	    .keys = { { "type", false, 1, 5, 0,
 	    "a BGP message type from 1 to 5" } } },

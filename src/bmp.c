@@ -5,6 +5,7 @@
 
 #include "bgp.h"
 #include "bmp.h"
+#include "bmp_anon.h"
 #include "cursor.h"
 #include "proto.h"
 
@@ -67,6 +68,7 @@ const struct proto bmp_proto = {
 	.l4proto = IPPROTO_TCP,
 	.framing = &bmp_framing,
 	.session = &bmp_session,
+	.anon = &bmp_anon,		/* bmp_anon.c */
 	.filter = &(const struct proto_filter){ .key = "bmp_h", .n_keys = 1,
 	    .keys = { { "type", false, 0, 6, 0,
 	    "a BMP message type from 0 to 6" } } },

@@ -30,8 +30,8 @@
 #define BACKOFF_MAX		(30 * TR_NS_PER_SEC)
 /* After our FIN, how long the collector's is awaited before the socket is let go (the next session of the feed waits for it). */
 #define CLOSE_GRACE		(2 * TR_NS_PER_SEC)
-/* Stall limits and closing connections are looked at this often. */
-#define HOUSEKEEPING_EVERY	TR_NS_PER_SEC
+/* A connection that waits for an older one to be gone is looked at this often, for its stall clock. */
+#define WAITING_CHECK		TR_NS_PER_SEC
 
 struct sessions *
 sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
@@ -45,6 +45,11 @@ sessions_new(const struct config *cfg, bool reconnect, struct report *rep)
 	t->reconnect = reconnect;
 	t->stall_limit = (tr_ns)(cfg->tcp_stall_limit * (double)TR_NS_PER_SEC);
 	t->held_pool.max = STREAMS_MAX_HELD;
+	t->n_buckets = TABLE_BUCKETS;
+	if ((t->buckets = calloc(t->n_buckets, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -91,7 +96,6 @@ sessions_free(struct sessions *t)
 			hooks(s)->free(s);
 		stream_free(s->stream);
 		framer_free(&s->fr);
-		bytebuf_free(&s->held);
 		free(s->marks);
 		free(s->ring.end);
 		free(s);
@@ -105,6 +109,7 @@ sessions_free(struct sessions *t)
 		}
 	}
 	free(t->all);
+	free(t->buckets);
 	timer_heap_free(&t->timers);
 	session_bgp_prescan_free(t->pre);
 	free(t);
@@ -114,7 +119,44 @@ uint32_t
 session_hash(int section, const struct flow_key *k)
 {
 	return flow_key_hash(k, fnv1a(FNV1A_BASIS, &section,
-	    sizeof(section))) % TABLE_BUCKETS;
+	    sizeof(section)));
+}
+
+/* The chain of a section's 4-tuple in the session table. */
+static struct session **
+bucket_of(struct sessions *t, int section, const struct flow_key *k)
+{
+	return &t->buckets[session_hash(section, k) & (t->n_buckets - 1)];
+}
+
+/*
+ * Twice the buckets once there are more sessions than buckets: chains stay
+ * short, and a lookup (one per captured segment, both sides) reads about
+ * one session.  Out of memory: the chains just grow longer.
+ */
+static void
+grow_buckets(struct sessions *t)
+{
+	size_t n = t->n_buckets * 2;
+	struct session **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct session *s = t->buckets[i], *next;
+
+		for (; s != NULL; s = next) {
+			struct session **to = &b[session_hash(s->section,
+			    &s->key) & (n - 1)];
+
+			next = s->next;
+			s->next = *to;
+			*to = s;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->n_buckets = n;
 }
 
 static bool
@@ -129,8 +171,9 @@ static const struct framer_ops session_framer_ops;
 
 static struct session *
 session_new(struct sessions *t, int section, int exporter,
-    const struct tr_packet *pkt, uint32_t bucket)
+    const struct tr_packet *pkt)
 {
+	struct session **chain;
 	struct session *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
@@ -146,7 +189,6 @@ session_new(struct sessions *t, int section, int exporter,
 		return NULL;
 	}
 	t->all[t->n_all++] = s;
-	bytebuf_init(&s->held, SIZE_MAX);
 	s->table = t;
 	s->section = section;
 	s->exporter = exporter;
@@ -159,8 +201,11 @@ session_new(struct sessions *t, int section, int exporter,
 		framer_init(&s->fr, protocols[section]->framing,
 		    &session_framer_ops, s);
 	s->conn = -1;
-	s->next = t->buckets[bucket];
-	t->buckets[bucket] = s;
+	chain = bucket_of(t, section, &s->key);
+	s->next = *chain;
+	*chain = s;
+	if (++t->n_linked > t->n_buckets)
+		grow_buckets(t);
 	t->rep->tcp_sessions++;
 	if (hooks(s) != NULL && hooks(s)->created != NULL)
 		hooks(s)->created(s, pkt);
@@ -169,14 +214,16 @@ session_new(struct sessions *t, int section, int exporter,
 
 /* Unhook a session replaced by a new one on the same ports (it stays in `all`, for its connection). */
 static void
-session_unlink(struct sessions *t, struct session *s, uint32_t bucket)
+session_unlink(struct sessions *t, struct session *s)
 {
-	struct session **pp = &t->buckets[bucket];
+	struct session **pp = bucket_of(t, s->section, &s->key);
 
 	while (*pp != NULL && *pp != s)
 		pp = &(*pp)->next;
-	if (*pp == s)
+	if (*pp == s) {
 		*pp = s->next;
+		t->n_linked--;
+	}
 	s->next = NULL;
 }
 
@@ -189,6 +236,8 @@ session_describe(const struct session *s, char *buf, size_t len)
 	    protocols[s->section]->name, addr_format_endpoint(&s->key.src,
 	    s->key.sport, src, sizeof(src)), s->key.dport);
 }
+
+static void arm_stall_check(struct session *, tr_ns now);
 
 /* Connect, once the connection `after` (-1: none) is gone; a failure is counted and named. */
 static int
@@ -208,6 +257,7 @@ open_connection(struct session *s, int after)
 		t->rep->tcp_connect_failures++;
 		return -1;
 	}
+	arm_stall_check(s, tr_mono_now());
 	return 0;
 }
 
@@ -280,11 +330,30 @@ session_count_not_sent(struct session *o, uint64_t n, bool unsendable)
 
 /* ---- per-session backpressure ------------------------------------------ */
 
-/* Whether s holds SESSION_HELD_MAX, counted in the table for sessions_held_full(). */
+/*
+ * A session's bytes wait in one place, its connection's queue in the
+ * transport: before the connect, behind BGP's OPEN gate, for a slow
+ * collector, and (kept by the transport) for a refused OPEN's retry.
+ * Past the high water mark what it queues counts as held: marks say since
+ * when (the lag, the stall limit), and past SESSION_QUEUE_MAX its feed
+ * waits (sessions_held_full).
+ */
+#define SESSION_QUEUE_MAX	(TRANSPORT_TCP_HIGH_WATER + SESSION_HELD_MAX)
+
+/* Bytes waiting in s's queue: on its connection, or kept for its retry. */
+static size_t
+session_queued(const struct session *s)
+{
+	if (s->conn < 0 || (s->conn_dead && !s->retrying))
+		return 0;
+	return transport_tcp_queued(s->table->tp, s->conn);
+}
+
+/* Whether s's queue holds SESSION_QUEUE_MAX, counted in the table for sessions_held_full(). */
 void
 session_held_changed(struct session *s)
 {
-	bool full = bytebuf_len(&s->held) >= SESSION_HELD_MAX;
+	bool full = session_queued(s) >= SESSION_QUEUE_MAX;
 
 	if (full != s->held_full)
 		s->table->n_held_full += full ? 1 : (size_t)-1;
@@ -297,47 +366,52 @@ sessions_held_full(const struct sessions *t)
 	return t->n_held_full > 0;
 }
 
-/* Keep a message back, behind those already held. */
+/* Bytes up to `end` of the connection's stream are held since `now`. */
 static int
-hold_message(struct session *s, const uint8_t *p, size_t len, tr_ns now)
+mark_held(struct session *s, uint64_t end, tr_ns now)
+{
+	if (s->n_marks > s->marks_head &&
+	    now - s->marks[s->n_marks - 1].since < HELD_MARK_GRAIN) {
+		s->marks[s->n_marks - 1].end = end;
+		return 0;
+	}
+	if (grow_array(&s->marks, &s->cap_marks, sizeof(*s->marks),
+	    s->n_marks + 1, SIZE_MAX) == -1)
+		return -1;
+	s->marks[s->n_marks++] = (struct held_mark){ .end = end, .since = now };
+	return 0;
+}
+
+/* The first time a slow collector holds the session: said once. */
+static void
+note_slow(struct session *s)
 {
 	struct sessions *t = s->table;
 	char what[128];
 
-	/* Room for a mark first, so that nothing changes when either fails. */
-	if (grow_array(&s->marks, &s->cap_marks, sizeof(*s->marks),
-	    s->n_marks + 1, SIZE_MAX) == -1 ||
-	    bytebuf_append(&s->held, p, len) == -1)
-		return -1;
-	if (s->n_marks > s->marks_head &&
-	    now - s->marks[s->n_marks - 1].since < HELD_MARK_GRAIN)
-		s->marks[s->n_marks - 1].end = s->held_in + len;
-	else
-		s->marks[s->n_marks++] = (struct held_mark){
-		    .end = s->held_in + len, .since = now };
-	if (!s->held_slow && !s->retrying) {	/* the first time a slow collector holds it */
-		s->held_slow = true;
-		t->rep->tcp_sessions_held++;
-		session_describe(s, what, sizeof(what));
-		log_warnx("%s: the collector takes the session's bytes slower "
-		    "than the capture has them (%u MiB queued): its messages "
-		    "wait in order, nothing is dropped, the other sessions go "
-		    "on; the lag says how late they are",
-		    what, TRANSPORT_TCP_CONN_QUEUE_MAX >> 20);
-	}
-	s->held_in += len;
-	session_held_changed(s);
-	return 0;
+	if (s->held_slow || s->retrying)
+		return;
+	s->held_slow = true;
+	t->rep->tcp_sessions_held++;
+	session_describe(s, what, sizeof(what));
+	log_warnx("%s: the collector takes the session's bytes slower "
+	    "than the capture has them (%u MiB queued): its messages "
+	    "wait in order, nothing is dropped, the other sessions go "
+	    "on; the lag says how late they are",
+	    what, TRANSPORT_TCP_CONN_QUEUE_MAX >> 20);
 }
 
-/* The marks of bytes now released: how long they waited. */
+/* The connection wrote up to `total`: held bytes now written, and how long they waited. */
 static void
-held_lag(struct session *s, tr_ns now)
+held_written(struct session *s, uint64_t total, tr_ns now)
 {
 	struct report *rep = s->table->rep;
+	char what[128];
 
+	if (s->marks_head == s->n_marks)
+		return;
 	while (s->marks_head < s->n_marks &&
-	    s->marks[s->marks_head].end <= s->held_out) {
+	    s->marks[s->marks_head].end <= total) {
 		tr_ns lag = now - s->marks[s->marks_head++].since;
 
 		if (lag > s->held_lag_max)
@@ -348,93 +422,62 @@ held_lag(struct session *s, tr_ns now)
 		if (s->table->cfg->time_factor > 0)
 			report_lag(rep, lag);
 	}
-	if (s->marks_head == s->n_marks)
-		s->marks_head = s->n_marks = 0;
-}
-
-/* Nothing held any more: released, or lost with the connection. */
-static void
-session_held_empty(struct session *s)
-{
-	s->held_out = s->held_in;
-	bytebuf_consume(&s->held, bytebuf_len(&s->held));
+	if (s->marks_head < s->n_marks)
+		return;
 	s->marks_head = s->n_marks = 0;
-	session_held_changed(s);
-}
-
-/*
- * Move held messages to the connection unless its queue is over its high
- * water mark: up to that mark, which it then reaches again, so that its
- * `drained` event brings the rest (all of them when `all`: the session
- * ends, and its connection closes after its queue).
- */
-void
-session_release_held(struct session *s, tr_ns now, bool all)
-{
-	struct sessions *t = s->table;
-	size_t queued, n = bytebuf_len(&s->held);
-	char what[128];
-
-	if (n == 0 || s->conn < 0 || s->conn_dead)
-		return;
-	queued = transport_tcp_queued(t->tp, s->conn);
-	if (!all) {
-		if (transport_tcp_above_high(t->tp, s->conn) ||
-		    queued >= TRANSPORT_TCP_HIGH_WATER)
-			return;
-		if (n > TRANSPORT_TCP_HIGH_WATER - queued)
-			n = TRANSPORT_TCP_HIGH_WATER - queued;
-	}
-	/* Out of memory: the close releases them all; closed: on_closed accounts. */
-	if (transport_tcp_send(t->tp, s->conn, bytebuf_data(&s->held), n) ==
-	    -1)
-		return;
-	bytebuf_consume(&s->held, n);
-	s->held_out += n;
-	session_held_changed(s);
-	held_lag(s, now);
-	if (bytebuf_len(&s->held) > 0)
-		return;
-	session_held_empty(s);
 	if (!s->held_slow)
-		return;	/* held for a retry, not for a slow collector */
+		return;
 	session_describe(s, what, sizeof(what));
 	log_info("%s: the collector caught up; messages waited up to %.3f s",
 	    what, tr_ns_to_sec(s->held_lag_max));
 }
 
+/* Nothing held any more: written, or lost with the connection. */
+static void
+session_held_empty(struct session *s)
+{
+	s->marks_head = s->n_marks = 0;
+	session_held_changed(s);
+}
+
 /*
- * Give bytes to the connection of o (an owner): queued, or held behind
- * what is held already (backpressure).  `counted`: a message of the
- * capture, counted as sent once the socket has taken all of it.  -1 with
- * errno ENOTCONN (the connection is closing or gone) or ENOMEM.
+ * Give bytes to the connection of o (an owner): queued behind what waits
+ * already (kept for a retry, before the connect, behind the OPEN gate, or
+ * for a slow collector).  `counted`: a message of the capture, counted as
+ * sent once the socket has taken all of it.  -1 with errno ENOTCONN (the
+ * connection is closing or gone) or ENOMEM.
  */
 int
 session_queue(struct session *o, const uint8_t *p, size_t len, tr_ns now,
     bool counted)
 {
 	struct transport *tp = o->table->tp;
+	bool held;
 
 	if (ring_reserve(&o->ring) == -1)
 		return -1;
-	if (o->retrying) {
-		if (hold_message(o, p, len, now) == -1)
-			return -1;
-	} else if (o->conn < 0 || o->conn_dead) {
+	if (o->conn < 0 || (o->conn_dead && !o->retrying)) {
 		errno = ENOTCONN;
 		return -1;
-	} else if (bytebuf_len(&o->held) > 0 ||
-	    transport_tcp_above_high(tp, o->conn)) {
-		if (!transport_tcp_can_send(tp, o->conn)) {
-			errno = ENOTCONN;
-			return -1;
-		}
-		if (hold_message(o, p, len, now) == -1)
-			return -1;
-	} else if (transport_tcp_send(tp, o->conn, p, len) == -1)
-		return -1;
+	}
+	held = o->retrying || transport_tcp_above_high(tp, o->conn);
+	/* Recorded first: the send may write it at once, and `written` count it. */
 	o->conn_in += len;
 	ring_push(&o->ring, o->conn_in | (counted ? MSG_COUNTED : 0));
+	if (transport_tcp_send(tp, o->conn, p, len) == -1) {
+		o->ring.n--;	/* nothing was written: it is still the last */
+		o->conn_in -= len;
+		return -1;
+	}
+	/* Out of memory for a mark: only the lag and the stall limit miss it. */
+	if (held)
+		(void)mark_held(o, o->conn_in, now);
+	if (held || transport_tcp_above_high(tp, o->conn))
+		note_slow(o);
+	session_held_changed(o);
+	/* A queue that was empty starts its stall clock (a busy one's timer is armed). */
+	if (held || transport_tcp_queued(tp, o->conn) == len)
+		arm_stall_check(o, now);
 	return 0;
 }
 
@@ -459,6 +502,8 @@ session_queue_first(struct session *o, const uint8_t *p, size_t len, bool counte
 	r->head = (r->head + r->cap - 1) % r->cap;
 	r->end[r->head] = (uint64_t)len | (counted ? MSG_COUNTED : 0);
 	r->n++;
+	for (size_t i = o->marks_head; i < o->n_marks; i++)
+		o->marks[i].end += len;
 	o->conn_in += len;
 	return 0;
 }
@@ -671,10 +716,10 @@ close_connection(struct session *o)
 	o->reconnect_at = 0;
 	if (o->conn < 0 || o->conn_dead || !transport_tcp_can_send(tp, o->conn))
 		return;
-	session_release_held(o, tr_mono_now(), true);
 	if (hooks(o) != NULL && hooks(o)->closing != NULL)
 		hooks(o)->closing(o);
 	transport_tcp_close(tp, o->conn, false);
+	arm_stall_check(o, tr_mono_now());	/* its FIN, or what it still writes */
 }
 
 /*
@@ -813,12 +858,21 @@ void
 sessions_push_collector(struct sessions *t, int section,
     const struct tr_packet *pkt)
 {
-	struct flow_key from = flow_key_of(pkt);
-	struct flow_key k = flow_key_reversed(&from);
+	const struct proto_session *h = protocols[section]->session;
+	struct flow_key from, k;
 	struct session *s;
 	char what[128];
 
-	for (s = t->buckets[session_hash(section, &k)]; s != NULL; s = s->next)
+	/*
+	 * Most of the collector's segments are ACKs nothing here needs: no
+	 * lookup for them (a cache miss per segment over thousands of sessions).
+	 */
+	if (!(pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST)) &&
+	    (h == NULL || h->collector_segment == NULL))
+		return;
+	from = flow_key_of(pkt);
+	k = flow_key_reversed(&from);
+	for (s = *bucket_of(t, section, &k); s != NULL; s = s->next)
 		if (session_matches(s, section, &k))
 			break;
 	if (s == NULL)
@@ -848,8 +902,7 @@ sessions_push(struct sessions *t, int section, int exporter,
     const struct tr_packet *pkt)
 {
 	struct flow_key k = flow_key_of(pkt);
-	uint32_t bucket = session_hash(section, &k);
-	struct session *s = t->buckets[bucket];
+	struct session *s = *bucket_of(t, section, &k);
 	struct stream_chunk chunks[2];
 	tr_ns now = tr_mono_now();
 	bool syn = (pkt->tcp_flags & (TR_TCP_SYN | TR_TCP_ACK)) == TR_TCP_SYN;
@@ -867,11 +920,11 @@ sessions_push(struct sessions *t, int section, int exporter,
 	    stream_stats(s->stream)->bytes > 0))) {
 		if (!s->captured_end)
 			end_session(s);
-		session_unlink(t, s, bucket);
+		session_unlink(t, s);
 		s = NULL;
 	}
 	if (s == NULL) {
-		if ((s = session_new(t, section, exporter, pkt, bucket)) == NULL ||
+		if ((s = session_new(t, section, exporter, pkt)) == NULL ||
 		    start_session(s) == -1)
 			return -1;
 	} else if ((s->capture_gen != t->capture_gen ||
@@ -915,6 +968,8 @@ give_up_retry(struct session *s, const char *why)
 	s->conn_dead = true;
 	s->captured_end = true;
 	session_count_not_sent(s, msgs, false);
+	if (s->conn >= 0)
+		transport_tcp_discard(t->tp, s->conn);
 	session_held_empty(s);
 	s->conn_in = 0;
 	session_describe(s, what, sizeof(what));
@@ -927,18 +982,20 @@ static void
 reconnect(struct session *s, tr_ns now)
 {
 	struct sessions *t = s->table;
+	int kept = s->retrying ? s->conn : -1;	/* its queue waits for the new connection */
 	char what[128];
 
 	s->reconnect_at = 0;
 	s->conn_dead = false;
 	s->notification_received = false;
+	if (open_connection(s, -1) == -1) {
+		s->conn = kept;
+		give_up_retry(s, "the new connection cannot be opened");
+		return;
+	}
 	if (s->retrying) {
 		s->retrying = false;
 		t->n_retrying--;
-	}
-	if (open_connection(s, -1) == -1) {
-		give_up_retry(s, "the new connection cannot be opened");
-		return;
 	}
 	t->rep->tcp_reconnects++;
 	session_describe(s, what, sizeof(what));
@@ -946,6 +1003,11 @@ reconnect(struct session *s, tr_ns now)
 		hooks(s)->reconnect(s, now, what);
 	else
 		log_warnx("%s: reconnecting", what);
+	/* What was kept goes behind the prologue (BGP: the OPEN, and its gate). */
+	if (kept >= 0) {
+		transport_tcp_adopt(t->tp, s->conn, kept);
+		session_held_changed(s);
+	}
 	/* The run ended while a refused session waited: it closes behind its prologue. */
 	if (s->close_after_retry) {
 		s->close_after_retry = false;
@@ -1026,7 +1088,7 @@ stall_end(struct session *o, tr_ns idle)
 	log_errorx("%s: the collector has taken nothing for %.0f s with %zu "
 	    "bytes waiting%s (tcp_stall_limit): the session is ended, and what "
 	    "it still had is not sent", what, tr_ns_to_sec(idle),
-	    transport_tcp_queued(t->tp, o->conn) + bytebuf_len(&o->held),
+	    transport_tcp_queued(t->tp, o->conn),
 	    hooks(o) != NULL && hooks(o)->stalled_why != NULL ?
 	    hooks(o)->stalled_why(o) : "");
 	end_stalled(o);
@@ -1040,9 +1102,9 @@ held_too_long_end(struct session *o, tr_ns waited)
 
 	session_describe(o, what, sizeof(what));
 	log_errorx("%s: the collector is so slow that a message has waited "
-	    "%.0f s with %zu bytes held (tcp_stall_limit): the session is "
+	    "%.0f s with %zu bytes queued (tcp_stall_limit): the session is "
 	    "ended, and what it still had is not sent", what,
-	    tr_ns_to_sec(waited), bytebuf_len(&o->held));
+	    tr_ns_to_sec(waited), session_queued(o));
 	end_stalled(o);
 }
 
@@ -1059,35 +1121,67 @@ held_since(const struct session *s)
 	return s->marks[s->marks_head].since;
 }
 
-/* Once a second: connections stalled past the limit, and closed ones whose collector never sends its FIN. */
-static void
-housekeeping(struct sessions *t, tr_ns now)
+static tr_ns
+earlier(tr_ns a, tr_ns b)
 {
-	for (size_t i = 0; i < t->n_all; i++) {
-		struct session *s = t->all[i];
-		tr_ns since;
+	return a < b ? a : b;
+}
 
-		if (s->retrying && now - s->retry_since >= t->stall_limit) {
-			give_up_retry(s, "tcp_stall_limit has passed");
-			continue;
-		}
-		if (s->conn < 0 || s->conn_dead)
-			continue;
-		since = transport_tcp_stalled_since(t->tp, s->conn);
-		if (since != 0 && now - since >= t->stall_limit) {
-			stall_end(s, now - since);
-			continue;
-		}
-		since = held_since(s);
-		if (since != 0 && now - since >= t->stall_limit) {
-			held_too_long_end(s, now - since);
-			continue;
-		}
-		/* Let the socket go: the next session of the feed waits for it. */
-		since = transport_tcp_closing_since(t->tp, s->conn);
-		if (since != 0 && now - since >= CLOSE_GRACE)
-			transport_tcp_close(t->tp, s->conn, true);
+/*
+ * The limits of one session, from its timer: a refused session's retries,
+ * a connection that takes nothing, a message held too long (tcp_stall_limit),
+ * a closed connection whose collector never sends its FIN (CLOSE_GRACE).
+ * A limit passed by `soon` counts as passed (TIMER_SLACK).  Returns when
+ * to look again; INT64_MAX: nothing to watch until the session queues
+ * bytes, connects or closes again (each of which arms the timer).
+ */
+static tr_ns
+check_limits(struct session *s, tr_ns now, tr_ns soon)
+{
+	struct sessions *t = s->table;
+	tr_ns since, due = INT64_MAX;
+
+	if (s->retrying) {
+		if (s->retry_since + t->stall_limit > soon)
+			return s->retry_since + t->stall_limit;
+		give_up_retry(s, "tcp_stall_limit has passed");
+		return INT64_MAX;
 	}
+	if (s->conn < 0 || s->conn_dead)
+		return INT64_MAX;
+	/* Its clock starts with the connect, once the older connection is gone. */
+	if (transport_tcp_waiting(t->tp, s->conn))
+		return now + WAITING_CHECK;
+	if ((since = transport_tcp_stalled_since(t->tp, s->conn)) != 0) {
+		if (since + t->stall_limit <= soon) {
+			stall_end(s, now - since);
+			return INT64_MAX;
+		}
+		due = since + t->stall_limit;
+	}
+	if ((since = held_since(s)) != 0) {
+		if (since + t->stall_limit <= soon) {
+			held_too_long_end(s, now - since);
+			return INT64_MAX;
+		}
+		due = earlier(due, since + t->stall_limit);
+	}
+	/* Let the socket go: the next session of the feed waits for it. */
+	if ((since = transport_tcp_closing_since(t->tp, s->conn)) != 0) {
+		if (since + CLOSE_GRACE <= soon) {
+			transport_tcp_close(t->tp, s->conn, true);
+			return INT64_MAX;
+		}
+		due = earlier(due, since + CLOSE_GRACE);
+	}
+	return due;
+}
+
+/* s has something to watch from `now` on: its limits are checked by then. */
+static void
+arm_stall_check(struct session *s, tr_ns now)
+{
+	session_timer_at(s, now + earlier(s->table->stall_limit, CLOSE_GRACE));
 }
 
 /*
@@ -1118,6 +1212,7 @@ serve_timers(struct session *s, tr_ns now, tr_ns soon)
 		due = s->reconnect_at;
 	else if (hooks(s) != NULL && hooks(s)->timer != NULL)
 		due = hooks(s)->timer(s, now, soon);
+	due = earlier(due, check_limits(s, now, soon));
 	if (due != INT64_MAX)
 		session_timer_at(s, due);
 }
@@ -1125,17 +1220,12 @@ serve_timers(struct session *s, tr_ns now, tr_ns soon)
 tr_ns
 sessions_tick(struct sessions *t, tr_ns now)
 {
-	tr_ns next, soon = now + TIMER_SLACK;
+	tr_ns soon = now + TIMER_SLACK;
 	struct session *s;
 
-	if (now >= t->next_housekeeping) {
-		housekeeping(t, now);
-		t->next_housekeeping = now + HOUSEKEEPING_EVERY;
-	}
 	while ((s = timer_heap_pop_due(&t->timers, soon)) != NULL)
 		serve_timers(s, now, soon);
-	next = timer_heap_next(&t->timers);
-	return next < t->next_housekeeping ? next : t->next_housekeeping;
+	return timer_heap_next(&t->timers);
 }
 
 void
@@ -1288,6 +1378,14 @@ on_written(void *ctx, int id, uint64_t total)
 		r->head = (r->head + 1) % r->cap;
 		r->n--;
 	}
+	/* An idle session keeps no ring: its next burst allocates one again. */
+	if (r->n == 0 && r->cap > 0) {
+		free(r->end);
+		r->end = NULL;
+		r->head = r->cap = 0;
+	}
+	held_written(s, total, tr_mono_now());
+	session_held_changed(s);
 }
 
 /*
@@ -1352,16 +1450,6 @@ on_closed(void *ctx, int id, int err)
 		schedule_reconnect(s, what);
 }
 
-/* The queue is down to its low water mark: what the session held goes on. */
-static void
-on_drained(void *ctx, int id)
-{
-	struct session *s = ctx;
-
-	if (id == s->conn)
-		session_release_held(s, tr_mono_now(), false);
-}
-
 struct transport_tcp_events
 sessions_tcp_events(void)
 {
@@ -1370,7 +1458,6 @@ sessions_tcp_events(void)
 		.received = on_received,
 		.written = on_written,
 		.closed = on_closed,
-		.drained = on_drained,
 	};
 	return ev;
 }

@@ -187,7 +187,7 @@ session_bgp_reconnect(struct session *s, tr_ns now, const char *what)
 		s->bgp = BGP_OPEN_SENT;
 		transport_tcp_hold(s->table->tp, s->conn);
 	}
-	session_release_held(s, now, false);
+	(void)now;
 	log_warnx("%s: reconnecting; the OPEN is sent again and the "
 	    "session goes on once the collector answers", what);
 }
@@ -230,7 +230,7 @@ static struct prescan_entry *
 prescan_find(struct prescan *pre, const struct tr_packet *pkt, bool create)
 {
 	struct flow_key k = flow_key_of(pkt);
-	uint32_t bucket = session_hash(SECTION_BGP, &k);
+	uint32_t bucket = session_hash(SECTION_BGP, &k) % TABLE_BUCKETS;
 	struct prescan_entry *e;
 
 	for (e = pre->buckets[bucket]; e != NULL; e = e->next)
@@ -480,8 +480,6 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 	struct msg_ring *r = &s->ring;
 	const uint8_t *unsent;
 	size_t n = transport_tcp_unsent(t->tp, id, &unsent), skip = 0;
-	size_t keep;
-	struct bytebuf kept;
 
 	free(s->early_open);	/* it answered nothing on this connection */
 	s->early_open = NULL;
@@ -498,26 +496,17 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 		r->head = (r->head + 1) % r->cap;	/* its entry */
 		r->n--;
 	}
-	/* What the connection did not write, then what was held behind it. */
-	bytebuf_init(&kept, SIZE_MAX);
-	if ((n > skip &&
-	    bytebuf_append(&kept, unsent + skip, n - skip) == -1) ||
-	    bytebuf_append(&kept, bytebuf_data(&s->held),
-	    bytebuf_len(&s->held)) == -1) {
-		bytebuf_free(&kept);
-		return false;
-	}
-	bytebuf_free(&s->held);
-	s->held = kept;
-	session_held_changed(s);
-	keep = bytebuf_len(&kept);
-	/* One mark for everything: its lag counts from the refusal. */
+	/*
+	 * What the connection did not write stays in its queue, which the
+	 * transport keeps for the next connection (and queues what comes
+	 * meanwhile behind it).  One mark for it all: its lag counts from the
+	 * refusal.
+	 */
+	transport_tcp_keep(t->tp, id, skip);
 	s->marks_head = s->n_marks = 0;
-	s->held_out = s->held_in;
-	s->held_in += keep;
-	if (keep > 0 && s->cap_marks > 0)
+	if (s->conn_in > s->open_end && s->cap_marks > 0)
 		s->marks[s->n_marks++] = (struct held_mark){
-		    .end = s->held_in, .since = tr_mono_now() };
+		    .end = s->conn_in - s->open_end, .since = tr_mono_now() };
 	/* The kept messages' offsets now count from the end of the next connection's OPEN. */
 	for (size_t i = 0; i < r->n; i++) {
 		uint64_t *e = &r->end[(r->head + i) % r->cap];
@@ -534,6 +523,8 @@ session_bgp_keep_for_retry(struct session *s, int id, const struct transport_tcp
 		s->retry_since = tr_mono_now();
 	s->retrying = true;
 	t->n_retrying++;
+	session_held_changed(s);
+	session_timer_at(s, s->retry_since + t->stall_limit);
 	t->rep->bgp_open_refusals++;
 	return true;
 }

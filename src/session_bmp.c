@@ -13,6 +13,28 @@
 #define SESSION_MAX_PEER_UPS	16384
 
 /*
+ * Room for one more Peer Up, doubling from 2: most routers have a few
+ * peers, and grow_array's first 16 entries would be 768 bytes in each of
+ * thousands of sessions.
+ */
+static int
+peer_ups_reserve(struct session *s)
+{
+	size_t cap = s->cap_peer_ups ? s->cap_peer_ups * 2 : 2;
+	struct peer_up *p;
+
+	if (s->n_peer_ups < s->cap_peer_ups)
+		return 0;
+	if (cap > SESSION_MAX_PEER_UPS)
+		cap = SESSION_MAX_PEER_UPS;
+	if ((p = reallocarray(s->peer_ups, cap, sizeof(*p))) == NULL)
+		return -1;
+	s->peer_ups = p;
+	s->cap_peer_ups = cap;
+	return 0;
+}
+
+/*
  * Keep what a new connection must start with, as the router would send it:
  * the Initiation, and the Peer Up of each peer still up (a Peer Down drops it),
  * for up to SESSION_MAX_PEER_UPS peers (each Peer Up or Down is compared
@@ -55,8 +77,7 @@ session_bmp_sent(struct session *s, const uint8_t *msg, size_t len,
 		}
 		return;
 	}
-	if (grow_array(&s->peer_ups, &s->cap_peer_ups, sizeof(*s->peer_ups),
-	    s->n_peer_ups + 1, SESSION_MAX_PEER_UPS) == -1)
+	if (peer_ups_reserve(s) == -1)
 		return;
 	up = &s->peer_ups[s->n_peer_ups];
 	if ((up->msg = framer_copy(msg, len)) != NULL) {

@@ -28,7 +28,7 @@ enum bgp_phase {
 	BGP_ESTABLISHED,
 };
 
-/* Bytes held up to `end` (counted in held_in) have waited since `since`. */
+/* Bytes held up to `end` (of the connection's stream, as conn_in) have waited since `since`. */
 struct held_mark {
 	uint64_t	 end;
 	tr_ns		 since;
@@ -68,6 +68,7 @@ struct session {
 	int		 section;
 	int		 exporter;
 	struct flow_key	 key;		/* the exporter's direction */
+	struct session	*next;		/* hash chain (beside the key: a lookup reads one cache line per session) */
 	uint64_t	 capture_gen;	/* the capture file whose segments the stream holds */
 
 	struct stream	*stream;
@@ -89,16 +90,15 @@ struct session {
 
 	int		 conn;		/* transport id, -1 before/after */
 	/*
-	 * Backpressure: from the time the connection's queue reaches its high
-	 * water mark until its `drained` event, the session's messages wait
-	 * here, in order, up to SESSION_HELD_MAX; marks say since when, for
-	 * the lag and the stall limit.
+	 * Backpressure: the session's bytes wait in one queue, its
+	 * connection's (transport.c).  What it queues while that is over its
+	 * high water mark (or kept for a retry) is held: marks say since
+	 * when, for the lag and the stall limit, until written; past
+	 * SESSION_QUEUE_MAX queued the replay waits (sessions_held_full).
 	 */
-	struct bytebuf	 held;
-	uint64_t	 held_in, held_out;	/* bytes ever held, ever released */
 	struct held_mark *marks;
 	size_t		 marks_head, n_marks, cap_marks;
-	bool		 held_full;	/* holds SESSION_HELD_MAX: the replay waits (sessions_held_full) */
+	bool		 held_full;	/* queues SESSION_QUEUE_MAX: the replay waits (sessions_held_full) */
 	bool		 held_slow;	/* held once because the collector was slow (said once) */
 	tr_ns		 held_lag_max;
 	struct msg_ring	 ring;		/* what the connection was given and has not written */
@@ -108,7 +108,8 @@ struct session {
 	bool		 stalled;	/* ended by the stall limit */
 	/*
 	 * BGP: the collector closed the connection before it answered our
-	 * OPEN (it refused the peer for now); the messages wait in `held`
+	 * OPEN (it refused the peer for now); the messages wait in the
+	 * closed connection's queue, kept by the transport (transport_tcp_keep)
 	 * for a retry, and the session closes once that is answered when the
 	 * run ended meanwhile.
 	 */
@@ -145,7 +146,6 @@ struct session {
 	size_t		 timer_pos;	/* in the table's timers (timer_heap.h) */
 	tr_ns		 backoff;
 	struct framer	 rx;		/* BGP: what the collector sends */
-	struct session	*next;		/* hash chain */
 };
 
 struct peer_up {
@@ -154,7 +154,7 @@ struct peer_up {
 	uint8_t	 key[BMP_PEER_KEY_LEN];	/* bmp_peer_key */
 };
 
-#define TABLE_BUCKETS	4096
+#define TABLE_BUCKETS	4096	/* the feeds', the look-ahead's; the sessions' to start with */
 
 /* Sessions named in a warning of one kind; the rest are counted in one line. */
 #define SESSIONS_NAMED	5
@@ -164,7 +164,9 @@ struct sessions {
 	struct report		*rep;
 	struct transport	*tp;
 	bool			 reconnect;
-	struct session		*buckets[TABLE_BUCKETS];
+	/* Sessions by 4-tuple, one chain per bucket; the table doubles past one session per bucket. */
+	struct session	       **buckets;
+	size_t			 n_buckets, n_linked;
 	struct stream_pool	 held_pool;	/* out-of-order bytes of every stream */
 	struct session	       **all;
 	size_t			 n_all, cap_all;
@@ -173,7 +175,6 @@ struct sessions {
 	struct prescan		*pre;	/* bgp.open.trim_capabilities' look-ahead */
 	struct feed		*feeds[TABLE_BUCKETS];
 	tr_ns			 stall_limit;	/* tcp_stall_limit */
-	tr_ns			 next_housekeeping;
 	size_t			 connect_failures;	/* named or not */
 	size_t			 n_retrying;
 	size_t			 n_held_full;	/* sessions holding SESSION_HELD_MAX */
@@ -188,18 +189,18 @@ session_owner(struct session *s)
 	return s->host != NULL ? s->host : s;
 }
 
+/* A session's 4-tuple's hash (callers reduce it to their table's size). */
 uint32_t	session_hash(int section, const struct flow_key *k);
 void		session_describe(const struct session *, char *buf, size_t len);
-/* Queue bytes on o's connection (held back while it is over its bound); counted: a message of the capture. */
+/* Queue bytes on o's connection (held while it is over its high water mark); counted: a message of the capture. */
 int		session_queue(struct session *o, const uint8_t *p, size_t len,
 		    tr_ns now, bool counted);
 /* The same, ahead of anything held (a reconnect's OPEN before the messages kept for it). */
 int		session_queue_first(struct session *o, const uint8_t *p,
 		    size_t len, bool counted);
-void		session_release_held(struct session *, tr_ns now, bool all);
 /* Ask for the session's timer hook (or reconnect) at `due`, or sooner. */
 void		session_timer_at(struct session *, tr_ns due);
-/* After s->held changed other than through session.c. */
+/* After s's queue changed other than through session.c. */
 void		session_held_changed(struct session *);
 void		session_count_not_sent(struct session *o, uint64_t n,
 		    bool unsendable);

@@ -34,7 +34,8 @@
  */
 #define TCP_WRITE_BATCH	(64u * 1024)
 #define TCP_DIRTY_FLUSH	(16 * TCP_WRITE_BATCH)
-#define TCP_WRITE_MIN	(2u * 1024)
+#define TCP_WRITE_MIN	(3u * 1024)
+#define TCP_MANY_DIRTY	256
 
 /*
  * Epoll carries UDP sockets too, for their error queues (ICMP errors):
@@ -74,6 +75,7 @@ struct tcp_conn {
 	bool			 full;		/* the socket refused bytes: write again at EPOLLOUT only */
 	bool			 above_high;	/* the queue reached the high water mark, not yet down to the low */
 	bool			 dirty;		/* queued bytes not yet tried on the socket */
+	bool			 kept;		/* closed, its queue kept for a new connection (transport_tcp_keep) */
 	void			*ctx;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct bytebuf		 q;		/* queued bytes */
@@ -101,6 +103,20 @@ struct transport {
 	size_t			 dirty_bytes;	/* queued on them since */
 	size_t			 dirty_flush;	/* dirty_bytes that start writing the larger ones */
 	bool			 flushing;	/* going through the list: callbacks only add to it */
+
+	/*
+	 * The collector's address as last resolved: every session's connect
+	 * needs it, and 10,000 sessions must not be 10,000 lookups (a name
+	 * would read /etc/hosts or ask DNS each time).  Resolved once a run,
+	 * as the older tool did.
+	 */
+	struct {
+		char			*host;
+		uint16_t		 port;
+		sa_family_t		 family;
+		struct sockaddr_storage	 addr;
+		socklen_t		 len;
+	} resolved;
 
 	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
 	tr_ns			 last_udp_send;
@@ -161,6 +177,7 @@ transport_free(struct transport *t)
 	}
 	free(t->conns);
 	free(t->dirty);
+	free(t->resolved.host);
 	close(t->epfd);
 	free(t->socks);
 	free(t->bufs);
@@ -295,9 +312,26 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 	int fd, saved;
 
 	addr_format(repro_ip, repro, sizeof(repro));
-	if (resolve_collector(host, port, repro_ip->family, remote,
-	    remote_len, err, errlen) == -1)
-		return -1;
+	if (t->resolved.host != NULL && t->resolved.port == port &&
+	    t->resolved.family == repro_ip->family &&
+	    strcmp(t->resolved.host, host) == 0) {
+		memcpy(remote, &t->resolved.addr, t->resolved.len);
+		*remote_len = t->resolved.len;
+	} else {
+		char *copy;
+
+		if (resolve_collector(host, port, repro_ip->family, remote,
+		    remote_len, err, errlen) == -1)
+			return -1;
+		if ((copy = strdup(host)) != NULL) {	/* else: resolved again next time */
+			free(t->resolved.host);
+			t->resolved.host = copy;
+			t->resolved.port = port;
+			t->resolved.family = repro_ip->family;
+			memcpy(&t->resolved.addr, remote, *remote_len);
+			t->resolved.len = *remote_len;
+		}
+	}
 	if ((fd = socket(repro_ip->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -806,7 +840,8 @@ conn_gone(struct transport *t, int id, int err)
 	if (t->opts.tcp.closed != NULL)
 		t->opts.tcp.closed(c->ctx, id, err);
 	/* The callback may have opened connections: index, never a pointer kept across it. */
-	bytebuf_free(&t->conns[id].q);
+	if (!t->conns[id].kept)
+		bytebuf_free(&t->conns[id].q);
 	if (next >= 0 && t->conns[next].state == TCP_WAITING)
 		conn_start(t, next);
 }
@@ -824,6 +859,47 @@ transport_tcp_unsent(const struct transport *t, int id, const uint8_t **bytes)
 
 	*bytes = bytebuf_data(&c->q);
 	return bytebuf_len(&c->q);
+}
+
+void
+transport_tcp_keep(struct transport *t, int id, size_t skip)
+{
+	struct tcp_conn *c = &t->conns[id];
+	size_t len = bytebuf_len(&c->q);
+
+	if (skip > len)
+		skip = len;
+	bytebuf_consume(&c->q, skip);
+	c->stats.bytes_lost -= len - skip;	/* not lost: they go on the next connection */
+	c->gate = SIZE_MAX;
+	c->above_high = false;
+	c->kept = true;
+}
+
+void
+transport_tcp_adopt(struct transport *t, int id, int from)
+{
+	struct tcp_conn *k = &t->conns[from];
+	size_t len = bytebuf_len(&k->q);
+
+	if (!k->kept)
+		return;
+	/* Closed or out of memory: the owner's accounting counts them lost. */
+	if (len > 0 && transport_tcp_send(t, id, bytebuf_data(&k->q), len) ==
+	    -1)
+		t->conns[from].stats.bytes_lost += len;
+	transport_tcp_discard(t, from);
+}
+
+void
+transport_tcp_discard(struct transport *t, int id)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->kept)
+		return;
+	c->kept = false;
+	bytebuf_free(&c->q);
 }
 
 /*
@@ -893,11 +969,11 @@ conn_write(struct transport *t, int id)
 		c = note_drained(t, id);
 	}
 	/*
-	 * An idle connection keeps no more than the smallest buffer: with
-	 * thousands of sessions, a burst's buffers kept (bytebuf keeps up to
-	 * BYTEBUF_KEEP) would add up to gigabytes.
+	 * An idle connection keeps no buffer: with thousands of sessions,
+	 * even the smallest one kept by each (4 KiB) is most of an idle
+	 * session's memory.  The next burst costs one malloc.
 	 */
-	if (bytebuf_len(&c->q) == 0 && c->q.cap > BYTEBUF_MIN)
+	if (bytebuf_len(&c->q) == 0 && c->q.cap > 0)
 		bytebuf_free(&c->q);
 	if (bytebuf_len(&c->q) == 0 && c->state == TCP_OPEN &&
 	    c->close_when_drained) {
@@ -945,6 +1021,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 {
 	struct tcp_conn *c = &t->conns[id];
 
+	if (c->kept)	/* closed: queued for the connection that adopts them */
+		return bytebuf_append(&c->q, data, len);
 	if (c->state == TCP_CLOSED || c->state == TCP_CLOSING ||
 	    c->close_when_drained) {
 		errno = ENOTCONN;
@@ -953,6 +1031,24 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	/* A connection idle until now starts its stall clock now, not at its last write. */
 	if (bytebuf_len(&c->q) == 0)
 		c->progress = tr_mono_now();
+	/*
+	 * With many connections to write, a queue that holds a write's worth
+	 * and would have to grow for these bytes is written first: its buffer
+	 * keeps its smallest size (thousands of sessions, 4 KiB each) and each
+	 * send carries what it holds.  A few busy connections grow theirs, for
+	 * big writes.
+	 */
+	if (t->n_dirty >= TCP_MANY_DIRTY && c->state == TCP_OPEN && !c->full &&
+	    bytebuf_len(&c->q) >= TCP_WRITE_MIN &&
+	    bytebuf_len(&c->q) + len > c->q.cap) {
+		conn_write(t, id);
+		c = &t->conns[id];	/* the callbacks may have grown the table */
+		if (c->state == TCP_CLOSED) {
+			/* Gone with what it had: its owner counts these with the rest. */
+			c->stats.bytes_lost += len;
+			return 0;
+		}
+	}
 	if (bytebuf_append(&c->q, data, len) == -1)
 		return -1;
 	t->queued_total += len;
@@ -1021,6 +1117,12 @@ bool
 transport_tcp_above_high(const struct transport *t, int id)
 {
 	return t->conns[id].above_high;
+}
+
+bool
+transport_tcp_waiting(const struct transport *t, int id)
+{
+	return t->conns[id].state == TCP_WAITING;
 }
 
 bool

@@ -23,7 +23,8 @@ struct transport_tcp_events {
 	void	(*closed)(void *ctx, int id, int err);
 	/*
 	 * Its queue, which had reached TRANSPORT_TCP_HIGH_WATER, is down to
-	 * TRANSPORT_TCP_LOW_WATER: the session's held feed may go on (NULL: not told).
+	 * TRANSPORT_TCP_LOW_WATER (NULL: not told; the sessions need not be:
+	 * what they hold is already in the queue, counted by `written`).
 	 */
 	void	(*drained)(void *ctx, int id);
 };
@@ -108,11 +109,13 @@ void		 transport_udp_finish(struct transport *);
  * TCP: one connection per captured session, from repro_ip to the
  * collector, non-blocking.  Bytes are queued and written as the socket
  * takes them.  Queues are not capped here, so nothing queued is ever
- * refused.  The caller bounds them (backpressure), per connection: once
- * a queue reaches the high water mark (transport_tcp_above_high()) it
- * keeps the rest of that session back, and hands it over when the
- * `drained` event says the queue is down to the low water mark; other
- * connections go on.
+ * refused: a connection's queue is the one place its session's bytes
+ * wait, before the connect, behind a hold (BGP's OPEN gate), for a slow
+ * collector, and kept from a closed connection for its successor
+ * (transport_tcp_keep).  The caller bounds them (backpressure), per
+ * connection: past the high water mark (transport_tcp_above_high()) the
+ * session counts what it queues as held (lag, stall limit), up to a bound
+ * of its own, past which only its feed waits; other connections go on.
  */
 #define TRANSPORT_TCP_CONN_QUEUE_MAX	(4u * 1024 * 1024)
 #define TRANSPORT_TCP_HIGH_WATER	TRANSPORT_TCP_CONN_QUEUE_MAX
@@ -166,6 +169,19 @@ void		 transport_tcp_release(struct transport *, int id);
  */
 size_t		 transport_tcp_unsent(const struct transport *, int id,
 		    const uint8_t **bytes);
+/*
+ * In the `closed` callback only: keep the connection's queue, less its
+ * first `skip` bytes, for a new connection (BGP's retry of a refused
+ * OPEN).  Bytes sent to it meanwhile are queued behind, and nothing is
+ * written until transport_tcp_adopt() moves them all to the new
+ * connection's queue (behind what that has), or transport_tcp_discard()
+ * drops them.  One queue per session, wherever its bytes wait.
+ */
+void		 transport_tcp_keep(struct transport *, int id, size_t skip);
+void		 transport_tcp_adopt(struct transport *, int id, int from);
+void		 transport_tcp_discard(struct transport *, int id);
+/* Waiting for another connection to be gone before its connect. */
+bool		 transport_tcp_waiting(const struct transport *, int id);
 /* Bytes queued on one TCP connection (held back ones included). */
 size_t		 transport_tcp_queued(const struct transport *, int id);
 /* The queue reached the high water mark and is not down to the low one yet: hold this session's feed. */

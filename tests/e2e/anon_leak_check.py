@@ -5,16 +5,21 @@ Every field tshark knows of type FT_IPv4, FT_IPv6 or FT_ETHER (`tshark -G
 fields`), of the protocols the captures hold, is read from the inputs and
 from the output.  The check fails when:
   - an address or MAC of the inputs appears in the output (except in the
-    ranges --preserve keeps, and the broadcast and all-zero MACs, which the
-    tool keeps by design);
+    ranges --preserve keeps, the unspecified addresses 0.0.0.0 and ::, and
+    the broadcast and all-zero MACs, which the tool keeps by design);
   - an output address (not kept by --preserve) is not the pseudonym of an
-    input address: its original, by `anonymize --reverse`, is no input's;
+    input address or prefix: its original, by `anonymize --reverse`, is no
+    input's, nor is it cut to any length that keeps the output's set bits;
   - the prefix property fails on a pair of output addresses: two pseudonyms
     share a k-bit prefix exactly when their originals do.
 
 Which protocols' fields count is one list, CHECKED (or --all): the ones
-whose addresses the tool rewrites today.  BGP and BMP are PENDING: their
-rewriters are being built; move them to CHECKED when they land.
+whose addresses the tool rewrites.
+
+Crypto-PAn, as its reference implementation, maps a few addresses to
+themselves.  An input address found in the output is a leak unless it is
+its own pseudonym (`--reverse` gives it back unchanged): such fixed points
+are counted, not failed.
 
 usage: anon_leak_check.py --tr BIN --key KEY [--preserve LIST] [--all]
            [-d DECODE-AS]... --out OUT.pcap IN.pcap...
@@ -26,12 +31,14 @@ import subprocess
 import sys
 
 # The protocols (tshark's filter names) whose address fields are checked.
-CHECKED = ["eth", "sll", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "cflow", "sflow"]
-# Rewritten soon (issue 12, TCP part): then move them to CHECKED.
-PENDING = ["bgp", "bmp"]
+CHECKED = ["eth", "sll", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "cflow", "sflow", "tcp",
+           "bgp", "bmp"]
 
 ADDR_TYPES = ("FT_IPv4", "FT_IPv6", "FT_ETHER")
 KEPT_MACS = {"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00"}
+# The unspecified addresses carry nothing to hide and stay as they are: a default route
+# (0.0.0.0/0 has no bits to map), BMP's Loc-RIB peer, an unset next hop.
+KEPT_ADDRS = {"0.0.0.0", "::"}
 
 # As src/anon_addr.c's ranges (README, "Anonymize").
 PRESERVE = {
@@ -104,6 +111,21 @@ def reverse(tr, key, addrs):
     return orig
 
 
+def prefix_of_input(pseudonym, original, ins):
+    """A prefix (BGP NLRI, an IPFIX prefix field) is mapped as the address it starts and keeps
+    its length, the bits past it zero: its pseudonym's original has other bits there.  It is an
+    input prefix's pseudonym when, for a length that keeps every set bit of the pseudonym, the
+    original cut to that length is an input address (tshark shows prefixes without lengths)."""
+    p, o = parse_ip(pseudonym), parse_ip(original)
+    bits = p.max_prefixlen
+    low = bits - (int(p) & -int(p)).bit_length() + 1 if int(p) else 0
+    for length in range(low, bits + 1):
+        cut = int(o) >> (bits - length) << (bits - length)
+        if str(ipaddress.ip_address(cut) if bits == 32 else ipaddress.IPv6Address(cut)) in ins:
+            return True
+    return False
+
+
 def prefix_violations(pairs, bits):
     """Pairs (pseudonym, original) as ints of `bits` bits: for every k, pseudonyms share
     their first k bits exactly when their originals do (k-prefixes map one to one)."""
@@ -137,6 +159,8 @@ def main():
         nets += [ipaddress.ip_network(n) for n in PRESERVE[name]]
 
     def kept(text):
+        if text in KEPT_ADDRS:
+            return True
         ip = parse_ip(text)
         return ip is not None and any(ip in n for n in nets)
 
@@ -157,9 +181,6 @@ def main():
     problems = []
     ins = vin["FT_IPv4"] | vin["FT_IPv6"]
     outs = vout["FT_IPv4"] | vout["FT_IPv6"]
-    leaked = sorted(x for x in ins & outs if not kept(x))
-    if leaked:
-        problems.append("%d input addresses in the output: %s" % (len(leaked), " ".join(leaked[:8])))
     macs = sorted((vin["FT_ETHER"] & vout["FT_ETHER"]) - KEPT_MACS)
     if macs:
         problems.append("%d input MACs in the output: %s" % (len(macs), " ".join(macs[:8])))
@@ -167,7 +188,11 @@ def main():
     # Kept originals stand for themselves; every other output address is a pseudonym.
     pseudonyms = [x for x in outs if parse_ip(x) is not None and not (x in ins and kept(x))]
     orig = reverse(a.tr, a.key, pseudonyms)
-    strangers = sorted(p for p in pseudonyms if orig[p] not in ins)
+    fixed = sorted(x for x in ins & outs if not kept(x) and orig.get(x) == x)
+    leaked = sorted(x for x in ins & outs if not kept(x) and orig.get(x) != x)
+    if leaked:
+        problems.append("%d input addresses in the output: %s" % (len(leaked), " ".join(leaked[:8])))
+    strangers = sorted(p for p in pseudonyms if orig[p] not in ins and not prefix_of_input(p, orig[p], ins))
     if strangers:
         problems.append("%d output addresses are no input address's pseudonym: %s" %
                         (len(strangers), " ".join("%s(<-%s)" % (p, orig[p]) for p in strangers[:6])))
@@ -179,9 +204,9 @@ def main():
             problems.append("IPv%d: the prefix property fails at %d-bit prefixes" % (version, bad[0]))
 
     print("anon_leak_check: %s: %d fields of %s; input %d addresses, %d MACs; output %d addresses "
-          "(%d pseudonyms checked for prefixes), %d MACs; %s" %
+          "(%d pseudonyms checked for prefixes, %d their own pseudonym), %d MACs; %s" %
           (a.out, len(fields), ",".join(sorted(protocols)), len(ins), len(vin["FT_ETHER"]),
-           len(outs), len(pseudonyms), len(vout["FT_ETHER"]),
+           len(outs), len(pseudonyms), len(fixed), len(vout["FT_ETHER"]),
            "FAILED" if problems else "no leak, prefixes preserved"))
     for p in problems:
         print("  " + p)

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the session table on real loopback sockets: a slow
- * collector holds back its session (hold, then release from the
- * transport's drained event) and every message still arrives, in order;
+ * collector holds back its session (its messages wait in the one queue,
+ * the connection's, past the high water mark) and every message still
+ * arrives, in order;
  * a collector that closes the connection gets a new one that starts with
  * the BMP Initiation (reconnect); BGP messages wait behind the OPEN until
  * the collector answers it (the OPEN gate).  Under -DTR_FAULT=ON (make test-fault)
@@ -48,6 +49,8 @@ struct harness {
 };
 
 static volatile sig_atomic_t never_stop;
+/* tcp_stall_limit of the next harness, seconds. */
+static double stall_limit = 30;
 
 static struct tr_addr
 addr4(const char *s)
@@ -86,7 +89,7 @@ harness_start(struct harness *h, int section, bool reconnect)
 	h->cfg.map = &h->map;
 	h->cfg.n_map = 1;
 	h->cfg.time_factor = 0;
-	h->cfg.tcp_stall_limit = 30;
+	h->cfg.tcp_stall_limit = stall_limit;
 	h->cfg.so_sndbuf = 4096;
 	h->section = section;
 	h->cfg.section[section].enabled = true;
@@ -242,8 +245,9 @@ push_messages(struct harness *h, size_t from, size_t n)
 
 /*
  * More than the high water mark for a collector that reads nothing at
- * first: the session holds the rest, releases it as the queue drains, and
- * the collector gets every message once, in order; nothing is lost.
+ * first: the rest is held in the connection's queue (said once, not yet
+ * the bound that makes the replay wait), written as the collector reads,
+ * and the collector gets every message once, in order; nothing is lost.
  */
 static void
 test_hold_release(void **state)
@@ -375,6 +379,81 @@ test_bgp_open_gate(void **state)
 	harness_stop(&h);
 }
 
+/*
+ * A BGP collector that closes the connection before it answers the OPEN
+ * refuses the peer for now: the messages behind the OPEN stay in the
+ * closed connection's queue (kept by the transport, with what the capture
+ * brings meanwhile), and after the backoff a new connection sends the OPEN
+ * again, then, once answered, all of them, once; nothing is lost.
+ */
+static void
+test_bgp_refused_retry(void **state)
+{
+	enum { OPEN_LEN = 29, UPDATE_LEN = 23, UPDATES = 3 };
+	struct harness h;
+	uint8_t open[OPEN_LEN], update[UPDATE_LEN], got[OPEN_LEN];
+	int fd;
+
+	(void)state;
+	harness_start(&h, SECTION_BGP, true);
+	bgp_message(open, sizeof(open), BGP_OPEN);
+	bgp_message(update, sizeof(update), BGP_UPDATE);
+	push_segment(&h, TR_TCP_SYN, NULL, 0);
+	push_segment(&h, TR_TCP_ACK | TR_TCP_PSH, open, sizeof(open));
+	for (int i = 0; i < UPDATES - 1; i++)
+		push_segment(&h, TR_TCP_ACK | TR_TCP_PSH, update,
+		    sizeof(update));
+	fd = accept_connection(&h);
+	read_bytes(&h, fd, got, OPEN_LEN);
+	assert_memory_equal(got, open, OPEN_LEN);
+	close(fd);
+	serve_until_changed(&h, &h.rep.bgp_open_refusals, 0);
+	assert_int_equal(sessions_retrying(h.t), 1);
+	/* Captured while the session waits for its retry: queued behind the others. */
+	push_segment(&h, TR_TCP_ACK | TR_TCP_PSH, update, sizeof(update));
+	fd = accept_connection(&h);
+	read_bytes(&h, fd, got, OPEN_LEN);
+	assert_memory_equal(got, open, OPEN_LEN);
+	assert_int_equal(send(fd, open, sizeof(open), 0), (ssize_t)sizeof(open));
+	for (int i = 0; i < UPDATES; i++) {
+		read_bytes(&h, fd, got, UPDATE_LEN);
+		assert_memory_equal(got, update, UPDATE_LEN);
+	}
+	close_all(&h);
+	assert_int_equal(h.rep.tcp_reconnects, 1);
+	assert_int_equal(h.rep.section[SECTION_BGP].sent, 1 + UPDATES);
+	assert_int_equal(h.rep.tcp_lost_bytes, 0);
+	close(fd);
+	harness_stop(&h);
+}
+
+/*
+ * A collector that accepts and never reads: once the connection has taken
+ * nothing for tcp_stall_limit, the session's timer (no scan) ends it, and
+ * the messages it still had count as not sent.
+ */
+static void
+test_stall_limit(void **state)
+{
+	struct harness h;
+	int fd;
+
+	(void)state;
+	stall_limit = 1;
+	harness_start(&h, SECTION_BMP, false);
+	stall_limit = 30;
+	push_segment(&h, TR_TCP_SYN, NULL, 0);
+	push_messages(&h, 0, 200);	/* far more than both socket buffers */
+	fd = accept_connection(&h);
+	serve_until_changed(&h, &h.rep.tcp_sessions_stalled, 0);
+	assert_true(h.rep.section[SECTION_BMP].dropped > 0);
+	assert_int_equal(h.rep.section[SECTION_BMP].sent +
+	    h.rep.section[SECTION_BMP].dropped, 200);
+	close_all(&h);
+	close(fd);
+	harness_stop(&h);
+}
+
 int
 main(void)
 {
@@ -382,6 +461,8 @@ main(void)
 		cmocka_unit_test(test_hold_release),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_bgp_open_gate),
+		cmocka_unit_test(test_bgp_refused_retry),
+		cmocka_unit_test(test_stall_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Unit tests of the transport on real loopback sockets: coalesced writes, per-pass caps, partial writes, hold/release, water marks, UDP batches. */
+/* Unit tests of the transport on real loopback sockets: coalesced writes, per-pass caps, partial writes, hold/release, a closed queue kept and adopted, water marks, UDP batches. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +41,8 @@ struct fixture {
 	size_t			 queued_at_drained;
 	int			 closed;
 	int			 closed_err;
+	bool			 keep;		/* keep the queue when closed, less its first keep_skip bytes */
+	size_t			 keep_skip;
 };
 
 static void
@@ -63,9 +65,10 @@ on_closed(void *ctx, int id, int err)
 {
 	struct fixture *f = ctx;
 
-	(void)id;
 	f->closed++;
 	f->closed_err = err;
+	if (f->keep)
+		transport_tcp_keep(f->t, id, f->keep_skip);
 }
 
 static void
@@ -394,6 +397,43 @@ test_hold_release(void **state)
 }
 
 /*
+ * A closed connection's queue kept for another (BGP's retry): less the
+ * bytes skipped, with what is queued meanwhile behind, nothing written
+ * until another connection adopts it all, after its own bytes.
+ */
+static void
+test_keep_adopt(void **state)
+{
+	struct transport *t = new_transport(0);
+	struct fixture f = { .keep = true, .keep_skip = 1000 }, g = { 0 };
+	tr_ns give_up = tr_mono_now() + GIVE_UP;
+
+	(void)state;
+	connect_fixture(&f, t, 0);
+	transport_tcp_hold(t, f.id);	/* nothing goes: the OPEN gate before any byte */
+	send_pattern(&f, 0, 5000, 100);
+	transport_tcp_flush(t);
+	close(f.peer);
+	f.peer = -1;
+	while (f.closed == 0 && tr_mono_now() < give_up)
+		assert_true(transport_poll(t, tr_mono_now() + TR_NS_PER_MS) >= 0);
+	assert_int_equal(f.closed, 1);
+	assert_int_equal(transport_tcp_queued(t, f.id), 4000);
+	send_pattern(&f, 5000, 1000, 100);	/* queued behind, not written */
+	assert_int_equal(transport_tcp_queued(t, f.id), 5000);
+	/* Only the skipped bytes are lost to this connection (their owner sends them again). */
+	assert_int_equal(transport_tcp_stats(t, f.id)->bytes_lost, 1000);
+	connect_fixture(&g, t, 0);
+	send_pattern(&g, 0, 1000, 100);	/* the new connection's own first */
+	transport_tcp_adopt(t, g.id, f.id);
+	assert_int_equal(transport_tcp_queued(t, f.id), 0);
+	expect_pattern(&g, 0, 6000);
+	transport_free(t);
+	close_fixture(&f);
+	close_fixture(&g);
+}
+
+/*
  * Water marks are per connection: a queue that reaches the high mark says
  * so (its owner holds that session's feed) until it is down to the low
  * mark, told once by `drained`; another connection is not held meanwhile.
@@ -548,6 +588,7 @@ main(void)
 		cmocka_unit_test(test_read_cap),
 		cmocka_unit_test(test_partial_writes),
 		cmocka_unit_test(test_hold_release),
+		cmocka_unit_test(test_keep_adopt),
 		cmocka_unit_test(test_water_marks),
 		cmocka_unit_test(test_collector_closes),
 		cmocka_unit_test(test_udp_batches),

@@ -1,0 +1,823 @@
+/*
+ * TCP messages anonymized in two passes.  Pass 1 reassembles each
+ * direction of each connection (stream), frames it (framer), hands each
+ * whole message to its protocol's anon hook on a copy, and keeps the bytes
+ * that changed as runs by stream offset.  Pass 2 writes those bytes into
+ * every segment whose sequence range covers them, retransmissions too, so
+ * segmentation and lengths stay as captured.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anon_tcp.h"
+#include "flowkey.h"
+#include "framer.h"
+#include "grow.h"
+#include "hash.h"
+#include "stream.h"
+
+/* Hostile input: connections alive at once, bytes held out of order (each, all), and patch memory. */
+#define MAX_CONNS		65536
+#define MAX_HELD		(1u << 20)
+#define MAX_HELD_ALL		(64u << 20)
+#define MAX_PATCH_MEMORY	((size_t)1 << 30)
+/* A direction's first bytes say what it carries (as --info's window). */
+#define CLASSIFY_WINDOW		4096
+/* Changed bytes closer than this share a run: a run costs as much. */
+#define MERGE_GAP		16
+
+/* Bytes that changed, at a stream offset; their new values are in the epoch's bytes from `at`. */
+struct run {
+	uint64_t	off;
+	uint32_t	at;
+	uint32_t	len;
+};
+
+/*
+ * One connection in one direction, as far as patches go: from which
+ * packet on it is the one on its ports (by number among the run's TCP
+ * packets: until the next connection on them, so that a retransmission
+ * after its FIN still gets its bytes), where its stream starts, and its
+ * runs in stream order.
+ */
+struct epoch {
+	uint64_t	 first_k;
+	uint32_t	 base;		/* sequence number of stream offset 0 */
+	struct run	*runs;
+	size_t		 nruns, runs_cap;
+	uint8_t		*bytes;
+	size_t		 nbytes, bytes_cap;
+	/* Pass 2: the last sequence number placed, to unwrap past 4 GiB. */
+	uint32_t	 ref_seq;
+	uint64_t	 ref_off;
+	bool		 ref_set;
+};
+
+/* The directions that got patches, kept for pass 2. */
+struct hist {
+	struct flow_key	 key;
+	struct epoch	*epochs;
+	size_t		 n, cap;
+	size_t		 cursor;	/* pass 2: the epoch packets are in now */
+};
+
+/* A live direction (pass 1). */
+struct dir {
+	struct anon_tcp	*t;
+	struct conn	*conn;
+	int		 side;		/* 0: the exporter's */
+	struct flow_key	 key;
+	struct stream	*stream;
+	int		 section;	/* -1: not known yet (held); SECTION_COUNT: not rewritten */
+	bool		 framing;	/* its framer is set up */
+	struct framer	 fr;
+	uint8_t		*held;		/* the classify window */
+	size_t		 held_len;
+	bool		 held_gap;
+	bool		 started;
+	bool		 syn_seen;
+	uint32_t	 isn;
+	uint32_t	 base;
+	uint64_t	 consumed;	/* stream bytes framed or skipped */
+	uint64_t	 gaps;		/* stream bytes never captured, before those */
+	long		 hist;		/* index in t->hists, -1 none yet */
+	long		 epoch;
+	uint64_t	 first_k;	/* the packet that made its connection */
+};
+
+struct conn {
+	struct flow_key	 key;		/* the exporter's direction */
+	struct conn	*next;		/* hash chain */
+	struct dir	 d[2];
+	int		 state_section;	/* whose hook state is */
+	void		*state;
+	bool		 ended;
+};
+
+#define CONN_BUCKETS	65536
+
+struct anon_tcp {
+	const struct anon_rewriter *rw;
+	struct selector		*sel;	/* select_side remembers its answers */
+	struct anon_tcp_stats	*st;
+	struct conn		**buckets;	/* CONN_BUCKETS chains */
+	size_t			 nconns;
+	struct stream_pool	 pool;
+	uint64_t		 k;		/* TCP packets so far (either pass) */
+	uint8_t			*scratch;	/* one message's copy, rewritten */
+	size_t			 scratch_cap;
+	size_t			 patch_memory;
+	bool			 failed;	/* libcrypto failed: the run stops */
+	/* Directions with patches, and their index by key. */
+	struct hist		*hists;
+	size_t			 nhists, hists_cap;
+	long			*index;		/* open addressing over hists; -1 empty */
+	size_t			 index_cap;
+};
+
+struct anon_tcp *
+anon_tcp_new(const struct anon_rewriter *rw, struct selector *sel,
+    struct anon_tcp_stats *st)
+{
+	struct anon_tcp *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	if ((t->buckets = calloc(CONN_BUCKETS, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->rw = rw;
+	t->sel = sel;
+	t->st = st;
+	t->pool.max = MAX_HELD_ALL;
+	return t;
+}
+
+/* ---- the directions that got patches ------------------------------------ */
+
+static uint32_t
+hist_hash(const struct flow_key *k)
+{
+	return flow_key_hash(k, FNV1A_BASIS);
+}
+
+static long *
+index_slot(long *index, size_t cap, const struct hist *hists,
+    const struct flow_key *k)
+{
+	size_t i = hist_hash(k) & (cap - 1);
+
+	for (;; i = (i + 1) & (cap - 1))
+		if (index[i] == -1 || flow_key_equal(&hists[index[i]].key, k))
+			return &index[i];
+}
+
+static long
+hist_find(const struct anon_tcp *t, const struct flow_key *k)
+{
+	return t->index_cap == 0 ? -1 :
+	    *index_slot(t->index, t->index_cap, t->hists, k);
+}
+
+static long
+hist_get(struct anon_tcp *t, const struct flow_key *k)
+{
+	long h = hist_find(t, k);
+
+	if (h != -1)
+		return h;
+	if (2 * (t->nhists + 1) > t->index_cap) {
+		size_t cap = t->index_cap ? t->index_cap * 2 : 256;
+		long *index = malloc(cap * sizeof(*index));
+
+		if (index == NULL)
+			return -1;
+		for (size_t i = 0; i < cap; i++)
+			index[i] = -1;
+		for (size_t i = 0; i < t->nhists; i++)
+			*index_slot(index, cap, t->hists, &t->hists[i].key) =
+			    (long)i;
+		free(t->index);
+		t->index = index;
+		t->index_cap = cap;
+	}
+	if (grow_array(&t->hists, &t->hists_cap, sizeof(*t->hists),
+	    t->nhists + 1, SIZE_MAX / sizeof(*t->hists)) == -1)
+		return -1;
+	t->hists[t->nhists] = (struct hist){ .key = *k };
+	*index_slot(t->index, t->index_cap, t->hists, k) = (long)t->nhists;
+	return (long)t->nhists++;
+}
+
+/* The direction's epoch, made with its first patch. */
+static struct epoch *
+dir_epoch(struct dir *d)
+{
+	struct anon_tcp *t = d->t;
+	struct hist *h;
+
+	if (d->hist == -1) {
+		if ((d->hist = hist_get(t, &d->key)) == -1)
+			return NULL;
+		h = &t->hists[d->hist];
+		if (grow_array(&h->epochs, &h->cap, sizeof(*h->epochs),
+		    h->n + 1, SIZE_MAX / sizeof(*h->epochs)) == -1)
+			return NULL;
+		h->epochs[h->n] = (struct epoch){ .base = d->base,
+		    .first_k = d->first_k };
+		d->epoch = (long)h->n++;
+	}
+	return &t->hists[d->hist].epochs[d->epoch];
+}
+
+/* Keep the bytes of msg[s, e) as rewritten, at stream offset off + s. */
+static int
+add_run(struct dir *d, uint64_t off, const uint8_t *new, size_t len)
+{
+	struct anon_tcp *t = d->t;
+	struct epoch *e;
+	size_t runs_before, bytes_before;
+
+	if (t->patch_memory + len + sizeof(struct run) > MAX_PATCH_MEMORY) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if ((e = dir_epoch(d)) == NULL)
+		return -1;
+	runs_before = e->runs_cap;
+	bytes_before = e->bytes_cap;
+	if (grow_array(&e->runs, &e->runs_cap, sizeof(*e->runs), e->nruns + 1,
+	    SIZE_MAX / sizeof(*e->runs)) == -1 ||
+	    grow_array(&e->bytes, &e->bytes_cap, 1, e->nbytes + len,
+	    UINT32_MAX) == -1)
+		return -1;
+	t->patch_memory += (e->runs_cap - runs_before) * sizeof(*e->runs) +
+	    (e->bytes_cap - bytes_before);
+	e->runs[e->nruns++] = (struct run){ .off = off,
+	    .at = (uint32_t)e->nbytes, .len = (uint32_t)len };
+	memcpy(e->bytes + e->nbytes, new, len);
+	e->nbytes += len;
+	return 0;
+}
+
+/* The runs where new differs from old (len bytes at stream offset off), changed bytes MERGE_GAP apart or closer in one. */
+static int
+record_changes(struct dir *d, uint64_t off, const uint8_t *old,
+    const uint8_t *new, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t s, last;
+
+		while (i < len && old[i] == new[i])
+			i++;
+		if (i == len)
+			break;
+		s = last = i;
+		for (i++; i < len && i - last <= MERGE_GAP; i++)
+			if (old[i] != new[i])
+				last = i;
+		if (add_run(d, off + s, new + s, last + 1 - s) == -1)
+			return -1;
+		i = last + 1;
+	}
+	return 0;
+}
+
+/* ---- pass 1: connections, streams, framing ------------------------------ */
+
+static int
+scratch_reserve(struct anon_tcp *t, size_t len)
+{
+	uint8_t *p;
+
+	if (len <= t->scratch_cap)
+		return 0;
+	if ((p = realloc(t->scratch, len)) == NULL)
+		return -1;
+	t->scratch = p;
+	t->scratch_cap = len;
+	return 0;
+}
+
+/* One whole message of a direction: rewritten on a copy, the changes kept. */
+static int
+on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
+{
+	struct dir *d = ctx;
+	struct anon_tcp *t = d->t;
+	struct conn *c = d->conn;
+	const struct proto_anon *pa = protocols[d->section]->anon;
+	uint64_t off = d->consumed + d->gaps;
+	struct flow_key *ek = &c->key;
+
+	(void)type;
+	d->consumed += len;
+	if (scratch_reserve(t, len) == -1)
+		return -1;
+	memcpy(t->scratch, msg, len);
+	switch (pa->message(c->state_section == d->section ? c->state : NULL,
+	    t->rw, &(struct anon_msg){ .data = t->scratch, .len = len,
+	    .exporter = &ek->src, .exporter_port = ek->sport,
+	    .from_exporter = d->side == 0, .frame = 0 })) {
+	case ANON_MSG_REWRITTEN:
+		t->st->rewritten[d->section]++;
+		break;
+	case ANON_MSG_CUT:
+	case ANON_MSG_MALFORMED:
+		t->st->malformed[d->section]++;
+		break;
+	case ANON_MSG_FAILED:
+		t->failed = true;
+		errno = EIO;
+		return -1;
+	}
+	if (record_changes(d, off, msg, t->scratch, len) == -1) {
+		if (errno != ENOBUFS)
+			return -1;
+		t->st->over_patches++;
+	}
+	return 0;
+}
+
+static void
+on_skipped(void *ctx, size_t n, const char *why)
+{
+	struct dir *d = ctx;
+
+	(void)why;
+	d->consumed += n;
+	d->t->st->skipped_bytes += n;
+}
+
+static const struct framer_ops anon_framer_ops = {
+	.message = on_message,
+	.skipped = on_skipped,
+};
+
+/*
+ * How many bytes from p frame as back-to-back messages of a protocol (as
+ * --info's chain, which also decides by content): a last one past the
+ * bytes seen counts once the chain has a whole one, or at once for a
+ * protocol whose header alone is strict enough (no type_known: BGP).
+ */
+static size_t
+chain_bytes(const uint8_t *p, size_t len, const struct proto_framing *f)
+{
+	size_t at = 0, mlen, n = 0;
+
+	for (;;) {
+		uint8_t type;
+		int rc;
+
+		if (at >= len)
+			break;
+		rc = f->header(p + at, len - at, &type, &mlen);
+		if (rc != 1 || (f->type_known != NULL && !f->type_known(type)))
+			break;
+		if (mlen > len - at)
+			return n > 0 || f->type_known == NULL ? len : at;
+		at += mlen;
+		n++;
+	}
+	return at;
+}
+
+/* Of the framed protocols with a rewriter, the one whose messages chain over most of p (a tie: the later row); SECTION_COUNT for none. */
+static int
+classify(const uint8_t *p, size_t len)
+{
+	size_t best = 0;
+	int kind = SECTION_COUNT;
+
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		const struct proto_framing *f = protocols[id]->framing;
+		size_t most = 0, n;
+
+		if (f == NULL || protocols[id]->anon == NULL)
+			continue;
+		for (size_t i = 0; i < len; i++)
+			if (p[i] == f->first_byte &&
+			    (n = chain_bytes(p + i, len - i, f)) > most)
+				most = n;
+		if (most > 0 && most >= best) {
+			best = most;
+			kind = id;
+		}
+	}
+	return kind;
+}
+
+/* The direction now knows what it carries: its framer, and the connection's hook state for that protocol. */
+static int
+dir_set_section(struct dir *d, int section)
+{
+	struct conn *c = d->conn;
+	const struct proto_anon *pa;
+
+	d->section = section;
+	if (section >= SECTION_COUNT)
+		return 0;
+	pa = protocols[section]->anon;
+	if (c->state_section == -1) {
+		c->state_section = section;
+		if (pa->new != NULL && (c->state = pa->new()) == NULL)
+			return -1;
+	}
+	framer_init(&d->fr, protocols[section]->framing, &anon_framer_ops, d);
+	d->framing = true;
+	return 0;
+}
+
+static int
+dir_deliver(struct dir *d, const struct stream_chunk *ch)
+{
+	if (!d->framing) {
+		d->consumed += ch->len;
+		return 0;
+	}
+	return framer_feed(&d->fr, ch);
+}
+
+static int
+dir_classify_held(struct dir *d)
+{
+	struct stream_chunk ch = { .data = d->held, .len = d->held_len,
+	    .gap_before = d->held_gap };
+	int rc;
+
+	if (dir_set_section(d, classify(d->held, d->held_len)) == -1)
+		return -1;
+	rc = dir_deliver(d, &ch);
+	free(d->held);
+	d->held = NULL;
+	d->held_len = 0;
+	return rc;
+}
+
+/* Bytes of a direction in order; without -t the first CLASSIFY_WINDOW are held until they say what it carries. */
+static int
+dir_feed(struct dir *d, const struct stream_chunk *ch)
+{
+	size_t take;
+
+	if (ch->gap_before) {
+		d->gaps += ch->gap_bytes;
+		d->t->st->gap_bytes += ch->gap_bytes;
+	}
+	if (d->section != -1)
+		return dir_deliver(d, ch);
+	if (ch->len == 0)
+		return 0;
+	if (d->held == NULL && (d->held = malloc(CLASSIFY_WINDOW)) == NULL)
+		return -1;
+	if (ch->gap_before && d->held_len > 0) {
+		/* Messages before the gap say what it carries; bytes that frame as none are passed over. */
+		if (classify(d->held, d->held_len) != SECTION_COUNT)
+			return dir_classify_held(d) == -1 ? -1 :
+			    dir_deliver(d, ch);
+		d->consumed += d->held_len;
+		d->t->st->skipped_bytes += d->held_len;
+		d->held_len = 0;
+	}
+	if (ch->gap_before)
+		d->held_gap = true;
+	take = CLASSIFY_WINDOW - d->held_len < ch->len ?
+	    CLASSIFY_WINDOW - d->held_len : ch->len;
+	memcpy(d->held + d->held_len, ch->data, take);
+	d->held_len += take;
+	if (d->held_len < CLASSIFY_WINDOW)
+		return 0;
+	if (dir_classify_held(d) == -1)
+		return -1;
+	return take == ch->len ? 0 : dir_deliver(d, &(struct stream_chunk){
+	    .data = ch->data + take, .len = ch->len - take });
+}
+
+/* The end of a direction: what reassembly holds goes out after its gaps, a partial message is counted. */
+static int
+dir_finish(struct dir *d)
+{
+	struct stream_chunk ch[2];
+	int n, rc = 0;
+
+	if (d->stream != NULL) {
+		while (rc == 0 && (n = stream_finish(d->stream, ch)) > 0)
+			for (int i = 0; i < n && rc == 0; i++)
+				rc = dir_feed(d, &ch[i]);
+		stream_free(d->stream);
+		d->stream = NULL;
+	}
+	if (rc == 0 && d->held_len > 0)
+		rc = dir_classify_held(d);
+	free(d->held);
+	d->held = NULL;
+	if (d->framing) {
+		d->t->st->unfinished_bytes += framer_pending(&d->fr);
+		framer_free(&d->fr);
+		d->framing = false;
+	}
+	return rc;
+}
+
+static size_t
+conn_bucket(const struct flow_key *k)
+{
+	return flow_key_hash_both_ways(k) % CONN_BUCKETS;
+}
+
+/* The connection a packet belongs to, and its side in it (0: the exporter's). */
+static struct conn *
+conn_find(const struct anon_tcp *t, const struct flow_key *k, int *side)
+{
+	for (struct conn *c = t->buckets[conn_bucket(k)]; c != NULL;
+	    c = c->next) {
+		if (flow_key_equal(&c->key, k)) {
+			*side = 0;
+			return c;
+		}
+		if (flow_key_equal(&c->d[1].key, k)) {
+			*side = 1;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static int
+conn_end(struct anon_tcp *t, struct conn *c)
+{
+	struct conn **pp = &t->buckets[conn_bucket(&c->key)];
+	int rc = 0;
+
+	for (int s = 0; s < 2; s++)
+		if (dir_finish(&c->d[s]) == -1)
+			rc = -1;
+	if (c->state != NULL && protocols[c->state_section]->anon->free != NULL)
+		protocols[c->state_section]->anon->free(c->state);
+	while (*pp != c)
+		pp = &(*pp)->next;
+	*pp = c->next;
+	free(c);
+	t->nconns--;
+	return rc;
+}
+
+/*
+ * Which section a new connection's directions are, and which is the
+ * exporter's.  With -t as the replay selects (its collector's side is the
+ * same section); without, each direction by its first bytes, the exporter
+ * being the side that sent the SYN, else the one on the higher port.
+ */
+static int
+conn_sections(const struct anon_tcp *t, const struct tr_packet *pkt,
+    bool *reversed)
+{
+	int section = -1, exporter;
+
+	*reversed = false;
+	if (t->sel == NULL) {
+		if (pkt->tcp_flags & TR_TCP_SYN)
+			*reversed = (pkt->tcp_flags & TR_TCP_ACK) != 0;
+		else
+			*reversed = pkt->sport < pkt->dport;
+		return -1;
+	}
+	switch (select_side(t->sel, pkt, &section, &exporter)) {
+	case SELECT_EXPORTER:
+	case SELECT_UNKNOWN_EXPORTER:
+		break;
+	case SELECT_COLLECTOR:
+		*reversed = true;
+		break;
+	case SELECT_NONE:
+		return SECTION_COUNT;
+	}
+	if (section < 0 || protocols[section]->l4proto != TR_IPPROTO_TCP ||
+	    protocols[section]->framing == NULL ||
+	    protocols[section]->anon == NULL)
+		return SECTION_COUNT;
+	return section;
+}
+
+static struct conn *
+conn_new(struct anon_tcp *t, const struct tr_packet *pkt, int *side)
+{
+	struct flow_key k = flow_key_of(pkt);
+	bool reversed;
+	int section = conn_sections(t, pkt, &reversed);
+	size_t b;
+	struct conn *c;
+
+	if (t->nconns >= MAX_CONNS) {
+		t->st->over_connections++;
+		errno = ENOBUFS;
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->key = reversed ? flow_key_reversed(&k) : k;
+	c->state_section = -1;
+	for (int s = 0; s < 2; s++) {
+		struct dir *d = &c->d[s];
+
+		d->t = t;
+		d->conn = c;
+		d->side = s;
+		d->key = s == 0 ? c->key : flow_key_reversed(&c->key);
+		d->section = -1;
+		d->hist = d->epoch = -1;
+		d->first_k = t->k;
+		if (section == SECTION_COUNT)
+			continue;	/* not rewritten: nothing to reassemble */
+		if ((d->stream = stream_new(MAX_HELD)) == NULL)
+			goto fail;
+		stream_set_pool(d->stream, &t->pool);
+	}
+	for (int s = 0; s < 2 && section != -1; s++)
+		if (dir_set_section(&c->d[s], section) == -1)
+			goto fail;
+	b = conn_bucket(&c->key);
+	c->next = t->buckets[b];
+	t->buckets[b] = c;
+	t->nconns++;
+	*side = reversed ? 1 : 0;
+	return c;
+fail:
+	for (int s = 0; s < 2; s++) {
+		stream_free(c->d[s].stream);
+		if (c->d[s].framing)
+			framer_free(&c->d[s].fr);
+	}
+	if (c->state != NULL && protocols[c->state_section]->anon->free != NULL)
+		protocols[c->state_section]->anon->free(c->state);
+	free(c);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* Where the direction's stream starts, by stream.c's rule: a SYN's seq + 1 (its own seq when it carries data), else the first segment with data. */
+static void
+dir_note_start(struct dir *d, const struct tr_packet *pkt)
+{
+	bool syn = (pkt->tcp_flags & TR_TCP_SYN) != 0;
+
+	if (syn && !d->syn_seen) {
+		d->syn_seen = true;
+		d->isn = pkt->tcp_seq;
+	}
+	if (d->started || (pkt->tcp_flags & TR_TCP_RST) ||
+	    (!syn && pkt->payload_len == 0))
+		return;
+	d->started = true;
+	d->base = syn && pkt->payload_len == 0 ? pkt->tcp_seq + 1 :
+	    pkt->tcp_seq;
+}
+
+/* A SYN with another ISN than the direction's first: a new connection on the same ports. */
+static bool
+is_new_connection(const struct dir *d, const struct tr_packet *pkt)
+{
+	return (pkt->tcp_flags & TR_TCP_SYN) && d->syn_seen &&
+	    pkt->tcp_seq != d->isn;
+}
+
+int
+anon_tcp_learn(struct anon_tcp *t, const struct tr_packet *pkt)
+{
+	struct flow_key k = flow_key_of(pkt);
+	struct stream_chunk ch[2];
+	struct conn *c;
+	struct dir *d;
+	int side, n;
+
+	t->k++;
+	if ((c = conn_find(t, &k, &side)) != NULL &&
+	    is_new_connection(&c->d[side], pkt)) {
+		if (conn_end(t, c) == -1)
+			return -1;
+		c = NULL;
+	}
+	if (c == NULL) {
+		/* Only a SYN or data starts a stream: a FIN's last ACK makes no connection. */
+		if (!(pkt->tcp_flags & TR_TCP_SYN) && pkt->payload_len == 0)
+			return 0;
+		if ((c = conn_new(t, pkt, &side)) == NULL)
+			return errno == ENOBUFS ? 0 : -1;
+	}
+	d = &c->d[side];
+	if (d->stream == NULL) {
+		/* Not rewritten: the connection is forgotten at its end. */
+		if (pkt->tcp_flags & (TR_TCP_FIN | TR_TCP_RST))
+			return conn_end(t, c);
+		return 0;
+	}
+	dir_note_start(d, pkt);
+	if ((n = stream_push(d->stream, pkt, ch)) == -1)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (dir_feed(d, &ch[i]) == -1)
+			return t->failed || errno != ENOBUFS ? -1 : 0;
+	/* A RST, or both ways closed: the connection is over, its memory goes. */
+	if ((pkt->tcp_flags & TR_TCP_RST) ||
+	    (stream_closed(c->d[0].stream) && stream_closed(c->d[1].stream)))
+		return conn_end(t, c);
+	return 0;
+}
+
+int
+anon_tcp_learn_end(struct anon_tcp *t)
+{
+	int rc = 0;
+
+	for (size_t b = 0; b < CONN_BUCKETS && t->nconns > 0; b++)
+		while (t->buckets[b] != NULL)
+			if (conn_end(t, t->buckets[b]) == -1)
+				rc = -1;
+	return t->failed ? -1 : rc;
+}
+
+/* ---- pass 2 ------------------------------------------------------------- */
+
+/* The first run that ends past off (runs are in stream order and do not overlap). */
+static size_t
+first_run(const struct epoch *e, uint64_t off)
+{
+	size_t lo = 0, hi = e->nruns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->runs[mid].off + e->runs[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The stream offset of seq, unwrapped near the last one placed (a stream may pass 4 GiB); false before the stream's start. */
+static bool
+place(struct epoch *e, uint32_t seq, uint64_t *off)
+{
+	int64_t o;
+
+	if (!e->ref_set) {
+		e->ref_seq = e->base;
+		e->ref_off = 0;
+		e->ref_set = true;
+	}
+	o = (int64_t)e->ref_off + (int32_t)(seq - e->ref_seq);
+	if (o < 0)
+		return false;
+	if ((uint64_t)o > e->ref_off) {
+		e->ref_off = (uint64_t)o;
+		e->ref_seq = seq;
+	}
+	*off = (uint64_t)o;
+	return true;
+}
+
+void
+anon_tcp_patch(struct anon_tcp *t, const struct tr_packet *pkt,
+    uint8_t *payload)
+{
+	struct flow_key k = flow_key_of(pkt);
+	struct hist *h;
+	struct epoch *e;
+	uint64_t off, end;
+	bool patched = false;
+	long hi;
+
+	t->k++;
+	if (pkt->payload_len == 0 || (hi = hist_find(t, &k)) == -1)
+		return;
+	h = &t->hists[hi];
+	while (h->cursor + 1 < h->n && h->epochs[h->cursor + 1].first_k <= t->k)
+		h->cursor++;
+	if (h->epochs[h->cursor].first_k > t->k)
+		return;
+	e = &h->epochs[h->cursor];
+	if (!place(e, pkt->tcp_seq, &off))
+		return;
+	end = off + pkt->payload_len;
+	for (size_t i = first_run(e, off); i < e->nruns && e->runs[i].off < end;
+	    i++) {
+		const struct run *r = &e->runs[i];
+		uint64_t s = r->off > off ? r->off : off;
+		uint64_t f = r->off + r->len < end ? r->off + r->len : end;
+
+		if (payload == NULL) {
+			t->st->fragmented_segments++;
+			return;
+		}
+		memcpy(payload + (s - off), e->bytes + r->at + (s - r->off),
+		    f - s);
+		patched = true;
+	}
+	if (patched)
+		t->st->patched_segments++;
+}
+
+void
+anon_tcp_free(struct anon_tcp *t)
+{
+	if (t == NULL)
+		return;
+	(void)anon_tcp_learn_end(t);
+	for (size_t i = 0; i < t->nhists; i++) {
+		for (size_t j = 0; j < t->hists[i].n; j++) {
+			free(t->hists[i].epochs[j].runs);
+			free(t->hists[i].epochs[j].bytes);
+		}
+		free(t->hists[i].epochs);
+	}
+	free(t->hists);
+	free(t->index);
+	free(t->scratch);
+	free(t->buckets);
+	free(t);
+}
