@@ -28,6 +28,7 @@ FAULT_RATE  ?= 25
 FAULT_TESTS ?= ^unit/|e2e/test_replay_tcp|e2e/test_replay_udp|e2e/test_many_sessions|e2e/test_pmbmpd|e2e/test_reconnect
 
 .PHONY: all build build-matrix deps test-deps demo test test-asan test-fault bench fuzz fuzz-smoke check clean
+.PHONY: install uninstall deb deb-check
 
 all: build
 
@@ -115,3 +116,67 @@ fuzz-smoke:
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FAULT) build-matrix
+
+# ---- Installation and the Debian package ----
+# make install PREFIX=/usr/local DESTDIR=: the binary, its man pages (scdoc), the examples and the
+# bash completion, from a Release build of its own.  make uninstall removes what that install wrote
+# (the paths of CMake's manifest, under the same DESTDIR: give it again).
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD_INSTALL ?= build-install
+install: deps
+	@./scripts/apt-ensure scdoc
+	cmake -S . -B $(BUILD_INSTALL) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DTR_MAN=ON >/dev/null
+	cmake --build $(BUILD_INSTALL) -j $(JOBS) --target traffic-reproducer man
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_INSTALL)
+
+uninstall:
+	@[ -f $(BUILD_INSTALL)/install_manifest.txt ] || { echo "uninstall: no $(BUILD_INSTALL)/install_manifest.txt (make install first)"; exit 1; }
+	@while IFS= read -r f || [ -n "$$f" ]; do [ ! -e "$(DESTDIR)$$f" ] || { rm -f "$(DESTDIR)$$f" && echo "removed $(DESTDIR)$$f"; }; \
+		done <$(BUILD_INSTALL)/install_manifest.txt
+	@for d in $$(sed -n 's|/examples/.*|/examples|p' $(BUILD_INSTALL)/install_manifest.txt | sort -u); do \
+		d="$(DESTDIR)$$d"; \
+		find "$$d" -depth -type d -empty -delete 2>/dev/null; rmdir "$$(dirname "$$d")" 2>/dev/null; true; done
+
+# make deb: dpkg-buildpackage -us -uc -b in a clean clone of HEAD (what is committed), in a temporary
+# folder; the .deb and lintian's report land in DEB_OUT.  make deb-check: that package unpacked with
+# dpkg -x into a fresh folder, whose binary must print --version and validate (-n) every example
+# config, run from the unpacked doc folder so that their pcap paths resolve there; apt-get -s (a
+# simulation: nothing is installed) says whether its dependencies resolve here.
+DEB_OUT  ?= build-deb
+DEB_DEPS = debhelper scdoc lintian dpkg-dev fakeroot libcmocka-dev man-db
+deb: deps
+	@./scripts/apt-ensure $(DEB_DEPS)
+	@rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/tr-deb.XXXXXX") && \
+	git clone -q . "$$tmp/traffic-reproducer" && git -C "$$tmp/traffic-reproducer" checkout -q $$(git rev-parse HEAD) && \
+	(cd "$$tmp/traffic-reproducer" && dpkg-buildpackage -us -uc -b) >$(DEB_OUT)/build.log 2>&1 || \
+		{ tail -40 $(DEB_OUT)/build.log; rm -rf "$$tmp"; echo "deb: dpkg-buildpackage failed (log: $(DEB_OUT)/build.log)"; exit 1; }; \
+	cp "$$tmp"/*.deb "$$tmp"/*.changes "$$tmp"/*.buildinfo $(DEB_OUT)/ && rm -rf "$$tmp"
+	@lintian --info $(DEB_OUT)/*.changes >$(DEB_OUT)/lintian.txt 2>&1; \
+	cat $(DEB_OUT)/lintian.txt; \
+	! grep -q '^E: ' $(DEB_OUT)/lintian.txt || { echo "deb: lintian reports errors"; exit 1; }
+	@ls $(DEB_OUT)/*.deb
+
+deb-check: deb
+	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/tr-debx.XXXXXX") && trap 'rm -rf "$$root"' EXIT && \
+	dpkg -x $(DEB_OUT)/traffic-reproducer_*.deb "$$root" && \
+	"$$root/usr/bin/traffic-reproducer" --version && \
+	v=$$(dpkg-deb -f $(DEB_OUT)/traffic-reproducer_*.deb Version) && \
+	{ "$$root/usr/bin/traffic-reproducer" --version | head -1 | grep -q "^traffic-reproducer $${v%%-*} " || \
+		{ echo "deb-check: the package is $$v, --version says otherwise (debian/changelog and CMakeLists.txt's VERSION)"; exit 1; }; } && \
+	test -s "$$root/usr/share/man/man1/traffic-reproducer.1.gz" && \
+	test -s "$$root/usr/share/man/man5/traffic-reproducer.yml.5.gz" && \
+	test -s "$$root/usr/share/bash-completion/completions/traffic-reproducer" && \
+	test -s "$$root/usr/share/traffic-reproducer/schemas/info.schema.json" && \
+	for page in man1/traffic-reproducer.1.gz man5/traffic-reproducer.yml.5.gz; do \
+		MANWIDTH=80 man -l "$$root/usr/share/man/$$page" >/dev/null || { echo "deb-check: man -l $$page"; exit 1; }; \
+	done && \
+	n=0 && for cfg in "$$root"/usr/share/doc/traffic-reproducer/examples/*.yml; do \
+		(cd "$$root/usr/share/doc/traffic-reproducer" && \
+		 "$$root/usr/bin/traffic-reproducer" -n -t "examples/$$(basename "$$cfg")" >/dev/null) || \
+			{ echo "deb-check: $$cfg does not validate"; exit 1; }; n=$$((n + 1)); \
+	done && [ $$n -gt 0 ] && \
+	echo "deb-check: --version, man pages, completion, schemas and $$n example configs (-n) from the unpacked package" && \
+	apt-get -s install ./$(DEB_OUT)/traffic-reproducer_*.deb | grep -q '^Inst traffic-reproducer ' && \
+	echo "deb-check: apt-get -s install resolves its dependencies"

@@ -1918,3 +1918,103 @@ config_reconnect(const struct config *cfg, bool cli_keep_open)
 		return cfg->reconnect;
 	return cfg->keep_open || cli_keep_open;
 }
+
+/* ---- the key list (a hidden --list-config-keys: the yml(5) page's test) ---- */
+
+/*
+ * Whether a rule of a section's tables applies to that section: the same
+ * conditions its handler checks when it meets the key (a key that does not
+ * apply is an error there, so it is no key of that section).
+ */
+static bool
+rule_applies(const struct key_rule *r, int section)
+{
+	if (section < 0)
+		return true;
+	if (r->fn == h_transport)
+		return protocols[section]->l4proto ==
+		    ((const struct transport_rule *)r->arg)->proto;
+	if (r->fn == h_header)
+		return ((const struct header_rule *)r->arg)->only ==
+		    (enum section_id)section;
+	if (r->fn == h_bgp_open)
+		return section == SECTION_BGP;
+	if (r->fn == h_flow_choice || r->fn == h_sequence ||
+	    r->fn == h_flow_bool)
+		return (protocols[section]->keys &
+		    ((const struct flow_key_rule *)r->arg)->flag) != 0;
+	return true;
+}
+
+/*
+ * Every key path of a table and of the tables nested under it, one per
+ * line.  A handler that walks a nested table must be named here, else its
+ * keys are missing from the list (and from the page's test).
+ */
+static void
+list_keys(FILE *out, const char *prefix, const struct key_rule *rules,
+    size_t n, int section)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct key_rule *r = &rules[i];
+		const void *arg = r->arg;
+		char path[KEYPATH_MAX];
+		int id;
+
+		if (!rule_applies(r, section))
+			continue;
+		/* Paths are short (the tables are ours); a cut one is left out rather than listed wrong. */
+		if (snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    *prefix != '\0' ? "." : "", r->key) >= (int)sizeof(path))
+			continue;
+		fprintf(out, "%s\n", path);
+		if (r->fn == h_submap)
+			list_keys(out, path, ((const struct submap *)arg)->rules,
+			    ((const struct submap *)arg)->n, section);
+		else if (r->fn == h_repeat)
+			list_keys(out, path, repeat_rules, NELEM(repeat_rules),
+			    section);
+		else if (r->fn == h_map) {
+			/* A list of entries: their keys as network.map[].src_ip. */
+			if (strlen(path) + 2 >= sizeof(path))
+				continue;
+			strcat(path, "[]");
+			list_keys(out, path, map_entry_rules,
+			    NELEM(map_entry_rules), section);
+		} else if (r->fn == h_transport)
+			list_keys(out, path,
+			    ((const struct transport_rule *)arg)->map.rules,
+			    ((const struct transport_rule *)arg)->map.n,
+			    section);
+		else if (r->fn == h_header)
+			list_keys(out, path,
+			    ((const struct header_rule *)arg)->map.rules,
+			    ((const struct header_rule *)arg)->map.n, section);
+		else if (r->fn == h_select)
+			list_keys(out, path, select_rules, n_select_rules,
+			    section);
+		else if (r->fn == h_collector)
+			list_keys(out, path, collector_rules,
+			    NELEM(collector_rules), section);
+		else if (r->fn == h_bgp_open)
+			list_keys(out, path, bgp_open_rules,
+			    NELEM(bgp_open_rules), section);
+		else if (r->fn == h_pcap_processing)
+			list_keys(out, path, pp_rules, NELEM(pp_rules),
+			    section);
+		else if (r->fn == h_section) {
+			for (id = 0; id < SECTION_COUNT; id++)
+				if (strcmp(r->key, protocols[id]->name) == 0)
+					list_keys(out, path, section_rules,
+					    NELEM(section_rules), id);
+		}
+	}
+}
+
+void
+config_list_keys(FILE *out)
+{
+	make_top_rules();
+	make_select_rules();
+	list_keys(out, "", top_rules, n_top_rules, -1);
+}

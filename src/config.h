@@ -223,6 +223,13 @@ void	config_print_flow_keys(FILE *out, unsigned keys,
 
 void	config_free(struct config *cfg);
 
+/*
+ * Every key a config may hold, as dotted paths, one per line (a section's
+ * keys under each section that takes them; list entries as network.map[].KEY),
+ * from the tables config_load() walks: the yml(5) page is tested against it.
+ */
+void	config_list_keys(FILE *out);
+
 /* Whether TCP sessions reconnect: as configured, else on when kept open (config or --keep-open). */
 bool	config_reconnect(const struct config *cfg, bool cli_keep_open);
 

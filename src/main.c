@@ -10,6 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <pcap/pcap.h>
+#include <yaml.h>
+
 #include "anon_cli.h"
 #include "config.h"
 #include "gen_cli.h"
@@ -74,6 +79,31 @@ stdout_done(const char *what)
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
+}
+
+#ifndef TR_GIT_REVISION
+#define TR_GIT_REVISION "unknown"	/* CMake sets it; "unknown" outside a git checkout */
+#endif
+
+/*
+ * --version: ours, the git revision it was built from, and the libraries'
+ * versions as loaded at run time (a bug report needs those: libpcap's
+ * handling of a damaged capture, for one, changed between releases).
+ */
+static void
+print_version(void)
+{
+	printf("traffic-reproducer %s (git %s)\n", TR_VERSION,
+	    TR_GIT_REVISION);
+	printf("libpcap: %s\n", pcap_lib_version());
+	printf("libyaml: %s\n", yaml_get_version_string());
+#if JANSSON_VERSION_HEX >= 0x020d00
+	/* jansson_version_str() came with 2.13: the library loaded, not the headers. */
+	printf("jansson: %s\n", jansson_version_str());
+#else
+	printf("jansson: %s (headers)\n", JANSSON_VERSION);
+#endif
+	printf("OpenSSL: %s\n", OpenSSL_version(OPENSSL_VERSION));
 }
 
 static const char usage_text[] =
@@ -166,7 +196,7 @@ static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
-	    OPT_VERSION, OPT_INFO, OPT_STRICT };
+	    OPT_VERSION, OPT_INFO, OPT_STRICT, OPT_LIST_CONFIG_KEYS };
 	static const struct option longopts[] = {
 		{ "cfg", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -181,6 +211,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "info", no_argument, NULL, OPT_INFO },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		/* Hidden (not in -h): the man page's test compares its keys with it. */
+		{ "list-config-keys", no_argument, NULL, OPT_LIST_CONFIG_KEYS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -202,8 +234,11 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_INFO: cli->info = true; break;
 		case OPT_STRICT: cli->strict = true; break;
 		case OPT_VERSION:
-			printf("traffic-reproducer %s\n", TR_VERSION);
+			print_version();
 			exit(stdout_done("--version"));
+		case OPT_LIST_CONFIG_KEYS:
+			config_list_keys(stdout);
+			exit(stdout_done("--list-config-keys"));
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(stdout_done("-h"));

@@ -7,7 +7,12 @@ for flag in -t --cfg -v --verbose -d --debug -p --pcap-proc --no-sync --keep-ope
 	--ask-for-input --stats-json --strict -n --check --version; do
 	grep -q -- "$flag" "$WORK/help" || fail "-h does not document $flag"
 done
-"$TR" --version | grep -qE '^traffic-reproducer [0-9]+\.[0-9]+' || fail "--version"
+"$TR" --version >"$WORK/version"
+grep -qE '^traffic-reproducer [0-9]+\.[0-9]+\.[0-9]+ \(git ([0-9a-f]{7,}|unknown)\)$' "$WORK/version" ||
+	fail "--version: no version and git revision: $(head -1 "$WORK/version")"
+for lib in libpcap libyaml jansson OpenSSL; do
+	grep -qE "^$lib: .*[0-9]" "$WORK/version" || fail "--version does not name the $lib version"
+done
 
 start_sink sink "$TR" sink --udp 0
 PORT=$(ready_port "$WORK/sink.ready" udp)
