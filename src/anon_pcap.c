@@ -265,7 +265,12 @@ patch_tcp(struct run *r, const struct tr_packet *pkt)
 	if (r->has_pending && pkt->frame == f->number && at >= src &&
 	    at - src <= f->caplen && pkt->payload_len <= f->caplen - (at - src))
 		payload = r->buf + (at - src);
-	anon_tcp_patch(r->tcp, pkt, payload);
+	if (anon_tcp_patch(r->tcp, pkt, payload) == -1) {
+		snprintf(r->err, r->errlen, "%s: frame %llu: cannot read back "
+		    "its TCP messages' rewritten bytes (temporary file): %s",
+		    r->in, (unsigned long long)pkt->frame, strerror(errno));
+		r->failed = true;
+	}
 }
 
 static void
