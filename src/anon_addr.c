@@ -285,17 +285,17 @@ cache_slot(struct anon_addr *a, const uint8_t *in, size_t len)
  * Bit i of the pseudonym is bit i of the address flipped by the first bit
  * of AES(first i bits of the address, padded): it depends only on the
  * prefix before it, which is what preserves prefixes.  The inputs of bits
- * from..nbits are known at once, so they go through AES as one ECB batch;
+ * from..nbits (len * 8 for an address, fewer for a prefix: the bits past
+ * it are left as they are in in) are known at once, so they go through AES as one ECB batch;
  * each is the one before with one more bit of the address in it.  The
  * pseudonym's first `from` bits are in out already (a prefix cache's).
  */
 static int
 map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
-    unsigned from)
+    unsigned from, unsigned nbits)
 {
 	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
 	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
-	unsigned nbits = (unsigned)len * 8;
 	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0, word[2];
 
 	/*
@@ -376,7 +376,7 @@ map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
 			break;
 		}
 	}
-	if (map_bits(a, in, res, len, from) == -1)
+	if (map_bits(a, in, res, len, from, (unsigned)len * 8) == -1)
 		return -1;
 	/* Remember the prefixes shorter than the address, longer than the one known. */
 	for (level = 0; level < PREFIX_LEVELS; level++) {
@@ -429,6 +429,64 @@ anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 	}
 	slot->len = (uint8_t)len;
 	memcpy(out, slot->out, len);
+	return 0;
+}
+
+/*
+ * A prefix's pseudonym needs only its own bits, each an AES block: a /24
+ * costs 24 blocks at most, not the 32 of its address (128 for IPv6).  The
+ * caches give what they know (an address cached whole, a cached prefix as
+ * long as it or the longest shorter one) and learn the prefixes it covers;
+ * the address cache is not, as no whole pseudonym is computed.  With a
+ * hook on new pairs (--map-out), the whole address is mapped as before, so
+ * the hook hears of it.
+ */
+int
+anon_addr_map_prefix(struct anon_addr *a, const uint8_t *in, uint8_t *out,
+    size_t len, unsigned bits)
+{
+	uint8_t res[MAX_ADDR_LEN] = { 0 };
+	const struct cache_slot *slot;
+	unsigned from = 0;
+	int level;
+
+	if ((len != 4 && len != 16) || bits >= len * 8 || a->seen != NULL ||
+	    (a->preserve != 0 && anon_addr_preserved(a->preserve, in, len)))
+		return anon_addr_map_bytes(a, in, out, len);
+	slot = cache_slot(a, in, len);
+	if (slot->len == len && memcmp(slot->in, in, len) == 0) {
+		memcpy(out, slot->out, len);
+		return 0;
+	}
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		const struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len)
+			continue;
+		p = prefix_slot(a, level, in);
+		if (p->used && memcmp(p->in, in, n) == 0) {
+			memcpy(res, p->out, n);
+			from = prefix_levels[level].bits;
+			break;
+		}
+	}
+	if (from < bits && map_bits(a, in, res, len, from, bits) == -1)
+		return -1;
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len ||
+		    prefix_levels[level].bits <= from ||
+		    prefix_levels[level].bits > bits)
+			continue;
+		p = prefix_slot(a, level, in);
+		memcpy(p->in, in, n);
+		memcpy(p->out, res, n);
+		p->used = true;
+	}
+	memcpy(out, res, len);
 	return 0;
 }
 
