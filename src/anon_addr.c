@@ -464,9 +464,10 @@ anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 /*
  * A prefix's pseudonym needs only its own bits, each an AES block: a /24
  * costs 24 blocks at most, not the 32 of its address (128 for IPv6).  The
- * caches give what they know (an address cached whole, a cached prefix as
- * long as it or the longest shorter one) and learn the prefixes it covers;
- * the address cache is not, as no whole pseudonym is computed.  With a
+ * prefix caches give what they know (a cached prefix as long as it, or the
+ * longest shorter one) and learn the prefixes it covers; the address cache
+ * is not asked (a prefix's address is seldom one in use: a probe that
+ * misses costs a cache miss) nor taught (no whole pseudonym is computed).  With a
  * hook on new pairs (--map-out), the whole address is mapped as before, so
  * the hook hears of it.
  */
@@ -475,18 +476,12 @@ anon_addr_map_prefix(struct anon_addr *a, const uint8_t *in, uint8_t *out,
     size_t len, unsigned bits)
 {
 	uint8_t res[MAX_ADDR_LEN] = { 0 };
-	const struct cache_slot *slot;
 	unsigned from = 0;
 	int level;
 
 	if ((len != 4 && len != 16) || bits >= len * 8 || a->seen != NULL ||
 	    (a->preserve != 0 && anon_addr_preserved(a->preserve, in, len)))
 		return anon_addr_map_bytes(a, in, out, len);
-	slot = cache_slot(a, in, len);
-	if (slot->len == len && memcmp(slot->in, in, len) == 0) {
-		memcpy(out, slot->out, len);
-		return 0;
-	}
 	for (level = 0; level < PREFIX_LEVELS; level++) {
 		const struct prefix_slot *p;
 		unsigned n = prefix_levels[level].bits / 8;
