@@ -324,22 +324,30 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
     unsigned from, unsigned nbits)
 {
 	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
-	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
+	uint8_t addr[MAX_ADDR_LEN];
 	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0, word[2];
+	uint64_t keep_hi, keep_lo;
 
 	/*
 	 * The blocks are built in two 64-bit words, not byte by byte in
-	 * memory: a byte stored then read back as a whole block stalls the
-	 * store forwarding, which cost more than AES itself.
+	 * memory, and the address is read in words of a fixed size: a byte
+	 * (or a copy of a variable length) stored then read back as a word
+	 * stalls the store forwarding, which cost more than AES itself.
 	 */
-	prefix_block(a->pad, in, from, first);
-	memcpy(addr, in, len);
-	memcpy(word, first, AES_BLOCK);
-	hi = be64toh(word[0]);
-	lo = be64toh(word[1]);
-	memcpy(word, addr, AES_BLOCK);
-	bits_hi = be64toh(word[0]);
-	bits_lo = be64toh(word[1]);
+	if (len == 4) {
+		bits_hi = (uint64_t)be32toh((uint32_t)load_u32(in)) << 32;
+		bits_lo = 0;
+	} else {
+		bits_hi = be64toh(load_u64(in));
+		bits_lo = be64toh(load_u64(in + 8));
+	}
+	/* The first block: the address's first `from` bits, then the pad's (prefix_block's, in words). */
+	keep_hi = from == 0 ? 0 : from >= 64 ? ~(uint64_t)0 :
+	    ~(uint64_t)0 << (64 - from);
+	keep_lo = from <= 64 ? 0 : from >= 128 ? ~(uint64_t)0 :
+	    ~(uint64_t)0 << (128 - from);
+	hi = (bits_hi & keep_hi) | (be64toh(load_u64(a->pad)) & ~keep_hi);
+	lo = (bits_lo & keep_lo) | (be64toh(load_u64(a->pad + 8)) & ~keep_lo);
 	for (unsigned i = from; i < nbits; i++) {
 		uint64_t m = (uint64_t)1 << (63 - i % 64);
 
