@@ -5,7 +5,8 @@
 #   - cat > /dev/null: the page-cache read ceiling;
 #   - cp: read and write the same bytes (the disk's ceiling for a tool that writes its input);
 #   - editcap -F pcap: another pcap reader and writer that rewrites every frame (when installed);
-# and anonymize again on a quarter of the capture: its peak RSS must not grow with the capture.
+# and anonymize again on a quarter of the capture: its peak RSS must not grow with the capture;
+# and on BMP alone at BMP_MB (default 100) and 4 x BMP_MB MB, the same.
 # Wall and CPU time (GNU time: the wall clock on a shared machine counts other jobs' turns).
 #
 #   bench/anon.sh [BUILD_DIR]      (SIZE_MB=256 bench/anon.sh for a quick run)
@@ -67,6 +68,16 @@ rm -f "$TMP/anon.pcap"
 measure "anonymize, a quarter of it" "$(size "$TMP/quarter.pcap")" "$TR" anonymize --key-file "$TMP/key" \
 	"$TMP/quarter.pcap" -o "$TMP/anon.pcap"
 rm -f "$TMP/anon.pcap"
+# BMP alone (distinct prefixes: every UPDATE's rewritten bytes are kept from pass 1 for pass 2) at
+# BMP_MB and four times it: peak RSS must not grow with the TCP capture either.
+BMP_MB=${BMP_MB:-100}
+for mbs in "$BMP_MB" $((BMP_MB * 4)); do
+	"$GEN" --proto bmp --count $((mbs * 1024 * 1024 / 342)) --records 20 --exporter 192.0.2.1 \
+		--exporter 2001:db8::2 --dport 1790 --out "$TMP/bmp.pcap" >/dev/null
+	measure "anonymize, BMP $(mb "$TMP/bmp.pcap") MB" "$(size "$TMP/bmp.pcap")" "$TR" anonymize \
+		--key-file "$TMP/key" "$TMP/bmp.pcap" -o "$TMP/anon.pcap"
+	rm -f "$TMP/anon.pcap" "$TMP/bmp.pcap"
+done
 # With TR_CORPUS: a real capture's addresses (few, repeated: what the caches are for), its IPFIX
 # and BGP given 400 times as the inputs of one run.
 REAL=${TR_CORPUS:-/nonexistent}/anchor/examples/pcap_processing/ipfix-bgp.pcap
@@ -86,8 +97,10 @@ printf '%s\n' "${rows[@]}" | awk '
 	/^editcap/ { ed_w = $(NF-2); ed_c = $(NF-1) }
 	/^anonymize  / { an_w = $(NF-2); an_c = $(NF-1); big = $NF }
 	/^anonymize, a quarter/ { small = $NF }
+	/^anonymize, BMP/ { bmp[++nb] = $NF }
 	END {
 		printf "RATIO anonymize / cp throughput: %.2f wall, %.2f CPU", an_w / cp_w, an_c / cp_c
 		if (ed_w) printf "; anonymize / editcap: %.2f wall, %.2f CPU", an_w / ed_w, an_c / ed_c
 		printf "\nRATIO peak RSS full / quarter: %.2f (flat = ~1.0); anonymize %.0f MB/s wall, %.0f MB/s CPU (target >= 200)\n",
-			big / small, an_w, an_c }'
+			big / small, an_w, an_c
+		if (nb == 2) printf "RATIO peak RSS BMP x4 / BMP: %.2f (flat = ~1.0)\n", bmp[2] / bmp[1] }'

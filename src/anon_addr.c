@@ -263,15 +263,44 @@ flip_bit(uint8_t *p, unsigned i)
  * words and mixed by multiplication, its top bits taken.  Cheaper than
  * FNV-1a's multiplication per byte, asked several times for every address.
  */
+static uint64_t
+load_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t
+load_u32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 static uint32_t
 slot_hash(const uint8_t *p, size_t len)
 {
-	uint64_t w[2] = { 0, 0 };
-	uint64_t h;
+	uint64_t w0, w1 = 0, h;
 
-	memcpy(w, p, len);
-	h = (w[0] ^ (uint64_t)len) * 0x9e3779b97f4a7c15ull;
-	h = (h ^ (h >> 32) ^ w[1]) * 0xc2b2ae3d27d4eb4full;
+	/*
+	 * Fixed-size loads, overlapping for the lengths between (2 to 16
+	 * bytes): a copy of a variable length into words, then their loads,
+	 * stalled on store forwarding, which cost more than the rest.
+	 */
+	if (len >= 8) {
+		w0 = load_u64(p);
+		w1 = load_u64(p + len - 8);
+	} else if (len >= 4)
+		w0 = load_u32(p) | load_u32(p + len - 4) << 32;
+	else
+		w0 = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
+		    (uint64_t)p[len - 1] << 16;
+	h = (w0 ^ (uint64_t)len) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 32) ^ w1) * 0xc2b2ae3d27d4eb4full;
 	return (uint32_t)(h >> 40);
 }
 
@@ -285,32 +314,40 @@ cache_slot(struct anon_addr *a, const uint8_t *in, size_t len)
  * Bit i of the pseudonym is bit i of the address flipped by the first bit
  * of AES(first i bits of the address, padded): it depends only on the
  * prefix before it, which is what preserves prefixes.  The inputs of bits
- * from..nbits are known at once, so they go through AES as one ECB batch;
+ * from..nbits (len * 8 for an address, fewer for a prefix: the bits past
+ * it are left as they are in in) are known at once, so they go through AES as one ECB batch;
  * each is the one before with one more bit of the address in it.  The
  * pseudonym's first `from` bits are in out already (a prefix cache's).
  */
 static int
 map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
-    unsigned from)
+    unsigned from, unsigned nbits)
 {
 	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
-	uint8_t first[AES_BLOCK], addr[MAX_ADDR_LEN] = { 0 };
-	unsigned nbits = (unsigned)len * 8;
+	uint8_t addr[MAX_ADDR_LEN];
 	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0, word[2];
+	uint64_t keep_hi, keep_lo;
 
 	/*
 	 * The blocks are built in two 64-bit words, not byte by byte in
-	 * memory: a byte stored then read back as a whole block stalls the
-	 * store forwarding, which cost more than AES itself.
+	 * memory, and the address is read in words of a fixed size: a byte
+	 * (or a copy of a variable length) stored then read back as a word
+	 * stalls the store forwarding, which cost more than AES itself.
 	 */
-	prefix_block(a->pad, in, from, first);
-	memcpy(addr, in, len);
-	memcpy(word, first, AES_BLOCK);
-	hi = be64toh(word[0]);
-	lo = be64toh(word[1]);
-	memcpy(word, addr, AES_BLOCK);
-	bits_hi = be64toh(word[0]);
-	bits_lo = be64toh(word[1]);
+	if (len == 4) {
+		bits_hi = (uint64_t)be32toh((uint32_t)load_u32(in)) << 32;
+		bits_lo = 0;
+	} else {
+		bits_hi = be64toh(load_u64(in));
+		bits_lo = be64toh(load_u64(in + 8));
+	}
+	/* The first block: the address's first `from` bits, then the pad's (prefix_block's, in words). */
+	keep_hi = from == 0 ? 0 : from >= 64 ? ~(uint64_t)0 :
+	    ~(uint64_t)0 << (64 - from);
+	keep_lo = from <= 64 ? 0 : from >= 128 ? ~(uint64_t)0 :
+	    ~(uint64_t)0 << (128 - from);
+	hi = (bits_hi & keep_hi) | (be64toh(load_u64(a->pad)) & ~keep_hi);
+	lo = (bits_lo & keep_lo) | (be64toh(load_u64(a->pad + 8)) & ~keep_lo);
 	for (unsigned i = from; i < nbits; i++) {
 		uint64_t m = (uint64_t)1 << (63 - i % 64);
 
@@ -376,7 +413,7 @@ map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
 			break;
 		}
 	}
-	if (map_bits(a, in, res, len, from) == -1)
+	if (map_bits(a, in, res, len, from, (unsigned)len * 8) == -1)
 		return -1;
 	/* Remember the prefixes shorter than the address, longer than the one known. */
 	for (level = 0; level < PREFIX_LEVELS; level++) {
@@ -429,6 +466,59 @@ anon_addr_map_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 	}
 	slot->len = (uint8_t)len;
 	memcpy(out, slot->out, len);
+	return 0;
+}
+
+/*
+ * A prefix's pseudonym needs only its own bits, each an AES block: a /24
+ * costs 24 blocks at most, not the 32 of its address (128 for IPv6).  The
+ * prefix caches give what they know (a cached prefix as long as it, or the
+ * longest shorter one) and learn the prefixes it covers; the address cache
+ * is not asked (a prefix's address is seldom one in use: a probe that
+ * misses costs a cache miss) nor taught (no whole pseudonym is computed).  With a
+ * hook on new pairs (--map-out), the whole address is mapped as before, so
+ * the hook hears of it.
+ */
+int
+anon_addr_map_prefix(struct anon_addr *a, const uint8_t *in, uint8_t *out,
+    size_t len, unsigned bits)
+{
+	uint8_t res[MAX_ADDR_LEN] = { 0 };
+	unsigned from = 0;
+	int level;
+
+	if ((len != 4 && len != 16) || bits >= len * 8 || a->seen != NULL ||
+	    (a->preserve != 0 && anon_addr_preserved(a->preserve, in, len)))
+		return anon_addr_map_bytes(a, in, out, len);
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		const struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len)
+			continue;
+		p = prefix_slot(a, level, in);
+		if (p->used && memcmp(p->in, in, n) == 0) {
+			memcpy(res, p->out, n);
+			from = prefix_levels[level].bits;
+			break;
+		}
+	}
+	if (from < bits && map_bits(a, in, res, len, from, bits) == -1)
+		return -1;
+	for (level = 0; level < PREFIX_LEVELS; level++) {
+		struct prefix_slot *p;
+		unsigned n = prefix_levels[level].bits / 8;
+
+		if (prefix_levels[level].len != len ||
+		    prefix_levels[level].bits <= from ||
+		    prefix_levels[level].bits > bits)
+			continue;
+		p = prefix_slot(a, level, in);
+		memcpy(p->in, in, n);
+		memcpy(p->out, res, n);
+		p->used = true;
+	}
+	memcpy(out, res, len);
 	return 0;
 }
 

@@ -29,6 +29,15 @@ void	 anon_addr_free(struct anon_addr *);
  */
 int	 anon_addr_map_bytes(struct anon_addr *, const uint8_t *in,
 	    uint8_t *out, size_t len);
+/*
+ * The same for a prefix of bits bits (in: its address, len bytes, zero
+ * past the prefix): out's first bits bits are those of the address's
+ * pseudonym, the rest unspecified.  Cheaper than the whole address (AES
+ * blocks for the prefix's bits only); the same as it with a hook on new
+ * pairs (anon_addr_on_seen), which then hears of the whole address.
+ */
+int	 anon_addr_map_prefix(struct anon_addr *, const uint8_t *in,
+	    uint8_t *out, size_t len, unsigned bits);
 /* The original address of a pseudonym (the key holder's way back). */
 int	 anon_addr_unmap_bytes(struct anon_addr *, const uint8_t *in,
 	    uint8_t *out, size_t len);

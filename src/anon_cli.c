@@ -305,12 +305,11 @@ payload_summary(const struct anon_payload_stats *ps,
 		    (unsigned long long)t->skipped_bytes,
 		    (unsigned long long)t->unfinished_bytes,
 		    (unsigned long long)t->gap_bytes);
-	if (t->over_connections + t->over_patches + t->fragmented_segments != 0)
+	if (t->over_connections + t->fragmented_segments != 0)
 		fprintf(stderr, "anonymize: warning: left as captured: %llu "
-		    "TCP segments past the cap on connections, %llu messages "
-		    "past the cap on patch memory, %llu segments in IP "
-		    "fragments\n", (unsigned long long)t->over_connections,
-		    (unsigned long long)t->over_patches,
+		    "TCP segments past the cap on connections, %llu segments "
+		    "in IP fragments\n",
+		    (unsigned long long)t->over_connections,
 		    (unsigned long long)t->fragmented_segments);
 	if (ps->counts.no_layout != 0)
 		fprintf(stderr, "anonymize: warning: %llu NetFlow v9/IPFIX "

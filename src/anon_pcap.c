@@ -265,7 +265,12 @@ patch_tcp(struct run *r, const struct tr_packet *pkt)
 	if (r->has_pending && pkt->frame == f->number && at >= src &&
 	    at - src <= f->caplen && pkt->payload_len <= f->caplen - (at - src))
 		payload = r->buf + (at - src);
-	anon_tcp_patch(r->tcp, pkt, payload);
+	if (anon_tcp_patch(r->tcp, pkt, payload) == -1) {
+		snprintf(r->err, r->errlen, "%s: frame %llu: cannot read back "
+		    "its TCP messages' rewritten bytes (temporary file): %s",
+		    r->in, (unsigned long long)pkt->frame, strerror(errno));
+		r->failed = true;
+	}
 }
 
 static void
@@ -348,8 +353,9 @@ learn_input(struct run *r, struct source *s, const char *path)
 		if (pkt.l4proto == TR_IPPROTO_TCP &&
 		    anon_tcp_learn(r->tcp, &pkt) == -1) {
 			snprintf(r->err, r->errlen, "%s: frame %llu: cannot "
-			    "rewrite its TCP messages (libcrypto, or out of "
-			    "memory): %s", path, (unsigned long long)pkt.frame,
+			    "rewrite its TCP messages (libcrypto, memory, or "
+			    "the temporary file of rewritten bytes under "
+			    "TMPDIR or /tmp): %s", path, (unsigned long long)pkt.frame,
 			    strerror(errno));
 			return false;
 		}
@@ -461,7 +467,8 @@ anon_pcap_run(struct anon_addr *a, struct anon_as *as, struct anon_text *text,
 		ok = learn_input(&r, srcs[i], inputs[i]);
 	if (ok && anon_tcp_learn_end(r.tcp) == -1) {
 		snprintf(err, errlen, "cannot rewrite TCP messages (libcrypto, "
-		    "or out of memory): %s", strerror(errno));
+		    "memory, or the temporary file of rewritten bytes under "
+		    "TMPDIR or /tmp): %s", strerror(errno));
 		ok = false;
 	}
 	for (size_t i = 0; i < n && ok; i++)

@@ -5,10 +5,23 @@
  * that changed as runs by stream offset.  Pass 2 writes those bytes into
  * every segment whose sequence range covers them, retransmissions too, so
  * segmentation and lengths stay as captured.
+ *
+ * The runs grow with the capture (about half of a BMP capture of distinct
+ * prefixes), so they do not stay in memory: each direction's runs go in
+ * blocks of about BLOCK_BYTES to an unlinked temporary file, each block
+ * linked to the direction's previous and next ones.  Pass 2 walks each
+ * direction's chain along its segments (forward, or back for a late
+ * retransmission), one block in memory per direction at a time, so memory
+ * is a window per live direction under a budget, whatever the capture's
+ * size.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "anon_tcp.h"
 #include "flowkey.h"
@@ -17,21 +30,45 @@
 #include "hash.h"
 #include "stream.h"
 
-/* Hostile input: connections alive at once, bytes held out of order (each, all), and patch memory. */
+/* Hostile input: connections alive at once, bytes held out of order (each, all). */
 #define MAX_CONNS		65536
 #define MAX_HELD		(1u << 20)
 #define MAX_HELD_ALL		(64u << 20)
-#define MAX_PATCH_MEMORY	((size_t)1 << 30)
 /* A direction's first bytes say what it carries (as --info's window). */
 #define CLASSIFY_WINDOW		4096
 /* Changed bytes closer than this share a run: a run costs as much. */
 #define MERGE_GAP		16
+/* A block of runs in the file: large enough that a pread is cheap per byte (a test build may make it tiny). */
+#ifndef BLOCK_BYTES
+#define BLOCK_BYTES		(64u << 10)
+#endif
+/* Blocks being filled (pass 1) and blocks read back (pass 2), over all directions: past it, all go out. */
+#ifndef WINDOW_BUDGET
+#define WINDOW_BUDGET		(16u << 20)
+#endif
+#define NO_BLOCK		UINT64_MAX
 
-/* Bytes that changed, at a stream offset; their new values are in the epoch's bytes from `at`. */
+/* Bytes that changed, at a stream offset; their new values are in the block's bytes from `at`. */
 struct run {
 	uint64_t	off;
 	uint32_t	at;
 	uint32_t	len;
+};
+
+/* What precedes a block's runs and bytes in the file. */
+struct block_head {
+	uint64_t	prev, next;	/* file positions of the direction's neighbours, NO_BLOCK at its ends */
+	uint64_t	first_off;	/* its first run's offset */
+	uint64_t	end_off;	/* where its last run ends */
+	uint32_t	nruns, nbytes;
+};
+
+/* One block's runs and bytes in memory: being filled (pass 1) or read back (pass 2). */
+struct block {
+	struct run	*runs;
+	size_t		 nruns, runs_cap;
+	uint8_t		*bytes;
+	size_t		 nbytes, bytes_cap;
 };
 
 /*
@@ -39,15 +76,19 @@ struct run {
  * packet on it is the one on its ports (by number among the run's TCP
  * packets: until the next connection on them, so that a retransmission
  * after its FIN still gets its bytes), where its stream starts, and its
- * runs in stream order.
+ * runs in stream order, in the file's blocks.
  */
 struct epoch {
 	uint64_t	 first_k;
 	uint32_t	 base;		/* sequence number of stream offset 0 */
-	struct run	*runs;
-	size_t		 nruns, runs_cap;
-	uint8_t		*bytes;
-	size_t		 nbytes, bytes_cap;
+	uint64_t	 first_block, last_block;	/* file positions, NO_BLOCK: none */
+	struct block	 w;		/* pass 1: runs not in the file yet */
+	/* Pass 2: the block the walk is at (its head; its runs once loaded). */
+	uint64_t	 at_block;
+	struct block_head head;
+	struct block	 r;
+	bool		 loaded;
+	bool		 in_window;	/* in anon_tcp's windows */
 	/* Pass 2: the last sequence number placed, to unwrap past 4 GiB. */
 	uint32_t	 ref_seq;
 	uint64_t	 ref_off;
@@ -62,6 +103,10 @@ struct hist {
 	size_t		 cursor;	/* pass 2: the epoch packets are in now */
 };
 
+/* An epoch by its indices (the arrays they are in may move). */
+struct epoch_ref {
+	uint32_t	hist, epoch;
+};
 /* A live direction (pass 1). */
 struct dir {
 	struct anon_tcp	*t;
@@ -107,7 +152,12 @@ struct anon_tcp {
 	uint64_t		 k;		/* TCP packets so far (either pass) */
 	uint8_t			*scratch;	/* one message's copy, rewritten */
 	size_t			 scratch_cap;
-	size_t			 patch_memory;
+	/* The runs' file (-1: none yet), and the epochs whose blocks are in memory, with their bytes. */
+	int			 fd;
+	uint64_t		 file_end;
+	struct epoch_ref	*windows;
+	size_t			 nwindows, windows_cap;
+	size_t			 window_bytes;
 	bool			 failed;	/* libcrypto failed: the run stops */
 	/* Directions with patches, and their index by key. */
 	struct hist		*hists;
@@ -132,6 +182,7 @@ anon_tcp_new(const struct anon_rewriter *rw, struct selector *sel,
 	t->sel = sel;
 	t->st = st;
 	t->pool.max = MAX_HELD_ALL;
+	t->fd = -1;
 	return t;
 }
 
@@ -191,6 +242,192 @@ hist_get(struct anon_tcp *t, const struct flow_key *k)
 	return (long)t->nhists++;
 }
 
+/* ---- the runs' file and the blocks in memory ---------------------------- */
+
+/* An unlinked file where TMPDIR says (the runs may be as large as half the capture: not a tmpfs's RAM by default, /tmp). */
+static int
+spill_open(struct anon_tcp *t)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if ((t->fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC,
+	    0600)) != -1)
+		return 0;
+	/* A file system without O_TMPFILE: a named file, unlinked at once. */
+	if (asprintf(&path, "%s/tr-anon-tcp.XXXXXX", dir) == -1)
+		return -1;
+	if ((t->fd = mkostemp(path, O_CLOEXEC)) != -1)
+		unlink(path);
+	free(path);
+	return t->fd == -1 ? -1 : 0;
+}
+
+static int
+pwrite_all(int fd, const void *p, size_t len, uint64_t pos)
+{
+	const uint8_t *b = p;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, b, len, (off_t)pos);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		b += n;
+		len -= (size_t)n;
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int
+pread_all(int fd, void *p, size_t len, uint64_t pos)
+{
+	uint8_t *b = p;
+
+	while (len > 0) {
+		ssize_t n = pread(fd, b, len, (off_t)pos);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* our own file, shorter than written */
+			return -1;
+		}
+		b += n;
+		len -= (size_t)n;
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+static size_t
+block_memory(const struct block *b)
+{
+	return b->runs_cap * sizeof(*b->runs) + b->bytes_cap;
+}
+
+static void
+block_free(struct anon_tcp *t, struct block *b)
+{
+	t->window_bytes -= block_memory(b);
+	free(b->runs);
+	free(b->bytes);
+	*b = (struct block){ 0 };
+}
+
+/* Room for nruns runs and nbytes bytes in b, counted in the window. */
+static int
+block_reserve(struct anon_tcp *t, struct block *b, size_t nruns, size_t nbytes)
+{
+	size_t before = block_memory(b);
+	int rc = 0;
+
+	if (grow_array(&b->runs, &b->runs_cap, sizeof(*b->runs), nruns,
+	    SIZE_MAX / sizeof(*b->runs)) == -1 ||
+	    grow_array(&b->bytes, &b->bytes_cap, 1, nbytes, UINT32_MAX) == -1)
+		rc = -1;
+	t->window_bytes += block_memory(b) - before;
+	return rc;
+}
+
+static struct epoch *
+epoch_of(const struct anon_tcp *t, struct epoch_ref ref)
+{
+	return &t->hists[ref.hist].epochs[ref.epoch];
+}
+
+/* The epoch's block in memory joins the windows (once; ones emptied since are dropped when the list is full). */
+static int
+window_add(struct anon_tcp *t, struct epoch_ref ref)
+{
+	struct epoch *e = epoch_of(t, ref);
+
+	if (e->in_window)
+		return 0;
+	if (t->nwindows == t->windows_cap) {
+		size_t j = 0;
+
+		for (size_t i = 0; i < t->nwindows; i++) {
+			struct epoch *o = epoch_of(t, t->windows[i]);
+
+			if (block_memory(&o->w) + block_memory(&o->r) > 0)
+				t->windows[j++] = t->windows[i];
+			else
+				o->in_window = false;
+		}
+		t->nwindows = j;
+	}
+	if (grow_array(&t->windows, &t->windows_cap, sizeof(*t->windows),
+	    t->nwindows + 1, SIZE_MAX / sizeof(*t->windows)) == -1)
+		return -1;
+	t->windows[t->nwindows++] = ref;
+	e->in_window = true;
+	return 0;
+}
+
+/* Pass 1: the runs the epoch holds, as one block at the file's end, linked after its last. */
+static int
+epoch_flush(struct anon_tcp *t, struct epoch *e)
+{
+	struct block *w = &e->w;
+	struct block_head h;
+	uint64_t pos = t->file_end;
+	size_t runs_len = w->nruns * sizeof(*w->runs);
+
+	if (w->nruns == 0) {
+		block_free(t, w);
+		return 0;
+	}
+	if (t->fd == -1 && spill_open(t) == -1)
+		return -1;
+	h = (struct block_head){ .prev = e->last_block, .next = NO_BLOCK,
+	    .first_off = w->runs[0].off,
+	    .end_off = w->runs[w->nruns - 1].off + w->runs[w->nruns - 1].len,
+	    .nruns = (uint32_t)w->nruns, .nbytes = (uint32_t)w->nbytes };
+	if (pwrite_all(t->fd, &h, sizeof(h), pos) == -1 ||
+	    pwrite_all(t->fd, w->runs, runs_len, pos + sizeof(h)) == -1 ||
+	    pwrite_all(t->fd, w->bytes, w->nbytes,
+	    pos + sizeof(h) + runs_len) == -1)
+		return -1;
+	if (e->last_block != NO_BLOCK && pwrite_all(t->fd, &pos, sizeof(pos),
+	    e->last_block + offsetof(struct block_head, next)) == -1)
+		return -1;
+	if (e->first_block == NO_BLOCK)
+		e->first_block = pos;
+	e->last_block = pos;
+	t->file_end = pos + sizeof(h) + runs_len + w->nbytes;
+	block_free(t, w);
+	return 0;
+}
+
+/* Pass 1: every block being filled goes to the file; pass 2: every block read back is let go. */
+static int
+windows_empty(struct anon_tcp *t)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < t->nwindows; i++) {
+		struct epoch *e = epoch_of(t, t->windows[i]);
+
+		if (epoch_flush(t, e) == -1)
+			rc = -1;
+		block_free(t, &e->r);
+		e->loaded = false;
+		e->in_window = false;
+	}
+	t->nwindows = 0;
+	return rc;
+}
+
 /* The direction's epoch, made with its first patch. */
 static struct epoch *
 dir_epoch(struct dir *d)
@@ -203,43 +440,39 @@ dir_epoch(struct dir *d)
 			return NULL;
 		h = &t->hists[d->hist];
 		if (grow_array(&h->epochs, &h->cap, sizeof(*h->epochs),
-		    h->n + 1, SIZE_MAX / sizeof(*h->epochs)) == -1)
+		    h->n + 1, UINT32_MAX) == -1)
 			return NULL;
 		h->epochs[h->n] = (struct epoch){ .base = d->base,
-		    .first_k = d->first_k };
+		    .first_k = d->first_k, .first_block = NO_BLOCK,
+		    .last_block = NO_BLOCK, .at_block = NO_BLOCK };
 		d->epoch = (long)h->n++;
 	}
 	return &t->hists[d->hist].epochs[d->epoch];
 }
 
-/* Keep the bytes of msg[s, e) as rewritten, at stream offset off + s. */
+/* Keep the bytes of msg[s, e) as rewritten, at stream offset off + s: in the epoch's block, which goes to the file when full. */
 static int
 add_run(struct dir *d, uint64_t off, const uint8_t *new, size_t len)
 {
 	struct anon_tcp *t = d->t;
 	struct epoch *e;
-	size_t runs_before, bytes_before;
+	struct block *w;
 
-	if (t->patch_memory + len + sizeof(struct run) > MAX_PATCH_MEMORY) {
-		errno = ENOBUFS;
-		return -1;
-	}
 	if ((e = dir_epoch(d)) == NULL)
 		return -1;
-	runs_before = e->runs_cap;
-	bytes_before = e->bytes_cap;
-	if (grow_array(&e->runs, &e->runs_cap, sizeof(*e->runs), e->nruns + 1,
-	    SIZE_MAX / sizeof(*e->runs)) == -1 ||
-	    grow_array(&e->bytes, &e->bytes_cap, 1, e->nbytes + len,
-	    UINT32_MAX) == -1)
+	w = &e->w;
+	if (w->nruns > 0 && (w->nruns + 1) * sizeof(*w->runs) + w->nbytes +
+	    len > BLOCK_BYTES && epoch_flush(t, e) == -1)
 		return -1;
-	t->patch_memory += (e->runs_cap - runs_before) * sizeof(*e->runs) +
-	    (e->bytes_cap - bytes_before);
-	e->runs[e->nruns++] = (struct run){ .off = off,
-	    .at = (uint32_t)e->nbytes, .len = (uint32_t)len };
-	memcpy(e->bytes + e->nbytes, new, len);
-	e->nbytes += len;
-	return 0;
+	if (block_reserve(t, w, w->nruns + 1, w->nbytes + len) == -1 ||
+	    window_add(t, (struct epoch_ref){ .hist = (uint32_t)d->hist,
+	    .epoch = (uint32_t)d->epoch }) == -1)
+		return -1;
+	w->runs[w->nruns++] = (struct run){ .off = off,
+	    .at = (uint32_t)w->nbytes, .len = (uint32_t)len };
+	memcpy(w->bytes + w->nbytes, new, len);
+	w->nbytes += len;
+	return t->window_bytes > WINDOW_BUDGET ? windows_empty(t) : 0;
 }
 
 /* The runs where new differs from old (len bytes at stream offset off), changed bytes MERGE_GAP apart or closer in one. */
@@ -315,12 +548,7 @@ on_message(void *ctx, const uint8_t *msg, size_t len, uint8_t type)
 		errno = EIO;
 		return -1;
 	}
-	if (record_changes(d, off, msg, t->scratch, len) == -1) {
-		if (errno != ENOBUFS)
-			return -1;
-		t->st->over_patches++;
-	}
-	return 0;
+	return record_changes(d, off, msg, t->scratch, len);
 }
 
 static void
@@ -500,6 +728,10 @@ dir_finish(struct dir *d)
 		framer_free(&d->fr);
 		d->framing = false;
 	}
+	/* Its last runs go to the file: nothing will follow them. */
+	if (d->hist != -1 &&
+	    epoch_flush(d->t, &d->t->hists[d->hist].epochs[d->epoch]) == -1)
+		rc = -1;
 	return rc;
 }
 
@@ -717,26 +949,87 @@ anon_tcp_learn_end(struct anon_tcp *t)
 		while (t->buckets[b] != NULL)
 			if (conn_end(t, t->buckets[b]) == -1)
 				rc = -1;
+	if (windows_empty(t) == -1)
+		rc = -1;
 	return t->failed ? -1 : rc;
 }
 
 /* ---- pass 2 ------------------------------------------------------------- */
 
-/* The first run that ends past off (runs are in stream order and do not overlap). */
+/* The first run of b that ends past off (runs are in stream order and do not overlap). */
 static size_t
-first_run(const struct epoch *e, uint64_t off)
+first_run(const struct block *b, uint64_t off)
 {
-	size_t lo = 0, hi = e->nruns;
+	size_t lo = 0, hi = b->nruns;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (e->runs[mid].off + e->runs[mid].len <= off)
+		if (b->runs[mid].off + b->runs[mid].len <= off)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Pass 2: the walk of the epoch's chain moves to the block at pos (its head only). */
+static int
+walk_to(struct anon_tcp *t, struct epoch *e, uint64_t pos)
+{
+	if (pread_all(t->fd, &e->head, sizeof(e->head), pos) == -1)
+		return -1;
+	e->at_block = pos;
+	e->loaded = false;
+	return 0;
+}
+
+/* Pass 2: the runs and bytes of the block the walk is at, read into memory (the others' let go past the budget). */
+static int
+load_block(struct anon_tcp *t, struct epoch_ref ref)
+{
+	struct epoch *e = epoch_of(t, ref);
+	struct block *r = &e->r;
+	size_t runs_len = e->head.nruns * sizeof(*r->runs);
+
+	if (e->loaded)
+		return 0;
+	if (t->window_bytes + runs_len + e->head.nbytes > WINDOW_BUDGET &&
+	    windows_empty(t) == -1)
+		return -1;
+	if (block_reserve(t, r, e->head.nruns, e->head.nbytes) == -1 ||
+	    window_add(t, ref) == -1 ||
+	    pread_all(t->fd, r->runs, runs_len,
+	    e->at_block + sizeof(e->head)) == -1 ||
+	    pread_all(t->fd, r->bytes, e->head.nbytes,
+	    e->at_block + sizeof(e->head) + runs_len) == -1)
+		return -1;
+	r->nruns = e->head.nruns;
+	r->nbytes = e->head.nbytes;
+	e->loaded = true;
+	return 0;
+}
+
+/* The runs of b in [off, end) written into payload (its first byte at off); false when payload is NULL and one should have been. */
+static bool
+patch_block(struct anon_tcp *t, const struct block *b, uint64_t off,
+    uint64_t end, uint8_t *payload, bool *patched)
+{
+	for (size_t i = first_run(b, off); i < b->nruns && b->runs[i].off < end;
+	    i++) {
+		const struct run *r = &b->runs[i];
+		uint64_t s = r->off > off ? r->off : off;
+		uint64_t f = r->off + r->len < end ? r->off + r->len : end;
+
+		if (payload == NULL) {
+			t->st->fragmented_segments++;
+			return false;
+		}
+		memcpy(payload + (s - off), b->bytes + r->at + (s - r->off),
+		    f - s);
+		*patched = true;
+	}
+	return true;
 }
 
 /* The stream offset of seq, unwrapped near the last one placed (a stream may pass 4 GiB); false before the stream's start. */
@@ -761,7 +1054,7 @@ place(struct epoch *e, uint32_t seq, uint64_t *off)
 	return true;
 }
 
-void
+int
 anon_tcp_patch(struct anon_tcp *t, const struct tr_packet *pkt,
     uint8_t *payload)
 {
@@ -774,32 +1067,41 @@ anon_tcp_patch(struct anon_tcp *t, const struct tr_packet *pkt,
 
 	t->k++;
 	if (pkt->payload_len == 0 || (hi = hist_find(t, &k)) == -1)
-		return;
+		return 0;
 	h = &t->hists[hi];
 	while (h->cursor + 1 < h->n && h->epochs[h->cursor + 1].first_k <= t->k)
 		h->cursor++;
 	if (h->epochs[h->cursor].first_k > t->k)
-		return;
+		return 0;
 	e = &h->epochs[h->cursor];
-	if (!place(e, pkt->tcp_seq, &off))
-		return;
+	if (!place(e, pkt->tcp_seq, &off) || e->first_block == NO_BLOCK)
+		return 0;
 	end = off + pkt->payload_len;
-	for (size_t i = first_run(e, off); i < e->nruns && e->runs[i].off < end;
-	    i++) {
-		const struct run *r = &e->runs[i];
-		uint64_t s = r->off > off ? r->off : off;
-		uint64_t f = r->off + r->len < end ? r->off + r->len : end;
-
-		if (payload == NULL) {
-			t->st->fragmented_segments++;
-			return;
+	/* Along the chain to the block where off is (back for a retransmission), then over the blocks the segment covers. */
+	if (e->at_block == NO_BLOCK && walk_to(t, e, e->first_block) == -1)
+		return -1;
+	while (off < e->head.first_off && e->head.prev != NO_BLOCK)
+		if (walk_to(t, e, e->head.prev) == -1)
+			return -1;
+	while (e->head.end_off <= off && e->head.next != NO_BLOCK)
+		if (walk_to(t, e, e->head.next) == -1)
+			return -1;
+	while (e->head.first_off < end) {
+		if (e->head.end_off > off) {
+			if (load_block(t, (struct epoch_ref){ .hist = (uint32_t)hi,
+			    .epoch = (uint32_t)h->cursor }) == -1)
+				return -1;
+			if (!patch_block(t, &e->r, off, end, payload, &patched))
+				return 0;
 		}
-		memcpy(payload + (s - off), e->bytes + r->at + (s - r->off),
-		    f - s);
-		patched = true;
+		if (e->head.end_off >= end || e->head.next == NO_BLOCK)
+			break;
+		if (walk_to(t, e, e->head.next) == -1)
+			return -1;
 	}
 	if (patched)
 		t->st->patched_segments++;
+	return 0;
 }
 
 void
@@ -810,11 +1112,14 @@ anon_tcp_free(struct anon_tcp *t)
 	(void)anon_tcp_learn_end(t);
 	for (size_t i = 0; i < t->nhists; i++) {
 		for (size_t j = 0; j < t->hists[i].n; j++) {
-			free(t->hists[i].epochs[j].runs);
-			free(t->hists[i].epochs[j].bytes);
+			block_free(t, &t->hists[i].epochs[j].w);
+			block_free(t, &t->hists[i].epochs[j].r);
 		}
 		free(t->hists[i].epochs);
 	}
+	if (t->fd != -1)
+		close(t->fd);
+	free(t->windows);
 	free(t->hists);
 	free(t->index);
 	free(t->scratch);

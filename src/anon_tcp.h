@@ -20,7 +20,6 @@ struct anon_tcp_stats {
 	uint64_t	gap_bytes;		/* sequence space the capture never had */
 	uint64_t	unfinished_bytes;	/* of messages cut by the end of their stream */
 	uint64_t	over_connections;	/* segments of connections past the cap on live ones */
-	uint64_t	over_patches;		/* messages past the cap on patch memory */
 	uint64_t	fragmented_segments;	/* segments in IP fragments whose bytes needed rewriting: as captured */
 };
 
@@ -38,8 +37,9 @@ void		 anon_tcp_free(struct anon_tcp *);
 /*
  * Pass 1, every TCP packet of the inputs in order: reassembly, framing,
  * each whole message rewritten by its protocol's hook, and what changed
- * kept as patches by stream offset.  0, or -1 with errno (ENOMEM, or EIO
- * when libcrypto failed).
+ * kept as patches by stream offset (in a temporary file under TMPDIR,
+ * else /tmp).  0, or -1 with errno (ENOMEM, a write error of that file,
+ * or EIO when libcrypto failed).
  */
 int	anon_tcp_learn(struct anon_tcp *, const struct tr_packet *pkt);
 /* End of pass 1: what streams still hold is framed; the rest is counted. */
@@ -50,9 +50,10 @@ int	anon_tcp_learn_end(struct anon_tcp *);
  * fall in this segment written into payload (pkt->payload_len bytes, the
  * frame's own copy).  payload is NULL when the segment's bytes are not
  * in one frame (IP fragments): then nothing can be written, and it is
- * counted if something should have been.
+ * counted if something should have been.  0, or -1 with errno when the
+ * runs' temporary file cannot be read back.
  */
-void	anon_tcp_patch(struct anon_tcp *, const struct tr_packet *pkt,
+int	anon_tcp_patch(struct anon_tcp *, const struct tr_packet *pkt,
 	    uint8_t *payload);
 
 #endif

@@ -91,8 +91,10 @@ map_prefix(struct walk *w, uint8_t *p, size_t have, unsigned bits,
 	if (have > n)
 		have = n;
 	memcpy(full, p, have);
-	if (!map_addr(w, full, alen))
+	if (anon_addr_map_prefix(w->rw->addr, full, full, alen, bits) == -1) {
+		walk_fail(w, ANON_MSG_FAILED);
 		return false;
+	}
 	if (bits % 8 != 0)
 		full[n - 1] &= (uint8_t)(0xff << (8 - bits % 8));
 	memcpy(p, full, have);

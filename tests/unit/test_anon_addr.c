@@ -225,6 +225,43 @@ test_subnet_prefix_cache(void **state)
 	}
 }
 
+static unsigned common_prefix(const uint8_t *, const uint8_t *, size_t);
+
+/*
+ * Prefixes of every length, mapped by their bits only, interleaved with
+ * whole addresses of the same subnets (the caches' each way): their first
+ * bits are those of a fresh mapper's whole pseudonym of the padded address.
+ */
+static void
+test_map_prefix(void **state)
+{
+	uint8_t in[16], got[16], want[16];
+
+	srandom(5);
+	for (int n = 0; n < 4000; n++) {
+		size_t len = n % 2 ? 16 : 4;
+		unsigned bits = (unsigned)random() % (unsigned)(len * 8 + 1);
+		struct anon_addr *fresh = anon_addr_new(sample_key);
+
+		assert_non_null(fresh);
+		memset(in, 0, sizeof(in));
+		in[0] = (uint8_t)(n % 3 == 0 ? 10 : 0x20);
+		in[1] = (uint8_t)(random() % 3);
+		for (size_t i = 2; i < len; i++)
+			in[i] = (uint8_t)(random() % 4);
+		if (n % 5 == 0)	/* a whole address of the subnet first: it fills the caches */
+			assert_int_equal(anon_addr_map_bytes(*state, in, got,
+			    len), 0);
+		for (unsigned i = bits; i < len * 8; i++)
+			in[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		assert_int_equal(anon_addr_map_prefix(*state, in, got, len,
+		    bits), 0);
+		assert_int_equal(anon_addr_map_bytes(fresh, in, want, len), 0);
+		assert_int_equal(common_prefix(got, want, len) >= bits, true);
+		anon_addr_free(fresh);
+	}
+}
+
 static unsigned
 common_prefix(const uint8_t *a, const uint8_t *b, size_t len)
 {
@@ -553,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_ports_ipv6),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_subnet_prefix_cache),
+		cmocka_unit_test(test_map_prefix),
 		cmocka_unit_test(test_prefix_ipv4),
 		cmocka_unit_test(test_prefix_ipv6),
 		cmocka_unit_test(test_other_key_and_lengths),

@@ -133,6 +133,72 @@ run(uint32_t isn)
 	anon_addr_free(a);
 }
 
+/*
+ * A stream whose rewritten bytes fill several of anon_tcp's blocks in its
+ * temporary file: segments in order, then retransmissions of the first
+ * (back along the chain to its start), of one in the middle, and one that
+ * spans blocks (forward again), each with exactly its messages' bytes.
+ */
+static void
+test_blocks(void **state)
+{
+	enum { N = 600000, SEG = 1000 };
+	static uint8_t s[N], want[N], buf[N];
+	size_t n = build_stream(s, sizeof(s));
+	const struct seg late[] = {
+		{ 0, SEG, 0 }, { n / 2, SEG, 0 }, { 0, n, 0 },
+		{ n / 3, n / 3, 0 }, { n - SEG, SEG, 0 },
+	};
+	struct anon_tcp_stats st = { 0 };
+	struct anon_addr *a = anon_addr_new(key);
+	struct anon_text *text = anon_text_new(key);
+	struct anon_counts counts = { 0 };
+	struct anon_rewriter rw = { .addr = a, .counts = &counts, .text = text };
+	struct anon_tcp *t = anon_tcp_new(&rw, NULL, &st);
+	struct seg g = { 0, 0, TR_TCP_SYN };
+	struct tr_packet p;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(t);
+	memcpy(want, s, n);
+	rewrite_whole(&rw, want, n);
+	/* Pass 1: the SYN, the stream in order, the late segments. */
+	p = packet(7, s, &g);
+	assert_int_equal(anon_tcp_learn(t, &p), 0);
+	for (size_t off = 0; off < n; off += SEG) {
+		g = (struct seg){ off, n - off < SEG ? n - off : SEG, 0 };
+		p = packet(7, s, &g);
+		assert_int_equal(anon_tcp_learn(t, &p), 0);
+	}
+	for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+		p = packet(7, s, &late[i]);
+		assert_int_equal(anon_tcp_learn(t, &p), 0);
+	}
+	assert_int_equal(anon_tcp_learn_end(t), 0);
+	assert_int_equal(st.rewritten[SECTION_BGP], (n - 29) / 46 + 1);
+	/* Pass 2: the same packets, each patched. */
+	g = (struct seg){ 0, 0, TR_TCP_SYN };
+	p = packet(7, s, &g);
+	assert_int_equal(anon_tcp_patch(t, &p, buf), 0);
+	for (size_t off = 0; off < n; off += SEG) {
+		g = (struct seg){ off, n - off < SEG ? n - off : SEG, 0 };
+		p = packet(7, s, &g);
+		memcpy(buf, p.payload, p.payload_len);
+		assert_int_equal(anon_tcp_patch(t, &p, buf), 0);
+		assert_memory_equal(buf, want + off, g.len);
+	}
+	for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+		p = packet(7, s, &late[i]);
+		memcpy(buf, p.payload, p.payload_len);
+		assert_int_equal(anon_tcp_patch(t, &p, buf), 0);
+		assert_memory_equal(buf, want + late[i].off, late[i].len);
+	}
+	anon_tcp_free(t);
+	anon_text_free(text);
+	anon_addr_free(a);
+}
+
 static void
 test_segments(void **state)
 {
@@ -154,6 +220,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_blocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
