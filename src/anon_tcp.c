@@ -566,57 +566,20 @@ static const struct framer_ops anon_framer_ops = {
 	.skipped = on_skipped,
 };
 
-/*
- * How many bytes from p frame as back-to-back messages of a protocol (as
- * --info's chain, which also decides by content): a last one past the
- * bytes seen counts once the chain has a whole one, or at once for a
- * protocol whose header alone is strict enough (no type_known: BGP).
- */
-static size_t
-chain_bytes(const uint8_t *p, size_t len, const struct proto_framing *f)
+/* The framed protocols with a rewriter. */
+static bool
+rewritable(int id)
 {
-	size_t at = 0, mlen, n = 0;
-
-	for (;;) {
-		uint8_t type;
-		int rc;
-
-		if (at >= len)
-			break;
-		rc = f->header(p + at, len - at, &type, &mlen);
-		if (rc != 1 || (f->type_known != NULL && !f->type_known(type)))
-			break;
-		if (mlen > len - at)
-			return n > 0 || f->type_known == NULL ? len : at;
-		at += mlen;
-		n++;
-	}
-	return at;
+	return protocols[id]->anon != NULL;
 }
 
-/* Of the framed protocols with a rewriter, the one whose messages chain over most of p (a tie: the later row); SECTION_COUNT for none. */
+/* What a direction's first bytes carry, as --info tells it (proto_tcp_by_content); SECTION_COUNT for none. */
 static int
 classify(const uint8_t *p, size_t len)
 {
-	size_t best = 0;
-	int kind = SECTION_COUNT;
+	int id = proto_tcp_by_content(p, len, rewritable);
 
-	for (int id = 0; id < SECTION_COUNT; id++) {
-		const struct proto_framing *f = protocols[id]->framing;
-		size_t most = 0, n;
-
-		if (f == NULL || protocols[id]->anon == NULL)
-			continue;
-		for (size_t i = 0; i < len; i++)
-			if (p[i] == f->first_byte &&
-			    (n = chain_bytes(p + i, len - i, f)) > most)
-				most = n;
-		if (most > 0 && most >= best) {
-			best = most;
-			kind = id;
-		}
-	}
-	return kind;
+	return id == -1 ? SECTION_COUNT : id;
 }
 
 /* The direction now knows what it carries: its framer, and the connection's hook state for that protocol. */

@@ -808,70 +808,20 @@ static const struct framer_ops *const counted_messages[SECTION_COUNT] = {
 	[SECTION_BGP] = &bgp_ops,
 };
 
-/*
- * One message header of a framed protocol at p: 1 with its length, 0 too
- * short to tell, -1 not one (nor a type it knows, when it names those).
- */
-static int
-header_at(const uint8_t *p, size_t len, const struct proto_framing *f,
-    size_t *mlen)
+/* The framed protocols whose messages --info counts. */
+static bool
+counted(int id)
 {
-	uint8_t type;
-	int rc = f->header(p, len, &type, mlen);
-
-	return rc == 1 && f->type_known != NULL && !f->type_known(type) ?
-	    -1 : rc;
+	return counted_messages[id] != NULL;
 }
 
-/*
- * How many bytes from p frame as back-to-back messages of a protocol, a
- * last one that runs past the bytes seen included once the chain has a
- * whole message (or, for a protocol whose header alone is strict enough
- * to resynchronise on, BGP's marker, at once).
- */
-static size_t
-chain_bytes(const uint8_t *p, size_t len, const struct proto_framing *f)
-{
-	size_t at = 0, mlen, n = 0;
-
-	while (at < len && header_at(p + at, len - at, f, &mlen) == 1) {
-		if (mlen > len - at)
-			return n > 0 || f->type_known == NULL ? len : at;
-		at += mlen;
-		n++;
-	}
-	return at;
-}
-
-/*
- * Without a config, a direction's first bytes say what it carries.  BMP
- * route monitoring holds BGP messages, markers and all, and BGP UPDATEs
- * can hold bytes that look like a BMP header: of the framed protocols
- * --info counts, the one whose messages frame back to back over more of
- * the bytes wins (on a tie the later row: BGP); none makes it generic TCP.
- */
+/* Without a config, a direction's first bytes say what it carries: a framed protocol --info counts, or generic TCP. */
 static int
 classify(const uint8_t *p, size_t len)
 {
-	size_t best = 0;
-	int kind = KIND_GENERIC;
+	int id = proto_tcp_by_content(p, len, counted);
 
-	for (int id = 0; id < SECTION_COUNT; id++) {
-		const struct proto_framing *f = protocols[id]->framing;
-		size_t most = 0, n;
-
-		if (f == NULL || counted_messages[id] == NULL)
-			continue;
-		for (size_t i = 0; i < len; i++)
-			if (p[i] == f->first_byte &&
-			    (n = chain_bytes(p + i, len - i, f)) > most)
-				most = n;
-		if (most > 0 && most >= best) {
-			best = most;
-			kind = id;
-		}
-	}
-	return kind;
+	return id == -1 ? KIND_GENERIC : id;
 }
 
 static bool

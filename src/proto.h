@@ -259,4 +259,15 @@ extern const struct proto *const protocols[SECTION_COUNT];
  */
 int	proto_udp_by_content(const uint8_t *p, size_t len);
 
+/*
+ * Whose TCP stream it is by its first bytes (--info without a config,
+ * anonymize without -t), among the framed protocols for which wanted(id)
+ * holds.  BMP route monitoring holds BGP messages, markers and all, and
+ * BGP UPDATEs can hold bytes that look like a BMP header: the one whose
+ * messages frame back to back over more of the bytes wins (a tie: the
+ * later row, BGP).  -1: none.
+ */
+int	proto_tcp_by_content(const uint8_t *p, size_t len,
+	    bool (*wanted)(int id));
+
 #endif
