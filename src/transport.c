@@ -941,12 +941,6 @@ note_drained(struct transport *t, int id)
 	return &t->conns[id];
 }
 
-/*
- * Write what the socket takes of the queue, up to the gate and up to this
- * pass's cap, in as few sends as the socket allows: everything queued is
- * one contiguous buffer, so messages queued together leave together.  A
- * socket that refused bytes is not tried again before EPOLLOUT.
- */
 /* The ring's room grows by doubling, its entries kept in order from the head. */
 static int
 idle_ring_grow(struct transport *t)
@@ -1009,6 +1003,12 @@ trim_idle_queues(struct transport *t, tr_ns now)
 	}
 }
 
+/*
+ * Write what the socket takes of the queue, up to the gate and up to this
+ * pass's cap, in as few sends as the socket allows: everything queued is
+ * one contiguous buffer, so messages queued together leave together.  A
+ * socket that refused bytes is not tried again before EPOLLOUT.
+ */
 static void
 conn_write(struct transport *t, int id)
 {
@@ -1054,7 +1054,8 @@ conn_write(struct transport *t, int id)
 	/*
 	 * An idle connection keeps no buffer: with thousands of sessions,
 	 * even the smallest one kept by each (4 KiB) is most of an idle
-	 * session's memory.  A busy one keeps it (TCP_IDLE_TRIM_NS).
+	 * session's memory.  A queue written empty joins the idle list; its
+	 * buffer goes once it stayed empty TCP_IDLE_TRIM_NS.
 	 */
 	if (bytebuf_len(&c->q) == 0 && c->q.cap > 0) {
 		c->emptied_at = c->progress;
