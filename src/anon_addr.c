@@ -392,15 +392,11 @@ prefix_slot(struct anon_addr *a, int level, const uint8_t *in)
 	    (PREFIX_SLOTS - 1)];
 }
 
-static int
-map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
+/* The longest prefix of in whose pseudonym's prefix is cached: its bits copied into res, and how many (0: none). */
+static unsigned
+known_prefix(struct anon_addr *a, const uint8_t *in, size_t len, uint8_t *res)
 {
-	uint8_t res[MAX_ADDR_LEN] = { 0 };
-	unsigned from = 0;
-	int level;
-
-	/* The longest known prefix of the address. */
-	for (level = 0; level < PREFIX_LEVELS; level++) {
+	for (int level = 0; level < PREFIX_LEVELS; level++) {
 		const struct prefix_slot *p;
 		unsigned n = prefix_levels[level].bits / 8;
 
@@ -409,25 +405,42 @@ map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
 		p = prefix_slot(a, level, in);
 		if (p->used && memcmp(p->in, in, n) == 0) {
 			memcpy(res, p->out, n);
-			from = prefix_levels[level].bits;
-			break;
+			return prefix_levels[level].bits;
 		}
 	}
-	if (map_bits(a, in, res, len, from, (unsigned)len * 8) == -1)
-		return -1;
-	/* Remember the prefixes shorter than the address, longer than the one known. */
-	for (level = 0; level < PREFIX_LEVELS; level++) {
+	return 0;
+}
+
+/* The prefix caches learn res's prefixes of in longer than from bits and at most upto. */
+static void
+learn_prefixes(struct anon_addr *a, const uint8_t *in, const uint8_t *res,
+    size_t len, unsigned from, unsigned upto)
+{
+	for (int level = 0; level < PREFIX_LEVELS; level++) {
 		struct prefix_slot *p;
 		unsigned n = prefix_levels[level].bits / 8;
 
 		if (prefix_levels[level].len != len ||
-		    prefix_levels[level].bits <= from)
+		    prefix_levels[level].bits <= from ||
+		    prefix_levels[level].bits > upto)
 			continue;
 		p = prefix_slot(a, level, in);
 		memcpy(p->in, in, n);
 		memcpy(p->out, res, n);
 		p->used = true;
 	}
+}
+
+static int
+map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
+{
+	uint8_t res[MAX_ADDR_LEN] = { 0 };
+	unsigned from = known_prefix(a, in, len, res);
+
+	if (map_bits(a, in, res, len, from, (unsigned)len * 8) == -1)
+		return -1;
+	/* Remember the prefixes shorter than the address, longer than the one known. */
+	learn_prefixes(a, in, res, len, from, (unsigned)len * 8);
 	memcpy(out, res, len);
 	return 0;
 }
@@ -484,40 +497,15 @@ anon_addr_map_prefix(struct anon_addr *a, const uint8_t *in, uint8_t *out,
     size_t len, unsigned bits)
 {
 	uint8_t res[MAX_ADDR_LEN] = { 0 };
-	unsigned from = 0;
-	int level;
+	unsigned from;
 
 	if ((len != 4 && len != 16) || bits >= len * 8 || a->seen != NULL ||
 	    (a->preserve != 0 && anon_addr_preserved(a->preserve, in, len)))
 		return anon_addr_map_bytes(a, in, out, len);
-	for (level = 0; level < PREFIX_LEVELS; level++) {
-		const struct prefix_slot *p;
-		unsigned n = prefix_levels[level].bits / 8;
-
-		if (prefix_levels[level].len != len)
-			continue;
-		p = prefix_slot(a, level, in);
-		if (p->used && memcmp(p->in, in, n) == 0) {
-			memcpy(res, p->out, n);
-			from = prefix_levels[level].bits;
-			break;
-		}
-	}
+	from = known_prefix(a, in, len, res);
 	if (from < bits && map_bits(a, in, res, len, from, bits) == -1)
 		return -1;
-	for (level = 0; level < PREFIX_LEVELS; level++) {
-		struct prefix_slot *p;
-		unsigned n = prefix_levels[level].bits / 8;
-
-		if (prefix_levels[level].len != len ||
-		    prefix_levels[level].bits <= from ||
-		    prefix_levels[level].bits > bits)
-			continue;
-		p = prefix_slot(a, level, in);
-		memcpy(p->in, in, n);
-		memcpy(p->out, res, n);
-		p->used = true;
-	}
+	learn_prefixes(a, in, res, len, from, bits);
 	memcpy(out, res, len);
 	return 0;
 }
