@@ -21,6 +21,7 @@ if [ ! -x "$TR" ] || [ ! -x "$GEN" ]; then fail "$TR and $GEN must be built firs
 
 COLLECTORS=$TR_SOURCE_DIR/tests/e2e/collectors
 . "$COLLECTORS/pmacct-daemon.sh"
+. "$COLLECTORS/gobgpd.sh"
 CHECK=(python3 "$COLLECTORS/pmcheck.py")
 
 # A fixed key, so the outcome is the same on every run: Crypto-PAn (the reference
@@ -187,13 +188,12 @@ go_cleanup() {
 	return 0
 }
 cleanup_hooks+=(go_cleanup)
-gobgp_() { timeout 5 gobgp -u 127.0.0.1 -p "$API_PORT" "$@"; }
 
 # gobgp_decode NAME PCAP: PCAP's exporters replayed (keep_open) to a gobgpd configured from
 # their OPENs; the prefixes each neighbor accepted, checked against tshark's decode of
 # PCAP, into $WORK/NAME.check (addresses left out, so input and output compare).
 gobgp_decode() {
-	local name=$1 pcap=$2 e r i=1 ok got adjin_args=() deadline
+	local name=$1 pcap=$2 e r i=1 got adjin_args=() neighbors=() deadline
 	declare -A REPRO=() AS=() WANT=()
 	round=$((round + 1))
 	while read -r e myas as4; do
@@ -205,29 +205,8 @@ gobgp_decode() {
 		WANT[$e]=$(tshark -r "$pcap" -Y "ip.src == $e && tcp.dstport == 179" -T fields -e bgp.nlri_prefix 2>/dev/null |
 			tr ',' '\n' | grep -c .) || true
 	done
-	BGP_PORT=$(free_port tcp) API_PORT=$(free_port tcp)
-	{
-		printf '[global.config]\n  as = 64999\n  router-id = "127.0.0.1"\n  port = %s\n' "$BGP_PORT"
-		printf '  local-address-list = ["127.0.0.1"]\n'
-		for e in "${!REPRO[@]}"; do
-			printf '[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "%s"\n    peer-as = %s\n' \
-				"${REPRO[$e]}" "${AS[$e]}"
-			printf '  [neighbors.transport.config]\n    passive-mode = true\n'
-			printf '  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv4-unicast"\n'
-		done
-	} >"$WORK/$name.toml"
-	gobgpd -f "$WORK/$name.toml" --api-hosts "127.0.0.1:$API_PORT" --pprof-disable -p \
-		>"$WORK/$name.gobgpd.log" 2>&1 &
-	GO_PID=$!
-	ok=""
-	for _ in $(seq 1 100); do
-		kill -0 "$GO_PID" 2>/dev/null || break
-		if gobgp_ global >/dev/null 2>&1 && ss -Hltn "sport = :$BGP_PORT" | grep -q "127.0.0.1:$BGP_PORT"; then
-			ok=1; break
-		fi
-		sleep 0.1
-	done
-	[ -n "$ok" ] || { tail -n 15 "$WORK/$name.gobgpd.log" >&2; fail "$name: gobgpd was not serving after 10 s"; }
+	for e in "${!REPRO[@]}"; do neighbors+=("${REPRO[$e]}" "${AS[$e]}"); done
+	gobgpd_start "$WORK/$name.gobgpd.log" "${neighbors[@]}"
 	{
 		printf 'pcap: %s\ntime_factor: 0\nno_sync: true\nkeep_open: true\nnetwork:\n  map:\n' "$pcap"
 		for e in "${!REPRO[@]}"; do printf '  - {src_ip: %s, repro_ip: %s}\n' "$e" "${REPRO[$e]}"; done

@@ -18,6 +18,7 @@ command -v ss >/dev/null || skip "ss (iproute2) is not installed"
 if [ ! -x "$TR" ] || [ ! -x "$GEN" ]; then fail "$TR and $GEN must be built first"; fi
 
 COLLECTORS=$TR_SOURCE_DIR/tests/e2e/collectors
+. "$COLLECTORS/gobgpd.sh"
 CHECK=(python3 "$COLLECTORS/pmcheck.py")
 GO_PID="" TR_PID=""
 go_cleanup() {
@@ -33,7 +34,6 @@ go_died() {
 	fail "gobgpd $1 (the collector crashed or quit: no decode result to compare)"
 }
 go_alive() { kill -0 "$GO_PID" 2>/dev/null || go_died "${1:-is gone}"; }
-gobgp_() { timeout 5 gobgp -u 127.0.0.1 -p "$API_PORT" "$@"; }
 
 # The capture first: the neighbors are configured from its OPENs.
 # Frames 200 ms apart, replayed at time_factor 0.25: each exporter's OPEN goes out about 150 ms
@@ -50,36 +50,9 @@ for e in "${!REPRO[@]}"; do
 	[ -n "${AS[$e]:-}" ] || fail "tshark found no OPEN from $e in the capture"
 done
 
-for attempt in 1 2 3; do
-	BGP_PORT=$(free_port tcp) API_PORT=$(free_port tcp)
-	{
-		printf '[global.config]\n  as = 64999\n  router-id = "127.0.0.1"\n  port = %s\n' "$BGP_PORT"
-		printf '  local-address-list = ["127.0.0.1"]\n'
-		for e in "${!REPRO[@]}"; do
-			printf '[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "%s"\n    peer-as = %s\n' \
-				"${REPRO[$e]}" "${AS[$e]}"
-			printf '  [neighbors.transport.config]\n    passive-mode = true\n'
-			printf '  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv4-unicast"\n'
-		done
-	} >"$WORK/gobgpd.toml"
-	gobgpd -f "$WORK/gobgpd.toml" --api-hosts "127.0.0.1:$API_PORT" --pprof-disable -p \
-		>"$WORK/gobgpd.log" 2>&1 &
-	GO_PID=$!
-	ok=""
-	for _ in $(seq 1 100); do
-		kill -0 "$GO_PID" 2>/dev/null || break
-		if gobgp_ global >/dev/null 2>&1 && ss -Hltn "sport = :$BGP_PORT" | grep -q "127.0.0.1:$BGP_PORT"; then
-			ok=1; break
-		fi
-		sleep 0.1
-	done
-	[ -z "$ok" ] || break
-	kill -0 "$GO_PID" 2>/dev/null && go_died "was not serving after 10 s"
-	wait "$GO_PID" || true; GO_PID=""
-	grep -q "address already in use" "$WORK/gobgpd.log" || go_died "exited at start-up"
-	note "a port was taken meanwhile (attempt $attempt), retrying"
-done
-[ -n "$GO_PID" ] || fail "no free ports found for gobgpd after 3 attempts"
+neighbors=()
+for e in "${!REPRO[@]}"; do neighbors+=("${REPRO[$e]}" "${AS[$e]}"); done
+gobgpd_start "$WORK/gobgpd.log" "${neighbors[@]}"
 note "gobgpd: BGP on 127.0.0.1:$BGP_PORT, API on 127.0.0.1:$API_PORT; neighbors $(for e in "${!REPRO[@]}"; do printf '%s AS %s ' "${REPRO[$e]}" "${AS[$e]}"; done)"
 
 # Prefixes the capture leaves announced per exporter, by tshark: what each Adj-RIB-In must hold.

@@ -33,6 +33,7 @@ if [ ! -x "$TR" ] || [ ! -x "$GEN" ]; then fail "$TR and $GEN must be built firs
 
 COLLECTORS=$TR_SOURCE_DIR/tests/e2e/collectors
 . "$COLLECTORS/pmacct-daemon.sh"
+. "$COLLECTORS/gobgpd.sh"
 UPDATES=20 RECORDS=10
 ROUTES=$((UPDATES * RECORDS))
 
@@ -117,43 +118,10 @@ go_cleanup() {
 	return 0
 }
 cleanup_hooks+=(go_cleanup)
-gobgp_() { timeout 5 gobgp -u 127.0.0.1 -p "$API_PORT" "$@"; }
 REPRO=127.0.10.4
 AS=$(tshark -r "$WORK/restarts.pcap" -Y 'bgp.type == 1 && tcp.dstport == 179' -T fields -e bgp.cap.4as 2>/dev/null | head -1)
 [ -n "$AS" ] || fail "tshark finds no AS in the capture's OPEN"
-for attempt in 1 2 3; do
-	BGP_PORT=$(free_port tcp) API_PORT=$(free_port tcp)
-	cat >"$WORK/gobgpd.toml" <<TOML
-[global.config]
-  as = 64999
-  router-id = "127.0.0.1"
-  port = $BGP_PORT
-  local-address-list = ["127.0.0.1"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$REPRO"
-    peer-as = $AS
-  [neighbors.transport.config]
-    passive-mode = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-TOML
-	gobgpd -f "$WORK/gobgpd.toml" --api-hosts "127.0.0.1:$API_PORT" --pprof-disable -p >"$WORK/gobgpd.log" 2>&1 &
-	GO_PID=$!
-	ok=""
-	for _ in $(seq 1 100); do
-		kill -0 "$GO_PID" 2>/dev/null || break
-		if gobgp_ global >/dev/null 2>&1 && ss -Hltn "sport = :$BGP_PORT" | grep -q "127.0.0.1:$BGP_PORT"; then
-			ok=1; break
-		fi
-		sleep 0.1
-	done
-	[ -z "$ok" ] || break
-	kill "$GO_PID" 2>/dev/null; wait "$GO_PID" 2>/dev/null || true; GO_PID=""
-	grep -q "address already in use" "$WORK/gobgpd.log" || { tail "$WORK/gobgpd.log"; fail "gobgpd did not start"; }
-done
-[ -n "$GO_PID" ] || fail "no free ports found for gobgpd after 3 attempts"
+gobgpd_start "$WORK/gobgpd.log" "$REPRO" "$AS"
 {
 	printf 'pcap: %s\ntime_factor: 0.01\nno_sync: true\nkeep_open: true\nnetwork:\n  map:\n' "$WORK/restarts.pcap"
 	printf '  - {src_ip: 192.0.2.1, repro_ip: %s}\n' "$REPRO"
