@@ -109,6 +109,8 @@ print_version(void)
 static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE] [--strict]\n"
+"                          [--pps N | --mbps N | --topspeed] [--duration S]\n"
+"                          [--limit N] [--loop N]\n"
 "       traffic-reproducer -t CFG -n [--strict]\n"
 "       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
@@ -142,6 +144,17 @@ static const char usage_text[] =
 "                       checked at start; replaced whole at the end)\n"
 "      --strict         unknown config keys and a src_ip mapped twice are\n"
 "                       errors, not warnings (as strict: true in the config)\n"
+"      --pps N          send N packets per second (datagrams and TCP segments\n"
+"                       with data, over all exporters) in capture order,\n"
+"                       instead of the capture's timing (no minute sync)\n"
+"      --mbps N         the same at N megabits of payload per second (UDP and\n"
+"                       TCP payload bytes; with --pps, both limits hold)\n"
+"      --topspeed       as fast as possible: time_factor 0\n"
+"      --duration S     stop S seconds after the first packet (as at the end:\n"
+"                       summary, BGP Cease, exit 0)\n"
+"      --limit N        stop after N datagrams and TCP messages sent\n"
+"      --loop N         play the whole capture list N times (0: until\n"
+"                       stopped)\n"
 "  -n, --check          load and validate the config, print it with every\n"
 "                       default filled in, and exit\n"
 "      --info           print a JSON summary of the captures to stdout and\n"
@@ -187,16 +200,69 @@ struct cli {
 	const char	*stats_json;
 	enum log_level	 level;
 	bool		 pcap_proc, no_sync, keep_open, ask_for_input, check;
-	bool		 info, strict;
+	bool		 info, strict, topspeed;
+	double		 pps, mbps, duration;	/* 0: not given */
+	uint64_t	 limit, loops;		/* loops: 1 unless --loop */
 	char	       **pcaps;		/* --info: the captures named on the command line */
 	int		 n_pcaps;
 };
+
+/* The long name of an option, for messages. */
+static const char *
+option_name(const struct option *opts, int val)
+{
+	for (; opts->name != NULL; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return "?";
+}
+
+/* A rate or a duration: a finite number above 0 (fractions allowed: --duration 0.5). */
+static int
+parse_positive(const struct option *opts, int val, const char *arg,
+    double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !(v > 0) ||
+	    v > 1e12) {
+		log_errorx("--%s %s: give a number above 0 (see -h)",
+		    option_name(opts, val), arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A count: a whole number, above 0 unless zero_ok (--loop 0: forever). */
+static int
+parse_count(const struct option *opts, int val, const char *arg,
+    uint64_t *out, bool zero_ok)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    (v == 0 && !zero_ok)) {
+		log_errorx("--%s %s: give a whole number%s (see -h)",
+		    option_name(opts, val), arg, zero_ok ? "" : " above 0");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
 
 static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
-	    OPT_VERSION, OPT_INFO, OPT_STRICT, OPT_LIST_CONFIG_KEYS };
+	    OPT_VERSION, OPT_INFO, OPT_STRICT, OPT_LIST_CONFIG_KEYS, OPT_PPS,
+	    OPT_MBPS, OPT_TOPSPEED, OPT_DURATION, OPT_LIMIT, OPT_LOOP };
 	static const struct option longopts[] = {
 		{ "cfg", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -211,6 +277,12 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "info", no_argument, NULL, OPT_INFO },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "pps", required_argument, NULL, OPT_PPS },
+		{ "mbps", required_argument, NULL, OPT_MBPS },
+		{ "topspeed", no_argument, NULL, OPT_TOPSPEED },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "loop", required_argument, NULL, OPT_LOOP },
 		/* Hidden (not in -h): the man page's test compares its keys with it. */
 		{ "list-config-keys", no_argument, NULL, OPT_LIST_CONFIG_KEYS },
 		{ NULL, 0, NULL, 0 },
@@ -219,6 +291,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	cli->level = LOG_LEVEL_WARNING;
+	cli->loops = 1;
 	while ((ch = getopt_long(argc, argv, "t:vdpnh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': cli->cfg_path = optarg; break;
@@ -233,6 +306,21 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_STATS_JSON: cli->stats_json = optarg; break;
 		case OPT_INFO: cli->info = true; break;
 		case OPT_STRICT: cli->strict = true; break;
+		case OPT_TOPSPEED: cli->topspeed = true; break;
+		case OPT_PPS:
+		case OPT_MBPS:
+		case OPT_DURATION:
+			if (parse_positive(longopts, ch, optarg, ch == OPT_PPS ?
+			    &cli->pps : ch == OPT_MBPS ? &cli->mbps :
+			    &cli->duration) == -1)
+				return -1;
+			break;
+		case OPT_LIMIT:
+		case OPT_LOOP:
+			if (parse_count(longopts, ch, optarg, ch == OPT_LIMIT ?
+			    &cli->limit : &cli->loops, ch == OPT_LOOP) == -1)
+				return -1;
+			break;
 		case OPT_VERSION:
 			print_version();
 			exit(stdout_done("--version"));
@@ -246,6 +334,11 @@ parse_cli(int argc, char **argv, struct cli *cli)
 			fputs(usage_text, stderr);
 			return -1;
 		}
+	}
+	if (cli->topspeed && (cli->pps > 0 || cli->mbps > 0)) {
+		log_errorx("--topspeed sends as fast as possible, --pps and "
+		    "--mbps at a rate: choose one (see -h)");
+		return -1;
 	}
 	if (cli->info) {
 		cli->pcaps = argv + optind;
@@ -538,10 +631,17 @@ main(int argc, char **argv)
 	}
 
 	install_signals(true);
+	if (cli.topspeed)
+		cfg.time_factor = 0;
 	opts = (struct replay_opts){
 		.no_sync = cli.no_sync,
 		.keep_open = cli.keep_open,
 		.ask_for_input = cli.ask_for_input,
+		.pps = cli.pps,
+		.mbps = cli.mbps,
+		.limit = cli.limit,
+		.duration = (tr_ns)(cli.duration * (double)TR_NS_PER_SEC),
+		.loops = cli.loops,
 		.stop = &stop_requested,
 	};
 	report_init(&rep, &cfg, cli.level >= LOG_LEVEL_INFO);

@@ -8,6 +8,7 @@
 
 #include "flowfix.h"
 #include "log.h"
+#include "pace.h"
 #include "replay.h"
 #include "sched.h"
 #include "select.h"
@@ -61,6 +62,17 @@ struct replay {
 	 * packet); the sessions' send times and stall clocks take it.
 	 */
 	tr_ns			 clock;
+	/* --pps / --mbps: the rate replaces the capture's timing when enabled. */
+	struct pace		 pace;
+	/*
+	 * --duration and --limit: when the run ends (INT64_MAX until the first
+	 * packet starts the clock, or without --duration), the datagrams
+	 * queued so far, and whether either was reached: the replay then ends
+	 * as after its last capture.
+	 */
+	tr_ns			 end_at;
+	uint64_t		 udp_queued;
+	bool			 ended;
 };
 
 static struct udp_sockets *
@@ -222,6 +234,43 @@ tick_report(struct replay *rp, tr_ns now, const struct report_progress *p)
 }
 
 /*
+ * --duration or --limit reached: say so, and stop reading captures (-1,
+ * like a stop, but the run ends as after its last capture: the summary,
+ * BGP Cease, exit 0).
+ */
+static int
+end_run(struct replay *rp, const char *why)
+{
+	if (!rp->ended)
+		log_info("%s reached: ending the replay", why);
+	rp->ended = true;
+	return -1;
+}
+
+/* Datagrams queued and TCP messages written so far, for --limit. */
+static uint64_t
+limit_count(const struct replay *rp)
+{
+	uint64_t n = rp->udp_queued;
+
+	for (int s = 0; s < SECTION_COUNT; s++)
+		if (protocols[(enum section_id)s]->l4proto == TR_IPPROTO_TCP)
+			n += rp->rep->section[s].sent;
+	return n;
+}
+
+/* After each packet: -1 once --limit or --duration is reached. */
+static int
+check_end(struct replay *rp)
+{
+	if (rp->opts->limit > 0 && limit_count(rp) >= rp->opts->limit)
+		return end_run(rp, "--limit");
+	if (rp->clock >= rp->end_at)
+		return end_run(rp, "--duration");
+	return 0;
+}
+
+/*
  * Wait until a deadline while the connections live on: sleep in the
  * transport's poll (reading what collectors send, writing queued bytes,
  * BGP KEEPALIVEs when due) up to the learned margin before the deadline,
@@ -230,6 +279,11 @@ tick_report(struct replay *rp, tr_ns now, const struct report_progress *p)
 static int
 wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 {
+	bool ends = deadline >= rp->end_at;
+
+	/* --duration: a wait past the end is a wait for the end. */
+	if (ends)
+		deadline = rp->end_at;
 	for (;;) {
 		tr_ns now = tr_mono_now();
 		tr_ns until = deadline - rp->waiter.margin, timer;
@@ -251,7 +305,13 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 	}
 	/* What the timers queued goes out before the spin, not after it. */
 	transport_tcp_flush(rp->tp);
-	return sched_spin_until(deadline, rp->opts->stop);
+	if (sched_spin_until(deadline, rp->opts->stop) == -1)
+		return -1;
+	if (ends) {
+		rp->clock = tr_mono_now();
+		return end_run(rp, "--duration");
+	}
+	return 0;
 }
 
 /* Wait for the minute position of the capture's first packet, telling the user why. */
@@ -466,9 +526,14 @@ send_udp(struct replay *rp, const struct route *r, const struct tr_packet *pkt)
 	if (fix != NULL)
 		protocols[r->section]->fidelity->datagram(fix, &o,
 		    pkt->payload, pkt->payload_len, tr_wall_now(), &out);
-	for (size_t i = 0; i < out.n; i++)
+	for (size_t i = 0; i < out.n; i++) {
+		/* --limit counts every datagram, primed templates included: exactly N leave. */
+		if (rp->opts->limit > 0 && rp->udp_queued >= rp->opts->limit)
+			return end_run(rp, "--limit");
 		if (queue_udp(rp, r->udp_sock, out.msg[i], out.len[i]) == -1)
 			return -1;
+		rp->udp_queued++;
+	}
 	return 0;
 }
 
@@ -587,7 +652,27 @@ start_timeline(struct replay *rp, struct timeline *tl, tr_ns first_ts)
 	timeline_start(tl, first_ts, rp->clock);
 	if (rp->rep->first_sent_wall == 0)
 		rp->rep->first_sent_wall = tr_wall_now();
+	/* --duration runs from the first packet, after any minute sync. */
+	if (rp->opts->duration > 0 && rp->end_at == INT64_MAX)
+		rp->end_at = rp->clock + rp->opts->duration;
 	return 0;
+}
+
+/*
+ * When a packet is due: at the rate (--pps, --mbps) when one is set, else
+ * at its capture time on the timeline.  The rate counts what carries data
+ * from an exporter (a datagram, a TCP segment with payload) by its payload
+ * bytes; a bare SYN or FIN, or the captured collector's FIN, goes at once.
+ */
+static tr_ns
+packet_deadline(struct replay *rp, const struct timeline *tl,
+    const struct route *r, const struct tr_packet *pkt, tr_ns now)
+{
+	if (!pace_enabled(&rp->pace))
+		return timeline_deadline(tl, pkt->ts);
+	if (r->exporter < 0 || pkt->payload_len == 0)
+		return now;
+	return pace_deadline(&rp->pace, pkt->payload_len, now);
 }
 
 /* Play one capture on its own timeline.  Returns 1 played, 0 damaged (played up to the damage), -1 stopped. */
@@ -638,9 +723,10 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		 * With time_factor 0 every packet is due at the start: no clock
 		 * to read per packet, and lag would only measure throughput.
 		 */
-		if (tl.factor > 0) {
-			deadline = timeline_deadline(&tl, pkt.ts);
-			if ((now = tr_mono_now()) < deadline) {
+		if (pace_enabled(&rp->pace) || tl.factor > 0) {
+			now = tr_mono_now();
+			deadline = packet_deadline(rp, &tl, &r, &pkt, now);
+			if (now < deadline) {
 				source_progress(src, &prog.offset, &prog.size);
 				/* Send what is batched before sleeping: it is due already. */
 				transport_tcp_flush(rp->tp);
@@ -668,6 +754,10 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 				break;
 			}
 		} else if (send_udp(rp, &r, &pkt) == -1) {
+			result = -1;
+			break;
+		}
+		if (check_end(rp) == -1) {
 			result = -1;
 			break;
 		}
@@ -772,12 +862,17 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	struct replay rp = {
 		.cfg = cfg, .opts = opts, .rep = rep,
 		.sync = !(opts->no_sync || cfg->no_sync),
+		.end_at = INT64_MAX,
 	};
 	enum replay_result result = REPLAY_OK;
 	size_t *order = NULL, n_order = 0;
 	struct lookahead ahead = { .rp = &rp };
 
 	sched_waiter_init(&rp.waiter);
+	pace_init(&rp.pace, opts->pps, opts->mbps);
+	/* A rate replaces the capture's timing, its position in the minute too. */
+	if (pace_enabled(&rp.pace))
+		rp.sync = false;
 	raise_fd_limit();
 	/*
 	 * The kernel may delay a timer wake-up by the thread's timer slack
@@ -822,26 +917,30 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	    cfg->section[SECTION_BGP].open.trim_capabilities)
 		prescan_captures(&rp);
 
-	for (size_t i = 0; i < n_order && !*opts->stop; i++) {
-		const char *path = cfg->pcaps[order[i]];
-		int rc;
+	/* --loop N plays the whole list N times over (0: until stopped), as repeat's bulk would. */
+	for (uint64_t loop = 0; (opts->loops == 0 || loop < opts->loops) &&
+	    !*opts->stop && !rp.ended && n_order > 0; loop++) {
+		for (size_t i = 0; i < n_order && !*opts->stop; i++) {
+			const char *path = cfg->pcaps[order[i]];
+			int rc;
 
-		report_clear_bar(rep);
-		if (opts->ask_for_input && !ask_to_play(path)) {
-			log_info("skipping '%s'", path);
-			rep->captures_skipped++;
-			continue;
+			report_clear_bar(rep);
+			if (opts->ask_for_input && !ask_to_play(path)) {
+				log_info("skipping '%s'", path);
+				rep->captures_skipped++;
+				continue;
+			}
+			rc = play_capture(&rp, path, i + 1, n_order);
+			if (rc == -1)
+				break;
+			rep->captures_played++;
+			if (rc == 0)
+				result = REPLAY_DAMAGED;
 		}
-		rc = play_capture(&rp, path, i + 1, n_order);
-		if (rc == -1)
-			break;
-		rep->captures_played++;
-		if (rc == 0)
-			result = REPLAY_DAMAGED;
 	}
 	if (*opts->stop)
 		result = REPLAY_STOPPED;
-	else if (opts->keep_open || cfg->keep_open)
+	else if ((opts->keep_open || cfg->keep_open) && !rp.ended)
 		wait_keep_open(&rp);
 	drain_connections(&rp);
 	transport_udp_finish(rp.tp);

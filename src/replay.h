@@ -4,14 +4,22 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
+#include "monotime.h"
 #include "report.h"
 
 struct replay_opts {
 	bool			 no_sync;	/* CLI --no-sync (OR'ed with the config's) */
 	bool			 keep_open;	/* CLI --keep-open (OR'ed with the config's) */
 	bool			 ask_for_input;	/* ask before each capture */
+	/* Rate and duration (issue 15); 0 = no such limit. */
+	double			 pps;		/* --pps: packets per second, instead of the capture's timing */
+	double			 mbps;		/* --mbps: payload megabits per second, the same */
+	uint64_t		 limit;		/* --limit: stop after this many datagrams + messages */
+	tr_ns			 duration;	/* --duration: stop this long after the first packet */
+	uint64_t		 loops;		/* --loop: plays of the whole list; 0 = until stopped */
 	volatile sig_atomic_t	*stop;		/* set by SIGINT/SIGTERM */
 };
 
