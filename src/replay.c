@@ -931,8 +931,12 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 				continue;
 			}
 			rc = play_capture(&rp, path, i + 1, n_order);
-			if (rc == -1)
+			if (rc == -1) {
+				/* Ended by --duration or --limit: it played as far as asked. */
+				if (rp.ended)
+					rep->captures_played++;
 				break;
+			}
 			rep->captures_played++;
 			if (rc == 0)
 				result = REPLAY_DAMAGED;
