@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Rate and duration controls (issue 15): --limit, --duration, --loop, --pps, --mbps, --topspeed
+# against the built-in sink.  Counts only: timings are measured by bench/rate.sh, never asserted here.
+. "$(dirname "$0")/../lib.sh"
+
+command -v python3 >/dev/null || skip "python3 is needed to read the JSON summaries"
+[ -x "$TR" ] && [ -x "$GEN" ] || fail "$TR and $GEN must be built first"
+
+# 1000 generic datagrams from two exporters, 1 ms apart (a 1 s capture);
+# a BGP session whose frames are 0.5 s apart (its UPDATEs come after 2 s).
+"$GEN" --proto udp --count 1000 --exporter 192.0.2.1 --exporter 192.0.2.2 --dport 5000 --out "$WORK/udp.pcap"
+"$GEN" --proto bgp --count 20 --exporter 192.0.2.9 --gap-us 500000 --out "$WORK/bgp.pcap"
+
+config() {
+	cat <<YAML
+pcap: [$1]
+time_factor: 1
+no_sync: true
+network:
+  map:
+  - {src_ip: 192.0.2.1, repro_ip: 127.0.0.2}
+  - {src_ip: 192.0.2.2, repro_ip: 127.0.0.3}
+  - {src_ip: 192.0.2.9, repro_ip: 127.0.0.9}
+udp_generic:
+  select: {udp: {dport: [5000]}}
+  collector: {ip: 127.0.0.1, port: $UDP_PORT}
+bgp:
+  select: {tcp: {dport: [179]}}
+  collector: {ip: 127.0.0.1, port: $TCP_PORT}
+YAML
+}
+
+# run NAME PCAP ARGS...: replays, checks exit 0 and a printed summary.  The
+# sink prints its counts when it stops: each run has a sink of its own.
+run() {
+	local name=$1 pcap=$2; shift 2
+	start_sink sink "$TR" sink --udp 0 --tcp 0
+	UDP_PORT=$(ready_port "$WORK/sink.ready" udp)
+	TCP_PORT=$(ready_port "$WORK/sink.ready" tcp)
+	config "$pcap" >"$WORK/$name.yml"
+	timeout 120 "$TR" -t "$WORK/$name.yml" --stats-json "$WORK/$name.stats.json" "$@" \
+		2>"$WORK/$name.log" || { cat "$WORK/$name.log" >&2; fail "$name: exit $? (want 0)"; }
+	grep -q -- '--- traffic-reproducer summary' "$WORK/$name.log" || fail "$name: no summary printed"
+	stop_sink
+	cp "$WORK/sink.json" "$WORK/$name.sink.json"
+}
+sink_datagrams() { json_get "$WORK/$1.sink.json" 'd["totals"]["datagrams"]'; }
+sent() { json_get "$WORK/$1.stats.json" "d[\"sections\"][\"$2\"][\"sent\"]"; }
+
+# --limit N: exactly N datagrams arrive, from both exporters.
+run limit "$WORK/udp.pcap" --limit 137 --topspeed
+[ "$(sink_datagrams limit)" -eq 137 ] || fail "--limit 137: the sink got $(sink_datagrams limit) datagrams"
+[ "$(sent limit udp_generic)" -eq 137 ] || fail "--limit 137: the summary says $(sent limit udp_generic) sent"
+[ "$(json_get "$WORK/limit.sink.json" 'len(d["udp"])')" -eq 2 ] || fail "--limit: not both exporters"
+note "--limit 137: 137 datagrams arrived, exit 0"
+
+# --loop 3: the list three times.
+run loop "$WORK/udp.pcap" --loop 3 --topspeed
+[ "$(sink_datagrams loop)" -eq 3000 ] || fail "--loop 3: the sink got $(sink_datagrams loop) datagrams, want 3000"
+[ "$(json_get "$WORK/loop.stats.json" 'd["captures"]["played"]')" -eq 3 ] || fail "--loop 3: not 3 captures played"
+note "--loop 3: 3000 datagrams"
+
+# --loop 0 (forever) ends by --limit: the limit crosses captures.
+run forever "$WORK/udp.pcap" --loop 0 --limit 2500 --topspeed
+[ "$(sink_datagrams forever)" -eq 2500 ] || fail "--loop 0 --limit 2500: the sink got $(sink_datagrams forever)"
+note "--loop 0 --limit 2500: 2500 datagrams over 3 plays"
+
+# --pps and --mbps replace the capture's timing: everything arrives (no timing asserted).
+run pps "$WORK/udp.pcap" --pps 4000 --loop 2
+[ "$(sink_datagrams pps)" -eq 2000 ] || fail "--pps 4000 --loop 2: the sink got $(sink_datagrams pps), want 2000"
+run mbps "$WORK/udp.pcap" --mbps 20
+[ "$(sink_datagrams mbps)" -eq 1000 ] || fail "--mbps 20: the sink got $(sink_datagrams mbps), want 1000"
+note "--pps 4000 and --mbps 20: every datagram arrived"
+
+# --duration on a long capture (the OPEN is due at 1.5 s, the UPDATEs after 2.5 s):
+# it stops, sends the Cease as at the end, exits 0 with the summary.
+run duration "$WORK/bgp.pcap" --duration 2
+[ "$(json_get "$WORK/duration.stats.json" 'd["tcp"]["sessions"]')" -eq 1 ] || fail "--duration: no BGP session"
+[ "$(json_get "$WORK/duration.sink.json" 'd["tcp"][0]["types"].get("update", 0)')" -eq 0 ] ||
+	fail "--duration 2: UPDATEs due later were sent"
+[ "$(json_get "$WORK/duration.sink.json" '[(n["code"], n["subcode"]) for n in d["tcp"][0]["notifications"]]')" = "[(6, 2)]" ] ||
+	fail "--duration: the session did not end with a Cease: $(cat "$WORK/duration.sink.json")"
+note "--duration 2: stopped before the UPDATEs, BGP Cease sent, exit 0"
+
+# Bad values are refused before anything is sent.
+for bad in "--pps 0" "--mbps -1" "--duration x" "--limit 0" "--loop -2" "--topspeed --pps 10"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$TR" -t "$WORK/limit.yml" $bad 2>"$WORK/bad.err" || rc=$?
+	[ "$rc" -eq 2 ] || fail "$bad: exit $rc, want 2"
+	grep -q "see -h" "$WORK/bad.err" || fail "$bad: unexpected message: $(cat "$WORK/bad.err")"
+done
+note "bad values: exit 2"
+echo PASS
