@@ -109,7 +109,7 @@ print_version(void)
 static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE] [--strict]\n"
-"                          [--pps N | --mbps N | --topspeed] [--duration S]\n"
+"                          [--pps N] [--mbps N] [--topspeed] [--duration S]\n"
 "                          [--limit N] [--loop N]\n"
 "       traffic-reproducer -t CFG -n [--strict]\n"
 "       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
