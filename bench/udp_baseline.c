@@ -13,6 +13,11 @@
  *                    in one sendmmsg; --spin-us N spins the last N us instead
  *                    of sleeping them (default 0: pure sleep); the first
  *                    deadline is 1 ms after the capture is loaded
+ *   --rate R --seconds S
+ *                    R datagrams per second for S seconds, cycling over the
+ *                    capture's datagrams (rate.sh's bare loop): the ones due
+ *                    by now (start + k / R) go in one sendmmsg, then a sleep
+ *                    to the next one's 100 us tick (--spin-us as above)
  *   --first          send only the first datagram, as early as possible
  *                    (the floor for "time to first packet": exec + socket)
  *
@@ -107,7 +112,7 @@ int main(int argc, char **argv)
 {
     const char *pcap = NULL, *dst = "127.0.0.1";
     int port = 0, mode = 0, batch = 64;
-    double factor = 1;
+    double factor = 1, rate = 0, seconds = 0;
     int64_t spin_ns = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -121,13 +126,17 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--flood")) mode = 'f';
         else if (!strcmp(a, "--first")) mode = '1';
         else if (!strcmp(a, "--paced") && v) { mode = 'p'; factor = atof(v); i++; }
+        else if (!strcmp(a, "--rate") && v) { mode = 'r'; rate = atof(v); i++; }
+        else if (!strcmp(a, "--seconds") && v) { seconds = atof(v); i++; }
         else {
             fprintf(stderr, "usage: %s --pcap FILE --port N [--dst ADDR] "
-                            "--flood [--batch N] | --paced F [--spin-us N] | --first\n", argv[0]);
+                            "--flood [--batch N] | --paced F [--spin-us N] | "
+                            "--rate R --seconds S [--spin-us N] | --first\n", argv[0]);
             return 2;
         }
     }
-    if (!pcap || port <= 0 || !mode || batch < 1 || batch > 256) {
+    if (!pcap || port <= 0 || !mode || batch < 1 || batch > 256 ||
+        (mode == 'r' && (rate <= 0 || seconds <= 0))) {
         fprintf(stderr, "%s: need --pcap, --port and a mode (-h)\n", argv[0]);
         return 2;
     }
@@ -148,7 +157,29 @@ int main(int argc, char **argv)
      * too) is sent after a sleep, as in the tool */
     int64_t t0 = now_ns() + (mode == 'p' ? 1000000 : 0);
     size_t sent = 0;
-    if (mode == 'f') {
+    if (mode == 'r') {
+        /* datagram k is due at k / rate; the due ones go together, cycling over the capture */
+        uint64_t total = (uint64_t)(rate * seconds), k = 0;
+        const int64_t tick = 100000, end = t0 + (int64_t)(seconds * 1e9);
+        /* a machine too slow for the rate stops at the time, as --duration does */
+        while (k < total && now_ns() < end) {
+            uint64_t due = (uint64_t)((double)(now_ns() - t0) * rate / 1e9) + 1;
+            if (due > total)
+                due = total;
+            while (k < due) {
+                size_t i = (size_t)(k % c.n);
+                size_t n = c.n - i < (size_t)batch ? c.n - i : (size_t)batch;
+                if (n > due - k)
+                    n = (size_t)(due - k);
+                sent += send_batch(fd, &c, i, n);
+                k += n;
+            }
+            if (k < total) {
+                int64_t next = t0 + (int64_t)((double)k * 1e9 / rate);
+                sleep_until(next - (next - t0) % tick, spin_ns);
+            }
+        }
+    } else if (mode == 'f') {
         for (size_t i = 0; i < c.n; i += (size_t)batch) {
             size_t n = c.n - i < (size_t)batch ? c.n - i : (size_t)batch;
             sent += send_batch(fd, &c, i, n);
