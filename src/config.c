@@ -15,6 +15,11 @@
 #include "config.h"
 #include "log.h"
 
+const char *const loop_exporters_names[2] = {
+	[LOOP_EXPORTERS_SAME] = "same",
+	[LOOP_EXPORTERS_SHIFT] = "shift",
+};
+
 const char *const repeat_pattern_names[2] = {
 	[REPEAT_ROUND_ROBIN] = "round-robin",
 	[REPEAT_BULK] = "bulk",
@@ -857,6 +862,37 @@ h_repeat_pattern(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return fail_type(c, v, "round-robin or bulk");
 }
 
+static int
+h_loop_exporters(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	enum loop_exporters	*mode = field;
+	const char		*s;
+
+	(void)k, (void)arg;
+	if (get_scalar(c, v, "same or shift", &s) == -1)
+		return -1;
+	for (size_t i = 0; i < NELEM(loop_exporters_names); i++) {
+		if (strcmp(s, loop_exporters_names[i]) == 0) {
+			*mode = (enum loop_exporters)i;
+			return 0;
+		}
+	}
+	return fail_type(c, v, "same or shift");
+}
+
+static int
+h_loop_block(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	static const struct u32_spec spec = { 0, UINT32_MAX, 0,
+	    "how many addresses each --loop shifts by, 0 for the number of "
+	    "network.map entries" };
+
+	(void)k, (void)arg;
+	return elem_u32(c, v, field, &spec);
+}
+
 static const struct key_rule repeat_rules[] = {
 	{ "count", h_repeat_count, 0, NULL, true },
 	{ "pattern", h_repeat_pattern,
@@ -1516,6 +1552,10 @@ static struct key_rule top_rules[16 + SECTION_COUNT] = {
 	{ "keep_open", h_bool, offsetof(struct config, keep_open), NULL,
 	    false },
 	{ "no_sync", h_bool, offsetof(struct config, no_sync), NULL, false },
+	{ "loop_exporters", h_loop_exporters, offsetof(struct config,
+	    loop_exporters), NULL, false },
+	{ "loop_block", h_loop_block, offsetof(struct config, loop_block),
+	    NULL, false },
 	{ "reconnect", h_reconnect, 0, NULL, false },
 	{ "tcp_stall_limit", h_double, offsetof(struct config,
 	    tcp_stall_limit), &tcp_stall_limit_spec, false },
@@ -1563,9 +1603,10 @@ config_defaults(struct config *cfg)
  * each time: a collector sees that as loss or a reset, so continue them.
  */
 static void
-flow_sequence_default(struct config *cfg)
+flow_sequence_default(struct config *cfg, bool played_again)
 {
-	bool played_again = cfg->n_pcaps > 1;
+	if (cfg->n_pcaps > 1)
+		played_again = true;
 
 	for (size_t i = 0; cfg->has_repeat && i < cfg->n_pcaps; i++)
 		if (cfg->repeat_count[i] > 1)
@@ -1578,6 +1619,12 @@ flow_sequence_default(struct config *cfg)
 			f->sequence = played_again ? SEQUENCE_CONTINUE :
 			    SEQUENCE_AS_CAPTURED;
 	}
+}
+
+void
+config_played_again(struct config *cfg)
+{
+	flow_sequence_default(cfg, true);
 }
 
 static bool
@@ -1666,7 +1713,7 @@ check_cross(struct ctx *c)
 	}
 	if (check_families(c) == -1)
 		return -1;
-	flow_sequence_default(c->cfg);
+	flow_sequence_default(c->cfg, false);
 	return 0;
 }
 

@@ -27,6 +27,13 @@ extern const char *const agent_address_names[2];	/* "as-captured", "repro_ip" */
 /* The pre-processing mode writes this where only the user knows the value; loading refuses it. */
 #define CFG_MISSING_PARAM	"<MISSING_PARAM>"
 
+/* --loop's exporters from the second play on (loop_exporters). */
+enum loop_exporters {
+	LOOP_EXPORTERS_SAME,	/* the same repro_ip every play */
+	LOOP_EXPORTERS_SHIFT,	/* play k: each repro_ip plus k x loop_block: new exporters */
+};
+extern const char *const loop_exporters_names[2];	/* "same", "shift" */
+
 enum repeat_pattern {
 	REPEAT_ROUND_ROBIN,
 	REPEAT_BULK,
@@ -154,6 +161,8 @@ struct config {
 	enum repeat_pattern	repeat_pattern;
 
 	double			time_factor;	/* default 1; 0 = as fast as possible */
+	enum loop_exporters	loop_exporters;	/* default same */
+	uint32_t		loop_block;	/* addresses a shift moves by; 0 (default): n_map */
 	bool			keep_open;	/* default false */
 	bool			no_sync;	/* default false */
 	bool			reconnect;	/* reconnect TCP sessions the collector closed */
@@ -229,6 +238,12 @@ void	config_free(struct config *cfg);
  * from the tables config_load() walks: the yml(5) page is tested against it.
  */
 void	config_list_keys(FILE *out);
+
+/*
+ * The list plays more than once (--loop): sequence numbers continue where
+ * the file does not say otherwise, as with repeat.
+ */
+void	config_played_again(struct config *cfg);
 
 /* Whether TCP sessions reconnect: as configured, else on when kept open (config or --keep-open). */
 bool	config_reconnect(const struct config *cfg, bool cli_keep_open);

@@ -633,6 +633,8 @@ main(int argc, char **argv)
 	install_signals(true);
 	if (cli.topspeed)
 		cfg.time_factor = 0;
+	if (cli.loops != 1)
+		config_played_again(&cfg);
 	opts = (struct replay_opts){
 		.no_sync = cli.no_sync,
 		.keep_open = cli.keep_open,

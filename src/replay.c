@@ -1,4 +1,5 @@
 /* Replay mode: reads each capture in play order and sends what it selects on the timeline, UDP and TCP. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,14 @@ struct replay {
 	tr_ns			 end_at;
 	uint64_t		 udp_queued;
 	bool			 ended;
+	/*
+	 * loop_exporters: shift: cfg is a copy whose network.map holds every
+	 * play's exporters, play k's at k x n_base + i; `loop` is the play
+	 * under way.  Without it, n_base is cfg->n_map and `shifts` 1.
+	 */
+	size_t			 n_base;
+	size_t			 shifts;
+	size_t			 loop;
 };
 
 static struct udp_sockets *
@@ -442,6 +451,9 @@ route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 	}
 	if (pkt->l4proto == TR_IPPROTO_TCP)
 		return true;
+	/* loop_exporters: shift: this play's copy of the exporter (UDP only: see shift_exporters). */
+	if (rp->shifts > 1)
+		r->exporter += (int)(rp->loop * rp->n_base);
 	if (!select_datagram(&rp->cfg->section[r->section], r->section,
 	    pkt->payload, pkt->payload_len)) {
 		rp->rep->section[r->section].filtered++;
@@ -554,6 +566,7 @@ lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 {
 	struct replay *rp = la->rp;
 	struct proto_origin o = { .sport = pkt->sport };
+	size_t learned = 0;
 	int exporter;
 
 	if (pkt->l4proto != TR_IPPROTO_UDP ||
@@ -562,9 +575,13 @@ lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 	    !select_datagram(&rp->cfg->section[SECTION_IPFIX], SECTION_IPFIX,
 	    pkt->payload, pkt->payload_len))
 		return false;
-	o.exporter = (uint32_t)exporter;
-	return flowfix_learn(rp->fidelity[SECTION_IPFIX], &o, pkt->payload,
-	    pkt->payload_len) > 0;
+	/* Every play's copy of the exporter (loop_exporters: shift) primes from the same templates. */
+	for (size_t k = 0; k < rp->shifts; k++) {
+		o.exporter = (uint32_t)(exporter + k * rp->n_base);
+		learned += flowfix_learn(rp->fidelity[SECTION_IPFIX], &o,
+		    pkt->payload, pkt->payload_len);
+	}
+	return learned > 0;
 }
 
 /* Read on until a new template definition turns up; false at the end of the list. */
@@ -849,6 +866,87 @@ lost_anything(const struct report *rep)
 	return rep->tcp_lost_bytes > 0;
 }
 
+/* a + n, within its family: -1 past the family's last address. */
+static int
+addr_add(const struct tr_addr *a, uint64_t n, struct tr_addr *out)
+{
+	*out = *a;
+	if (a->family == AF_INET) {
+		uint64_t v = (uint64_t)ntohl(a->v4.s_addr) + n;
+
+		if (v > UINT32_MAX)
+			return -1;
+		out->v4.s_addr = htonl((uint32_t)v);
+		return 0;
+	}
+	/* IPv6: add from the last byte up, with carry. */
+	for (int i = 15; i >= 0 && n > 0; i--) {
+		uint64_t v = out->v6.s6_addr[i] + (n & 0xff);
+
+		out->v6.s6_addr[i] = (uint8_t)v;
+		n = (n >> 8) + (v >> 8);
+	}
+	return n > 0 ? -1 : 0;
+}
+
+/* A bound on the exporters a shift makes: its tables are per exporter and section. */
+#define SHIFT_EXPORTERS_MAX	200000
+
+/*
+ * loop_exporters: shift: a copy of the config whose network.map holds each
+ * play's exporters, play k's repro_ip moved by k x loop_block addresses
+ * (default: the number of map entries), so N plays of M routers look like
+ * N x M routers.  Each copy is an exporter of its own to the replay's
+ * sockets and to flowfix (templates primed, sequence numbers of its own).
+ * TCP sessions are found by their captured addresses, so they play again
+ * on their first play's connections, as with same.  0, or -1 said why.
+ */
+static int
+shift_exporters(const struct config *cfg, uint64_t loops,
+    struct config *ext)
+{
+	uint64_t block = cfg->loop_block > 0 ? cfg->loop_block : cfg->n_map;
+	char a[TR_ADDR_STRLEN];
+
+	if (loops == 0) {
+		log_errorx("%s: loop_exporters: shift needs a number of plays: "
+		    "--loop N with N above 0", cfg->path);
+		return -1;
+	}
+	if (loops * cfg->n_map > SHIFT_EXPORTERS_MAX) {
+		log_errorx("%s: loop_exporters: shift: %llu plays of %zu "
+		    "exporters make more than %d exporters", cfg->path,
+		    (unsigned long long)loops, cfg->n_map, SHIFT_EXPORTERS_MAX);
+		return -1;
+	}
+	*ext = *cfg;
+	ext->n_map = (size_t)loops * cfg->n_map;
+	if ((ext->map = calloc(ext->n_map, sizeof(*ext->map))) == NULL) {
+		log_errorx("out of memory");
+		return -1;
+	}
+	for (uint64_t k = 0; k < loops; k++) {
+		for (size_t i = 0; i < cfg->n_map; i++) {
+			struct cfg_map_entry *e = &ext->map[k * cfg->n_map + i];
+
+			*e = cfg->map[i];
+			if (addr_add(&cfg->map[i].repro_ip, k * block,
+			    &e->repro_ip) == -1) {
+				log_errorx("%s: loop_exporters: shift: play "
+				    "%llu of network.map[%zu] (repro_ip %s) "
+				    "runs past the last address",
+				    cfg->path, (unsigned long long)k + 1, i,
+				    addr_format(&cfg->map[i].repro_ip, a,
+				    sizeof(a)));
+				free(ext->map);
+				ext->map = NULL;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 enum replay_result
 replay_run(const struct config *cfg, const struct replay_opts *opts,
     struct report *rep)
@@ -863,7 +961,9 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		.cfg = cfg, .opts = opts, .rep = rep,
 		.sync = !(opts->no_sync || cfg->no_sync),
 		.end_at = INT64_MAX,
+		.n_base = cfg->n_map, .shifts = 1,
 	};
+	struct config shifted = { .map = NULL };
 	enum replay_result result = REPLAY_OK;
 	size_t *order = NULL, n_order = 0;
 	struct lookahead ahead = { .rp = &rp };
@@ -881,10 +981,18 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	if (check_captures(cfg) == -1)
 		return REPLAY_SETUP_FAILED;
+	if (cfg->loop_exporters == LOOP_EXPORTERS_SHIFT && opts->loops != 1) {
+		if (shift_exporters(cfg, opts->loops, &shifted) == -1)
+			return REPLAY_SETUP_FAILED;
+		rp.cfg = &shifted;
+		rp.shifts = (size_t)opts->loops;
+		log_info("loop_exporters: shift: %zu exporters over %zu plays",
+		    shifted.n_map, rp.shifts);
+	}
 	topts.tcp = sessions_tcp_events();
 	if (sched_playlist(cfg, &order, &n_order) == -1 ||
 	    (rp.sel = selector_new(cfg)) == NULL ||
-	    (rp.sessions = sessions_new(cfg,
+	    (rp.sessions = sessions_new(rp.cfg,
 	    config_reconnect(cfg, opts->keep_open), rep)) == NULL ||
 	    (rp.tp = transport_new(&topts)) == NULL) {
 		log_errorx("out of memory");
@@ -930,6 +1038,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 				rep->captures_skipped++;
 				continue;
 			}
+			rp.loop = (size_t)loop;
 			rc = play_capture(&rp, path, i + 1, n_order);
 			if (rc == -1) {
 				/* Ended by --duration or --limit: it played as far as asked. */
@@ -955,6 +1064,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 done:
 	free(order);
 	free(rp.udp);
+	free(shifted.map);
 	for (int id = 0; id < SECTION_COUNT; id++)
 		if (rp.fidelity[id] != NULL)
 			protocols[id]->fidelity->free(rp.fidelity[id]);
