@@ -277,8 +277,10 @@ config_print(FILE *out, const struct config *cfg)
 	print_double(out, cfg->time_factor);
 	fprintf(out, "\nkeep_open: %s\n", cfg->keep_open ? "true" : "false");
 	fprintf(out, "no_sync: %s\n", cfg->no_sync ? "true" : "false");
-	fprintf(out, "loop_exporters: %s\nloop_block: %" PRIu32 "\n",
-	    loop_exporters_names[cfg->loop_exporters], cfg->loop_block);
+	/* Only when given: most configs never loop, and their -n stays as it was. */
+	if (cfg->loop_exporters != LOOP_EXPORTERS_SAME || cfg->loop_block > 0)
+		fprintf(out, "loop_exporters: %s\nloop_block: %" PRIu32 "\n",
+		    loop_exporters_names[cfg->loop_exporters], cfg->loop_block);
 	fprintf(out, "reconnect: %s\n", config_reconnect(cfg, false) ?
 	    "true" : "false");
 	fputs("tcp_stall_limit: ", out);

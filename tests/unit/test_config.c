@@ -397,6 +397,16 @@ static const struct inline_case inline_cases[] = {
 	    "2:18: repeat.count[0]: -1 is out of range: expected how many "
 	    "times to play that pcap, 0 to 4294967295", NULL },
 	{ "pcap: a.pcap\nrepeat: {count: 2}\n", NULL, NULL },
+	/* --loop's exporters (issue 15): loads and prints back when given. */
+	{ "pcap: a.pcap\nloop_exporters: shift\nloop_block: 1000\n", NULL,
+	    NULL },
+	{ "pcap: a.pcap\nloop_exporters: rotate\n",
+	    "2:17: loop_exporters: expected same or shift, got 'rotate'",
+	    NULL },
+	{ "pcap: a.pcap\nloop_block: -1\n",
+	    "2:13: loop_block: -1 is out of range: expected how many "
+	    "addresses each --loop shifts by, 0 for the number of network.map "
+	    "entries", NULL },
 	{ "pcap: a.pcap\nrepeat:\n", NULL, NULL },
 	{ "pcap: a.pcap\n[a, b]: 1\n",
 	    "2:1: a key must be a plain word, got a list", NULL },
@@ -413,7 +423,8 @@ static const struct inline_case inline_cases[] = {
 	/* An unknown key's value is not looked at, whatever it holds. */
 	{ "pcap: a.pcap\ngnmi: {collector: [1, {a: b}]}\n", NULL,
 	    "2:1: gnmi: unknown key 'gnmi': ignored; known keys: pcap, "
-	    "repeat, time_factor, keep_open, no_sync, reconnect, "
+	    "repeat, time_factor, keep_open, no_sync, loop_exporters, "
+	    "loop_block, reconnect, "
 	    "tcp_stall_limit, strict, optimize, network, ipfix, sflow, bmp, "
 	    "bgp, "
 	    "udp_generic, tcp_generic, pcap_processing\n" },
@@ -503,7 +514,8 @@ static const struct inline_case inline_cases[] = {
 	{ "pcap: a.pcap\nNo_Sync: true\n", NULL,
 	    "2:1: No_Sync: unknown key 'No_Sync' (did you mean 'no_sync'?): "
 	    "ignored; known keys: pcap, repeat, time_factor, keep_open, "
-	    "no_sync, reconnect, tcp_stall_limit, strict, optimize, network, "
+	    "no_sync, loop_exporters, loop_block, reconnect, tcp_stall_limit, "
+	    "strict, optimize, network, "
 	    "ipfix, sflow, bmp, bgp, udp_generic, tcp_generic, "
 	    "pcap_processing\n" },
 };
