@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Rate and duration controls (issue 15): --limit, --duration, --loop, --pps, --mbps, --topspeed
-# against the built-in sink.  Counts only: timings are measured by bench/rate.sh, never asserted here.
+# Rate and duration controls (issue 15): --limit, --duration, --loop (loop_exporters same and shift),
+# --pps, --mbps, --topspeed against the built-in sink.  Counts only: timings are measured by bench/rate.sh, never asserted here.
 . "$(dirname "$0")/../lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is needed to read the JSON summaries"
@@ -81,6 +81,44 @@ run duration "$WORK/bgp.pcap" --duration 2
 [ "$(json_get "$WORK/duration.sink.json" '[(n["code"], n["subcode"]) for n in d["tcp"][0]["notifications"]]')" = "[(6, 2)]" ] ||
 	fail "--duration: the session did not end with a Cease: $(cat "$WORK/duration.sink.json")"
 note "--duration 2: stopped before the UPDATEs, BGP Cease sent, exit 0"
+
+# --loop 3 of two IPFIX exporters: with the default (same), two exporters whose
+# sequence numbers continue over the plays; with loop_exporters: shift, six
+# exporters (127.0.0.2 to .7: loop_block 2, the map's third entry is the BGP
+# exporter), each with its template and its own sequence numbers.
+"$GEN" --proto ipfix --count 40 --exporter 192.0.2.1 --exporter 192.0.2.2 --dport 4739 --out "$WORK/flows.pcap"
+flows_config() {
+	config "$WORK/flows.pcap" | sed "/^udp_generic:/,\$d"
+	printf 'ipfix:\n  select: {udp: {dport: [4739]}}\n  collector: {ip: 127.0.0.1, port: %s}\n%s' "$UDP_PORT" "$1"
+}
+for mode in same shift; do
+	start_sink sink "$TR" sink --udp 0 --tcp 0
+	UDP_PORT=$(ready_port "$WORK/sink.ready" udp)
+	flows_config "loop_exporters: $mode"$'\n'"loop_block: 2"$'\n' >"$WORK/$mode.yml"
+	timeout 60 "$TR" -t "$WORK/$mode.yml" --loop 3 --topspeed 2>"$WORK/$mode.log" ||
+		{ cat "$WORK/$mode.log" >&2; fail "--loop 3, loop_exporters: $mode: exit $?"; }
+	stop_sink
+	cp "$WORK/sink.json" "$WORK/$mode.sink.json"
+done
+python3 - "$WORK/same.sink.json" "$WORK/shift.sink.json" <<'PY' || fail "--loop 3: exporters or sequence numbers not as expected (above)"
+import json, sys
+same, shift = (json.load(open(p)) for p in sys.argv[1:])
+def flows(d):
+    return {e["exporter"]: e["netflow"] for e in d["udp"]}
+ok = True
+f = flows(same)
+if sorted(f) != ["127.0.0.2", "127.0.0.3"] or any(sum(n["messages"] for n in v) != 63 or
+        any(n["sequence_errors"] for n in v) for v in f.values()):
+    print("same:", f, file=sys.stderr); ok = False
+f = flows(shift)
+if sorted(f) != ["127.0.0.%d" % i for i in range(2, 8)] or any(sum(n["messages"] for n in v) != 21 or
+        any(n["sequence_errors"] or n["template_sets"] == 0 for n in v) for v in f.values()):
+    print("shift:", f, file=sys.stderr); ok = False
+sys.exit(0 if ok else 1)
+PY
+note "--loop 3: same keeps 2 exporters, sequences continuing; shift makes 6 exporters, each with its template"
+if "$TR" -t "$WORK/shift.yml" --loop 0 --limit 5 2>"$WORK/shift0.err"; then fail "shift with --loop 0 was taken"; fi
+grep -q "loop_exporters: shift needs a number of plays" "$WORK/shift0.err" || fail "shift with --loop 0: $(cat "$WORK/shift0.err")"
 
 # Bad values are refused before anything is sent.
 for bad in "--pps 0" "--mbps -1" "--duration x" "--limit 0" "--loop -2" "--topspeed --pps 10"; do
