@@ -11,7 +11,8 @@
 # (repetitions of each timing run, 5; medians are reported),
 # CC (cc); bench/tcp_sessions.sh's (part 3); BENCH_PREPROC_MB (size of the
 # capture bench/preproc.sh pre-processes in part 4, 1024); BENCH_ANON_MB (size
-# of the capture bench/anon.sh anonymizes in part 7, 1024).
+# of the capture bench/anon.sh anonymizes in part 7, 1024); bench/rate.sh's
+# BENCH_RATES and BENCH_RATE_SECONDS (part 9).
 set -euo pipefail
 export LC_ALL=C
 
@@ -288,6 +289,9 @@ fi
 
 echo
 "$HERE/generate.sh" "$BUILD"
+
+echo
+"$HERE/rate.sh" "$BUILD"
 
 echo
 echo "== done"

@@ -16,11 +16,13 @@
 
 /*
  * How far behind the rate the sender may fall and still catch up (a
- * burst at full speed): time lost beyond this (a stalled collector, a busy
- * machine) is not made up, so a late sender does not flood the collector
- * afterwards.
+ * burst at full speed): time lost beyond this (a stalled collector, a
+ * machine busy for longer) is not made up, so a long stall does not flood
+ * the collector afterwards.  A second: on a shared machine the replay can
+ * lose the CPU for hundreds of milliseconds, and with 50 ms such a stall
+ * cost 2.6 % of a 60 s run at 100,000 pps (bench/README.md, part 9).
  */
-#define PACE_BURST	(50 * TR_NS_PER_MS)
+#define PACE_BURST	(1 * TR_NS_PER_SEC)
 
 /*
  * A virtual-time token bucket (GCRA): `next` is when the next packet would
