@@ -166,15 +166,15 @@ int main(int argc, char **argv)
             uint64_t due = (uint64_t)((double)(now_ns() - t0) * rate / 1e9) + 1;
             if (due > total)
                 due = total;
-            while (k < due) {
+            if (k < due) {
+                /* one batch, then the clock again: a late loop stops at the time too */
                 size_t i = (size_t)(k % c.n);
                 size_t n = c.n - i < (size_t)batch ? c.n - i : (size_t)batch;
                 if (n > due - k)
                     n = (size_t)(due - k);
                 sent += send_batch(fd, &c, i, n);
                 k += n;
-            }
-            if (k < total) {
+            } else if (k < total) {
                 int64_t next = t0 + (int64_t)((double)k * 1e9 / rate);
                 sleep_until(next - (next - t0) % tick, spin_ns);
             }
