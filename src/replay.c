@@ -967,6 +967,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	enum replay_result result = REPLAY_OK;
 	size_t *order = NULL, n_order = 0;
 	struct lookahead ahead = { .rp = &rp };
+	bool halted = false;	/* a capture stopped the play: a signal, an error, --duration or --limit */
 
 	sched_waiter_init(&rp.waiter);
 	pace_init(&rp.pace, opts->pps, opts->mbps);
@@ -1027,7 +1028,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 
 	/* --loop N plays the whole list N times over (0: until stopped), as repeat's bulk would. */
 	for (uint64_t loop = 0; (opts->loops == 0 || loop < opts->loops) &&
-	    !*opts->stop && !rp.ended && n_order > 0; loop++) {
+	    !*opts->stop && !halted && n_order > 0; loop++) {
 		for (size_t i = 0; i < n_order && !*opts->stop; i++) {
 			const char *path = cfg->pcaps[order[i]];
 			int rc;
@@ -1044,6 +1045,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 				/* Ended by --duration or --limit: it played as far as asked. */
 				if (rp.ended)
 					rep->captures_played++;
+				halted = true;
 				break;
 			}
 			rep->captures_played++;
