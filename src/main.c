@@ -172,6 +172,8 @@ static const char usage_text[] =
 "  pcap: path or list           repeat: {count: [..], pattern: round-robin|bulk}\n"
 "  time_factor: 1 (2 = twice as slow, 0.01 = 100x faster, 0 = no waits)\n"
 "  keep_open: false             no_sync: false\n"
+"  loop_exporters: same|shift   loop_block: 0   (--loop's exporters: shift sends\n"
+"                               each play from repro_ip + play x loop_block)\n"
 "  reconnect: (keep_open)       TCP: reconnect sessions the collector closed\n"
 "  tcp_stall_limit: 30          seconds a TCP session may have bytes queued that\n"
 "                               its connection does not take; then it ends\n"

@@ -82,6 +82,7 @@ struct replay {
 	size_t			 n_base;
 	size_t			 shifts;
 	size_t			 loop;
+	uint64_t		 handled;	/* packets sent or pushed, over the whole run */
 };
 
 static struct udp_sockets *
@@ -779,6 +780,7 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 			break;
 		}
 		/* Packets sent back to back leave no wait for the report: tick every so often. */
+		rp->handled++;
 		if ((++handled & 1023) == 0) {
 			source_progress(src, &prog.offset, &prog.size);
 			rp->clock = tr_mono_now();
@@ -1029,6 +1031,12 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	/* --loop N plays the whole list N times over (0: until stopped), as repeat's bulk would. */
 	for (uint64_t loop = 0; (opts->loops == 0 || loop < opts->loops) &&
 	    !*opts->stop && !halted && n_order > 0; loop++) {
+		/* --loop 0 over captures that send nothing would spin for ever. */
+		if (loop == 1 && rp.handled == 0) {
+			log_warnx("--loop: the captures have nothing to send; "
+			    "playing them once");
+			break;
+		}
 		for (size_t i = 0; i < n_order && !*opts->stop; i++) {
 			const char *path = cfg->pcaps[order[i]];
 			int rc;
