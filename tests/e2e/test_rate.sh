@@ -117,6 +117,29 @@ if sorted(f) != ["127.0.0.%d" % i for i in range(2, 8)] or any(sum(n["messages"]
 sys.exit(0 if ok else 1)
 PY
 note "--loop 3: same keeps 2 exporters, sequences continuing; shift makes 6 exporters, each with its template"
+# 50 routers played 4 times with shift look like 200 routers: 127.1.0.1 to 127.1.0.200.
+args=() map=""
+for i in $(seq 50); do args+=(--exporter "192.0.2.$i"); map+="  - {src_ip: 192.0.2.$i, repro_ip: 127.1.0.$i}"$'\n'; done
+"$GEN" --proto ipfix --count 150 "${args[@]}" --dport 4739 --out "$WORK/routers.pcap"
+start_sink sink "$TR" sink --udp 0
+UDP_PORT=$(ready_port "$WORK/sink.ready" udp)
+printf 'pcap: %s\nno_sync: true\nloop_exporters: shift\nnetwork:\n  map:\n%sipfix:\n  collector: {ip: 127.0.0.1, port: %s}\n' \
+	"$WORK/routers.pcap" "$map" "$UDP_PORT" >"$WORK/routers.yml"
+timeout 60 "$TR" -t "$WORK/routers.yml" --loop 4 --topspeed 2>"$WORK/routers.log" ||
+	{ cat "$WORK/routers.log" >&2; fail "50 routers, --loop 4, shift: exit $?"; }
+stop_sink
+python3 - "$WORK/sink.json" <<'PY' || fail "50 routers x 4 plays with shift: not 200 exporters of 4 datagrams each (a template, 3 data) (above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = {e["exporter"]: e for e in d["udp"]}
+want = {"127.1.0.%d" % i for i in range(1, 201)}
+bad = [a for a, e in got.items() if e["datagrams"] != 4 or any(n["sequence_errors"] or not n["template_sets"] for n in e["netflow"])]
+if set(got) != want or bad:
+    print("exporters:", len(got), "missing:", sorted(want - set(got))[:5], "extra:", sorted(set(got) - want)[:5],
+          "bad:", bad[:5], file=sys.stderr)
+    sys.exit(1)
+PY
+note "50 routers x --loop 4 with shift: the sink saw 200 exporters, no sequence errors"
 if "$TR" -t "$WORK/shift.yml" --loop 0 --limit 5 2>"$WORK/shift0.err"; then fail "shift with --loop 0 was taken"; fi
 grep -q "loop_exporters: shift needs a number of plays" "$WORK/shift0.err" || fail "shift with --loop 0: $(cat "$WORK/shift0.err")"
 
