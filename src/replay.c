@@ -775,6 +775,16 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 			result = -1;
 			break;
 		}
+		/*
+		 * --limit counts TCP messages once written: write what this
+		 * segment queued now rather than coalesced later, so the count
+		 * is current (bytes held for BGP's OPEN or a slow collector still
+		 * count late).
+		 */
+		if (tcp && rp->opts->limit > 0) {
+			transport_tcp_flush(rp->tp);
+			(void)transport_poll(rp->tp, 0);
+		}
 		if (check_end(rp) == -1) {
 			result = -1;
 			break;

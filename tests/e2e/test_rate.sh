@@ -143,6 +143,17 @@ note "50 routers x --loop 4 with shift: the sink saw 200 exporters, no sequence 
 if "$TR" -t "$WORK/shift.yml" --loop 0 --limit 5 2>"$WORK/shift0.err"; then fail "shift with --loop 0 was taken"; fi
 grep -q "loop_exporters: shift needs a number of plays" "$WORK/shift0.err" || fail "shift with --loop 0: $(cat "$WORK/shift0.err")"
 
+# --limit on a BGP session: it ends with a Cease, exit 0, at least N messages
+# sent.  Not exactly N: messages count once written, and the ones held behind
+# the OPEN until the collector answers are written together.
+"$GEN" --proto bgp --count 200 --exporter 192.0.2.9 --out "$WORK/bgp200.pcap"
+run bgplimit "$WORK/bgp200.pcap" --limit 50 --topspeed
+got=$(json_get "$WORK/bgplimit.sink.json" 'sum(v for k, v in d["tcp"][0]["types"].items() if k != "notification")')
+[ "$got" -ge 50 ] || fail "--limit 50 on BGP: the sink got $got messages"
+[ "$(json_get "$WORK/bgplimit.sink.json" '[(n["code"], n["subcode"]) for n in d["tcp"][0]["notifications"]]')" = "[(6, 2)]" ] ||
+	fail "--limit on BGP: the session did not end with a Cease"
+note "--limit 50 on a BGP session: $got messages, then a Cease, exit 0"
+
 # Bad values are refused before anything is sent.
 for bad in "--pps 0" "--mbps -1" "--duration x" "--limit 0" "--loop -2" "--topspeed --pps 10"; do
 	rc=0
