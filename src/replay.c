@@ -254,6 +254,7 @@ end_run(struct replay *rp, const char *why)
 	if (!rp->ended)
 		log_info("%s reached: ending the replay", why);
 	rp->ended = true;
+	rp->rep->ended_by = why;
 	return -1;
 }
 

@@ -206,6 +206,9 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 	fprintf(out, "--- traffic-reproducer summary (%.3f s) ---\n",
 	    tr_ns_to_sec(now - r->started));
 	report_print_table(r, out);
+	if (r->ended_by != NULL)
+		fprintf(out, "ended by %s, as after the last capture\n",
+		    r->ended_by);
 	fprintf(out, "captures: %" PRIu64 " played, %" PRIu64 " skipped, %"
 	    PRIu64 " damaged; frames %" PRIu64 " (truncated %" PRIu64
 	    ", not IP %" PRIu64 ", other L4 %" PRIu64 ", malformed %" PRIu64

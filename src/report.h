@@ -55,6 +55,7 @@ struct report {
 	uint64_t	fragments, reassembled, frag_dropped;
 
 	uint64_t	captures_played, captures_skipped, captures_damaged;
+	const char	*ended_by;	/* "--duration" or "--limit" when one ended the run, else NULL */
 
 	/* TCP sessions (bmp, bgp, tcp_generic). */
 	uint64_t	tcp_sessions;		/* captured sessions replayed */

@@ -51,6 +51,7 @@ sent() { json_get "$WORK/$1.stats.json" "d[\"sections\"][\"$2\"][\"sent\"]"; }
 run limit "$WORK/udp.pcap" --limit 137 --topspeed
 [ "$(sink_datagrams limit)" -eq 137 ] || fail "--limit 137: the sink got $(sink_datagrams limit) datagrams"
 [ "$(sent limit udp_generic)" -eq 137 ] || fail "--limit 137: the summary says $(sent limit udp_generic) sent"
+grep -q "^ended by --limit" "$WORK/limit.log" || fail "--limit: the summary does not say it ended the run"
 [ "$(json_get "$WORK/limit.sink.json" 'len(d["udp"])')" -eq 2 ] || fail "--limit: not both exporters"
 note "--limit 137: 137 datagrams arrived, exit 0"
 
@@ -80,6 +81,7 @@ run duration "$WORK/bgp.pcap" --duration 2
 	fail "--duration 2: UPDATEs due later were sent"
 [ "$(json_get "$WORK/duration.sink.json" '[(n["code"], n["subcode"]) for n in d["tcp"][0]["notifications"]]')" = "[(6, 2)]" ] ||
 	fail "--duration: the session did not end with a Cease: $(cat "$WORK/duration.sink.json")"
+grep -q "^ended by --duration" "$WORK/duration.log" || fail "--duration: the summary does not say it ended the run"
 note "--duration 2: stopped before the UPDATEs, BGP Cease sent, exit 0"
 
 # --loop 3 of two IPFIX exporters: with the default (same), two exporters whose
