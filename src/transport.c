@@ -5,6 +5,7 @@
 #include <linux/errqueue.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,22 @@
 #include "fault.h"
 #include "grow.h"
 #include "log.h"
+#include "rawsend.h"
 #include "transport.h"
 
 /* Datagrams per sendmmsg: large enough to amortize the syscall, small enough to keep the timeline fine-grained. */
 #define BATCH_MAX	64
 #define DGRAM_MAX	65535
+/* A batch slot: room for a raw socket's IP and UDP headers, then the payload. */
+#define SLOT_SIZE	(RAWSEND_HDR_MAX + DGRAM_MAX)
+
+/* Older C libraries lack it (the kernel has it since 4.15). */
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND	78
+#endif
+
+/* network.spoof: raw without preserve_src_port: sockets take source ports from here up, in turn. */
+#define RAW_PORT_FIRST	49152
 
 /*
  * TCP bytes queued while packets are due back to back are written together
@@ -64,6 +76,8 @@ struct udp_socket {
 	int			 fd;
 	unsigned		 tag;
 	bool			 want_out;	/* EPOLLOUT registered: its batch waits for room */
+	bool			 raw;		/* network.spoof: raw: datagrams carry the headers of flow */
+	struct rawsend_flow	 flow;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct transport_udp_stats stats;
 };
@@ -141,6 +155,7 @@ struct transport {
 	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
 	tr_ns			 last_udp_send;
 	size_t			 refused_sockets;	/* sockets with a refusal, named or not */
+	unsigned		 raw_ports;	/* raw sockets given a port of their own */
 	uint64_t		 dropped_datagrams;	/* named or not */
 
 	/*
@@ -153,7 +168,7 @@ struct transport {
 	size_t			 batch_done;
 	struct mmsghdr		 msgs[BATCH_MAX];
 	struct iovec		 iovs[BATCH_MAX];
-	uint8_t			*bufs;		/* BATCH_MAX slots of DGRAM_MAX bytes */
+	uint8_t			*bufs;		/* BATCH_MAX slots of SLOT_SIZE bytes */
 };
 
 struct transport *
@@ -163,7 +178,7 @@ transport_new(const struct transport_opts *opts)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if ((t->bufs = malloc((size_t)BATCH_MAX * DGRAM_MAX)) == NULL) {
+	if ((t->bufs = malloc((size_t)BATCH_MAX * SLOT_SIZE)) == NULL) {
 		free(t);
 		return NULL;
 	}
@@ -176,7 +191,6 @@ transport_new(const struct transport_opts *opts)
 	t->batch_sock = -1;
 	t->dirty_flush = TCP_DIRTY_FLUSH;
 	for (size_t i = 0; i < BATCH_MAX; i++) {
-		t->iovs[i].iov_base = t->bufs + i * DGRAM_MAX;
 		t->msgs[i].msg_hdr.msg_iov = &t->iovs[i];
 		t->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -306,6 +320,52 @@ set_buffer(int fd, int opt, int size, const char *name)
 		log_warn("cannot set %s to %d", name, size);
 }
 
+/*
+ * network.spoof: a bind to an address no interface owns succeeds.  IPv6
+ * then sends from it; IPv4's route lookup still refuses a source that is
+ * not local (ENETUNREACH) unless the socket is also IP_TRANSPARENT, which
+ * needs CAP_NET_ADMIN: asked for, and without it only addresses routed
+ * here (AnyIP) can send (udp_connect_error says so).
+ */
+static int
+set_freebind(int fd, sa_family_t family, char *err, size_t errlen)
+{
+	int on = 1, rc;
+
+	if (family == AF_INET) {
+		rc = setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+		if (rc == 0)
+			(void)setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &on,
+			    sizeof(on));
+	} else
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on,
+		    sizeof(on));
+	if (rc == -1)
+		snprintf(err, errlen, "network.spoof: the kernel refuses %s: "
+		    "%s", family == AF_INET ? "IP_FREEBIND" : "IPV6_FREEBIND",
+		    strerror(errno));
+	return rc;
+}
+
+/* Why a UDP socket cannot be connected to the collector, and what to do. */
+static void
+udp_connect_error(const struct transport *t, const struct tr_addr *repro_ip,
+    const char *repro, const char *coll, int saved, char *err, size_t errlen)
+{
+	if (saved == ENETUNREACH && repro_ip->family == AF_INET &&
+	    t->opts.spoof == TRANSPORT_SPOOF_FREEBIND)
+		snprintf(err, errlen, "cannot send from %s to collector %s: "
+		    "Linux sends IPv4 from an address that is not local only "
+		    "with IP_TRANSPARENT, which needs CAP_NET_ADMIN (run as "
+		    "root, or 'setcap cap_net_admin+ep traffic-reproducer'); "
+		    "else route it here ('ip route add local %s/32 dev lo', "
+		    "Linux AnyIP) or use network.spoof: raw", repro, coll,
+		    repro);
+	else
+		snprintf(err, errlen, "cannot reach collector %s from %s: %s",
+		    coll, repro, strerror(saved));
+}
+
 static struct udp_socket *
 new_slot(struct transport *t)
 {
@@ -314,6 +374,35 @@ new_slot(struct transport *t)
 		return NULL;
 	memset(&t->socks[t->n_socks], 0, sizeof(t->socks[0]));
 	return &t->socks[t->n_socks];
+}
+
+/* The collector's address for a family, resolved once a run (t->resolved). */
+static int
+collector_address(struct transport *t, const char *host, uint16_t port,
+    sa_family_t family, struct sockaddr_storage *remote,
+    socklen_t *remote_len, char *err, size_t errlen)
+{
+	char *copy;
+
+	if (t->resolved.host != NULL && t->resolved.port == port &&
+	    t->resolved.family == family &&
+	    strcmp(t->resolved.host, host) == 0) {
+		memcpy(remote, &t->resolved.addr, t->resolved.len);
+		*remote_len = t->resolved.len;
+		return 0;
+	}
+	if (resolve_collector(host, port, family, remote, remote_len, err,
+	    errlen) == -1)
+		return -1;
+	if ((copy = strdup(host)) != NULL) {	/* else: resolved again next time */
+		free(t->resolved.host);
+		t->resolved.host = copy;
+		t->resolved.port = port;
+		t->resolved.family = family;
+		memcpy(&t->resolved.addr, remote, *remote_len);
+		t->resolved.len = *remote_len;
+	}
+	return 0;
 }
 
 /*
@@ -333,26 +422,9 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 	int fd, saved;
 
 	addr_format(repro_ip, repro, sizeof(repro));
-	if (t->resolved.host != NULL && t->resolved.port == port &&
-	    t->resolved.family == repro_ip->family &&
-	    strcmp(t->resolved.host, host) == 0) {
-		memcpy(remote, &t->resolved.addr, t->resolved.len);
-		*remote_len = t->resolved.len;
-	} else {
-		char *copy;
-
-		if (resolve_collector(host, port, repro_ip->family, remote,
-		    remote_len, err, errlen) == -1)
-			return -1;
-		if ((copy = strdup(host)) != NULL) {	/* else: resolved again next time */
-			free(t->resolved.host);
-			t->resolved.host = copy;
-			t->resolved.port = port;
-			t->resolved.family = repro_ip->family;
-			memcpy(&t->resolved.addr, remote, *remote_len);
-			t->resolved.len = *remote_len;
-		}
-	}
+	if (collector_address(t, host, port, repro_ip->family, remote,
+	    remote_len, err, errlen) == -1)
+		return -1;
 	if ((fd = socket(repro_ip->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -361,6 +433,9 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 	fault_watch(fd);
 	if (t->opts.interface != NULL &&
 	    bind_device(fd, t->opts.interface, err, errlen) == -1)
+		goto fail;
+	if (t->opts.spoof != TRANSPORT_SPOOF_NONE &&
+	    set_freebind(fd, repro_ip->family, err, errlen) == -1)
 		goto fail;
 	set_buffer(fd, SO_SNDBUF, t->opts.so_sndbuf, "so_sndbuf");
 	set_buffer(fd, SO_RCVBUF, t->opts.so_rcvbuf, "so_rcvbuf");
@@ -377,18 +452,66 @@ fail:
 	return -1;
 }
 
+/*
+ * With freebind a TCP socket binds to any address, but the collector's
+ * SYN-ACK must come back to this host: a bind without freebind succeeds
+ * exactly when the kernel routes the address here (an address of an
+ * interface, or a local route: Linux AnyIP).
+ */
+static int
+check_routed_here(struct transport *t, const struct tr_addr *repro_ip,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage local;
+	socklen_t local_len = addr_to_sockaddr(repro_ip, 0, &local);
+	char repro[TR_ADDR_STRLEN];
+	bool v6 = repro_ip->family == AF_INET6;
+	int fd, rc, saved;
+
+	if ((fd = socket(repro_ip->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (t->opts.interface != NULL &&
+	    bind_device(fd, t->opts.interface, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	rc = bind(fd, (struct sockaddr *)&local, local_len);
+	saved = errno;
+	close(fd);
+	if (rc == 0)
+		return 0;
+	addr_format(repro_ip, repro, sizeof(repro));
+	if (saved == EADDRNOTAVAIL)
+		snprintf(err, errlen, "repro_ip %s is not routed to this host, "
+		    "so the collector's TCP replies cannot come back "
+		    "(network.spoof sends from it, but TCP needs its replies): "
+		    "route it here with Linux AnyIP, e.g. 'ip %sroute add local "
+		    "%s/%s dev lo' (or the prefix of every repro_ip), and give "
+		    "the collector a route to it through this host", repro,
+		    v6 ? "-6 " : "", repro, v6 ? "128" : "32");
+	else
+		explain_bind_error(repro, saved, err, errlen);
+	errno = saved;
+	return -1;
+}
+
 int
 transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
-    const char *host, uint16_t port, char *err, size_t errlen)
+    const char *host, uint16_t port, bool tcp, char *err, size_t errlen)
 {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	int fd;
 
-	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, 0, host, port, &remote,
-	    &remote_len, err, errlen)) == -1)
+	if ((fd = bound_socket(t, tcp ? SOCK_STREAM : SOCK_DGRAM, repro_ip, 0,
+	    host, port, &remote, &remote_len, err, errlen)) == -1)
 		return -1;
 	close(fd);
+	if (tcp && t->opts.spoof != TRANSPORT_SPOOF_NONE)
+		return check_routed_here(t, repro_ip, err, errlen);
 	return 0;
 }
 
@@ -410,6 +533,50 @@ want_icmp_errors(int fd, sa_family_t family)
 		    sizeof(on));
 }
 
+/*
+ * network.spoof: raw: a raw socket connected to the collector, for the
+ * datagrams of one flow (repro_ip and local_port to the collector), whose
+ * headers the slot's flow makes.  No bind: nothing is received on it.
+ */
+static int
+raw_socket(struct transport *t, struct udp_socket *slot,
+    const struct tr_addr *repro_ip, uint16_t local_port, const char *host,
+    uint16_t port, struct sockaddr_storage *remote, socklen_t *remote_len,
+    char *err, size_t errlen)
+{
+	struct tr_addr dst = { .family = repro_ip->family };
+	int fd, saved;
+
+	if (collector_address(t, host, port, repro_ip->family, remote,
+	    remote_len, err, errlen) == -1)
+		return -1;
+	if (repro_ip->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)remote;
+
+		dst.v4 = sin->sin_addr;
+		sin->sin_port = 0;	/* a raw socket's "port" is its protocol */
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)remote;
+
+		dst.v6 = sin6->sin6_addr;
+		sin6->sin6_port = 0;
+	}
+	if ((fd = rawsend_socket(repro_ip->family, err, errlen)) == -1)
+		return -1;
+	fault_watch(fd);
+	if (t->opts.interface != NULL &&
+	    bind_device(fd, t->opts.interface, err, errlen) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	set_buffer(fd, SO_SNDBUF, t->opts.so_sndbuf, "so_sndbuf");
+	slot->raw = true;
+	rawsend_flow_init(&slot->flow, repro_ip, local_port, &dst, port);
+	return fd;
+}
+
 int
 transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
     uint16_t local_port, const char *host, uint16_t port, unsigned tag,
@@ -426,14 +593,21 @@ transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((fd = bound_socket(t, SOCK_DGRAM, repro_ip, local_port, host, port,
-	    &remote, &remote_len, err, errlen)) == -1)
+	if (t->opts.spoof == TRANSPORT_SPOOF_RAW) {
+		if (local_port == 0)	/* no kernel picks one: take the next */
+			local_port = (uint16_t)(RAW_PORT_FIRST + t->raw_ports++ %
+			    (65536 - RAW_PORT_FIRST));
+		fd = raw_socket(t, slot, repro_ip, local_port, host, port,
+		    &remote, &remote_len, err, errlen);
+	} else
+		fd = bound_socket(t, SOCK_DGRAM, repro_ip, local_port, host,
+		    port, &remote, &remote_len, err, errlen);
+	if (fd == -1)
 		return -1;
 	addr_format(repro_ip, repro, sizeof(repro));
 	host_format_endpoint(host, port, coll, sizeof(coll));
 	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1) {
-		snprintf(err, errlen, "cannot reach collector %s from %s: %s",
-		    coll, repro, strerror(errno));
+		udp_connect_error(t, repro_ip, repro, coll, errno, err, errlen);
 		close(fd);
 		return -1;
 	}
@@ -463,7 +637,11 @@ udp_dropped(struct transport *t, struct udp_socket *s, size_t len, int err)
 	t->udp_totals[s->tag].dropped++;
 	if (++t->dropped_datagrams > DROPPED_NAMED)
 		return;
-	if (err == EMSGSIZE)
+	if (err == EMSGSIZE && s->raw && len <= rawsend_payload_max(&s->flow))
+		log_warnx("%s: a datagram of %zu bytes is not sent: larger "
+		    "than the path's MTU, and network.spoof: raw does not "
+		    "fragment", s->desc, len);
+	else if (err == EMSGSIZE)
 		log_warnx("%s: a datagram of %zu bytes is not sent: larger "
 		    "than a UDP datagram can be over %s (%u bytes)", s->desc, len,
 		    strchr(s->desc, '[') ? "IPv6" : "IPv4",
@@ -570,6 +748,9 @@ udp_send_batch(struct transport *t)
 
 			for (int i = 0; i < n; i++)
 				bytes += t->iovs[done + i].iov_len;
+			/* Of the payloads: a raw socket's headers do not count. */
+			if (s->raw)
+				bytes -= (uint64_t)n * s->flow.hdr_len;
 			s->stats.bytes += bytes;
 			s->stats.sent += (uint64_t)n;
 			t->udp_totals[s->tag].bytes += bytes;
@@ -595,7 +776,8 @@ udp_send_batch(struct transport *t)
 			drain_icmp_errors(t, s);
 			break;
 		default:
-			udp_dropped(t, s, t->iovs[done].iov_len, errno);
+			udp_dropped(t, s, t->iovs[done].iov_len -
+			    (s->raw ? s->flow.hdr_len : 0), errno);
 			t->batch_done++;
 			break;
 		}
@@ -688,9 +870,13 @@ int
 transport_udp_queue(struct transport *t, int id, const uint8_t *data,
     size_t len)
 {
+	struct udp_socket *s = &t->socks[id];
+	uint8_t *payload;
+
 	/* TCP bytes queued before this datagram go first, as in the capture. */
 	transport_tcp_flush(t);
-	if (len > DGRAM_MAX) {
+	if (len > DGRAM_MAX ||
+	    (s->raw && len > rawsend_payload_max(&s->flow))) {
 		/* Reassembled captures cannot hold more; count rather than truncate. */
 		udp_dropped(t, &t->socks[id], len, EMSGSIZE);
 		return 0;
@@ -703,8 +889,17 @@ transport_udp_queue(struct transport *t, int id, const uint8_t *data,
 		}
 	}
 	t->batch_sock = id;
-	memcpy(t->iovs[t->batch_n].iov_base, data, len);
-	t->iovs[t->batch_n].iov_len = len;
+	/* The payload at a fixed place in its slot; a raw socket's headers just before it. */
+	payload = t->bufs + t->batch_n * SLOT_SIZE + RAWSEND_HDR_MAX;
+	memcpy(payload, data, len);
+	if (s->raw) {
+		rawsend_header(&s->flow, payload - s->flow.hdr_len, len);
+		t->iovs[t->batch_n].iov_base = payload - s->flow.hdr_len;
+		t->iovs[t->batch_n].iov_len = s->flow.hdr_len + len;
+	} else {
+		t->iovs[t->batch_n].iov_base = payload;
+		t->iovs[t->batch_n].iov_len = len;
+	}
 	t->batch_n++;
 	return 0;
 }
