@@ -42,7 +42,9 @@ rawsend_socket(sa_family_t family, char *err, size_t errlen)
 			snprintf(err, errlen, "network.spoof: raw needs a raw "
 			    "socket, which needs root or CAP_NET_RAW (e.g. "
 			    "'setcap cap_net_raw+ep traffic-reproducer'); "
-			    "network.spoof: freebind needs neither");
+			    "without it, route the repro_ips here (Linux AnyIP: "
+			    "'ip route add local PREFIX dev lo') and use "
+			    "network.spoof: freebind");
 		else
 			snprintf(err, errlen, "network.spoof: raw: cannot open "
 			    "a raw %s socket: %s", family == AF_INET ? "IPv4" :

@@ -323,9 +323,9 @@ set_buffer(int fd, int opt, int size, const char *name)
 /*
  * network.spoof: a bind to an address no interface owns succeeds.  IPv6
  * then sends from it; IPv4's route lookup still refuses a source that is
- * not local (ENETUNREACH) unless the socket is also IP_TRANSPARENT, which
- * needs CAP_NET_ADMIN: asked for, and without it only addresses routed
- * here (AnyIP) can send (udp_connect_error says so).
+ * not local (ENETUNREACH) unless the socket is also IP_TRANSPARENT,
+ * which needs CAP_NET_ADMIN or CAP_NET_RAW: asked for, and without it
+ * only addresses routed here (AnyIP) can send (udp_connect_error says so).
  */
 static int
 set_freebind(int fd, sa_family_t family, char *err, size_t errlen)
@@ -356,9 +356,9 @@ udp_connect_error(const struct transport *t, const struct tr_addr *repro_ip,
 	    t->opts.spoof == TRANSPORT_SPOOF_FREEBIND)
 		snprintf(err, errlen, "cannot send from %s to collector %s: "
 		    "Linux sends IPv4 from an address that is not local only "
-		    "with IP_TRANSPARENT, which needs CAP_NET_ADMIN (run as "
-		    "root, or 'setcap cap_net_admin+ep traffic-reproducer'); "
-		    "else route it here ('ip route add local %s/32 dev lo', "
+		    "with IP_TRANSPARENT, which needs CAP_NET_ADMIN or "
+		    "CAP_NET_RAW (run as root, or 'setcap cap_net_admin+ep "
+		    "traffic-reproducer'); else route it here ('ip route add local %s/32 dev lo', "
 		    "Linux AnyIP) or use network.spoof: raw", repro, coll,
 		    repro);
 	else
