@@ -506,6 +506,15 @@ transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
 	socklen_t remote_len;
 	int fd;
 
+	if (!tcp && t->opts.spoof == TRANSPORT_SPOOF_RAW) {
+		/* No bind: whether raw sockets are allowed is what can fail. */
+		if (collector_address(t, host, port, repro_ip->family, &remote,
+		    &remote_len, err, errlen) == -1 ||
+		    (fd = rawsend_socket(repro_ip->family, err, errlen)) == -1)
+			return -1;
+		close(fd);
+		return 0;
+	}
 	if ((fd = bound_socket(t, tcp ? SOCK_STREAM : SOCK_DGRAM, repro_ip, 0,
 	    host, port, &remote, &remote_len, err, errlen)) == -1)
 		return -1;
