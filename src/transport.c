@@ -358,9 +358,9 @@ udp_connect_error(const struct transport *t, const struct tr_addr *repro_ip,
 		    "Linux sends IPv4 from an address that is not local only "
 		    "with IP_TRANSPARENT, which needs CAP_NET_ADMIN or "
 		    "CAP_NET_RAW (run as root, or 'setcap cap_net_admin+ep "
-		    "traffic-reproducer'); else route it here ('ip route add local %s/32 dev lo', "
-		    "Linux AnyIP) or use network.spoof: raw", repro, coll,
-		    repro);
+		    "traffic-reproducer'); else route it here ('ip route add "
+		    "local %s/32 dev lo', Linux AnyIP) or use network.spoof: "
+		    "raw", repro, coll, repro);
 	else
 		snprintf(err, errlen, "cannot reach collector %s from %s: %s",
 		    coll, repro, strerror(saved));
