@@ -19,6 +19,7 @@
 #include "grow.h"
 #include "log.h"
 #include "rawsend.h"
+#include "route_local.h"
 #include "transport.h"
 
 /* Datagrams per sendmmsg: large enough to amortize the syscall, small enough to keep the timeline fine-grained. */
@@ -454,22 +455,41 @@ fail:
 
 /*
  * With freebind a TCP socket binds to any address, but the collector's
- * SYN-ACK must come back to this host: a bind without freebind succeeds
- * exactly when the kernel routes the address here (an address of an
- * interface, or a local route: Linux AnyIP).
+ * SYN-ACK must come back to this host: the address must have a local
+ * route (an address of an interface, or Linux AnyIP), which rtnetlink
+ * tells.  With network.interface (a VRF has tables of its own), or where
+ * rtnetlink cannot be asked, a bind without freebind on that device tells
+ * for IPv4 (IPv6 binds only to interfaces' addresses: there it would
+ * refuse an AnyIP prefix that works, so the connect will tell).
  */
 static int
 check_routed_here(struct transport *t, const struct tr_addr *repro_ip,
     char *err, size_t errlen)
 {
-	struct sockaddr_storage local;
-	socklen_t local_len = addr_to_sockaddr(repro_ip, 0, &local);
+	struct sockaddr_storage local_sa;
+	socklen_t local_len;
 	char repro[TR_ADDR_STRLEN];
-	bool v6 = repro_ip->family == AF_INET6;
-	int fd, rc, saved;
+	bool v6 = repro_ip->family == AF_INET6, local = true;
+	int fd, rc;
 
-	if ((fd = socket(repro_ip->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
-	    -1) {
+	addr_format(repro_ip, repro, sizeof(repro));
+	if (t->opts.interface == NULL &&
+	    route_is_local(repro_ip, &local) == 0) {
+		if (local)
+			return 0;
+		snprintf(err, errlen, "repro_ip %s is not routed to this host, "
+		    "so the collector's TCP replies cannot come back "
+		    "(network.spoof sends from it, but TCP needs its replies): "
+		    "route it here with Linux AnyIP, e.g. 'ip %sroute add local "
+		    "%s/%s dev lo' (or the prefix of every repro_ip), and give "
+		    "the collector a route to it through this host", repro,
+		    v6 ? "-6 " : "", repro, v6 ? "128" : "32");
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	if (v6)
+		return 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
@@ -478,24 +498,18 @@ check_routed_here(struct transport *t, const struct tr_addr *repro_ip,
 		close(fd);
 		return -1;
 	}
-	rc = bind(fd, (struct sockaddr *)&local, local_len);
-	saved = errno;
+	local_len = addr_to_sockaddr(repro_ip, 0, &local_sa);
+	rc = bind(fd, (struct sockaddr *)&local_sa, local_len);
+	if (rc == -1 && errno == EADDRNOTAVAIL)
+		snprintf(err, errlen, "repro_ip %s is not routed to this host "
+		    "(in network.interface's table), so the collector's TCP "
+		    "replies cannot come back: route it here with Linux AnyIP, "
+		    "e.g. 'ip route add local %s/32 dev lo' (in that table)",
+		    repro, repro);
+	else if (rc == -1)
+		explain_bind_error(repro, errno, err, errlen);
 	close(fd);
-	if (rc == 0)
-		return 0;
-	addr_format(repro_ip, repro, sizeof(repro));
-	if (saved == EADDRNOTAVAIL)
-		snprintf(err, errlen, "repro_ip %s is not routed to this host, "
-		    "so the collector's TCP replies cannot come back "
-		    "(network.spoof sends from it, but TCP needs its replies): "
-		    "route it here with Linux AnyIP, e.g. 'ip %sroute add local "
-		    "%s/%s dev lo' (or the prefix of every repro_ip), and give "
-		    "the collector a route to it through this host", repro,
-		    v6 ? "-6 " : "", repro, v6 ? "128" : "32");
-	else
-		explain_bind_error(repro, saved, err, errlen);
-	errno = saved;
-	return -1;
+	return rc;
 }
 
 int

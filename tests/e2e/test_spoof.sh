@@ -3,7 +3,8 @@
 # namespace.  Namespace A (the replay) and B (the built-in sink) are joined by a veth pair;
 # B routes 10.0.0.0/8 back through A.  10,000 IPFIX exporters (10.1.0.1 and up) with
 # freebind and with raw (the exact captured source port too); 100 IPv6 ones both ways;
-# 4,000 BMP sessions over TCP from 10.2.0.0/16, which A routes to itself (Linux AnyIP);
+# 4,000 BMP sessions over TCP from 10.2.0.0/16, which A routes to itself (Linux AnyIP),
+# and 100 from 2001:db8:2::/64;
 # and the messages when a repro_ip is not local, the AnyIP route is missing, or the
 # privilege is.
 . "$(dirname "$0")/../lib.sh"
@@ -172,4 +173,32 @@ json_get "$WORK/bmp.json" '"\n".join(sorted(set(c["exporter"] for c in d["tcp"])
 cmp -s "$WORK/bmp.seen" "$WORK/bmp.want" ||
 	fail "bmp: the collector saw $(wc -l <"$WORK/bmp.seen") exporters, not the $M of the map"
 note "bmp: the collector saw all $M exporters over TCP, $got messages"
+
+# TCP over IPv6: 100 BMP sessions from 2001:db8:2::/64, first without its AnyIP route.
+args=() map=""
+for i in $(seq 1 100); do
+	args+=(-e "2001:db8:2::$i")
+	map+="  - {src_ip: \"2001:db8:2::$i\", repro_ip: \"2001:db8:2::$i\"}"$'\n'
+done
+printf '%s\n' "${args[@]}" | grep -v '^-e$' | sort >"$WORK/bmp6.want"
+"$GEN" --proto bmp --count 100 -C 2001:db8:ff::2 --out "$WORK/bmp6.pcap" "${args[@]}"
+printf 'pcap: %s\ntime_factor: 0\nno_sync: true\nnetwork:\n  spoof: raw\n  map:\n%sbmp:\n  select: {tcp: {dport: [1790]}}\n  collector: {ip: "2001:db8:ff::2", port: 1790}\n' \
+	"$WORK/bmp6.pcap" "$map" >"$WORK/bmp6.yml"
+ip -n "$B" -6 route add 2001:db8:2::/64 via 2001:db8:ff::1
+replay bmp6-noroute "$WORK/bmp6.yml"
+[ $RC -eq 2 ] && grep -q "ip -6 route add local 2001:db8:2::1/128 dev lo" "$WORK/bmp6-noroute.err" ||
+	{ cat "$WORK/bmp6-noroute.err" >&2; fail "TCP over IPv6 without an AnyIP route: exit $RC"; }
+ip -n "$A" -6 route add local 2001:db8:2::/64 dev lo
+start_sink bmp6 ip netns exec "$B" "$TR" sink --tcp 1790
+replay bmp6 "$WORK/bmp6.yml"
+[ $RC -eq 0 ] || { cat "$WORK/bmp6.err" >&2; fail "bmp6: replay exited with $RC"; }
+sleep 0.5
+stop_sink
+sent=$(json_get "$WORK/bmp6.stats.json" 'd["sections"]["bmp"]["sent"]')
+got=$(json_get "$WORK/bmp6.json" 'd["totals"]["tcp_messages"]')
+[ "$got" -eq "$sent" ] || fail "bmp6: the collector got $got messages of $sent"
+json_get "$WORK/bmp6.json" '"\n".join(sorted(set(c["exporter"] for c in d["tcp"])))' >"$WORK/bmp6.seen"
+cmp -s "$WORK/bmp6.seen" "$WORK/bmp6.want" ||
+	fail "bmp6: the collector saw $(wc -l <"$WORK/bmp6.seen") exporters, not the 100 of the map"
+note "bmp over IPv6 (spoof: raw, TCP as freebind): all 100 exporters over AnyIP, $got messages"
 echo PASS
