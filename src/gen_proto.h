@@ -16,7 +16,12 @@
 #include "gen_spec.h"
 #include "monotime.h"
 
-/* Where a stream's messages go: the run writes each as one datagram from the exporter to the collector. */
+/*
+ * Where a stream's messages go: the run writes each as one datagram from
+ * the exporter to the collector (UDP), or into the exporter's TCP session
+ * with the collector, cut into segments (TCP: one session per exporter and
+ * section, opened before its first message, closed after the last tick).
+ */
 struct gen_out {
 	uint8_t		*buf;		/* room for one message ... */
 	size_t		 cap;		/* ... of at most this many bytes */
@@ -31,6 +36,13 @@ struct gen_counts {
 	uint64_t	templates;	/* messages that carry templates */
 	uint64_t	options;	/* options data records */
 	uint64_t	bytes;		/* of the messages: 0 when the oracle cannot tell */
+	/* BMP */
+	uint64_t	peers;		/* monitored peers (Peer Up) */
+	uint64_t	route_monitoring;	/* messages, End-of-RIBs included */
+	uint64_t	prefixes;	/* announced, over all Route Monitoring */
+	uint64_t	withdrawn;	/* prefixes withdrawn */
+	uint64_t	end_of_rib;
+	uint64_t	stats;		/* Statistics Reports */
 };
 
 struct proto_gen {
@@ -45,7 +57,11 @@ struct proto_gen {
 	void	*(*stream_new)(const void *conf, const struct gen_spec *,
 		    const struct gen_exporter *, uint32_t domain);
 	void	 (*stream_free)(void *);
-	/* Export interval tick (0-based) at Unix time when: its messages through out. 0, or -1. */
+	/*
+	 * Export interval tick (0-based) at Unix time when: its messages
+	 * through out. 0, or -1.  A TCP protocol's stream is one per
+	 * exporter (domain 0 is the first of its list).
+	 */
 	int	 (*tick)(void *stream, uint64_t tick, tr_ns when,
 		    struct gen_out *out);
 	/*
@@ -59,5 +75,7 @@ struct proto_gen {
 
 /* The flow generators' (gen_nf.c): IPFIX, NetFlow v9 and v5, in the ipfix descriptor. */
 extern const struct proto_gen nf_gen;
+/* The BMP generator (gen_bmp.c): monitored peers and their synthetic tables, in the bmp descriptor. */
+extern const struct proto_gen bmp_gen;
 
 #endif
