@@ -19,6 +19,14 @@ cmp "$WORK/a.pcap" "$WORK/b.pcap" || fail "the same spec gave different captures
 	{ cat "$WORK/a.n.err" >&2; fail "the replay refuses the config generate wrote"; }
 note "same bytes twice; OUT.yml loads"
 
+# The full-table example holds what the issue asks for (its generation is measured by
+# bench/generate.sh): at least 500,000 Route Monitoring messages.
+"$TR" generate -t "$TR_SOURCE_DIR/examples/generate/bmp-full-table.yml" --expect >"$WORK/full.expect" ||
+	fail "the full-table example's oracle failed"
+rm=$(json_get "$WORK/full.expect" 'd["total"]["route_monitoring"]')
+[ "$rm" -ge 500000 ] || fail "bmp-full-table.yml has $rm Route Monitoring messages, not 500,000"
+note "bmp-full-table.yml: $rm Route Monitoring messages by its oracle"
+
 # The capture as tshark reads it: message types and prefixes = the oracle's, nothing malformed.
 if command -v tshark >/dev/null; then
 	tshark -r "$WORK/a.pcap" -d tcp.port==1790,bmp -T fields -e ip.src -e bmp.type -e bgp.nlri_prefix \
