@@ -6,12 +6,9 @@
  * and bgp_encode.  gen_run frames the messages into the session's TCP
  * segments.
  *
- * A table is a sequence of prefixes drawn from one random stream per
- * router and peer: the prefix length from the spec's distribution, the
- * address the next free one of that length (distinct while a length's
- * space lasts).  Churn walks the same sequence again from a second copy of
- * that stream, so it withdraws and re-announces prefixes of the table
- * without keeping the table: memory does not grow with its size.
+ * Every peer of a group carries the same table (gen_table.c), as a full
+ * feed's peers do.  Churn walks a peer's table again from its seed, so it
+ * withdraws and re-announces prefixes of it without keeping the table.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,19 +18,14 @@
 #include "bgp_encode.h"
 #include "bmp_encode.h"
 #include "gen_proto.h"
+#include "gen_table.h"
 
 #define NELEM(a)		(sizeof(a) / sizeof((a)[0]))
 #define MAX_PEER_GROUPS		64
 #define MAX_PEERS		65536	/* per router */
-#define MAX_ROUTES		(1u << 26)	/* per peer */
-#define MAX_PER_MESSAGE		200	/* prefixes per UPDATE: it stays under 4,096 bytes */
-#define MAX_AS_PATH		60
-#define MAX_COMMUNITIES		60
 #define MAX_CHURN		10000000	/* messages/s per router */
 #define ROUTER_AS		64512
-#define V4_MIN_PLEN		8
-#define V6_MIN_PLEN		16
-#define V6_MAX_PLEN		64
+#define TABLE_SALT		0x7461626c65000000ULL	/* a group's table stream */
 
 static const char *const bmp_keys[] = { "bmp" };
 
@@ -43,16 +35,11 @@ struct peer_group {
 	struct tr_addr	 address;
 	uint64_t	 as;
 	uint64_t	 rd;
-	uint64_t	 routes;
-	struct gen_dist	 prefix_length;
-	struct gen_dist	 as_path_length;
-	struct gen_dist	 communities;
+	struct gen_table table;
 	uint8_t		 type;		/* BMP_ENC_PEER_* */
-	int		 family;	/* of the routes: AF_INET, AF_INET6 */
 	bool		 post_policy;
 	/* as the spec gave them */
-	const char	*type_s, *family_s, *policy_s;
-	bool		 plen_set, path_set, comm_set;
+	const char	*type_s, *policy_s;
 };
 
 struct bmp_conf {
@@ -86,33 +73,9 @@ pkey_word(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
 	return gen_yaml_string(y, n, field);
 }
 
-/* A distribution key: field is the group, arg says which of its distributions. */
-enum dist_which { D_PLEN, D_PATH, D_COMM };
-
-static int
-pkey_dist(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
-{
-	struct peer_group *g = field;
-	enum dist_which w = (enum dist_which)(*(const int *)arg);
-
-	switch (w) {
-	case D_PLEN:
-		g->plen_set = true;
-		return gen_yaml_dist(y, n, 0, 128, &g->prefix_length);
-	case D_PATH:
-		g->path_set = true;
-		return gen_yaml_dist(y, n, 0, MAX_AS_PATH, &g->as_path_length);
-	default:
-		g->comm_set = true;
-		return gen_yaml_dist(y, n, 0, MAX_COMMUNITIES, &g->communities);
-	}
-}
-
-static const int which_plen = D_PLEN, which_path = D_PATH, which_comm = D_COMM;
 static const struct gen_int_range peers_range = { 1, MAX_PEERS };
 static const struct gen_int_range as_range = { 1, UINT32_MAX };
 static const struct gen_int_range rd_range = { 0, UINT64_MAX };
-static const struct gen_int_range routes_range = { 0, MAX_ROUTES };
 
 static const struct gen_key group_keys[] = {
 	{ "count", gen_key_u64, offsetof(struct peer_group, count),
@@ -125,15 +88,9 @@ static const struct gen_key group_keys[] = {
 	    false },
 	{ "rd", gen_key_u64, offsetof(struct peer_group, rd), &rd_range,
 	    false },
-	{ "family", pkey_word, offsetof(struct peer_group, family_s), NULL,
-	    false },
 	{ "policy", pkey_word, offsetof(struct peer_group, policy_s), NULL,
 	    false },
-	{ "routes", gen_key_u64, offsetof(struct peer_group, routes),
-	    &routes_range, true },
-	{ "prefix_length", pkey_dist, 0, &which_plen, false },
-	{ "as_path_length", pkey_dist, 0, &which_path, false },
-	{ "communities", pkey_dist, 0, &which_comm, false },
+	GEN_TABLE_KEYS(offsetof(struct peer_group, table), true),
 };
 
 /* One word of a key's choices: its index, or -1 after the message. */
@@ -156,10 +113,8 @@ group_complete(struct gen_yaml *y, yaml_node_t *n, struct peer_group *g)
 {
 	static const char *const types[] = { "global", "rd", "local",
 	    "loc-rib" };
-	static const char *const families[] = { "ipv4", "ipv6" };
 	static const char *const policies[] = { "pre", "post" };
 	int k;
-	uint8_t min, max;
 
 	g->type = BMP_ENC_PEER_GLOBAL;
 	if (g->type_s != NULL) {
@@ -167,48 +122,13 @@ group_complete(struct gen_yaml *y, yaml_node_t *n, struct peer_group *g)
 			return -1;
 		g->type = (uint8_t)k;
 	}
-	g->family = g->address.family;
-	if (g->family_s != NULL) {
-		if ((k = choose(y, n, "family", g->family_s, families, 2)) < 0)
-			return -1;
-		g->family = k == 0 ? AF_INET : AF_INET6;
-	}
 	if (g->policy_s != NULL) {
 		if ((k = choose(y, n, "policy", g->policy_s, policies, 2)) < 0)
 			return -1;
 		g->post_policy = k == 1;
 	}
-	min = g->family == AF_INET ? V4_MIN_PLEN : V6_MIN_PLEN;
-	max = g->family == AF_INET ? 32 : V6_MAX_PLEN;
-	if (!g->plen_set) {
-		g->prefix_length.kind = GEN_DIST_CONST;
-		g->prefix_length.lo = g->family == AF_INET ? 24 : 48;
-	}
-	if (!g->path_set) {
-		g->as_path_length.kind = GEN_DIST_UNIFORM;
-		g->as_path_length.lo = 1;
-		g->as_path_length.hi = 6;
-	}
-	/* communities default to none: a zeroed constant distribution */
-	if (gen_dist_max(&g->prefix_length) > max ||
-	    (g->prefix_length.kind == GEN_DIST_CONST &&
-	    g->prefix_length.lo < min) ||
-	    ((g->prefix_length.kind == GEN_DIST_UNIFORM ||
-	    g->prefix_length.kind == GEN_DIST_ZIPF) &&
-	    g->prefix_length.lo < min))
-		return gen_yaml_fail(y, n, "prefix_length: %s routes take "
-		    "lengths %u to %u", g->family == AF_INET ? "IPv4" : "IPv6",
-		    min, max);
-	if (g->prefix_length.kind == GEN_DIST_WEIGHTED)
-		for (size_t i = 0; i < g->prefix_length.n; i++)
-			if (g->prefix_length.values[i] < min)
-				return gen_yaml_fail(y, n, "prefix_length: %s "
-				    "routes take lengths %u to %u",
-				    g->family == AF_INET ? "IPv4" : "IPv6",
-				    min, max);
-	if (g->prefix_length.kind == GEN_DIST_EXPONENTIAL)
-		return gen_yaml_fail(y, n, "prefix_length: a constant, "
-		    "uniform, zipf or weighted list");
+	if (gen_table_complete(y, n, &g->table, g->address.family) == -1)
+		return -1;
 	if (g->type == BMP_ENC_PEER_LOC_RIB && g->post_policy)
 		return gen_yaml_fail(y, n, "policy: a Loc-RIB peer has no "
 		    "pre/post policy");
@@ -255,7 +175,7 @@ key_peers(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
 	return 0;
 }
 
-static const struct gen_int_range per_message_range = { 1, MAX_PER_MESSAGE };
+static const struct gen_int_range per_message_range = { 1, GEN_TABLE_MAX_PER_MESSAGE };
 static const struct gen_int_range churn_range = { 0, MAX_CHURN };
 static const struct gen_int_range stats_range = { 0, 86400 };
 
@@ -276,11 +196,8 @@ bmp_free(void *conf)
 
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->ng; i++) {
-		gen_dist_free(&c->g[i].prefix_length);
-		gen_dist_free(&c->g[i].as_path_length);
-		gen_dist_free(&c->g[i].communities);
-	}
+	for (size_t i = 0; i < c->ng; i++)
+		gen_table_free(&c->g[i].table);
 	free(c);
 }
 
@@ -302,53 +219,6 @@ bmp_parse(struct gen_yaml *y, yaml_node_t *n, size_t key,
 	return 0;
 }
 
-/* ---- a table: its prefixes in order, from the group's own random stream ---- */
-
-struct table_walk {
-	struct gen_rand	 rnd;
-	uint64_t	 index;		/* prefixes drawn */
-	uint64_t	 next[V6_MAX_PLEN + 1];	/* per length: the next free one */
-};
-
-struct prefix {
-	uint8_t		 addr[16];
-	uint8_t		 plen;
-};
-
-/* Every peer of a group carries the same table, as a full feed's peers do: one stream per group. */
-static void
-walk_start(struct table_walk *w, const struct gen_spec *s, size_t group)
-{
-	memset(w, 0, sizeof(*w));
-	gen_rand_seed(&w->rnd, s->seed, 0x7461626c65000000ULL + group);
-}
-
-/*
- * The next prefix of length L: IPv4 the next free one from 1.0.0.0,
- * IPv6 from 2000::/3, wrapping when a length's space is used up.
- */
-static void
-walk_next(struct table_walk *w, const struct peer_group *g, struct prefix *p)
-{
-	uint8_t len = (uint8_t)gen_dist_draw(&g->prefix_length, &w->rnd);
-	uint64_t c = w->next[len]++;
-
-	w->index++;
-	p->plen = len;
-	if (g->family == AF_INET) {
-		uint32_t a = (1u << 24) + (uint32_t)((c % ((1ull << len) -
-		    (1ull << (len - 8)))) << (32 - len));
-
-		be32_store(p->addr, a);
-	} else {
-		uint64_t hi = (0x2000ull << 48) +
-		    ((c % (1ull << (len - 3))) << (64 - len));
-
-		be64_store(p->addr, hi);
-		memset(p->addr + 8, 0, 8);
-	}
-}
-
 /* ---- a router's session ---- */
 
 struct peer_state {
@@ -357,7 +227,7 @@ struct peer_state {
 	uint64_t		 nth;		/* in its group */
 	struct bmp_enc_peer	 hdr;
 	struct tr_addr		 next_hop;	/* of the routes' family */
-	struct table_walk	 churn;		/* where churn is in its table */
+	struct gen_table_walk	 churn;		/* where churn is in its table */
 };
 
 struct bmp_stream {
@@ -370,9 +240,9 @@ struct bmp_stream {
 	uint64_t			 churn_done;
 	uint64_t			 churn_peers;	/* peers with routes */
 	/* the prefixes a churn withdrawal took, which the next message re-announces */
-	struct prefix			 batch[MAX_PER_MESSAGE];
+	struct gen_prefix			 batch[GEN_TABLE_MAX_PER_MESSAGE];
 	struct peer_state		*batch_peer;
-	struct table_walk		 dump;
+	struct gen_table_walk		 dump;
 };
 
 static struct tr_addr
@@ -451,7 +321,7 @@ bmp_stream_new(const void *conf, const struct gen_spec *s,
 			ps->hdr.bgp_id = bgp_id_of(&ps->hdr.addr, 0xc6130000u +
 			    (uint32_t)k + 1);		/* 198.19.0.0/16 */
 			ps->next_hop = ps->hdr.addr;
-			if (g->family == AF_INET6 &&
+			if (g->table.family == AF_INET6 &&
 			    ps->hdr.addr.family == AF_INET) {
 				/* An IPv4 peer's IPv6 routes: its IPv4-mapped address. */
 				struct tr_addr m = { .family = AF_INET6 };
@@ -459,11 +329,11 @@ bmp_stream_new(const void *conf, const struct gen_spec *s,
 				m.v6.s6_addr[10] = m.v6.s6_addr[11] = 0xff;
 				memcpy(m.v6.s6_addr + 12, &ps->hdr.addr.v4, 4);
 				ps->next_hop = m;
-			} else if (g->family == AF_INET &&
+			} else if (g->table.family == AF_INET &&
 			    ps->hdr.addr.family == AF_INET6)
 				ps->next_hop = ps->hdr.bgp_id;
-			walk_start(&ps->churn, s, i);
-			st->churn_peers += g->routes > 0;
+			gen_table_walk_start(&ps->churn, s->seed, TABLE_SALT + i);
+			st->churn_peers += g->table.routes > 0;
 		}
 	return st;
 }
@@ -489,7 +359,7 @@ static int
 peer_up(struct bmp_stream *st, struct peer_state *ps, struct gen_out *out)
 {
 	struct writer w = wr_init(out->buf, out->cap);
-	bool v6 = ps->g->family == AF_INET6;
+	bool v6 = ps->g->table.family == AF_INET6;
 	struct bgp_enc_open sent = { .as = ROUTER_AS, .hold_time = 90,
 	    .id = &st->router_id, .ipv4 = !v6, .ipv6 = v6 };
 	struct bgp_enc_open received = { .as = ps->hdr.as, .hold_time = 90,
@@ -506,59 +376,14 @@ peer_up(struct bmp_stream *st, struct peer_state *ps, struct gen_out *out)
 /* One Route Monitoring message: n prefixes of ps's routes announced, or withdrawn. */
 static int
 route_monitoring(struct bmp_stream *st, struct peer_state *ps,
-    const struct prefix *px, size_t n, bool withdraw, struct gen_out *out)
+    const struct gen_prefix *px, size_t n, bool withdraw,
+    struct gen_out *out)
 {
-	const struct peer_group *g = ps->g;
 	struct writer w = wr_init(out->buf, out->cap);
 	size_t start = bmp_enc_route_monitoring_begin(&w, &ps->hdr);
-	bool v4 = g->family == AF_INET;
-	struct bgp_enc_update u;
-	size_t at;
 
-	bgp_enc_update_begin(&u, &w);
-	if (withdraw && v4)
-		for (size_t i = 0; i < n; i++)
-			bgp_enc_prefix(&w, px[i].addr, px[i].plen);
-	bgp_enc_update_attrs(&u);
-	if (withdraw && !v4) {
-		at = bgp_enc_mp_unreach_begin(&w, BGP_ENC_AFI_IPV6,
-		    BGP_ENC_SAFI_UNICAST);
-		for (size_t i = 0; i < n; i++)
-			bgp_enc_prefix(&w, px[i].addr, px[i].plen);
-		bgp_enc_attr_end(&w, at);
-	}
-	if (!withdraw) {
-		uint32_t path[MAX_AS_PATH], comm[MAX_COMMUNITIES];
-		size_t n_path = (size_t)gen_dist_draw(&g->as_path_length,
-		    &st->rnd);
-		size_t n_comm = (size_t)gen_dist_draw(&g->communities,
-		    &st->rnd);
-
-		for (size_t i = 0; i < n_path; i++)
-			path[i] = i == 0 ? ps->hdr.as :
-			    (uint32_t)gen_rand_range(&st->rnd, 1, 64495);
-		for (size_t i = 0; i < n_comm; i++)
-			comm[i] = (ps->hdr.as & 0xffff) << 16 |
-			    (uint32_t)gen_rand_range(&st->rnd, 1, 65535);
-		if (!v4) {
-			at = bgp_enc_mp_reach_begin(&w, BGP_ENC_AFI_IPV6,
-			    BGP_ENC_SAFI_UNICAST, &ps->next_hop);
-			for (size_t i = 0; i < n; i++)
-				bgp_enc_prefix(&w, px[i].addr, px[i].plen);
-			bgp_enc_attr_end(&w, at);
-		}
-		bgp_enc_origin(&w, 0);			/* IGP */
-		bgp_enc_as_path(&w, path, n_path);
-		if (v4)
-			bgp_enc_next_hop(&w, &ps->next_hop);
-		if (n_comm > 0)
-			bgp_enc_communities(&w, comm, n_comm);
-	}
-	bgp_enc_update_nlri(&u);
-	if (!withdraw && v4)
-		for (size_t i = 0; i < n; i++)
-			bgp_enc_prefix(&w, px[i].addr, px[i].plen);
-	bgp_enc_update_end(&u);
+	gen_table_update(&w, &ps->g->table, &st->rnd, ps->hdr.as,
+	    &ps->next_hop, px, n, withdraw);
 	bmp_enc_finish(&w, start);
 	return send_msg(&w, out);
 }
@@ -569,7 +394,7 @@ end_of_rib(struct peer_state *ps, struct gen_out *out)
 	struct writer w = wr_init(out->buf, out->cap);
 	size_t start = bmp_enc_route_monitoring_begin(&w, &ps->hdr);
 
-	bgp_enc_end_of_rib(&w, ps->g->family == AF_INET ? BGP_ENC_AFI_IPV4 :
+	bgp_enc_end_of_rib(&w, ps->g->table.family == AF_INET ? BGP_ENC_AFI_IPV4 :
 	    BGP_ENC_AFI_IPV6, BGP_ENC_SAFI_UNICAST);
 	bmp_enc_finish(&w, start);
 	return send_msg(&w, out);
@@ -579,16 +404,16 @@ end_of_rib(struct peer_state *ps, struct gen_out *out)
 static int
 dump_table(struct bmp_stream *st, struct peer_state *ps, struct gen_out *out)
 {
-	struct table_walk *w = &st->dump;
-	uint64_t left = ps->g->routes;
+	struct gen_table_walk *w = &st->dump;
+	uint64_t left = ps->g->table.routes;
 
-	walk_start(w, st->s, ps->group);
+	gen_table_walk_start(w, st->s->seed, TABLE_SALT + ps->group);
 	while (left > 0) {
 		size_t n = left < st->c->per_message ? (size_t)left :
 		    st->c->per_message;
 
 		for (size_t i = 0; i < n; i++)
-			walk_next(w, ps->g, &st->batch[i]);
+			gen_table_walk_next(w, &ps->g->table, &st->batch[i]);
 		if (route_monitoring(st, ps, st->batch, n, false, out) == -1)
 			return -1;
 		left -= n;
@@ -611,14 +436,16 @@ churn_one(struct bmp_stream *st, tr_ns when, struct gen_out *out)
 		struct peer_state *ps = NULL;
 
 		for (uint64_t k = 0, seen = 0; k < st->c->n_peers; k++)
-			if (st->peers[k].g->routes > 0 && seen++ == q) {
+			if (st->peers[k].g->table.routes > 0 && seen++ == q) {
 				ps = &st->peers[k];
 				break;
 			}
 		for (size_t i = 0; i < st->c->per_message; i++) {
-			if (ps->churn.index == ps->g->routes)
-				walk_start(&ps->churn, st->s, ps->group);
-			walk_next(&ps->churn, ps->g, &st->batch[i]);
+			if (ps->churn.index == ps->g->table.routes)
+				gen_table_walk_start(&ps->churn, st->s->seed,
+				    TABLE_SALT + ps->group);
+			gen_table_walk_next(&ps->churn, &ps->g->table,
+			    &st->batch[i]);
 		}
 		st->batch_peer = ps;
 	}
@@ -633,19 +460,11 @@ statistics(struct peer_state *ps, struct gen_out *out)
 	struct writer w = wr_init(out->buf, out->cap);
 	struct bmp_enc_stat stat[2] = {
 		{ BMP_ENC_STAT_REJECTED, 4, 0 },
-		{ BMP_ENC_STAT_ADJ_RIB_IN, 8, ps->g->routes },
+		{ BMP_ENC_STAT_ADJ_RIB_IN, 8, ps->g->table.routes },
 	};
 
 	bmp_enc_statistics(&w, &ps->hdr, stat, 2);
 	return send_msg(&w, out);
-}
-
-/* What is due in tick t of a rate per second over intervals of ms: the whole ones up to its end less those up to its start. */
-static uint64_t
-due(uint64_t per_sec, uint32_t interval_ms, uint64_t t)
-{
-	return (per_sec * (t + 1) * interval_ms) / 1000 -
-	    (per_sec * t * interval_ms) / 1000;
 }
 
 static bool
@@ -682,7 +501,7 @@ bmp_tick(void *p, uint64_t tick, tr_ns when, struct gen_out *out)
 				return -1;
 	}
 	if (st->churn_peers > 0)
-		for (uint64_t n = due(c->churn, st->s->interval_ms, tick);
+		for (uint64_t n = gen_due(c->churn, st->s->interval_ms, tick);
 		    n > 0; n--)
 			if (churn_one(st, when, out) == -1)
 				return -1;
@@ -714,13 +533,13 @@ bmp_expect(const void *conf, const struct gen_spec *s, size_t n_domains,
 	k->peers = c->n_peers;
 	for (size_t i = 0; i < c->ng; i++) {
 		const struct peer_group *g = &c->g[i];
-		uint64_t msgs = (g->routes + c->per_message - 1) /
+		uint64_t msgs = (g->table.routes + c->per_message - 1) /
 		    c->per_message;
 
 		k->route_monitoring += g->count * (msgs + 1);	/* + End-of-RIB */
 		k->end_of_rib += g->count;
-		k->prefixes += g->count * g->routes;
-		churn_peers += g->routes > 0 ? g->count : 0;
+		k->prefixes += g->count * g->table.routes;
+		churn_peers += g->table.routes > 0 ? g->count : 0;
 	}
 	if (churn_peers > 0)
 		churn = c->churn * ticks * s->interval_ms / 1000;
