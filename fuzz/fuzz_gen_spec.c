@@ -21,7 +21,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[65536];
-	struct gen_out out = { .buf = buf, .cap = sizeof(buf), .emit = discard };
+	struct gen_out out = { .buf = buf, .cap = sizeof(buf), .emit = discard,
+	    .reply = discard };
 	struct gen_spec s;
 	char err[1024];
 	FILE *null;

@@ -26,6 +26,8 @@ struct gen_out {
 	uint8_t		*buf;		/* room for one message ... */
 	size_t		 cap;		/* ... of at most this many bytes */
 	int		(*emit)(struct gen_out *, size_t len);	/* the message in buf */
+	/* TCP: the message in buf is the collector's, in its direction of the session (a BGP OPEN's answer). */
+	int		(*reply)(struct gen_out *, size_t len);
 	void		*run;
 };
 
@@ -43,6 +45,10 @@ struct gen_counts {
 	uint64_t	withdrawn;	/* prefixes withdrawn */
 	uint64_t	end_of_rib;
 	uint64_t	stats;		/* Statistics Reports */
+	/* BGP (prefixes, withdrawn and end_of_rib too) */
+	uint64_t	sessions;
+	uint64_t	updates;	/* End-of-RIBs included */
+	uint64_t	adj_rib_in;	/* prefixes the collector holds at the end */
 };
 
 struct proto_gen {
@@ -77,5 +83,7 @@ struct proto_gen {
 extern const struct proto_gen nf_gen;
 /* The BMP generator (gen_bmp.c): monitored peers and their synthetic tables, in the bmp descriptor. */
 extern const struct proto_gen bmp_gen;
+/* The BGP generator (gen_bgp.c): one session per router and its tables, in the bgp descriptor. */
+extern const struct proto_gen bgp_gen;
 
 #endif

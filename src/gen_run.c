@@ -148,6 +148,20 @@ emit_tcp(struct gen_out *out, size_t len)
 	return tcp_flush(r, false);
 }
 
+/* A message of the collector's: the exporter's pending bytes go first, then it, then the exporter's ACK. */
+static int
+reply_tcp(struct gen_out *out, size_t len)
+{
+	struct run *r = out->run;
+
+	if (!r->tcp->open && tcp_open(r) == -1)
+		return -1;
+	if (tcp_flush(r, true) == -1 ||
+	    tcp_segment(r, false, TR_TCP_PSH | TR_TCP_ACK, r->msg, len) == -1)
+		return -1;
+	return tcp_segment(r, true, TR_TCP_ACK, NULL, 0);
+}
+
 /* The session's end: its last bytes, then FIN both ways. */
 static int
 tcp_close(struct run *r)
@@ -228,6 +242,7 @@ gen_run(const struct gen_spec *s, struct pcapw *pw,
 				bool is_tcp = sec->proto->l4proto == IPPROTO_TCP;
 
 				out.emit = is_tcp ? emit_tcp : emit_udp;
+				out.reply = is_tcp ? reply_tcp : NULL;
 				for (size_t d = 0; d < section_streams(sec,
 				    r.ex); d++, k++) {
 					r.tcp = &tcp[k];
@@ -290,6 +305,9 @@ counts_add(struct gen_counts *a, const struct gen_counts *b, uint64_t times)
 	a->withdrawn += b->withdrawn * times;
 	a->end_of_rib += b->end_of_rib * times;
 	a->stats += b->stats * times;
+	a->sessions += b->sessions * times;
+	a->updates += b->updates * times;
+	a->adj_rib_in += b->adj_rib_in * times;
 }
 
 /* One exporter's counts over its sections and domains; by domain count, computed once per count. */
@@ -315,13 +333,19 @@ counts_json(FILE *f, const struct gen_counts *c)
 	fprintf(f, "\"flows\": %" PRIu64 ", \"messages\": %" PRIu64
 	    ", \"template_messages\": %" PRIu64 ", \"options_records\": %"
 	    PRIu64, c->flows, c->messages, c->templates, c->options);
-	/* BMP's counts where there are monitored peers. */
+	/* BMP's counts where there are monitored peers, BGP's where there are sessions. */
 	if (c->peers > 0)
 		fprintf(f, ", \"peers\": %" PRIu64 ", \"route_monitoring\": %"
-		    PRIu64 ", \"prefixes\": %" PRIu64 ", \"withdrawn\": %"
-		    PRIu64 ", \"end_of_rib\": %" PRIu64 ", \"statistics\": %"
-		    PRIu64, c->peers, c->route_monitoring, c->prefixes,
-		    c->withdrawn, c->end_of_rib, c->stats);
+		    PRIu64 ", \"statistics\": %" PRIu64, c->peers,
+		    c->route_monitoring, c->stats);
+	if (c->sessions > 0)
+		fprintf(f, ", \"sessions\": %" PRIu64 ", \"updates\": %" PRIu64
+		    ", \"adj_rib_in\": %" PRIu64, c->sessions, c->updates,
+		    c->adj_rib_in);
+	if (c->peers > 0 || c->sessions > 0)
+		fprintf(f, ", \"prefixes\": %" PRIu64 ", \"withdrawn\": %"
+		    PRIu64 ", \"end_of_rib\": %" PRIu64, c->prefixes,
+		    c->withdrawn, c->end_of_rib);
 }
 
 int
