@@ -402,4 +402,5 @@ const struct proto_gen bgp_gen = {
 	.stream_free = bgp_stream_free,
 	.tick = bgp_tick,
 	.expect = bgp_expect,
+	.stays_up = true,
 };

@@ -9,6 +9,7 @@
 #ifndef TR_GEN_PROTO_H
 #define TR_GEN_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <yaml.h>
@@ -77,6 +78,12 @@ struct proto_gen {
 	 */
 	void	 (*expect)(const void *conf, const struct gen_spec *,
 		    size_t n_domains, struct gen_counts *);
+	/*
+	 * TCP: the capture ends with the sessions up, as one taken while they
+	 * are (BGP: the replay then holds them open with keep_open, and the
+	 * collector's RIB can be read); otherwise they end with FIN.
+	 */
+	bool	 stays_up;
 };
 
 /* The flow generators' (gen_nf.c): IPFIX, NetFlow v9 and v5, in the ipfix descriptor. */

@@ -259,7 +259,7 @@ gen_run(const struct gen_spec *s, struct pcapw *pw,
 			}
 		}
 	}
-	/* The sessions end after the last tick, in the order they play. */
+	/* The sessions end after the last tick, in the order they play, unless they stay up. */
 	k = 0;
 	for (size_t i = 0; i < s->n_exporters; i++)
 		for (size_t j = 0; j < s->n_sections; j++)
@@ -267,7 +267,8 @@ gen_run(const struct gen_spec *s, struct pcapw *pw,
 			    &s->exporters[i]); d++, k++) {
 				r.ex = &s->exporters[i];
 				r.tcp = &tcp[k];
-				if (tcp[k].open && tcp_close(&r) == -1) {
+				if (tcp[k].open && !s->sections[j].gen->stays_up &&
+				    tcp_close(&r) == -1) {
 					snprintf(err, errlen, "writing the "
 					    "capture: %s", strerror(errno));
 					goto done;
