@@ -49,6 +49,7 @@ struct bmp_conf {
 	uint32_t	  per_message;	/* prefixes per UPDATE */
 	uint64_t	  churn;	/* route monitoring messages/s, in pairs */
 	uint32_t	  stats_interval;	/* seconds; 0: none */
+	uint32_t	  peer_cycle;	/* seconds between a peer's Down and Up again; 0: none */
 };
 
 /* ---- the spec section ---- */
@@ -187,6 +188,8 @@ static const struct gen_key bmp_section_keys[] = {
 	    false },
 	{ "stats_interval", gen_key_u32,
 	    offsetof(struct bmp_conf, stats_interval), &stats_range, false },
+	{ "peer_cycle", gen_key_u32, offsetof(struct bmp_conf, peer_cycle),
+	    &stats_range, false },
 };
 
 static void
@@ -238,6 +241,7 @@ struct bmp_stream {
 	struct peer_state		*peers;
 	struct tr_addr			 router_id;
 	uint64_t			 churn_done;
+	uint64_t			 cycles_done;
 	uint64_t			 churn_peers;	/* peers with routes */
 	/* the prefixes a churn withdrawal took, which the next message re-announces */
 	struct gen_prefix			 batch[GEN_TABLE_MAX_PER_MESSAGE];
@@ -467,13 +471,40 @@ statistics(struct peer_state *ps, struct gen_out *out)
 	return send_msg(&w, out);
 }
 
+/* Whether a period of seconds (0: never) ends in tick t. */
 static bool
-stats_due(const struct bmp_conf *c, const struct gen_spec *s, uint64_t t)
+period_ends(uint32_t seconds, const struct gen_spec *s, uint64_t t)
 {
-	uint64_t every = (uint64_t)c->stats_interval * 1000;
+	uint64_t every = (uint64_t)seconds * 1000;
 
 	return every > 0 && (t + 1) * s->interval_ms / every !=
 	    t * s->interval_ms / every;
+}
+
+/* How many periods of seconds (0: none) end over the spec's duration. */
+static uint64_t
+periods(uint32_t seconds, const struct gen_spec *s)
+{
+	uint64_t every = (uint64_t)seconds * 1000;
+
+	return every > 0 ? gen_spec_ticks(s) * s->interval_ms / every : 0;
+}
+
+/*
+ * A Peer Down/Up cycle: the next peer in turn goes down (the remote side
+ * closed the session) and comes up again with its whole table, as after a
+ * session reset.
+ */
+static int
+peer_cycle(struct bmp_stream *st, struct gen_out *out)
+{
+	struct peer_state *ps = &st->peers[st->cycles_done++ % st->c->n_peers];
+	struct writer w = wr_init(out->buf, out->cap);
+
+	bmp_enc_peer_down(&w, &ps->hdr, 4);	/* remote closed, no data */
+	if (send_msg(&w, out) == -1 || peer_up(st, ps, out) == -1)
+		return -1;
+	return dump_table(st, ps, out);
 }
 
 static int
@@ -505,7 +536,10 @@ bmp_tick(void *p, uint64_t tick, tr_ns when, struct gen_out *out)
 		    n > 0; n--)
 			if (churn_one(st, when, out) == -1)
 				return -1;
-	if (stats_due(c, st->s, tick))
+	if (period_ends(c->peer_cycle, st->s, tick) &&
+	    peer_cycle(st, out) == -1)
+		return -1;
+	if (period_ends(c->stats_interval, st->s, tick))
 		for (uint64_t k = 0; k < c->n_peers; k++)
 			if (statistics(&st->peers[k], out) == -1)
 				return -1;
@@ -526,29 +560,38 @@ bmp_expect(const void *conf, const struct gen_spec *s, size_t n_domains,
 {
 	const struct bmp_conf *c = conf;
 	uint64_t ticks = gen_spec_ticks(s), churn = 0, churn_peers = 0;
-	uint64_t every = (uint64_t)c->stats_interval * 1000;
+	uint64_t cycles = periods(c->peer_cycle, s);
+	/* Peer cycles go round the peers: each some whole rounds, the first ones one more. */
+	uint64_t rounds = cycles / c->n_peers, extra = cycles % c->n_peers;
 
 	(void)n_domains;
 	memset(k, 0, sizeof(*k));
 	k->peers = c->n_peers;
-	for (size_t i = 0; i < c->ng; i++) {
+	for (size_t i = 0, first = 0; i < c->ng; first += c->g[i].count, i++) {
 		const struct peer_group *g = &c->g[i];
 		uint64_t msgs = (g->table.routes + c->per_message - 1) /
 		    c->per_message;
+		/* Its tables: once at the start, once per cycle of one of its peers. */
+		uint64_t tables = g->count * (1 + rounds) +
+		    (extra > first ? (extra - first < g->count ? extra - first :
+		    g->count) : 0);
 
-		k->route_monitoring += g->count * (msgs + 1);	/* + End-of-RIB */
-		k->end_of_rib += g->count;
-		k->prefixes += g->count * g->table.routes;
+		k->route_monitoring += tables * (msgs + 1);	/* + End-of-RIB */
+		k->end_of_rib += tables;
+		k->prefixes += tables * g->table.routes;
 		churn_peers += g->table.routes > 0 ? g->count : 0;
 	}
+	k->peer_up = c->n_peers + cycles;
+	k->peer_down = cycles;
 	if (churn_peers > 0)
 		churn = c->churn * ticks * s->interval_ms / 1000;
 	k->route_monitoring += churn;
 	k->withdrawn = (churn + 1) / 2 * c->per_message;
 	k->prefixes += churn / 2 * c->per_message;
-	k->stats = every > 0 ? ticks * s->interval_ms / every * c->n_peers : 0;
-	/* Initiation, Peer Ups, Route Monitoring, Statistics, Termination. */
-	k->messages = 1 + c->n_peers + k->route_monitoring + k->stats + 1;
+	k->stats = periods(c->stats_interval, s) * c->n_peers;
+	/* Initiation, Peer Ups and Downs, Route Monitoring, Statistics, Termination. */
+	k->messages = 1 + k->peer_up + k->peer_down + k->route_monitoring +
+	    k->stats + 1;
 }
 
 const struct proto_gen bmp_gen = {

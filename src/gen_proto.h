@@ -40,7 +40,9 @@ struct gen_counts {
 	uint64_t	options;	/* options data records */
 	uint64_t	bytes;		/* of the messages: 0 when the oracle cannot tell */
 	/* BMP */
-	uint64_t	peers;		/* monitored peers (Peer Up) */
+	uint64_t	peers;		/* monitored peers */
+	uint64_t	peer_up;	/* Peer Up messages (a peer's again after a Peer Down) */
+	uint64_t	peer_down;
 	uint64_t	route_monitoring;	/* messages, End-of-RIBs included */
 	uint64_t	prefixes;	/* announced, over all Route Monitoring */
 	uint64_t	withdrawn;	/* prefixes withdrawn */

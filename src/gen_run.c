@@ -301,6 +301,8 @@ counts_add(struct gen_counts *a, const struct gen_counts *b, uint64_t times)
 	a->templates += b->templates * times;
 	a->options += b->options * times;
 	a->peers += b->peers * times;
+	a->peer_up += b->peer_up * times;
+	a->peer_down += b->peer_down * times;
 	a->route_monitoring += b->route_monitoring * times;
 	a->prefixes += b->prefixes * times;
 	a->withdrawn += b->withdrawn * times;
@@ -336,9 +338,10 @@ counts_json(FILE *f, const struct gen_counts *c)
 	    PRIu64, c->flows, c->messages, c->templates, c->options);
 	/* BMP's counts where there are monitored peers, BGP's where there are sessions. */
 	if (c->peers > 0)
-		fprintf(f, ", \"peers\": %" PRIu64 ", \"route_monitoring\": %"
-		    PRIu64 ", \"statistics\": %" PRIu64, c->peers,
-		    c->route_monitoring, c->stats);
+		fprintf(f, ", \"peers\": %" PRIu64 ", \"peer_up\": %" PRIu64
+		    ", \"peer_down\": %" PRIu64 ", \"route_monitoring\": %"
+		    PRIu64 ", \"statistics\": %" PRIu64, c->peers, c->peer_up,
+		    c->peer_down, c->route_monitoring, c->stats);
 	if (c->sessions > 0)
 		fprintf(f, ", \"sessions\": %" PRIu64 ", \"updates\": %" PRIu64
 		    ", \"adj_rib_in\": %" PRIu64, c->sessions, c->updates,

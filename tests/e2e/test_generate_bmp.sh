@@ -2,8 +2,8 @@
 # generate, BMP: examples/generate/bmp-small.yml is the same bytes on every run, tshark
 # reads in its capture the messages the spec's oracle (--expect: arithmetic on the spec,
 # not the encoder) counts, and pmbmpd (pmacct) decodes from the replay of OUT.yml, per
-# router, the oracle's monitored peers, Route Monitoring messages, and prefixes announced
-# and withdrawn.
+# router, the oracle's monitored peers, Peer Up and Down messages (a Peer Down/Up cycle),
+# Route Monitoring messages, and prefixes announced and withdrawn.
 . "$(dirname "$0")/../lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -49,7 +49,7 @@ if command -v tshark >/dev/null; then
 	bad = 0
 	for e in exp["per_exporter"]:
 	    c = got[e["address"]]
-	    want = {"type0": e["route_monitoring"], "type1": e["statistics"], "type3": e["peers"],
+	    want = {"type0": e["route_monitoring"], "type1": e["statistics"], "type2": e["peer_down"], "type3": e["peer_up"],
 	            "type4": 1, "type5": 1, "prefixes": e["prefixes"], "withdrawn": e["withdrawn"]}
 	    have = {k: c[k] for k in want}
 	    if have != want:
@@ -88,7 +88,7 @@ routers=$(python3 -c 'import json,sys; print(" ".join(e["repro"] for e in json.l
 pm_wait_closes "$WORK/bmp.msglog" bmp_router "the replay" $routers
 pm_stop
 
-# Per router: Peer Up lines and distinct peers, Route Monitoring messages (the debug log's
+# Per router: Peer Up and Peer Down lines, distinct peers, Route Monitoring messages (the debug log's
 # one line per message), prefixes announced and withdrawn (msglog: one line per prefix).
 python3 - "$WORK/small.expect" "$WORK/bmp.msglog" "$WORK/pmbmpd.log" <<-'PY' >"$WORK/check" ||
 import collections, json, re, sys
@@ -114,9 +114,11 @@ for line in open(sys.argv[3], errors="replace"):
 bad = 0
 for e in exp["per_exporter"]:
     r = e["repro"]
-    want = {"peer_up": e["peers"], "peers": e["peers"], "route_monitoring": e["route_monitoring"],
+    want = {"peer_up": e["peer_up"], "peer_down": e["peer_down"], "peers": e["peers"],
+            "route_monitoring": e["route_monitoring"],
             "statistics": e["statistics"], "announced": e["prefixes"], "withdrawn": e["withdrawn"]}
-    got = {"peer_up": log[r]["peer_up"], "peers": len(peers[r]), "route_monitoring": dbg[r][0],
+    got = {"peer_up": log[r]["peer_up"], "peer_down": log[r]["peer_down"], "peers": len(peers[r]),
+           "route_monitoring": dbg[r][0],
            "statistics": dbg[r][1], "announced": log[r]["announced"], "withdrawn": log[r]["withdrawn"]}
     if got != want:
         print("%s: pmbmpd %s, oracle %s (msglog %s)" % (r, got, want, dict(log[r])), file=sys.stderr)

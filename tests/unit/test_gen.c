@@ -339,10 +339,11 @@ test_oracle_matches_encoder(void **state)
 	gen_spec_free(&s);
 }
 
-/* ---- BMP: the messages of tests/gen/ok-bmp.yml's streams read back and counted against its oracle ---- */
+/* ---- BMP: the messages of tests/gen/ok-bmp.yml's streams (Peer Down/Up cycles included) read back and counted against its oracle ---- */
 
 struct bmp_tally {
-	uint64_t	messages, peers, route_monitoring, prefixes, withdrawn;
+	uint64_t	messages, peer_up, peer_down, route_monitoring, prefixes;
+	uint64_t	withdrawn;
 	uint64_t	end_of_rib, stats, last_type;
 };
 
@@ -373,7 +374,9 @@ bmp_tally_emit(struct gen_out *out, size_t len)
 	t->messages++;
 	t->last_type = m[5];
 	if (m[5] == 3)
-		t->peers++;
+		t->peer_up++;
+	if (m[5] == 2)
+		t->peer_down++;
 	if (m[5] == 1)
 		t->stats++;
 	if (m[5] != 0)
@@ -436,7 +439,9 @@ test_bmp_oracle_matches_encoder(void **state)
 		sec->gen->expect(sec->conf, &s, s.exporters[i].n_domains,
 		    &want);
 		assert_int_equal(t.messages, want.messages);
-		assert_int_equal(t.peers, want.peers);
+		assert_int_equal(t.peer_up, want.peer_up);
+		assert_int_equal(t.peer_down, want.peer_down);
+		assert_true(want.peer_down > 0);
 		assert_int_equal(t.route_monitoring, want.route_monitoring);
 		assert_int_equal(t.prefixes, want.prefixes);
 		assert_int_equal(t.withdrawn, want.withdrawn);
