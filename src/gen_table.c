@@ -121,18 +121,21 @@ gen_table_walk_next(struct gen_table_walk *w, const struct gen_table *t,
 	uint8_t len = (uint8_t)gen_dist_draw(&t->prefix_length, &w->rnd);
 	uint64_t c = w->next[len]++;
 
+	uint64_t space;
+
 	w->index++;
 	p->plen = len;
+	/* The length's space: wrapped only past it (a division per prefix was a tenth of a BGP run). */
 	if (t->family == AF_INET) {
-		uint32_t a = (1u << 24) + (uint32_t)((c % ((1ull << len) -
-		    (1ull << (len - 8)))) << (32 - len));
-
-		be32_store(p->addr, a);
+		space = (1ull << len) - (1ull << (len - 8));
+		if (c >= space)
+			c %= space;
+		be32_store(p->addr, (1u << 24) + (uint32_t)(c << (32 - len)));
 	} else {
-		uint64_t hi = (0x2000ull << 48) +
-		    ((c % (1ull << (len - 3))) << (64 - len));
-
-		be64_store(p->addr, hi);
+		space = 1ull << (len - 3);
+		if (c >= space)
+			c %= space;
+		be64_store(p->addr, (0x2000ull << 48) + (c << (64 - len)));
 		memset(p->addr + 8, 0, 8);
 	}
 }
