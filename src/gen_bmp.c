@@ -2,7 +2,8 @@
  * The BMP generator: per router (exporter) one BMP session that monitors a
  * spec's peers, each with a synthetic table sent as Route Monitoring
  * messages (Initiation, Peer Up per peer, each peer's table and its
- * End-of-RIB, churn, Statistics Reports, Termination), through bmp_encode
+ * End-of-RIB, churn, Statistics Reports, Peer Down/Up cycles,
+ * Termination), through bmp_encode
  * and bgp_encode.  gen_run frames the messages into the session's TCP
  * segments.
  *
@@ -49,7 +50,7 @@ struct bmp_conf {
 	uint32_t	  per_message;	/* prefixes per UPDATE */
 	uint64_t	  churn;	/* route monitoring messages/s, in pairs */
 	uint32_t	  stats_interval;	/* seconds; 0: none */
-	uint32_t	  peer_cycle;	/* seconds between a peer's Down and Up again; 0: none */
+	uint32_t	  peer_cycle;	/* seconds between Peer Down/Up cycles (a peer each, in turn); 0: none */
 };
 
 /* ---- the spec section ---- */
@@ -67,13 +68,6 @@ pkey_address(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
 	return 0;
 }
 
-static int
-pkey_word(struct gen_yaml *y, yaml_node_t *n, void *field, const void *arg)
-{
-	(void)arg;
-	return gen_yaml_string(y, n, field);
-}
-
 static const struct gen_int_range peers_range = { 1, MAX_PEERS };
 static const struct gen_int_range as_range = { 1, UINT32_MAX };
 static const struct gen_int_range rd_range = { 0, UINT64_MAX };
@@ -85,11 +79,11 @@ static const struct gen_key group_keys[] = {
 	    true },
 	{ "as", gen_key_u64, offsetof(struct peer_group, as), &as_range,
 	    false },
-	{ "type", pkey_word, offsetof(struct peer_group, type_s), NULL,
+	{ "type", gen_table_key_word, offsetof(struct peer_group, type_s), NULL,
 	    false },
 	{ "rd", gen_key_u64, offsetof(struct peer_group, rd), &rd_range,
 	    false },
-	{ "policy", pkey_word, offsetof(struct peer_group, policy_s), NULL,
+	{ "policy", gen_table_key_word, offsetof(struct peer_group, policy_s), NULL,
 	    false },
 	GEN_TABLE_KEYS(offsetof(struct peer_group, table), true),
 };
@@ -133,6 +127,10 @@ group_complete(struct gen_yaml *y, yaml_node_t *n, struct peer_group *g)
 	if (g->type == BMP_ENC_PEER_LOC_RIB && g->post_policy)
 		return gen_yaml_fail(y, n, "policy: a Loc-RIB peer has no "
 		    "pre/post policy");
+	if (g->address.family == AF_INET &&
+	    ntohl(g->address.v4.s_addr) > UINT32_MAX - (g->count - 1))
+		return gen_yaml_fail(y, n, "address: the group's addresses run "
+		    "past 255.255.255.255");
 	if (g->as > UINT32_MAX - g->count + 1)
 		return gen_yaml_fail(y, n, "as: the group's ASes run past "
 		    "4294967295");
