@@ -228,6 +228,7 @@ struct peer_state {
 	uint64_t		 nth;		/* in its group */
 	struct bmp_enc_peer	 hdr;
 	struct tr_addr		 next_hop;	/* of the routes' family */
+	uint32_t		 path_as;	/* the first of its routes' AS_PATHs */
 	struct gen_table_walk	 churn;		/* where churn is in its table */
 };
 
@@ -334,6 +335,21 @@ bmp_stream_new(const void *conf, const struct gen_spec *s,
 			} else if (g->table.family == AF_INET &&
 			    ps->hdr.addr.family == AF_INET6)
 				ps->next_hop = ps->hdr.bgp_id;
+			ps->path_as = ps->hdr.as;
+			if (g->type == BMP_ENC_PEER_LOC_RIB) {
+				/*
+				 * RFC 9069: the router's own RIB, no peer
+				 * address, its AS and id; instances told apart
+				 * by the peer distinguisher.  The group's
+				 * address and AS are its routes' next hop and
+				 * first AS.
+				 */
+				ps->hdr.addr = (struct tr_addr){ .family =
+				    AF_INET };
+				ps->hdr.as = ROUTER_AS;
+				ps->hdr.bgp_id = st->router_id;
+				ps->hdr.rd = g->rd + j;
+			}
 			gen_table_walk_start(&ps->churn, s->seed, TABLE_SALT + i);
 			st->churn_peers += g->table.routes > 0;
 		}
@@ -384,7 +400,7 @@ route_monitoring(struct bmp_stream *st, struct peer_state *ps,
 	struct writer w = wr_init(out->buf, out->cap);
 	size_t start = bmp_enc_route_monitoring_begin(&w, &ps->hdr);
 
-	gen_table_update(&w, &ps->g->table, &st->rnd, ps->hdr.as,
+	gen_table_update(&w, &ps->g->table, &st->rnd, ps->path_as,
 	    &ps->next_hop, px, n, withdraw);
 	bmp_enc_finish(&w, start);
 	return send_msg(&w, out);
