@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bytebuf.h"
+#include "slab.h"
 #include "fault.h"
 #include "grow.h"
 #include "log.h"
@@ -123,6 +124,12 @@ struct transport {
 		tr_ns	 at;	/* its emptied_at when it joined */
 	}			*idle;
 	size_t			 idle_head, n_idle, cap_idle;
+	/*
+	 * Where the queues' buffers come from: slabs of their own, so that
+	 * the burst's buffers, once freed, are given back rather than left
+	 * as holes between the sessions' objects (slab.h).
+	 */
+	struct slab		 slab;
 
 	/*
 	 * The collector's address as last resolved: every session's connect
@@ -198,6 +205,7 @@ transport_free(struct transport *t)
 	free(t->conns);
 	free(t->dirty);
 	free(t->idle);
+	slab_destroy(&t->slab);
 	free(t->resolved.host);
 	close(t->epfd);
 	free(t->socks);
@@ -738,7 +746,8 @@ new_conn(struct transport *t)
 		return NULL;
 	/* Closed until it starts, so that set_state counts it from then on. */
 	t->conns[t->n_conns] = (struct tcp_conn){ .fd = -1, .gate = SIZE_MAX,
-	    .successor = -1, .q.max = SIZE_MAX, .state = TCP_CLOSED };
+	    .successor = -1, .q.max = SIZE_MAX, .q.slab = &t->slab,
+	    .state = TCP_CLOSED };
 	return &t->conns[t->n_conns];
 }
 
@@ -1001,6 +1010,9 @@ trim_idle_queues(struct transport *t, tr_ns now)
 		else
 			bytebuf_free(&c->q);
 	}
+	/* Every queue idle and freed: the empty slabs kept for reuse go too. */
+	if (t->n_idle == 0)
+		slab_trim(&t->slab);
 }
 
 /*
