@@ -1114,6 +1114,29 @@ flush_larger(struct transport *t)
 	    TCP_DIRTY_FLUSH;
 }
 
+/*
+ * Put a connection on the list written before the next wait (or sooner,
+ * once enough waits over all), with len more bytes.  False when the list
+ * cannot grow: the connection was written at once instead.
+ */
+static bool
+mark_dirty(struct transport *t, int id, size_t len)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->dirty) {
+		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
+		    t->n_dirty + 1, SIZE_MAX) == -1) {
+			conn_write(t, id);
+			return false;
+		}
+		t->dirty[t->n_dirty++] = id;
+		c->dirty = true;
+	}
+	t->dirty_bytes += len;
+	return true;
+}
+
 int
 transport_tcp_send(struct transport *t, int id, const uint8_t *data,
     size_t len)
@@ -1154,16 +1177,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	if (bytebuf_len(&c->q) >= TRANSPORT_TCP_HIGH_WATER)
 		c->above_high = true;
 	/* Write later, with what follows, unless enough waits already. */
-	if (!c->dirty) {
-		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
-		    t->n_dirty + 1, SIZE_MAX) == -1) {
-			conn_write(t, id);
-			return 0;
-		}
-		t->dirty[t->n_dirty++] = id;
-		c->dirty = true;
-	}
-	t->dirty_bytes += len;
+	if (!mark_dirty(t, id, len))
+		return 0;
 	if (t->dirty_bytes >= t->dirty_flush && !t->flushing)
 		flush_larger(t);
 	else if (bytebuf_len(&c->q) >= TCP_WRITE_BATCH)
@@ -1314,7 +1329,21 @@ conn_connected(struct transport *t, int id)
 	c->progress = tr_mono_now();
 	if (t->opts.tcp.connected != NULL)
 		t->opts.tcp.connected(c->ctx, id);
-	conn_write(t, id);	/* what was queued while connecting */
+	c = &t->conns[id];	/* the callback may have grown the table */
+	/*
+	 * What was queued while connecting (a session's first messages) goes
+	 * with what follows, in the next flush, unless it is a write's worth
+	 * already: at connect time it is often a few hundred bytes, and
+	 * writing it now made it one more send per session.
+	 */
+	if (c->state == TCP_OPEN && !c->close_when_drained &&
+	    bytebuf_len(&c->q) > 0 && bytebuf_len(&c->q) < TCP_WRITE_MIN &&
+	    !t->flushing &&
+	    mark_dirty(t, id, c->dirty ? 0 : bytebuf_len(&c->q))) {
+		update_interest(t, c, id);
+		return;
+	}
+	conn_write(t, id);
 }
 
 /*
