@@ -777,12 +777,16 @@ writable(const struct tcp_conn *c)
 	return c->gate < len ? c->gate : len;
 }
 
-/* Ask for EPOLLOUT only while something waits to be written (or the connect completes). */
+/*
+ * Ask for EPOLLOUT only while something waits to be written (or the
+ * connect completes), and not for bytes on the dirty list that the socket
+ * has room for: the next flush writes those, with what follows.
+ */
 static void
 update_interest(struct transport *t, struct tcp_conn *c, int id)
 {
 	bool want = c->state == TCP_CONNECTING ||
-	    (c->state == TCP_OPEN && writable(c) > 0);
+	    (c->state == TCP_OPEN && writable(c) > 0 && (!c->dirty || c->full));
 	struct epoll_event ev = {
 		.events = EPOLLIN | (want ? EPOLLOUT : 0),
 		.data.u32 = (uint32_t)id,
