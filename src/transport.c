@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bytebuf.h"
+#include "slab.h"
 #include "fault.h"
 #include "grow.h"
 #include "log.h"
@@ -138,6 +139,12 @@ struct transport {
 		tr_ns	 at;	/* its emptied_at when it joined */
 	}			*idle;
 	size_t			 idle_head, n_idle, cap_idle;
+	/*
+	 * Where the queues' buffers come from: slabs of their own, so that
+	 * the burst's buffers, once freed, are given back rather than left
+	 * as holes between the sessions' objects (slab.h).
+	 */
+	struct slab		 slab;
 
 	/*
 	 * The collector's address as last resolved: every session's connect
@@ -213,6 +220,7 @@ transport_free(struct transport *t)
 	free(t->conns);
 	free(t->dirty);
 	free(t->idle);
+	slab_destroy(&t->slab);
 	free(t->resolved.host);
 	close(t->epfd);
 	free(t->socks);
@@ -956,7 +964,8 @@ new_conn(struct transport *t)
 		return NULL;
 	/* Closed until it starts, so that set_state counts it from then on. */
 	t->conns[t->n_conns] = (struct tcp_conn){ .fd = -1, .gate = SIZE_MAX,
-	    .successor = -1, .q.max = SIZE_MAX, .state = TCP_CLOSED };
+	    .successor = -1, .q.max = SIZE_MAX, .q.slab = &t->slab,
+	    .state = TCP_CLOSED };
 	return &t->conns[t->n_conns];
 }
 
@@ -986,12 +995,16 @@ writable(const struct tcp_conn *c)
 	return c->gate < len ? c->gate : len;
 }
 
-/* Ask for EPOLLOUT only while something waits to be written (or the connect completes). */
+/*
+ * Ask for EPOLLOUT only while something waits to be written (or the
+ * connect completes), and not for bytes on the dirty list that the socket
+ * has room for: the next flush writes those, with what follows.
+ */
 static void
 update_interest(struct transport *t, struct tcp_conn *c, int id)
 {
 	bool want = c->state == TCP_CONNECTING ||
-	    (c->state == TCP_OPEN && writable(c) > 0);
+	    (c->state == TCP_OPEN && writable(c) > 0 && (!c->dirty || c->full));
 	struct epoll_event ev = {
 		.events = EPOLLIN | (want ? EPOLLOUT : 0),
 		.data.u32 = (uint32_t)id,
@@ -1219,6 +1232,9 @@ trim_idle_queues(struct transport *t, tr_ns now)
 		else
 			bytebuf_free(&c->q);
 	}
+	/* Every queue idle and freed: the empty slabs kept for reuse go too. */
+	if (t->n_idle == 0)
+		slab_trim(&t->slab);
 }
 
 /*
@@ -1320,6 +1336,29 @@ flush_larger(struct transport *t)
 	    TCP_DIRTY_FLUSH;
 }
 
+/*
+ * Put a connection on the list written before the next wait (or sooner,
+ * once enough waits over all), with len more bytes.  False when the list
+ * cannot grow: the connection was written at once instead.
+ */
+static bool
+mark_dirty(struct transport *t, int id, size_t len)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->dirty) {
+		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
+		    t->n_dirty + 1, SIZE_MAX) == -1) {
+			conn_write(t, id);
+			return false;
+		}
+		t->dirty[t->n_dirty++] = id;
+		c->dirty = true;
+	}
+	t->dirty_bytes += len;
+	return true;
+}
+
 int
 transport_tcp_send(struct transport *t, int id, const uint8_t *data,
     size_t len)
@@ -1360,16 +1399,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	if (bytebuf_len(&c->q) >= TRANSPORT_TCP_HIGH_WATER)
 		c->above_high = true;
 	/* Write later, with what follows, unless enough waits already. */
-	if (!c->dirty) {
-		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
-		    t->n_dirty + 1, SIZE_MAX) == -1) {
-			conn_write(t, id);
-			return 0;
-		}
-		t->dirty[t->n_dirty++] = id;
-		c->dirty = true;
-	}
-	t->dirty_bytes += len;
+	if (!mark_dirty(t, id, len))
+		return 0;
 	if (t->dirty_bytes >= t->dirty_flush && !t->flushing)
 		flush_larger(t);
 	else if (bytebuf_len(&c->q) >= TCP_WRITE_BATCH)
@@ -1502,15 +1533,23 @@ transport_tcp_active(const struct transport *t)
 	return t->n_live;
 }
 
+/*
+ * The connect's end (EPOLLOUT, EPOLLERR or EPOLLHUP in events): a failed
+ * connect always brings EPOLLERR, so only then is the error asked for
+ * (a system call per connection saved over thousands of sessions).
+ */
 static void
-conn_connected(struct transport *t, int id)
+conn_connected(struct transport *t, int id, uint32_t events)
 {
 	struct tcp_conn *c = &t->conns[id];
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		soerr = errno;
+	if ((events & (EPOLLERR | EPOLLHUP)) && soerr == 0)
+		soerr = ECONNREFUSED;	/* hung up with no error left to tell */
 	if (soerr != 0) {
 		conn_gone(t, id, soerr);
 		return;
@@ -1520,7 +1559,21 @@ conn_connected(struct transport *t, int id)
 	c->progress = tr_mono_now();
 	if (t->opts.tcp.connected != NULL)
 		t->opts.tcp.connected(c->ctx, id);
-	conn_write(t, id);	/* what was queued while connecting */
+	c = &t->conns[id];	/* the callback may have grown the table */
+	/*
+	 * What was queued while connecting (a session's first messages) goes
+	 * with what follows, in the next flush, unless it is a write's worth
+	 * already: at connect time it is often a few hundred bytes, and
+	 * writing it now made it one more send per session.
+	 */
+	if (c->state == TCP_OPEN && !c->close_when_drained &&
+	    bytebuf_len(&c->q) > 0 && bytebuf_len(&c->q) < TCP_WRITE_MIN &&
+	    !t->flushing &&
+	    mark_dirty(t, id, c->dirty ? 0 : bytebuf_len(&c->q))) {
+		update_interest(t, c, id);
+		return;
+	}
+	conn_write(t, id);
 }
 
 /*
@@ -1592,7 +1645,7 @@ transport_poll(struct transport *t, tr_ns until)
 			continue;
 		if (t->conns[id].state == TCP_CONNECTING) {
 			if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-				conn_connected(t, id);
+				conn_connected(t, id, evs[i].events);
 			continue;
 		}
 		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
