@@ -3,7 +3,7 @@
 # namespace.  Namespace A (the replay) and B (the built-in sink) are joined by a veth pair;
 # B routes 10.0.0.0/8 back through A.  10,000 IPFIX exporters (10.1.0.1 and up) with
 # freebind and with raw (the exact captured source port too); 100 IPv6 ones both ways;
-# 4,000 BMP sessions over TCP from 10.2.0.0/16, which A routes to itself (Linux AnyIP),
+# 10,000 BMP sessions over TCP from 10.2.0.0/16, which A routes to itself (Linux AnyIP),
 # and 100 from 2001:db8:2::/64;
 # and the messages when a repro_ip is not local, the AnyIP route is missing, or the
 # privilege is.
@@ -139,8 +139,8 @@ else
 	note "setpriv cannot drop capabilities here: the unprivileged cases are not run"
 fi
 
-# TCP: 4,000 BMP sessions from 10.2.0.0/16 (the sink tracks up to 4,096 connections).
-M=4000
+# TCP: 10,000 BMP sessions from 10.2.0.0/16.
+M=10000
 args=() map=""
 for i in $(seq 0 $((M - 1))); do
 	a=10.2.$((i / 250)).$((i % 250 + 1))
