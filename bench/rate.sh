@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rate accuracy of --pps (issue 15): ./bench/rate.sh BUILD_DIR   (part 9 of bench/run.sh)
+# Rate accuracy of --pps (issue 15): ./bench/rate.sh BUILD_DIR   (part 10 of bench/run.sh)
 #
 # For each requested rate, the replay sends a looped IPFIX capture with
 # --pps RATE --loop 0 --duration SECONDS to bench/rate_counter.c, which
@@ -62,7 +62,7 @@ print("%d %d %.3f %.0f %.2f %.2f %.2f %d" % (total, drops, span, rate, (rate - w
 PY
 }
 
-echo "== 9. Rate accuracy (--pps): looped IPFIX capture, --loop 0 --duration $SECS, to 127.0.0.1"
+echo "== 10. Rate accuracy (--pps): looped IPFIX capture, --loop 0 --duration $SECS, to 127.0.0.1"
 echo "   receiver: bench/rate_counter.c (datagrams per second of their SO_TIMESTAMPNS stamps)"
 echo "   baseline: bench/udp_baseline.c --rate R --seconds $SECS --spin-us 50 (bare paced sendmmsg loop, same datagrams)"
 echo "   goal: overall within 1 %, each second within 5 % of the request"

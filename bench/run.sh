@@ -12,7 +12,7 @@
 # CC (cc); bench/tcp_sessions.sh's (part 3); BENCH_PREPROC_MB (size of the
 # capture bench/preproc.sh pre-processes in part 4, 1024); BENCH_ANON_MB (size
 # of the capture bench/anon.sh anonymizes in part 7, 1024); bench/rate.sh's
-# BENCH_RATES and BENCH_RATE_SECONDS (part 9).
+# BENCH_RATES and BENCH_RATE_SECONDS (part 10).
 set -euo pipefail
 export LC_ALL=C
 

@@ -2,8 +2,8 @@
 # Thousands of TCP sessions: ./bench/tcp_sessions.sh BUILD_DIR   (part 3 of run.sh)
 #
 # Replays a capture of BENCH_SESSIONS (10000) BMP sessions at time_factor 0 to
-# bench/tcp_collector.c (reads and counts bytes; the built-in sink takes at most
-# 4,096 connections), and the same bytes through bench/tcp_baseline.c (the sessions
+# bench/tcp_collector.c (reads and counts bytes, and costs less than the built-in
+# sink, which frames them), and the same bytes through bench/tcp_baseline.c (the sessions
 # preloaded, one non-blocking connection each on one epoll loop, nothing else) to
 # the same collector; prints sessions/s, MB/s, peak RSS, the RSS while the
 # sessions are open and idle (keep_open), and the ratios.  Then BGP
@@ -152,7 +152,7 @@ printf '   RSS with the %d sessions open and idle (keep_open): %s kB (%.1f kB pe
 	"$(calc "($rss_idle-$rss_v)/$N")"
 
 # BGP sessions of one address are one router's feed, replayed one after another:
-# one address each here.  The sink takes at most 4,096 connections: 4,000 at most.
+# one address each here, 4,000 at most (a network.map entry each).
 ((N <= 4000)) || N=4000
 ADDRS=$N
 exporters=()

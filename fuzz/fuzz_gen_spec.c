@@ -8,7 +8,7 @@
 
 #define MAX_EXPORTERS	4	/* of a spec that loads, the streams that run */
 #define MAX_TICKS	3
-#define MAX_RECORDS	100000	/* of a stream over the whole duration */
+#define MAX_RECORDS	100000	/* records or messages of a stream over the whole duration */
 
 static int
 discard(struct gen_out *out, size_t len)
@@ -21,7 +21,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[65536];
-	struct gen_out out = { .buf = buf, .cap = sizeof(buf), .emit = discard };
+	struct gen_out out = { .buf = buf, .cap = sizeof(buf), .emit = discard,
+	    .reply = discard };
 	struct gen_spec s;
 	char err[1024];
 	FILE *null;
@@ -46,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			sec->gen->expect(sec->conf, &s, s.exporters[i].n_domains,
 			    &k);
-			if (k.flows > MAX_RECORDS)
+			if (k.flows > MAX_RECORDS || k.messages > MAX_RECORDS)
 				continue;
 			st = sec->gen->stream_new(sec->conf, &s, &s.exporters[i],
 			    s.exporters[i].domains[0]);

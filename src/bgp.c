@@ -8,6 +8,7 @@
 #include "bgp.h"
 #include "bgp_anon.h"
 #include "cursor.h"
+#include "gen_proto.h"
 #include "proto.h"
 #include "writer.h"
 
@@ -91,6 +92,7 @@ const struct proto bgp_proto = {
 	.framing = &bgp_framing,
 	.session = &bgp_session,
 	.anon = &bgp_anon,		/* bgp_anon.c */
+	.gen = &bgp_gen,		/* gen_bgp.c */
 	.filter = &(const struct proto_filter){ .key = "bgp_h", .n_keys = 1,
 	    .keys = { { "type", false, 1, 5, 0,
 	    "a BGP message type from 1 to 5" } } },

@@ -7,6 +7,7 @@
 #include "bmp.h"
 #include "bmp_anon.h"
 #include "cursor.h"
+#include "gen_proto.h"
 #include "proto.h"
 
 /* Stable snake_case names: they are JSON keys in the sink's summary and the report. */
@@ -69,6 +70,7 @@ const struct proto bmp_proto = {
 	.framing = &bmp_framing,
 	.session = &bmp_session,
 	.anon = &bmp_anon,		/* bmp_anon.c */
+	.gen = &bmp_gen,		/* gen_bmp.c */
 	.filter = &(const struct proto_filter){ .key = "bmp_h", .n_keys = 1,
 	    .keys = { { "type", false, 0, 6, 0,
 	    "a BMP message type from 0 to 6" } } },

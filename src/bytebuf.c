@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bytebuf.h"
+#include "slab.h"
 
 /* Move the bytes to the front of the allocation. */
 static void
@@ -24,7 +25,9 @@ resize(struct bytebuf *b, size_t cap)
 	uint8_t *p;
 
 	slide(b);
-	if ((p = realloc(b->p, cap)) == NULL) {
+	p = b->slab != NULL ? slab_resize(b->slab, b->p, b->cap, cap) :
+	    realloc(b->p, cap);
+	if (p == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -96,6 +99,12 @@ bytebuf_consume(struct bytebuf *b, size_t n)
 void
 bytebuf_free(struct bytebuf *b)
 {
-	free(b->p);
+	struct slab *slab = b->slab;
+
+	if (slab != NULL)
+		slab_free(slab, b->p, b->cap);
+	else
+		free(b->p);
 	bytebuf_init(b, b->max);
+	b->slab = slab;
 }

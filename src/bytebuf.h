@@ -20,12 +20,16 @@
  *   grown past BYTEBUF_KEEP it is freed, and one left mostly empty (an
  *   eighth or less) is made smaller.
  * - bytebuf_init() (or a struct zeroed and then given its max) is the only
- *   set-up; bytebuf_free() leaves an empty buffer with the same max.
+ *   set-up; bytebuf_free() leaves an empty buffer with the same max and slab.
+ * - With slab set (the transport's queues), the memory comes from that slab
+ *   (slab.h) rather than malloc, so that burst buffers are given back whole.
  */
+struct slab;
 struct bytebuf {
-	uint8_t	*p;
-	size_t	 off, end, cap;
-	size_t	 max;
+	uint8_t		*p;
+	size_t		 off, end, cap;
+	size_t		 max;
+	struct slab	*slab;
 };
 
 /* The first allocation; a buffer grows by doubling from here. */

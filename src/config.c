@@ -1065,10 +1065,42 @@ h_interface(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
 	return get_string(c, v, "a device or VRF name, or null", true, field);
 }
 
+const char *const cfg_spoof_names[3] = {
+	[CFG_SPOOF_NONE] = "none",
+	[CFG_SPOOF_FREEBIND] = "freebind",
+	[CFG_SPOOF_RAW] = "raw",
+};
+
+static int
+h_spoof(struct ctx *c, yaml_node_t *k, yaml_node_t *v, void *field,
+    const void *arg)
+{
+	static const char what[] = "none, freebind (repro_ips need not be "
+	    "local addresses) or raw (UDP built on a raw socket: any source "
+	    "address and port)";
+	const char *s;
+
+	(void)k, (void)arg;
+	if (is_null(v)) {
+		*(enum cfg_spoof *)field = CFG_SPOOF_NONE;
+		return 0;
+	}
+	if (get_scalar(c, v, what, &s) == -1)
+		return -1;
+	for (size_t i = 0; i < NELEM(cfg_spoof_names); i++) {
+		if (strcmp(s, cfg_spoof_names[i]) == 0) {
+			*(enum cfg_spoof *)field = (enum cfg_spoof)i;
+			return 0;
+		}
+	}
+	return fail_type(c, v, what);
+}
+
 static const struct key_rule network_rules[] = {
 	{ "map", h_map, 0, NULL, false },
 	{ "interface", h_interface, offsetof(struct config, interface), NULL,
 	    false },
+	{ "spoof", h_spoof, offsetof(struct config, spoof), NULL, false },
 };
 
 static const struct key_rule optimize_network_rules[] = {

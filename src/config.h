@@ -150,6 +150,19 @@ struct cfg_pcap_processing {
 	bool	exit;			/* default true */
 };
 
+/*
+ * network.spoof: sending from repro_ips that no interface owns.  freebind:
+ * sockets bound with IP_FREEBIND / IPV6_FREEBIND (TCP still needs the
+ * address routed here, Linux AnyIP); raw: UDP datagrams built whole on a
+ * raw socket (any source address and port; TCP as with freebind).
+ */
+enum cfg_spoof {
+	CFG_SPOOF_NONE,
+	CFG_SPOOF_FREEBIND,
+	CFG_SPOOF_RAW,
+};
+extern const char *const cfg_spoof_names[3];
+
 struct config {
 	char		       *path;		/* the file it was loaded from */
 	char		      **pcaps;		/* as written (relative to the working directory) */
@@ -185,6 +198,7 @@ struct config {
 	size_t			n_map;
 	struct cfg_pos		map_pos;
 	char		       *interface;	/* NULL: none; else VRF or device for SO_BINDTODEVICE */
+	enum cfg_spoof		spoof;		/* network.spoof: how repro_ips that are not local are sent from */
 
 	struct cfg_section	section[SECTION_COUNT];
 	struct cfg_pcap_processing pcap_processing;

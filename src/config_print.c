@@ -311,6 +311,9 @@ config_print(FILE *out, const struct config *cfg)
 	else
 		fputs("null", out);
 	fputc('\n', out);
+	/* Only when set: the configs printed before the key existed stay as they were. */
+	if (cfg->spoof != CFG_SPOOF_NONE)
+		fprintf(out, "  spoof: %s\n", cfg_spoof_names[cfg->spoof]);
 	for (int id = 0; id < SECTION_COUNT; id++)
 		print_section(out, (enum section_id)id, &cfg->section[id]);
 	print_pcap_processing(out, &cfg->pcap_processing);

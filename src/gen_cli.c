@@ -24,8 +24,8 @@ static const char usage_text[] =
 "usage: traffic-reproducer generate -t SPEC.yml -o OUT.pcap [--expect]\n"
 "       traffic-reproducer generate -t SPEC.yml --expect\n"
 "\n"
-"Writes the traffic a spec describes (IPFIX, NetFlow v9/v5 from many\n"
-"exporters) as a capture, OUT.pcap, and OUT.yml, a replay config for it\n"
+"Writes the traffic a spec describes (IPFIX, NetFlow v9/v5, BMP, BGP from\n"
+"many exporters) as a capture, OUT.pcap, and OUT.yml, a replay config for it\n"
 "(traffic-reproducer -t OUT.yml sends it to the spec's collector).  The same\n"
 "spec and seed give the same bytes.\n"
 "\n"
@@ -33,7 +33,9 @@ static const char usage_text[] =
 "  -t, --spec FILE   the spec (README, \"Generate\")\n"
 "  -o, --out FILE    the capture; the config goes next to it, .pcap -> .yml\n"
 "  --expect          print the oracle: what the spec asks for (flows,\n"
-"                    messages, templates per section and exporter), JSON\n"
+"                    messages, templates; BMP peers and route monitoring\n"
+"                    messages; BGP sessions, UPDATEs and Adj-RIB-In;\n"
+"                    prefixes; per section and exporter), JSON\n"
 "  -h, --help\n";
 
 /* OUT.pcap -> OUT.yml; another name gets .yml added. */
@@ -158,7 +160,7 @@ generate(const struct gen_spec *spec, const char *spec_path,
 	}
 	tmp_pcap[0] = tmp_yml[0] = '\0';
 	secs = (double)(tr_mono_now() - t0) / TR_NS_PER_SEC;
-	fprintf(stderr, "generate: %s: %llu datagrams, %llu payload bytes in "
+	fprintf(stderr, "generate: %s: %llu frames, %llu payload bytes in "
 	    "%.3f s; replay config %s\n", out, (unsigned long long)t.frames,
 	    (unsigned long long)t.bytes, secs, yml);
 	rc = 0;

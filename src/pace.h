@@ -20,7 +20,7 @@
  * machine busy for longer) is not made up, so a long stall does not flood
  * the collector afterwards.  A second: on a shared machine the replay can
  * lose the CPU for hundreds of milliseconds, and with 50 ms such a stall
- * cost 2.6 % of a 60 s run at 100,000 pps (bench/README.md, part 9).
+ * cost 2.6 % of a 60 s run at 100,000 pps (bench/README.md, part 10).
  */
 #define PACE_BURST	(1 * TR_NS_PER_SEC)
 

@@ -184,7 +184,7 @@ open_sockets(struct replay *rp)
 			if (!udp || preserve_src_port(rp, s))
 				rc = transport_check_bind(rp->tp, repro,
 				    sec->collector_host, sec->collector_port,
-				    err, sizeof(err));
+				    !udp, err, sizeof(err));
 			else if ((rc = u->spare = transport_udp_open(rp->tp,
 			    repro, 0, sec->collector_host, sec->collector_port,
 			    (unsigned)s, err, sizeof(err))) >= 0)
@@ -966,6 +966,9 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 {
 	struct transport_opts topts = {
 		.interface = cfg->interface,
+		.spoof = cfg->spoof == CFG_SPOOF_RAW ? TRANSPORT_SPOOF_RAW :
+		    cfg->spoof == CFG_SPOOF_FREEBIND ?
+		    TRANSPORT_SPOOF_FREEBIND : TRANSPORT_SPOOF_NONE,
 		.so_sndbuf = cfg->so_sndbuf,
 		.so_rcvbuf = cfg->so_rcvbuf,
 		.stop = opts->stop,

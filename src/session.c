@@ -840,11 +840,14 @@ start_session(struct session *s)
 		if (!replaces_older(s, prev)) {
 			char what[128], old[128];
 
-			session_describe(s, what, sizeof(what));
-			session_describe(prev, old, sizeof(old));
-			log_info("%s: runs beside %s, active less than a "
-			    "second before: each keeps its connection", what,
-			    old);
+			/* Every session of a speaker that opens many: formatted only when printed. */
+			if (log_enabled(LOG_LEVEL_INFO)) {
+				session_describe(s, what, sizeof(what));
+				session_describe(prev, old, sizeof(old));
+				log_info("%s: runs beside %s, active less than "
+				    "a second before: each keeps its connection",
+				    what, old);
+			}
 			s->feed->current = s;
 			(void)open_connection(s, -1);
 			return 0;
@@ -1337,8 +1340,11 @@ on_connected(void *ctx, int id)
 	char what[128];
 
 	(void)id;
-	session_describe(s, what, sizeof(what));
-	log_debug("%s: connected to the collector", what);
+	/* Only when it is printed: 10,000 sessions are 10,000 formats. */
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		session_describe(s, what, sizeof(what));
+		log_debug("%s: connected to the collector", what);
+	}
 	/* A collector that answers (BGP) has to, before the connection counts as good. */
 	if (hooks(s) == NULL || !hooks(s)->collector_answers)
 		s->backoff = 0;

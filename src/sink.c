@@ -1,6 +1,7 @@
 /* The built-in receiving collector: UDP and TCP listeners that count, decode headers and answer BGP (its summary: sink_summary.c; its command line: sink_cli.c). */
 #include <sys/epoll.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -1001,10 +1002,10 @@ tcp_accept(struct sink *s, struct sink_listener *l)
 			return;
 		}
 		sink_mark_rx(s);
-		if (s->nconns >= SINK_MAX_CONNS ||
+		if (s->nconns >= s->max_conns ||
 		    (c = calloc(1, sizeof(*c))) == NULL) {
 			log_warnx("sink: tcp port %u: refusing a connection "
-			    "past %d", l->port, SINK_MAX_CONNS);
+			    "past %zu", l->port, s->max_conns);
 			close(fd);
 			s->untracked++;
 			continue;
@@ -1176,10 +1177,36 @@ out:
 	return rc;
 }
 
+/*
+ * As many connections as file descriptors allow: the soft limit goes up to
+ * the hard one (a replay of 10,000 sessions needs 10,000), and the cap
+ * stays under it so that accept() never fails with EMFILE.
+ */
+static size_t
+max_conns(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024 - SINK_FD_RESERVE;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SINK_MAX_CONNS +
+	    SINK_FD_RESERVE)
+		return SINK_MAX_CONNS;
+	return rl.rlim_cur > 2 * SINK_FD_RESERVE ? rl.rlim_cur - SINK_FD_RESERVE :
+	    rl.rlim_cur / 2;
+}
+
 static int
 sink_setup(struct sink *s)
 {
 	LIST_INIT(&s->conns);
+	s->max_conns = max_conns();
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->udp_bufs = malloc((size_t)SINK_UDP_BATCH * SINK_UDP_BUF);
 	s->scratch = malloc(SINK_READ_CHUNK);

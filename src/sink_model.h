@@ -28,7 +28,14 @@
 #define SINK_READ_CHUNK		65536
 #define SINK_READS_PER_PASS	16		/* so one busy connection cannot starve others */
 #define SINK_ACCEPTS_PER_PASS	64
-#define SINK_MAX_CONNS		4096
+/*
+ * Connections: a replay of 10,000+ sessions holds one each.  The fd limit
+ * decides below this (the soft one raised to the hard one at start, less
+ * SINK_FD_RESERVE for listeners and files), so that accept never meets
+ * EMFILE: a listener refused that way stays readable and the loop spins.
+ */
+#define SINK_MAX_CONNS		(256 * 1024)
+#define SINK_FD_RESERVE		128
 #define SINK_MAX_EXPORTERS	65536		/* stat entries per transport */
 #define SINK_MAX_NETFLOW	256		/* (version, domain) pairs per exporter */
 /* Over every exporter, so that the caps above cannot multiply into gigabytes (issue 10). */
@@ -214,6 +221,7 @@ struct sink {
 	size_t			 nlisteners;
 	LIST_HEAD(, sink_conn)	 conns;
 	size_t			 nconns;
+	size_t			 max_conns;	/* SINK_MAX_CONNS or the fd limit's */
 	struct sink_udp_stat	*udp;
 	size_t			 nudp;
 	size_t			 udp_cap;

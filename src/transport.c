@@ -5,6 +5,7 @@
 #include <linux/errqueue.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,27 @@
 #include <unistd.h>
 
 #include "bytebuf.h"
+#include "slab.h"
 #include "fault.h"
 #include "grow.h"
 #include "log.h"
+#include "rawsend.h"
+#include "route_local.h"
 #include "transport.h"
 
 /* Datagrams per sendmmsg: large enough to amortize the syscall, small enough to keep the timeline fine-grained. */
 #define BATCH_MAX	64
 #define DGRAM_MAX	65535
+/* A batch slot: room for a raw socket's IP and UDP headers, then the payload. */
+#define SLOT_SIZE	(RAWSEND_HDR_MAX + DGRAM_MAX)
+
+/* Older C libraries lack it (the kernel has it since 4.15). */
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND	78
+#endif
+
+/* network.spoof: raw without preserve_src_port: sockets take source ports from here up, in turn. */
+#define RAW_PORT_FIRST	49152
 
 /*
  * TCP bytes queued while packets are due back to back are written together
@@ -64,6 +78,8 @@ struct udp_socket {
 	int			 fd;
 	unsigned		 tag;
 	bool			 want_out;	/* EPOLLOUT registered: its batch waits for room */
+	bool			 raw;		/* network.spoof: raw: datagrams carry the headers of flow */
+	struct rawsend_flow	 flow;
 	char			 desc[2 * TR_ENDPOINT_STRLEN + 32];
 	struct transport_udp_stats stats;
 };
@@ -123,6 +139,12 @@ struct transport {
 		tr_ns	 at;	/* its emptied_at when it joined */
 	}			*idle;
 	size_t			 idle_head, n_idle, cap_idle;
+	/*
+	 * Where the queues' buffers come from: slabs of their own, so that
+	 * the burst's buffers, once freed, are given back rather than left
+	 * as holes between the sessions' objects (slab.h).
+	 */
+	struct slab		 slab;
 
 	/*
 	 * The collector's address as last resolved: every session's connect
@@ -141,6 +163,7 @@ struct transport {
 	struct transport_udp_stats udp_totals[TRANSPORT_UDP_TAGS];
 	tr_ns			 last_udp_send;
 	size_t			 refused_sockets;	/* sockets with a refusal, named or not */
+	unsigned		 raw_ports;	/* raw sockets given a port of their own */
 	uint64_t		 dropped_datagrams;	/* named or not */
 
 	/*
@@ -153,7 +176,7 @@ struct transport {
 	size_t			 batch_done;
 	struct mmsghdr		 msgs[BATCH_MAX];
 	struct iovec		 iovs[BATCH_MAX];
-	uint8_t			*bufs;		/* BATCH_MAX slots of DGRAM_MAX bytes */
+	uint8_t			*bufs;		/* BATCH_MAX slots of SLOT_SIZE bytes */
 };
 
 struct transport *
@@ -163,7 +186,7 @@ transport_new(const struct transport_opts *opts)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if ((t->bufs = malloc((size_t)BATCH_MAX * DGRAM_MAX)) == NULL) {
+	if ((t->bufs = malloc((size_t)BATCH_MAX * SLOT_SIZE)) == NULL) {
 		free(t);
 		return NULL;
 	}
@@ -176,7 +199,6 @@ transport_new(const struct transport_opts *opts)
 	t->batch_sock = -1;
 	t->dirty_flush = TCP_DIRTY_FLUSH;
 	for (size_t i = 0; i < BATCH_MAX; i++) {
-		t->iovs[i].iov_base = t->bufs + i * DGRAM_MAX;
 		t->msgs[i].msg_hdr.msg_iov = &t->iovs[i];
 		t->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -198,6 +220,7 @@ transport_free(struct transport *t)
 	free(t->conns);
 	free(t->dirty);
 	free(t->idle);
+	slab_destroy(&t->slab);
 	free(t->resolved.host);
 	close(t->epfd);
 	free(t->socks);
@@ -306,6 +329,52 @@ set_buffer(int fd, int opt, int size, const char *name)
 		log_warn("cannot set %s to %d", name, size);
 }
 
+/*
+ * network.spoof: a bind to an address no interface owns succeeds.  IPv6
+ * then sends from it; IPv4's route lookup still refuses a source that is
+ * not local (ENETUNREACH) unless the socket is also IP_TRANSPARENT,
+ * which needs CAP_NET_ADMIN or CAP_NET_RAW: asked for, and without it
+ * only addresses routed here (AnyIP) can send (udp_connect_error says so).
+ */
+static int
+set_freebind(int fd, sa_family_t family, char *err, size_t errlen)
+{
+	int on = 1, rc;
+
+	if (family == AF_INET) {
+		rc = setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+		if (rc == 0)
+			(void)setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &on,
+			    sizeof(on));
+	} else
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on,
+		    sizeof(on));
+	if (rc == -1)
+		snprintf(err, errlen, "network.spoof: the kernel refuses %s: "
+		    "%s", family == AF_INET ? "IP_FREEBIND" : "IPV6_FREEBIND",
+		    strerror(errno));
+	return rc;
+}
+
+/* Why a UDP socket cannot be connected to the collector, and what to do. */
+static void
+udp_connect_error(const struct transport *t, const struct tr_addr *repro_ip,
+    const char *repro, const char *coll, int saved, char *err, size_t errlen)
+{
+	if (saved == ENETUNREACH && repro_ip->family == AF_INET &&
+	    t->opts.spoof == TRANSPORT_SPOOF_FREEBIND)
+		snprintf(err, errlen, "cannot send from %s to collector %s: "
+		    "Linux sends IPv4 from an address that is not local only "
+		    "with IP_TRANSPARENT, which needs CAP_NET_ADMIN or "
+		    "CAP_NET_RAW (run as root, or 'setcap cap_net_admin+ep "
+		    "traffic-reproducer'); else route it here ('ip route add "
+		    "local %s/32 dev lo', Linux AnyIP) or use network.spoof: "
+		    "raw", repro, coll, repro);
+	else
+		snprintf(err, errlen, "cannot reach collector %s from %s: %s",
+		    coll, repro, strerror(saved));
+}
+
 static struct udp_socket *
 new_slot(struct transport *t)
 {
@@ -314,6 +383,35 @@ new_slot(struct transport *t)
 		return NULL;
 	memset(&t->socks[t->n_socks], 0, sizeof(t->socks[0]));
 	return &t->socks[t->n_socks];
+}
+
+/* The collector's address for a family, resolved once a run (t->resolved). */
+static int
+collector_address(struct transport *t, const char *host, uint16_t port,
+    sa_family_t family, struct sockaddr_storage *remote,
+    socklen_t *remote_len, char *err, size_t errlen)
+{
+	char *copy;
+
+	if (t->resolved.host != NULL && t->resolved.port == port &&
+	    t->resolved.family == family &&
+	    strcmp(t->resolved.host, host) == 0) {
+		memcpy(remote, &t->resolved.addr, t->resolved.len);
+		*remote_len = t->resolved.len;
+		return 0;
+	}
+	if (resolve_collector(host, port, family, remote, remote_len, err,
+	    errlen) == -1)
+		return -1;
+	if ((copy = strdup(host)) != NULL) {	/* else: resolved again next time */
+		free(t->resolved.host);
+		t->resolved.host = copy;
+		t->resolved.port = port;
+		t->resolved.family = family;
+		memcpy(&t->resolved.addr, remote, *remote_len);
+		t->resolved.len = *remote_len;
+	}
+	return 0;
 }
 
 /*
@@ -333,26 +431,9 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 	int fd, saved;
 
 	addr_format(repro_ip, repro, sizeof(repro));
-	if (t->resolved.host != NULL && t->resolved.port == port &&
-	    t->resolved.family == repro_ip->family &&
-	    strcmp(t->resolved.host, host) == 0) {
-		memcpy(remote, &t->resolved.addr, t->resolved.len);
-		*remote_len = t->resolved.len;
-	} else {
-		char *copy;
-
-		if (resolve_collector(host, port, repro_ip->family, remote,
-		    remote_len, err, errlen) == -1)
-			return -1;
-		if ((copy = strdup(host)) != NULL) {	/* else: resolved again next time */
-			free(t->resolved.host);
-			t->resolved.host = copy;
-			t->resolved.port = port;
-			t->resolved.family = repro_ip->family;
-			memcpy(&t->resolved.addr, remote, *remote_len);
-			t->resolved.len = *remote_len;
-		}
-	}
+	if (collector_address(t, host, port, repro_ip->family, remote,
+	    remote_len, err, errlen) == -1)
+		return -1;
 	if ((fd = socket(repro_ip->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -361,6 +442,9 @@ bound_socket(struct transport *t, int type, const struct tr_addr *repro_ip,
 	fault_watch(fd);
 	if (t->opts.interface != NULL &&
 	    bind_device(fd, t->opts.interface, err, errlen) == -1)
+		goto fail;
+	if (t->opts.spoof != TRANSPORT_SPOOF_NONE &&
+	    set_freebind(fd, repro_ip->family, err, errlen) == -1)
 		goto fail;
 	set_buffer(fd, SO_SNDBUF, t->opts.so_sndbuf, "so_sndbuf");
 	set_buffer(fd, SO_RCVBUF, t->opts.so_rcvbuf, "so_rcvbuf");
@@ -377,18 +461,88 @@ fail:
 	return -1;
 }
 
+/*
+ * With freebind a TCP socket binds to any address, but the collector's
+ * SYN-ACK must come back to this host: the address must have a local
+ * route (an address of an interface, or Linux AnyIP), which rtnetlink
+ * tells.  With network.interface (a VRF has tables of its own), or where
+ * rtnetlink cannot be asked, a bind without freebind on that device tells
+ * for IPv4 (IPv6 binds only to interfaces' addresses: there it would
+ * refuse an AnyIP prefix that works, so the connect will tell).
+ */
+static int
+check_routed_here(struct transport *t, const struct tr_addr *repro_ip,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage local_sa;
+	socklen_t local_len;
+	char repro[TR_ADDR_STRLEN];
+	bool v6 = repro_ip->family == AF_INET6, local = true;
+	int fd, rc;
+
+	addr_format(repro_ip, repro, sizeof(repro));
+	if (t->opts.interface == NULL &&
+	    route_is_local(repro_ip, &local) == 0) {
+		if (local)
+			return 0;
+		snprintf(err, errlen, "repro_ip %s is not routed to this host, "
+		    "so the collector's TCP replies cannot come back "
+		    "(network.spoof sends from it, but TCP needs its replies): "
+		    "route it here with Linux AnyIP, e.g. 'ip %sroute add local "
+		    "%s/%s dev lo' (or the prefix of every repro_ip), and give "
+		    "the collector a route to it through this host", repro,
+		    v6 ? "-6 " : "", repro, v6 ? "128" : "32");
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	if (v6)
+		return 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (t->opts.interface != NULL &&
+	    bind_device(fd, t->opts.interface, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	local_len = addr_to_sockaddr(repro_ip, 0, &local_sa);
+	rc = bind(fd, (struct sockaddr *)&local_sa, local_len);
+	if (rc == -1 && errno == EADDRNOTAVAIL)
+		snprintf(err, errlen, "repro_ip %s is not routed to this host "
+		    "(in network.interface's table), so the collector's TCP "
+		    "replies cannot come back: route it here with Linux AnyIP, "
+		    "e.g. 'ip route add local %s/32 dev lo' (in that table)",
+		    repro, repro);
+	else if (rc == -1)
+		explain_bind_error(repro, errno, err, errlen);
+	close(fd);
+	return rc;
+}
+
 int
 transport_check_bind(struct transport *t, const struct tr_addr *repro_ip,
-    const char *host, uint16_t port, char *err, size_t errlen)
+    const char *host, uint16_t port, bool tcp, char *err, size_t errlen)
 {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	int fd;
 
-	if ((fd = bound_socket(t, SOCK_STREAM, repro_ip, 0, host, port, &remote,
-	    &remote_len, err, errlen)) == -1)
+	if (!tcp && t->opts.spoof == TRANSPORT_SPOOF_RAW) {
+		/* No bind: whether raw sockets are allowed is what can fail. */
+		if (collector_address(t, host, port, repro_ip->family, &remote,
+		    &remote_len, err, errlen) == -1 ||
+		    (fd = rawsend_socket(repro_ip->family, err, errlen)) == -1)
+			return -1;
+		close(fd);
+		return 0;
+	}
+	if ((fd = bound_socket(t, tcp ? SOCK_STREAM : SOCK_DGRAM, repro_ip, 0,
+	    host, port, &remote, &remote_len, err, errlen)) == -1)
 		return -1;
 	close(fd);
+	if (tcp && t->opts.spoof != TRANSPORT_SPOOF_NONE)
+		return check_routed_here(t, repro_ip, err, errlen);
 	return 0;
 }
 
@@ -410,6 +564,50 @@ want_icmp_errors(int fd, sa_family_t family)
 		    sizeof(on));
 }
 
+/*
+ * network.spoof: raw: a raw socket connected to the collector, for the
+ * datagrams of one flow (repro_ip and local_port to the collector), whose
+ * headers the slot's flow makes.  No bind: nothing is received on it.
+ */
+static int
+raw_socket(struct transport *t, struct udp_socket *slot,
+    const struct tr_addr *repro_ip, uint16_t local_port, const char *host,
+    uint16_t port, struct sockaddr_storage *remote, socklen_t *remote_len,
+    char *err, size_t errlen)
+{
+	struct tr_addr dst = { .family = repro_ip->family };
+	int fd, saved;
+
+	if (collector_address(t, host, port, repro_ip->family, remote,
+	    remote_len, err, errlen) == -1)
+		return -1;
+	if (repro_ip->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)remote;
+
+		dst.v4 = sin->sin_addr;
+		sin->sin_port = 0;	/* a raw socket's "port" is its protocol */
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)remote;
+
+		dst.v6 = sin6->sin6_addr;
+		sin6->sin6_port = 0;
+	}
+	if ((fd = rawsend_socket(repro_ip->family, err, errlen)) == -1)
+		return -1;
+	fault_watch(fd);
+	if (t->opts.interface != NULL &&
+	    bind_device(fd, t->opts.interface, err, errlen) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	set_buffer(fd, SO_SNDBUF, t->opts.so_sndbuf, "so_sndbuf");
+	slot->raw = true;
+	rawsend_flow_init(&slot->flow, repro_ip, local_port, &dst, port);
+	return fd;
+}
+
 int
 transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
     uint16_t local_port, const char *host, uint16_t port, unsigned tag,
@@ -426,14 +624,21 @@ transport_udp_open(struct transport *t, const struct tr_addr *repro_ip,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((fd = bound_socket(t, SOCK_DGRAM, repro_ip, local_port, host, port,
-	    &remote, &remote_len, err, errlen)) == -1)
+	if (t->opts.spoof == TRANSPORT_SPOOF_RAW) {
+		if (local_port == 0)	/* no kernel picks one: take the next */
+			local_port = (uint16_t)(RAW_PORT_FIRST + t->raw_ports++ %
+			    (65536 - RAW_PORT_FIRST));
+		fd = raw_socket(t, slot, repro_ip, local_port, host, port,
+		    &remote, &remote_len, err, errlen);
+	} else
+		fd = bound_socket(t, SOCK_DGRAM, repro_ip, local_port, host,
+		    port, &remote, &remote_len, err, errlen);
+	if (fd == -1)
 		return -1;
 	addr_format(repro_ip, repro, sizeof(repro));
 	host_format_endpoint(host, port, coll, sizeof(coll));
 	if (connect(fd, (struct sockaddr *)&remote, remote_len) == -1) {
-		snprintf(err, errlen, "cannot reach collector %s from %s: %s",
-		    coll, repro, strerror(errno));
+		udp_connect_error(t, repro_ip, repro, coll, errno, err, errlen);
 		close(fd);
 		return -1;
 	}
@@ -463,7 +668,11 @@ udp_dropped(struct transport *t, struct udp_socket *s, size_t len, int err)
 	t->udp_totals[s->tag].dropped++;
 	if (++t->dropped_datagrams > DROPPED_NAMED)
 		return;
-	if (err == EMSGSIZE)
+	if (err == EMSGSIZE && s->raw && len <= rawsend_payload_max(&s->flow))
+		log_warnx("%s: a datagram of %zu bytes is not sent: larger "
+		    "than the path's MTU, and network.spoof: raw does not "
+		    "fragment", s->desc, len);
+	else if (err == EMSGSIZE)
 		log_warnx("%s: a datagram of %zu bytes is not sent: larger "
 		    "than a UDP datagram can be over %s (%u bytes)", s->desc, len,
 		    strchr(s->desc, '[') ? "IPv6" : "IPv4",
@@ -570,6 +779,9 @@ udp_send_batch(struct transport *t)
 
 			for (int i = 0; i < n; i++)
 				bytes += t->iovs[done + i].iov_len;
+			/* Of the payloads: a raw socket's headers do not count. */
+			if (s->raw)
+				bytes -= (uint64_t)n * s->flow.hdr_len;
 			s->stats.bytes += bytes;
 			s->stats.sent += (uint64_t)n;
 			t->udp_totals[s->tag].bytes += bytes;
@@ -595,7 +807,8 @@ udp_send_batch(struct transport *t)
 			drain_icmp_errors(t, s);
 			break;
 		default:
-			udp_dropped(t, s, t->iovs[done].iov_len, errno);
+			udp_dropped(t, s, t->iovs[done].iov_len -
+			    (s->raw ? s->flow.hdr_len : 0), errno);
 			t->batch_done++;
 			break;
 		}
@@ -688,9 +901,13 @@ int
 transport_udp_queue(struct transport *t, int id, const uint8_t *data,
     size_t len)
 {
+	struct udp_socket *s = &t->socks[id];
+	uint8_t *payload;
+
 	/* TCP bytes queued before this datagram go first, as in the capture. */
 	transport_tcp_flush(t);
-	if (len > DGRAM_MAX) {
+	if (len > DGRAM_MAX ||
+	    (s->raw && len > rawsend_payload_max(&s->flow))) {
 		/* Reassembled captures cannot hold more; count rather than truncate. */
 		udp_dropped(t, &t->socks[id], len, EMSGSIZE);
 		return 0;
@@ -703,8 +920,17 @@ transport_udp_queue(struct transport *t, int id, const uint8_t *data,
 		}
 	}
 	t->batch_sock = id;
-	memcpy(t->iovs[t->batch_n].iov_base, data, len);
-	t->iovs[t->batch_n].iov_len = len;
+	/* The payload at a fixed place in its slot; a raw socket's headers just before it. */
+	payload = t->bufs + t->batch_n * SLOT_SIZE + RAWSEND_HDR_MAX;
+	memcpy(payload, data, len);
+	if (s->raw) {
+		rawsend_header(&s->flow, payload - s->flow.hdr_len, len);
+		t->iovs[t->batch_n].iov_base = payload - s->flow.hdr_len;
+		t->iovs[t->batch_n].iov_len = s->flow.hdr_len + len;
+	} else {
+		t->iovs[t->batch_n].iov_base = payload;
+		t->iovs[t->batch_n].iov_len = len;
+	}
 	t->batch_n++;
 	return 0;
 }
@@ -738,7 +964,8 @@ new_conn(struct transport *t)
 		return NULL;
 	/* Closed until it starts, so that set_state counts it from then on. */
 	t->conns[t->n_conns] = (struct tcp_conn){ .fd = -1, .gate = SIZE_MAX,
-	    .successor = -1, .q.max = SIZE_MAX, .state = TCP_CLOSED };
+	    .successor = -1, .q.max = SIZE_MAX, .q.slab = &t->slab,
+	    .state = TCP_CLOSED };
 	return &t->conns[t->n_conns];
 }
 
@@ -768,12 +995,16 @@ writable(const struct tcp_conn *c)
 	return c->gate < len ? c->gate : len;
 }
 
-/* Ask for EPOLLOUT only while something waits to be written (or the connect completes). */
+/*
+ * Ask for EPOLLOUT only while something waits to be written (or the
+ * connect completes), and not for bytes on the dirty list that the socket
+ * has room for: the next flush writes those, with what follows.
+ */
 static void
 update_interest(struct transport *t, struct tcp_conn *c, int id)
 {
 	bool want = c->state == TCP_CONNECTING ||
-	    (c->state == TCP_OPEN && writable(c) > 0);
+	    (c->state == TCP_OPEN && writable(c) > 0 && (!c->dirty || c->full));
 	struct epoll_event ev = {
 		.events = EPOLLIN | (want ? EPOLLOUT : 0),
 		.data.u32 = (uint32_t)id,
@@ -1001,6 +1232,9 @@ trim_idle_queues(struct transport *t, tr_ns now)
 		else
 			bytebuf_free(&c->q);
 	}
+	/* Every queue idle and freed: the empty slabs kept for reuse go too. */
+	if (t->n_idle == 0)
+		slab_trim(&t->slab);
 }
 
 /*
@@ -1102,6 +1336,29 @@ flush_larger(struct transport *t)
 	    TCP_DIRTY_FLUSH;
 }
 
+/*
+ * Put a connection on the list written before the next wait (or sooner,
+ * once enough waits over all), with len more bytes.  False when the list
+ * cannot grow: the connection was written at once instead.
+ */
+static bool
+mark_dirty(struct transport *t, int id, size_t len)
+{
+	struct tcp_conn *c = &t->conns[id];
+
+	if (!c->dirty) {
+		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
+		    t->n_dirty + 1, SIZE_MAX) == -1) {
+			conn_write(t, id);
+			return false;
+		}
+		t->dirty[t->n_dirty++] = id;
+		c->dirty = true;
+	}
+	t->dirty_bytes += len;
+	return true;
+}
+
 int
 transport_tcp_send(struct transport *t, int id, const uint8_t *data,
     size_t len)
@@ -1142,16 +1399,8 @@ transport_tcp_send(struct transport *t, int id, const uint8_t *data,
 	if (bytebuf_len(&c->q) >= TRANSPORT_TCP_HIGH_WATER)
 		c->above_high = true;
 	/* Write later, with what follows, unless enough waits already. */
-	if (!c->dirty) {
-		if (grow_array(&t->dirty, &t->cap_dirty, sizeof(*t->dirty),
-		    t->n_dirty + 1, SIZE_MAX) == -1) {
-			conn_write(t, id);
-			return 0;
-		}
-		t->dirty[t->n_dirty++] = id;
-		c->dirty = true;
-	}
-	t->dirty_bytes += len;
+	if (!mark_dirty(t, id, len))
+		return 0;
 	if (t->dirty_bytes >= t->dirty_flush && !t->flushing)
 		flush_larger(t);
 	else if (bytebuf_len(&c->q) >= TCP_WRITE_BATCH)
@@ -1284,15 +1533,23 @@ transport_tcp_active(const struct transport *t)
 	return t->n_live;
 }
 
+/*
+ * The connect's end (EPOLLOUT, EPOLLERR or EPOLLHUP in events): a failed
+ * connect always brings EPOLLERR, so only then is the error asked for
+ * (a system call per connection saved over thousands of sessions).
+ */
 static void
-conn_connected(struct transport *t, int id)
+conn_connected(struct transport *t, int id, uint32_t events)
 {
 	struct tcp_conn *c = &t->conns[id];
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		soerr = errno;
+	if ((events & (EPOLLERR | EPOLLHUP)) && soerr == 0)
+		soerr = ECONNREFUSED;	/* hung up with no error left to tell */
 	if (soerr != 0) {
 		conn_gone(t, id, soerr);
 		return;
@@ -1302,7 +1559,21 @@ conn_connected(struct transport *t, int id)
 	c->progress = tr_mono_now();
 	if (t->opts.tcp.connected != NULL)
 		t->opts.tcp.connected(c->ctx, id);
-	conn_write(t, id);	/* what was queued while connecting */
+	c = &t->conns[id];	/* the callback may have grown the table */
+	/*
+	 * What was queued while connecting (a session's first messages) goes
+	 * with what follows, in the next flush, unless it is a write's worth
+	 * already: at connect time it is often a few hundred bytes, and
+	 * writing it now made it one more send per session.
+	 */
+	if (c->state == TCP_OPEN && !c->close_when_drained &&
+	    bytebuf_len(&c->q) > 0 && bytebuf_len(&c->q) < TCP_WRITE_MIN &&
+	    !t->flushing &&
+	    mark_dirty(t, id, c->dirty ? 0 : bytebuf_len(&c->q))) {
+		update_interest(t, c, id);
+		return;
+	}
+	conn_write(t, id);
 }
 
 /*
@@ -1374,7 +1645,7 @@ transport_poll(struct transport *t, tr_ns until)
 			continue;
 		if (t->conns[id].state == TCP_CONNECTING) {
 			if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-				conn_connected(t, id);
+				conn_connected(t, id, evs[i].events);
 			continue;
 		}
 		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))

@@ -29,8 +29,16 @@ struct transport_tcp_events {
 	void	(*drained)(void *ctx, int id);
 };
 
+/* Sending from addresses that are not this host's (network.spoof). */
+enum transport_spoof {
+	TRANSPORT_SPOOF_NONE,		/* repro_ips must be local addresses */
+	TRANSPORT_SPOOF_FREEBIND,	/* IP_FREEBIND / IPV6_FREEBIND before every bind */
+	TRANSPORT_SPOOF_RAW,		/* UDP built whole on raw sockets; TCP as freebind */
+};
+
 struct transport_opts {
 	const char	*interface;	/* SO_BINDTODEVICE (a VRF or a device); NULL for none */
+	enum transport_spoof spoof;
 	int		 so_sndbuf;	/* 0 = system default */
 	int		 so_rcvbuf;	/* 0 = system default */
 	volatile sig_atomic_t *stop;	/* a set flag ends waits for buffer space */
@@ -67,14 +75,18 @@ int		 transport_udp_open(struct transport *,
 		    size_t errlen);
 
 /*
- * Whether a TCP connection from repro_ip to the collector could be set up
- * (the address is local, the device exists, the name resolves for that
- * family): 0, or -1 with errno and a message as transport_udp_open's.
+ * Whether a TCP connection (tcp), or a UDP socket on a chosen port (not
+ * tcp), from repro_ip to the collector could be set up (the address is
+ * local, the device exists, the name resolves for that family): 0, or -1
+ * with errno and a message as transport_udp_open's.  With spoof, a UDP
+ * repro_ip need not be local, but a TCP one must still be routed to this
+ * host (Linux AnyIP: 'ip route add local PREFIX dev lo'), or the
+ * collector's replies could not come back; the message names the command.
  * Connections are opened when sessions start; this finds errors first.
  */
 int		 transport_check_bind(struct transport *,
 		    const struct tr_addr *repro_ip, const char *host,
-		    uint16_t port, char *err, size_t errlen);
+		    uint16_t port, bool tcp, char *err, size_t errlen);
 
 /*
  * Queue one datagram on socket id; datagrams are sent in sendmmsg batches.

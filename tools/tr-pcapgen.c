@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "addr.h"
+#include "bgp_encode.h"
+#include "bmp_encode.h"
 #include "frame_build.h"
 #include "grow.h"
 #include "nf_encode.h"
@@ -154,17 +156,6 @@ put_addr(struct writer *m, const struct tr_addr *a)
 	if (a->family == AF_INET)
 		put_bytes(m, &a->v4, 4);
 	else
-		put_bytes(m, a->v6.s6_addr, 16);
-}
-
-/* An address in a 16-byte field: IPv4 goes into the last 4 bytes (BMP). */
-static void
-put_addr16(struct writer *m, const struct tr_addr *a)
-{
-	if (a->family == AF_INET) {
-		put_zero(m, 12);
-		put_bytes(m, &a->v4, 4);
-	} else
 		put_bytes(m, a->v6.s6_addr, 16);
 }
 
@@ -943,13 +934,6 @@ tcp_keepalive(struct gen *g, struct exporter *ex)
 
 /* ---- BGP (RFC 4271) ---- */
 
-#define BGP_OPEN	1
-#define BGP_UPDATE	2
-#define BGP_NOTIFICATION 3
-#define BGP_KEEPALIVE	4
-#define BGP_HDR_LEN	19
-#define AS_TRANS	23456
-
 static uint32_t
 exporter_as(const struct exporter *ex)
 {
@@ -965,25 +949,6 @@ bgp_id(const struct tr_addr *a, size_t idx)
 	return addr_v4(0xc6120000u + (uint32_t)idx + 1);	/* 198.18.0.0/15 */
 }
 
-static void
-bgp_header(struct writer *m, uint8_t type)
-{
-	static const uint8_t marker[16] = {
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	};
-
-	put_bytes(m, marker, sizeof(marker));
-	put_u16(m, 0);
-	put_u8(m, type);
-}
-
-static void
-bgp_finish(struct writer *m, size_t start)
-{
-	patch_u16(m, start + 16, (uint16_t)(wr_len(m) - start));
-}
-
 /*
  * OPEN with the MP IPv4 unicast and 4-byte AS capabilities, and with
  * add_path ADD-PATH send/receive for IPv4 unicast (RFC 7911).
@@ -992,53 +957,19 @@ static void
 bgp_open(struct writer *m, uint32_t as, uint16_t hold_time,
     const struct tr_addr *id, bool add_path)
 {
-	size_t start = wr_len(m);
+	struct bgp_enc_open o = {
+		.as = as, .hold_time = hold_time, .id = id, .ipv4 = true,
+		.add_path = add_path,
+	};
 
-	bgp_header(m, BGP_OPEN);
-	put_u8(m, 4);
-	put_u16(m, as > 0xffff ? AS_TRANS : (uint16_t)as);
-	put_u16(m, hold_time);
-	put_addr(m, id);
-	put_u8(m, add_path ? 20 : 14);	/* optional parameters length */
-	put_u8(m, 2);			/* capabilities */
-	put_u8(m, add_path ? 18 : 12);
-	put_u8(m, 1);			/* multiprotocol */
-	put_u8(m, 4);
-	put_u16(m, 1);			/* IPv4 */
-	put_u8(m, 0);
-	put_u8(m, 1);			/* unicast */
-	put_u8(m, 65);			/* 4-octet AS number */
-	put_u8(m, 4);
-	put_u32(m, as);
-	if (add_path) {
-		put_u8(m, 69);		/* ADD-PATH */
-		put_u8(m, 4);
-		put_u16(m, 1);		/* IPv4 */
-		put_u8(m, 1);		/* unicast */
-		put_u8(m, 3);		/* send/receive */
-	}
-	bgp_finish(m, start);
+	bgp_enc_open(m, &o);
 }
 
 /* A NOTIFICATION: Cease (6), administrative reset (4), as gobgpd sends when it resets a peer. */
 static void
 bgp_cease(struct writer *m)
 {
-	size_t start = wr_len(m);
-
-	bgp_header(m, BGP_NOTIFICATION);
-	put_u8(m, 6);
-	put_u8(m, 4);
-	bgp_finish(m, start);
-}
-
-static void
-bgp_keepalive(struct writer *m)
-{
-	size_t start = wr_len(m);
-
-	bgp_header(m, BGP_KEEPALIVE);
-	bgp_finish(m, start);
+	bgp_enc_notification(m, 6, 4);
 }
 
 /*
@@ -1049,41 +980,23 @@ static void
 bgp_update(struct writer *m, uint32_t peer_as, const struct tr_addr *nexthop,
     uint64_t first, uint32_t n)
 {
-	size_t start = wr_len(m), attr_off;
+	uint32_t path[2] = { peer_as, 65500u + (uint32_t)(first % 16) };
+	struct bgp_enc_update u;
 
-	bgp_header(m, BGP_UPDATE);
-	put_u16(m, 0);			/* no withdrawn routes */
-	attr_off = wr_len(m);
-	put_u16(m, 0);
-	put_u8(m, 0x40);		/* ORIGIN IGP */
-	put_u8(m, 1);
-	put_u8(m, 1);
-	put_u8(m, 0);
-	put_u8(m, 0x40);		/* AS_PATH: one AS_SEQUENCE of 2 */
-	put_u8(m, 2);
-	put_u8(m, 10);
-	put_u8(m, 2);
-	put_u8(m, 2);
-	put_u32(m, peer_as);
-	put_u32(m, 65500u + (uint32_t)(first % 16));
-	put_u8(m, 0x40);		/* NEXT_HOP */
-	put_u8(m, 3);
-	put_u8(m, 4);
-	put_addr(m, nexthop);
-	put_u8(m, 0x80);		/* MULTI_EXIT_DISC */
-	put_u8(m, 4);
-	put_u8(m, 4);
-	put_u32(m, (uint32_t)(first % 1000));
-	patch_u16(m, attr_off, (uint16_t)(wr_len(m) - attr_off - 2));
+	bgp_enc_update_begin(&u, m);
+	bgp_enc_update_attrs(&u);
+	bgp_enc_origin(m, 0);		/* IGP */
+	bgp_enc_as_path(m, path, 2);
+	bgp_enc_next_hop(m, nexthop);
+	bgp_enc_med(m, (uint32_t)(first % 1000));
+	bgp_enc_update_nlri(&u);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t p = (first + i) % 16384;
+		uint8_t net[3] = { 100, (uint8_t)(64 + (p >> 8)), (uint8_t)p };
 
-		put_u8(m, 24);
-		put_u8(m, 100);
-		put_u8(m, (uint8_t)(64 + (p >> 8)));
-		put_u8(m, (uint8_t)p);
+		bgp_enc_prefix(m, net, 24);
 	}
-	bgp_finish(m, start);
+	bgp_enc_update_end(&u);
 }
 
 static void
@@ -1107,15 +1020,15 @@ bgp_open_exchange(struct gen *g, struct exporter *ex)
 	struct tr_addr cid = bgp_id(&ex->coll, 0);
 
 	bgp_open(&m, exporter_as(ex), g->o->hold_time, &id, g->o->add_path);
-	bgp_exporter_says(g, ex, &m, BGP_OPEN);
+	bgp_exporter_says(g, ex, &m, BGP_ENC_OPEN);
 	m = msg_start(g);
 	bgp_open(&m, 64496, g->o->hold_time, &cid, false);
-	bgp_keepalive(&m);
+	bgp_enc_keepalive(&m);
 	g->errs += !wr_ok(&m);
 	tcp_send(g, ex, false, m.p, wr_len(&m));
 	m = msg_start(g);
-	bgp_keepalive(&m);
-	bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
+	bgp_enc_keepalive(&m);
+	bgp_exporter_says(g, ex, &m, BGP_ENC_KEEPALIVE);
 }
 
 /*
@@ -1142,7 +1055,7 @@ bgp_restarts(struct gen *g, struct exporter *ex)
 		m = msg_start(g);
 		bgp_open(&m, exporter_as(ex), g->o->hold_time, &id,
 		    g->o->add_path);
-		bgp_exporter_says(g, ex, &m, BGP_OPEN);
+		bgp_exporter_says(g, ex, &m, BGP_ENC_OPEN);
 		tcp_segment(g, ex, false, TR_TCP_FIN | TR_TCP_ACK, NULL, 0);
 		tcp_segment(g, ex, true, TR_TCP_ACK, NULL, 0);
 		tcp_segment(g, ex, false, TR_TCP_RST, NULL, 0);
@@ -1178,14 +1091,14 @@ bgp_step(struct gen *g, struct exporter *ex)
 		return false;
 	bgp_update(&m, exporter_as(ex), &id, first, g->o->records);
 	g->records += g->o->records;
-	bgp_exporter_says(g, ex, &m, BGP_UPDATE);
+	bgp_exporter_says(g, ex, &m, BGP_ENC_UPDATE);
 	ex->sent++;
 	if (ex->sent % BGP_KEEPALIVE_EVERY == 0) {
 		m = msg_start(g);
-		bgp_keepalive(&m);
-		bgp_exporter_says(g, ex, &m, BGP_KEEPALIVE);
+		bgp_enc_keepalive(&m);
+		bgp_exporter_says(g, ex, &m, BGP_ENC_KEEPALIVE);
 		m = msg_start(g);
-		bgp_keepalive(&m);
+		bgp_enc_keepalive(&m);
 		tcp_send(g, ex, false, m.p, wr_len(&m));
 	}
 	return ex->sent < ex->share || ex->restarts_left > 0;
@@ -1193,12 +1106,6 @@ bgp_step(struct gen *g, struct exporter *ex)
 
 /* ---- BMP (RFC 7854) ---- */
 
-#define BMP_ROUTE_MONITORING	0
-#define BMP_STATISTICS		1
-#define BMP_PEER_DOWN		2
-#define BMP_PEER_UP		3
-#define BMP_INITIATION		4
-#define BMP_TERMINATION		5
 #define BMP_ROUTER_AS		64512
 
 /* The one monitored peer of an exporter. */
@@ -1208,130 +1115,85 @@ bmp_peer(const struct exporter *ex)
 	return addr_v4(0xcb007100u + (uint32_t)(ex->idx % 254) + 1);	/* 203.0.113.0/24 */
 }
 
-static size_t
-bmp_header(struct writer *m, uint8_t type)
-{
-	size_t start = wr_len(m);
-
-	put_u8(m, 3);
-	put_u32(m, 0);
-	put_u8(m, type);
-	return start;
-}
-
-static void
-bmp_finish(struct writer *m, size_t start)
-{
-	patch_u32(m, start + 1, (uint32_t)(wr_len(m) - start));
-}
-
-static void
-bmp_tlv(struct writer *m, uint16_t type, const char *text)
-{
-	size_t len = strlen(text);
-
-	put_u16(m, type);
-	put_u16(m, (uint16_t)len);
-	put_bytes(m, text, len);
-}
-
 /* Per-peer header: global instance peer, IPv4, 4-byte AS_PATHs. */
-static void
-bmp_peer_header(struct writer *m, const struct gen *g,
-    const struct exporter *ex)
+static struct bmp_enc_peer
+bmp_peer_of(const struct gen *g, const struct exporter *ex)
 {
-	struct tr_addr peer = bmp_peer(ex);
+	struct bmp_enc_peer p = {
+		.type = BMP_ENC_PEER_GLOBAL,
+		.addr = bmp_peer(ex),
+		.as = exporter_as(ex),
+		.bgp_id = bmp_peer(ex),
+		.ts_sec = secs_of(g->ts),
+		.ts_usec = (uint32_t)(g->ts % TR_NS_PER_SEC / TR_NS_PER_US),
+	};
 
-	put_u8(m, 0);
-	put_u8(m, 0);
-	put_u64(m, 0);
-	put_addr16(m, &peer);
-	put_u32(m, exporter_as(ex));
-	put_addr(m, &peer);
-	put_u32(m, secs_of(g->ts));
-	put_u32(m, (uint32_t)(g->ts % TR_NS_PER_SEC / TR_NS_PER_US));
+	return p;
 }
 
 static void
 bmp_initiation(struct writer *m, const struct exporter *ex)
 {
-	size_t start = bmp_header(m, BMP_INITIATION);
 	char name[32];
 
 	snprintf(name, sizeof(name), "router-%zu", ex->idx + 1);
-	bmp_tlv(m, 1, "tr-pcapgen synthetic router");	/* sysDescr */
-	bmp_tlv(m, 2, name);				/* sysName */
-	bmp_finish(m, start);
+	bmp_enc_initiation(m, "tr-pcapgen synthetic router", name);
 }
 
 static void
 bmp_peer_up(struct writer *m, const struct gen *g, const struct exporter *ex)
 {
-	size_t start = bmp_header(m, BMP_PEER_UP);
 	struct tr_addr local = addr_v4(0xc6336400u + 254);	/* 198.51.100.254 */
 	struct tr_addr rid = bgp_id(&ex->addr, ex->idx);
 	struct tr_addr peer = bmp_peer(ex);
+	struct bmp_enc_peer p = bmp_peer_of(g, ex);
+	size_t start = bmp_enc_peer_up_begin(m, &p, &local, 179,
+	    (uint16_t)(40000 + ex->idx % 20000));
 
-	bmp_peer_header(m, g, ex);
-	put_addr16(m, &local);
-	put_u16(m, 179);
-	put_u16(m, (uint16_t)(40000 + ex->idx % 20000));
 	bgp_open(m, BMP_ROUTER_AS, 90, &rid, false);		/* sent OPEN */
 	bgp_open(m, exporter_as(ex), 90, &peer, false);	/* received OPEN */
-	bmp_finish(m, start);
+	bmp_enc_finish(m, start);
 }
 
 static void
 bmp_route_monitoring(struct writer *m, struct gen *g, struct exporter *ex)
 {
-	size_t start = bmp_header(m, BMP_ROUTE_MONITORING);
 	struct tr_addr peer = bmp_peer(ex);
+	struct bmp_enc_peer p = bmp_peer_of(g, ex);
+	size_t start = bmp_enc_route_monitoring_begin(m, &p);
 
-	bmp_peer_header(m, g, ex);
 	bgp_update(m, exporter_as(ex), &peer, g->records, g->o->records);
 	g->records += g->o->records;
 	ex->prefixes += g->o->records;
-	bmp_finish(m, start);
+	bmp_enc_finish(m, start);
 }
 
 static void
 bmp_statistics(struct writer *m, const struct gen *g,
     const struct exporter *ex)
 {
-	size_t start = bmp_header(m, BMP_STATISTICS);
+	struct bmp_enc_peer p = bmp_peer_of(g, ex);
+	struct bmp_enc_stat st[2] = {
+		{ BMP_ENC_STAT_REJECTED, 4, 0 },
+		{ BMP_ENC_STAT_ADJ_RIB_IN, 8, ex->prefixes },
+	};
 
-	bmp_peer_header(m, g, ex);
-	put_u32(m, 2);
-	put_u16(m, 0);			/* prefixes rejected by inbound policy */
-	put_u16(m, 4);
-	put_u32(m, 0);
-	put_u16(m, 7);			/* routes in Adj-RIBs-In */
-	put_u16(m, 8);
-	put_u64(m, ex->prefixes);
-	bmp_finish(m, start);
+	bmp_enc_statistics(m, &p, st, 2);
 }
 
 static void
 bmp_peer_down(struct writer *m, const struct gen *g,
     const struct exporter *ex)
 {
-	size_t start = bmp_header(m, BMP_PEER_DOWN);
+	struct bmp_enc_peer p = bmp_peer_of(g, ex);
 
-	bmp_peer_header(m, g, ex);
-	put_u8(m, 4);			/* remote closed, no data */
-	bmp_finish(m, start);
+	bmp_enc_peer_down(m, &p, 4);	/* remote closed, no data */
 }
 
 static void
 bmp_termination(struct writer *m)
 {
-	size_t start = bmp_header(m, BMP_TERMINATION);
-
-	bmp_tlv(m, 0, "tr-pcapgen: end of capture");
-	put_u16(m, 1);			/* reason: administratively closed */
-	put_u16(m, 2);
-	put_u16(m, 0);
-	bmp_finish(m, start);
+	bmp_enc_termination(m, "tr-pcapgen: end of capture", 0);
 }
 
 enum bmp_phase {
@@ -1356,33 +1218,33 @@ bmp_step(struct gen *g, struct exporter *ex)
 	case BMP_PHASE_INIT:
 		tcp_handshake(g, ex);
 		bmp_initiation(&m, ex);
-		type = BMP_INITIATION;
+		type = BMP_ENC_INITIATION;
 		ex->phase = BMP_PHASE_PEER_UP;
 		break;
 	case BMP_PHASE_PEER_UP:
 		bmp_peer_up(&m, g, ex);
-		type = BMP_PEER_UP;
+		type = BMP_ENC_PEER_UP;
 		ex->phase = ex->share > 0 ? BMP_PHASE_ROUTES : BMP_PHASE_STATS;
 		break;
 	case BMP_PHASE_ROUTES:
 		bmp_route_monitoring(&m, g, ex);
-		type = BMP_ROUTE_MONITORING;
+		type = BMP_ENC_ROUTE_MONITORING;
 		if (++ex->sent >= ex->share)
 			ex->phase = BMP_PHASE_STATS;
 		break;
 	case BMP_PHASE_STATS:
 		bmp_statistics(&m, g, ex);
-		type = BMP_STATISTICS;
+		type = BMP_ENC_STATISTICS;
 		ex->phase = BMP_PHASE_PEER_DOWN;
 		break;
 	case BMP_PHASE_PEER_DOWN:
 		bmp_peer_down(&m, g, ex);
-		type = BMP_PEER_DOWN;
+		type = BMP_ENC_PEER_DOWN;
 		ex->phase = BMP_PHASE_TERM;
 		break;
 	case BMP_PHASE_TERM:
 		bmp_termination(&m);
-		type = BMP_TERMINATION;
+		type = BMP_ENC_TERMINATION;
 		ex->phase = BMP_PHASE_DONE;
 		break;
 	default:

@@ -24,12 +24,8 @@ COLLECTORS=$TR_SOURCE_DIR/tests/e2e/collectors
 . "$COLLECTORS/gobgpd.sh"
 CHECK=(python3 "$COLLECTORS/pmcheck.py")
 
-# A fixed key, so the outcome is the same on every run: Crypto-PAn (the reference
-# algorithm) maps some addresses to themselves (its flips come in runs: about one IPv4
-# address in 6,000 for a random key), and a leak check cannot tell those from a leak.
-printf '%b' '\x6e\xba\x7d\x9d\x62\x14\x3b\x6d\x42\xb1\x49\xf4\xfb\x0a\xd7\xdf' \
-	'\x14\xfb\x8e\x62\x46\x5b\xe3\x89\xea\x83\x7b\x3c\x78\x2a\xb3\x7e' >"$WORK/key"
-chmod 600 "$WORK/key"
+# A fixed key (fixed_key in tests/lib.sh says why), so the outcome is the same on every run.
+fixed_key "$WORK/key"
 
 # Every address field tshark decodes in IP, BGP and BMP.
 ADDR_FIELDS=()

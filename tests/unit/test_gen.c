@@ -339,6 +339,220 @@ test_oracle_matches_encoder(void **state)
 	gen_spec_free(&s);
 }
 
+/* ---- BMP: the messages of tests/gen/ok-bmp.yml's streams (Peer Down/Up cycles included) read back and counted against its oracle ---- */
+
+struct bmp_tally {
+	uint64_t	messages, peer_up, peer_down, route_monitoring, prefixes;
+	uint64_t	withdrawn;
+	uint64_t	end_of_rib, stats, last_type;
+};
+
+/* Prefixes from p to end, each a length byte and the bytes that hold it. */
+static uint64_t
+count_prefixes(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t n = 0;
+
+	while (p < end) {
+		p += 1 + (p[0] + 7) / 8;
+		n++;
+	}
+	assert_true(p == end);
+	return n;
+}
+
+static int
+bmp_tally_emit(struct gen_out *out, size_t len)
+{
+	struct bmp_tally *t = out->run;
+	const uint8_t *m = out->buf, *u, *a, *end;
+	uint64_t ann = 0, wd = 0;
+	size_t wlen, alen;
+
+	assert_int_equal(m[0], 3);
+	assert_int_equal(be32_load(m + 1), len);
+	t->messages++;
+	t->last_type = m[5];
+	if (m[5] == 3)
+		t->peer_up++;
+	if (m[5] == 2)
+		t->peer_down++;
+	if (m[5] == 1)
+		t->stats++;
+	if (m[5] != 0)
+		return 0;
+	/* Route Monitoring: the common header, the per-peer header, one UPDATE. */
+	t->route_monitoring++;
+	u = m + 6 + 42;
+	assert_int_equal(be16_load(u + 16), len - 48);
+	assert_int_equal(u[18], 2);
+	assert_true(len - 48 <= 4096);
+	wlen = be16_load(u + 19);
+	wd += count_prefixes(u + 21, u + 21 + wlen);
+	alen = be16_load(u + 21 + wlen);
+	a = u + 23 + wlen;
+	end = a + alen;
+	while (a < end) {
+		size_t hl = (a[0] & 0x10) ? 4 : 3;
+		size_t l = (a[0] & 0x10) ? be16_load(a + 2) : a[2];
+
+		if (a[1] == 14)		/* MP_REACH: AFI, SAFI, next hop, reserved */
+			ann += count_prefixes(a + hl + 5 + a[hl + 3],
+			    a + hl + l);
+		if (a[1] == 15)		/* MP_UNREACH: AFI, SAFI */
+			wd += count_prefixes(a + hl + 3, a + hl + l);
+		a += hl + l;
+	}
+	assert_true(a == end);
+	ann += count_prefixes(end, m + len);
+	t->end_of_rib += ann == 0 && wd == 0;
+	t->prefixes += ann;
+	t->withdrawn += wd;
+	return 0;
+}
+
+static void
+test_bmp_oracle_matches_encoder(void **state)
+{
+	char path[4200], err[1024];
+	struct gen_spec s;
+	static uint8_t buf[65536];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ok-bmp.yml", spec_dir());
+	if (gen_spec_load(path, NULL, 0, &s, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	for (size_t i = 0; i < s.n_exporters; i++) {
+		const struct gen_section *sec = &s.sections[0];
+		struct bmp_tally t = { 0 };
+		struct gen_out out = { .buf = buf, .cap = sizeof(buf),
+		    .emit = bmp_tally_emit, .run = &t };
+		struct gen_counts want;
+		void *st = sec->gen->stream_new(sec->conf, &s, &s.exporters[i],
+		    s.exporters[i].domains[0]);
+
+		assert_non_null(st);
+		for (uint64_t k = 0; k < gen_spec_ticks(&s); k++)
+			assert_int_equal(sec->gen->tick(st, k,
+			    s.start + (tr_ns)k * 500000000, &out), 0);
+		sec->gen->stream_free(st);
+		sec->gen->expect(sec->conf, &s, s.exporters[i].n_domains,
+		    &want);
+		assert_int_equal(t.messages, want.messages);
+		assert_int_equal(t.peer_up, want.peer_up);
+		assert_int_equal(t.peer_down, want.peer_down);
+		assert_true(want.peer_down > 0);
+		assert_int_equal(t.route_monitoring, want.route_monitoring);
+		assert_int_equal(t.prefixes, want.prefixes);
+		assert_int_equal(t.withdrawn, want.withdrawn);
+		assert_int_equal(t.end_of_rib, want.end_of_rib);
+		assert_int_equal(t.stats, want.stats);
+		assert_int_equal(t.last_type, 5);	/* Termination */
+	}
+	gen_spec_free(&s);
+}
+
+/* ---- BGP: tests/gen/ok-bgp.yml's sessions read back (both directions) against its oracle ---- */
+
+struct bgp_tally {
+	uint64_t	messages, opens, replies, updates, prefixes, withdrawn;
+	uint64_t	end_of_rib;
+};
+
+/* An UPDATE's prefixes announced and withdrawn, IPv4 fields and MP attributes alike. */
+static void
+count_update(const uint8_t *u, size_t len, uint64_t *ann, uint64_t *wd)
+{
+	size_t wlen = be16_load(u + 19), alen = be16_load(u + 21 + wlen);
+	const uint8_t *a = u + 23 + wlen, *end = a + alen;
+
+	*wd = count_prefixes(u + 21, u + 21 + wlen);
+	*ann = 0;
+	while (a < end) {
+		size_t hl = (a[0] & 0x10) ? 4 : 3;
+		size_t l = (a[0] & 0x10) ? be16_load(a + 2) : a[2];
+
+		if (a[1] == 14)
+			*ann += count_prefixes(a + hl + 5 + a[hl + 3],
+			    a + hl + l);
+		if (a[1] == 15)
+			*wd += count_prefixes(a + hl + 3, a + hl + l);
+		a += hl + l;
+	}
+	assert_true(a == end);
+	*ann += count_prefixes(end, u + len);
+}
+
+static int
+bgp_tally_emit(struct gen_out *out, size_t len)
+{
+	struct bgp_tally *t = out->run;
+	const uint8_t *m = out->buf;
+	uint64_t ann, wd;
+
+	assert_int_equal(be16_load(m + 16), len);
+	assert_true(len <= 4096);
+	t->messages++;
+	t->opens += m[18] == 1;
+	if (m[18] != 2)
+		return 0;
+	t->updates++;
+	count_update(m, len, &ann, &wd);
+	t->prefixes += ann;
+	t->withdrawn += wd;
+	t->end_of_rib += ann == 0 && wd == 0;
+	return 0;
+}
+
+static int
+bgp_tally_reply(struct gen_out *out, size_t len)
+{
+	struct bgp_tally *t = out->run;
+
+	(void)len;
+	t->replies++;
+	return 0;
+}
+
+static void
+test_bgp_oracle_matches_encoder(void **state)
+{
+	char path[4200], err[1024];
+	struct gen_spec s;
+	static uint8_t buf[65536];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ok-bgp.yml", spec_dir());
+	if (gen_spec_load(path, NULL, 0, &s, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	for (size_t i = 0; i < s.n_exporters; i++) {
+		const struct gen_section *sec = &s.sections[0];
+		struct bgp_tally t = { 0 };
+		struct gen_out out = { .buf = buf, .cap = sizeof(buf),
+		    .emit = bgp_tally_emit, .reply = bgp_tally_reply,
+		    .run = &t };
+		struct gen_counts want;
+		void *st = sec->gen->stream_new(sec->conf, &s, &s.exporters[i],
+		    s.exporters[i].domains[0]);
+
+		assert_non_null(st);
+		for (uint64_t k = 0; k < gen_spec_ticks(&s); k++)
+			assert_int_equal(sec->gen->tick(st, k,
+			    s.start + (tr_ns)k * 500000000, &out), 0);
+		sec->gen->stream_free(st);
+		sec->gen->expect(sec->conf, &s, s.exporters[i].n_domains,
+		    &want);
+		assert_int_equal(t.messages, want.messages);
+		assert_int_equal(t.opens, 1);
+		assert_true(t.replies >= 1);
+		assert_int_equal(t.updates, want.updates);
+		assert_int_equal(t.prefixes, want.prefixes);
+		assert_int_equal(t.withdrawn, want.withdrawn);
+		assert_int_equal(t.end_of_rib, want.end_of_rib);
+	}
+	gen_spec_free(&s);
+}
+
 /* Hostile bytes: the parser fails cleanly, never crashes (the fuzzer does more). */
 static void
 test_garbage(void **state)
@@ -369,6 +583,8 @@ main(void)
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_ok_specs),
 		cmocka_unit_test(test_oracle_matches_encoder),
+		cmocka_unit_test(test_bmp_oracle_matches_encoder),
+		cmocka_unit_test(test_bgp_oracle_matches_encoder),
 		cmocka_unit_test(test_garbage),
 	};
 

@@ -225,6 +225,48 @@ expect_nothing(struct fixture *f)
 	assert_true(errno == EAGAIN);
 }
 
+/*
+ * Bytes queued while connecting are not written at the connect's end
+ * when they are few: they go with what follows, in one write at the flush.
+ */
+static void
+test_first_write_after_connect(void **state)
+{
+	struct fixture f = { 0 };
+	struct tr_addr repro = loopback();
+	tr_ns give_up = tr_mono_now() + GIVE_UP;
+	char err[256];
+
+	(void)state;
+	f.t = new_transport(0);
+	f.listen_fd = bound_loopback(SOCK_STREAM, 0, &f.port);
+	assert_int_equal(listen(f.listen_fd, 4), 0);
+	f.id = transport_tcp_open(f.t, &repro, "127.0.0.1", f.port, -1, &f, err,
+	    sizeof(err));
+	assert_true(f.id >= 0);
+	send_pattern(&f, 0, 500, 100);
+	/* Polls that do not wait: no flush, only the connect's end. */
+	while (f.connected == 0 && f.closed == 0 && tr_mono_now() < give_up)
+		assert_true(transport_poll(f.t, tr_mono_now()) >= 0);
+	assert_int_equal(f.connected, 1);
+	/* Nor at the passes after it: EPOLLOUT is not asked for what the flush will write. */
+	for (int i = 0; i < 5; i++)
+		assert_true(transport_poll(f.t, tr_mono_now()) >= 0);
+	assert_int_equal(transport_tcp_stats(f.t, f.id)->bytes_sent, 0);
+	f.peer = accept4(f.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	assert_true(f.peer >= 0);
+	send_pattern(&f, 500, 500, 100);
+	f.written_calls = 0;
+	transport_tcp_flush(f.t);
+#ifndef TR_FAULT
+	assert_int_equal(f.written_calls, 1);
+	assert_int_equal(transport_tcp_stats(f.t, f.id)->bytes_sent, 1000);
+#endif
+	expect_pattern(&f, 0, 1000);
+	transport_free(f.t);
+	close_fixture(&f);
+}
+
 /* Messages queued together go out in one write at the flush, none before it. */
 static void
 test_coalesced_messages(void **state)
@@ -582,6 +624,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_write_after_connect),
 		cmocka_unit_test(test_coalesced_messages),
 		cmocka_unit_test(test_many_connections),
 		cmocka_unit_test(test_pass_cap),
