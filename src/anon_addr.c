@@ -359,7 +359,8 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	uint8_t blocks[MAX_ADDR_BITS][AES_BLOCK];
 	uint8_t addr[MAX_ADDR_LEN];
 	uint64_t hi, lo, bits_hi, bits_lo, flip_hi = 0, flip_lo = 0, word[2];
-	uint64_t keep_hi, keep_lo;
+	uint64_t keep_hi, keep_lo, hi_be;
+	unsigned i;
 
 	/*
 	 * The blocks are built in two 64-bit words, not byte by byte in
@@ -381,25 +382,30 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 	    ~(uint64_t)0 << (128 - from);
 	hi = (bits_hi & keep_hi) | (be64toh(load_u64(a->pad)) & ~keep_hi);
 	lo = (bits_lo & keep_lo) | (be64toh(load_u64(a->pad + 8)) & ~keep_lo);
-	for (unsigned i = from; i < nbits; i++) {
-		uint64_t m = (uint64_t)1 << (63 - i % 64);
-
-		uint64_t block[2] = { htobe64(hi), htobe64(lo) };
+	/* Each block is the one before with bit i of the address in it (scalars: no array the compiler must keep in memory). */
+	for (i = from; i < nbits && i < 64; i++) {
+		uint64_t m = (uint64_t)1 << (63 - i), block[2] = { htobe64(hi),
+		    htobe64(lo) };
 
 		memcpy(blocks[i], block, AES_BLOCK);
-		/* The next one has bit i of the address too (scalars: no array the compiler must keep in memory). */
-		if (i < 64)
-			hi = (hi & ~m) | (bits_hi & m);
-		else
-			lo = (lo & ~m) | (bits_lo & m);
+		hi = (hi & ~m) | (bits_hi & m);
+	}
+	/* Past the first word, only the second changes: an IPv6 host's bits. */
+	hi_be = htobe64(hi);
+	for (; i < nbits; i++) {
+		uint64_t m = (uint64_t)1 << (127 - i), block[2] = { hi_be,
+		    htobe64(lo) };
+
+		memcpy(blocks[i], block, AES_BLOCK);
+		lo = (lo & ~m) | (bits_lo & m);
 	}
 	if (aes_blocks(a, blocks[from], blocks[from], nbits - from) == -1)
 		return -1;
 	/* Bits from..nbits of the address, each flipped by its block's first bit. */
 	/* No branch (the bits are random), and words in registers, not an array in memory. */
-	for (unsigned i = from; i < nbits && i < 64; i++)
+	for (i = from; i < nbits && i < 64; i++)
 		flip_hi |= (uint64_t)(blocks[i][0] >> 7) << (63 - i);
-	for (unsigned i = from > 64 ? from : 64; i < nbits; i++)
+	for (i = from > 64 ? from : 64; i < nbits; i++)
 		flip_lo |= (uint64_t)(blocks[i][0] >> 7) << (127 - i);
 	word[0] = htobe64(bits_hi ^ flip_hi);
 	word[1] = htobe64(bits_lo ^ flip_lo);
