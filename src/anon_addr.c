@@ -470,33 +470,6 @@ learn_prefixes(struct anon_addr *a, const uint8_t *in, const uint8_t *res,
 	}
 }
 
-/* The flips of the bits of addr named in want (bit i: 1u << (31 - i)), one AES block each, in one batch. */
-static int
-v4_flips(struct anon_addr *a, uint32_t addr, uint32_t want, uint32_t *flips)
-{
-	uint8_t blocks[32][AES_BLOCK];
-	unsigned pos[32], n = 0;
-	uint64_t a64 = (uint64_t)addr << 32, pad_hi = be64toh(load_u64(a->pad));
-
-	/* prefix_block's input, in one word: the pad's last 8 bytes are past any IPv4 bit. */
-	for (uint32_t w = want; w != 0; ) {
-		unsigned i = (unsigned)__builtin_clz(w);
-		uint64_t keep = i == 0 ? 0 : ~(uint64_t)0 << (64 - i);
-		uint64_t hi = htobe64((a64 & keep) | (pad_hi & ~keep));
-
-		memcpy(blocks[n], &hi, sizeof(hi));
-		memcpy(blocks[n] + 8, a->pad + 8, 8);
-		pos[n++] = i;
-		w &= ~(0x80000000u >> i);
-	}
-	if (n > 0 && aes_blocks(a, blocks[0], blocks[0], n) == -1)
-		return -1;
-	*flips = 0;
-	for (unsigned k = 0; k < n; k++)
-		*flips |= (uint32_t)(blocks[k][0] >> 7) << (31 - pos[k]);
-	return 0;
-}
-
 static struct v4_net24 *
 v4_net24_slot(struct anon_addr *a, uint32_t net)
 {
@@ -517,53 +490,42 @@ v4_first(unsigned bits)
 }
 
 /*
- * The pseudonym of the first bits bits of addr (1 to 32; the rest of it
- * zero) into *res, its bits past them zero: what the tables know, the rest
- * computed in one batch and learned.
+ * The pseudonym of in's first bits bits (1 to 32; the rest of in zero)
+ * into out, its bits past them zero: what the tables know, the rest by
+ * map_bits (one AES batch), then learned.
  */
 static int
-map_v4(struct anon_addr *a, uint32_t addr, unsigned bits, uint32_t *res)
+map_v4(struct anon_addr *a, const uint8_t *in, uint8_t *out, unsigned bits)
 {
-	uint32_t want = v4_first(bits), flips = 0, computed = 0;
+	uint32_t addr = be32toh((uint32_t)load_u32(in)), flips = 0, res;
 	uint32_t *n16 = &a->v4->net16[addr >> 16];
 	struct v4_net24 *n24 = NULL;
-	bool known24 = false;
+	unsigned from = 0;
+	uint8_t bytes[4];
 
 	if (bits >= 16 && (*n16 & V4_KNOWN)) {
-		flips |= (*n16 & 0xffff) << 16;
-		want &= 0x0000ffffu;
+		flips = (*n16 & 0xffff) << 16;
+		from = 16;
 	}
 	if (bits >= 24) {
 		n24 = v4_net24_slot(a, addr >> 8);
-		known24 = n24->net == ((addr >> 8) | V4_KNOWN);
+		if (n24->net == ((addr >> 8) | V4_KNOWN)) {
+			flips |= n24->flips << 8;
+			from = 24;
+		}
 	}
-	if (known24) {
-		flips |= n24->flips << 8;
-		want &= 0xffff00ffu;
-	}
-	if (want != 0 && v4_flips(a, addr, want, &computed) == -1)
+	res = htobe32(addr ^ flips);
+	memcpy(bytes, &res, 4);
+	if (from < bits && map_bits(a, in, bytes, 4, from, bits) == -1)
 		return -1;
-	flips |= computed;
-	if (bits >= 16 && !(*n16 & V4_KNOWN))
+	flips = be32toh((uint32_t)load_u32(bytes)) ^ addr;
+	if (bits >= 16 && from < 16)
 		*n16 = V4_KNOWN | flips >> 16;
-	if (n24 != NULL && !known24) {
+	if (n24 != NULL && from < 24) {
 		n24->net = (addr >> 8) | V4_KNOWN;
 		n24->flips = flips >> 8 & 0xff;
 	}
-	*res = (addr ^ flips) & v4_first(bits);
-	return 0;
-}
-
-/* map_v4 on bytes: in's first bits bits into out's first 4 bytes. */
-static int
-map_v4_bytes(struct anon_addr *a, const uint8_t *in, uint8_t *out,
-    unsigned bits)
-{
-	uint32_t res;
-
-	if (map_v4(a, be32toh((uint32_t)load_u32(in)), bits, &res) == -1)
-		return -1;
-	res = htobe32(res);
+	res = htobe32((addr ^ flips) & v4_first(bits));
 	memcpy(out, &res, 4);
 	return 0;
 }
@@ -575,7 +537,7 @@ map_uncached(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len)
 	unsigned from;
 
 	if (len == 4)
-		return map_v4_bytes(a, in, out, 32);
+		return map_v4(a, in, out, 32);
 	from = known_prefix(a, in, len, res);
 	if (map_bits(a, in, res, len, from, (unsigned)len * 8) == -1)
 		return -1;
@@ -647,7 +609,7 @@ anon_addr_map_prefix(struct anon_addr *a, const uint8_t *in, uint8_t *out,
 		return 0;
 	}
 	if (len == 4)
-		return map_v4_bytes(a, in, out, bits);
+		return map_v4(a, in, out, bits);
 	from = known_prefix(a, in, len, res);
 	if (from < bits && map_bits(a, in, res, len, from, bits) == -1)
 		return -1;
