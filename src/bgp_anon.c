@@ -2,6 +2,7 @@
  * BGP messages pseudonymized in place: the OPEN's identifier and AS, and
  * every address, prefix and (with as_numbers: map) AS an UPDATE carries.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -75,7 +76,20 @@ map_prefix(struct walk *w, uint8_t *p, size_t have, unsigned bits,
 
 	if (have > n)
 		have = n;
-	memcpy(full, p, have);
+	if (alen == 4) {
+		/*
+		 * An IPv4 prefix gathered in a register and stored as one
+		 * word: a copy of a variable length, then the mapper's load
+		 * of the word, stalls on store forwarding.
+		 */
+		uint32_t v = 0;
+
+		for (size_t i = 0; i < have; i++)
+			v |= (uint32_t)p[i] << (24 - 8 * i);
+		v = htobe32(v);
+		memcpy(full, &v, 4);
+	} else
+		memcpy(full, p, have);
 	if (anon_addr_map_prefix(w->rw->addr, full, full, alen, bits) == -1) {
 		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
