@@ -71,25 +71,22 @@ static bool
 map_prefix(struct walk *w, uint8_t *p, size_t have, unsigned bits,
     size_t alen)
 {
-	uint8_t full[16] = { 0 };
+	uint8_t full[16];
+	uint64_t word[2] = { 0, 0 };
 	size_t n = (bits + 7) / 8;
 
 	if (have > n)
 		have = n;
-	if (alen == 4) {
-		/*
-		 * An IPv4 prefix gathered in a register and stored as one
-		 * word: a copy of a variable length, then the mapper's load
-		 * of the word, stalls on store forwarding.
-		 */
-		uint32_t v = 0;
-
-		for (size_t i = 0; i < have; i++)
-			v |= (uint32_t)p[i] << (24 - 8 * i);
-		v = htobe32(v);
-		memcpy(full, &v, 4);
-	} else
-		memcpy(full, p, have);
+	/*
+	 * The prefix's bytes gathered in registers and stored as whole
+	 * words: a copy of a variable length, then the mapper's loads of
+	 * words, stalls on store forwarding.
+	 */
+	for (size_t i = 0; i < have; i++)
+		word[i / 8] |= (uint64_t)p[i] << (56 - 8 * (i % 8));
+	word[0] = htobe64(word[0]);
+	word[1] = htobe64(word[1]);
+	memcpy(full, word, sizeof(full));
 	if (anon_addr_map_prefix(w->rw->addr, full, full, alen, bits) == -1) {
 		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
