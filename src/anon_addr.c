@@ -88,8 +88,8 @@ struct v4_tables {
 };
 
 struct anon_addr {
-	EVP_CIPHER_CTX	*aes;
-	struct v4_tables *v4;		/* mmap'ed: pages touched only as used, and unmapped (not left in the heap) */		/* AES-128-ECB under the key's first half */
+	EVP_CIPHER_CTX	*aes;		/* AES-128-ECB under the key's first half */
+	struct v4_tables *v4;		/* mmap'ed: pages touched only as used, and unmapped (not left in the heap) */
 	uint8_t		 pad[AES_BLOCK];
 	uint8_t		 key[ANON_KEY_LEN];	/* the HMAC key of the MAC mapping */
 	unsigned	 preserve;	/* anon_preserve bits: ranges kept as they are */
@@ -418,9 +418,9 @@ map_bits(struct anon_addr *a, const uint8_t *in, uint8_t *out, size_t len,
 /*
  * A pseudonym's first k bits depend on the address's first k bits only, so
  * those of a subnet's addresses are computed once: a direct-mapped cache
- * per prefix length (IPv4 /24 and /16; IPv6 /112, /96, /64 and /48) of
- * the pseudonyms' prefixes.  A new address in a known subnet then costs the AES blocks of
- * its host bits only.
+ * per prefix length (IPv6 /112, /96, /64 and /48; IPv4's tables are below)
+ * of the pseudonyms' prefixes.  A new address in a known subnet then costs
+ * the AES blocks of its host bits only.
  */
 static struct prefix_slot *
 prefix_slot(struct anon_addr *a, int level, const uint8_t *in)
