@@ -38,9 +38,11 @@ gen "$SIZE_MB" full
 gen $((SIZE_MB / 4)) quarter
 
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-# measure NAME BYTES COMMAND...: wall and CPU (user + system) seconds and peak RSS of the command
-# (GNU time), and MB/s of BYTES (its input) by each, into the row NAME.  On these shared machines the wall
-# clock counts the time other jobs hold the CPU: the CPU rate says what the tool costs.
+# measure NAME BYTES COMMAND...: wall and CPU (user + system) seconds, user seconds alone, and peak RSS
+# of the command (GNU time), and MB/s of BYTES (its input) by wall and CPU, into the row NAME.  On these
+# shared machines the wall clock counts the time other jobs hold the CPU: the CPU rate says what the tool
+# costs; the user time is the tool's own code (system time is mostly the kernel copying the output into
+# the page cache, which varies with the machine's load).
 rows=()
 size() { stat -c %s "$1"; }
 measure() {
@@ -50,7 +52,7 @@ measure() {
 	read -r wall user sys rss <"$TMP/time"
 	rows+=("$(awk -v n="$name" -v b="$bytes" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
 		c = u + s; if (c < 0.01) c = 0.01; if (w < 0.01) w = 0.01
-		printf "%-30s %8.2f %8.2f %10.1f %10.1f %12s", n, w, c, b / 1048576 / w, b / 1048576 / c, r }')")
+		printf "%-30s %8.2f %8.2f %8.2f %10.1f %10.1f %12s", n, w, c, u, b / 1048576 / w, b / 1048576 / c, r }')")
 }
 [ -x /usr/bin/time ] || { echo "GNU time (/usr/bin/time, package time) is needed" >&2; exit 77; }
 
@@ -89,7 +91,7 @@ if [ -f "$REAL" ]; then
 fi
 
 echo "input: $(mb "$TMP/full.pcap") MB (BMP + IPFIX mixed; IPv4 and IPv6 exporters), and a quarter: $(mb "$TMP/quarter.pcap") MB"
-printf '%-30s %8s %8s %10s %10s %12s\n' "" "wall s" "CPU s" "MB/s wall" "MB/s CPU" "peak RSS kB"
+printf '%-30s %8s %8s %8s %10s %10s %12s\n' "" "wall s" "CPU s" "user s" "MB/s wall" "MB/s CPU" "peak RSS kB"
 printf '%s\n' "${rows[@]}"
 printf '%s\n' "${rows[@]}" | awk '
 	# from the end: MB/s wall, MB/s CPU, peak RSS

@@ -28,14 +28,13 @@
 #include "framer.h"
 #include "grow.h"
 #include "hash.h"
+#include "sniff.h"
 #include "stream.h"
 
 /* Hostile input: connections alive at once, bytes held out of order (each, all). */
 #define MAX_CONNS		65536
 #define MAX_HELD		(1u << 20)
 #define MAX_HELD_ALL		(64u << 20)
-/* A direction's first bytes say what it carries (as --info's window). */
-#define CLASSIFY_WINDOW		4096
 /* Changed bytes closer than this share a run: a run costs as much. */
 #define MERGE_GAP		16
 /* A block of runs in the file: large enough that a pread is cheap per byte (a test build may make it tiny). */
@@ -117,9 +116,7 @@ struct dir {
 	int		 section;	/* -1: not known yet (held); SECTION_COUNT: not rewritten */
 	bool		 framing;	/* its framer is set up */
 	struct framer	 fr;
-	uint8_t		*held;		/* the classify window */
-	size_t		 held_len;
-	bool		 held_gap;
+	struct sniff	 sniff;		/* its first bytes, until they say what it carries (as --info) */
 	bool		 started;
 	bool		 syn_seen;
 	uint32_t	 isn;
@@ -573,15 +570,6 @@ rewritable(int id)
 	return protocols[id]->anon != NULL;
 }
 
-/* What a direction's first bytes carry, as --info tells it (proto_tcp_by_content); SECTION_COUNT for none. */
-static int
-classify(const uint8_t *p, size_t len)
-{
-	int id = proto_tcp_by_content(p, len, rewritable);
-
-	return id == -1 ? SECTION_COUNT : id;
-}
-
 /* The direction now knows what it carries: its framer, and the connection's hook state for that protocol. */
 static int
 dir_set_section(struct dir *d, int section)
@@ -604,8 +592,10 @@ dir_set_section(struct dir *d, int section)
 }
 
 static int
-dir_deliver(struct dir *d, const struct stream_chunk *ch)
+dir_deliver(void *ctx, const struct stream_chunk *ch)
 {
+	struct dir *d = ctx;
+
 	if (!d->framing) {
 		d->consumed += ch->len;
 		return 0;
@@ -613,59 +603,41 @@ dir_deliver(struct dir *d, const struct stream_chunk *ch)
 	return framer_feed(&d->fr, ch);
 }
 
+/* What a direction's first bytes carry, as --info tells it: a protocol with a rewriter, or none (SECTION_COUNT). */
 static int
-dir_classify_held(struct dir *d)
+dir_decide(void *ctx, int id)
 {
-	struct stream_chunk ch = { .data = d->held, .len = d->held_len,
-	    .gap_before = d->held_gap };
-	int rc;
-
-	if (dir_set_section(d, classify(d->held, d->held_len)) == -1)
-		return -1;
-	rc = dir_deliver(d, &ch);
-	free(d->held);
-	d->held = NULL;
-	d->held_len = 0;
-	return rc;
+	return dir_set_section(ctx, id == -1 ? SECTION_COUNT : id);
 }
 
-/* Bytes of a direction in order; without -t the first CLASSIFY_WINDOW are held until they say what it carries. */
+/* Bytes before a gap in the window that frame as nothing are passed over. */
+static void
+dir_skipped(void *ctx, size_t n)
+{
+	struct dir *d = ctx;
+
+	d->consumed += n;
+	d->t->st->skipped_bytes += n;
+}
+
+static const struct sniff_ops dir_sniff = {
+	.wanted = rewritable,
+	.decide = dir_decide,
+	.deliver = dir_deliver,
+	.skipped = dir_skipped,
+};
+
+/* Bytes of a direction in order; without -t through the sniff window until they say what it carries. */
 static int
 dir_feed(struct dir *d, const struct stream_chunk *ch)
 {
-	size_t take;
-
 	if (ch->gap_before) {
 		d->gaps += ch->gap_bytes;
 		d->t->st->gap_bytes += ch->gap_bytes;
 	}
 	if (d->section != -1)
 		return dir_deliver(d, ch);
-	if (ch->len == 0)
-		return 0;
-	if (d->held == NULL && (d->held = malloc(CLASSIFY_WINDOW)) == NULL)
-		return -1;
-	if (ch->gap_before && d->held_len > 0) {
-		/* Messages before the gap say what it carries; bytes that frame as none are passed over. */
-		if (classify(d->held, d->held_len) != SECTION_COUNT)
-			return dir_classify_held(d) == -1 ? -1 :
-			    dir_deliver(d, ch);
-		d->consumed += d->held_len;
-		d->t->st->skipped_bytes += d->held_len;
-		d->held_len = 0;
-	}
-	if (ch->gap_before)
-		d->held_gap = true;
-	take = CLASSIFY_WINDOW - d->held_len < ch->len ?
-	    CLASSIFY_WINDOW - d->held_len : ch->len;
-	memcpy(d->held + d->held_len, ch->data, take);
-	d->held_len += take;
-	if (d->held_len < CLASSIFY_WINDOW)
-		return 0;
-	if (dir_classify_held(d) == -1)
-		return -1;
-	return take == ch->len ? 0 : dir_deliver(d, &(struct stream_chunk){
-	    .data = ch->data + take, .len = ch->len - take });
+	return sniff_feed(&d->sniff, &dir_sniff, d, ch);
 }
 
 /* The end of a direction: what reassembly holds goes out after its gaps, a partial message is counted. */
@@ -682,10 +654,9 @@ dir_finish(struct dir *d)
 		stream_free(d->stream);
 		d->stream = NULL;
 	}
-	if (rc == 0 && d->held_len > 0)
-		rc = dir_classify_held(d);
-	free(d->held);
-	d->held = NULL;
+	if (rc == 0)
+		rc = sniff_finish(&d->sniff, &dir_sniff, d);
+	sniff_free(&d->sniff);
 	if (d->framing) {
 		d->t->st->unfinished_bytes += framer_pending(&d->fr);
 		framer_free(&d->fr);

@@ -2,11 +2,13 @@
  * BGP messages pseudonymized in place: the OPEN's identifier and AS, and
  * every address, prefix and (with as_numbers: map) AS an UPDATE carries.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "anon_walk.h"
 #include "bgp_anon.h"
 #include "writer.h"
 
@@ -47,30 +49,14 @@ enum {
 struct walk {
 	const struct anon_rewriter	*rw;
 	const struct bgp_anon_view	*view;
-	enum anon_msg_result		 result;
-	bool				 cut;	/* the capture ends inside the message: running past its end is that, not malformed */
+	struct anon_walk		 how;	/* how it went so far */
 };
-
-/* The first thing that went wrong is what the message says; libcrypto's failure wins. */
-static void
-walk_fail(struct walk *w, enum anon_msg_result r)
-{
-	if (r == ANON_MSG_FAILED || w->result == ANON_MSG_REWRITTEN)
-		w->result = r;
-}
-
-/* A field that runs past what there is: cut by the capture, or a length that lies. */
-static void
-walk_overrun(struct walk *w)
-{
-	walk_fail(w, w->cut ? ANON_MSG_CUT : ANON_MSG_MALFORMED);
-}
 
 static bool
 map_addr(struct walk *w, uint8_t *p, size_t len)
 {
 	if (anon_addr_map_bytes(w->rw->addr, p, p, len) == -1) {
-		walk_fail(w, ANON_MSG_FAILED);
+		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
 	}
 	return true;
@@ -85,14 +71,24 @@ static bool
 map_prefix(struct walk *w, uint8_t *p, size_t have, unsigned bits,
     size_t alen)
 {
-	uint8_t full[16] = { 0 };
+	uint8_t full[16];
+	uint64_t word[2] = { 0, 0 };
 	size_t n = (bits + 7) / 8;
 
 	if (have > n)
 		have = n;
-	memcpy(full, p, have);
+	/*
+	 * The prefix's bytes gathered in registers and stored as whole
+	 * words: a copy of a variable length, then the mapper's loads of
+	 * words, stalls on store forwarding.
+	 */
+	for (size_t i = 0; i < have; i++)
+		word[i / 8] |= (uint64_t)p[i] << (56 - 8 * (i % 8));
+	word[0] = htobe64(word[0]);
+	word[1] = htobe64(word[1]);
+	memcpy(full, word, sizeof(full));
 	if (anon_addr_map_prefix(w->rw->addr, full, full, alen, bits) == -1) {
-		walk_fail(w, ANON_MSG_FAILED);
+		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
 	}
 	if (bits % 8 != 0)
@@ -111,7 +107,7 @@ map_as(struct walk *w, uint8_t *p, size_t size)
 		return true;
 	as = size == 2 ? be16_load(p) : be32_load(p);
 	if (anon_as_map(w->rw->as, as, &out) == -1) {
-		walk_fail(w, ANON_MSG_FAILED);
+		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
 	}
 	/* A 2-byte AS maps within the 2-byte ranges. */
@@ -240,11 +236,11 @@ rewrite_nlri(struct walk *w, uint8_t *p, size_t n, uint16_t afi,
 		size_t bytes;
 
 		if (path_ids && (at += PATH_ID_LEN) >= n) {
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		if (!nlri_layout(p + at, n - at, afi, safi, &l)) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		bytes = (p[at] + 7u) / 8;
@@ -253,7 +249,7 @@ rewrite_nlri(struct walk *w, uint8_t *p, size_t n, uint16_t afi,
 			if (n - at - 1 > l.skip)
 				(void)map_prefix(w, p + at + 1 + l.skip,
 				    n - at - 1 - l.skip, l.bits, alen);
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		if (l.bits > 0 && !map_prefix(w, p + at + 1 + l.skip,
@@ -304,14 +300,14 @@ rewrite_mp_reach(struct walk *w, uint8_t *v, size_t n)
 	size_t nh;
 
 	if (n < 5) {
-		walk_fail(w, ANON_MSG_MALFORMED);
+		anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		return;
 	}
 	afi = be16_load(v);
 	safi = v[2];
 	nh = v[3];
 	if (4 + nh + 1 > n) {
-		walk_fail(w, ANON_MSG_MALFORMED);
+		anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		return;
 	}
 	rewrite_next_hop(w, v + 4, nh);
@@ -322,7 +318,7 @@ static void
 rewrite_mp_unreach(struct walk *w, uint8_t *v, size_t n)
 {
 	if (n < 3) {
-		walk_fail(w, ANON_MSG_MALFORMED);
+		anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		return;
 	}
 	rewrite_nlri(w, v + 3, n - 3, be16_load(v), v[2]);
@@ -356,7 +352,7 @@ rewrite_as_path(struct walk *w, uint8_t *p, size_t n, bool four)
 		four = as_path_reads(p, n, 4) || !as_path_reads(p, n, 2);
 	size = four ? 4 : 2;
 	if (!as_path_reads(p, n, size)) {
-		walk_fail(w, ANON_MSG_MALFORMED);
+		anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		return;
 	}
 	while (at < n) {
@@ -374,7 +370,7 @@ static void
 rewrite_aggregator(struct walk *w, uint8_t *p, size_t n)
 {
 	if (n != 6 && n != 8) {
-		walk_fail(w, ANON_MSG_MALFORMED);
+		anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		return;
 	}
 	if (map_as(w, p, n - 4))
@@ -395,7 +391,7 @@ rewrite_prefix_sid(struct walk *w, uint8_t *p, size_t n)
 		size_t tlen, sub;
 
 		if (n - at < 3 || (tlen = be16_load(p + at + 1)) > n - at - 3) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		if ((p[at] == SID_SRV6_L3 || p[at] == SID_SRV6_L2) && tlen >= 1) {
@@ -406,7 +402,7 @@ rewrite_prefix_sid(struct walk *w, uint8_t *p, size_t n)
 
 				if (tlen - sub < 3 ||
 				    (slen = be16_load(v + sub + 1)) > tlen - sub - 3) {
-					walk_fail(w, ANON_MSG_MALFORMED);
+					anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 					return;
 				}
 				if (v[sub] == SID_INFORMATION && slen >= 17 &&
@@ -433,7 +429,7 @@ rewrite_attr(struct walk *w, uint8_t code, uint8_t *v, size_t n)
 		if (n == 4 || n == 16)
 			(void)map_addr(w, v, n);
 		else
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		break;
 	case ATTR_AGGREGATOR:
 	case ATTR_AS4_AGGREGATOR:
@@ -442,7 +438,7 @@ rewrite_attr(struct walk *w, uint8_t code, uint8_t *v, size_t n)
 	case ATTR_ORIGINATOR_ID:
 	case ATTR_CLUSTER_LIST:		/* router ids: IPv4 addresses, as the OPEN's */
 		if (n % 4 != 0 || (code == ATTR_ORIGINATOR_ID && n != 4)) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			break;
 		}
 		for (size_t i = 0; i < n; i += 4)
@@ -468,25 +464,25 @@ rewrite_attrs(struct walk *w, uint8_t *p, size_t n)
 {
 	size_t at = 0;
 
-	while (at < n && w->result != ANON_MSG_FAILED) {
+	while (at < n && w->how.result != ANON_MSG_FAILED) {
 		uint8_t flags, code;
 		size_t hlen, alen;
 
 		if (n - at < 3) {
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		flags = p[at];
 		code = p[at + 1];
 		hlen = flags & ATTR_FLAG_EXTLEN ? 4 : 3;
 		if (n - at < hlen) {
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		alen = hlen == 4 ? be16_load(p + at + 2) : p[at + 2];
 		at += hlen;
 		if (alen > n - at) {
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		rewrite_attr(w, code, p + at, alen);
@@ -501,26 +497,26 @@ rewrite_update(struct walk *w, uint8_t *body, size_t n)
 	size_t wd, attrs;
 
 	if (n < 2) {
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	wd = be16_load(body);
 	if (wd > n - 2) {
 		rewrite_nlri(w, body + 2, n - 2, BGP_AFI_IPV4, SAFI_UNICAST);
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	rewrite_nlri(w, body + 2, wd, BGP_AFI_IPV4, SAFI_UNICAST);
 	body += 2 + wd;
 	n -= 2 + wd;
 	if (n < 2) {
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	attrs = be16_load(body);
 	if (attrs > n - 2) {
 		rewrite_attrs(w, body + 2, n - 2);
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	rewrite_attrs(w, body + 2, attrs);
@@ -539,7 +535,7 @@ token(struct walk *w, uint8_t *p, size_t n)
 	if (w->rw->text == NULL || n == 0)
 		return true;
 	if (anon_text_token(w->rw->text, p, n) == -1) {
-		walk_fail(w, ANON_MSG_FAILED);
+		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
 	}
 	return true;
@@ -553,7 +549,7 @@ rewrite_fqdn(struct walk *w, uint8_t *p, size_t n)
 		size_t len = p[at];
 
 		if (len > n - at - 1) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		if (!token(w, p + at + 1, len))
@@ -570,7 +566,7 @@ rewrite_caps(struct walk *w, uint8_t *p, size_t n)
 
 	while (at < n) {
 		if (n - at < 2 || p[at + 1] > n - at - 2) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		if (p[at] == BGP_CAP_AS4 && p[at + 1] == 4 &&
@@ -589,7 +585,7 @@ rewrite_notification(struct walk *w, uint8_t *body, size_t n)
 	if (n < 3 || body[0] != BGP_CEASE || (body[1] != 2 && body[1] != 4))
 		return;
 	if (body[2] > n - 3) {
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		(void)token(w, body + 3, n - 3);
 		return;
 	}
@@ -605,7 +601,7 @@ rewrite_open(struct walk *w, uint8_t *body, size_t n)
 	if (n < 10) {
 		if (n >= 9)
 			(void)map_addr(w, body + 5, 4);
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	if (!map_as(w, body + 1, 2) || !map_addr(w, body + 5, 4))
@@ -619,19 +615,19 @@ rewrite_open(struct walk *w, uint8_t *body, size_t n)
 		at = 13;
 	}
 	if (end > n) {
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		end = n;
 	}
 	while (at < end) {
 		size_t plen;
 
 		if (end - at < 1 + plen_size) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		plen = plen_size == 2 ? be16_load(body + at + 1) : body[at + 1];
 		if (plen > end - at - 1 - plen_size) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		if (body[at] == OPEN_CAPS_PARAM)
@@ -644,7 +640,7 @@ enum anon_msg_result
 bgp_anon_pdu(const struct anon_rewriter *rw, uint8_t *msg, size_t len,
     const struct bgp_anon_view *view)
 {
-	struct walk w = { .rw = rw, .view = view, .result = ANON_MSG_REWRITTEN };
+	struct walk w = { .rw = rw, .view = view, .how.result = ANON_MSG_REWRITTEN };
 	size_t mlen, n;
 
 	if (len < BGP_HDR_LEN)
@@ -652,8 +648,8 @@ bgp_anon_pdu(const struct anon_rewriter *rw, uint8_t *msg, size_t len,
 	mlen = be16_load(msg + 16);
 	if (mlen < BGP_HDR_LEN)
 		return ANON_MSG_MALFORMED;
-	w.cut = mlen > len;
-	n = (w.cut ? len : mlen) - BGP_HDR_LEN;
+	w.how.cut = mlen > len;
+	n = (w.how.cut ? len : mlen) - BGP_HDR_LEN;
 	switch (msg[18]) {
 	case BGP_OPEN:
 		rewrite_open(&w, msg + BGP_HDR_LEN, n);
@@ -667,19 +663,17 @@ bgp_anon_pdu(const struct anon_rewriter *rw, uint8_t *msg, size_t len,
 	default:		/* KEEPALIVE, ROUTE-REFRESH: no addresses */
 		break;
 	}
-	if (w.cut && w.result == ANON_MSG_REWRITTEN)
-		w.result = ANON_MSG_CUT;
-	return w.result;
+	return anon_walk_end(&w.how);
 }
 
 enum anon_msg_result
 bgp_anon_attrs(const struct anon_rewriter *rw, uint8_t *p, size_t n,
     const struct bgp_anon_view *view)
 {
-	struct walk w = { .rw = rw, .view = view, .result = ANON_MSG_REWRITTEN };
+	struct walk w = { .rw = rw, .view = view, .how.result = ANON_MSG_REWRITTEN };
 
 	rewrite_attrs(&w, p, n);
-	return w.result;
+	return w.how.result;
 }
 
 /* ---- the descriptor's hook: one session's messages ---------------------- */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anon_walk.h"
 #include "bgp_anon.h"
 #include "bmp.h"
 #include "bmp_anon.h"
@@ -38,22 +39,8 @@ struct bmp_anon_state {
 struct walk {
 	const struct anon_rewriter	*rw;
 	struct bmp_anon_state		*s;
-	enum anon_msg_result		 result;
-	bool				 cut;
+	struct anon_walk		 how;	/* how it went so far */
 };
-
-static void
-walk_fail(struct walk *w, enum anon_msg_result r)
-{
-	if (r == ANON_MSG_FAILED || w->result == ANON_MSG_REWRITTEN)
-		w->result = r;
-}
-
-static void
-walk_overrun(struct walk *w)
-{
-	walk_fail(w, w->cut ? ANON_MSG_CUT : ANON_MSG_MALFORMED);
-}
 
 static void *
 state_new(void)
@@ -138,7 +125,7 @@ map_addr(struct walk *w, uint8_t *p, size_t len)
 	if (all_zero(p, len))
 		return true;
 	if (anon_addr_map_bytes(w->rw->addr, p, p, len) == -1) {
-		walk_fail(w, ANON_MSG_FAILED);
+		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 		return false;
 	}
 	return true;
@@ -162,7 +149,7 @@ rewrite_peer_header(struct walk *w, uint8_t *h)
 		return false;
 	if (w->rw->as != NULL) {
 		if (anon_as_map(w->rw->as, be32_load(h + 26), &as) == -1) {
-			walk_fail(w, ANON_MSG_FAILED);
+			anon_walk_fail(&w->how, ANON_MSG_FAILED);
 			return false;
 		}
 		be32_store(h + 26, as);
@@ -175,9 +162,9 @@ pdu_result(struct walk *w, enum anon_msg_result r)
 {
 	/* A PDU cut inside a whole BMP message is a length that lies. */
 	if (r == ANON_MSG_CUT)
-		r = w->cut ? ANON_MSG_CUT : ANON_MSG_MALFORMED;
+		r = w->how.cut ? ANON_MSG_CUT : ANON_MSG_MALFORMED;
 	if (r != ANON_MSG_REWRITTEN)
-		walk_fail(w, r);
+		anon_walk_fail(&w->how, r);
 }
 
 /* Whether [p, p + n) is type-length-value items (2-byte type and length) to its end exactly. */
@@ -202,13 +189,13 @@ rewrite_pdus(struct walk *w, uint8_t *p, size_t n,
 {
 	static const uint8_t marker[4] = { 0xff, 0xff, 0xff, 0xff };
 
-	while (n > 0 && w->result != ANON_MSG_FAILED) {
+	while (n > 0 && w->how.result != ANON_MSG_FAILED) {
 		size_t mlen;
 
 		if (memcmp(p, marker, n < 4 ? n : 4) != 0 && tlvs_fill(p, n))
 			return;
 		if (n < BGP_HDR_LEN) {
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		mlen = be16_load(p + 16);
@@ -270,31 +257,56 @@ open_len(const uint8_t *p, size_t n)
 	return mlen;
 }
 
-/* Information TLVs: text types become tokens (which ones: `text`), the others stay. */
+/* Type-length-value items (2-byte type and length) over [p, p + n): information TLVs, Route Mirroring's. */
+struct tlv_iter {
+	uint8_t	*p;
+	size_t	 n, at;
+};
+
+struct tlv {
+	uint16_t type;
+	uint8_t	*val;
+	size_t	 len;
+};
+
+/*
+ * The next item; false at the end, once libcrypto failed, or when not even
+ * an item's header is left (an overrun).  An item whose length runs past
+ * the end is an overrun too, and its value what is there of it.
+ */
+static bool
+tlv_next(struct walk *w, struct tlv_iter *it, struct tlv *t)
+{
+	size_t left = it->n - it->at;
+
+	if (left == 0 || w->how.result == ANON_MSG_FAILED)
+		return false;
+	if (left < 4) {
+		anon_walk_overrun(&w->how);
+		return false;
+	}
+	t->type = be16_load(it->p + it->at);
+	t->len = be16_load(it->p + it->at + 2);
+	if (t->len > left - 4) {
+		anon_walk_overrun(&w->how);
+		t->len = left - 4;
+	}
+	t->val = it->p + it->at + 4;
+	it->at += 4 + t->len;
+	return true;
+}
+
+/* Information TLVs: text types become tokens (which ones: `text`; what is there of a cut one too), the others stay. */
 static void
 rewrite_tlvs(struct walk *w, uint8_t *p, size_t n, bool (*text)(uint16_t))
 {
-	size_t at = 0;
+	struct tlv_iter it = { .p = p, .n = n };
+	struct tlv t;
 
-	while (at < n) {
-		size_t vlen;
-
-		if (n - at < 4) {
-			walk_overrun(w);
-			return;
-		}
-		vlen = be16_load(p + at + 2);
-		if (vlen > n - at - 4) {
-			walk_overrun(w);
-			vlen = n - at - 4;	/* what is there of the text is still tokenized */
-		}
-		if (text(be16_load(p + at)) &&
-		    anon_text_token(w->rw->text, p + at + 4, vlen) == -1) {
-			walk_fail(w, ANON_MSG_FAILED);
-			return;
-		}
-		at += 4 + vlen;
-	}
+	while (tlv_next(w, &it, &t))
+		if (text(t.type) &&
+		    anon_text_token(w->rw->text, t.val, t.len) == -1)
+			anon_walk_fail(&w->how, ANON_MSG_FAILED);
 }
 
 /* Initiation (RFC 7854 4.3): string, sysDescr, sysName, and any type defined later: all text. */
@@ -331,7 +343,7 @@ rewrite_peer_up(struct walk *w, uint8_t *msg, size_t len, uint8_t *body,
 	if (n < PEER_UP_FIXED) {
 		if (n >= 16 && !map_addr16(w, body, v6))
 			return;
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	if (!map_addr16(w, body, v6))
@@ -339,7 +351,7 @@ rewrite_peer_up(struct walk *w, uint8_t *msg, size_t len, uint8_t *body,
 	so = body + PEER_UP_FIXED;
 	if ((sent = open_len(so, n - PEER_UP_FIXED)) == 0) {
 		rewrite_pdus(w, so, n - PEER_UP_FIXED, &(struct bgp_anon_view){ .as4 = -1 });
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	ro = so + sent;
@@ -348,7 +360,7 @@ rewrite_peer_up(struct walk *w, uint8_t *msg, size_t len, uint8_t *body,
 		    &(struct bgp_anon_view){ .as4 = -1 }));
 		rewrite_pdus(w, ro, n - PEER_UP_FIXED - sent,
 		    &(struct bgp_anon_view){ .as4 = -1 });
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	learn_peer_up(w, msg, len, so, sent, ro, recv);
@@ -365,24 +377,12 @@ static void
 rewrite_mirroring(struct walk *w, uint8_t *p, size_t n,
     const struct bgp_anon_view *v)
 {
-	size_t at = 0;
+	struct tlv_iter it = { .p = p, .n = n };
+	struct tlv t;
 
-	while (at < n && w->result != ANON_MSG_FAILED) {
-		size_t vlen;
-
-		if (n - at < 4) {
-			walk_overrun(w);
-			return;
-		}
-		vlen = be16_load(p + at + 2);
-		if (vlen > n - at - 4) {
-			walk_overrun(w);
-			vlen = n - at - 4;
-		}
-		if (be16_load(p + at) == MIRROR_BGP_PDU)
-			rewrite_pdus(w, p + at + 4, vlen, v);
-		at += 4 + vlen;
-	}
+	while (tlv_next(w, &it, &t))
+		if (t.type == MIRROR_BGP_PDU)
+			rewrite_pdus(w, t.val, t.len, v);
 }
 
 /*
@@ -401,7 +401,7 @@ static void
 token(struct walk *w, uint8_t *p, size_t n)
 {
 	if (anon_text_token(w->rw->text, p, n) == -1)
-		walk_fail(w, ANON_MSG_FAILED);
+		anon_walk_fail(&w->how, ANON_MSG_FAILED);
 }
 
 /* A policy TLV's value (n bytes). */
@@ -411,7 +411,7 @@ rewrite_rpat_policy(struct walk *w, uint8_t *p, size_t n)
 	size_t at = 27;
 
 	if (n < at) {
-		walk_fail(w, ANON_MSG_MALFORMED);
+		anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 		return;
 	}
 	if (!map_addr16(w, p + 3, (p[0] & BMP_PEER_FLAG_V) != 0) ||
@@ -421,14 +421,14 @@ rewrite_rpat_policy(struct walk *w, uint8_t *p, size_t n)
 		size_t name, id;
 
 		if (n - at < 4) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		name = be16_load(p + at);
 		id = be16_load(p + at + 2);
 		at += 4;
 		if (name + id + 1 > n - at) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		token(w, p + at, name);
@@ -443,13 +443,13 @@ rewrite_rpat_event(struct walk *w, uint8_t *p, size_t n)
 	struct bgp_anon_view v = { .as4 = -1 };
 	size_t at = RPAT_EVENT_FIXED;
 
-	while (at < n && w->result != ANON_MSG_FAILED) {
+	while (at < n && w->how.result != ANON_MSG_FAILED) {
 		uint16_t type;
 		size_t vlen;
 		uint8_t *val;
 
 		if (n - at < 4 || be16_load(p + at + 2) > n - at - 4) {
-			walk_fail(w, ANON_MSG_MALFORMED);
+			anon_walk_fail(&w->how, ANON_MSG_MALFORMED);
 			return;
 		}
 		type = be16_load(p + at);
@@ -486,7 +486,7 @@ rewrite_rpat(struct walk *w, uint8_t *p, size_t n)
 
 	if (n < RPAT_FIXED) {
 		memset(p, 0, n);	/* a cut prefix or address: nothing of it is left */
-		walk_overrun(w);
+		anon_walk_overrun(&w->how);
 		return;
 	}
 	v6 = (p[0] & BMP_PEER_FLAG_V) != 0;
@@ -497,12 +497,12 @@ rewrite_rpat(struct walk *w, uint8_t *p, size_t n)
 	/* A prefix: its bits past the length stay zero. */
 	for (size_t i = bits; i < (v6 ? 128u : 32u); i++)
 		a[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-	for (unsigned e = 0; e < p[30] && w->result != ANON_MSG_FAILED; e++) {
+	for (unsigned e = 0; e < p[30] && w->how.result != ANON_MSG_FAILED; e++) {
 		size_t elen;
 
 		if (n - at < 2 || (elen = be16_load(p + at)) < RPAT_EVENT_FIXED ||
 		    elen > n - at) {
-			walk_overrun(w);
+			anon_walk_overrun(&w->how);
 			return;
 		}
 		rewrite_rpat_event(w, p + at, elen);
@@ -514,7 +514,7 @@ enum anon_msg_result
 bmp_anon_message(struct bmp_anon_state *s, const struct anon_rewriter *rw,
     uint8_t *msg, size_t len)
 {
-	struct walk w = { .rw = rw, .s = s, .result = ANON_MSG_REWRITTEN };
+	struct walk w = { .rw = rw, .s = s, .how.result = ANON_MSG_REWRITTEN };
 	struct bgp_anon_view v;
 	uint8_t *body;
 	size_t mlen, n;
@@ -524,8 +524,8 @@ bmp_anon_message(struct bmp_anon_state *s, const struct anon_rewriter *rw,
 	mlen = be32_load(msg + 1);
 	if (msg[0] != BMP_VERSION || mlen < BMP_COMMON_HDR_LEN)
 		return ANON_MSG_MALFORMED;
-	w.cut = mlen > len;
-	if (!w.cut)
+	w.how.cut = mlen > len;
+	if (!w.how.cut)
 		len = mlen;
 	body = msg + BMP_COMMON_HDR_LEN;
 	n = len - BMP_COMMON_HDR_LEN;
@@ -533,11 +533,11 @@ bmp_anon_message(struct bmp_anon_state *s, const struct anon_rewriter *rw,
 		if (n < BMP_PEER_HDR_LEN) {
 			/* What is there of the header's addresses is not left as it was: it is zeroed. */
 			memset(body, 0, n);
-			walk_overrun(&w);
-			return w.result;
+			anon_walk_overrun(&w.how);
+			return w.how.result;
 		}
 		if (!rewrite_peer_header(&w, body))
-			return w.result;
+			return w.how.result;
 		peer_view(&w, msg, len, &v);
 		body += BMP_PEER_HDR_LEN;
 		n -= BMP_PEER_HDR_LEN;
@@ -564,9 +564,7 @@ bmp_anon_message(struct bmp_anon_state *s, const struct anon_rewriter *rw,
 	default:	/* Statistics, Peer Down (a NOTIFICATION or a code): no addresses past the per-peer header; other types unknown */
 		break;
 	}
-	if (w.cut && w.result == ANON_MSG_REWRITTEN)
-		w.result = ANON_MSG_CUT;
-	return w.result;
+	return anon_walk_end(&w.how);
 }
 
 static enum anon_msg_result

@@ -25,7 +25,6 @@
 #define MAX_PEERS		65536	/* per BMP session */
 #define MAX_TEXT		4096	/* bytes of sysName / sysDescr kept */
 /* How far into a direction's first bytes the content is looked at to tell BGP from BMP from the rest. */
-#define CLASSIFY_WINDOW		4096
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -116,7 +115,7 @@ free_dir(struct dir *d)
 {
 	stream_free(d->stream);
 	framer_free(&d->fr);
-	free(d->held);
+	sniff_free(&d->sniff);
 	free(d->bad.r);
 	free(d->bgp.open);
 	free(d->bgp.fam.f);
@@ -815,15 +814,6 @@ counted(int id)
 	return counted_messages[id] != NULL;
 }
 
-/* Without a config, a direction's first bytes say what it carries: a framed protocol --info counts, or generic TCP. */
-static int
-classify(const uint8_t *p, size_t len)
-{
-	int id = proto_tcp_by_content(p, len, counted);
-
-	return id == -1 ? KIND_GENERIC : id;
-}
-
 static bool
 dir_framed(const struct dir *d)
 {
@@ -840,75 +830,50 @@ dir_set_kind(struct dir *d, int kind)
 }
 
 static int
-dir_deliver(struct dir *d, const struct stream_chunk *ch)
+dir_deliver(void *ctx, const struct stream_chunk *ch)
 {
+	struct dir *d = ctx;
+
 	d->bytes += ch->len;
 	if (!dir_framed(d))
 		return 0;
 	return framer_feed(&d->fr, ch);
 }
 
-/* Classify what was held, then hand it on as the direction's first bytes. */
+/* Without a config, a direction's first bytes say what it carries: a framed protocol --info counts, or generic TCP. */
 static int
-dir_classify_held(struct dir *d)
+dir_decide(void *ctx, int id)
 {
-	struct stream_chunk held = { .data = d->held, .len = d->held_len,
-	    .gap_before = d->held_gap };
-	int rc;
-
-	dir_set_kind(d, classify(d->held, d->held_len));
-	rc = dir_deliver(d, &held);
-	free(d->held);
-	d->held = NULL;
-	d->held_len = 0;
-	return rc;
+	dir_set_kind(ctx, id == -1 ? KIND_GENERIC : id);
+	return 0;
 }
 
-/*
- * Bytes of a direction, in order.  Until its kind is known (no config),
- * the first CLASSIFY_WINDOW bytes are held: one segment may be too little
- * to tell a BMP stream that starts mid-message from BGP.
- */
+/* Bytes before a gap in the window that frame as nothing. */
+static void
+dir_skipped(void *ctx, size_t n)
+{
+	struct dir *d = ctx;
+
+	d->bytes += n;
+	d->skipped_bytes += n;
+}
+
+static const struct sniff_ops dir_sniff = {
+	.wanted = counted,
+	.decide = dir_decide,
+	.deliver = dir_deliver,
+	.skipped = dir_skipped,
+};
+
+/* Bytes of a direction, in order; until its kind is known (no config), through the sniff window. */
 static int
 dir_feed(struct dir *d, const struct stream_chunk *ch)
 {
-	size_t take;
-
 	if (ch->gap_before)
 		d->gap_bytes += ch->gap_bytes;
 	if (d->kind != KIND_NONE)
 		return dir_deliver(d, ch);
-	if (ch->len == 0)
-		return 0;
-	if (d->held == NULL && (d->held = malloc(CLASSIFY_WINDOW)) == NULL)
-		return -1;
-	if (ch->gap_before && d->held_len > 0) {
-		/*
-		 * Bytes before a gap inside the window: when they frame as
-		 * messages (a BMP Initiation and Peer Ups before a lost
-		 * segment) they say what the direction carries, and count;
-		 * else they are counted as skipped, and the window starts
-		 * afresh after the gap.
-		 */
-		if (classify(d->held, d->held_len) != KIND_GENERIC)
-			return dir_classify_held(d) == -1 ? -1 :
-			    dir_deliver(d, ch);
-		d->bytes += d->held_len;
-		d->skipped_bytes += d->held_len;
-		d->held_len = 0;
-	}
-	if (ch->gap_before)
-		d->held_gap = true;
-	take = CLASSIFY_WINDOW - d->held_len < ch->len ?
-	    CLASSIFY_WINDOW - d->held_len : ch->len;
-	memcpy(d->held + d->held_len, ch->data, take);
-	d->held_len += take;
-	if (d->held_len < CLASSIFY_WINDOW)
-		return 0;
-	if (dir_classify_held(d) == -1)
-		return -1;
-	return take == ch->len ? 0 : dir_deliver(d, &(struct stream_chunk){
-	    .data = ch->data + take, .len = ch->len - take });
+	return sniff_feed(&d->sniff, &dir_sniff, d, ch);
 }
 
 /*
@@ -927,8 +892,7 @@ dir_finish(struct dir *d)
 	while ((n = stream_finish(d->stream, ch)) > 0)
 		for (int k = 0; k < n; k++)
 			(void)dir_feed(d, &ch[k]);
-	if (d->held_len > 0)
-		(void)dir_classify_held(d);
+	(void)sniff_finish(&d->sniff, &dir_sniff, d);
 	d->retransmitted += stream_stats(d->stream)->retransmitted;
 	stream_free(d->stream);
 	d->stream = NULL;

@@ -14,6 +14,7 @@
 #include "netflow.h"
 #include "monotime.h"
 #include "nf_templates.h"
+#include "sniff.h"
 #include "stream.h"
 
 struct selector;
@@ -164,9 +165,7 @@ struct dir {
 	struct framer	 fr;
 	uint64_t	 segments, bytes, gap_bytes, skipped_bytes;
 	uint64_t	 retransmitted, unfinished_bytes;
-	uint8_t		*held;		/* the first bytes, until the kind is known */
-	size_t		 held_len;
-	bool		 held_gap;	/* they follow lost bytes */
+	struct sniff	 sniff;		/* the first bytes, until the kind is known */
 	struct bgp_dir	 bgp;
 	struct bmp_dir	 bmp;
 	struct reasons	 bad;

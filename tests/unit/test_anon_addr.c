@@ -228,6 +228,38 @@ test_subnet_prefix_cache(void **state)
 static unsigned common_prefix(const uint8_t *, const uint8_t *, size_t);
 
 /*
+ * IPv4's /24 table is direct-mapped: two /24s that share a slot
+ * (10.1.2/24 and 11.98.203/24 do), their addresses and prefixes of
+ * every length interleaved, each address the reference's (its way back)
+ * and each prefix the first bits of its address's.
+ */
+static void
+test_ipv4_slot_conflict(void **state)
+{
+	static const uint8_t nets[2][3] = { { 10, 1, 2 }, { 11, 98, 203 } };
+
+	srandom(13);
+	for (int n = 0; n < 3000; n++) {
+		uint8_t in[4], got[4], whole[4], back[4];
+		unsigned bits = 1 + (unsigned)random() % 32;
+
+		memcpy(in, nets[random() % 2], 3);
+		in[3] = (uint8_t)random();
+		assert_int_equal(anon_addr_map_bytes(*state, in, whole, 4), 0);
+		assert_int_equal(anon_addr_unmap_bytes(*state, whole, back, 4),
+		    0);
+		assert_memory_equal(back, in, 4);
+		for (unsigned i = bits; i < 32; i++)
+			in[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		assert_int_equal(anon_addr_map_prefix(*state, in, got, 4, bits),
+		    0);
+		assert_int_equal(anon_addr_map_bytes(*state, in, whole, 4), 0);
+		assert_true(common_prefix(got, whole, 4) >= bits);
+	}
+}
+
+
+/*
  * Prefixes of every length, mapped by their bits only, interleaved with
  * whole addresses of the same subnets (the caches' each way): their first
  * bits are those of a fresh mapper's whole pseudonym of the padded address.
@@ -591,6 +623,7 @@ main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_subnet_prefix_cache),
 		cmocka_unit_test(test_map_prefix),
+		cmocka_unit_test(test_ipv4_slot_conflict),
 		cmocka_unit_test(test_prefix_ipv4),
 		cmocka_unit_test(test_prefix_ipv6),
 		cmocka_unit_test(test_other_key_and_lengths),
