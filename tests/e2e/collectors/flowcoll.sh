@@ -107,6 +107,12 @@ fc_udp_rx_queue() {
 	[ $found -eq 1 ] && echo "$total" || echo -1
 }
 
+# Datagrams the kernel dropped at the local UDP socket on PORT (its receive buffer was full).
+fc_udp_drops() {
+	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && substr($2, length($2) - 4) == p { n += $NF } END { print n + 0 }' \
+		/proc/net/udp /proc/net/udp6
+}
+
 # fc_drain NAME SENT: nfacctd logs each datagram (debug); nfcapd logs nothing per datagram,
 # so for it this waits until its socket's receive queue is empty. At most 10 s.
 fc_drain() {
@@ -126,6 +132,10 @@ fc_drain() {
 		sleep 0.1
 	done
 	[ "$FC_KIND_RUNNING" != nfcapd ] || fail "$name: nfcapd's socket still holds $got bytes after 10 s"
+	local drops
+	drops=$(fc_udp_drops "$FC_PORT")
+	[ "$drops" -eq 0 ] || fail "$name: $FC_KIND_RUNNING read $got of the $want datagrams sent: the kernel" \
+		"dropped $drops at its socket (its receive buffer was full: the collector could not keep up)"
 	fail "$name: $FC_KIND_RUNNING read $got of the $want datagrams sent within 10 s"
 }
 
