@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -14,6 +15,16 @@ struct tr_addr {
 		struct in6_addr	v6;
 	};
 };
+
+/* An IPv4 address from its number in host order (0xc0000201: 192.0.2.1). */
+static inline struct tr_addr
+addr_v4(uint32_t host_order)
+{
+	struct tr_addr a = { .family = AF_INET };
+
+	a.v4.s_addr = htonl(host_order);
+	return a;
+}
 
 /* Longest text form plus NUL (an IPv6 address with an embedded IPv4 one). */
 #define TR_ADDR_STRLEN	INET6_ADDRSTRLEN

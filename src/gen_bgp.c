@@ -145,15 +145,6 @@ struct bgp_stream {
 	struct gen_prefix		 batch[GEN_TABLE_MAX_PER_MESSAGE];
 };
 
-static struct tr_addr
-v4_addr(uint32_t host_order)
-{
-	struct tr_addr a = { .family = AF_INET };
-
-	a.v4.s_addr = htonl(host_order);
-	return a;
-}
-
 static void
 bgp_stream_free(void *p)
 {
@@ -177,7 +168,7 @@ bgp_stream_new(const void *conf, const struct gen_spec *s,
 	gen_rand_seed(&st->rnd, s->seed, 0x6267700000000000ULL + ex->index);
 	/* A BGP identifier: the IPv4 address itself, or one made up in 198.18.0.0/15 for an IPv6 router. */
 	st->id = ex->addr.family == AF_INET ? ex->addr :
-	    v4_addr(0xc6120000u + (uint32_t)ex->index + 1);
+	    addr_v4(0xc6120000u + (uint32_t)ex->index + 1);
 	for (size_t i = 0; i < c->nt; i++) {
 		struct tr_addr *nh = &st->next_hop[i];
 
@@ -222,7 +213,7 @@ open_session(struct bgp_stream *st, struct gen_out *out)
 {
 	const struct bgp_conf *c = st->c;
 	struct tr_addr cid = st->s->collector.family == AF_INET ?
-	    st->s->collector : v4_addr(0xc6130001u);	/* 198.19.0.1 */
+	    st->s->collector : addr_v4(0xc6130001u);	/* 198.19.0.1 */
 	struct bgp_enc_open mine = { .as = st->as,
 	    .hold_time = (uint16_t)c->hold_time, .id = &st->id,
 	    .ipv4 = has_family(c, AF_INET), .ipv6 = has_family(c, AF_INET6) };

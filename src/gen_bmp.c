@@ -248,15 +248,6 @@ struct bmp_stream {
 	struct gen_table_walk		 dump;
 };
 
-static struct tr_addr
-v4_addr(uint32_t host_order)
-{
-	struct tr_addr a = { .family = AF_INET };
-
-	a.v4.s_addr = htonl(host_order);
-	return a;
-}
-
 /* An address plus i (IPv6: in the low 64 bits). */
 static struct tr_addr
 addr_plus(const struct tr_addr *base, uint64_t i)
@@ -274,7 +265,7 @@ addr_plus(const struct tr_addr *base, uint64_t i)
 static struct tr_addr
 bgp_id_of(const struct tr_addr *a, uint32_t made_up)
 {
-	return a->family == AF_INET ? *a : v4_addr(made_up);
+	return a->family == AF_INET ? *a : addr_v4(made_up);
 }
 
 static void

@@ -166,15 +166,6 @@ msg_start(struct gen *g)
 	return wr_init(g->msg, MSG_CAP);
 }
 
-static struct tr_addr
-addr_v4(uint32_t host_order)
-{
-	struct tr_addr a = { .family = AF_INET };
-
-	a.v4.s_addr = htonl(host_order);
-	return a;
-}
-
 static uint32_t
 secs_of(tr_ns ts)
 {
