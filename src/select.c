@@ -1,13 +1,25 @@
 /* Selection: protocol sections by the older tool's selectors, exporters by network.map. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "select.h"
 
-/* Map entries sorted by source address, so a lookup is a binary search however many exporters there are. */
+/*
+ * Map entries sorted by source address, so a lookup is a binary search
+ * however many exporters there are.  The address is searched as a number
+ * (family, then its 128 bits in network order), compared inline: the search
+ * runs for every frame the memo does not know, which is every frame with
+ * more flow directions than the memo holds.
+ */
+struct exporter_key {
+	uint64_t	hi, lo;		/* IPv4: hi = 0, lo = the address; IPv6: its halves */
+	uint8_t		v6;		/* IPv4 sorts first */
+};
+
 struct exporter_index {
-	struct tr_addr	src;
-	int		map_index;
+	struct exporter_key	key;
+	int			map_index;
 };
 
 /*
@@ -36,11 +48,48 @@ struct selector {
 	struct select_memo	 memo[SELECT_MEMO_SETS][2];
 };
 
+static uint64_t
+be64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static struct exporter_key
+exporter_key_of(const struct tr_addr *a)
+{
+	struct exporter_key k = { 0, 0, 0 };
+
+	if (a->family == AF_INET) {
+		k.lo = ntohl(a->v4.s_addr);
+	} else {
+		k.v6 = 1;
+		k.hi = be64_at(a->v6.s6_addr);
+		k.lo = be64_at(a->v6.s6_addr + 8);
+	}
+	return k;
+}
+
+static int
+key_compare(const struct exporter_key *a, const struct exporter_key *b)
+{
+	if (a->v6 != b->v6)
+		return a->v6 < b->v6 ? -1 : 1;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return 0;
+}
+
 static int
 exporter_cmp(const void *a, const void *b)
 {
-	return addr_compare(&((const struct exporter_index *)a)->src,
-	    &((const struct exporter_index *)b)->src);
+	return key_compare(&((const struct exporter_index *)a)->key,
+	    &((const struct exporter_index *)b)->key);
 }
 
 struct selector *
@@ -59,7 +108,7 @@ selector_new(const struct config *cfg)
 		}
 	}
 	for (size_t i = 0; i < cfg->n_map; i++) {
-		sel->exporters[i].src = cfg->map[i].src_ip;
+		sel->exporters[i].key = exporter_key_of(&cfg->map[i].src_ip);
 		sel->exporters[i].map_index = (int)i;
 	}
 	sel->n_exporters = cfg->n_map;
@@ -169,19 +218,30 @@ select_message_type(const struct cfg_section *sec, uint8_t type)
 	return select_u32_match(&sec->select.header[0], type);
 }
 
-int
-select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
+/* select_collector_side, with the exporter found on the way (-1 with the section). */
+static int
+collector_side(const struct selector *sel, const struct tr_packet *pkt,
+    int *exporter)
 {
 	struct tr_packet rev;
 	int section;
 
+	*exporter = -1;
 	if (pkt->l4proto != TR_IPPROTO_TCP)
 		return -1;
 	rev = tr_packet_reversed(pkt);
 	if ((section = select_section(sel, &rev)) < 0 ||
-	    select_exporter(sel, &rev.src) < 0)
+	    (*exporter = select_exporter(sel, &rev.src)) < 0)
 		return -1;
 	return section;
+}
+
+int
+select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
+{
+	int exporter;
+
+	return collector_side(sel, pkt, &exporter);
 }
 
 static enum select_side
@@ -194,12 +254,8 @@ select_side_uncached(const struct selector *sel, const struct tr_packet *pkt,
 		*section = fwd;
 		return SELECT_EXPORTER;
 	}
-	if ((*section = select_collector_side(sel, pkt)) >= 0) {
-		struct tr_packet rev = tr_packet_reversed(pkt);
-
-		*exporter = select_exporter(sel, &rev.src);
+	if ((*section = collector_side(sel, pkt, exporter)) >= 0)
 		return SELECT_COLLECTOR;
-	}
 	*section = fwd;
 	*exporter = -1;
 	return fwd >= 0 ? SELECT_UNKNOWN_EXPORTER : SELECT_NONE;
@@ -277,11 +333,12 @@ select_side(struct selector *sel, const struct tr_packet *pkt, int *section,
 int
 select_exporter(const struct selector *sel, const struct tr_addr *src)
 {
+	struct exporter_key k = exporter_key_of(src);
 	size_t lo = 0, hi = sel->n_exporters;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = addr_compare(src, &sel->exporters[mid].src);
+		int c = key_compare(&k, &sel->exporters[mid].key);
 
 		if (c == 0)
 			return sel->exporters[mid].map_index;
