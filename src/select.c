@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "select.h"
 
 /*
@@ -301,12 +302,7 @@ select_side(struct selector *sel, const struct tr_packet *pkt, int *section,
 	    ((uint32_t)pkt->sport << 16 | pkt->dport) ^ pkt->l4proto;
 	struct select_memo *set, *m;
 
-	/* murmur3's finalizer: every bit of h moves the set. */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
+	h = hash_fmix32(h);	/* every bit of h moves the set */
 	set = sel->memo[h & (SELECT_MEMO_SETS - 1)];
 	if (memo_matches(&set[0], pkt))
 		m = &set[0];
