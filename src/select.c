@@ -42,8 +42,20 @@ struct select_memo {
 /* Two answers per set, so two flows that hash alike do not evict each other in turn. */
 #define SELECT_MEMO_SETS	512	/* a power of two */
 
+/*
+ * The enabled sections of one transport, in table order: select_section
+ * runs for nearly every frame (twice for a collector's segment), and
+ * walking every section of the table to skip the disabled ones and the
+ * other transport's was most of its work.
+ */
+struct section_list {
+	int	id[SECTION_COUNT];
+	int	n;
+};
+
 struct selector {
 	const struct config	*cfg;
+	struct section_list	 udp, tcp;
 	struct exporter_index	*exporters;
 	size_t			 n_exporters;
 	struct select_memo	 memo[SELECT_MEMO_SETS][2];
@@ -113,6 +125,23 @@ selector_new(const struct config *cfg)
 		sel->exporters[i].map_index = (int)i;
 	}
 	sel->n_exporters = cfg->n_map;
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		struct section_list *l;
+
+		if (!cfg->section[id].enabled)
+			continue;
+		switch (protocols[(enum section_id)id]->l4proto) {
+		case TR_IPPROTO_UDP:
+			l = &sel->udp;
+			break;
+		case TR_IPPROTO_TCP:
+			l = &sel->tcp;
+			break;
+		default:
+			continue;
+		}
+		l->id[l->n++] = id;
+	}
 	if (sel->n_exporters > 0)
 		qsort(sel->exporters, sel->n_exporters,
 		    sizeof(*sel->exporters), exporter_cmp);
@@ -172,15 +201,17 @@ select_match(const struct cfg_select *s, const struct tr_packet *pkt)
 int
 select_section(const struct selector *sel, const struct tr_packet *pkt)
 {
-	for (int id = 0; id < SECTION_COUNT; id++) {
-		const struct cfg_section *sec = &sel->cfg->section[id];
+	const struct section_list *l;
 
-		if (!sec->enabled ||
-		    protocols[(enum section_id)id]->l4proto != pkt->l4proto)
-			continue;
-		if (select_match(&sec->select, pkt))
-			return id;
-	}
+	if (pkt->l4proto == TR_IPPROTO_TCP)
+		l = &sel->tcp;
+	else if (pkt->l4proto == TR_IPPROTO_UDP)
+		l = &sel->udp;
+	else
+		return -1;
+	for (int i = 0; i < l->n; i++)
+		if (select_match(&sel->cfg->section[l->id[i]].select, pkt))
+			return l->id[i];
 	return -1;
 }
 
