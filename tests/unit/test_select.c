@@ -80,6 +80,51 @@ test_section_choice(void **state)
 	selector_free(sel);
 }
 
+/*
+ * Only enabled sections of the packet's transport, in table order: a
+ * disabled section's select is never asked, and a later catch-all of the
+ * same transport takes what the earlier ones leave.
+ */
+static void
+test_section_lists(void **state)
+{
+	struct config cfg;
+	struct selector *sel;
+	struct tr_packet p;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	/* bgp would take port 1790 first, but it is disabled. */
+	cfg.section[SECTION_BGP].select = (struct cfg_select){
+		.set = true, .tcp = true,
+		.tcp_dport = { .set = true, .v = ports_1790, .n = 1 },
+	};
+	cfg.section[SECTION_BMP].enabled = true;
+	cfg.section[SECTION_BMP].select = cfg.section[SECTION_BGP].select;
+	cfg.section[SECTION_TCP_GENERIC].enabled = true;
+	assert_non_null(sel = selector_new(&cfg));
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_BMP);
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 179);
+	assert_int_equal(select_section(sel, &p), SECTION_TCP_GENERIC);
+	/* No UDP section enabled, and no other transport. */
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_UDP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), -1);
+	p = P("192.0.2.1", "192.0.2.9", 1, 0, 0);
+	assert_int_equal(select_section(sel, &p), -1);
+	selector_free(sel);
+	/* Enabled later in the table than a catch-all of the other transport. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.section[SECTION_UDP_GENERIC].enabled = true;
+	cfg.section[SECTION_TCP_GENERIC].enabled = true;
+	assert_non_null(sel = selector_new(&cfg));
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_UDP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_UDP_GENERIC);
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_TCP_GENERIC);
+	selector_free(sel);
+}
+
 static void
 test_udp_selector_keys(void **state)
 {
@@ -313,6 +358,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_section_choice),
+		cmocka_unit_test(test_section_lists),
 		cmocka_unit_test(test_udp_selector_keys),
 		cmocka_unit_test(test_ipfix_version_filter),
 		cmocka_unit_test(test_exporter_lookup),
