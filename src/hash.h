@@ -17,4 +17,16 @@ fnv1a(uint32_t h, const void *p, size_t n)
 	return h;
 }
 
+/* murmur3's 32-bit finalizer: every input bit moves every output bit (word-wise hashes end with it). */
+static inline uint32_t
+hash_fmix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 #endif

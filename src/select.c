@@ -1,13 +1,26 @@
 /* Selection: protocol sections by the older tool's selectors, exporters by network.map. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "select.h"
 
-/* Map entries sorted by source address, so a lookup is a binary search however many exporters there are. */
+/*
+ * Map entries sorted by source address, so a lookup is a binary search
+ * however many exporters there are.  The address is searched as a number
+ * (family, then its 128 bits in network order), compared inline: the search
+ * runs for every frame the memo does not know, which is every frame with
+ * more flow directions than the memo holds.
+ */
+struct exporter_key {
+	uint64_t	hi, lo;		/* IPv4: hi = 0, lo = the address; IPv6: its halves */
+	uint8_t		v6;		/* IPv4 sorts first */
+};
+
 struct exporter_index {
-	struct tr_addr	src;
-	int		map_index;
+	struct exporter_key	key;
+	int			map_index;
 };
 
 /*
@@ -29,18 +42,67 @@ struct select_memo {
 /* Two answers per set, so two flows that hash alike do not evict each other in turn. */
 #define SELECT_MEMO_SETS	512	/* a power of two */
 
+/*
+ * The enabled sections of one transport, in table order: select_section
+ * runs for nearly every frame (twice for a collector's segment), and
+ * walking every section of the table to skip the disabled ones and the
+ * other transport's was most of its work.
+ */
+struct section_list {
+	int	id[SECTION_COUNT];
+	int	n;
+};
+
 struct selector {
 	const struct config	*cfg;
+	struct section_list	 udp, tcp;
 	struct exporter_index	*exporters;
 	size_t			 n_exporters;
 	struct select_memo	 memo[SELECT_MEMO_SETS][2];
 };
 
+static uint64_t
+be64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static struct exporter_key
+exporter_key_of(const struct tr_addr *a)
+{
+	struct exporter_key k = { 0, 0, 0 };
+
+	if (a->family == AF_INET) {
+		k.lo = ntohl(a->v4.s_addr);
+	} else {
+		k.v6 = 1;
+		k.hi = be64_at(a->v6.s6_addr);
+		k.lo = be64_at(a->v6.s6_addr + 8);
+	}
+	return k;
+}
+
+static int
+key_compare(const struct exporter_key *a, const struct exporter_key *b)
+{
+	if (a->v6 != b->v6)
+		return a->v6 < b->v6 ? -1 : 1;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return 0;
+}
+
 static int
 exporter_cmp(const void *a, const void *b)
 {
-	return addr_compare(&((const struct exporter_index *)a)->src,
-	    &((const struct exporter_index *)b)->src);
+	return key_compare(&((const struct exporter_index *)a)->key,
+	    &((const struct exporter_index *)b)->key);
 }
 
 struct selector *
@@ -59,10 +121,27 @@ selector_new(const struct config *cfg)
 		}
 	}
 	for (size_t i = 0; i < cfg->n_map; i++) {
-		sel->exporters[i].src = cfg->map[i].src_ip;
+		sel->exporters[i].key = exporter_key_of(&cfg->map[i].src_ip);
 		sel->exporters[i].map_index = (int)i;
 	}
 	sel->n_exporters = cfg->n_map;
+	for (int id = 0; id < SECTION_COUNT; id++) {
+		struct section_list *l;
+
+		if (!cfg->section[id].enabled)
+			continue;
+		switch (protocols[(enum section_id)id]->l4proto) {
+		case TR_IPPROTO_UDP:
+			l = &sel->udp;
+			break;
+		case TR_IPPROTO_TCP:
+			l = &sel->tcp;
+			break;
+		default:
+			continue;
+		}
+		l->id[l->n++] = id;
+	}
 	if (sel->n_exporters > 0)
 		qsort(sel->exporters, sel->n_exporters,
 		    sizeof(*sel->exporters), exporter_cmp);
@@ -122,15 +201,17 @@ select_match(const struct cfg_select *s, const struct tr_packet *pkt)
 int
 select_section(const struct selector *sel, const struct tr_packet *pkt)
 {
-	for (int id = 0; id < SECTION_COUNT; id++) {
-		const struct cfg_section *sec = &sel->cfg->section[id];
+	const struct section_list *l;
 
-		if (!sec->enabled ||
-		    protocols[(enum section_id)id]->l4proto != pkt->l4proto)
-			continue;
-		if (select_match(&sec->select, pkt))
-			return id;
-	}
+	if (pkt->l4proto == TR_IPPROTO_TCP)
+		l = &sel->tcp;
+	else if (pkt->l4proto == TR_IPPROTO_UDP)
+		l = &sel->udp;
+	else
+		return -1;
+	for (int i = 0; i < l->n; i++)
+		if (select_match(&sel->cfg->section[l->id[i]].select, pkt))
+			return l->id[i];
 	return -1;
 }
 
@@ -169,19 +250,30 @@ select_message_type(const struct cfg_section *sec, uint8_t type)
 	return select_u32_match(&sec->select.header[0], type);
 }
 
-int
-select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
+/* select_collector_side, with the exporter found on the way (-1 with the section). */
+static int
+collector_side(const struct selector *sel, const struct tr_packet *pkt,
+    int *exporter)
 {
 	struct tr_packet rev;
 	int section;
 
+	*exporter = -1;
 	if (pkt->l4proto != TR_IPPROTO_TCP)
 		return -1;
 	rev = tr_packet_reversed(pkt);
 	if ((section = select_section(sel, &rev)) < 0 ||
-	    select_exporter(sel, &rev.src) < 0)
+	    (*exporter = select_exporter(sel, &rev.src)) < 0)
 		return -1;
 	return section;
+}
+
+int
+select_collector_side(const struct selector *sel, const struct tr_packet *pkt)
+{
+	int exporter;
+
+	return collector_side(sel, pkt, &exporter);
 }
 
 static enum select_side
@@ -194,12 +286,8 @@ select_side_uncached(const struct selector *sel, const struct tr_packet *pkt,
 		*section = fwd;
 		return SELECT_EXPORTER;
 	}
-	if ((*section = select_collector_side(sel, pkt)) >= 0) {
-		struct tr_packet rev = tr_packet_reversed(pkt);
-
-		*exporter = select_exporter(sel, &rev.src);
+	if ((*section = collector_side(sel, pkt, exporter)) >= 0)
 		return SELECT_COLLECTOR;
-	}
 	*section = fwd;
 	*exporter = -1;
 	return fwd >= 0 ? SELECT_UNKNOWN_EXPORTER : SELECT_NONE;
@@ -245,12 +333,7 @@ select_side(struct selector *sel, const struct tr_packet *pkt, int *section,
 	    ((uint32_t)pkt->sport << 16 | pkt->dport) ^ pkt->l4proto;
 	struct select_memo *set, *m;
 
-	/* murmur3's finalizer: every bit of h moves the set. */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
+	h = hash_fmix32(h);	/* every bit of h moves the set */
 	set = sel->memo[h & (SELECT_MEMO_SETS - 1)];
 	if (memo_matches(&set[0], pkt))
 		m = &set[0];
@@ -277,11 +360,12 @@ select_side(struct selector *sel, const struct tr_packet *pkt, int *section,
 int
 select_exporter(const struct selector *sel, const struct tr_addr *src)
 {
+	struct exporter_key k = exporter_key_of(src);
 	size_t lo = 0, hi = sel->n_exporters;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = addr_compare(src, &sel->exporters[mid].src);
+		int c = key_compare(&k, &sel->exporters[mid].key);
 
 		if (c == 0)
 			return sel->exporters[mid].map_index;

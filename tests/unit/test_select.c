@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 
 #include "select.h"
 
@@ -76,6 +77,51 @@ test_section_choice(void **state)
 	/* TCP to another port: no TCP section matches. */
 	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 1790, 50000);
 	assert_int_equal(select_section(sel, &p), -1);
+	selector_free(sel);
+}
+
+/*
+ * Only enabled sections of the packet's transport, in table order: a
+ * disabled section's select is never asked, and a later catch-all of the
+ * same transport takes what the earlier ones leave.
+ */
+static void
+test_section_lists(void **state)
+{
+	struct config cfg;
+	struct selector *sel;
+	struct tr_packet p;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	/* bgp would take port 1790 first, but it is disabled. */
+	cfg.section[SECTION_BGP].select = (struct cfg_select){
+		.set = true, .tcp = true,
+		.tcp_dport = { .set = true, .v = ports_1790, .n = 1 },
+	};
+	cfg.section[SECTION_BMP].enabled = true;
+	cfg.section[SECTION_BMP].select = cfg.section[SECTION_BGP].select;
+	cfg.section[SECTION_TCP_GENERIC].enabled = true;
+	assert_non_null(sel = selector_new(&cfg));
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_BMP);
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 179);
+	assert_int_equal(select_section(sel, &p), SECTION_TCP_GENERIC);
+	/* No UDP section enabled, and no other transport. */
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_UDP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), -1);
+	p = P("192.0.2.1", "192.0.2.9", 1, 0, 0);
+	assert_int_equal(select_section(sel, &p), -1);
+	selector_free(sel);
+	/* Enabled later in the table than a catch-all of the other transport. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.section[SECTION_UDP_GENERIC].enabled = true;
+	cfg.section[SECTION_TCP_GENERIC].enabled = true;
+	assert_non_null(sel = selector_new(&cfg));
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_UDP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_UDP_GENERIC);
+	p = P("192.0.2.1", "192.0.2.9", TR_IPPROTO_TCP, 50000, 1790);
+	assert_int_equal(select_section(sel, &p), SECTION_TCP_GENERIC);
 	selector_free(sel);
 }
 
@@ -155,6 +201,68 @@ test_exporter_lookup(void **state)
 	/* The same 4 bytes in an IPv6 address are another address. */
 	a = A("::ffff:203.0.113.91");
 	assert_int_equal(select_exporter(sel, &a), -1);
+	selector_free(sel);
+}
+
+/*
+ * Many exporters whose addresses differ in every byte position, the top
+ * bit of each byte included (the search compares them as unsigned
+ * numbers): each is found, and its neighbours that are not mapped are not.
+ */
+static void
+test_exporter_lookup_many(void **state)
+{
+	enum { N = 2 * 16 * 8 };
+	struct cfg_map_entry map[N];
+	struct config cfg;
+	struct selector *sel;
+	struct tr_addr a;
+	char text[64];
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(map, 0, sizeof(map));
+	for (size_t i = 0; i < N; i++) {
+		size_t byte = i / 16 % 8, bits = i % 16;	/* values 0x00, 0x11 .. 0xff */
+		uint8_t b[16];
+
+		memset(b, 0x20, sizeof(b));
+		if (i < N / 2) {
+			b[byte % 4] = (uint8_t)(bits * 0x11);
+			snprintf(text, sizeof(text), "%u.%u.%u.%u", b[0], b[1],
+			    b[2], b[3]);
+		} else {
+			b[byte * 2] = (uint8_t)(bits * 0x11);
+			b[15 - byte] = (uint8_t)(bits * 0x11);
+			snprintf(text, sizeof(text),
+			    "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
+			    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8],
+			    b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+		}
+		map[i].src_ip = A(text);
+		map[i].repro_ip = A("127.0.0.1");
+	}
+	cfg.map = map;
+	cfg.n_map = N;
+	assert_non_null(sel = selector_new(&cfg));
+	for (size_t i = 0; i < N; i++) {
+		int got = select_exporter(sel, &map[i].src_ip);
+
+		/* Duplicates (the same byte value at two positions) map to either entry. */
+		assert_true(got >= 0);
+		assert_true(addr_equal(&map[got].src_ip, &map[i].src_ip));
+		/* One more in the last byte: mapped only when that is another entry. */
+		a = map[i].src_ip;
+		if (a.family == AF_INET)
+			a.v4.s_addr ^= htonl(1);
+		else
+			a.v6.s6_addr[15] ^= 1;
+		got = select_exporter(sel, &a);
+		for (size_t j = 0; got < 0 && j < N; j++)
+			assert_false(addr_equal(&map[j].src_ip, &a));
+		if (got >= 0)
+			assert_true(addr_equal(&map[got].src_ip, &a));
+	}
 	selector_free(sel);
 }
 
@@ -250,9 +358,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_section_choice),
+		cmocka_unit_test(test_section_lists),
 		cmocka_unit_test(test_udp_selector_keys),
 		cmocka_unit_test(test_ipfix_version_filter),
 		cmocka_unit_test(test_exporter_lookup),
+		cmocka_unit_test(test_exporter_lookup_many),
 		cmocka_unit_test(test_side_memo),
 	};
 
