@@ -319,7 +319,7 @@ payload_summary(const struct anon_payload_stats *ps,
 		    (unsigned long long)ps->counts.no_layout);
 	if (st->udp_kept != 0)
 		fprintf(stderr, "anonymize: warning: %llu UDP payloads left "
-		    "as captured: IP fragments or datagrams the capture cut "
+		    "as captured: datagrams (or fragments) the capture cut "
 		    "short\n", (unsigned long long)st->udp_kept);
 	if (ps->frag.datagrams != 0)
 		fprintf(stderr, "anonymize: %llu fragmented UDP datagrams "
