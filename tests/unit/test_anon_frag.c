@@ -17,6 +17,7 @@
 
 #define ETH_HDR		14
 #define MAX_FRAMES	8
+#define MAX_OUT		(ANON_FRAG_MAX_PER_DATAGRAM + 8)
 #define FRAG_PAYLOAD	64	/* UDP bytes per fragment: 200 bytes of payload make 4 fragments */
 
 static const uint8_t test_key[ANON_KEY_LEN] = {
@@ -32,7 +33,7 @@ struct frame {
 
 /* What the queue wrote, and what the payload rewriter saw. */
 struct sink {
-	struct frame	 out[MAX_FRAMES];
+	struct frame	 out[MAX_OUT];
 	size_t		 n;
 	size_t		 payloads;
 	size_t		 payload_len;
@@ -65,7 +66,7 @@ on_write(void *ctx, const struct source_frame *f, const uint8_t *data)
 {
 	struct sink *s = ctx;
 
-	assert_true(s->n < MAX_FRAMES);
+	assert_true(s->n < MAX_OUT);
 	assert_true(f->caplen <= sizeof(s->out[0].data));
 	memcpy(s->out[s->n].data, data, f->caplen);
 	s->out[s->n].len = f->caplen;
@@ -134,13 +135,19 @@ queue_new(struct anon_addr *a, struct sink *s, struct anon_frame_stats *fst,
 }
 
 static void
-feed(struct anon_frag *q, struct frame *f, uint64_t number)
+feed_at(struct anon_frag *q, struct frame *f, uint64_t number, tr_ns ts)
 {
 	assert_int_equal(anon_frag_frame(q, &(struct source_frame){
 	    .number = number, .linktype = frame_link_dlt(FRAME_LINK_EN10MB),
-	    .ts = (tr_ns)number * 1000, .caplen = (uint32_t)f->len,
+	    .ts = ts, .caplen = (uint32_t)f->len,
 	    .len = (uint32_t)f->len, .l3_offset = ETH_HDR,
 	    .arp_offset = SOURCE_NO_L3 }, f->data), 0);
+}
+
+static void
+feed(struct anon_frag *q, struct frame *f, uint64_t number)
+{
+	feed_at(q, f, number, (tr_ns)number * 1000);
 }
 
 /*
@@ -294,6 +301,61 @@ test_overlap(void **state)
 	free(s);
 }
 
+/* A datagram whose last fragment comes past the timeout: its first one went out on time, headers only, and the rest cannot complete it. */
+static void
+test_timeout(void **state)
+{
+	struct frame_spec sp = spec_of(4);
+	struct frame in[MAX_FRAMES];
+	struct anon_frame_stats fst = { 0 };
+	struct anon_frag_stats st = { 0 };
+	struct sink *s = calloc(1, sizeof(*s));
+	struct anon_frag *q;
+	size_t n = fragments(&sp, in);
+
+	assert_non_null(s);
+	q = queue_new(*state, s, &fst, &st);
+	feed_at(q, &in[0], 1, 0);
+	for (size_t i = 1; i < n; i++)
+		feed_at(q, &in[i], i + 1, ANON_FRAG_TIMEOUT_NS + 1);
+	assert_true(s->n >= 1);		/* the first, given up when the second came */
+	assert_int_equal(anon_frag_flush(q), 0);
+	assert_int_equal(s->n, n);
+	assert_int_equal(s->payloads, 0);
+	assert_int_equal(st.given_up, n);
+	assert_int_equal(st.over_bounds, 0);
+	anon_frag_free(q);
+	free(s);
+}
+
+/* Hostile: one fragment repeated past the cap on fragments per datagram; given up as a bound, every frame out in order. */
+static void
+test_per_datagram_cap(void **state)
+{
+	struct frame_spec sp = spec_of(6);
+	struct frame in[MAX_FRAMES];
+	struct anon_frame_stats fst = { 0 };
+	struct anon_frag_stats st = { 0 };
+	struct sink *s = calloc(1, sizeof(*s));
+	struct anon_frag *q;
+	size_t k = ANON_FRAG_MAX_PER_DATAGRAM + 1;
+
+	assert_non_null(s);
+	fragments(&sp, in);
+	q = queue_new(*state, s, &fst, &st);
+	for (size_t i = 1; i <= k; i++)
+		feed(q, &in[1], i);
+	assert_int_equal(st.over_bounds, 1);
+	assert_int_equal(s->n, ANON_FRAG_MAX_PER_DATAGRAM);
+	assert_int_equal(anon_frag_flush(q), 0);
+	assert_int_equal(s->n, k);
+	for (size_t i = 0; i < k; i++)
+		assert_int_equal(s->out[i].number, i + 1);
+	assert_int_equal(st.given_up, k);
+	anon_frag_free(q);
+	free(s);
+}
+
 static int
 setup(void **state)
 {
@@ -316,6 +378,8 @@ main(void)
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_incomplete),
 		cmocka_unit_test(test_overlap),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_per_datagram_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
