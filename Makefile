@@ -17,7 +17,7 @@ FUZZ_BUILD ?= build-fuzz
 # sflow_anon: the sFlow payload rewriter; gen_spec: generate's spec parser, its oracle and a few messages of
 # a spec that loads), linked with
 # every module built once with the fuzzer's instrumentation (the protocol table ties them together).
-FUZZERS = source config protocols stream flowfix info sflow anon sflow_anon bgp_anon bmp_anon anon_tcp gen_spec
+FUZZERS = source config protocols stream flowfix info sflow anon sflow_anon bgp_anon bmp_anon anon_tcp anon_frag gen_spec
 
 # Fault injection (-DTR_FAULT=ON): the unit tests and the byte-exact replays run while the
 # transport's socket calls fail with EAGAIN and EINTR or fall short, on a seeded schedule

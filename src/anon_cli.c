@@ -40,12 +40,13 @@ static const char anon_usage[] =
 "Rewritten now: the MAC addresses of Ethernet and Linux cooked headers, the\n"
 "source and destination of every frame's IP header (fragments too, and the\n"
 "header an ICMP error quotes), with the IPv4 header, UDP, TCP, ICMP and\n"
-"ICMPv6 checksums made right; inside whole UDP datagrams, the address\n"
+"ICMPv6 checksums made right; inside UDP datagrams (fragmented ones put\n"
+"together, rewritten and split back into their fragments), the address\n"
 "fields of NetFlow v5, v9 and IPFIX records (recognized by content, or\n"
 "by -t's sections), and of sFlow v5 datagrams (agent, sampled packet headers,\n"
 "sampled IPv4/IPv6, next hops, NAT); in TCP, BMP and BGP messages\n"
 "(reassembled, rewritten and written back into the very segments: inputs\n"
-"must be files).  NOT yet: IP fragments' payloads.\n"
+"must be files).  NOT yet: TCP segments in IP fragments.\n"
 "\n"
 "options:\n"
 "      --new-key KEY    write a new key (32 random bytes, mode 0600) to KEY;\n"
@@ -318,8 +319,20 @@ payload_summary(const struct anon_payload_stats *ps,
 		    (unsigned long long)ps->counts.no_layout);
 	if (st->udp_kept != 0)
 		fprintf(stderr, "anonymize: warning: %llu UDP payloads left "
-		    "as captured: IP fragments or datagrams the capture cut "
+		    "as captured: datagrams (or fragments) the capture cut "
 		    "short\n", (unsigned long long)st->udp_kept);
+	if (ps->frag.datagrams != 0)
+		fprintf(stderr, "anonymize: %llu fragmented UDP datagrams "
+		    "rewritten whole (%llu fragments)\n",
+		    (unsigned long long)ps->frag.datagrams,
+		    (unsigned long long)ps->frag.fragments);
+	if (ps->frag.given_up != 0)
+		fprintf(stderr, "anonymize: warning: %llu UDP fragments "
+		    "kept their payload (headers anonymized): their "
+		    "datagram never completed, or overlapped itself, or "
+		    "%llu datagrams went past the bounds on what is held\n",
+		    (unsigned long long)ps->frag.given_up,
+		    (unsigned long long)ps->frag.over_bounds);
 	if (ps->over_exporters != 0)
 		fprintf(stderr, "anonymize: warning: %llu datagrams left as "
 		    "captured: past the cap on exporters\n",

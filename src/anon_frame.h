@@ -15,7 +15,7 @@ struct anon_frame_stats {
 	uint64_t	cut_addresses;	/* addresses the capture cut short: their bytes mapped as a prefix */
 	uint64_t	l4_recomputed;	/* UDP/TCP/ICMPv6 checksums computed over the whole segment */
 	uint64_t	l4_adjusted;	/* the same, adjusted for the new addresses (fragments, cut frames) */
-	uint64_t	udp_kept;	/* UDP payloads left as captured: a first fragment or a cut datagram, whose checksum can only be adjusted */
+	uint64_t	udp_kept;	/* UDP payloads left as captured: a cut datagram (or a fragment the capture cut, or one anon_frag does not hold), whose checksum can only be adjusted */
 };
 
 /* A whole UDP datagram, its payload to rewrite in place (its length kept) before the checksum is summed over it. */

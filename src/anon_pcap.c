@@ -10,6 +10,7 @@
 
 #include <pcap/pcap.h>
 
+#include "anon_frag.h"
 #include "anon_pcap.h"
 #include "flowkey.h"
 #include "hash.h"
@@ -53,6 +54,7 @@ struct run {
 	struct selector		*sel;
 	uint64_t		 frame;		/* the one being rewritten */
 	struct anon_tcp		*tcp;		/* TCP messages: learned in pass 1, patched in pass 2 */
+	struct anon_frag	*frag;		/* fragmented UDP datagrams: held until whole, frames kept in order */
 	/* Pass 2: a frame is written once its packet, if any, got its TCP patches. */
 	struct source_frame	 pending;	/* its data is buf */
 	const uint8_t		*pending_src;	/* the source's bytes of it, where its packet's payload points */
@@ -224,33 +226,46 @@ fail_frame(struct run *r, const struct source_frame *f, const char *why)
 	r->failed = true;
 }
 
-/* The frame held for its TCP patches, rewritten and written. */
+/* A frame rewritten, in capture order (anon_frag's output). */
+static int
+write_frame(void *ctx, const struct source_frame *f, const uint8_t *data)
+{
+	struct run *r = ctx;
+
+	if (pcapw_write(r->w, f->ts, data, f->caplen, f->len) == -1) {
+		snprintf(r->err, r->errlen, "%s: cannot write: %s", r->tmp,
+		    strerror(errno));
+		r->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fail_rewrite(struct run *r, const struct source_frame *f)
+{
+	char why[160];
+
+	if (r->failed)		/* the write said why */
+		return;
+	snprintf(why, sizeof(why), "cannot compute pseudonyms "
+	    "(libcrypto, or out of memory): %s", strerror(errno));
+	fail_frame(r, f, why);
+}
+
+/* The frame held for its TCP patches, rewritten and written (or held behind a fragmented datagram). */
 static void
 flush_pending(struct run *r)
 {
 	const struct source_frame *f = &r->pending;
-	char why[160];
 
 	if (!r->has_pending)
 		return;
 	r->has_pending = false;
 	if (r->failed)
 		return;
-	r->frame = f->number;
-	if (anon_frame(r->addr, f->linktype, r->buf, f->caplen,
-	    &(struct anon_frame_at){ .l3_offset = f->l3_offset,
-	    .arp_offset = f->arp_offset, .udp_payload = on_udp, .ctx = r },
-	    r->stats) == -1) {
-		snprintf(why, sizeof(why), "cannot compute pseudonyms "
-		    "(libcrypto, or out of memory): %s", strerror(errno));
-		fail_frame(r, f, why);
-		return;
-	}
-	if (pcapw_write(r->w, f->ts, r->buf, f->caplen, f->len) == -1) {
-		snprintf(r->err, r->errlen, "%s: cannot write: %s", r->tmp,
-		    strerror(errno));
-		r->failed = true;
-	}
+	if (anon_frag_frame(r->frag, f, r->buf) == -1)
+		fail_rewrite(r, f);
 }
 
 /* A TCP packet of the frame held: its payload gets the rewritten bytes of the messages it carries. */
@@ -385,6 +400,8 @@ read_input(struct run *r, const char *path)
 		if (pkt.l4proto == TR_IPPROTO_TCP)
 			patch_tcp(r, &pkt);
 	flush_pending(r);
+	if (!r->failed && anon_frag_flush(r->frag) == -1)
+		fail_rewrite(r, &r->pending);
 	if (rc == -1 && !r->failed) {
 		snprintf(r->err, r->errlen, "%s", source_error(s));
 		r->failed = true;
@@ -444,8 +461,12 @@ anon_pcap_run(struct anon_addr *a, struct anon_as *as, struct anon_text *text,
 	if (cfg != NULL)
 		r.sel = selector_new(cfg);
 	r.tcp = anon_tcp_new(&r.rewriter, r.sel, &payload->tcp);
+	r.frag = anon_frag_new(&(struct anon_frag_out){ .addr = a,
+	    .frame_stats = stats, .stats = &payload->frag,
+	    .udp_payload = on_udp, .frame = &r.frame, .write = write_frame,
+	    .ctx = &r });
 	if (srcs == NULL || r.buf == NULL || (cfg != NULL && r.sel == NULL) ||
-	    r.tcp == NULL ||
+	    r.tcp == NULL || r.frag == NULL ||
 	    asprintf(&tmp, "%s.XXXXXX", out) == -1) {
 		snprintf(err, errlen, "%s: %s", out, strerror(ENOMEM));
 		tmp = NULL;
@@ -491,6 +512,7 @@ done:
 	free(r.buf);
 	exporters_free(&r.exporters);
 	anon_tcp_free(r.tcp);
+	anon_frag_free(r.frag);
 	selector_free(r.sel);
 	return result;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "anon_addr.h"
+#include "anon_frag.h"
 #include "anon_frame.h"
 #include "anon_proto.h"
 #include "anon_tcp.h"
@@ -22,6 +23,8 @@ struct anon_payload_stats {
 	uint64_t		over_exporters;
 	/* TCP (BMP, BGP): messages by result, and what stayed as captured. */
 	struct anon_tcp_stats	tcp;
+	/* Fragmented UDP datagrams: rewritten whole, or given up. */
+	struct anon_frag_stats	frag;
 };
 
 enum anon_pcap_result {
