@@ -24,6 +24,7 @@
 #include "preproc.h"
 #include "replay.h"
 #include "report.h"
+#include "shard.h"
 #include "sink.h"
 
 /* Exit codes, documented in the help text and the README. */
@@ -110,7 +111,8 @@ static const char usage_text[] =
 "usage: traffic-reproducer -t CFG [-v|-d] [--no-sync] [--keep-open]\n"
 "                          [--ask-for-input] [--stats-json FILE] [--strict]\n"
 "                          [--pps N] [--mbps N] [--topspeed] [--duration S]\n"
-"                          [--limit N] [--loop N]\n"
+"                          [--limit N] [--loop N] [--shard K/N]\n"
+"                          [--start-at TIME]\n"
 "       traffic-reproducer -t CFG -n [--strict]\n"
 "       traffic-reproducer -p -t CFG             (pre-process the captures)\n"
 "       traffic-reproducer --info PCAP... [-t CFG]\n"
@@ -155,6 +157,14 @@ static const char usage_text[] =
 "      --limit N        stop after N datagrams and TCP messages sent\n"
 "      --loop N         play the whole capture list N times (0: until\n"
 "                       stopped)\n"
+"      --shard K/N      replay only the exporters of shard K of N (K from 1:\n"
+"                       1/4 ... 4/4), chosen by a hash of each exporter's\n"
+"                       captured address; the N shards together are the\n"
+"                       whole run, on the capture's timeline\n"
+"      --start-at TIME  start the timeline at that wall-clock time, RFC 3339\n"
+"                       (2026-12-03T20:00:00Z) or Unix seconds (fractions\n"
+"                       allowed), so processes on several machines start\n"
+"                       together; minute sync counts from it\n"
 "  -n, --check          load and validate the config, print it with every\n"
 "                       default filled in, and exit\n"
 "      --info           print a JSON summary of the captures to stdout and\n"
@@ -206,6 +216,8 @@ struct cli {
 	bool		 info, strict, topspeed;
 	double		 pps, mbps, duration;	/* 0: not given */
 	uint64_t	 limit, loops;		/* loops: 1 unless --loop */
+	struct shard	 shard;			/* n 0: not sharded */
+	tr_ns		 start_at;		/* CLOCK_REALTIME; 0: not given */
 	char	       **pcaps;		/* --info: the captures named on the command line */
 	int		 n_pcaps;
 };
@@ -260,12 +272,36 @@ parse_count(const struct option *opts, int val, const char *arg,
 	return 0;
 }
 
+/*
+ * --start-at: a time more than a second gone is a mistake (a stale
+ * manifest, a wrong zone), not a start: the shards would not line up.
+ */
+static int
+parse_start_at(const char *arg, tr_ns *out)
+{
+	tr_ns now = tr_wall_now();
+
+	if (start_at_parse(arg, out) == -1) {
+		log_errorx("--start-at %s: give an RFC 3339 UTC time "
+		    "(2026-12-03T20:00:00Z) or Unix seconds (see -h)", arg);
+		return -1;
+	}
+	if (*out < now - TR_NS_PER_SEC) {
+		log_errorx("--start-at %s (%.3f) is %.3f s in the past (now "
+		    "%.3f): give a time to come", arg, tr_ns_to_sec(*out),
+		    tr_ns_to_sec(now - *out), tr_ns_to_sec(now));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum { OPT_NO_SYNC = 256, OPT_KEEP_OPEN, OPT_ASK, OPT_STATS_JSON,
 	    OPT_VERSION, OPT_INFO, OPT_STRICT, OPT_LIST_CONFIG_KEYS, OPT_PPS,
-	    OPT_MBPS, OPT_TOPSPEED, OPT_DURATION, OPT_LIMIT, OPT_LOOP };
+	    OPT_MBPS, OPT_TOPSPEED, OPT_DURATION, OPT_LIMIT, OPT_LOOP,
+	    OPT_SHARD, OPT_START_AT };
 	static const struct option longopts[] = {
 		{ "cfg", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -286,6 +322,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "loop", required_argument, NULL, OPT_LOOP },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "start-at", required_argument, NULL, OPT_START_AT },
 		/* Hidden (not in -h): the man page's test compares its keys with it. */
 		{ "list-config-keys", no_argument, NULL, OPT_LIST_CONFIG_KEYS },
 		{ NULL, 0, NULL, 0 },
@@ -322,6 +360,18 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_LOOP:
 			if (parse_count(longopts, ch, optarg, ch == OPT_LIMIT ?
 			    &cli->limit : &cli->loops, ch == OPT_LOOP) == -1)
+				return -1;
+			break;
+		case OPT_SHARD:
+			if (shard_parse(optarg, &cli->shard) == -1) {
+				log_errorx("--shard %s: give K/N, shard K "
+				    "(from 1) of N, 1 <= K <= N <= %u, e.g. "
+				    "--shard 1/4 (see -h)", optarg, SHARD_MAX);
+				return -1;
+			}
+			break;
+		case OPT_START_AT:
+			if (parse_start_at(optarg, &cli->start_at) == -1)
 				return -1;
 			break;
 		case OPT_VERSION:
@@ -647,6 +697,8 @@ main(int argc, char **argv)
 		.limit = cli.limit,
 		.duration = (tr_ns)(cli.duration * (double)TR_NS_PER_SEC),
 		.loops = cli.loops,
+		.shard = cli.shard,
+		.start_at = cli.start_at,
 		.stop = &stop_requested,
 	};
 	report_init(&rep, &cfg, cli.level >= LOG_LEVEL_INFO);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "flowfix.h"
 #include "log.h"
@@ -83,6 +84,14 @@ struct replay {
 	size_t			 shifts;
 	size_t			 loop;
 	uint64_t		 handled;	/* packets sent or pushed, over the whole run */
+	/*
+	 * --shard: whether this process replays each exporter (by base
+	 * network.map index: a shifted copy follows its exporter).  The other
+	 * shards' packets are skipped but still start the timeline, so every
+	 * shard keeps the capture's deadlines.
+	 */
+	bool			*kept;
+	bool			 started_at;	/* --start-at reached: its minute sync is done */
 };
 
 static struct udp_sockets *
@@ -169,6 +178,13 @@ open_sockets(struct replay *rp)
 		return -1;
 	}
 	for (size_t m = 0; m < cfg->n_map; m++) {
+		/* Another shard's exporter: its addresses may be another machine's. */
+		if (!rp->kept[m % rp->n_base]) {
+			for (int s = 0; s < SECTION_COUNT; s++)
+				*udp_slot(rp, (int)m, s) = (struct udp_sockets){
+				    .state = SOCK_NONE, .spare = -1 };
+			continue;
+		}
 		for (int s = 0; s < SECTION_COUNT; s++) {
 			const struct cfg_section *sec = &cfg->section[s];
 			const struct tr_addr *repro = &cfg->map[m].repro_ip;
@@ -325,11 +341,23 @@ wait_for(struct replay *rp, tr_ns deadline, const struct report_progress *p)
 	return 0;
 }
 
-/* Wait for the minute position of the capture's first packet, telling the user why. */
+/*
+ * Wait for the minute position of the capture's first packet, telling the
+ * user why.  After --start-at the position counts from the start time, not
+ * from when this process woke up: every shard then lands on the same second.
+ */
 static int
 minute_sync(struct replay *rp, tr_ns first_ts)
 {
-	tr_ns delay = sched_minute_sync_delay(tr_wall_now(), first_ts);
+	tr_ns now = tr_wall_now(), delay;
+
+	if (rp->opts->start_at > 0 && !rp->started_at) {
+		delay = rp->opts->start_at + sched_minute_sync_delay(
+		    rp->opts->start_at, first_ts) - now;
+		if (delay < 0)
+			delay = 0;
+	} else
+		delay = sched_minute_sync_delay(now, first_ts);
 
 	if (delay > TR_NS_PER_SEC)
 		log_info("waiting %.3f s so the replay lands at second %.3f "
@@ -426,6 +454,8 @@ struct route {
 	int	section;
 	int	exporter;	/* network.map index; -1 for the collector's side */
 	int	udp_sock;	/* UDP: transport id */
+	bool	other_shard;	/* not replayed: another --shard's exporter */
+	bool	due;		/* other_shard: it would have waited for its time */
 };
 
 /*
@@ -434,10 +464,42 @@ struct route {
  * TCP session: never sent, but it tells how the captured session went),
  * false after counting why not.
  */
+static bool tcp_needs_deadline(const struct route *, const struct tr_packet *);
+
+/*
+ * Another shard's packet: skipped, but noted whether its shard waits for
+ * its time (as play_capture would), so this shard's timeline starts at the
+ * same packet as the unsharded run's.
+ */
+static bool
+skip_other_shard(struct replay *rp, const struct tr_packet *pkt,
+    struct route *r, bool collector_side)
+{
+	int exporter = r->exporter;
+
+	if (collector_side)
+		r->exporter = -1;
+	r->other_shard = true;
+	r->due = pkt->l4proto == TR_IPPROTO_TCP ? tcp_needs_deadline(r, pkt) :
+	    select_datagram(&rp->cfg->section[r->section], r->section,
+	    pkt->payload, pkt->payload_len);
+	r->exporter = exporter;
+	rp->rep->shard_skipped++;
+	return false;
+}
+
 static bool
 route_packet(struct replay *rp, const struct tr_packet *pkt, struct route *r)
 {
-	switch (select_side(rp->sel, pkt, &r->section, &r->exporter)) {
+	enum select_side side = select_side(rp->sel, pkt, &r->section,
+	    &r->exporter);
+
+	r->other_shard = false;
+	/* A TCP session belongs to its exporter's shard: both of its sides. */
+	if ((side == SELECT_EXPORTER || side == SELECT_COLLECTOR) &&
+	    !rp->kept[r->exporter])
+		return skip_other_shard(rp, pkt, r, side == SELECT_COLLECTOR);
+	switch (side) {
 	case SELECT_EXPORTER:
 		break;
 	case SELECT_COLLECTOR:
@@ -574,6 +636,7 @@ lookahead_pkt(struct lookahead *la, const struct tr_packet *pkt)
 	if (pkt->l4proto != TR_IPPROTO_UDP ||
 	    select_section(rp->sel, pkt) != SECTION_IPFIX ||
 	    (exporter = select_exporter(rp->sel, &pkt->src)) < 0 ||
+	    !rp->kept[exporter] ||
 	    !select_datagram(&rp->cfg->section[SECTION_IPFIX], SECTION_IPFIX,
 	    pkt->payload, pkt->payload_len))
 		return false;
@@ -623,8 +686,12 @@ bgp_side(struct replay *rp, const struct tr_packet *pkt)
 		return 0;
 	switch (select_side(rp->sel, pkt, &section, &exporter)) {
 	case SELECT_EXPORTER:
+		if (!rp->kept[exporter])
+			return 0;
 		return section == SECTION_BGP ? 1 : 0;
 	case SELECT_COLLECTOR:
+		if (!rp->kept[exporter])
+			return 0;
 		return section == SECTION_BGP ? 2 : 0;
 	default:
 		return 0;
@@ -667,6 +734,7 @@ start_timeline(struct replay *rp, struct timeline *tl, tr_ns first_ts)
 {
 	if (rp->sync && minute_sync(rp, first_ts) == -1)
 		return -1;
+	rp->started_at = true;
 	rp->clock = tr_mono_now();
 	timeline_start(tl, first_ts, rp->clock);
 	if (rp->rep->first_sent_wall == 0)
@@ -724,8 +792,15 @@ play_capture(struct replay *rp, const char *path, size_t index, size_t total)
 		bool tcp = pkt.l4proto == TR_IPPROTO_TCP;
 		tr_ns deadline, now;
 
-		if (!route_packet(rp, &pkt, &r))
+		if (!route_packet(rp, &pkt, &r)) {
+			/* --shard: the capture's first due packet starts every shard's timeline. */
+			if (r.other_shard && r.due && !tl.started &&
+			    start_timeline(rp, &tl, pkt.ts) == -1) {
+				result = -1;
+				break;
+			}
 			continue;
+		}
 		/* A segment that sends nothing needs not wait for its time. */
 		if (tcp && !tcp_needs_deadline(&r, &pkt)) {
 			if (push_tcp(rp, &r, &pkt) == -1) {
@@ -906,6 +981,64 @@ addr_add(const struct tr_addr *a, uint64_t n, struct tr_addr *out)
 #define SHIFT_EXPORTERS_MAX	200000
 
 /*
+ * --shard: which exporters this process replays, by the hash of their
+ * captured address; the summary says how many.
+ */
+static int
+choose_shard(struct replay *rp, const struct config *cfg)
+{
+	const struct shard *sh = &rp->opts->shard;
+	size_t kept = 0;
+
+	if ((rp->kept = calloc(cfg->n_map > 0 ? cfg->n_map : 1,
+	    sizeof(*rp->kept))) == NULL)
+		return -1;
+	for (size_t m = 0; m < cfg->n_map; m++)
+		if ((rp->kept[m] = shard_keeps(sh, &cfg->map[m].src_ip)))
+			kept++;
+	rp->rep->shard_k = sh->k;
+	rp->rep->shard_n = sh->n;
+	rp->rep->shard_exporters = kept;
+	rp->rep->shard_exporters_total = cfg->n_map;
+	if (sh->n > 0)
+		log_info("--shard %u/%u: %zu of %zu exporters", sh->k, sh->n,
+		    kept, cfg->n_map);
+	return 0;
+}
+
+/*
+ * --start-at: sleep until the wall-clock start, so processes on several
+ * machines begin together.  Nothing is open that needs serving yet (TCP
+ * sessions connect with their first packet); a signal cuts the sleep short.
+ */
+static int
+wait_start_at(struct replay *rp)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(rp->opts->start_at / TR_NS_PER_SEC),
+		.tv_nsec = (long)(rp->opts->start_at % TR_NS_PER_SEC),
+	};
+	tr_ns now = tr_wall_now();
+	int rc;
+
+	if (rp->opts->start_at <= now) {
+		if (now - rp->opts->start_at > TR_NS_PER_SEC)
+			log_warnx("--start-at: the start time passed %.3f s ago "
+			    "during set-up; starting now",
+			    tr_ns_to_sec(now - rp->opts->start_at));
+		return 0;
+	}
+	log_info("--start-at: waiting %.3f s for the start time",
+	    tr_ns_to_sec(rp->opts->start_at - now));
+	while ((rc = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts,
+	    NULL)) != 0) {
+		if (rc != EINTR || *rp->opts->stop)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * loop_exporters: shift: a copy of the config whose network.map holds each
  * play's exporters, play k's repro_ip moved by k x loop_block addresses
  * (default: the number of map entries), so N plays of M routers look like
@@ -1006,6 +1139,11 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 		log_info("loop_exporters: shift: %zu exporters over %zu plays",
 		    shifted.n_map, rp.shifts);
 	}
+	if (choose_shard(&rp, cfg) == -1) {
+		log_errorx("out of memory");
+		result = REPLAY_SETUP_FAILED;
+		goto done;
+	}
 	topts.tcp = sessions_tcp_events();
 	if (sched_playlist(cfg, &order, &n_order) == -1 ||
 	    (rp.sel = selector_new(cfg)) == NULL ||
@@ -1041,6 +1179,9 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 	if (cfg->section[SECTION_BGP].enabled &&
 	    cfg->section[SECTION_BGP].open.trim_capabilities)
 		prescan_captures(&rp);
+
+	if (opts->start_at > 0 && wait_start_at(&rp) == -1)
+		n_order = 0;	/* stopped while waiting: nothing plays */
 
 	/* --loop N plays the whole list N times over (0: until stopped), as repeat's bulk would. */
 	for (uint64_t loop = 0; (opts->loops == 0 || loop < opts->loops) &&
@@ -1088,6 +1229,7 @@ replay_run(const struct config *cfg, const struct replay_opts *opts,
 done:
 	free(order);
 	free(rp.udp);
+	free(rp.kept);
 	free(shifted.map);
 	for (int id = 0; id < SECTION_COUNT; id++)
 		if (rp.fidelity[id] != NULL)

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "monotime.h"
 #include "report.h"
+#include "shard.h"
 
 struct replay_opts {
 	bool			 no_sync;	/* CLI --no-sync (OR'ed with the config's) */
@@ -20,6 +21,9 @@ struct replay_opts {
 	uint64_t		 limit;		/* --limit: stop after this many datagrams + messages */
 	tr_ns			 duration;	/* --duration: stop this long after the first packet */
 	uint64_t		 loops;		/* --loop: plays of the whole list; 0 = until stopped */
+	/* Beyond one machine (issue 15). */
+	struct shard		 shard;		/* --shard: only this shard's exporters; n 0 = all */
+	tr_ns			 start_at;	/* --start-at: CLOCK_REALTIME start of the timeline; 0 = now */
 	volatile sig_atomic_t	*stop;		/* set by SIGINT/SIGTERM */
 };
 

@@ -209,6 +209,11 @@ report_print_final(struct report *r, FILE *out, tr_ns now)
 	if (r->ended_by != NULL)
 		fprintf(out, "ended by %s, as after the last capture\n",
 		    r->ended_by);
+	if (r->shard_n > 0)
+		fprintf(out, "shard %" PRIu32 "/%" PRIu32 ": %zu of %zu "
+		    "exporters kept, %" PRIu64 " packets left to other "
+		    "shards\n", r->shard_k, r->shard_n, r->shard_exporters,
+		    r->shard_exporters_total, r->shard_skipped);
 	fprintf(out, "captures: %" PRIu64 " played, %" PRIu64 " skipped, %"
 	    PRIu64 " damaged; frames %" PRIu64 " (truncated %" PRIu64
 	    ", not IP %" PRIu64 ", other L4 %" PRIu64 ", malformed %" PRIu64

@@ -57,6 +57,11 @@ struct report {
 	uint64_t	captures_played, captures_skipped, captures_damaged;
 	const char	*ended_by;	/* "--duration" or "--limit" when one ended the run, else NULL */
 
+	/* --shard K/N (n 0: not sharded): the exporters this process kept, the packets it left to the others. */
+	uint32_t	shard_k, shard_n;
+	size_t		shard_exporters, shard_exporters_total;
+	uint64_t	shard_skipped;
+
 	/* TCP sessions (bmp, bgp, tcp_generic). */
 	uint64_t	tcp_sessions;		/* captured sessions replayed */
 	uint64_t	tcp_connect_failures;	/* connections that could not be opened */
