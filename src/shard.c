@@ -44,15 +44,12 @@ shard_parse(const char *arg, struct shard *out)
 uint32_t
 shard_of(const struct tr_addr *src_ip, uint32_t n)
 {
-	uint32_t h = FNV1A_BASIS;
-
-	/* The address bytes only: a struct's padding would differ between builds. */
-	if (src_ip->family == AF_INET)
-		h = fnv1a(h, &src_ip->v4, sizeof(src_ip->v4));
-	else
-		h = fnv1a(h, &src_ip->v6, sizeof(src_ip->v6));
-	/* FNV-1a's low bits mix poorly for nearby addresses: finalize before the modulo. */
-	return hash_fmix32(h) % n + 1;
+	/*
+	 * FNV-1a over the address bytes only (addr_hash: no struct padding, which
+	 * could differ between builds); its low bits mix poorly for nearby
+	 * addresses, so it is finalized before the modulo.
+	 */
+	return hash_fmix32(addr_hash(src_ip, FNV1A_BASIS)) % n + 1;
 }
 
 bool
