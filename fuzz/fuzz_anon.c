@@ -10,19 +10,9 @@
 #include <string.h>
 
 #include "anon_addr.h"
+#include "anon_mapper.h"
 #include "anon_proto.h"
 #include "netflow_anon.h"
-
-static struct anon_addr *
-mapper(void)
-{
-	static struct anon_addr *a;
-	static const uint8_t key[ANON_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-
-	if (a == NULL && (a = anon_addr_new(key)) == NULL)
-		abort();
-	return a;
-}
 
 static void
 rewrite_one(void *state, const struct anon_rewriter *rw, const uint8_t *p,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "anon_addr.h"
+#include "anon_mapper.h"
 #include "anon_frag.h"
 
 struct sink {
@@ -19,17 +20,6 @@ struct sink {
 	uint64_t	next;		/* the number the next frame written must have */
 	const uint32_t	*lens;
 };
-
-static struct anon_addr *
-mapper(void)
-{
-	static struct anon_addr *a;
-	static const uint8_t key[ANON_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-
-	if (a == NULL && (a = anon_addr_new(key)) == NULL)
-		abort();
-	return a;
-}
 
 static int
 on_payload(void *ctx, const struct anon_udp *d)

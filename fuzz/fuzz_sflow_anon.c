@@ -9,19 +9,9 @@
 #include <string.h>
 
 #include "anon_addr.h"
+#include "anon_mapper.h"
 #include "anon_proto.h"
 #include "sflow_anon.h"
-
-static struct anon_addr *
-mapper(void)
-{
-	static struct anon_addr *a;
-	static const uint8_t key[ANON_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-
-	if (a == NULL && (a = anon_addr_new(key)) == NULL)
-		abort();
-	return a;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
