@@ -64,15 +64,16 @@ print(d.get("state", {}).get("messages", {}).get("received", {}).get("update", 0
 	done
 	[ "$got" -eq "$want_updates" ] ||
 		fail "$r: gobgpd received $got UPDATEs, the oracle says $want_updates: $(gobgp_ neighbor 2>&1)"
-	# gobgpd counts an UPDATE when it reads it and applies it to the RIB later: the RIB is
-	# read until two reads half a second apart agree (churn makes it move until then).
-	rib=-1 prev=-2
-	while [ $SECONDS -lt $deadline ] && [ "$rib" != "$prev" ]; do
-		prev=$rib
+	# gobgpd counts an UPDATE when it reads it and applies it to the RIB later, so the RIB
+	# moves (churn: 4 prefixes out, 4 back) until it has applied them all: it is read until
+	# three reads half a second apart give the oracle's count, or the deadline.
+	rib=-1 same=0
+	while [ $SECONDS -lt $deadline ] && [ $same -lt 3 ]; do
 		sleep 0.5
 		rib=$(gobgp_ neighbor "$r" adj-in -a ipv4 -j | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print(len(d) if isinstance(d, (dict, list)) else 0)')
+		if [ "$rib" -eq "$want_rib" ]; then same=$((same + 1)); else same=0; fi
 	done
 	[ "$rib" -eq "$want_rib" ] || fail "$r: gobgpd's Adj-RIB-In holds $rib prefixes, the oracle says $want_rib"
 	note "$r: $got UPDATEs received, $rib prefixes in the Adj-RIB-In, as the oracle says"
